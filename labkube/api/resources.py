@@ -1,0 +1,97 @@
+"""The table of API resources the cluster serves: group, version, kind, scope, verbs, short names.
+
+Shared by the apiserver (routing, discovery) and the client (building URLs). Adding a
+resource here makes it routable; its defaults, validation and table columns live in
+their own modules.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+ALL_VERBS = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
+
+
+@dataclass(frozen=True)
+class Resource:
+    name: str                 # plural, e.g. "pods"
+    kind: str                 # e.g. "Pod"
+    group: str                # "" for the core group
+    version: str
+    namespaced: bool
+    short_names: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    subresources: tuple[str, ...] = ()
+    verbs: tuple[str, ...] = ALL_VERBS
+    singular: str = field(default="")
+
+    @property
+    def group_version(self) -> str:
+        return f"{self.group}/{self.version}" if self.group else self.version
+
+    @property
+    def api_version(self) -> str:
+        return self.group_version
+
+    def path(self, namespace: str | None = None, name: str | None = None,
+             subresource: str | None = None) -> str:
+        """URL path of a collection or object, e.g. /apis/apps/v1/namespaces/ns/deployments/web."""
+        root = f"/apis/{self.group}/{self.version}" if self.group else f"/api/{self.version}"
+        parts = [root]
+        if self.namespaced and namespace:
+            parts.append(f"namespaces/{namespace}")
+        parts.append(self.name)
+        if name is not None:
+            parts.append(name)
+            if subresource:
+                parts.append(subresource)
+        return "/".join(parts)
+
+
+RESOURCES: tuple[Resource, ...] = (
+    Resource("namespaces", "Namespace", "", "v1", False, ("ns",), subresources=("status", "finalize")),
+    Resource("nodes", "Node", "", "v1", False, ("no",), subresources=("status", "proxy")),
+    Resource("pods", "Pod", "", "v1", True, ("po",), ("all",),
+             ("status", "binding", "log", "eviction", "exec", "attach", "portforward")),
+    Resource("services", "Service", "", "v1", True, ("svc",), ("all",), ("status",)),
+    Resource("endpoints", "Endpoints", "", "v1", True, ("ep",)),
+    Resource("configmaps", "ConfigMap", "", "v1", True, ("cm",)),
+    Resource("secrets", "Secret", "", "v1", True),
+    Resource("serviceaccounts", "ServiceAccount", "", "v1", True, ("sa",)),
+    Resource("events", "Event", "", "v1", True, ("ev",)),
+    Resource("componentstatuses", "ComponentStatus", "", "v1", False, ("cs",), verbs=("get", "list")),
+    Resource("leases", "Lease", "coordination.k8s.io", "v1", True),
+    Resource("deployments", "Deployment", "apps", "v1", True, ("deploy",), ("all",), ("status", "scale")),
+    Resource("replicasets", "ReplicaSet", "apps", "v1", True, ("rs",), ("all",), ("status", "scale")),
+)
+
+_BY_NAME = {r.name: r for r in RESOURCES}
+_BY_KIND = {r.kind: r for r in RESOURCES}
+
+
+def resource(name: str) -> Resource:
+    """Look a resource up by plural name ("pods"), kind ("Pod") or short name ("po")."""
+    if name in _BY_NAME:
+        return _BY_NAME[name]
+    if name in _BY_KIND:
+        return _BY_KIND[name]
+    for r in RESOURCES:
+        if name in r.short_names or name.lower() == r.kind.lower():
+            return r
+    raise KeyError(f"unknown resource {name!r}")
+
+
+def find(group: str, version: str, name: str) -> Resource | None:
+    """The resource served at /api(s)/<group>/<version>/.../<name>, or None."""
+    r = _BY_NAME.get(name)
+    if r is None or r.group != group or r.version != version:
+        return None
+    return r
+
+
+def group_versions() -> list[str]:
+    """Every group/version served, core first."""
+    seen: list[str] = []
+    for r in RESOURCES:
+        if r.group_version not in seen:
+            seen.append(r.group_version)
+    return seen
