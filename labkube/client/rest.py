@@ -1,0 +1,218 @@
+"""Client: the async (aiohttp) REST client every labkube component uses to talk to the apiserver.
+
+Mutual TLS from a KubeConfig; URLs from `labkube.api.resources`; errors raised as ApiError.
+`watch()` yields `{"type", "object"}` events from a line-delimited JSON stream and raises
+ApiError for ERROR events (e.g. 410 Expired) so callers can relist.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any, AsyncIterator
+from urllib.parse import urlencode
+
+import aiohttp
+
+from labkube.api.resources import Resource, resource
+
+from .errors import ApiError
+from .kubeconfig import KubeConfig
+
+log = logging.getLogger(__name__)
+
+PATCH_TYPES = {
+    "merge": "application/merge-patch+json",
+    "strategic": "application/strategic-merge-patch+json",
+    "json": "application/json-patch+json",
+    "apply": "application/apply-patch+yaml",
+}
+
+
+def as_resource(res: str | Resource) -> Resource:
+    return res if isinstance(res, Resource) else resource(res)
+
+
+def fill_kind(items: list[dict], res: Resource) -> list[dict]:
+    """List items come without kind/apiVersion; put them back for the caller's convenience."""
+    for it in items:
+        it.setdefault("kind", res.kind)
+        it.setdefault("apiVersion", res.api_version)
+    return items
+
+
+class Client:
+    """Async Kubernetes API client. Use as `async with Client(cfg) as c:`."""
+
+    def __init__(self, config: KubeConfig, *, timeout: float = 30.0, user_agent: str = "labkube"):
+        self.config = config
+        self.base = config.server.rstrip("/")
+        self._timeout = timeout
+        self._headers = {"User-Agent": user_agent, "Accept": "application/json"}
+        if config.token:
+            self._headers["Authorization"] = f"Bearer {config.token}"
+        self._session: aiohttp.ClientSession | None = None
+
+    @classmethod
+    def from_kubeconfig(cls, path: str, **kw) -> "Client":
+        return cls(KubeConfig.load(path), **kw)
+
+    async def __aenter__(self) -> "Client":
+        self._ensure_session()
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await self.close()
+
+    def _ensure_session(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            ssl_ctx = self.config.ssl_context()
+            conn = aiohttp.TCPConnector(ssl=ssl_ctx if ssl_ctx is not None else False, limit=50)
+            self._session = aiohttp.ClientSession(connector=conn, headers=self._headers)
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None and not self._session.closed:
+            await self._session.close()
+        self._session = None
+
+    # -- plumbing -------------------------------------------------------------------------
+
+    def url(self, path: str, query: dict | None = None) -> str:
+        q = {k: _qv(v) for k, v in (query or {}).items() if v is not None}
+        return self.base + path + ("?" + urlencode(q) if q else "")
+
+    async def request(self, method: str, path: str, *, query: dict | None = None, body: Any = None,
+                      content_type: str = "application/json", raw: bool = False,
+                      timeout: float | None = None) -> Any:
+        """One request; returns parsed JSON (or text when raw); raises ApiError on >= 400."""
+        session = self._ensure_session()
+        headers = {}
+        data = None
+        if body is not None:
+            data = json.dumps(body).encode()
+            headers["Content-Type"] = content_type
+        tmo = aiohttp.ClientTimeout(total=timeout or self._timeout)
+        async with session.request(method, self.url(path, query), data=data, headers=headers,
+                                   timeout=tmo) as resp:
+            payload = await resp.read()
+            if resp.status >= 400:
+                raise ApiError.from_body(resp.status, payload)
+            if raw:
+                return payload.decode("utf-8", "replace")
+            if not payload:
+                return {}
+            return json.loads(payload)
+
+    # -- verbs ----------------------------------------------------------------------------
+
+    async def get(self, res, name: str, namespace: str | None = None) -> dict:
+        r = as_resource(res)
+        return await self.request("GET", r.path(namespace, name))
+
+    async def list_raw(self, res, namespace: str | None = None, label_selector: str | None = None,
+                       field_selector: str | None = None, resource_version: str | None = None) -> dict:
+        """The whole List object (items plus metadata.resourceVersion), as informers need."""
+        r = as_resource(res)
+        out = await self.request("GET", r.path(namespace), query={
+            "labelSelector": label_selector or None, "fieldSelector": field_selector or None,
+            "resourceVersion": resource_version})
+        fill_kind(out.get("items") or [], r)
+        out["items"] = out.get("items") or []
+        return out
+
+    async def list(self, res, namespace: str | None = None, label_selector: str | None = None,
+                   field_selector: str | None = None) -> list[dict]:
+        return (await self.list_raw(res, namespace, label_selector, field_selector))["items"]
+
+    async def create(self, res, obj: dict, namespace: str | None = None) -> dict:
+        r = as_resource(res)
+        ns = namespace or (obj.get("metadata") or {}).get("namespace") if r.namespaced else None
+        return await self.request("POST", r.path(ns), body=obj)
+
+    async def replace(self, res, name: str, obj: dict, namespace: str | None = None,
+                      subresource: str | None = None) -> dict:
+        r = as_resource(res)
+        ns = namespace or (obj.get("metadata") or {}).get("namespace") if r.namespaced else None
+        return await self.request("PUT", r.path(ns, name, subresource), body=obj)
+
+    async def patch(self, res, name: str, patch, namespace: str | None = None,
+                    patch_type: str = "merge", subresource: str | None = None) -> dict:
+        r = as_resource(res)
+        return await self.request("PATCH", r.path(namespace, name, subresource), body=patch,
+                                  content_type=PATCH_TYPES[patch_type])
+
+    async def delete(self, res, name: str, namespace: str | None = None,
+                     grace_period_seconds: int | None = None, propagation_policy: str | None = None,
+                     preconditions: dict | None = None) -> dict:
+        r = as_resource(res)
+        opts: dict = {"kind": "DeleteOptions", "apiVersion": "v1"}
+        if grace_period_seconds is not None:
+            opts["gracePeriodSeconds"] = grace_period_seconds
+        if propagation_policy:
+            opts["propagationPolicy"] = propagation_policy
+        if preconditions:
+            opts["preconditions"] = preconditions
+        return await self.request("DELETE", r.path(namespace, name), body=opts)
+
+    async def post_subresource(self, res, name: str, sub: str, body: dict,
+                               namespace: str | None = None) -> dict:
+        r = as_resource(res)
+        return await self.request("POST", r.path(namespace, name, sub), body=body)
+
+    async def watch(self, res, namespace: str | None = None, resource_version: str | None = None,
+                    label_selector: str | None = None, field_selector: str | None = None,
+                    timeout_seconds: int | None = None,
+                    allow_bookmarks: bool = False) -> AsyncIterator[dict]:
+        """Yield watch events until the server ends the stream; ERROR events raise ApiError."""
+        r = as_resource(res)
+        session = self._ensure_session()
+        url = self.url(r.path(namespace), {
+            "watch": "true", "resourceVersion": resource_version,
+            "labelSelector": label_selector or None, "fieldSelector": field_selector or None,
+            "timeoutSeconds": timeout_seconds,
+            "allowWatchBookmarks": "true" if allow_bookmarks else None})
+        tmo = aiohttp.ClientTimeout(total=None, sock_connect=self._timeout, sock_read=None)
+        async with session.get(url, timeout=tmo) as resp:
+            if resp.status >= 400:
+                raise ApiError.from_body(resp.status, await resp.read())
+            buf = b""
+            async for chunk in resp.content.iter_any():
+                buf += chunk
+                while b"\n" in buf:
+                    line, buf = buf.split(b"\n", 1)
+                    ev = _event(line, r)
+                    if ev is not None:
+                        yield ev
+            ev = _event(buf, r)
+            if ev is not None:
+                yield ev
+
+    async def logs(self, name: str, namespace: str, container: str | None = None,
+                   follow: bool = False, tail_lines: int | None = None,
+                   previous: bool = False, timestamps: bool = False) -> str:
+        r = resource("pods")
+        return await self.request("GET", r.path(namespace, name, "log"), raw=True, query={
+            "container": container, "follow": "true" if follow else None,
+            "tailLines": tail_lines, "previous": "true" if previous else None,
+            "timestamps": "true" if timestamps else None},
+            timeout=None if not follow else 3600)
+
+
+def _qv(v) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return str(v)
+
+
+def _event(line: bytes, r: Resource) -> dict | None:
+    line = line.strip()
+    if not line:
+        return None
+    ev = json.loads(line)
+    if ev.get("type") == "ERROR":
+        raise ApiError.from_status(ev.get("object") or {}, 500)
+    obj = ev.get("object") or {}
+    if ev.get("type") != "BOOKMARK":
+        obj.setdefault("kind", r.kind)
+        obj.setdefault("apiVersion", r.api_version)
+    return ev

@@ -1,0 +1,141 @@
+"""labkube.client: kubeconfig loading and the REST client against a tiny mutual-TLS server on 127.0.0.1."""
+from __future__ import annotations
+
+import base64
+import json
+import os
+import ssl
+
+import pytest
+import yaml
+from aiohttp import web
+
+from labkube.client import ApiError, Client, KubeConfig, KubeConfigError
+
+from .pki import make_pki
+
+
+def write_kubeconfig(d, pki, server, inline=False):
+    user = ({"client-certificate-data": base64.b64encode(open(pki["client.crt"], "rb").read()).decode(),
+             "client-key-data": base64.b64encode(open(pki["client.key"], "rb").read()).decode()}
+            if inline else {"client-certificate": "client.crt", "client-key": "client.key"})
+    cluster = ({"certificate-authority-data": base64.b64encode(open(pki["ca.crt"], "rb").read()).decode()}
+               if inline else {"certificate-authority": "ca.crt"})
+    cluster["server"] = server
+    doc = {"apiVersion": "v1", "kind": "Config", "current-context": "lab",
+           "contexts": [{"name": "other", "context": {"cluster": "nope", "user": "nope"}},
+                        {"name": "lab", "context": {"cluster": "c", "user": "u", "namespace": "ns1"}}],
+           "clusters": [{"name": "c", "cluster": cluster}], "users": [{"name": "u", "user": user}]}
+    p = os.path.join(d, "inline.kubeconfig" if inline else "k.kubeconfig")
+    with open(p, "w") as f:
+        yaml.safe_dump(doc, f)
+    return p
+
+
+@pytest.mark.parametrize("inline", [False, True])
+def test_kubeconfig_paths_and_data(tmp_path, inline):
+    pki = make_pki(str(tmp_path))
+    p = write_kubeconfig(str(tmp_path), pki, "https://127.0.0.1:6443/", inline)
+    cfg = KubeConfig.load(p)
+    assert cfg.server == "https://127.0.0.1:6443"
+    assert cfg.namespace == "ns1"
+    assert cfg.ca_data == open(pki["ca.crt"], "rb").read()
+    assert cfg.key_data == open(pki["client.key"], "rb").read()
+    assert isinstance(cfg.ssl_context(), ssl.SSLContext)
+
+
+def test_kubeconfig_errors(tmp_path):
+    with pytest.raises(KubeConfigError):
+        KubeConfig.load(str(tmp_path / "missing"))
+    p = tmp_path / "bad"
+    p.write_text(yaml.safe_dump({"current-context": "x", "contexts": []}))
+    with pytest.raises(KubeConfigError, match="context 'x' not found"):
+        KubeConfig.load(str(p))
+
+
+@pytest.fixture
+async def server(tmp_path):
+    pki = make_pki(str(tmp_path))
+    seen = []
+
+    async def handle(request: web.Request):
+        body = await request.read()
+        seen.append((request.method, request.path_qs, request.headers.get("Content-Type"),
+                     json.loads(body) if body else None, request.transport.get_extra_info("peercert")))
+        p = request.path
+        if p == "/api/v1/namespaces/default/pods/missing":
+            return web.json_response({"kind": "Status", "apiVersion": "v1", "status": "Failure",
+                                      "reason": "NotFound", "message": 'pods "missing" not found',
+                                      "code": 404}, status=404)
+        if p == "/api/v1/namespaces/default/pods" and request.query.get("watch") == "true":
+            resp = web.StreamResponse()
+            await resp.prepare(request)
+            for t, n in (("ADDED", "a"), ("MODIFIED", "a")):
+                ev = {"type": t, "object": {"metadata": {"name": n, "resourceVersion": "7"}}}
+                await resp.write(json.dumps(ev).encode() + b"\n")
+            if request.query.get("resourceVersion") == "1":
+                await resp.write(json.dumps({"type": "ERROR", "object": {
+                    "kind": "Status", "code": 410, "reason": "Expired", "message": "too old"}}).encode()[:30])
+                await resp.write(json.dumps({"type": "ERROR", "object": {
+                    "kind": "Status", "code": 410, "reason": "Expired", "message": "too old"}}).encode()[30:] + b"\n")
+            return resp
+        if p == "/api/v1/namespaces/default/pods" and request.method == "GET":
+            return web.json_response({"kind": "PodList", "apiVersion": "v1",
+                                      "metadata": {"resourceVersion": "5"},
+                                      "items": [{"metadata": {"name": "a"}}]})
+        if p.endswith("/log"):
+            return web.Response(text="smoke-ok\n")
+        return web.json_response({"kind": "Pod", "metadata": {"name": "x"}})
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", handle)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    sctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH, cafile=pki["ca.crt"])
+    sctx.load_cert_chain(pki["server.crt"], pki["server.key"])
+    sctx.verify_mode = ssl.CERT_REQUIRED
+    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=sctx)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]
+    kc = write_kubeconfig(str(tmp_path), pki, f"https://127.0.0.1:{port}")
+    yield kc, seen
+    await runner.cleanup()
+
+
+async def test_verbs_and_errors(server):
+    kc, seen = server
+    async with Client(KubeConfig.load(kc)) as c:
+        with pytest.raises(ApiError) as ei:
+            await c.get("pods", "missing", namespace="default")
+        assert (ei.value.code, ei.value.reason) == (404, "NotFound")
+        assert ei.value.message == 'pods "missing" not found'
+        items = await c.list("po", namespace="default", label_selector="app=web")
+        assert items == [{"metadata": {"name": "a"}, "kind": "Pod", "apiVersion": "v1"}]
+        await c.create("deployments", {"metadata": {"name": "d", "namespace": "ns2"}})
+        await c.patch("deployments", "d", [{"op": "remove", "path": "/x"}], namespace="ns2", patch_type="json")
+        await c.replace("replicasets", "r", {"metadata": {"name": "r"}}, namespace="ns2", subresource="status")
+        await c.delete("pods", "p", namespace="default", grace_period_seconds=0, propagation_policy="Background")
+        await c.post_subresource("pods", "p", "binding", {"target": {"kind": "Node", "name": "w1"}}, namespace="default")
+        assert await c.logs("p", "default", container="c") == "smoke-ok\n"
+    m = [(s[0], s[1], s[2]) for s in seen]
+    assert m[1] == ("GET", "/api/v1/namespaces/default/pods?labelSelector=app%3Dweb", None)
+    assert m[2][:2] == ("POST", "/apis/apps/v1/namespaces/ns2/deployments")
+    assert m[3] == ("PATCH", "/apis/apps/v1/namespaces/ns2/deployments/d", "application/json-patch+json")
+    assert m[4][:2] == ("PUT", "/apis/apps/v1/namespaces/ns2/replicasets/r/status")
+    assert seen[5][3] == {"kind": "DeleteOptions", "apiVersion": "v1", "gracePeriodSeconds": 0,
+                          "propagationPolicy": "Background"}
+    assert m[6][:2] == ("POST", "/api/v1/namespaces/default/pods/p/binding")
+    assert m[7][:2] == ("GET", "/api/v1/namespaces/default/pods/p/log?container=c")
+    assert seen[0][4] is not None  # the server saw our client certificate
+
+
+async def test_watch_stream_and_expired(server):
+    kc, _ = server
+    async with Client(KubeConfig.load(kc)) as c:
+        evs = [e async for e in c.watch("pods", namespace="default", resource_version="5")]
+        assert [(e["type"], e["object"]["kind"]) for e in evs] == [("ADDED", "Pod"), ("MODIFIED", "Pod")]
+        got = []
+        with pytest.raises(ApiError) as ei:
+            async for e in c.watch("pods", namespace="default", resource_version="1"):
+                got.append(e)
+        assert ei.value.code == 410 and len(got) == 2
