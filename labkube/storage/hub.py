@@ -1,0 +1,103 @@
+"""Watch fan-out: a bounded in-memory event history plus per-watcher bounded buffers.
+
+Every committed event is appended to the history and pushed at once to each watcher
+whose prefix matches. A watcher that falls more than `buffer` events behind is closed
+(the client re-watches from its last revision) so one slow client cannot stall others
+or grow memory without bound. Watching from a revision older than the history raises
+Expired (410 Gone).
+"""
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+
+from .errors import Expired
+from .interface import Event, Watch
+
+
+class HubWatch(Watch):
+    """One watcher's bounded queue of events."""
+
+    def __init__(self, hub: "WatchHub", prefix: str, buffer: int):
+        self._hub = hub
+        self.prefix = prefix
+        self._buffer = buffer
+        self._queue: deque[Event] = deque()
+        self._wake = asyncio.Event()
+        self._closed = False
+        self._reason: str | None = None
+
+    def push(self, event: Event) -> None:
+        if self._closed:
+            return
+        if len(self._queue) >= self._buffer:
+            self._end("watcher fell too far behind")
+            return
+        self._queue.append(event)
+        self._wake.set()
+
+    def _end(self, reason: str | None) -> None:
+        self._closed = True
+        self._reason = reason
+        self._wake.set()
+        self._hub.remove(self)
+
+    def close(self) -> None:
+        if not self._closed:
+            self._end(None)
+
+    @property
+    def closed_reason(self) -> str | None:
+        return self._reason
+
+    def __aiter__(self):
+        return self._iterate()
+
+    async def _iterate(self):
+        while True:
+            while self._queue:
+                yield self._queue.popleft()
+            if self._closed:
+                return
+            self._wake.clear()
+            await self._wake.wait()
+
+
+class WatchHub:
+    """History of the last `history` events and the set of live watchers."""
+
+    def __init__(self, start_rev: int, history: int = 10000, buffer: int = 10000):
+        self._events: deque[Event] = deque()
+        self._limit = max(1, history)
+        self._buffer = buffer
+        self.compacted = start_rev  # events with rev <= compacted may be missing
+        self._watchers: set[HubWatch] = set()
+
+    def publish(self, event: Event) -> None:
+        self._events.append(event)
+        if len(self._events) > self._limit:
+            self.compacted = self._events.popleft().rev
+        for w in list(self._watchers):
+            if event.key.startswith(w.prefix):
+                w.push(event)
+
+    def watch(self, prefix: str, from_rev: int) -> HubWatch:
+        if from_rev < self.compacted:
+            raise Expired(from_rev, self.compacted + 1)
+        w = HubWatch(self, prefix, self._buffer)
+        for ev in self._events:
+            if ev.rev > from_rev and ev.key.startswith(prefix):
+                w.push(ev)
+        self._watchers.add(w)
+        return w
+
+    def remove(self, w: HubWatch) -> None:
+        self._watchers.discard(w)
+
+    def close_all(self) -> None:
+        for w in list(self._watchers):
+            w.close()
+
+    @property
+    def watcher_count(self) -> int:
+        return len(self._watchers)

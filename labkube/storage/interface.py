@@ -1,0 +1,75 @@
+"""The storage interface the apiserver talks to; SQLite implements it today, etcd can later.
+
+Values are JSON-able dicts (Kubernetes objects). Every write gets a new, cluster-wide
+increasing revision that the apiserver exposes as `metadata.resourceVersion`.
+An awaited write has been committed durably before it returns.
+"""
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass
+from typing import AsyncIterator
+
+
+@dataclass(frozen=True)
+class Event:
+    """One change: type is ADDED, MODIFIED or DELETED; obj is the new (or last) value."""
+    type: str
+    key: str
+    rev: int
+    obj: dict
+    prev: dict | None = None
+
+
+class Watch(abc.ABC):
+    """A stream of events for keys under a prefix, in revision order."""
+
+    @abc.abstractmethod
+    def __aiter__(self) -> AsyncIterator[Event]: ...
+
+    @abc.abstractmethod
+    def close(self) -> None: ...
+
+    @property
+    @abc.abstractmethod
+    def closed_reason(self) -> str | None:
+        """Why the watch ended early (e.g. the watcher fell too far behind), else None."""
+
+
+class Storage(abc.ABC):
+    """Key/value store of objects with revisions, preconditions and watch."""
+
+    @abc.abstractmethod
+    async def get(self, key: str) -> tuple[dict, int]:
+        """(value, mod revision); KeyNotFound if absent."""
+
+    @abc.abstractmethod
+    async def list(self, prefix: str) -> tuple[list[tuple[str, dict, int]], int]:
+        """([(key, value, mod revision)] sorted by key, current store revision)."""
+
+    @abc.abstractmethod
+    async def create(self, key: str, value: dict) -> int:
+        """Store a new key; KeyExists if present. Returns the new revision."""
+
+    @abc.abstractmethod
+    async def update(self, key: str, value: dict, expected_rev: int | None = None) -> int:
+        """Replace an existing key; RevisionConflict if expected_rev is given and differs."""
+
+    @abc.abstractmethod
+    async def delete(self, key: str, expected_rev: int | None = None) -> tuple[dict, int]:
+        """Remove a key; returns (last value, revision of the delete)."""
+
+    @abc.abstractmethod
+    def watch(self, prefix: str, from_rev: int) -> Watch:
+        """Events with revision > from_rev for keys under prefix; Expired if too old."""
+
+    @property
+    @abc.abstractmethod
+    def revision(self) -> int:
+        """The current (latest) revision of the store."""
+
+    @abc.abstractmethod
+    async def healthy(self) -> bool: ...
+
+    @abc.abstractmethod
+    async def close(self) -> None: ...

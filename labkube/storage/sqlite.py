@@ -1,0 +1,134 @@
+"""SQLite storage backend: one file in WAL mode, an in-memory index for reads.
+
+Layout: table `kv(key, value JSON, rev)` and `meta(rev)` holding the store's revision
+(deletes advance it too). All objects are also held in memory (as JSON text) so gets
+and lists never touch the disk; writes update memory at once (so preconditions
+serialise) and return only after the batch writer committed them (synchronous=FULL).
+Events are published to watchers in commit order.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sqlite3
+
+from .errors import KeyExists, KeyNotFound, RevisionConflict
+from .hub import WatchHub
+from .interface import Event, Storage, Watch
+from .writer import BatchWriter
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL, rev INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS meta (id INTEGER PRIMARY KEY CHECK (id = 1), rev INTEGER NOT NULL);
+INSERT OR IGNORE INTO meta(id, rev) VALUES (1, 1);
+"""
+
+
+def _bucket(key: str) -> str:
+    """'/registry/pods/ns/name' -> '/registry/pods/' (the per-resource index)."""
+    parts = key.split("/", 3)
+    return "/".join(parts[:3]) + "/" if len(parts) > 3 else key
+
+
+class SqliteStorage(Storage):
+    """Storage over a SQLite file; open with `await SqliteStorage.open(path)`."""
+
+    def __init__(self, path: str, history: int = 10000, watch_buffer: int = 10000):
+        self.path = path
+        if os.path.dirname(path):
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.executescript(_SCHEMA)
+        self._rev = conn.execute("SELECT rev FROM meta WHERE id = 1").fetchone()[0]
+        self._data: dict[str, dict[str, tuple[str, int]]] = {}
+        for key, value, rev in conn.execute("SELECT key, value, rev FROM kv"):
+            self._data.setdefault(_bucket(key), {})[key] = (value, rev)
+        self._writer = BatchWriter(conn)
+        self._conn = conn
+        self._hub = WatchHub(self._rev, history, watch_buffer)
+        self._closed = False
+
+    @classmethod
+    async def open(cls, path: str, history: int = 10000, watch_buffer: int = 10000) -> "SqliteStorage":
+        return await asyncio.to_thread(cls, path, history, watch_buffer)
+
+    @property
+    def revision(self) -> int:
+        return self._rev
+
+    def _lookup(self, key: str) -> tuple[str, int] | None:
+        return self._data.get(_bucket(key), {}).get(key)
+
+    async def get(self, key: str) -> tuple[dict, int]:
+        hit = self._lookup(key)
+        if hit is None:
+            raise KeyNotFound(f"{key} not found", key)
+        return json.loads(hit[0]), hit[1]
+
+    async def list(self, prefix: str):
+        out = []
+        for bucket, items in self._data.items():
+            if bucket.startswith(prefix) or prefix.startswith(bucket):
+                for key, (value, rev) in items.items():
+                    if key.startswith(prefix):
+                        out.append((key, value, rev))
+        out.sort(key=lambda t: t[0])
+        return [(k, json.loads(v), r) for k, v, r in out], self._rev
+
+    async def _write(self, ops, event: Event) -> None:
+        loop = asyncio.get_running_loop()
+        fut = self._writer.submit(loop, ops, lambda: self._hub.publish(event))
+        await asyncio.shield(fut)
+
+    async def create(self, key: str, value: dict) -> int:
+        if self._lookup(key) is not None:
+            raise KeyExists(f"{key} already exists", key)
+        return await self._put(key, value, None)
+
+    async def update(self, key: str, value: dict, expected_rev: int | None = None) -> int:
+        hit = self._lookup(key)
+        if hit is None:
+            raise KeyNotFound(f"{key} not found", key)
+        if expected_rev is not None and hit[1] != expected_rev:
+            raise RevisionConflict(f"{key}: revision {expected_rev} != {hit[1]}", key)
+        return await self._put(key, value, hit[0])
+
+    async def _put(self, key: str, value: dict, prev_text: str | None) -> int:
+        text = json.dumps(value, separators=(",", ":"))
+        self._rev += 1
+        rev = self._rev
+        self._data.setdefault(_bucket(key), {})[key] = (text, rev)
+        prev = json.loads(prev_text) if prev_text is not None else None
+        ev = Event("ADDED" if prev is None else "MODIFIED", key, rev, json.loads(text), prev)
+        await self._write([("put", key, text, rev)], ev)
+        return rev
+
+    async def delete(self, key: str, expected_rev: int | None = None) -> tuple[dict, int]:
+        hit = self._lookup(key)
+        if hit is None:
+            raise KeyNotFound(f"{key} not found", key)
+        if expected_rev is not None and hit[1] != expected_rev:
+            raise RevisionConflict(f"{key}: revision {expected_rev} != {hit[1]}", key)
+        self._rev += 1
+        rev = self._rev
+        del self._data[_bucket(key)][key]
+        last = json.loads(hit[0])
+        await self._write([("del", key, rev)], Event("DELETED", key, rev, last, last))
+        return json.loads(hit[0]), rev
+
+    def watch(self, prefix: str, from_rev: int) -> Watch:
+        return self._hub.watch(prefix, from_rev)
+
+    async def healthy(self) -> bool:
+        return not self._closed
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._hub.close_all()
+        await asyncio.to_thread(self._writer.close)
+        self._conn.close()

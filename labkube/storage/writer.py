@@ -1,0 +1,101 @@
+"""A background thread that commits SQLite writes in batches.
+
+Writes queued while a transaction is being committed are grouped into the next
+transaction (one fsync for many writes). Each write's future resolves only after its
+transaction committed, in submission order, on the event loop that submitted it.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import sqlite3
+import threading
+from typing import Callable
+
+log = logging.getLogger(__name__)
+
+Op = tuple  # ("put", key, json, rev) | ("del", key) | ("rev", rev)
+_STOP = object()
+
+
+class BatchWriter:
+    """Owns the write connection; `submit` returns a future set after commit."""
+
+    def __init__(self, conn: sqlite3.Connection, max_batch: int = 1000):
+        self._conn = conn
+        self._max = max_batch
+        self._q: queue.Queue = queue.Queue()
+        self._thread = threading.Thread(target=self._run, name="sqlite-writer", daemon=True)
+        self._thread.start()
+
+    def submit(self, loop: asyncio.AbstractEventLoop, ops: list[Op],
+               on_commit: Callable[[], None]) -> asyncio.Future:
+        fut = loop.create_future()
+        self._q.put((loop, ops, on_commit, fut))
+        return fut
+
+    def _run(self) -> None:
+        while True:
+            first = self._q.get()
+            if first is _STOP:
+                return
+            batch = [first]
+            stop = False
+            while len(batch) < self._max:
+                try:
+                    item = self._q.get_nowait()
+                except queue.Empty:
+                    break
+                if item is _STOP:
+                    stop = True
+                    break
+                batch.append(item)
+            err = self._commit(batch)
+            by_loop: dict = {}
+            for loop, _ops, on_commit, fut in batch:
+                by_loop.setdefault(loop, []).append((on_commit, fut))
+            for loop, items in by_loop.items():
+                loop.call_soon_threadsafe(_resolve, items, err)
+            if stop:
+                return
+
+    def _commit(self, batch) -> Exception | None:
+        c = self._conn
+        try:
+            c.execute("BEGIN IMMEDIATE")
+            top = None
+            for _loop, ops, _cb, _fut in batch:
+                for op in ops:
+                    if op[0] == "put":
+                        c.execute("INSERT OR REPLACE INTO kv(key, value, rev) VALUES (?, ?, ?)",
+                                  (op[1], op[2], op[3]))
+                        top = op[3]
+                    elif op[0] == "del":
+                        c.execute("DELETE FROM kv WHERE key = ?", (op[1],))
+                        top = op[2]
+            if top is not None:
+                c.execute("UPDATE meta SET rev = ? WHERE id = 1", (top,))
+            c.execute("COMMIT")
+            return None
+        except Exception as e:  # noqa: BLE001 - reported to every waiting writer
+            log.exception("sqlite commit failed")
+            try:
+                c.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass
+            return e
+
+    def close(self) -> None:
+        self._q.put(_STOP)
+        self._thread.join(timeout=30)
+
+
+def _resolve(items, err) -> None:
+    for on_commit, fut in items:
+        if err is None:
+            on_commit()
+            if not fut.done():
+                fut.set_result(None)
+        elif not fut.done():
+            fut.set_exception(err)
