@@ -1,0 +1,48 @@
+"""The `busybox` image: Debian's busybox-static plus a symlink per applet.
+
+One layer: /bin/busybox, every applet of `busybox --list-full` as a symlink to it, a
+minimal /etc/passwd and /etc/group (root, nobody/nogroup), and the usual empty
+directories (/tmp is 1777). Config: Cmd ["sh"], like the Docker Hub image.
+"""
+from __future__ import annotations
+
+import subprocess
+
+from .oci import BuiltImage, ImageConfig, write_oci_archive
+from .rootfs import Rootfs
+
+BUSYBOX = "/bin/busybox"
+PASSWD = "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n"
+GROUP = "root:x:0:\nnogroup:x:65534:\n"
+
+
+def applets(busybox: str = BUSYBOX) -> list[str]:
+    """Paths (relative to /) of every applet the binary provides."""
+    try:
+        out = subprocess.run([busybox, "--list-full"], check=True, capture_output=True, text=True).stdout
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{busybox} is missing: install the busybox-static package") from None
+    return sorted({line.strip().lstrip("/") for line in out.splitlines() if line.strip()})
+
+
+def busybox_rootfs(busybox: str = BUSYBOX) -> Rootfs:
+    fs = Rootfs()
+    for d in ("bin", "sbin", "usr/bin", "usr/sbin", "etc", "proc", "sys", "dev", "root", "var"):
+        fs.mkdir(d)
+    fs.mkdir("tmp", 0o1777)
+    fs.add_file("bin/busybox", busybox, 0o755)
+    for path in applets(busybox):
+        if path != "bin/busybox":
+            fs.symlink(path, "/bin/busybox")
+    fs.add_bytes("etc/passwd", PASSWD)
+    fs.add_bytes("etc/group", GROUP)
+    return fs
+
+
+def busybox_config() -> ImageConfig:
+    return ImageConfig(cmd=["sh"], env=["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"])
+
+
+def build_busybox(out_path: str, ref: str = "busybox:latest", busybox: str = BUSYBOX) -> BuiltImage:
+    """Write the busybox image as an OCI archive at ``out_path``."""
+    return write_oci_archive(out_path, ref, [busybox_rootfs(busybox).render()], busybox_config())
