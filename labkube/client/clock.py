@@ -1,0 +1,58 @@
+"""Clocks: the real one and a fake one for tests (monotonic seconds plus RFC 3339 wall time)."""
+from __future__ import annotations
+
+import asyncio
+import datetime
+import time
+
+
+def rfc3339(dt: datetime.datetime) -> str:
+    return dt.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_time(s: str | None) -> datetime.datetime | None:
+    if not s:
+        return None
+    s = s.replace("Z", "+00:00")
+    try:
+        return datetime.datetime.fromisoformat(s)
+    except ValueError:
+        return None
+
+
+class Clock:
+    """Real time."""
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+    def now(self) -> datetime.datetime:
+        return datetime.datetime.now(datetime.timezone.utc)
+
+    def now_str(self) -> str:
+        return rfc3339(self.now())
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
+
+class FakeClock(Clock):
+    """Time that only moves when a test calls advance(); sleep() returns at once after advancing."""
+
+    def __init__(self, start: datetime.datetime | None = None):
+        self._wall = start or datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
+        self._mono = 1000.0
+
+    def monotonic(self) -> float:
+        return self._mono
+
+    def now(self) -> datetime.datetime:
+        return self._wall
+
+    def advance(self, seconds: float) -> None:
+        self._mono += seconds
+        self._wall += datetime.timedelta(seconds=seconds)
+
+    async def sleep(self, seconds: float) -> None:
+        self.advance(seconds)
+        await asyncio.sleep(0)

@@ -1,0 +1,333 @@
+"""FakeApi: an in-memory stand-in for the apiserver with the same async methods as Client.
+
+For unit tests of controllers, the scheduler and the kubelet: no sockets, no sleeps. It keeps
+a cluster-wide resourceVersion, uids, generation (bumped on spec changes), status
+subresources, finalizers and deletionTimestamp, graceful deletion of bound pods, namespace
+finalization, pod binding, and watches (resume from a resourceVersion; 410 once compacted).
+Tests may add `reactors` (callables (verb, resource, namespace, name, body) that raise to
+inject failures) and read `actions` (what was called).
+"""
+from __future__ import annotations
+
+import asyncio
+import copy
+import random
+import string
+import uuid
+from typing import AsyncIterator
+
+from .clock import Clock
+from .errors import status_error
+from .patch import json_patch, merge_patch
+from .rest import as_resource, fill_kind
+from .selectors import fields_match, labels_match
+
+_STATUS_SUBRESOURCE = {"pods", "nodes", "namespaces", "services", "deployments", "replicasets"}
+
+
+def _rand(n: int = 5) -> str:
+    return "".join(random.choice(string.ascii_lowercase + string.digits) for _ in range(n))
+
+
+class FakeApi:
+    def __init__(self, clock: Clock | None = None,
+                 namespaces=("default", "kube-system", "kube-public", "kube-node-lease")):
+        self.clock = clock or Clock()
+        self.rv = 0
+        self.objects: dict[tuple[str, str, str], dict] = {}     # (resource, ns, name) -> obj
+        self.history: list[tuple[int, str, dict]] = []          # (rv, resource, event)
+        self.compacted_rv = 0
+        self.watchers: list[tuple[str, str | None, str | None, str | None, asyncio.Queue]] = []
+        self.actions: list[tuple[str, str, str | None, str | None]] = []
+        self.reactors: list = []
+        self.pod_logs: dict[tuple[str, str], str] = {}
+        for ns in namespaces:
+            self._store("namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}},
+                        None)
+
+    # -- helpers for tests ---------------------------------------------------------------
+
+    def pending(self) -> int:
+        """Watch events not yet taken by their watchers."""
+        return sum(w[4].qsize() for w in self.watchers)
+
+    async def settle(self, quiet_rounds: int = 5) -> None:
+        """Let watchers (informer tasks) take every pending event; yields to the loop, never sleeps."""
+        quiet = 0
+        for _ in range(100000):
+            await asyncio.sleep(0)
+            quiet = 0 if self.pending() else quiet + 1
+            if quiet >= quiet_rounds:
+                return
+
+    def close_watches(self) -> None:
+        for w in self.watchers:
+            w[4].put_nowait(None)
+
+    def compact(self) -> None:
+        """Forget the watch history: resuming from any older resourceVersion now gets 410."""
+        self.compacted_rv = self.rv
+        self.history.clear()
+
+    def all(self, res, namespace: str | None = None) -> list[dict]:
+        r = as_resource(res)
+        return [copy.deepcopy(o) for (rn, ns, _), o in sorted(self.objects.items())
+                if rn == r.name and (namespace is None or ns == namespace)]
+
+    # -- internals --------------------------------------------------------------------------
+
+    def _act(self, verb, r, ns, name, body=None):
+        self.actions.append((verb, r.name, ns, name))
+        for fn in list(self.reactors):
+            fn(verb, r.name, ns, name, body)
+
+    def _key(self, r, ns, name):
+        return (r.name, ns if r.namespaced else "", name)
+
+    def _bump(self, obj):
+        self.rv += 1
+        obj["metadata"]["resourceVersion"] = str(self.rv)
+
+    def _emit(self, rname, etype, obj):
+        ev = {"type": etype, "object": copy.deepcopy(obj)}
+        self.history.append((self.rv, rname, ev))
+        for wr, wns, lsel, fsel, q in self.watchers:
+            if self._wants(wr, wns, lsel, fsel, rname, obj):
+                q.put_nowait(copy.deepcopy(ev))
+
+    @staticmethod
+    def _wants(wr, wns, lsel, fsel, rname, obj):
+        md = obj["metadata"]
+        return (wr == rname and (wns is None or md.get("namespace") == wns)
+                and labels_match(lsel, md.get("labels")) and fields_match(fsel, obj))
+
+    def _store(self, rname, obj, ns):
+        r = as_resource(rname)
+        md = obj.setdefault("metadata", {})
+        if r.namespaced:
+            md["namespace"] = ns
+        md.setdefault("uid", str(uuid.uuid4()))
+        md.setdefault("creationTimestamp", self.clock.now_str())
+        md["generation"] = 1
+        obj.setdefault("kind", r.kind)
+        obj.setdefault("apiVersion", r.api_version)
+        if r.name == "pods":
+            obj.setdefault("spec", {}).setdefault("schedulerName", "default-scheduler")
+            obj.setdefault("status", {}).setdefault("phase", "Pending")
+        if r.name == "namespaces":
+            obj.setdefault("spec", {}).setdefault("finalizers", ["kubernetes"])
+            obj.setdefault("status", {})["phase"] = "Active"
+        self._bump(obj)
+        self.objects[self._key(r, ns, md["name"])] = obj
+        self._emit(r.name, "ADDED", obj)
+        return copy.deepcopy(obj)
+
+    def _get(self, r, name, ns):
+        obj = self.objects.get(self._key(r, ns, name))
+        if obj is None:
+            raise status_error(404, "NotFound", f'{r.name} "{name}" not found')
+        return obj
+
+    def _remove(self, r, obj):
+        md = obj["metadata"]
+        del self.objects[self._key(r, md.get("namespace"), md["name"])]
+        self._bump(obj)
+        self._emit(r.name, "DELETED", obj)
+        return copy.deepcopy(obj)
+
+    def _finish_if_done(self, r, obj):
+        md = obj["metadata"]
+        if md.get("deletionTimestamp") and not md.get("finalizers"):
+            if r.name != "namespaces" or not obj.get("spec", {}).get("finalizers"):
+                return self._remove(r, obj)
+        return None
+
+    # -- the Client interface ---------------------------------------------------------------
+
+    async def get(self, res, name, namespace=None):
+        r = as_resource(res)
+        self._act("get", r, namespace, name)
+        return copy.deepcopy(self._get(r, name, namespace))
+
+    async def list_raw(self, res, namespace=None, label_selector=None, field_selector=None,
+                       resource_version=None):
+        r = as_resource(res)
+        self._act("list", r, namespace, None)
+        items = [copy.deepcopy(o) for (rn, ns, _), o in sorted(self.objects.items())
+                 if self._wants(r.name, namespace, label_selector, field_selector, rn, o)]
+        return {"kind": r.kind + "List", "apiVersion": r.api_version,
+                "metadata": {"resourceVersion": str(self.rv)}, "items": fill_kind(items, r)}
+
+    async def list(self, res, namespace=None, label_selector=None, field_selector=None):
+        return (await self.list_raw(res, namespace, label_selector, field_selector))["items"]
+
+    async def create(self, res, obj, namespace=None):
+        r = as_resource(res)
+        obj = copy.deepcopy(obj)
+        md = obj.setdefault("metadata", {})
+        ns = (namespace or md.get("namespace") or "default") if r.namespaced else None
+        if not md.get("name") and md.get("generateName"):
+            md["name"] = md["generateName"] + _rand()
+        self._act("create", r, ns, md.get("name"), obj)
+        if not md.get("name"):
+            raise status_error(422, "Invalid", f"{r.kind} is invalid: metadata.name: Required value")
+        if r.namespaced:
+            nso = self.objects.get(("namespaces", "", ns))
+            if nso is None:
+                raise status_error(404, "NotFound", f'namespaces "{ns}" not found')
+            if nso["metadata"].get("deletionTimestamp"):
+                raise status_error(403, "Forbidden", f"unable to create new content in namespace {ns} "
+                                                     "because it is being terminated")
+        if self._key(r, ns, md["name"]) in self.objects:
+            raise status_error(409, "AlreadyExists", f'{r.name} "{md["name"]}" already exists')
+        for k in ("resourceVersion", "uid", "deletionTimestamp"):
+            md.pop(k, None)
+        return self._store(r.name, obj, ns)
+
+    async def replace(self, res, name, obj, namespace=None, subresource=None, _check_rv=True):
+        r = as_resource(res)
+        ns = (namespace or obj.get("metadata", {}).get("namespace")) if r.namespaced else None
+        self._act("update" if not subresource else f"update/{subresource}", r, ns, name, obj)
+        cur = self._get(r, name, ns)
+        new = copy.deepcopy(obj)
+        nmd = new.setdefault("metadata", {})
+        rv = nmd.get("resourceVersion")
+        if _check_rv and rv and rv != cur["metadata"]["resourceVersion"]:
+            raise status_error(409, "Conflict", f'Operation cannot be fulfilled on {r.name} "{name}": '
+                                                "the object has been modified; please apply your "
+                                                "changes to the latest version and try again")
+        if subresource == "status":
+            out = copy.deepcopy(cur)
+            out["status"] = new.get("status", {})
+        elif subresource == "finalize":
+            out = copy.deepcopy(cur)
+            out.setdefault("spec", {})["finalizers"] = new.get("spec", {}).get("finalizers", [])
+        else:
+            out = new
+            for k in ("uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds",
+                      "generation", "namespace", "name"):
+                if k in cur["metadata"]:
+                    nmd[k] = cur["metadata"][k]
+                else:
+                    nmd.pop(k, None)
+            if r.name in _STATUS_SUBRESOURCE and "status" in cur:
+                out["status"] = copy.deepcopy(cur["status"])
+            if out.get("spec") != cur.get("spec"):
+                nmd["generation"] = cur["metadata"].get("generation", 1) + 1
+            out.setdefault("kind", r.kind)
+            out.setdefault("apiVersion", r.api_version)
+        self.objects[self._key(r, ns, name)] = out
+        done = self._finish_if_done(r, out)
+        if done is not None:
+            return done
+        self._bump(out)
+        self._emit(r.name, "MODIFIED", out)
+        return copy.deepcopy(out)
+
+    async def patch(self, res, name, patch, namespace=None, patch_type="merge", subresource=None):
+        r = as_resource(res)
+        cur = copy.deepcopy(self._get(r, name, namespace))
+        new = json_patch(cur, patch) if patch_type == "json" else merge_patch(cur, patch)
+        return await self.replace(r, name, new, namespace, subresource, _check_rv=False)
+
+    async def delete(self, res, name, namespace=None, grace_period_seconds=None,
+                     propagation_policy=None, preconditions=None):
+        r = as_resource(res)
+        self._act("delete", r, namespace, name, {"gracePeriodSeconds": grace_period_seconds,
+                                                 "propagationPolicy": propagation_policy})
+        obj = self._get(r, name, namespace)
+        md = obj["metadata"]
+        if preconditions and preconditions.get("uid") and preconditions["uid"] != md.get("uid"):
+            raise status_error(409, "Conflict", "Precondition failed: UID in precondition does not match")
+        fin = list(md.get("finalizers") or [])
+        if propagation_policy == "Foreground" and "foregroundDeletion" not in fin:
+            fin.append("foregroundDeletion")
+        if propagation_policy == "Orphan" and "orphan" not in fin:
+            fin.append("orphan")
+        if fin:
+            md["finalizers"] = fin
+        if r.name == "pods":
+            bound = obj.get("spec", {}).get("nodeName")
+            terminal = obj.get("status", {}).get("phase") in ("Succeeded", "Failed")
+            grace = grace_period_seconds
+            if grace is None:
+                grace = md.get("deletionGracePeriodSeconds",
+                               obj.get("spec", {}).get("terminationGracePeriodSeconds", 30))
+            if bound and not terminal and grace > 0:
+                md.setdefault("deletionTimestamp", self.clock.now_str())
+                md["deletionGracePeriodSeconds"] = grace
+                self._bump(obj)
+                self._emit(r.name, "MODIFIED", obj)
+                return copy.deepcopy(obj)
+        if fin or r.name == "namespaces":
+            if r.name == "namespaces":
+                obj.setdefault("status", {})["phase"] = "Terminating"
+            if not md.get("deletionTimestamp"):
+                md["deletionTimestamp"] = self.clock.now_str()
+                md["deletionGracePeriodSeconds"] = 0
+            done = self._finish_if_done(r, obj)
+            if done is not None:
+                return done
+            self._bump(obj)
+            self._emit(r.name, "MODIFIED", obj)
+            return copy.deepcopy(obj)
+        return self._remove(r, obj)
+
+    async def post_subresource(self, res, name, sub, body, namespace=None):
+        r = as_resource(res)
+        self._act(f"create/{sub}", r, namespace, name, body)
+        obj = self._get(r, name, namespace)
+        if r.name == "pods" and sub == "binding":
+            if obj["spec"].get("nodeName"):
+                raise status_error(409, "Conflict", f'pod {name} is already assigned to node '
+                                                    f'"{obj["spec"]["nodeName"]}"')
+            obj["spec"]["nodeName"] = body["target"]["name"]
+            self._bump(obj)
+            self._emit(r.name, "MODIFIED", obj)
+            return {"kind": "Status", "apiVersion": "v1", "status": "Success", "code": 201}
+        if r.name == "pods" and sub == "eviction":
+            await self.delete(r, name, namespace)
+            return {"kind": "Status", "apiVersion": "v1", "status": "Success", "code": 201}
+        raise status_error(404, "NotFound", f"subresource {sub} not supported by the fake")
+
+    async def watch(self, res, namespace=None, resource_version=None, label_selector=None,
+                    field_selector=None, timeout_seconds=None, allow_bookmarks=False) -> AsyncIterator[dict]:
+        r = as_resource(res)
+        self._act("watch", r, namespace, None)
+        q: asyncio.Queue = asyncio.Queue()
+        if resource_version in (None, "", "0"):
+            for o in await self.list(r, namespace, label_selector, field_selector):
+                q.put_nowait({"type": "ADDED", "object": o})
+        else:
+            rv = int(resource_version)
+            if rv < self.compacted_rv:
+                raise status_error(410, "Expired", f"too old resource version: {rv} ({self.compacted_rv})")
+            for erv, rname, ev in self.history:
+                if erv > rv and self._wants(r.name, namespace, label_selector, field_selector,
+                                            rname, ev["object"]):
+                    q.put_nowait(copy.deepcopy(ev))
+        w = (r.name, namespace, label_selector, field_selector, q)
+        self.watchers.append(w)
+        try:
+            while True:
+                ev = await q.get()
+                if ev is None:
+                    return
+                yield ev
+        finally:
+            self.watchers.remove(w)
+
+    async def logs(self, name, namespace, container=None, follow=False, **kw):
+        r = as_resource("pods")
+        self._act("get/log", r, namespace, name)
+        self._get(r, name, namespace)
+        return self.pod_logs.get((namespace, name), "")
+
+    async def close(self):
+        self.close_watches()
+
+    async def __aenter__(self):
+        return self
+
+    async def __aexit__(self, *exc):
+        await self.close()

@@ -1,0 +1,165 @@
+"""Informer: list + watch one resource into a local cache and call add/update/delete handlers.
+
+The cache is keyed `namespace/name` (just `name` for cluster-scoped objects). The watch
+resumes from the last resourceVersion seen; a 410 Expired (or any other watch error)
+means a relist, and a stream that ends is simply re-opened. A relist diffs against the
+cache so handlers see deletions that happened while disconnected. `has_synced` becomes
+true after the first list has been delivered.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Callable
+
+from .errors import ApiError
+from .rest import as_resource
+
+log = logging.getLogger(__name__)
+
+
+def object_key(obj: dict) -> str:
+    md = obj.get("metadata") or {}
+    ns = md.get("namespace")
+    return f"{ns}/{md['name']}" if ns else md["name"]
+
+
+class Informer:
+    def __init__(self, client, res, namespace: str | None = None, label_selector: str | None = None,
+                 field_selector: str | None = None, retry_delay: float = 1.0):
+        self.client = client
+        self.resource = as_resource(res)
+        self.namespace = namespace
+        self.label_selector = label_selector
+        self.field_selector = field_selector
+        self.retry_delay = retry_delay
+        self.cache: dict[str, dict] = {}
+        self.last_rv: str | None = None
+        self.has_synced = False
+        self._synced = asyncio.Event()
+        self._handlers: list[tuple[Callable | None, Callable | None, Callable | None]] = []
+        self._task: asyncio.Task | None = None
+        self._stopped = False
+        self.relists = 0
+
+    def add_handlers(self, on_add: Callable | None = None, on_update: Callable | None = None,
+                     on_delete: Callable | None = None) -> None:
+        """on_add(obj), on_update(old, new), on_delete(obj); plain functions, called in order."""
+        self._handlers.append((on_add, on_update, on_delete))
+
+    # -- cache access -----------------------------------------------------------------------
+
+    def get(self, key: str) -> dict | None:
+        return self.cache.get(key)
+
+    def get_by(self, name: str, namespace: str | None = None) -> dict | None:
+        return self.cache.get(f"{namespace}/{name}" if namespace else name)
+
+    def items(self) -> list[dict]:
+        return list(self.cache.values())
+
+    def keys(self) -> list[str]:
+        return list(self.cache)
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    def start(self) -> asyncio.Task:
+        if self._task is None:
+            self._task = asyncio.create_task(self.run(), name=f"informer-{self.resource.name}")
+        return self._task
+
+    async def wait_synced(self, timeout: float | None = None) -> bool:
+        try:
+            await asyncio.wait_for(self._synced.wait(), timeout)
+            return True
+        except asyncio.TimeoutError:
+            return False
+
+    async def stop(self) -> None:
+        self._stopped = True
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except (asyncio.CancelledError, Exception):
+                pass
+            self._task = None
+
+    async def run(self) -> None:
+        need_list = True
+        while not self._stopped:
+            try:
+                if need_list:
+                    await self.relist()
+                    need_list = False
+                await self._watch()
+                # stream ended cleanly: resume from last_rv
+            except asyncio.CancelledError:
+                raise
+            except ApiError as e:
+                if e.code == 410:
+                    log.info("%s watch expired; relisting", self.resource.name)
+                else:
+                    log.warning("%s list/watch failed: %s", self.resource.name, e)
+                    await asyncio.sleep(self.retry_delay)
+                need_list = True
+            except Exception as e:  # connection errors and the like
+                log.warning("%s list/watch failed: %r", self.resource.name, e)
+                need_list = True
+                await asyncio.sleep(self.retry_delay)
+
+    async def relist(self) -> None:
+        out = await self.client.list_raw(self.resource, self.namespace, self.label_selector,
+                                         self.field_selector)
+        self.relists += 1
+        fresh = {object_key(o): o for o in out["items"]}
+        for key, old in list(self.cache.items()):
+            if key not in fresh:
+                del self.cache[key]
+                self._dispatch("DELETED", old, None)
+        for key, obj in fresh.items():
+            old = self.cache.get(key)
+            self.cache[key] = obj
+            if old is None:
+                self._dispatch("ADDED", None, obj)
+            elif old["metadata"].get("resourceVersion") != obj["metadata"].get("resourceVersion"):
+                self._dispatch("MODIFIED", old, obj)
+        self.last_rv = out.get("metadata", {}).get("resourceVersion") or self.last_rv
+        if not self.has_synced:
+            self.has_synced = True
+            self._synced.set()
+
+    async def _watch(self) -> None:
+        async for ev in self.client.watch(self.resource, self.namespace, resource_version=self.last_rv,
+                                          label_selector=self.label_selector,
+                                          field_selector=self.field_selector, allow_bookmarks=True):
+            self.handle_event(ev)
+
+    def handle_event(self, ev: dict) -> None:
+        obj = ev.get("object") or {}
+        rv = (obj.get("metadata") or {}).get("resourceVersion")
+        if rv:
+            self.last_rv = rv
+        t = ev.get("type")
+        if t == "BOOKMARK":
+            return
+        key = object_key(obj)
+        old = self.cache.get(key)
+        if t == "DELETED":
+            self.cache.pop(key, None)
+            self._dispatch("DELETED", old, obj)
+        else:
+            self.cache[key] = obj
+            self._dispatch("ADDED" if old is None else "MODIFIED", old, obj)
+
+    def _dispatch(self, t: str, old: dict | None, new: dict | None) -> None:
+        for on_add, on_update, on_delete in self._handlers:
+            try:
+                if t == "ADDED" and on_add:
+                    on_add(new)
+                elif t == "MODIFIED" and on_update:
+                    on_update(old, new)
+                elif t == "DELETED" and on_delete:
+                    on_delete(new if new is not None else old)
+            except Exception:
+                log.exception("%s handler failed", self.resource.name)

@@ -1,0 +1,110 @@
+"""Informer (list, watch, resume, relist after 410 with deletes seen) and WorkQueue semantics."""
+from __future__ import annotations
+
+from labkube.client.clock import FakeClock
+from labkube.client.events import EventRecorder
+from labkube.client.fake import FakeApi
+from labkube.client.informer import Informer
+from labkube.client.workqueue import WorkQueue
+
+
+async def test_informer_cache_handlers_and_relist():
+    api = FakeApi()
+    await api.create("pods", {"metadata": {"name": "old"}, "spec": {}})
+    inf = Informer(api, "pods")
+    seen = []
+    inf.add_handlers(lambda o: seen.append(("add", o["metadata"]["name"])),
+                     lambda a, b: seen.append(("upd", b["metadata"]["name"])),
+                     lambda o: seen.append(("del", o["metadata"]["name"])))
+    inf.start()
+    await api.settle()
+    assert inf.has_synced and inf.keys() == ["default/old"]
+    await api.create("pods", {"metadata": {"name": "new"}, "spec": {}})
+    await api.patch("pods", "new", {"metadata": {"labels": {"x": "y"}}}, namespace="default")
+    await api.settle()
+    assert inf.get("default/new")["metadata"]["labels"] == {"x": "y"}
+    # the stream ends: the informer resumes from its last resourceVersion (no relist)
+    api.close_watches()
+    await api.delete("pods", "old", "default")
+    await api.settle()
+    assert inf.relists == 1 and "default/old" not in inf.cache
+    # history lost while disconnected -> 410 -> relist, which must notice the deletion
+    api.close_watches()
+    await api.delete("pods", "new", "default")
+    api.compact()
+    await api.settle()
+    assert inf.relists == 2 and inf.cache == {}
+    assert seen == [("add", "old"), ("add", "new"), ("upd", "new"), ("del", "old"), ("del", "new")]
+    await inf.stop()
+
+
+def test_workqueue_dedup_and_exclusive_processing():
+    q = WorkQueue(clock=FakeClock())
+    q.add("a"); q.add("b"); q.add("a")
+    assert len(q) == 2
+    k = q.get_nowait()
+    assert k == "a"
+    q.add("a")                  # re-added while processing: must not be handed out again yet
+    assert q.get_nowait() == "b"
+    assert q.get_nowait() is None
+    q.done("a")
+    assert q.get_nowait() == "a"
+
+
+def test_workqueue_rate_limit_backoff_and_forget():
+    clock = FakeClock()
+    q = WorkQueue(clock=clock, base_delay=1, max_delay=5)
+    delays = []
+    for _ in range(5):
+        delays.append(q.backoff("k"))
+        q.add_rate_limited("k")
+    assert delays == [1, 2, 4, 5, 5]
+    assert q.get_nowait() is None
+    clock.advance(1)
+    assert q.get_nowait() == "k"
+    q.done("k")
+    q.forget("k")
+    assert q.backoff("k") == 1 and q.num_requeues("k") == 0
+
+
+async def test_workqueue_shutdown():
+    q = WorkQueue()
+    q.shutdown()
+    q.add("x")
+    assert await q.get() is None
+
+
+async def test_event_recorder_aggregates():
+    clock = FakeClock()
+    api = FakeApi(clock=clock)
+    pod = await api.create("pods", {"metadata": {"name": "p"}, "spec": {}})
+    rec = EventRecorder(api, "default-scheduler", clock=clock)
+    await rec.warning(pod, "FailedScheduling", "0/1 nodes are available")
+    clock.advance(5)
+    await rec.warning(pod, "FailedScheduling", "0/1 nodes are available")
+    await rec.normal(pod, "Scheduled", "Successfully assigned default/p to w1")
+    evs = api.all("events", "default")
+    assert len(evs) == 2
+    fs = next(e for e in evs if e["reason"] == "FailedScheduling")
+    assert fs["count"] == 2 and fs["type"] == "Warning"
+    assert fs["involvedObject"]["uid"] == pod["metadata"]["uid"]
+    assert fs["source"] == {"component": "default-scheduler"}
+    assert fs["firstTimestamp"] < fs["lastTimestamp"]
+
+
+async def test_leader_election_takeover_after_expiry():
+    from labkube.client.leaderelection import LeaderElector
+    clock = FakeClock()
+    api = FakeApi(clock=clock)
+    a = LeaderElector(api, "kube-scheduler", "a", lease_duration=15, clock=clock)
+    b = LeaderElector(api, "kube-scheduler", "b", lease_duration=15, clock=clock)
+    assert await a.try_acquire_or_renew()
+    assert not await b.try_acquire_or_renew()
+    clock.advance(10)
+    assert await a.try_acquire_or_renew()        # renewal
+    clock.advance(10)
+    assert not await b.try_acquire_or_renew()    # a renewed 10 s ago: still valid
+    clock.advance(6)
+    assert await b.try_acquire_or_renew()
+    lease = await api.get("leases", "kube-scheduler", "kube-system")
+    assert lease["spec"]["holderIdentity"] == "b" and lease["spec"]["leaseTransitions"] == 1
