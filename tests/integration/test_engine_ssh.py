@@ -1,0 +1,101 @@
+"""The engine over a real SSH connection.
+
+Starts a throwaway sshd on 127.0.0.1 (own config, host key, authorized_keys in
+a tmp dir; no PAM, StrictModes no), then runs a small playbook over SSH twice:
+the first run changes things, the second reports 0 changed.
+"""
+import os
+import shutil
+import socket
+import subprocess
+import textwrap
+import time
+
+import pytest
+
+from labctl.connections import UnreachableError, connect
+
+SSHD = shutil.which("sshd") or "/usr/sbin/sshd"
+
+pytestmark = pytest.mark.skipif(
+    os.geteuid() != 0 or not os.path.exists(SSHD) or not shutil.which("ssh-keygen"),
+    reason="needs root, sshd and ssh-keygen")
+
+
+def _free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+@pytest.fixture(scope="module")
+def sshd(tmp_path_factory):
+    d = tmp_path_factory.mktemp("sshd")
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(d / "host_key")], check=True)
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(d / "client_key")], check=True)
+    shutil.copy(d / "client_key.pub", d / "authorized_keys")
+    port = _free_port()
+    (d / "sshd_config").write_text(textwrap.dedent(f"""\
+        ListenAddress 127.0.0.1
+        Port {port}
+        HostKey {d}/host_key
+        AuthorizedKeysFile {d}/authorized_keys
+        PermitRootLogin prohibit-password
+        PasswordAuthentication no
+        KbdInteractiveAuthentication no
+        UsePAM no
+        StrictModes no
+        PidFile none
+        Subsystem sftp internal-sftp
+        """))
+    os.makedirs("/run/sshd", exist_ok=True)
+    proc = subprocess.Popen([SSHD, "-D", "-e", "-f", str(d / "sshd_config")],
+                            stdout=subprocess.DEVNULL, stderr=open(d / "sshd.log", "w"))
+    for _ in range(100):  # wait until it accepts connections (not a timed assertion)
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            if proc.poll() is not None:
+                pytest.fail("sshd exited: " + (d / "sshd.log").read_text())
+            time.sleep(0.05)
+    yield {"ansible_host": "127.0.0.1", "ansible_port": port, "ansible_user": "root",
+           "ansible_ssh_private_key_file": str(d / "client_key"), "dir": d}
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def _hv(sshd, name="node1"):
+    hv = {k: v for k, v in sshd.items() if k.startswith("ansible_")}
+    hv["inventory_hostname"] = name
+    return hv
+
+
+def test_ssh_connection_api(sshd, tmp_path):
+    conn = connect(_hv(sshd))
+    try:
+        r = conn.run("echo out; echo err >&2; exit 3")
+        assert (r.rc, r.stdout, r.stderr) == (3, "out\n", "err\n")
+        assert conn.run("cat", stdin=b"abc").stdout == "abc"
+        assert conn.run("echo $FOO", env={"FOO": "a b"}).stdout == "a b\n"
+        big = conn.run("head -c 3000000 /dev/zero | tr '\\0' x; head -c 3000000 /dev/zero | tr '\\0' y >&2")
+        assert len(big.stdout) == 3000000 and len(big.stderr) == 3000000
+        target = str(tmp_path / "f.txt")
+        conn.put(b"hello\n", target, mode="0600")
+        assert conn.get(target) == b"hello\n"
+        assert oct(os.stat(target).st_mode & 0o777) == "0o600"
+        assert conn.sha256(target) == "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03"
+        assert conn.sha256(str(tmp_path / "missing")) is None
+        assert conn.run("sleep 5", timeout=0.3).timed_out
+    finally:
+        conn.close()
+
+
+def test_ssh_unreachable_names_host(sshd):
+    hv = _hv(sshd, "ghost")
+    hv["ansible_port"] = _free_port()
+    with pytest.raises(UnreachableError) as ei:
+        connect(hv).run("true")
+    assert "ghost" in str(ei.value) and "\n" not in str(ei.value)
