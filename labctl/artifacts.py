@@ -1,0 +1,112 @@
+"""What the control machine builds once and copies to every node: a wheelhouse and images.
+
+Nodes have no internet, so labkube and its dependencies travel as wheels, and container
+images are built offline from Debian packages. Both are cached under the user's cache
+directory and rebuilt only when their inputs change, so a second `labctl up` copies
+nothing new.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from .errors import LabError
+
+
+def cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "labctl"
+
+
+def project_root() -> Path:
+    """The source checkout labctl runs from (the wheel is built from it)."""
+    root = Path(__file__).resolve().parents[1]
+    if not (root / "pyproject.toml").exists():
+        raise LabError(f"labctl is not running from a source checkout ({root}): "
+                       f"install it with `pip install -e .` from the repository")
+    return root
+
+
+def _digest(files: list[Path], root: Path) -> str:
+    h = hashlib.sha256()
+    for f in files:
+        h.update(str(f.relative_to(root)).encode())
+        h.update(f.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def source_files(root: Path) -> list[Path]:
+    files = [root / "pyproject.toml"]
+    for pkg in ("labctl", "labkube"):
+        files += sorted(p for p in (root / pkg).rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+    return files
+
+
+def _pip_wheel(root: Path, out: Path, *extra: str) -> None:
+    proc = subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--disable-pip-version-check",
+                           "--wheel-dir", str(out), *extra, str(root)], capture_output=True, text=True)
+    if proc.returncode != 0:
+        last = (proc.stderr.strip().splitlines() or ["(no output)"])[-1]
+        raise LabError(f"building the wheelhouse failed: {last}")
+
+
+def _rebuild(out: Path, digest: str, build) -> None:
+    """Run build(tmpdir) unless out holds a build of this digest; swap it in atomically."""
+    stamp = out / ".digest"
+    if stamp.exists() and stamp.read_text() == digest:
+        return
+    tmp = out.with_name(out.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    build(tmp)
+    (tmp / ".digest").write_text(digest)
+    shutil.rmtree(out, ignore_errors=True)
+    tmp.rename(out)
+
+
+def wheelhouse() -> Path:
+    """A directory of wheels holding labctl/labkube and all their dependencies.
+
+    Dependencies are rebuilt only when pyproject.toml changes, the project's own wheel
+    when any source file changes; the wheelhouse is their union.
+    """
+    root = project_root()
+    base = cache_dir()
+    deps, own, out = base / "wheels-deps", base / "wheels-own", base / "wheelhouse"
+    _rebuild(deps, _digest([root / "pyproject.toml"], root), lambda d: _pip_wheel(root, d))
+    _rebuild(own, _digest(source_files(root), root), lambda d: _pip_wheel(root, d, "--no-deps"))
+    digest = (deps / ".digest").read_text() + (own / ".digest").read_text()
+
+    def combine(tmp: Path) -> None:
+        for whl in deps.glob("*.whl"):
+            if not whl.name.startswith("labctl-"):
+                shutil.copy2(whl, tmp / whl.name)
+        for whl in own.glob("*.whl"):
+            shutil.copy2(whl, tmp / whl.name)
+    _rebuild(out, digest, combine)
+    return out
+
+
+def uv_binary() -> Path:
+    """The uv installer the nodes use to install the wheelhouse quickly."""
+    for candidate in (Path(sys.executable).parent / "uv", shutil.which("uv")):
+        if candidate and Path(candidate).exists():
+            return Path(candidate)
+    raise LabError("uv is missing from labctl's virtualenv: run `make up` (pip install uv)")
+
+
+def images() -> Path:
+    """A directory with the lab's base images as OCI archives (busybox)."""
+    from .images import build_busybox
+    out = cache_dir() / "images"
+    out.mkdir(parents=True, exist_ok=True)
+    target = out / "busybox.tar"
+    if not target.exists():
+        tmp = target.with_suffix(".tmp")
+        build_busybox(str(tmp))
+        tmp.rename(target)
+    return out
