@@ -1,0 +1,35 @@
+"""Run helper commands (ip, crun, CNI plugins) asynchronously with a timeout."""
+from __future__ import annotations
+
+import asyncio
+import os
+from dataclasses import dataclass
+
+
+@dataclass
+class Result:
+    rc: int
+    stdout: bytes
+    stderr: bytes
+
+    @property
+    def err(self) -> str:
+        return (self.stderr or self.stdout).decode(errors="replace").strip()
+
+
+async def run(args: list, *, stdin: bytes | None = None, env: dict | None = None,
+              timeout: float = 60.0, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE) -> Result:
+    proc = await asyncio.create_subprocess_exec(
+        *args, stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
+        stdout=stdout, stderr=stderr, env=env)
+    try:
+        out, err = await asyncio.wait_for(proc.communicate(stdin), timeout)
+    except asyncio.TimeoutError:
+        proc.kill()
+        await proc.wait()
+        return Result(124, b"", f"{args[0]}: timed out after {timeout}s".encode())
+    return Result(proc.returncode, out or b"", err or b"")
+
+
+def base_env() -> dict:
+    return {"PATH": os.environ.get("PATH") or "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}

@@ -1,0 +1,80 @@
+"""Build the OCI runtime spec (config.json) for one pod container, in process.
+
+Follows node-stack.md section 8: Docker's 14 default capabilities, hostname = pod
+name, the pod's network namespace by path, /etc/hosts and /etc/resolv.conf bind
+mounted read-only from the pod directory, volumes as bind mounts, no terminal.
+"""
+from __future__ import annotations
+
+from .base import ContainerConfig, Sandbox
+from .cgroups import resources
+
+DEFAULT_CAPS = tuple("CAP_" + c for c in (
+    "CHOWN", "DAC_OVERRIDE", "FSETID", "FOWNER", "MKNOD", "NET_RAW", "SETGID", "SETUID",
+    "SETFCAP", "SETPCAP", "NET_BIND_SERVICE", "SYS_CHROOT", "KILL", "AUDIT_WRITE"))
+
+BASE_MOUNTS = (
+    {"destination": "/proc", "type": "proc", "source": "proc"},
+    {"destination": "/dev", "type": "tmpfs", "source": "tmpfs",
+     "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]},
+    {"destination": "/dev/pts", "type": "devpts", "source": "devpts",
+     "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"]},
+    {"destination": "/dev/shm", "type": "tmpfs", "source": "shm",
+     "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"]},
+    {"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue",
+     "options": ["nosuid", "noexec", "nodev"]},
+    {"destination": "/sys", "type": "sysfs", "source": "sysfs",
+     "options": ["nosuid", "noexec", "nodev", "ro"]},
+)
+MASKED = ("/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list",
+          "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware")
+READONLY = ("/proc/asound", "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger")
+
+
+def build_spec(cfg: ContainerConfig, sandbox: Sandbox, cgroups_path: str | None = None,
+               nofile: int = 1024) -> dict:
+    """config.json as a dict. ``cgroups_path`` None means no cgroup (crun's manager disabled)."""
+    caps = list(DEFAULT_CAPS)
+    env = list(cfg.env)
+    if not any(e.startswith("HOSTNAME=") for e in env):
+        env.append(f"HOSTNAME={sandbox.hostname or sandbox.name}")
+    if not any(e.startswith("HOME=") for e in env):
+        env.append("HOME=/root" if cfg.user[0] == 0 else "HOME=/")
+    mounts = [dict(m) for m in BASE_MOUNTS]
+    if cgroups_path is not None:
+        mounts.append({"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup",
+                       "options": ["nosuid", "noexec", "nodev", "relatime", "ro"]})
+    if sandbox.pod_dir:
+        for name in ("hosts", "resolv.conf", "hostname"):
+            mounts.append({"destination": f"/etc/{name}", "type": "bind",
+                           "source": f"{sandbox.pod_dir}/{name}", "options": ["rbind", "ro"]})
+    for m in cfg.mounts:
+        mounts.append({"destination": m["destination"], "type": "bind", "source": m["source"],
+                       "options": ["rbind", "ro" if m.get("readonly") else "rw"]})
+    namespaces = [{"type": "pid"}, {"type": "ipc"}, {"type": "uts"}, {"type": "mount"}]
+    namespaces.append({"type": "network", "path": sandbox.netns} if sandbox.netns else {"type": "network"})
+    linux: dict = {"namespaces": namespaces, "maskedPaths": list(MASKED), "readonlyPaths": list(READONLY)}
+    if cgroups_path is not None:
+        linux["cgroupsPath"] = cgroups_path
+        linux["resources"] = resources(cfg.memory_limit, cfg.cpu_quota, cfg.cpu_shares)
+    return {
+        "ociVersion": "1.0.2",
+        "process": {
+            "terminal": bool(cfg.tty),
+            "user": {"uid": int(cfg.user[0]), "gid": int(cfg.user[1])},
+            "args": list(cfg.args),
+            "env": env,
+            "cwd": cfg.working_dir or "/",
+            "capabilities": {k: list(caps) for k in ("bounding", "effective", "permitted")},
+            "rlimits": [{"type": "RLIMIT_NOFILE", "hard": int(nofile), "soft": int(nofile)}],
+            "noNewPrivileges": False,
+        },
+        "root": {"path": "rootfs", "readonly": bool(cfg.readonly_rootfs)},
+        "hostname": sandbox.hostname or sandbox.name,
+        "mounts": mounts,
+        "annotations": {"io.kubernetes.pod.uid": sandbox.uid, "io.kubernetes.pod.name": sandbox.name,
+                        "io.kubernetes.pod.namespace": sandbox.namespace,
+                        "io.kubernetes.container.name": cfg.name,
+                        "org.opencontainers.image.stopSignal": cfg.stop_signal},
+        "linux": linux,
+    }

@@ -1,0 +1,164 @@
+"""Integration: a throwaway lab node running a busybox container through the kubelet's
+crun runtime, image store and CNI code (root + crun required).
+
+The test creates a node the way the lab does — `ip netns add lktest-...`, then
+`ip netns exec NS unshare --uts --mount --pid --fork --mount-proc` with a private tmpfs
+/run, a tmpfs /sys/fs/cgroup (with the v1 hierarchies when the host has them) and a
+private /var/lib/labkube — and runs this file inside it (`--inside`), which prints one
+JSON report. All traffic stays inside namespaces created here (10.244.77.0/24).
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import uuid
+
+import pytest
+
+HERE = os.path.abspath(__file__)
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
+POD_CIDR = "10.244.77.0/24"
+CONTROLLERS = ("cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "blkio", "pids")
+
+
+def _skip_reason() -> str | None:
+    if os.geteuid() != 0:
+        return "needs root (creates network namespaces and mounts)"
+    for tool in ("crun", "ip", "unshare"):
+        if shutil.which(tool) is None:
+            return f"{tool} is not installed"
+    if not os.path.exists("/usr/lib/cni/bridge"):
+        return "containernetworking-plugins (/usr/lib/cni) is not installed"
+    if not os.path.exists("/bin/busybox"):
+        return "busybox-static is not installed"
+    return None
+
+
+NODE_SETUP = """set -e
+mount -t tmpfs -o mode=755 run /run
+mkdir -p /run/netns
+mount -t tmpfs -o mode=755 cgroup /sys/fs/cgroup
+for c in {controllers}; do
+  if grep -qw "$c" /proc/cgroups 2>/dev/null && [ -d /host-cgroup-probe/$c ] ; then :; fi
+  mkdir -p /sys/fs/cgroup/$c
+  mount -t cgroup -o $c cgroup /sys/fs/cgroup/$c 2>/dev/null || rmdir /sys/fs/cgroup/$c
+done
+mkdir -p /var/lib/labkube
+mount --bind {state} /var/lib/labkube
+ip link set lo up
+exec {python} {test} --inside {node}
+"""
+
+
+@pytest.mark.integration
+def test_busybox_pod_on_a_throwaway_node(tmp_path):
+    reason = _skip_reason()
+    if reason:
+        pytest.skip(reason)
+    node = "lktest-" + uuid.uuid4().hex[:8]
+    state = tmp_path / "state"
+    state.mkdir()
+    script = NODE_SETUP.format(controllers=" ".join(CONTROLLERS), state=state, python=sys.executable,
+                               test=HERE, node=node)
+    subprocess.run(["ip", "netns", "add", node], check=True)
+    try:
+        proc = subprocess.run(["ip", "netns", "exec", node, "unshare", "--uts", "--mount", "--pid", "--fork",
+                               "--mount-proc", "sh", "-c", script], capture_output=True, text=True, timeout=300,
+                              env={**os.environ, "PYTHONPATH": REPO})
+        lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
+        assert lines, f"no report from inside the node (rc {proc.returncode}): {proc.stderr[-3000:]}"
+        report = json.loads(lines[-1])
+        print(json.dumps(report, indent=1))
+        assert report.get("error") is None, report.get("error")
+        assert report["pod_ip"].startswith("10.244.77."), report
+        assert "hello from busybox" in report["log"], report
+        assert report["pod_ip"] in report["log"], "the container should see its own IP on eth0"
+        assert report["hostname_in_log"], report
+        assert report["exit_code_after_kill"] == 137, report
+        assert report["netns_left"] == [], report
+        assert report["mounts_left"] == [], report
+        assert report["crun_left"] == [], report
+        assert report["bundles_left"] == [], report
+        assert report["ipam_leases_left"] == [], report
+    finally:
+        subprocess.run(["ip", "netns", "del", node], capture_output=True)
+        subprocess.run(["ip", "netns", "del", node], capture_output=True)
+    assert node not in subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+
+
+# --------------------------------------------------------------------------------------------
+# inside the node
+
+
+async def _inside(node: str) -> dict:
+    from labctl.images import build_busybox
+    from labkube.kubelet.config import parse_config
+    from labkube.kubelet.images.store import ImageStore
+    from labkube.kubelet.runtime.base import ContainerConfig, SandboxConfig
+    from labkube.kubelet.runtime.crun import CrunRuntime
+
+    root = "/var/lib/labkube"
+    cfg = parse_config({"kubeconfig": "/dev/null", "node_name": node, "node_ip": "10.200.77.11",
+                        "pod_cidr": POD_CIDR, "root_dir": f"{root}/kubelet", "image_dir": f"{root}/images"})
+    os.makedirs(f"{cfg.image_dir}/preload", exist_ok=True)
+    build_busybox(f"{cfg.image_dir}/preload/busybox.tar")
+    store = ImageStore(cfg.image_dir)
+    store.import_preload()
+    image = store.ensure("busybox", "IfNotPresent")
+    rt = CrunRuntime(cfg)
+    await rt.start()
+    report: dict = {"error": None, "cgroups": rt.use_cgroups}
+    uid = str(uuid.uuid4())
+    pod_dir = f"{cfg.root_dir}/pods/{uid}"
+    sb = await rt.run_pod_sandbox(SandboxConfig(uid=uid, name="bb", namespace="default", hostname="bb",
+                                                pod_dir=pod_dir))
+    report["pod_ip"] = sb.ip
+    log_path = f"{pod_dir}/logs/main/0.log"
+    cc = ContainerConfig(name="main", pod_uid=uid, image_ref=image.ref, image_id=image.image_id,
+                         rootfs=image.rootfs,
+                         args=["sh", "-c", "echo hello from busybox; hostname; ip -4 addr show eth0; "
+                                           "echo ready; exec sleep 1000"],
+                         env=["PATH=/bin:/sbin:/usr/bin:/usr/sbin"], log_path=log_path,
+                         memory_limit=64 << 20 if rt.use_cgroups else None)
+    cid = await rt.create_container(sb, cc)
+    await rt.start_container(cid)
+    for _ in range(200):
+        with open(log_path) as f:
+            text = f.read()
+        if "ready" in text:
+            break
+        await asyncio.sleep(0.05)
+    report["log"] = text
+    report["hostname_in_log"] = "\nbb\n" in text
+    await rt.stop_container(cid, timeout=1)          # sh as PID 1 ignores TERM -> KILL
+    st = await rt.container_status(cid)
+    report["exit_code_after_kill"] = st.exit_code
+    await rt.remove_container(cid)
+    await rt.stop_pod_sandbox(sb.id)
+    await rt.remove_pod_sandbox(sb.id)
+    report["netns_left"] = sorted(os.listdir("/run/netns"))
+    with open("/proc/self/mounts") as f:
+        report["mounts_left"] = [ln.split()[1] for ln in f if cfg.root_dir in ln.split()[1]]
+    out = subprocess.run([cfg.crun, "--root", rt.crun_root, "list", "-q"], capture_output=True, text=True)
+    report["crun_left"] = out.stdout.split()
+    report["bundles_left"] = os.listdir(f"{cfg.root_dir}/containers")
+    leases = f"{cfg.root_dir}/cni/networks/podnet"
+    report["ipam_leases_left"] = [n for n in (os.listdir(leases) if os.path.isdir(leases) else [])
+                                  if n[0].isdigit()]
+    return report
+
+
+if __name__ == "__main__" and len(sys.argv) == 3 and sys.argv[1] == "--inside":
+    import logging
+    import traceback
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr)
+    try:
+        result = asyncio.run(_inside(sys.argv[2]))
+    except Exception:  # noqa: BLE001 - report it to the outer test
+        result = {"error": traceback.format_exc()}
+    print(json.dumps(result), flush=True)
