@@ -1,0 +1,203 @@
+"""A lab: an inventory, the machines a provider made for it, and the cluster on them.
+
+This is the library behind `labctl up/down/status/ssh/kubeconfig/smoke`: each CLI
+subcommand is a few lines that call one method here.
+"""
+from __future__ import annotations
+
+import base64
+import json
+import os
+import time
+from pathlib import Path
+
+import yaml
+
+from .errors import ConfigError, LabError
+from .progress import Progress
+from .providers.base import NodeSpec, Provider, ProviderError
+
+DEFAULT_INVENTORY = "inventories/local"
+STATE_ROOT = Path("/var/lib/labctl")
+
+
+class Lab:
+    def __init__(self, inventory: str | os.PathLike = DEFAULT_INVENTORY, state_dir: str | None = None):
+        self.inventory_path = Path(inventory)
+        self._inventory = None
+        self._state_dir = Path(state_dir) if state_dir else None
+
+    # ---- configuration ---------------------------------------------------------
+    @property
+    def inventory(self):
+        if self._inventory is None:
+            from .inventory import InventoryError, load_inventory
+            if not self.inventory_path.exists():
+                raise ConfigError(f"{self.inventory_path}: no such inventory (pass -i DIR)")
+            try:
+                self._inventory = load_inventory(self.inventory_path)
+            except InventoryError as exc:
+                raise ConfigError(str(exc))
+        return self._inventory
+
+    def hosts(self) -> list[str]:
+        return self.inventory.match("all")
+
+    def settings(self) -> dict:
+        """Lab-wide settings: the vars every host shares (group_vars/all)."""
+        hosts = self.hosts()
+        if not hosts:
+            raise ConfigError(f"{self.inventory_path}: the inventory has no hosts")
+        return self.inventory.host_vars(hosts[0])
+
+    @property
+    def name(self) -> str:
+        return str(self.settings().get("lab_name", self.inventory_path.name))
+
+    @property
+    def state_dir(self) -> Path:
+        if self._state_dir is None:
+            env = os.environ.get("LABCTL_STATE_DIR")
+            self._state_dir = Path(env) if env else STATE_ROOT / self.name
+        return self._state_dir
+
+    def masters(self) -> list[str]:
+        masters = self.inventory.match("masters") if "masters" in self.inventory.groups_dict() else []
+        if len(masters) != 1:
+            raise ConfigError(f"{self.inventory_path}: group 'masters' must hold exactly one host "
+                              f"(found {len(masters)})")
+        return masters
+
+    def node_specs(self) -> list[NodeSpec]:
+        specs = []
+        for name in self.hosts():
+            hv = self.inventory.host_vars(name)
+            if "ansible_host" not in hv:
+                raise ConfigError(f"{self.inventory_path}: host {name} has no ansible_host (its lab address)")
+            specs.append(NodeSpec(name, str(hv["ansible_host"]), list(hv.get("group_names", [])), hv))
+        return specs
+
+    def provider(self) -> Provider:
+        s = self.settings()
+        kind = s.get("lab_provider", "netns")
+        if kind == "netns":
+            from .providers.netns import NetnsProvider
+            ranges = [s.get("lab_subnet", "10.200.0.0/24"), s.get("pod_network_cidr", "10.244.0.0/16"),
+                      s.get("service_cidr", "10.96.0.0/12")]
+            return NetnsProvider(self.state_dir, subnet=ranges[0], guarded_ranges=ranges)
+        raise ConfigError(f"{self.inventory_path}: lab_provider {kind!r} is not supported "
+                          f"(supported: netns)")
+
+    # ---- up / down -------------------------------------------------------------
+    def up(self, progress: Progress | None = None, smoke: bool = True, json_events=None):
+        """Create the nodes, deploy the cluster with site.yml, write the admin kubeconfig."""
+        from . import artifacts
+        from .engine import run_playbook
+        progress = progress or Progress()
+        self.masters()
+        specs = self.node_specs()
+        with progress.step(f"Creating {len(specs)} {self.settings().get('lab_provider', 'netns')} node(s)"):
+            try:
+                endpoints = self.provider().create(specs)
+            except ProviderError as exc:
+                raise LabError(str(exc))
+        with progress.step("Building the wheelhouse and images"):
+            wheels, images, uv = artifacts.wheelhouse(), artifacts.images(), artifacts.uv_binary()
+        extra = {
+            "lab_state_dir": str(self.state_dir),
+            "labctl_wheelhouse": str(wheels),
+            "labctl_images_dir": str(images),
+            "labctl_uv": str(uv),
+            "ansible_ssh_private_key_file": endpoints[0].private_key_file,
+        }
+        playbook = artifacts.project_root() / "site.yml"
+        with progress.step("Deploying the cluster (site.yml)"):
+            result = run_playbook(str(playbook), self.inventory, extra_vars=extra,
+                                  skip_tags=None if smoke else ["smoke"],
+                                  callback=progress.engine_callback(json_events))
+        if not result.ok:
+            raise LabError(f"site.yml failed on {', '.join(result.failed_hosts()) or 'some hosts'}; "
+                           f"see the task output above")
+        self.write_kubeconfig()
+        return result
+
+    def down(self) -> list[str]:
+        try:
+            return self.provider().destroy()
+        except ProviderError as exc:
+            raise LabError(str(exc))
+
+    # ---- using the lab ---------------------------------------------------------
+    def kubeconfig_path(self) -> Path:
+        return self.state_dir / "admin.kubeconfig"
+
+    def write_kubeconfig(self) -> Path:
+        """The admin kubeconfig on the control machine, self-contained (embedded certs)."""
+        pki = self.state_dir / "pki"
+        master = self.masters()[0]
+        address = self.inventory.host_vars(master)["ansible_host"]
+        port = self.settings().get("apiserver_port", 6443)
+        b64 = lambda f: base64.b64encode((pki / f).read_bytes()).decode()
+        context = f"kubernetes-admin@{self.name}"
+        doc = {
+            "apiVersion": "v1", "kind": "Config",
+            "clusters": [{"name": self.name, "cluster": {
+                "server": f"https://{address}:{port}", "certificate-authority-data": b64("ca.crt")}}],
+            "users": [{"name": "kubernetes-admin", "user": {
+                "client-certificate-data": b64("admin.crt"), "client-key-data": b64("admin.key")}}],
+            "contexts": [{"name": context, "context": {"cluster": self.name, "user": "kubernetes-admin"}}],
+            "current-context": context,
+        }
+        path = self.kubeconfig_path()
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(yaml.safe_dump(doc, sort_keys=False))
+        os.chmod(tmp, 0o600)
+        tmp.replace(path)
+        return path
+
+    def require_up(self) -> None:
+        if not self.kubeconfig_path().exists():
+            raise LabError(f"lab {self.name!r} is not up (no {self.kubeconfig_path()}); run `labctl up`")
+
+    def ssh_command(self, node: str, command: list[str]) -> list[str]:
+        """The ssh command line that runs `command` on `node` (interactive when empty)."""
+        if node not in self.hosts():
+            raise ConfigError(f"no host named {node} in {self.inventory_path} "
+                              f"(hosts: {', '.join(self.hosts())})")
+        address = self.inventory.host_vars(node)["ansible_host"]
+        key = self.state_dir / "ssh" / "id_ed25519"
+        if not key.exists():
+            raise LabError(f"lab {self.name!r} is not up (no SSH key in {self.state_dir}); run `labctl up`")
+        return ["ssh", "-i", str(key), "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+                "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=5", f"root@{address}", *command]
+
+    def status(self) -> dict:
+        """Nodes with their address and state, and the health of each node's services."""
+        from .connections import connect
+        nodes = []
+        provider_status = {s.name: s for s in self.provider().status()}
+        key = str(self.state_dir / "ssh" / "id_ed25519")
+        for spec in self.node_specs():
+            st = provider_status.get(spec.name)
+            entry = {"name": spec.name, "address": spec.address, "groups": spec.groups,
+                     "state": st.state if st else "missing", "services": []}
+            if entry["state"] == "running":
+                try:
+                    with connect({"inventory_hostname": spec.name, "ansible_host": spec.address,
+                                  "ansible_user": "root", "ansible_ssh_private_key_file": key}) as conn:
+                        res = conn.run("/run/labnode/bin/labnode-svc list", timeout=10)
+                        if res.rc == 0:
+                            entry["services"] = json.loads(res.stdout or "[]")
+                except Exception as exc:  # an unreachable node is a status, not a crash
+                    entry["state"] = f"unreachable ({str(exc).splitlines()[0]})"
+            nodes.append(entry)
+        return {"lab": self.name, "state_dir": str(self.state_dir),
+                "kubeconfig": str(self.kubeconfig_path()) if self.kubeconfig_path().exists() else None,
+                "nodes": nodes}
+
+    def smoke(self, timeout: float = 120):
+        """Run the cluster smoke tests from the control machine."""
+        import asyncio
+        from labkube.smoke import run_smoke
+        self.require_up()
+        return asyncio.run(run_smoke(str(self.kubeconfig_path()), timeout=timeout))
