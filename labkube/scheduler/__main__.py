@@ -1,0 +1,32 @@
+"""`python -m labkube.scheduler --config /etc/labkube/scheduler.yaml`"""
+from __future__ import annotations
+
+import socket
+import sys
+import uuid
+
+from labkube.client import Client, KubeConfig, KubeConfigError
+from labkube.client.component import ConfigError, main
+from labkube.client.leaderelection import LeaderElector
+
+from .config import SchedulerConfig
+from .scheduler import Scheduler
+
+
+async def run(path: str, raw: dict) -> None:
+    cfg = SchedulerConfig.from_dict(path, raw)
+    try:
+        kc = KubeConfig.load(cfg.kubeconfig)
+    except KubeConfigError as e:
+        raise ConfigError(str(e)) from e
+    async with Client(kc, user_agent="labkube-scheduler") as client:
+        sched = Scheduler(client, cfg.scheduler_name)
+        if cfg.leader_elect:
+            ident = cfg.identity or f"{socket.gethostname()}_{uuid.uuid4()}"
+            await LeaderElector(client, "kube-scheduler", ident).run(sched.run)
+        else:
+            await sched.run()
+
+
+if __name__ == "__main__":
+    sys.exit(main("labkube.scheduler", None, run))

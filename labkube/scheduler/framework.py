@@ -1,0 +1,123 @@
+"""The scheduling framework: node snapshots, the filter/score plugin interfaces, and one cycle.
+
+A filter plugin returns a list of reasons the node does not fit (empty: fits); a score
+plugin returns 0..100 for a node that passed every filter. The FitError message is
+built the way kube-scheduler words it: "0/3 nodes are available: 1 node(s) had
+untolerated taint {...}, 2 Insufficient cpu."
+"""
+from __future__ import annotations
+
+import random
+from collections import Counter
+from dataclasses import dataclass, field
+
+from . import quantity
+
+DEFAULT_CPU_REQUEST = 100                 # millicores, used for scoring only (non-zero requests)
+DEFAULT_MEMORY_REQUEST = 200 * 2 ** 20
+
+
+def pod_requests(pod: dict, non_zero: bool = False) -> dict[str, int]:
+    """Effective requests: sum over containers, at least each init container, plus overhead."""
+    spec = pod.get("spec") or {}
+    total: Counter = Counter()
+    for c in spec.get("containers") or []:
+        req = ((c.get("resources") or {}).get("requests") or {})
+        lim = ((c.get("resources") or {}).get("limits") or {})
+        for name in set(req) | set(lim):
+            total[name] += quantity.amount(name, req.get(name, lim.get(name)))
+        if non_zero:
+            if "cpu" not in req and "cpu" not in lim:
+                total["cpu"] += DEFAULT_CPU_REQUEST
+            if "memory" not in req and "memory" not in lim:
+                total["memory"] += DEFAULT_MEMORY_REQUEST
+    for c in spec.get("initContainers") or []:
+        req = ((c.get("resources") or {}).get("requests") or {})
+        for name, q in req.items():
+            total[name] = max(total[name], quantity.amount(name, q))
+    for name, q in (spec.get("overhead") or {}).items():
+        total[name] += quantity.amount(name, q)
+    return dict(total)
+
+
+@dataclass
+class NodeInfo:
+    node: dict
+    pods: list[dict] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return self.node["metadata"]["name"]
+
+    def allocatable(self) -> dict[str, int]:
+        st = self.node.get("status") or {}
+        alloc = st.get("allocatable") or st.get("capacity") or {}
+        return {k: quantity.amount(k, v) for k, v in alloc.items()}
+
+    def requested(self, non_zero: bool = False) -> dict[str, int]:
+        total: Counter = Counter()
+        for p in self.pods:
+            total.update(pod_requests(p, non_zero))
+        total["pods"] = len(self.pods)
+        return dict(total)
+
+
+class FilterPlugin:
+    name = "Filter"
+
+    def filter(self, pod: dict, node: NodeInfo) -> list[str]:
+        raise NotImplementedError
+
+
+class ScorePlugin:
+    name = "Score"
+    weight = 1
+
+    def score(self, pod: dict, node: NodeInfo) -> float:
+        raise NotImplementedError
+
+
+class FitError(Exception):
+    def __init__(self, pod: dict, num_nodes: int, reasons: dict[str, list[str]]):
+        self.pod = pod
+        self.num_nodes = num_nodes
+        self.reasons = reasons      # node name -> reasons
+        super().__init__(self.message())
+
+    def message(self) -> str:
+        counts = Counter(r for rs in self.reasons.values() for r in rs)
+        parts = sorted(f"{n} {r}" for r, n in counts.items())
+        if self.num_nodes == 0:
+            return "0/0 nodes are available: no nodes available to schedule pods."
+        return f"0/{self.num_nodes} nodes are available: {', '.join(parts)}."
+
+
+@dataclass
+class Profile:
+    filters: list[FilterPlugin]
+    scores: list[ScorePlugin]
+    rng: random.Random = field(default_factory=random.Random)
+
+    def find_nodes(self, pod: dict, nodes: list[NodeInfo]) -> list[NodeInfo]:
+        """Nodes passing every filter; FitError naming the reasons when there are none."""
+        feasible, reasons = [], {}
+        for ni in nodes:
+            for f in self.filters:
+                why = f.filter(pod, ni)
+                if why:
+                    reasons[ni.name] = why
+                    break
+            else:
+                feasible.append(ni)
+        if not feasible:
+            raise FitError(pod, len(nodes), reasons)
+        return feasible
+
+    def select_host(self, pod: dict, nodes: list[NodeInfo]) -> str:
+        feasible = self.find_nodes(pod, nodes)
+        if len(feasible) == 1:
+            return feasible[0].name
+        scored = [(sum(s.weight * s.score(pod, ni) for s in self.scores), ni.name) for ni in feasible]
+        best = max(s for s, _ in scored)
+        top = sorted(n for s, n in scored if s >= best - 1e-9)
+        return self.rng.choice(top)

@@ -1,0 +1,24 @@
+"""Score NodeResourcesLeastAllocated: prefer nodes with the most free cpu and memory after placing
+the pod (unset requests count as 100m cpu / 200Mi memory, as kube-scheduler does)."""
+from __future__ import annotations
+
+from ..framework import NodeInfo, ScorePlugin, pod_requests
+
+
+def fractions(pod: dict, node: NodeInfo) -> dict[str, float]:
+    alloc = node.allocatable()
+    used = node.requested(non_zero=True)
+    want = pod_requests(pod, non_zero=True)
+    out = {}
+    for r in ("cpu", "memory"):
+        cap = alloc.get(r, 0)
+        out[r] = 1.0 if cap <= 0 else min(1.0, (used.get(r, 0) + want.get(r, 0)) / cap)
+    return out
+
+
+class LeastAllocated(ScorePlugin):
+    name = "NodeResourcesLeastAllocated"
+
+    def score(self, pod: dict, node: NodeInfo) -> float:
+        f = fractions(pod, node)
+        return sum((1 - v) * 100 for v in f.values()) / len(f)

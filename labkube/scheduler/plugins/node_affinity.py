@@ -1,0 +1,47 @@
+"""Filter NodeAffinity: spec.nodeSelector and requiredDuringSchedulingIgnoredDuringExecution
+node selector terms (matchExpressions on labels, matchFields on metadata.name); terms are ORed."""
+from __future__ import annotations
+
+from labkube.client.selectors import requirement_matches
+
+from ..framework import FilterPlugin, NodeInfo
+
+REASON = "node(s) didn't match Pod's node affinity/selector"
+
+
+def term_matches(term: dict, node: dict) -> bool:
+    labels = (node.get("metadata") or {}).get("labels") or {}
+    exprs = term.get("matchExpressions") or []
+    fields = term.get("matchFields") or []
+    if not exprs and not fields:
+        return False        # an empty term matches nothing
+    for e in exprs:
+        if not requirement_matches(labels, e["key"], e["operator"], list(e.get("values") or [])):
+            return False
+    for f in fields:
+        if f["key"] != "metadata.name":
+            return False
+        if not requirement_matches({"metadata.name": node["metadata"]["name"]}, f["key"],
+                                   f["operator"], list(f.get("values") or [])):
+            return False
+    return True
+
+
+def node_matches(pod: dict, node: dict) -> bool:
+    spec = pod.get("spec") or {}
+    labels = (node.get("metadata") or {}).get("labels") or {}
+    for k, v in (spec.get("nodeSelector") or {}).items():
+        if labels.get(k) != v:
+            return False
+    req = (((spec.get("affinity") or {}).get("nodeAffinity") or {})
+           .get("requiredDuringSchedulingIgnoredDuringExecution"))
+    if req is None:
+        return True
+    return any(term_matches(t, node) for t in req.get("nodeSelectorTerms") or [])
+
+
+class NodeAffinity(FilterPlugin):
+    name = "NodeAffinity"
+
+    def filter(self, pod: dict, node: NodeInfo) -> list[str]:
+        return [] if node_matches(pod, node.node) else [REASON]

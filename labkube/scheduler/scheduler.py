@@ -1,0 +1,180 @@
+"""Scheduler: watch pending pods and nodes, pick a node for each pod, bind it, record Events.
+
+Only pods with our schedulerName, no spec.nodeName, no deletionTimestamp and not terminal
+are scheduled. A pod that fits nowhere gets a FailedScheduling Event plus a PodScheduled=False
+condition and waits in the queue until nodes or pods change; a bound pod is remembered as
+"assumed" on its node until the informer sees the binding, so back-to-back pods see it.
+"""
+from __future__ import annotations
+
+import asyncio
+import copy
+import logging
+
+from labkube.client.clock import Clock
+from labkube.client.errors import ApiError
+from labkube.client.events import EventRecorder
+from labkube.client.informer import Informer, object_key
+
+from .framework import FitError, NodeInfo, Profile
+from .plugins import default_profile
+from .queue import SchedulingQueue
+
+log = logging.getLogger(__name__)
+TERMINAL = ("Succeeded", "Failed")
+
+
+class Scheduler:
+    def __init__(self, client, scheduler_name: str = "default-scheduler", clock: Clock | None = None,
+                 profile: Profile | None = None, queue: SchedulingQueue | None = None):
+        self.client = client
+        self.name = scheduler_name
+        self.clock = clock or Clock()
+        self.profile = profile or default_profile()
+        self.queue = queue or SchedulingQueue(self.clock)
+        self.recorder = EventRecorder(client, scheduler_name, clock=self.clock)
+        self.pods = Informer(client, "pods")
+        self.nodes = Informer(client, "nodes")
+        self.assumed: dict[str, dict] = {}
+        self.pods.add_handlers(self._pod_added, self._pod_updated, self._pod_deleted)
+        self.nodes.add_handlers(lambda n: self.queue.move_all_to_active(),
+                                lambda o, n: self.queue.move_all_to_active(), None)
+
+    # -- eligibility and informer handlers ---------------------------------------------------
+
+    def is_pending_for_us(self, pod: dict) -> bool:
+        spec, md = pod.get("spec") or {}, pod.get("metadata") or {}
+        return ((spec.get("schedulerName") or "default-scheduler") == self.name
+                and not spec.get("nodeName") and not md.get("deletionTimestamp")
+                and (pod.get("status") or {}).get("phase") not in TERMINAL)
+
+    def _enqueue(self, pod: dict) -> None:
+        self.queue.add(object_key(pod), int((pod.get("spec") or {}).get("priority") or 0))
+
+    def _pod_added(self, pod: dict) -> None:
+        if self.is_pending_for_us(pod):
+            self._enqueue(pod)
+
+    def _pod_updated(self, old: dict, new: dict) -> None:
+        key = object_key(new)
+        if self.is_pending_for_us(new):
+            changed = (old.get("spec") != new.get("spec")
+                       or old["metadata"].get("labels") != new["metadata"].get("labels"))
+            if changed:                 # a relevant change: try again now
+                self.queue.delete(key)
+                self._enqueue(new)
+            elif key not in self.queue:
+                self._enqueue(new)
+        else:
+            self.queue.delete(key)
+            if (new.get("status") or {}).get("phase") in TERMINAL or new["metadata"].get("deletionTimestamp"):
+                self.queue.move_all_to_active()
+
+    def _pod_deleted(self, pod: dict) -> None:
+        key = object_key(pod)
+        self.queue.delete(key)
+        self.assumed.pop(key, None)
+        if (pod.get("spec") or {}).get("nodeName"):
+            self.queue.move_all_to_active()
+
+    # -- one cycle --------------------------------------------------------------------------
+
+    def node_infos(self) -> list[NodeInfo]:
+        infos = {n["metadata"]["name"]: NodeInfo(n) for n in self.nodes.items()}
+        for key, ap in list(self.assumed.items()):
+            cur = self.pods.get(key)
+            if cur is None or (cur.get("spec") or {}).get("nodeName"):
+                del self.assumed[key]
+        pods = [p for p in self.pods.items() if (p.get("spec") or {}).get("nodeName")] + list(self.assumed.values())
+        for p in pods:
+            if (p.get("status") or {}).get("phase") in TERMINAL:
+                continue
+            ni = infos.get(p["spec"]["nodeName"])
+            if ni is not None:
+                ni.pods.append(p)
+        return [infos[n] for n in sorted(infos)]
+
+    async def schedule_one(self, key: str) -> str | None:
+        """Try to place one pod; returns the chosen node name or None."""
+        pod = self.pods.get(key)
+        if pod is None or not self.is_pending_for_us(pod) or key in self.assumed:
+            self.queue.done(key)
+            return None
+        prio = int((pod.get("spec") or {}).get("priority") or 0)
+        ns, name = pod["metadata"]["namespace"], pod["metadata"]["name"]
+        try:
+            host = self.profile.select_host(pod, self.node_infos())
+        except FitError as e:
+            msg = e.message()
+            log.info("pod %s unschedulable: %s", key, msg)
+            self.queue.done(key)
+            self.queue.add_unschedulable(key, prio)
+            await self.recorder.warning(pod, "FailedScheduling", msg)
+            await self._mark_unschedulable(pod, msg)
+            return None
+        try:
+            await self.client.post_subresource("pods", name, "binding", {
+                "apiVersion": "v1", "kind": "Binding", "metadata": {"name": name, "namespace": ns},
+                "target": {"apiVersion": "v1", "kind": "Node", "name": host}}, namespace=ns)
+        except ApiError as e:
+            self.queue.done(key)
+            if e.code in (404, 409):     # gone, or someone else bound it
+                return None
+            log.warning("binding %s to %s failed: %s", key, host, e)
+            self.queue.add_backoff(key, prio)
+            return None
+        except Exception as e:  # noqa: BLE001 - connection trouble: retry later
+            log.warning("binding %s to %s failed: %r", key, host, e)
+            self.queue.done(key)
+            self.queue.add_backoff(key, prio)
+            return None
+        assumed = copy.deepcopy(pod)
+        assumed["spec"]["nodeName"] = host
+        self.assumed[key] = assumed
+        self.queue.done(key, scheduled=True)
+        log.info("bound %s to %s", key, host)
+        await self.recorder.normal(pod, "Scheduled", f"Successfully assigned {ns}/{name} to {host}")
+        return host
+
+    async def _mark_unschedulable(self, pod: dict, msg: str) -> None:
+        conds = [c for c in (pod.get("status") or {}).get("conditions") or [] if c.get("type") != "PodScheduled"]
+        old = next((c for c in (pod.get("status") or {}).get("conditions") or []
+                    if c.get("type") == "PodScheduled"), None)
+        if old and old.get("status") == "False" and old.get("message") == msg:
+            return
+        conds.append({"type": "PodScheduled", "status": "False", "reason": "Unschedulable",
+                      "message": msg, "lastProbeTime": None, "lastTransitionTime": self.clock.now_str()})
+        try:
+            await self.client.patch("pods", pod["metadata"]["name"], {"status": {"conditions": conds}},
+                                    namespace=pod["metadata"]["namespace"], subresource="status")
+        except Exception as e:  # noqa: BLE001 - informational only
+            log.debug("cannot update PodScheduled condition of %s: %s", object_key(pod), e)
+
+    # -- the loop ---------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self.nodes.start()
+        self.pods.start()
+        await self.nodes.wait_synced()
+        await self.pods.wait_synced()
+
+    async def run(self) -> None:
+        await self.start()
+        log.info("scheduler %s running", self.name)
+        try:
+            while True:
+                key = await self.queue.pop()
+                if key is None:
+                    return
+                try:
+                    await self.schedule_one(key)
+                except Exception:  # noqa: BLE001 - never let one pod stop the scheduler
+                    log.exception("scheduling %s failed", key)
+                    self.queue.done(key)
+                    self.queue.add_backoff(key)
+        finally:
+            await self.pods.stop()
+            await self.nodes.stop()
+
+    def stop(self) -> None:
+        self.queue.close()

@@ -1,0 +1,125 @@
+"""The Scheduler against the in-memory FakeApi: binding, events, who it ignores, retries, queue order."""
+from __future__ import annotations
+
+import random
+
+from labkube.client.clock import FakeClock
+from labkube.client.fake import FakeApi
+from labkube.scheduler.plugins import default_profile
+from labkube.scheduler.queue import SchedulingQueue
+from labkube.scheduler.scheduler import Scheduler
+
+from .objs import CP_TAINT, node, pod
+
+
+async def setup(nodes, pods=()):
+    clock = FakeClock()
+    api = FakeApi(clock=clock)
+    for n in nodes:
+        await api.create("nodes", n)
+    for p in pods:
+        await api.create("pods", p)
+    s = Scheduler(api, clock=clock, profile=default_profile(random.Random(1)))
+    await s.start()
+    await api.settle()
+    return api, s, clock
+
+
+async def run_queue(api, s):
+    while (key := s.queue.pop_nowait()) is not None:
+        await s.schedule_one(key)
+        await api.settle()
+
+
+def events(api, reason):
+    return [e for e in api.all("events") if e["reason"] == reason]
+
+
+async def test_binds_to_worker_and_records_scheduled_event():
+    api, s, _ = await setup([node("m-k8s", taints=[CP_TAINT]), node("w1-k8s")], [pod("x")])
+    await run_queue(api, s)
+    p = await api.get("pods", "x", "default")
+    assert p["spec"]["nodeName"] == "w1-k8s"
+    ev = events(api, "Scheduled")
+    assert [e["message"] for e in ev] == ["Successfully assigned default/x to w1-k8s"]
+    assert ev[0]["source"]["component"] == "default-scheduler"
+    assert ("create/binding", "pods", "default", "x") in api.actions
+
+
+async def test_ignores_other_schedulers_bound_and_deleting_pods():
+    p_del = pod("deleting")
+    api, s, _ = await setup([node("w1")], [pod("other", scheduler="my-sched"), pod("bound", node_name="w1"), p_del])
+    await api.delete("pods", "deleting", "default")   # unbound: removed at once
+    await api.settle()
+    await run_queue(api, s)
+    assert not [a for a in api.actions if a[0] == "create/binding"]
+    assert (await api.get("pods", "other", "default"))["spec"].get("nodeName") is None
+
+
+async def test_failed_scheduling_then_retry_when_a_node_appears():
+    api, s, clock = await setup([node("m-k8s", taints=[CP_TAINT]), node("w1-k8s", cpu="1"), node("w2-k8s", cpu="1")],
+                                [pod("big", cpu="2")])
+    await run_queue(api, s)
+    ev = events(api, "FailedScheduling")
+    assert ev[0]["type"] == "Warning"
+    assert ev[0]["message"] == ("0/3 nodes are available: 1 node(s) had untolerated taint "
+                                "{node-role.kubernetes.io/control-plane: }, 2 Insufficient cpu.")
+    cond = (await api.get("pods", "big", "default"))["status"]["conditions"]
+    assert cond[0]["type"] == "PodScheduled" and cond[0]["reason"] == "Unschedulable"
+    await run_queue(api, s)                 # nothing changed: no new attempt
+    assert len([a for a in api.actions if a[:2] == ("list", "nodes")]) == 1
+    assert events(api, "FailedScheduling")[0]["count"] == 1
+    await api.create("nodes", node("w3-k8s", cpu="4"))
+    await api.settle()
+    await run_queue(api, s)                 # still backing off
+    assert (await api.get("pods", "big", "default"))["spec"].get("nodeName") is None
+    clock.advance(1)
+    await run_queue(api, s)
+    assert (await api.get("pods", "big", "default"))["spec"]["nodeName"] == "w3-k8s"
+
+
+async def test_assumed_pods_count_before_the_informer_sees_the_binding():
+    api, s, _ = await setup([node("w1", cpu="1")], [pod("a", cpu="600m"), pod("b", cpu="600m")])
+    ka, kb = s.queue.pop_nowait(), s.queue.pop_nowait()
+    assert await s.schedule_one(ka) == "w1"
+    assert await s.schedule_one(kb) is None     # no settle in between: w1 is full thanks to the assumed pod
+
+
+async def test_binding_conflict_is_not_retried():
+    api, s, _ = await setup([node("w1")], [pod("a")])
+    await api.post_subresource("pods", "a", "binding", {"target": {"name": "w1"}}, "default")
+    key = s.queue.pop_nowait()
+    assert await s.schedule_one(key) is None
+    assert "default/a" not in s.queue
+
+
+def test_queue_orders_by_priority_then_time():
+    clock = FakeClock()
+    q = SchedulingQueue(clock)
+    q.add("ns/low", 0)
+    clock.advance(1)
+    q.add("ns/high", 100)
+    clock.advance(1)
+    q.add("ns/low2", 0)
+    assert [q.pop_nowait(), q.pop_nowait(), q.pop_nowait()] == ["ns/high", "ns/low", "ns/low2"]
+
+
+def test_queue_backoff_doubles_and_flushes_unschedulable():
+    clock = FakeClock()
+    q = SchedulingQueue(clock, initial_backoff=1, max_backoff=10, unschedulable_flush=30)
+    q.add("k")
+    assert q.pop_nowait() == "k"
+    q.done("k")
+    q.add_unschedulable("k")
+    q.add_unschedulable("k")      # second failure: backoff 2 s
+    q.move_all_to_active()
+    clock.advance(1.5)
+    assert q.pop_nowait() is None
+    clock.advance(0.5)
+    assert q.pop_nowait() == "k"
+    q.done("k")
+    q.add_unschedulable("k")
+    clock.advance(29)
+    assert q.pop_nowait() is None
+    clock.advance(1)
+    assert q.pop_nowait() == "k"
