@@ -91,14 +91,15 @@ class Lab:
     # ---- up / down -------------------------------------------------------------
     def up(self, progress: Progress | None = None, smoke: bool = True, json_events=None):
         """Create the nodes, deploy the cluster with site.yml, write the admin kubeconfig."""
-        from . import artifacts
-        from .engine import run_playbook
         progress = progress or Progress()
         self.masters()
         specs = self.node_specs()
-        with progress.step(f"Creating {len(specs)} {self.settings().get('lab_provider', 'netns')} node(s)"):
+        provider = self.provider()
+        from . import artifacts
+        from .engine import run_playbook
+        with progress.step(f"Creating {len(specs)} {provider.name} node(s)"):
             try:
-                endpoints = self.provider().create(specs)
+                endpoints = provider.create(specs)
             except ProviderError as exc:
                 raise LabError(str(exc))
         with progress.step("Building the wheelhouse and images"):
