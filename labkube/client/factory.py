@@ -1,0 +1,29 @@
+"""InformerFactory: one shared Informer per (resource, namespace), so controllers share caches."""
+from __future__ import annotations
+
+import asyncio
+
+from .informer import Informer
+from .rest import as_resource
+
+
+class InformerFactory:
+    def __init__(self, client):
+        self.client = client
+        self.informers: dict[tuple[str, str | None], Informer] = {}
+
+    def get(self, res, namespace: str | None = None) -> Informer:
+        key = (as_resource(res).name, namespace)
+        if key not in self.informers:
+            self.informers[key] = Informer(self.client, res, namespace=namespace)
+        return self.informers[key]
+
+    def start(self) -> None:
+        for inf in self.informers.values():
+            inf.start()
+
+    async def wait_synced(self) -> None:
+        await asyncio.gather(*(inf.wait_synced() for inf in self.informers.values()))
+
+    async def stop(self) -> None:
+        await asyncio.gather(*(inf.stop() for inf in self.informers.values()))

@@ -1,0 +1,77 @@
+"""Controller: the shape every controller shares — informers feed keys into a WorkQueue, workers
+call the idempotent sync(key); a failing sync is retried with per-key exponential backoff."""
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from labkube.client.clock import Clock
+from labkube.client.events import EventRecorder
+from labkube.client.factory import InformerFactory
+from labkube.client.informer import object_key
+from labkube.client.workqueue import WorkQueue
+
+
+class Controller:
+    name = "controller"
+    component = "controller-manager"
+
+    def __init__(self, client, factory: InformerFactory | None = None, clock: Clock | None = None,
+                 settings: dict | None = None):
+        self.client = client
+        self.factory = factory or InformerFactory(client)
+        self.clock = clock or Clock()
+        self.settings = settings or {}
+        self.queue = WorkQueue(self.clock)
+        self.recorder = EventRecorder(client, self.event_component(), clock=self.clock)
+        self.log = logging.getLogger(f"labkube.controllers.{self.name}")
+        self.setup()
+
+    def event_component(self) -> str:
+        return f"{self.name}-controller"
+
+    def setup(self) -> None:
+        """Create informers (via self.factory) and register handlers."""
+
+    async def sync(self, key: str) -> None:
+        raise NotImplementedError
+
+    def enqueue(self, obj: dict) -> None:
+        self.queue.add(object_key(obj))
+
+    async def process_one(self, key: str) -> bool:
+        """Run sync for one key; requeue with backoff on failure. True if it succeeded."""
+        try:
+            await self.sync(key)
+        except asyncio.CancelledError:
+            self.queue.done(key)
+            raise
+        except Exception as e:  # noqa: BLE001
+            self.log.warning("sync %s failed (retry %d): %s", key, self.queue.num_requeues(key) + 1, e)
+            self.queue.done(key)
+            self.queue.add_rate_limited(key)
+            return False
+        self.queue.forget(key)
+        self.queue.done(key)
+        return True
+
+    async def worker(self) -> None:
+        while True:
+            key = await self.queue.get()
+            if key is None:
+                return
+            await self.process_one(key)
+
+    async def periodic(self) -> None:
+        """Override for controllers that also act on a timer (node lifecycle)."""
+
+    async def run(self, workers: int = 1) -> None:
+        """Workers until cancelled; informers are started and synced by the caller (the manager)."""
+        tasks = [asyncio.create_task(self.worker()) for _ in range(workers)]
+        tasks.append(asyncio.create_task(self.periodic()))
+        try:
+            await asyncio.gather(*tasks)
+        finally:
+            self.queue.shutdown()
+            for t in tasks:
+                t.cancel()

@@ -1,0 +1,230 @@
+"""ReplicaSet controller: keep `spec.replicas` pods matching the selector, and publish status.
+
+Pods are created from the template as `<rs>-<5 random chars>` with a controller
+ownerReference; orphans matching the selector are adopted, owned pods whose labels no
+longer match are released. Surplus pods are deleted unscheduled, pending, not-ready and
+newest first. Pods being deleted or terminal do not count.
+"""
+from __future__ import annotations
+
+import asyncio
+import copy
+
+from labkube.client.errors import ApiError
+from labkube.client.selectors import selector_matches
+
+from .base import Controller
+from .expectations import Expectations
+from .util import controller_ref, is_active, is_available, is_ready, owner_ref, random_suffix
+
+
+def pod_from_template(rs: dict, name: str) -> dict:
+    tmpl = copy.deepcopy((rs.get("spec") or {}).get("template") or {})
+    md = tmpl.get("metadata") or {}
+    return {"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": name, "namespace": rs["metadata"]["namespace"],
+                         "labels": dict(md.get("labels") or {}),
+                         "annotations": dict(md.get("annotations") or {}),
+                         "ownerReferences": [owner_ref(rs)]},
+            "spec": tmpl.get("spec") or {}}
+
+
+def deletion_rank(pod: dict) -> tuple:
+    """Lower sorts first = deleted first."""
+    phase_rank = {"Pending": 0, "Unknown": 1, "Running": 2}.get((pod.get("status") or {}).get("phase"), 1)
+    return (1 if (pod.get("spec") or {}).get("nodeName") else 0, phase_rank, 1 if is_ready(pod) else 0,
+            _neg_time(pod["metadata"].get("creationTimestamp") or ""), pod["metadata"]["name"])
+
+
+def _neg_time(ts: str) -> tuple:
+    return tuple(-ord(c) for c in ts)
+
+
+class ReplicaSetController(Controller):
+    name = "replicaset"
+    kind = "ReplicaSet"
+    resource = "replicasets"
+
+    def setup(self) -> None:
+        self.expectations = Expectations(self.clock)
+        self.burst = int(self.settings.get("replicaset_burst", 100))
+        self.rs_inf = self.factory.get(self.resource)
+        self.pods = self.factory.get("pods")
+        self.rs_inf.add_handlers(self.enqueue, lambda o, n: self.enqueue(n), self._rs_deleted)
+        self.pods.add_handlers(self._pod_added, self._pod_updated, self._pod_deleted)
+
+    def _rs_deleted(self, rs: dict) -> None:
+        self.expectations.forget(f"{rs['metadata']['namespace']}/{rs['metadata']['name']}")
+        self.enqueue(rs)
+
+    def _owner_key(self, pod: dict) -> str | None:
+        ref = controller_ref(pod)
+        if not ref or ref.get("kind") != self.kind:
+            return None
+        key = f"{pod['metadata']['namespace']}/{ref['name']}"
+        rs = self.rs_inf.get(key)
+        return key if rs is not None and rs["metadata"].get("uid") == ref.get("uid") else None
+
+    def _enqueue_for_pod(self, pod: dict) -> None:
+        key = self._owner_key(pod)
+        if key:
+            self.queue.add(key)
+        elif controller_ref(pod) is None and is_active(pod):
+            ns = pod["metadata"]["namespace"]
+            for rs in self.rs_inf.items():
+                if rs["metadata"]["namespace"] == ns and selector_matches(
+                        (rs.get("spec") or {}).get("selector"), pod["metadata"].get("labels")):
+                    self.enqueue(rs)
+
+    def _pod_added(self, pod: dict) -> None:
+        key = self._owner_key(pod)
+        if key:
+            self.expectations.created(key, pod["metadata"]["name"])
+        self._enqueue_for_pod(pod)
+
+    def _pod_updated(self, old: dict, new: dict) -> None:
+        if new["metadata"].get("deletionTimestamp") and not old["metadata"].get("deletionTimestamp"):
+            key = self._owner_key(new)
+            if key:
+                self.expectations.deleted(key, new["metadata"]["name"])
+        if controller_ref(old) != controller_ref(new):
+            self._enqueue_for_pod(old)
+        self._enqueue_for_pod(new)
+
+    def _pod_deleted(self, pod: dict) -> None:
+        key = self._owner_key(pod)
+        if key:
+            self.expectations.deleted(key, pod["metadata"]["name"])
+            self.queue.add(key)
+
+    # -- sync -------------------------------------------------------------------------------
+
+    async def claim_pods(self, rs: dict) -> list[dict]:
+        """Pods this RS owns after adopting matching orphans and releasing non-matching ones."""
+        ns, uid = rs["metadata"]["namespace"], rs["metadata"]["uid"]
+        sel = (rs.get("spec") or {}).get("selector")
+        owned = []
+        for pod in self.pods.items():
+            if pod["metadata"].get("namespace") != ns:
+                continue
+            ref = controller_ref(pod)
+            matches = selector_matches(sel, pod["metadata"].get("labels"))
+            if ref is not None and ref.get("uid") == uid:
+                if matches:
+                    owned.append(pod)
+                elif not pod["metadata"].get("deletionTimestamp"):
+                    await self._set_owner_refs(pod, [r for r in pod["metadata"]["ownerReferences"]
+                                                     if r.get("uid") != uid])
+            elif ref is None and matches and is_active(pod) and not rs["metadata"].get("deletionTimestamp"):
+                refs = list(pod["metadata"].get("ownerReferences") or []) + [owner_ref(rs)]
+                adopted = await self._set_owner_refs(pod, refs)
+                if adopted is not None:
+                    owned.append(adopted)
+        return owned
+
+    async def _set_owner_refs(self, pod: dict, refs: list[dict]) -> dict | None:
+        try:
+            return await self.client.patch("pods", pod["metadata"]["name"],
+                                           {"metadata": {"ownerReferences": refs,
+                                                         "resourceVersion": pod["metadata"]["resourceVersion"]}},
+                                           namespace=pod["metadata"]["namespace"])
+        except ApiError as e:
+            if e.code in (404, 409):
+                return None
+            raise
+
+    async def sync(self, key: str) -> None:
+        rs = self.rs_inf.get(key)
+        if rs is None:
+            self.expectations.forget(key)
+            return
+        pods = await self.claim_pods(rs)
+        active = [p for p in pods if is_active(p)]
+        err = None
+        if self.expectations.satisfied(key) and not rs["metadata"].get("deletionTimestamp"):
+            try:
+                await self.manage_replicas(key, rs, active)
+            except ApiError as e:
+                err = e
+        await self.update_status(rs, pods)
+        if err is not None:
+            raise err
+
+    async def manage_replicas(self, key: str, rs: dict, active: list[dict]) -> None:
+        want = int((rs.get("spec") or {}).get("replicas", 1))
+        diff = len(active) - want
+        ns = rs["metadata"]["namespace"]
+        if diff < 0:
+            names = [f"{rs['metadata']['name']}-{random_suffix()}" for _ in range(min(-diff, self.burst))]
+            for n in names:
+                self.expectations.expect_create(key, n)
+            results = await asyncio.gather(*(self._create(key, rs, n) for n in names), return_exceptions=True)
+            errors = [r for r in results if isinstance(r, Exception)]
+            if errors:
+                raise errors[0]
+        elif diff > 0:
+            victims = sorted(active, key=deletion_rank)[:diff]
+            for p in victims:
+                self.expectations.expect_delete(key, p["metadata"]["name"])
+            results = await asyncio.gather(*(self._delete(key, rs, p) for p in victims), return_exceptions=True)
+            errors = [r for r in results if isinstance(r, Exception)]
+            if errors:
+                raise errors[0]
+
+    async def _create(self, key: str, rs: dict, name: str) -> None:
+        try:
+            await self.client.create("pods", pod_from_template(rs, name), namespace=rs["metadata"]["namespace"])
+        except Exception as e:
+            self.expectations.created(key, name)
+            if isinstance(e, ApiError) and e.code == 409:   # name collision: next sync retries
+                raise
+            await self.recorder.warning(rs, "FailedCreate", f"Error creating: {getattr(e, 'message', e)}")
+            raise
+        await self.recorder.normal(rs, "SuccessfulCreate", f"Created pod: {name}")
+
+    async def _delete(self, key: str, rs: dict, pod: dict) -> None:
+        name = pod["metadata"]["name"]
+        try:
+            await self.client.delete("pods", name, namespace=pod["metadata"]["namespace"])
+        except ApiError as e:
+            self.expectations.deleted(key, name)
+            if e.code == 404:
+                return
+            await self.recorder.warning(rs, "FailedDelete", f"Error deleting: {e.message}")
+            raise
+        await self.recorder.normal(rs, "SuccessfulDelete", f"Deleted pod: {name}")
+
+    def compute_status(self, rs: dict, pods: list[dict]) -> dict:
+        spec = rs.get("spec") or {}
+        active = [p for p in pods if is_active(p)]
+        tmpl_labels = ((spec.get("template") or {}).get("metadata") or {}).get("labels") or {}
+        now = self.clock.now()
+        min_ready = int(spec.get("minReadySeconds") or 0)
+        status = copy.deepcopy(rs.get("status") or {})
+        status.update({
+            "replicas": len(active),
+            "fullyLabeledReplicas": sum(1 for p in active if all(
+                (p["metadata"].get("labels") or {}).get(k) == v for k, v in tmpl_labels.items())),
+            "readyReplicas": sum(1 for p in active if is_ready(p)),
+            "availableReplicas": sum(1 for p in active if is_available(p, min_ready, now)),
+            "observedGeneration": rs["metadata"].get("generation", 1),
+        })
+        return status
+
+    async def update_status(self, rs: dict, pods: list[dict]) -> None:
+        status = self.compute_status(rs, pods)
+        spec = rs.get("spec") or {}
+        min_ready = int(spec.get("minReadySeconds") or 0)
+        if min_ready and status["readyReplicas"] > status["availableReplicas"]:
+            self.queue.add_after(f"{rs['metadata']['namespace']}/{rs['metadata']['name']}", min_ready)
+        if status == (rs.get("status") or {}):
+            return
+        body = copy.deepcopy(rs)
+        body["status"] = status
+        try:
+            await self.client.replace(self.resource, rs["metadata"]["name"], body,
+                                      namespace=rs["metadata"]["namespace"], subresource="status")
+        except ApiError as e:
+            if e.code == 404:
+                return
+            raise

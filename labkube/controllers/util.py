@@ -1,0 +1,79 @@
+"""Helpers shared by controllers: owner references, pod readiness/availability, conditions."""
+from __future__ import annotations
+
+import datetime
+import random
+import string
+
+from labkube.client.clock import parse_time
+
+
+def controller_ref(obj: dict) -> dict | None:
+    for ref in (obj.get("metadata") or {}).get("ownerReferences") or []:
+        if ref.get("controller"):
+            return ref
+    return None
+
+
+def owner_ref(owner: dict, block: bool = True) -> dict:
+    return {"apiVersion": owner["apiVersion"], "kind": owner["kind"], "name": owner["metadata"]["name"],
+            "uid": owner["metadata"]["uid"], "controller": True, "blockOwnerDeletion": block}
+
+
+def is_terminal(pod: dict) -> bool:
+    return (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed")
+
+
+def is_active(pod: dict) -> bool:
+    """Counts towards replicas: not terminal and not being deleted."""
+    return not is_terminal(pod) and not pod["metadata"].get("deletionTimestamp")
+
+
+def ready_condition(pod: dict) -> dict | None:
+    for c in (pod.get("status") or {}).get("conditions") or []:
+        if c.get("type") == "Ready":
+            return c
+    return None
+
+
+def is_ready(pod: dict) -> bool:
+    c = ready_condition(pod)
+    return bool(c and c.get("status") == "True")
+
+
+def is_available(pod: dict, min_ready_seconds: int, now: datetime.datetime) -> bool:
+    if not is_ready(pod):
+        return False
+    if not min_ready_seconds:
+        return True
+    since = parse_time(ready_condition(pod).get("lastTransitionTime"))
+    return since is None or since + datetime.timedelta(seconds=min_ready_seconds) <= now
+
+
+def get_condition(status: dict, ctype: str) -> dict | None:
+    for c in status.get("conditions") or []:
+        if c.get("type") == ctype:
+            return c
+    return None
+
+
+def set_condition(status: dict, ctype: str, cstatus: str, reason: str, message: str, now: str,
+                  update_time: bool = True) -> None:
+    """Set a condition, keeping lastTransitionTime when the status does not change."""
+    conds = status.setdefault("conditions", [])
+    old = get_condition(status, ctype)
+    new = {"type": ctype, "status": cstatus, "lastUpdateTime": now, "lastTransitionTime": now,
+           "reason": reason, "message": message}
+    if old is not None:
+        if old.get("status") == cstatus:
+            new["lastTransitionTime"] = old.get("lastTransitionTime", now)
+            if old.get("reason") == reason and old.get("message") == message and not update_time:
+                new["lastUpdateTime"] = old.get("lastUpdateTime", now)
+        conds[conds.index(old)] = new
+    else:
+        conds.append(new)
+
+
+def random_suffix(n: int = 5) -> str:
+    """Lowercase alphanumerics, as the `<rs>-xxxxx` pod names use (no vowels, like Kubernetes)."""
+    return "".join(random.choice("bcdfghjklmnpqrstvwxz2456789") for _ in range(n))

@@ -1,0 +1,127 @@
+"""ReplicaSet controller on the FakeApi: create/delete to match replicas, naming, ownership,
+adoption/release, deletion preference, expectations, status, events."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from labkube.client.errors import status_error
+from labkube.controllers.replicaset import ReplicaSetController, deletion_rank
+
+from .harness import Harness, rs_obj
+
+
+async def make(*objs, kubelet=False):
+    h = Harness(ReplicaSetController)
+    for o in objs:
+        await h.api.create(o.get("kind", "Pod").lower() + "s", o)
+    await h.start()
+    h.kubelet = kubelet
+    return h
+
+
+async def test_creates_pods_with_names_owner_refs_and_events():
+    h = await make(rs_obj("web", 3))
+    await h.run()
+    rs = await h.api.get("replicasets", "web", "default")
+    pods = h.pods()
+    assert len(pods) == 3
+    for p in pods:
+        assert re.fullmatch(r"web-[a-z0-9]{5}", p["metadata"]["name"])
+        ref = p["metadata"]["ownerReferences"][0]
+        assert ref == {"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "web", "uid": rs["metadata"]["uid"],
+                       "controller": True, "blockOwnerDeletion": True}
+        assert p["metadata"]["labels"] == {"app": "web"}
+    assert len(h.events("SuccessfulCreate")) == 3
+    assert rs["status"]["replicas"] == 3 and rs["status"]["readyReplicas"] == 0
+    assert rs["status"]["observedGeneration"] == 1
+
+
+async def test_status_ready_available_and_scale_down_prefers_unready():
+    h = await make(rs_obj("web", 3))
+    await h.run()
+    names = sorted(p["metadata"]["name"] for p in h.pods())
+    await h.ready(names[0]); await h.ready(names[1])
+    await h.run()
+    rs = await h.api.get("replicasets", "web", "default")
+    assert (rs["status"]["readyReplicas"], rs["status"]["availableReplicas"],
+            rs["status"]["fullyLabeledReplicas"]) == (2, 2, 3)
+    await h.api.patch("replicasets", "web", {"spec": {"replicas": 2}}, namespace="default")
+    await h.run()
+    assert sorted(p["metadata"]["name"] for p in h.pods()) == names[:2]
+    rs = await h.api.get("replicasets", "web", "default")
+    assert rs["status"]["observedGeneration"] == 2 and rs["status"]["replicas"] == 2
+    assert h.events("SuccessfulDelete")[0]["message"] == f"Deleted pod: {names[2]}"
+
+
+async def test_replaces_deleted_pod_and_ignores_terminating_ones():
+    h = await make(rs_obj("web", 2), kubelet=True)
+    await h.run()
+    victim = h.pods()[0]["metadata"]["name"]
+    h.kubelet = False
+    await h.api.delete("pods", victim, "default")        # graceful: stays, terminating
+    await h.run()
+    live = [p for p in h.pods() if not p["metadata"].get("deletionTimestamp")]
+    assert len(live) == 2 and victim not in [p["metadata"]["name"] for p in live]
+    assert len(h.pods()) == 3
+
+
+async def test_adopts_orphans_and_releases_mismatched():
+    orphan = {"kind": "Pod", "metadata": {"name": "orphan", "labels": {"app": "web"}}, "spec": {"containers": []}}
+    other = {"kind": "Pod", "metadata": {"name": "other", "labels": {"app": "db"}}, "spec": {"containers": []}}
+    h = await make(orphan, other, rs_obj("web", 1))
+    await h.run()
+    assert [p["metadata"]["name"] for p in h.pods()] == ["orphan", "other"]
+    rs = await h.api.get("replicasets", "web", "default")
+    assert (await h.api.get("pods", "orphan", "default"))["metadata"]["ownerReferences"][0]["uid"] == rs["metadata"]["uid"]
+    assert "ownerReferences" not in (await h.api.get("pods", "other", "default"))["metadata"]
+    await h.api.patch("pods", "orphan", {"metadata": {"labels": {"app": "moved"}}}, namespace="default")
+    await h.run()
+    assert (await h.api.get("pods", "orphan", "default"))["metadata"]["ownerReferences"] == []
+    assert len([p for p in h.pods() if p["metadata"]["labels"]["app"] == "web"]) == 1
+
+
+async def test_expectations_prevent_double_create_before_informer_catches_up():
+    h = await make(rs_obj("web", 2))
+    c = h.controllers[0]
+    await c.process_one("default/web")
+    await c.process_one("default/web")   # informer has not seen the pods yet
+    assert len(h.pods()) == 2
+
+
+async def test_failed_create_is_retried_with_backoff():
+    h = await make(rs_obj("web", 1))
+    broken = [True]
+
+    def reactor(verb, res, ns, name, body):
+        if verb == "create" and res == "pods" and broken[0]:
+            raise status_error(500, "InternalError", "boom")
+    h.api.reactors.append(reactor)
+    await h.run()
+    assert len(h.pods()) == 0 and h.events("FailedCreate")
+    assert h.controllers[0].queue.num_requeues("default/web") >= 1
+    broken[0] = False
+    await h.run()
+    assert len(h.pods()) == 0            # backing off: fake time has not moved
+    h.clock.advance(1)
+    await h.run()
+    assert len(h.pods()) == 1
+
+
+@pytest.mark.parametrize("a,b", [
+    ({"spec": {}, "status": {"phase": "Pending"}}, {"spec": {"nodeName": "n"}, "status": {"phase": "Pending"}}),
+    ({"spec": {"nodeName": "n"}, "status": {"phase": "Pending"}}, {"spec": {"nodeName": "n"}, "status": {"phase": "Running"}}),
+    ({"spec": {"nodeName": "n"}, "status": {"phase": "Running"}},
+     {"spec": {"nodeName": "n"}, "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}]}}),
+])
+def test_deletion_rank(a, b):
+    for x, ts in ((a, "2026-01-01T00:00:00Z"), (b, "2026-01-02T00:00:00Z")):
+        x["metadata"] = {"name": "p", "creationTimestamp": ts}
+    assert deletion_rank(a) < deletion_rank(b)
+
+
+def test_deletion_rank_newest_first():
+    old = {"metadata": {"name": "a", "creationTimestamp": "2026-01-01T00:00:00Z"}, "spec": {}, "status": {}}
+    new = {"metadata": {"name": "b", "creationTimestamp": "2026-01-02T00:00:00Z"}, "spec": {}, "status": {}}
+    assert deletion_rank(new) < deletion_rank(old)
