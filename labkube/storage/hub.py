@@ -15,12 +15,16 @@ from .errors import Expired
 from .interface import Event, Watch
 
 
+TIMEOUT = "timeout"
+
+
 class HubWatch(Watch):
     """One watcher's bounded queue of events."""
 
-    def __init__(self, hub: "WatchHub", prefix: str, buffer: int):
+    def __init__(self, hub: "WatchHub", prefix: str, buffer: int, from_rev: int):
         self._hub = hub
         self.prefix = prefix
+        self.from_rev = from_rev
         self._buffer = buffer
         self._queue: deque[Event] = deque()
         self._wake = asyncio.Event()
@@ -28,7 +32,7 @@ class HubWatch(Watch):
         self._reason: str | None = None
 
     def push(self, event: Event) -> None:
-        if self._closed:
+        if self._closed or event.rev <= self.from_rev:
             return
         if len(self._queue) >= self._buffer:
             self._end("watcher fell too far behind")
@@ -49,6 +53,19 @@ class HubWatch(Watch):
     @property
     def closed_reason(self) -> str | None:
         return self._reason
+
+    async def next_event(self, timeout: float | None = None):
+        """The next event; TIMEOUT when none came within timeout; None once the watch ended."""
+        while not self._queue:
+            if self._closed:
+                return None
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout)
+            except asyncio.TimeoutError:
+                if not self._queue and not self._closed:
+                    return TIMEOUT
+        return self._queue.popleft()
 
     def __aiter__(self):
         return self._iterate()
@@ -72,9 +89,11 @@ class WatchHub:
         self._buffer = buffer
         self.compacted = start_rev  # events with rev <= compacted may be missing
         self._watchers: set[HubWatch] = set()
+        self.last_rev = start_rev  # revision of the newest published (committed) event
 
     def publish(self, event: Event) -> None:
         self._events.append(event)
+        self.last_rev = max(self.last_rev, event.rev)
         if len(self._events) > self._limit:
             self.compacted = self._events.popleft().rev
         for w in list(self._watchers):
@@ -84,7 +103,7 @@ class WatchHub:
     def watch(self, prefix: str, from_rev: int) -> HubWatch:
         if from_rev < self.compacted:
             raise Expired(from_rev, self.compacted + 1)
-        w = HubWatch(self, prefix, self._buffer)
+        w = HubWatch(self, prefix, self._buffer, from_rev)
         for ev in self._events:
             if ev.rev > from_rev and ev.key.startswith(prefix):
                 w.push(ev)

@@ -30,6 +30,10 @@ class Watch(abc.ABC):
     @abc.abstractmethod
     def close(self) -> None: ...
 
+    @abc.abstractmethod
+    async def next_event(self, timeout: float | None = None):
+        """The next Event; the string "timeout" if none arrived in time; None when ended."""
+
     @property
     @abc.abstractmethod
     def closed_reason(self) -> str | None:
@@ -67,6 +71,11 @@ class Storage(abc.ABC):
     @abc.abstractmethod
     def revision(self) -> int:
         """The current (latest) revision of the store."""
+
+    @property
+    @abc.abstractmethod
+    def committed_revision(self) -> int:
+        """Newest revision whose event has been delivered to watchers (for bookmarks)."""
 
     @abc.abstractmethod
     async def healthy(self) -> bool: ...

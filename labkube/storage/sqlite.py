@@ -122,6 +122,11 @@ class SqliteStorage(Storage):
     def watch(self, prefix: str, from_rev: int) -> Watch:
         return self._hub.watch(prefix, from_rev)
 
+    @property
+    def committed_revision(self) -> int:
+        """Newest revision whose event every watcher has been handed (safe for bookmarks)."""
+        return self._hub.last_rev
+
     async def healthy(self) -> bool:
         return not self._closed
 

@@ -1,0 +1,122 @@
+"""Strategic merge patch (`application/strategic-merge-patch+json`) for built-in kinds.
+
+Lists with a merge key are merged element by element (`containers` by `name`, `ports` by
+`containerPort` or `port`, `volumeMounts` by `mountPath`, `conditions` by `type` ...);
+other lists are replaced. Directives: `$patch: replace|delete|merge`,
+`$setElementOrder/<list>`, `$deleteFromPrimitiveList/<list>`, `$retainKeys`; null deletes.
+"""
+from __future__ import annotations
+
+import copy
+
+from .jsonpatch import PatchError
+
+MERGE_KEYS = {
+    "containers": "name", "initContainers": "name", "ephemeralContainers": "name",
+    "env": "name", "volumes": "name", "imagePullSecrets": "name", "volumeMounts": "mountPath",
+    "volumeDevices": "devicePath", "conditions": "type", "addresses": "type",
+    "ownerReferences": "uid", "hostAliases": "ip", "topologySpreadConstraints": "topologyKey",
+    "resourceClaims": "name", "schedulingGates": "name", "readinessGates": "conditionType",
+}
+PRIMITIVE_MERGE = {"finalizers"}
+
+
+def _merge_key(field: str, *lists) -> str | None:
+    if field == "ports":
+        for lst in lists:
+            for item in lst or []:
+                if isinstance(item, dict) and "containerPort" in item:
+                    return "containerPort"
+        return "port"
+    return MERGE_KEYS.get(field)
+
+
+def _clean(value):
+    """A patch value inserted where nothing existed: drop nulls and directives."""
+    if isinstance(value, dict):
+        if value.get("$patch") == "delete":
+            return None
+        return {k: _clean(v) for k, v in value.items()
+                if v is not None and not k.startswith("$")}
+    if isinstance(value, list):
+        return [_clean(v) for v in value if not (isinstance(v, dict) and v.get("$patch") in ("delete", "replace") and len(v) == 1)]
+    return value
+
+
+def _order(items: list, order: list, key: str | None) -> list:
+    if key is None:
+        pos = {json_key(v): i for i, v in enumerate(order)}
+        return sorted(items, key=lambda v: pos.get(json_key(v), len(pos)))
+    pos = {(o or {}).get(key): i for i, o in enumerate(order) if isinstance(o, dict)}
+    inorder = sorted([i for i in items if isinstance(i, dict) and i.get(key) in pos], key=lambda i: pos[i.get(key)])
+    rest = [i for i in items if not (isinstance(i, dict) and i.get(key) in pos)]
+    return inorder + rest
+
+
+def json_key(v):
+    return repr(v)
+
+
+def merge_list(orig: list, patch: list, key: str | None, field: str) -> list:
+    if any(isinstance(p, dict) and p.get("$patch") == "replace" for p in patch):
+        return [_clean(p) for p in patch if not (isinstance(p, dict) and p.get("$patch") == "replace")]
+    if key is None:
+        if field in PRIMITIVE_MERGE:
+            return list(orig) + [p for p in patch if p not in orig]
+        return _clean(patch)
+    out = [copy.deepcopy(o) for o in orig]
+    for p in patch:
+        if not isinstance(p, dict):
+            raise PatchError(f"list {field!r} needs objects with merge key {key!r}")
+        kv = p.get(key)
+        idx = next((i for i, o in enumerate(out) if isinstance(o, dict) and o.get(key) == kv), None)
+        if p.get("$patch") == "delete":
+            if idx is not None:
+                out.pop(idx)
+            continue
+        if idx is None:
+            out.append(_clean(p))
+        else:
+            out[idx] = merge_map(out[idx], p)
+    return out
+
+
+def merge_map(orig: dict, patch: dict) -> dict:
+    """Strategic-merge patch into a copy of orig."""
+    if not isinstance(patch, dict):
+        raise PatchError("strategic merge patch must be a JSON object")
+    if patch.get("$patch") == "replace":
+        return _clean({k: v for k, v in patch.items() if k != "$patch"})
+    out = dict(orig) if isinstance(orig, dict) else {}
+    retain = patch.get("$retainKeys")
+    if isinstance(retain, list):
+        out = {k: v for k, v in out.items() if k in retain or k in patch}
+    orders = {}
+    for k, v in patch.items():
+        if k.startswith("$setElementOrder/"):
+            orders[k.split("/", 1)[1]] = v or []
+        elif k.startswith("$deleteFromPrimitiveList/"):
+            f = k.split("/", 1)[1]
+            if isinstance(out.get(f), list):
+                out[f] = [x for x in out[f] if x not in (v or [])]
+    for k, v in patch.items():
+        if k.startswith("$"):
+            continue
+        cur = out.get(k)
+        if v is None:
+            out.pop(k, None)
+        elif isinstance(v, dict) and v.get("$patch") == "delete":
+            out.pop(k, None)
+        elif isinstance(v, dict):
+            out[k] = merge_map(cur if isinstance(cur, dict) else {}, v)
+        elif isinstance(v, list):
+            key = _merge_key(k, cur if isinstance(cur, list) else [], v)
+            if not all(isinstance(x, dict) for x in v) and k not in PRIMITIVE_MERGE:
+                key = None
+            out[k] = merge_list(cur if isinstance(cur, list) else [], v, key, k)
+        else:
+            out[k] = v
+    for f, order in orders.items():
+        if isinstance(out.get(f), list):
+            out[f] = _order(out[f], order, _merge_key(f, out[f]))
+    return out

@@ -1,0 +1,95 @@
+"""What the apiserver does to an object on create and update, per kind (upstream strategies).
+
+- create: name from generateName, uid, creationTimestamp, generation 1 for objects with
+  a spec, status reset for kinds whose status is owned by controllers, defaults.
+- update of the main resource: status kept from the stored object (for kinds with a
+  status subresource), server-owned metadata kept, generation bumped when spec changed.
+- update of `status`: only status changes; everything else is the stored object.
+"""
+from __future__ import annotations
+
+import copy
+
+from .defaults import apply_defaults
+from .meta import generate_name, metadata, new_uid, now
+from .resources import Resource
+
+# kinds whose status is reset on create (controllers own it)
+RESET_STATUS = {"deployments", "replicasets", "services", "statefulsets", "daemonsets", "jobs",
+                "cronjobs", "persistentvolumeclaims", "persistentvolumes", "resourcequotas",
+                "horizontalpodautoscalers", "poddisruptionbudgets", "ingresses"}
+SERVER_META = ("uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation")
+
+
+def has_status_subresource(res: Resource) -> bool:
+    return "status" in res.subresources
+
+
+def prepare_create(res: Resource, obj: dict, namespace: str | None) -> dict:
+    md = metadata(obj)
+    obj["apiVersion"] = res.api_version
+    obj["kind"] = res.kind
+    if not md.get("name") and md.get("generateName"):
+        md["name"] = generate_name(str(md["generateName"]))
+    if res.namespaced:
+        md["namespace"] = namespace or md.get("namespace") or "default"
+    else:
+        md.pop("namespace", None)
+    md["uid"] = new_uid()
+    md["creationTimestamp"] = now()
+    for f in ("resourceVersion", "deletionTimestamp", "deletionGracePeriodSeconds", "selfLink", "managedFields"):
+        md.pop(f, None)
+    if isinstance(obj.get("spec"), dict) or res.name in ("deployments", "replicasets"):
+        md["generation"] = 1
+    else:
+        md.pop("generation", None)
+    if res.name in RESET_STATUS:
+        obj["status"] = {}
+    elif res.name == "pods":
+        obj["status"] = {}
+    for k in [k for k, v in md.items() if v is None]:
+        md.pop(k)
+    apply_defaults(res, obj)
+    return obj
+
+
+# server-side subresources whose mutation is trusted as a whole (binding sets spec.nodeName)
+INTERNAL = ("binding", "finalize")
+
+
+def prepare_update(res: Resource, new: dict, old: dict, subresource: str | None = None) -> dict:
+    """The object to store for an update of the main resource or its status."""
+    if subresource in INTERNAL:
+        return new
+    if subresource == "status":
+        out = copy.deepcopy(old)
+        out["status"] = new.get("status") if new.get("status") is not None else {}
+        if res.name == "pods":
+            apply_defaults(res, out)
+        return out
+    new["apiVersion"] = res.api_version
+    new["kind"] = res.kind
+    md, om = metadata(new), old.get("metadata") or {}
+    for f in SERVER_META:
+        if f in om:
+            md[f] = om[f]
+        else:
+            md.pop(f, None)
+    md.pop("managedFields", None)
+    if has_status_subresource(res) and "status" in old:
+        new["status"] = copy.deepcopy(old["status"])
+    elif has_status_subresource(res):
+        new.pop("status", None)
+    for k in [k for k, v in md.items() if v is None]:
+        md.pop(k)
+    apply_defaults(res, new)
+    if "generation" in om and new.get("spec") != old.get("spec"):
+        md["generation"] = int(om["generation"]) + 1
+    return new
+
+
+def strip_for_compare(obj: dict) -> dict:
+    """The object without resourceVersion, to tell whether an update changed anything."""
+    o = dict(obj)
+    o["metadata"] = {k: v for k, v in (obj.get("metadata") or {}).items() if k != "resourceVersion"}
+    return o

@@ -1,0 +1,37 @@
+"""Server-side Table output (`Accept: ...;as=Table`) for `kubectl get`: one Printer per resource."""
+from __future__ import annotations
+
+from . import cluster, workloads
+from .base import GENERIC, Column, Printer, build_table
+
+PRINTERS: dict[str, Printer] = {
+    "pods": workloads.PODS,
+    "deployments": workloads.DEPLOYMENTS,
+    "replicasets": workloads.REPLICASETS,
+    "nodes": cluster.NODES,
+    "namespaces": cluster.NAMESPACES,
+    "events": cluster.EVENTS,
+    "services": cluster.SERVICES,
+    "configmaps": cluster.CONFIGMAPS,
+    "secrets": cluster.SECRETS,
+    "serviceaccounts": cluster.SERVICEACCOUNTS,
+    "leases": cluster.LEASES,
+    "endpoints": cluster.ENDPOINTS,
+    "componentstatuses": cluster.COMPONENTSTATUSES,
+}
+
+
+def printer_for(resource_name: str) -> Printer:
+    return PRINTERS.get(resource_name, GENERIC)
+
+
+def register(resource_name: str, printer: Printer) -> None:
+    PRINTERS[resource_name] = printer
+
+
+def to_table(resource_name: str, objs: list[dict], resource_version: str, include: str = "Metadata",
+             with_columns: bool = True, continue_token: str = "") -> dict:
+    return build_table(printer_for(resource_name), objs, resource_version, include, with_columns, continue_token)
+
+
+__all__ = ["Column", "Printer", "printer_for", "register", "to_table"]

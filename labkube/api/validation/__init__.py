@@ -1,0 +1,55 @@
+"""Validation per kind: `validate(resource, obj, old=None)` -> list of FieldError (empty = valid)."""
+from __future__ import annotations
+
+from ..resources import Resource
+from . import apps, core, pod
+from .field import FieldError, Path
+from .meta import validate_meta, validate_meta_update
+
+_NAME_RULE = {"namespaces": "label", "services": "dns1035", "roles": "segment", "clusterroles": "segment",
+              "rolebindings": "segment", "clusterrolebindings": "segment", "events": "subdomain"}
+
+_CREATE = {
+    "pods": pod.validate_pod,
+    "deployments": apps.validate_deployment,
+    "replicasets": apps.validate_replicaset,
+    "services": core.validate_service,
+    "configmaps": core.validate_configmap,
+    "secrets": core.validate_secret,
+    "events": core.validate_event,
+    "leases": core.validate_lease,
+    "nodes": core.validate_node,
+}
+
+_UPDATE = {
+    "pods": pod.validate_pod_update,
+    "deployments": apps.validate_selector_update,
+    "replicasets": apps.validate_selector_update,
+    "services": core.validate_service_update,
+}
+
+_EXTRA: dict = {}
+
+
+def register(resource_name: str, create=None, update=None) -> None:
+    """Add validators for further kinds (used by extra resource modules)."""
+    if create:
+        _CREATE[resource_name] = create
+    if update:
+        _UPDATE[resource_name] = update
+
+
+def validate(res: Resource, obj: dict, old: dict | None = None) -> list[FieldError]:
+    errs = validate_meta(obj, res.namespaced, _NAME_RULE.get(res.name, "subdomain"))
+    fn = _CREATE.get(res.name)
+    if fn:
+        errs += fn(obj)
+    if old is not None:
+        errs += validate_meta_update(obj, old)
+        up = _UPDATE.get(res.name)
+        if up:
+            errs += up(obj, old)
+    return errs
+
+
+__all__ = ["FieldError", "Path", "register", "validate"]

@@ -1,0 +1,34 @@
+"""Entry point: `python -m labkube.apiserver --config /etc/labkube/apiserver.yaml`."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+
+from .config import ConfigError, load_config
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="labkube.apiserver", description="labkube API server")
+    ap.add_argument("--config", required=True, help="apiserver YAML config")
+    ap.add_argument("-v", "--verbose", action="store_true")
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        cfg = load_config(args.config)
+    except ConfigError as e:
+        print(f"labkube.apiserver: {e}", file=sys.stderr)
+        return 2
+    from .app import serve
+    try:
+        asyncio.run(serve(cfg))
+    except OSError as e:
+        print(f"labkube.apiserver: cannot serve: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

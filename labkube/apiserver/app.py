@@ -1,0 +1,81 @@
+"""Build and run the apiserver's aiohttp application (HTTPS with client-cert authentication)."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+from aiohttp import web
+
+from ..storage import open_storage
+from . import discovery, openapi, rest, system
+from .allocator import ServiceAllocator
+from .bootstrap import bootstrap
+from .config import ApiserverConfig
+from .middleware import auth_middleware, errors_middleware
+from .registry import Registry
+from .tls import client_context, server_context
+
+log = logging.getLogger(__name__)
+MAX_BODY = 8 * 1024 * 1024
+
+
+def make_app(config: ApiserverConfig, authenticate: bool = True) -> web.Application:
+    mws = [errors_middleware] + ([auth_middleware] if authenticate else [])
+    app = web.Application(middlewares=mws, client_max_size=MAX_BODY)
+    app["config"] = config
+    r = app.router
+    r.add_get("/version", system.version)
+    for p in ("/healthz", "/readyz", "/livez"):
+        r.add_get(p, system.health)
+        r.add_get(p + "/{check:.*}", system.health)
+    r.add_get("/api", discovery.api_root)
+    r.add_get("/api/", discovery.api_root)
+    r.add_get("/api/v1", discovery.api_v1)
+    r.add_get("/api/v1/", discovery.api_v1)
+    r.add_get("/apis", discovery.apis_root)
+    r.add_get("/apis/", discovery.apis_root)
+    r.add_get("/apis/{group}", discovery.api_group)
+    r.add_get("/apis/{group}/{version}", discovery.api_group_version)
+    r.add_get("/apis/{group}/{version}/", discovery.api_group_version)
+    r.add_route("*", "/api/{version}/{rest:.+}", rest.handle)
+    r.add_route("*", "/apis/{group}/{version}/{rest:.+}", rest.handle)
+    r.add_get("/openapi/v3", openapi.root)
+    r.add_get("/openapi/v3/{rest:.+}", openapi.group_version)
+    app.cleanup_ctx.append(_lifecycle)
+    return app
+
+
+async def _lifecycle(app: web.Application):
+    cfg: ApiserverConfig = app["config"]
+    storage = await open_storage(cfg.storage, history=cfg.watch_history)
+    reg = Registry(storage, ServiceAllocator(cfg.service_cluster_ip_range))
+    app["registry"] = reg
+    if cfg.kubelet_certificate_authority:
+        app["kubelet_ssl"] = client_context(cfg.kubelet_certificate_authority, cfg.kubelet_client_certificate,
+                                            cfg.kubelet_client_key)
+    await bootstrap(reg, cfg.bind_address if cfg.bind_address not in ("0.0.0.0", "::") else "127.0.0.1",
+                    cfg.secure_port)
+    app["ready"] = True
+    log.info("storage %s open at revision %d", cfg.storage.get("path"), storage.revision)
+    yield
+    app["ready"] = False
+    await storage.close()
+
+
+async def serve(config: ApiserverConfig) -> None:
+    """Run until SIGTERM/SIGINT."""
+    ssl_ctx = server_context(config.tls_cert_file, config.tls_private_key_file, config.client_ca_file)
+    app = make_app(config)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=2)
+    await runner.setup()
+    for addr in config.listen_addresses:
+        await web.TCPSite(runner, addr, config.secure_port, ssl_context=ssl_ctx, reuse_address=True).start()
+        log.info("listening on https://%s:%d", addr, config.secure_port)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    log.info("shutting down")
+    await runner.cleanup()

@@ -1,0 +1,42 @@
+"""Objects the apiserver ensures at start: the system namespaces and the `kubernetes` Service."""
+from __future__ import annotations
+
+import logging
+
+from ..api.errors import ApiError
+from ..api.resources import resource
+from .registry import Registry
+
+log = logging.getLogger(__name__)
+SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+
+
+async def rebuild_allocations(reg: Registry) -> None:
+    items, _, _ = await reg.list(resource("services"), None)
+    for svc in items:
+        reg.alloc.observe(svc)
+
+
+async def _ensure(reg: Registry, res_name: str, ns: str | None, obj: dict) -> None:
+    res = resource(res_name)
+    try:
+        await reg.get(res, ns, obj["metadata"]["name"])
+    except ApiError as e:
+        if e.code != 404:
+            raise
+        await reg.create(res, ns, obj)
+        log.info("created %s %s", res_name, obj["metadata"]["name"])
+
+
+async def bootstrap(reg: Registry, advertise_address: str, port: int) -> None:
+    await rebuild_allocations(reg)
+    for ns in SYSTEM_NAMESPACES:
+        await _ensure(reg, "namespaces", None, {"metadata": {"name": ns}})
+    await _ensure(reg, "services", "default", {
+        "metadata": {"name": "kubernetes", "labels": {"component": "apiserver", "provider": "kubernetes"}},
+        "spec": {"type": "ClusterIP", "clusterIP": reg.alloc.kubernetes_ip(),
+                 "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": port}]}})
+    ep = {"metadata": {"name": "kubernetes", "labels": {"endpointslice.kubernetes.io/skip-mirror": "true"}},
+          "subsets": [{"addresses": [{"ip": advertise_address}],
+                       "ports": [{"name": "https", "port": port, "protocol": "TCP"}]}]}
+    await _ensure(reg, "endpoints", "default", ep)

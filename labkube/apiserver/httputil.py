@@ -1,0 +1,98 @@
+"""Request/response helpers: Go-style query booleans, body decoding, JSON replies, Accept checks."""
+from __future__ import annotations
+
+import json
+
+import yaml
+from aiohttp import web
+
+from ..api import errors
+
+_TRUE = {"1", "t", "T", "true", "True", "TRUE"}
+_FALSE = {"0", "f", "F", "false", "False", "FALSE"}
+JSON_CT = "application/json"
+
+
+def qbool(request: web.Request, name: str, default: bool = False) -> bool:
+    """A boolean query parameter parsed like Go's strconv.ParseBool (`True` from old clients)."""
+    v = request.query.get(name)
+    if v is None:
+        return default
+    if v in _TRUE or v == "":
+        return True if v != "" else default
+    if v in _FALSE:
+        return False
+    raise errors.bad_request(f"invalid boolean value {v!r} for query parameter {name}")
+
+
+def qint(request: web.Request, name: str, default: int | None = None) -> int | None:
+    v = request.query.get(name)
+    if v in (None, ""):
+        return default
+    try:
+        return int(v)
+    except ValueError:
+        raise errors.bad_request(f"invalid integer value {v!r} for query parameter {name}") from None
+
+
+def dry_run(request: web.Request) -> bool:
+    vals = request.query.getall("dryRun", [])
+    for v in vals:
+        if v != "All":
+            raise errors.bad_request(f'dryRun: Unsupported value: "{v}": supported values: "All"')
+    return bool(vals)
+
+
+def media_type(request: web.Request) -> str:
+    return (request.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+
+
+async def read_body(request: web.Request, allow_empty: bool = False):
+    """The request body decoded: JSON (also when Content-Type is missing) or YAML."""
+    raw = await request.read()
+    if not raw.strip():
+        if allow_empty:
+            return None
+        raise errors.bad_request("the request body is empty; expected a JSON object")
+    ct = media_type(request)
+    if "protobuf" in ct:
+        raise errors.unsupported_media(ct)
+    if ct in ("application/yaml", "application/apply-patch+yaml", "text/yaml"):
+        try:
+            return yaml.safe_load(raw)
+        except yaml.YAMLError as e:
+            raise errors.bad_request(f"error decoding YAML: {str(e).splitlines()[0]}") from None
+    try:
+        return json.loads(raw)
+    except ValueError as e:
+        if ct in ("", JSON_CT) or ct.endswith("+json"):
+            raise errors.bad_request(f"couldn't get version/kind; json parse error: {e}") from None
+        raise errors.unsupported_media(ct) from None
+
+
+def dumps(obj) -> bytes:
+    return json.dumps(obj, separators=(",", ":")).encode()
+
+
+def reply(obj, status: int = 200, headers: dict | None = None) -> web.Response:
+    return web.Response(body=dumps(obj), status=status, content_type=JSON_CT, headers=headers)
+
+
+def status_success(name: str, kind: str, uid: str = "", group: str = "", code: int = 200) -> dict:
+    details = {"name": name, "kind": kind}
+    if group:
+        details["group"] = group
+    if uid:
+        details["uid"] = uid
+    return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "details": details, "code": code}
+
+
+def wants_table(request: web.Request) -> bool:
+    return "as=Table" in request.headers.get("Accept", "").replace(" ", "")
+
+
+def include_object(request: web.Request) -> str:
+    v = request.query.get("includeObject") or "Metadata"
+    if v not in ("None", "Metadata", "Object"):
+        raise errors.bad_request(f"includeObject: Unsupported value: {v!r}")
+    return v

@@ -1,0 +1,62 @@
+"""OpenAPI v3 documents good enough for kubectl's validation step: a root listing each
+group-version, and per group-version a `patch` operation per kind that carries
+x-kubernetes-group-version-kind and a `fieldValidation` query parameter, plus minimal
+component schemas. /openapi/v2 is not served (404)."""
+from __future__ import annotations
+
+import hashlib
+
+from aiohttp import web
+
+from ..api.resources import RESOURCES, group_versions
+from .httputil import reply
+
+
+def _gv_path(gv: str) -> str:
+    return f"api/{gv}" if "/" not in gv else f"apis/{gv}"
+
+
+def _hash(gv: str) -> str:
+    return hashlib.sha256(gv.encode()).hexdigest()[:32].upper()
+
+
+async def root(request: web.Request) -> web.Response:
+    paths = {_gv_path(gv): {"serverRelativeURL": f"/openapi/v3/{_gv_path(gv)}?hash={_hash(gv)}"}
+             for gv in group_versions()}
+    return reply({"paths": paths})
+
+
+_PARAMS = [{"name": n, "in": "query", "schema": {"type": "string"}, "uniqueItems": True}
+           for n in ("dryRun", "fieldManager", "fieldValidation")]
+
+
+def document(gv: str) -> dict:
+    paths, schemas = {}, {}
+    for r in RESOURCES:
+        if r.group_version != gv:
+            continue
+        gvk = {"group": r.group, "version": r.version, "kind": r.kind}
+        base = f"/{_gv_path(gv)}/" + ("namespaces/{namespace}/" if r.namespaced else "")
+        schema_name = f"io.k8s.labkube.{r.group or 'core'}.{r.version}.{r.kind}"
+        ref = {"$ref": f"#/components/schemas/{schema_name}"}
+        op = {"x-kubernetes-group-version-kind": gvk, "parameters": _PARAMS,
+              "responses": {"200": {"content": {"application/json": {"schema": ref}}}}}
+        paths[base + r.name + "/{name}"] = {"get": {**op, "x-kubernetes-action": "get"},
+                                            "patch": {**op, "x-kubernetes-action": "patch"},
+                                            "put": {**op, "x-kubernetes-action": "put"}}
+        paths[base + r.name] = {"post": {**op, "x-kubernetes-action": "post"}}
+        schemas[schema_name] = {"description": f"{r.kind} ({gv})", "type": "object",
+                                "x-kubernetes-group-version-kind": [gvk],
+                                "properties": {"apiVersion": {"type": "string"}, "kind": {"type": "string"},
+                                               "metadata": {"type": "object"}, "spec": {"type": "object"},
+                                               "status": {"type": "object"}}}
+    return {"openapi": "3.0.0", "info": {"title": "labkube", "version": gv}, "paths": paths,
+            "components": {"schemas": schemas}}
+
+
+async def group_version(request: web.Request) -> web.Response:
+    rest = request.match_info["rest"]
+    gv = rest[4:] if rest.startswith("api/") else rest[5:] if rest.startswith("apis/") else ""
+    if gv not in group_versions():
+        raise web.HTTPNotFound()
+    return reply(document(gv))

@@ -1,0 +1,211 @@
+"""The object registry: CRUD over storage with defaults, validation, preconditions, dry-run.
+
+This is the apiserver's logic independent of HTTP. Keys are
+`/registry/<resource>/<namespace>/<name>` (cluster-scoped: `/registry/<resource>/<name>`);
+`metadata.resourceVersion` is the storage revision of the object.
+"""
+from __future__ import annotations
+
+import base64
+import copy
+import json
+
+from ..api import errors
+from ..api.resources import Resource, resource
+from ..api.selectors import FieldSelector, LabelSelector
+from ..api.strategy import INTERNAL, prepare_create, prepare_update, strip_for_compare
+from ..api.validation import validate
+from ..storage import KeyExists, KeyNotFound, RevisionConflict, Storage
+from .allocator import ServiceAllocator
+
+NAMESPACES = resource("namespaces")
+
+
+def key(res: Resource, namespace: str | None, name: str) -> str:
+    return f"/registry/{res.name}/{namespace}/{name}" if res.namespaced else f"/registry/{res.name}/{name}"
+
+
+def prefix(res: Resource, namespace: str | None) -> str:
+    return f"/registry/{res.name}/{namespace}/" if res.namespaced and namespace else f"/registry/{res.name}/"
+
+
+def with_rv(obj: dict, rev: int) -> dict:
+    obj.setdefault("metadata", {})["resourceVersion"] = str(rev)
+    return obj
+
+
+class Registry:
+    def __init__(self, storage: Storage, allocator: ServiceAllocator):
+        self.storage = storage
+        self.alloc = allocator
+
+    # -- reads -----------------------------------------------------------------
+    async def get(self, res: Resource, ns: str | None, name: str) -> dict:
+        try:
+            obj, rev = await self.storage.get(key(res, ns, name))
+        except KeyNotFound:
+            raise errors.not_found(res.name, name, res.group) from None
+        return with_rv(obj, rev)
+
+    async def list(self, res: Resource, ns: str | None, label: str | None = None, field: str | None = None,
+                   limit: int = 0, cont: str | None = None) -> tuple[list[dict], str, str]:
+        ls, fs = LabelSelector.parse(label), FieldSelector.parse(field)
+        start = ""
+        if cont:
+            try:
+                start = json.loads(base64.urlsafe_b64decode(cont.encode()).decode())["start"]
+            except (ValueError, KeyError, TypeError):
+                raise errors.bad_request("continue key is not valid") from None
+        items, rev = await self.storage.list(prefix(res, ns))
+        out, token = [], ""
+        for k, obj, r in items:
+            if start and k <= start:
+                continue
+            if not ls.matches((obj.get("metadata") or {}).get("labels")) or not fs.matches(obj):
+                continue
+            if limit and len(out) >= limit:
+                token = base64.urlsafe_b64encode(json.dumps({"start": last, "rv": rev}).encode()).decode()
+                break
+            out.append(with_rv(obj, r))
+            last = k
+        return out, str(rev), token
+
+    # -- create ------------------------------------------------------------------
+    async def check_namespace(self, res: Resource, ns: str | None, name: str) -> None:
+        if not res.namespaced:
+            return
+        try:
+            nso, _ = await self.storage.get(key(NAMESPACES, None, ns))
+        except KeyNotFound:
+            raise errors.not_found("namespaces", ns) from None
+        if (nso.get("metadata") or {}).get("deletionTimestamp") or (nso.get("status") or {}).get("phase") == "Terminating":
+            raise errors.forbidden(f'{res.name} "{name}" is forbidden: unable to create new content in namespace '
+                                   f"{ns} because it is being terminated", res.name, name)
+
+    async def create(self, res: Resource, ns: str | None, obj: dict, dry_run: bool = False) -> dict:
+        if not isinstance(obj, dict):
+            raise errors.bad_request("the body of the request must be a JSON object")
+        body_ns = (obj.get("metadata") or {}).get("namespace") if isinstance(obj.get("metadata"), dict) else None
+        if res.namespaced and ns and body_ns and body_ns != ns:
+            raise errors.bad_request("the namespace of the provided object does not match the namespace sent on the request")
+        obj = prepare_create(res, obj, ns)
+        name = obj["metadata"].get("name") or ""
+        errs = validate(res, obj)
+        if errs:
+            raise errors.invalid(res.kind, name, errs)
+        await self.check_namespace(res, obj["metadata"].get("namespace"), name)
+        k = key(res, obj["metadata"].get("namespace"), name)
+        if res.name == "services":
+            if await self._exists(k):
+                raise errors.already_exists(res.name, name, res.group)
+            if dry_run:
+                return obj
+            self.alloc.allocate(obj, name)
+        if dry_run:
+            if await self._exists(k):
+                raise errors.already_exists(res.name, name, res.group)
+            return obj
+        try:
+            rev = await self.storage.create(k, obj)
+        except KeyExists:
+            if res.name == "services":
+                self.alloc.release(obj)
+            raise errors.already_exists(res.name, name, res.group) from None
+        return with_rv(obj, rev)
+
+    async def _exists(self, k: str) -> bool:
+        try:
+            await self.storage.get(k)
+            return True
+        except KeyNotFound:
+            return False
+
+    # -- update --------------------------------------------------------------------
+    async def update(self, res: Resource, ns: str | None, name: str, obj: dict, sub: str | None = None,
+                     dry_run: bool = False) -> dict:
+        """PUT: replace (or replace status); 409 when metadata.resourceVersion is stale."""
+        if not isinstance(obj, dict):
+            raise errors.bad_request("the body of the request must be a JSON object")
+        md = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+        if md.get("name") and md["name"] != name:
+            raise errors.bad_request(f'the name of the object ({md["name"]}) does not match the name on the URL ({name})')
+        want = md.get("resourceVersion")
+        return await self.guaranteed_update(res, ns, name, lambda cur: copy.deepcopy(obj), sub, dry_run,
+                                            precondition=str(want) if want else None)
+
+    async def guaranteed_update(self, res: Resource, ns: str | None, name: str, mutate, sub: str | None = None,
+                                dry_run: bool = False, precondition: str | None = None) -> dict:
+        """Read, mutate(current) -> new, store with a revision precondition; retry on races."""
+        k = key(res, ns, name)
+        for _ in range(20):
+            try:
+                cur, rev = await self.storage.get(k)
+            except KeyNotFound:
+                raise errors.not_found(res.name, name, res.group) from None
+            if precondition is not None and precondition != str(rev):
+                raise errors.conflict(res.name, name, "the object has been modified; please apply your changes "
+                                      "to the latest version and try again", res.group)
+            new = mutate(with_rv(copy.deepcopy(cur), rev))
+            if not isinstance(new, dict):
+                raise errors.bad_request("the body of the request must be a JSON object")
+            new.setdefault("metadata", {})
+            if not isinstance(new["metadata"], dict):
+                raise errors.bad_request("metadata must be an object")
+            new["metadata"].setdefault("name", name)
+            if res.namespaced:
+                new["metadata"].setdefault("namespace", ns)
+            new = prepare_update(res, new, with_rv(copy.deepcopy(cur), rev), sub)
+            if res.name == "services":
+                self._keep_cluster_ip(new, cur)
+            errs = validate(res, new, None if sub in INTERNAL else cur)
+            if errs:
+                raise errors.invalid(res.kind, name, errs)
+            new["metadata"].pop("resourceVersion", None)
+            if strip_for_compare(new) == strip_for_compare(cur) or dry_run:
+                return with_rv(new, rev)
+            if self._finished(res, new):
+                try:
+                    last, drev = await self.storage.delete(k, expected_rev=rev)
+                except RevisionConflict:
+                    continue
+                self._released(res, last)
+                return with_rv(new, drev)
+            try:
+                nrev = await self.storage.update(k, new, expected_rev=rev)
+            except RevisionConflict:
+                if precondition is not None:
+                    raise errors.conflict(res.name, name, "the object has been modified; please apply your "
+                                          "changes to the latest version and try again", res.group) from None
+                continue
+            except KeyNotFound:
+                raise errors.not_found(res.name, name, res.group) from None
+            return with_rv(new, nrev)
+        raise errors.conflict(res.name, name, "too many concurrent updates", res.group)
+
+    @staticmethod
+    def _finished(res: Resource, obj: dict) -> bool:
+        """An object being deleted whose last finalizer is gone is removed by the update."""
+        md = obj.get("metadata") or {}
+        if not md.get("deletionTimestamp") or md.get("finalizers"):
+            return False
+        if res.name == "pods":
+            return md.get("deletionGracePeriodSeconds") == 0
+        if res.name == "namespaces":
+            return not (obj.get("spec") or {}).get("finalizers")
+        return True
+
+    @staticmethod
+    def _keep_cluster_ip(new: dict, old: dict) -> None:
+        ns, os_ = new.setdefault("spec", {}), old.get("spec") or {}
+        if isinstance(ns, dict) and not ns.get("clusterIP") and os_.get("clusterIP"):
+            ns["clusterIP"] = os_["clusterIP"]
+            ns["clusterIPs"] = os_.get("clusterIPs") or [os_["clusterIP"]]
+        if isinstance(ns, dict):
+            old_ports = {(p.get("port"), p.get("protocol")): p.get("nodePort") for p in os_.get("ports") or []}
+            for p in ns.get("ports") or []:
+                if isinstance(p, dict) and not p.get("nodePort") and old_ports.get((p.get("port"), p.get("protocol"))):
+                    p["nodePort"] = old_ports[(p.get("port"), p.get("protocol"))]
+
+    def _released(self, res: Resource, obj: dict) -> None:
+        if res.name == "services":
+            self.alloc.release(obj)

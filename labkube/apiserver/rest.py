@@ -1,0 +1,149 @@
+"""HTTP handlers for resource URLs: get, list, create, update (PUT), patch, delete, deletecollection.
+
+Subresources (status, scale, binding, eviction, log, finalize) are dispatched to
+`subresources`; `?watch=true` lists go to `watchhttp`.
+"""
+from __future__ import annotations
+
+from aiohttp import web
+
+from ..api import errors
+from ..api.patch import APPLY, PATCH_TYPES, apply_patch
+from ..api.tables import to_table
+from . import componentstatus, deletion, subresources, watchhttp
+from .httputil import (dry_run, include_object, media_type, qbool, qint, read_body, reply, status_success,
+                       wants_table)
+from .paths import Target, parse
+from .registry import Registry
+from .deletion import RETURNS_OBJECT
+
+
+def _target(request: web.Request) -> Target:
+    mi = request.match_info
+    return parse(mi.get("group", ""), mi.get("version", "v1"), mi.get("rest", ""))
+
+
+def _list_kind(t: Target) -> str:
+    return t.res.kind + "List"
+
+
+async def handle(request: web.Request) -> web.StreamResponse:
+    reg: Registry = request.app["registry"]
+    t = _target(request)
+    m = request.method
+    if t.res.name == "componentstatuses":
+        return await componentstatus.handle(request, t)
+    if t.sub:
+        return await subresources.handle(request, reg, t)
+    if t.name is None:
+        if m == "GET":
+            if qbool(request, "watch"):
+                return await watchhttp.serve(request, reg, t)
+            return await list_(request, reg, t)
+        if m == "POST":
+            return await create(request, reg, t)
+        if m == "DELETE":
+            return await delete_collection(request, reg, t)
+    else:
+        if m == "GET":
+            obj = await reg.get(t.res, t.namespace, t.name)
+            return _one(request, t, obj)
+        if m == "PUT":
+            obj = await reg.update(t.res, t.namespace, t.name, await read_body(request), None, dry_run(request))
+            return reply(obj)
+        if m == "PATCH":
+            obj, created = await patch(request, reg, t, None)
+            return reply(obj, 201 if created else 200)
+        if m == "DELETE":
+            return await delete(request, reg, t)
+    raise errors.method_not_allowed(f"the server does not allow this method on the requested resource")
+
+
+def _one(request: web.Request, t: Target, obj: dict) -> web.Response:
+    if wants_table(request):
+        rv = (obj.get("metadata") or {}).get("resourceVersion", "")
+        return reply(to_table(t.res.name, [obj], rv, include_object(request)))
+    return reply(obj)
+
+
+async def list_(request: web.Request, reg: Registry, t: Target) -> web.Response:
+    items, rv, cont = await reg.list(t.res, t.namespace, request.query.get("labelSelector"),
+                                     request.query.get("fieldSelector"), qint(request, "limit", 0) or 0,
+                                     request.query.get("continue"))
+    if wants_table(request):
+        return reply(to_table(t.res.name, items, rv, include_object(request), continue_token=cont))
+    md = {"resourceVersion": rv}
+    if cont:
+        md["continue"] = cont
+    for o in items:
+        o["kind"], o["apiVersion"] = t.res.kind, t.res.api_version
+    return reply({"kind": _list_kind(t), "apiVersion": t.res.api_version, "metadata": md, "items": items})
+
+
+async def create(request: web.Request, reg: Registry, t: Target) -> web.Response:
+    body = await read_body(request)
+    obj = await reg.create(t.res, t.namespace, body, dry_run(request))
+    return reply(obj, 201)
+
+
+async def patch(request: web.Request, reg: Registry, t: Target, sub: str | None):
+    """(patched object, created) for the main resource or its status subresource."""
+    ct = media_type(request)
+    if ct not in PATCH_TYPES:
+        raise errors.unsupported_media(ct)
+    body = await read_body(request)
+    dry = dry_run(request)
+    if ct == APPLY and sub is None:
+        try:
+            await reg.get(t.res, t.namespace, t.name)
+        except errors.ApiError as e:
+            if e.code != 404:
+                raise
+            if not isinstance(body, dict):
+                raise errors.bad_request("apply patch must be an object") from None
+            body.setdefault("metadata", {}).setdefault("name", t.name)
+            return await reg.create(t.res, t.namespace, body, dry), True
+    pre = None
+    if isinstance(body, dict) and isinstance(body.get("metadata"), dict) and body["metadata"].get("resourceVersion"):
+        pre = str(body["metadata"]["resourceVersion"])
+    obj = await reg.guaranteed_update(t.res, t.namespace, t.name, lambda cur: apply_patch(ct, cur, body),
+                                      sub, dry, precondition=pre)
+    return obj, False
+
+
+async def _delete_options(request: web.Request) -> dict:
+    body = await read_body(request, allow_empty=True)
+    opts = body if isinstance(body, dict) else {}
+    for q in ("gracePeriodSeconds",):
+        v = qint(request, q)
+        if v is not None:
+            opts[q] = v
+    if request.query.get("propagationPolicy"):
+        opts["propagationPolicy"] = request.query["propagationPolicy"]
+    return opts
+
+
+async def delete(request: web.Request, reg: Registry, t: Target) -> web.Response:
+    opts = await _delete_options(request)
+    obj, gone = await deletion.delete(reg, t.res, t.namespace, t.name, opts, dry_run(request))
+    if not gone or t.res.name in RETURNS_OBJECT:
+        return reply(obj, 200 if gone else 200)
+    uid = (obj.get("metadata") or {}).get("uid", "")
+    return reply(status_success(t.name, t.res.name, uid, t.res.group))
+
+
+async def delete_collection(request: web.Request, reg: Registry, t: Target) -> web.Response:
+    opts = await _delete_options(request)
+    items, rv, _ = await reg.list(t.res, t.namespace, request.query.get("labelSelector"),
+                                  request.query.get("fieldSelector"))
+    out = []
+    for o in items:
+        md = o.get("metadata") or {}
+        try:
+            obj, _gone = await deletion.delete(reg, t.res, md.get("namespace"), md["name"], opts, dry_run(request))
+            out.append(obj)
+        except errors.ApiError as e:
+            if e.code != 404:
+                raise
+    return reply({"kind": _list_kind(t), "apiVersion": t.res.api_version, "metadata": {"resourceVersion": rv},
+                  "items": out})

@@ -1,0 +1,122 @@
+"""Subresources: status (GET/PUT/PATCH), scale (autoscaling/v1 Scale), pods/binding,
+pods/eviction, pods/log (proxied to the kubelet), namespaces/finalize."""
+from __future__ import annotations
+
+import copy
+
+from aiohttp import web
+
+from ..api import errors
+from ..api.patch import PATCH_TYPES, apply_patch
+from ..api.selectors import selector_string
+from . import deletion, logs
+from .httputil import dry_run, media_type, read_body, reply, status_success
+from .paths import Target
+from .registry import Registry
+
+
+async def handle(request: web.Request, reg: Registry, t: Target) -> web.StreamResponse:
+    m, sub = request.method, t.sub
+    if sub == "status":
+        if m == "GET":
+            return reply(await reg.get(t.res, t.namespace, t.name))
+        if m == "PUT":
+            return reply(await reg.update(t.res, t.namespace, t.name, await read_body(request), "status",
+                                          dry_run(request)))
+        if m == "PATCH":
+            from .rest import patch
+            obj, _ = await patch(request, reg, t, "status")
+            return reply(obj)
+    elif sub == "scale" and m in ("GET", "PUT", "PATCH"):
+        return await scale(request, reg, t)
+    elif sub == "binding" and m == "POST":
+        return await bind(request, reg, t)
+    elif sub == "eviction" and m == "POST":
+        await read_body(request, allow_empty=True)
+        await deletion.delete(reg, t.res, t.namespace, t.name, {}, dry_run(request))
+        return reply(status_success(t.name, "pods", code=201), 201)
+    elif sub == "log" and m == "GET":
+        return await logs.serve(request, reg, t)
+    elif sub == "finalize" and m == "PUT":
+        body = await read_body(request)
+        fins = ((body or {}).get("spec") or {}).get("finalizers") or []
+
+        def mutate(cur: dict) -> dict:
+            cur.setdefault("spec", {})["finalizers"] = fins
+            return cur
+        return reply(await reg.guaranteed_update(t.res, t.namespace, t.name, mutate, "finalize", dry_run(request)))
+    raise errors.method_not_allowed(f"{t.res.name}/{sub} does not support {m}")
+
+
+def to_scale(obj: dict) -> dict:
+    md = obj.get("metadata") or {}
+    spec, st = obj.get("spec") or {}, obj.get("status") or {}
+    return {"kind": "Scale", "apiVersion": "autoscaling/v1",
+            "metadata": {k: md[k] for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp") if k in md},
+            "spec": {"replicas": spec.get("replicas", 0)},
+            "status": {"replicas": st.get("replicas") or 0, "selector": _selector(spec.get("selector"))}}
+
+
+def _selector(sel) -> str:
+    s = selector_string(sel)
+    return "" if s == "<none>" else s
+
+
+async def scale(request: web.Request, reg: Registry, t: Target) -> web.Response:
+    if request.method == "GET":
+        return reply(to_scale(await reg.get(t.res, t.namespace, t.name)))
+    body = await read_body(request)
+    ct = media_type(request)
+    if request.method == "PATCH" and ct not in PATCH_TYPES:
+        raise errors.unsupported_media(ct)
+    pre = None
+    if request.method == "PUT":
+        pre = ((body or {}).get("metadata") or {}).get("resourceVersion") or None
+
+    def mutate(cur: dict) -> dict:
+        sc = to_scale(cur)
+        new = apply_patch(ct, sc, body) if request.method == "PATCH" else copy.deepcopy(body)
+        reps = ((new or {}).get("spec") or {}).get("replicas")
+        if reps is None:
+            reps = 0
+        if not isinstance(reps, int) or isinstance(reps, bool) or reps < 0:
+            raise errors.ApiError(422, "Invalid", f'Scale.autoscaling "{t.name}" is invalid: spec.replicas: '
+                                  f"Invalid value: {reps}: must be greater than or equal to 0")
+        cur.setdefault("spec", {})["replicas"] = reps
+        return cur
+    obj = await reg.guaranteed_update(t.res, t.namespace, t.name, mutate, None, dry_run(request),
+                                      precondition=str(pre) if pre else None)
+    return reply(to_scale(obj))
+
+
+async def bind(request: web.Request, reg: Registry, t: Target) -> web.Response:
+    body = await read_body(request)
+    target = (body or {}).get("target") or {}
+    node = target.get("name")
+    if not node:
+        raise errors.ApiError(422, "Invalid", f'Binding.core "{t.name}" is invalid: target.name: Required value')
+    if target.get("kind", "Node") not in ("Node", ""):
+        raise errors.ApiError(422, "Invalid", f'Binding.core "{t.name}" is invalid: target.kind: '
+                              f'Unsupported value: "{target.get("kind")}": supported values: "Node"')
+    want_uid = ((body.get("metadata") or {}).get("uid"))
+
+    def mutate(cur: dict) -> dict:
+        md = cur.get("metadata") or {}
+        if want_uid and md.get("uid") != want_uid:
+            raise errors.conflict("pods/binding", t.name, f"Precondition failed: UID in precondition: {want_uid}, "
+                                  f"UID in object meta: {md.get('uid')}")
+        if md.get("deletionTimestamp"):
+            raise errors.conflict("pods/binding", t.name, f"pod {t.name} is being deleted, cannot be assigned to a host")
+        spec = cur.setdefault("spec", {})
+        if spec.get("nodeName"):
+            raise errors.conflict("pods/binding", t.name,
+                                  f'pod {t.name} is already assigned to node "{spec["nodeName"]}"')
+        spec["nodeName"] = node
+        conds = [c for c in (cur.setdefault("status", {}).get("conditions") or []) if c.get("type") != "PodScheduled"]
+        from ..api.meta import now
+        conds.append({"type": "PodScheduled", "status": "True", "lastProbeTime": None, "lastTransitionTime": now()})
+        cur["status"]["conditions"] = conds
+        return cur
+
+    await reg.guaranteed_update(t.res, t.namespace, t.name, mutate, "binding", dry_run(request))
+    return reply(status_success(t.name, "pods", code=201), 201)

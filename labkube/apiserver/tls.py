@@ -1,0 +1,51 @@
+"""TLS for the apiserver: the serving context (client certs optional, verified by the lab CA)
+and the identity (CN = user, O = groups) of an authenticated peer."""
+from __future__ import annotations
+
+import ssl
+from dataclasses import dataclass, field
+
+from aiohttp import web
+
+
+@dataclass(frozen=True)
+class UserInfo:
+    name: str
+    groups: tuple[str, ...] = field(default_factory=tuple)
+
+
+def server_context(cert: str, key: str, client_ca: str) -> ssl.SSLContext:
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(cert, key)
+    ctx.load_verify_locations(cafile=client_ca)
+    ctx.verify_mode = ssl.CERT_OPTIONAL
+    return ctx
+
+
+def client_context(ca: str, cert: str | None, key: str | None) -> ssl.SSLContext:
+    """For calls the apiserver makes (the kubelet API)."""
+    ctx = ssl.create_default_context(cafile=ca)
+    ctx.check_hostname = False
+    if cert and key:
+        ctx.load_cert_chain(cert, key)
+    return ctx
+
+
+def peer_user(request: web.Request) -> UserInfo | None:
+    """The verified client certificate's identity, or None when the client sent none."""
+    transport = request.transport
+    if transport is None:
+        return None
+    cert = transport.get_extra_info("peercert")
+    if not cert:
+        return None
+    cn, groups = "", []
+    for rdn in cert.get("subject", ()):
+        for k, v in rdn:
+            if k == "commonName":
+                cn = v
+            elif k == "organizationName":
+                groups.append(v)
+    if not cn:
+        return None
+    return UserInfo(cn, tuple(groups) + ("system:authenticated",))

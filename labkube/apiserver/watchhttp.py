@@ -1,0 +1,84 @@
+"""The HTTP side of watch: a chunked stream of one JSON event per line, flushed per event.
+
+Honours timeoutSeconds (ends the stream cleanly), allowWatchBookmarks (BOOKMARK events
+carrying the newest delivered resourceVersion when idle), Table Accept (each object a
+one-row Table, column definitions on the first), and answers a too-old resourceVersion
+with an ERROR event holding a 410 Expired Status.
+"""
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+
+from aiohttp import web
+
+from ..api.errors import ApiError
+from ..api.tables import to_table
+from .httputil import dumps, include_object, qbool, qint, wants_table
+from .paths import Target
+from .registry import Registry
+from .watching import open_watch
+
+BOOKMARK_EVERY = 15.0
+DEFAULT_TIMEOUT = (1800, 3600)
+
+
+def _event(kind: str, obj: dict) -> bytes:
+    return dumps({"type": kind, "object": obj}) + b"\n"
+
+
+async def serve(request: web.Request, reg: Registry, t: Target) -> web.StreamResponse:
+    q = request.query
+    table = wants_table(request)
+    include = include_object(request)
+    bookmarks = qbool(request, "allowWatchBookmarks")
+    timeout = qint(request, "timeoutSeconds")
+    if timeout is None or timeout <= 0:
+        timeout = random.randint(*DEFAULT_TIMEOUT)
+    resp = web.StreamResponse(headers={"Content-Type": "application/json", "Cache-Control": "no-cache"})
+    resp.enable_chunked_encoding()
+    try:
+        stream = await open_watch(reg.storage, t.res, t.namespace, q.get("resourceVersion"),
+                                  q.get("labelSelector"), q.get("fieldSelector"))
+    except ApiError as e:
+        if e.code != 410:
+            raise
+        await resp.prepare(request)
+        await resp.write(_event("ERROR", e.status()))
+        await resp.write_eof()
+        return resp
+    await resp.prepare(request)
+    first = True
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            item = await stream.next(min(left, BOOKMARK_EVERY))
+            if item is None:
+                break
+            if item == "timeout":
+                if bookmarks and time.monotonic() < deadline:
+                    bm = {"kind": t.res.kind, "apiVersion": t.res.api_version,
+                          "metadata": {"resourceVersion": stream.bookmark_rv}}
+                    await resp.write(_event("BOOKMARK", bm))
+                continue
+            kind, obj = item
+            obj["kind"], obj["apiVersion"] = t.res.kind, t.res.api_version
+            if table:
+                rv = (obj.get("metadata") or {}).get("resourceVersion", "")
+                obj = to_table(t.res.name, [obj], rv, include, with_columns=first)
+            first = False
+            await resp.write(_event(kind, obj))
+    except (ConnectionResetError, asyncio.CancelledError):
+        stream.close()
+        raise
+    finally:
+        stream.close()
+    try:
+        await resp.write_eof()
+    except ConnectionResetError:
+        pass
+    return resp
