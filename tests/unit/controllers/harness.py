@@ -20,10 +20,13 @@ class Harness:
         await self.factory.wait_synced()
         await self.api.settle()
 
-    async def run(self, max_rounds: int = 200):
-        """Process every queued key (and simulated kubelet work) until nothing changes."""
+    async def run(self, max_rounds: int = 300, check=None):
+        """Process every queued key (and simulated kubelet work) until nothing changes;
+        check(self) is called after every round (invariants)."""
         for _ in range(max_rounds):
             await self.api.settle()
+            if check is not None:
+                check(self)
             worked = False
             if self.kubelet:
                 worked = await self.kubelet_step()
