@@ -1,0 +1,164 @@
+"""The Kubelet: wires config, image store, runtime, pod manager, node agent, lease, logs
+and the HTTPS server together and runs them until stopped.
+
+Stopping (SIGTERM) ends the kubelet's own tasks only: containers keep running and
+are adopted by the next kubelet (like the real one).
+"""
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+import os
+import shutil
+
+from labkube.client import Client, KubeConfig
+from labkube.client.events import EventRecorder
+
+from .backoff import Backoff
+from .images.store import ImageStore
+from .lease import LeaseRenewer
+from .logs import LogStamper
+from .node import NodeAgent
+from .podmanager import PodManager
+from .podsandbox import pod_dir
+from .runtime import make_runtime
+from .server import KubeletServer
+from .status_manager import StatusManager
+
+log = logging.getLogger(__name__)
+
+
+class Kubelet:
+    def __init__(self, cfg, client=None, runtime=None, images=None):
+        self.cfg = cfg
+        os.makedirs(cfg.root_dir, exist_ok=True)
+        self.client = client if client is not None else Client(KubeConfig.load(cfg.kubeconfig),
+                                                               user_agent=f"kubelet/{cfg.node_name}")
+        self.images = images if images is not None else ImageStore(cfg.image_dir)
+        self.runtime = runtime if runtime is not None else make_runtime(cfg, self.images)
+        if cfg.runtime == "fake" and images is None:
+            from .runtime.fake import FakeImages
+            self.images = FakeImages(self.images)
+        self.backoff = Backoff()
+        self.statuses = StatusManager(self.client)
+        self.recorder = EventRecorder(self.client, "kubelet", cfg.node_name)
+        self.pods = PodManager(self)
+        self.node_agent = NodeAgent(self)
+        self.lease = LeaseRenewer(self)
+        self.stamper = LogStamper(self._running_logs)
+        self.server = KubeletServer(self)
+        self._tasks: list[asyncio.Task] = []
+        self._cache: dict[tuple, dict | None] = {}
+
+    # -- helpers the workers use ----------------------------------------------------------
+    def event(self, obj: dict, type_: str, reason: str, message: str) -> None:
+        asyncio.create_task(self.recorder.event({"kind": "Pod", "apiVersion": "v1", **obj}, type_, reason, message))
+
+    async def delete_pod(self, pod: dict) -> None:
+        meta = pod["metadata"]
+        try:
+            await self.client.delete("pods", meta["name"], namespace=meta["namespace"], grace_period_seconds=0,
+                                     preconditions={"uid": meta["uid"]})
+        except Exception as e:  # noqa: BLE001
+            if getattr(e, "code", None) not in (404, 409):
+                raise
+
+    def fetch_object(self, kind: str, name: str) -> dict | None:
+        """ConfigMap/Secret for volumes and env (called from worker threads)."""
+        return self._cache.get((kind, name))
+
+    def lookup_key(self, kind: str, name: str, key: str, optional: bool) -> str | None:
+        obj = self.fetch_object(kind, name)
+        data = (obj or {}).get("data") or {}
+        if key in data:
+            val = data[key]
+            return base64.b64decode(val).decode(errors="replace") if kind == "secrets" else val
+        if optional:
+            return None
+        raise KeyError(f"{kind[:-1]} {name!r} has no key {key!r}")
+
+    async def prefetch(self, pod: dict) -> None:
+        """Load the ConfigMaps/Secrets a pod refers to into the cache."""
+        ns = pod["metadata"]["namespace"]
+        spec = pod.get("spec") or {}
+        wanted = set()
+        for v in spec.get("volumes") or []:
+            if "configMap" in v:
+                wanted.add(("configmaps", v["configMap"].get("name")))
+            if "secret" in v:
+                wanted.add(("secrets", v["secret"].get("secretName")))
+        for c in (spec.get("containers") or []) + (spec.get("initContainers") or []):
+            for e in c.get("env") or []:
+                vf = e.get("valueFrom") or {}
+                if "configMapKeyRef" in vf:
+                    wanted.add(("configmaps", vf["configMapKeyRef"].get("name")))
+                if "secretKeyRef" in vf:
+                    wanted.add(("secrets", vf["secretKeyRef"].get("name")))
+        for kind, name in wanted:
+            try:
+                self._cache[(kind, name)] = await self.client.get(kind, name, namespace=ns)
+            except Exception:  # noqa: BLE001 - missing: the worker reports it
+                self._cache[(kind, name)] = None
+
+    async def runtime_ready(self) -> tuple[bool, str]:
+        if self.cfg.runtime == "fake":
+            return True, ""
+        if not os.path.exists(os.path.join(self.cfg.cni_bin_dir, "bridge")):
+            return False, f"network plugin not ready: no CNI plugins in {self.cfg.cni_bin_dir}"
+        if shutil.which(self.cfg.crun) is None and not os.access(self.cfg.crun, os.X_OK):
+            return False, f"container runtime not ready: {self.cfg.crun} missing"
+        return True, ""
+
+    def log_is_live(self, worker, container: str, path: str) -> bool:
+        cur = worker.current(container)
+        return cur is not None and cur.state in ("running", "created") and cur.log_path == path and not worker.done
+
+    def _running_logs(self):
+        for w in self.pods.workers.values():
+            for recs in w.records.values():
+                if recs and recs[-1].state == "running" and recs[-1].log_path:
+                    yield recs[-1].log_path
+
+    def forget(self, uid: str) -> None:
+        self.pods.forget(uid)
+        self.statuses.forget(uid)
+
+    async def cleanup_orphan(self, uid: str) -> None:
+        rt = self.runtime
+        try:
+            for c in await rt.list_containers(uid):
+                await rt.stop_container(c.id, 2)
+                await rt.remove_container(c.id)
+            for sb in await rt.list_sandboxes():
+                if sb.uid == uid:
+                    await rt.stop_pod_sandbox(sb.id)
+                    await rt.remove_pod_sandbox(sb.id)
+            shutil.rmtree(pod_dir(self.cfg.root_dir, uid), ignore_errors=True)
+            log.info("removed leftovers of deleted pod %s", uid)
+        except Exception:  # noqa: BLE001
+            log.exception("cleaning up leftovers of pod %s", uid)
+
+    # -- lifecycle ------------------------------------------------------------------------
+    async def start(self) -> None:
+        found = await asyncio.to_thread(self.images.import_preload)
+        log.info("image store %s: %d references (%s)", self.cfg.image_dir, len(self.images.refs),
+                 ", ".join(sorted(found)) or "nothing new")
+        await self.runtime.start()
+        await self.server.start(self.cfg.address, self.cfg.port)
+        await self.node_agent.register()
+        for coro in (self.node_agent.run(), self.lease.run(), self.pods.run(), self.stamper.run()):
+            self._tasks.append(asyncio.create_task(coro))
+
+    async def stop(self) -> None:
+        for t in self._tasks:
+            t.cancel()
+        for w in list(self.pods.workers.values()):
+            if w.task is not None:
+                w.task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.server.stop()
+        await self.runtime.close()
+        close = getattr(self.client, "close", None)
+        if close is not None:
+            await close()

@@ -1,0 +1,271 @@
+"""One asyncio task per pod: sandbox -> init containers -> containers -> restarts -> status,
+and graceful termination followed by the final DELETE (docs/contracts.md, pod deletion).
+
+The worker wakes on pod updates, container exits and back-off expiry (and every
+`RESYNC` seconds), decides what to do from the runtime's records, and hands the
+computed status to the StatusManager (sent only when changed).
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import shutil
+import time
+
+from .containers import ContainerConfigError, build_container_config
+from .images.store import ImageError
+from .podsandbox import pod_dir, sandbox_config
+from .runtime.base import ContainerStatus, RuntimeError_, Sandbox
+from .status import ContainerView, pod_status
+from .volumes import VolumeError, container_mounts, prepare_volumes
+
+log = logging.getLogger(__name__)
+RESYNC = 10.0
+TERMINAL = ("Succeeded", "Failed")
+
+
+class PodWorker:
+    def __init__(self, kl, pod: dict, sandbox: Sandbox | None = None, containers: list | None = None):
+        self.kl = kl
+        self.pod = pod
+        meta = pod["metadata"]
+        self.uid, self.name, self.namespace = meta["uid"], meta["name"], meta["namespace"]
+        self.sandbox = sandbox
+        self.records: dict[str, list[ContainerStatus]] = {}
+        for c in sorted(containers or [], key=lambda c: (c.restart_count, c.created_at)):
+            self.records.setdefault(c.name, []).append(c)
+            if c.state == "running":
+                self._watch(c.id)
+        self.waiting: dict[str, tuple] = {}
+        self.ready: dict[str, bool] = {}
+        self.started: dict[str, bool] = {}
+        self.volumes: dict | None = None
+        self.wake = asyncio.Event()
+        self.removed = False
+        self.done = False
+        self.start_time = time.time()
+        self.phase = (pod.get("status") or {}).get("phase") or "Pending"
+        self.task: asyncio.Task | None = None
+
+    # -- events ---------------------------------------------------------------------------
+    def start(self) -> None:
+        self.task = asyncio.create_task(self.run(), name=f"pod {self.namespace}/{self.name}")
+
+    def update(self, pod: dict) -> None:
+        self.pod = pod
+        self.wake.set()
+
+    def remove(self) -> None:
+        """The pod is gone from the API: stop everything, no final DELETE."""
+        self.removed = True
+        self.wake.set()
+
+    def _watch(self, cid: str) -> None:
+        async def waiter():
+            await self.kl.runtime.wait_container(cid)
+            self.wake.set()
+        asyncio.create_task(waiter())
+
+    @property
+    def terminating(self) -> bool:
+        return self.removed or bool(self.pod["metadata"].get("deletionTimestamp"))
+
+    # -- loop -----------------------------------------------------------------------------
+    async def run(self) -> None:
+        while True:
+            self.wake.clear()
+            if self.terminating:
+                try:
+                    await self.terminate()
+                    return
+                except Exception:  # noqa: BLE001
+                    log.exception("terminating pod %s/%s failed; retrying", self.namespace, self.name)
+                    await asyncio.sleep(2)
+                    continue
+            delay = RESYNC
+            try:
+                delay = min(delay, await self.sync() or RESYNC)
+            except Exception:  # noqa: BLE001 - keep the worker alive
+                log.exception("sync of pod %s/%s failed", self.namespace, self.name)
+            await self.publish()
+            try:
+                await asyncio.wait_for(self.wake.wait(), timeout=max(delay, 0.05))
+            except asyncio.TimeoutError:
+                pass
+
+    def current(self, name: str) -> ContainerStatus | None:
+        recs = self.records.get(name)
+        return recs[-1] if recs else None
+
+    async def sync(self) -> float | None:
+        spec = self.pod.get("spec") or {}
+        if self.phase in TERMINAL:
+            if self.sandbox is not None and self.sandbox.state == "ready":
+                await self.kl.runtime.stop_pod_sandbox(self.sandbox.id)   # free the IP
+            return None
+        if self.sandbox is None:
+            try:
+                self.sandbox = await self.kl.runtime.run_pod_sandbox(
+                    sandbox_config(self.pod, self.kl.cfg.root_dir, self.kl.cfg.cluster_dns, self.kl.cfg.cluster_domain))
+            except RuntimeError_ as e:
+                self.kl.event(self.pod, "Warning", e.reason, e.message)
+                for c in spec.get("containers") or []:
+                    self.waiting[c["name"]] = ("ContainerCreating", e.message)
+                return 5.0
+        if self.volumes is None:
+            await self.kl.prefetch(self.pod)
+            try:
+                self.volumes = await asyncio.to_thread(prepare_volumes, self.pod, self.sandbox.pod_dir or
+                                                       pod_dir(self.kl.cfg.root_dir, self.uid), self.kl.fetch_object)
+            except (VolumeError, OSError) as e:
+                for c in spec.get("containers") or []:
+                    self.waiting[c["name"]] = ("CreateContainerConfigError", str(e))
+                self.kl.event(self.pod, "Warning", "FailedMount", str(e))
+                return 10.0
+        policy = spec.get("restartPolicy") or "Always"
+        for c in spec.get("initContainers") or []:
+            cur = self.current(c["name"])
+            if cur is not None and cur.state == "exited" and cur.exit_code == 0:
+                continue
+            if cur is not None and cur.state in ("running", "created"):
+                return None
+            if cur is not None and policy == "Never":
+                return None
+            return await self.start_or_backoff(c, cur)
+        wake = None
+        for c in spec.get("containers") or []:
+            cur = self.current(c["name"])
+            if cur is not None and cur.state == "running":
+                continue
+            if cur is not None and cur.state == "exited":
+                if policy == "Never" or (policy == "OnFailure" and cur.exit_code == 0):
+                    continue
+            d = await self.start_or_backoff(c, cur)
+            if d is not None:
+                wake = d if wake is None else min(wake, d)
+        return wake
+
+    async def start_or_backoff(self, c: dict, cur: ContainerStatus | None) -> float | None:
+        name = c["name"]
+        key = (self.uid, name)
+        if cur is not None:
+            remaining = self.kl.backoff.remaining(key)
+            if remaining > 0:
+                delay = self.kl.backoff.delay(key)
+                self.waiting[name] = ("CrashLoopBackOff", f"back-off {int(delay)}s restarting failed "
+                                      f"container={name} pod={self.name}_{self.namespace}({self.uid})")
+                return remaining
+            self.kl.backoff.failed(key)
+        return await self.start_container(c, 0 if cur is None else cur.restart_count + 1)
+
+    async def start_container(self, c: dict, restart_count: int) -> float | None:
+        name = c["name"]
+        pull_key = (self.uid, name, "pull")
+        if self.kl.backoff.remaining(pull_key) > 0:
+            self.waiting[name] = ("ImagePullBackOff", f'Back-off pulling image "{c.get("image")}"')
+            return self.kl.backoff.remaining(pull_key)
+        try:
+            image = await asyncio.to_thread(self.kl.images.ensure, c.get("image", ""), c.get("imagePullPolicy"))
+        except ImageError as e:
+            self.waiting[name] = (e.reason, e.message)
+            self.kl.event(self.pod, "Warning", "Failed", e.message)
+            return self.kl.backoff.failed(pull_key) if e.reason == "ErrImagePull" else None
+        self.kl.backoff.reset(pull_key)
+        try:
+            cfg = build_container_config(
+                self.pod, c, image, host_ip=self.kl.cfg.node_ip, pod_ip=self.sandbox.ip,
+                mounts=container_mounts(c, self.volumes or {}),
+                log_path=os.path.join(self.sandbox.pod_dir, "logs", name, f"{restart_count}.log"),
+                restart_count=restart_count, lookup=self.kl.lookup_key)
+        except (ContainerConfigError, VolumeError, ValueError, KeyError) as e:
+            self.waiting[name] = ("CreateContainerConfigError", str(e))
+            return 10.0
+        try:
+            cid = await self.kl.runtime.create_container(self.sandbox, cfg)
+        except RuntimeError_ as e:
+            self.waiting[name] = (e.reason, e.message)
+            return 10.0
+        self.waiting.pop(name, None)
+        self.records.setdefault(name, []).append(await self.kl.runtime.container_status(cid))
+        try:
+            await self.kl.runtime.start_container(cid)
+            self._watch(cid)
+            self.kl.event(self.pod, "Normal", "Started", f"Started container {name}")
+        except RuntimeError_ as e:
+            self.kl.event(self.pod, "Warning", "Failed", e.message)
+        await self.prune(name)
+        return None
+
+    async def prune(self, name: str) -> None:
+        """Keep the current container and the one before it (for lastState and --previous)."""
+        recs = self.records.get(name, [])
+        while len(recs) > 2:
+            old = recs.pop(0)
+            await self.kl.runtime.remove_container(old.id)
+
+    # -- status ---------------------------------------------------------------------------
+    def views(self, containers: list) -> list[ContainerView]:
+        out = []
+        for c in containers:
+            recs = self.records.get(c["name"], [])
+            cur = recs[-1] if recs else None
+            last = recs[-2] if len(recs) > 1 and recs[-2].state == "exited" else None
+            waiting = self.waiting.get(c["name"])
+            if waiting and cur is not None and cur.state == "running":
+                waiting = None
+            out.append(ContainerView(name=c["name"], image=_display_image(c.get("image", "")), current=cur,
+                                     last=last, waiting=waiting, ready=self.ready.get(c["name"], True),
+                                     started=self.started.get(c["name"]),
+                                     restart_count=cur.restart_count if cur else 0))
+        return out
+
+    def compute_status(self) -> dict:
+        spec = self.pod.get("spec") or {}
+        ips = list(self.sandbox.ips) if self.sandbox else []
+        return pod_status(self.pod, self.views(spec.get("initContainers") or []),
+                          self.views(spec.get("containers") or []), host_ip=self.kl.cfg.node_ip,
+                          pod_ips=ips, start_time=self.start_time)
+
+    async def publish(self) -> None:
+        status = self.compute_status()
+        self.phase = status["phase"]
+        await self.kl.statuses.set(self.pod, status)
+
+    # -- termination ----------------------------------------------------------------------
+    def grace_period(self) -> float:
+        meta, spec = self.pod["metadata"], self.pod.get("spec") or {}
+        g = meta.get("deletionGracePeriodSeconds")
+        if g is None:
+            g = spec.get("terminationGracePeriodSeconds", 30)
+        return float(g if g is not None else 30)
+
+    async def terminate(self) -> None:
+        grace = self.grace_period()
+        rt = self.kl.runtime
+        running = [r for recs in self.records.values() for r in recs if r.state == "running"]
+        if running:
+            log.info("stopping pod %s/%s (%d containers, grace %ss)", self.namespace, self.name, len(running), grace)
+        await asyncio.gather(*(rt.stop_container(r.id, grace) for r in running))
+        if not self.removed:
+            await self.publish()
+        for recs in self.records.values():
+            for r in recs:
+                await rt.remove_container(r.id)
+        if self.sandbox is not None:
+            await rt.stop_pod_sandbox(self.sandbox.id)
+            await rt.remove_pod_sandbox(self.sandbox.id)
+        shutil.rmtree(pod_dir(self.kl.cfg.root_dir, self.uid), ignore_errors=True)
+        self.kl.backoff.forget_prefix(self.uid)
+        if not self.removed:
+            await self.kl.delete_pod(self.pod)
+        self.done = True
+        self.kl.forget(self.uid)
+
+
+def _display_image(image: str) -> str:
+    from .images.reference import normalize_ref
+    try:
+        return normalize_ref(image)
+    except ValueError:
+        return image

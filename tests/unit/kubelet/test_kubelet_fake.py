@@ -1,0 +1,111 @@
+"""The kubelet end to end on the fake runtime and FakeApi: registration, lease, pod
+lifecycle, restart policies, graceful deletion protocol."""
+from __future__ import annotations
+
+from labkube import KUBE_VERSION
+
+from .conftest import eventually, pod
+
+
+def _pod(api, name):
+    for p in api.all("pods", "default"):
+        if p["metadata"]["name"] == name:
+            return p
+    return None
+
+
+async def test_node_registration_and_lease(kubelet):
+    api = kubelet.client
+    node = await eventually(lambda: api.all("nodes"))
+    node = node[0]
+    assert node["metadata"]["name"] == "w1"
+    assert node["metadata"]["labels"]["role"] == "worker"
+    assert node["metadata"]["labels"]["kubernetes.io/hostname"] == "w1"
+    assert node["spec"]["podCIDR"] == "10.244.1.0/24"
+    assert node["spec"]["taints"] == [{"key": "dedicated", "value": "lab", "effect": "NoSchedule"}]
+    st = node["status"]
+    assert st["nodeInfo"]["kubeletVersion"] == KUBE_VERSION
+    assert st["nodeInfo"]["containerRuntimeVersion"].startswith("crun://")
+    assert st["capacity"]["pods"] == "110" and int(st["capacity"]["cpu"]) >= 1
+    assert st["daemonEndpoints"]["kubeletEndpoint"]["Port"] == kubelet.cfg.port
+    assert {"type": "InternalIP", "address": "10.200.0.11"} in st["addresses"]
+    ready = [c for c in st["conditions"] if c["type"] == "Ready"][0]
+    assert ready["status"] == "True"
+    lease = await eventually(lambda: api.all("leases", "kube-node-lease"))
+    assert lease[0]["spec"]["holderIdentity"] == "w1"
+    assert lease[0]["metadata"]["ownerReferences"][0]["kind"] == "Node"
+
+
+async def test_pod_runs_and_graceful_delete(kubelet):
+    api = kubelet.client
+    await api.create("pods", pod("web"), namespace="default")
+    p = await eventually(lambda: (x := _pod(api, "web")) and x["status"].get("phase") == "Running" and x)
+    st = p["status"]
+    assert st["podIP"].startswith("10.244.1.")
+    assert st["hostIP"] == "10.200.0.11"
+    cs = st["containerStatuses"][0]
+    assert cs["containerID"].startswith("crun://") and cs["ready"] and "running" in cs["state"]
+    assert cs["image"] == "docker.io/library/busybox:latest"
+    conds = {c["type"]: c["status"] for c in st["conditions"]}
+    assert conds["Ready"] == "True" and conds["PodScheduled"] == "True" and conds["Initialized"] == "True"
+    await api.delete("pods", "web", namespace="default")
+    await eventually(lambda: _pod(api, "web") is None)
+    deletes = [a for a in api.actions if a[0] == "delete" and a[1] == "pods"]
+    assert len(deletes) == 2          # the user's graceful delete, then the kubelet's final one
+    assert not await kubelet.runtime.list_containers()
+    assert not kubelet.runtime.sandboxes
+
+
+async def test_restart_policy_never_fails(kubelet):
+    api = kubelet.client
+    await api.create("pods", pod("once", restart_policy="Never", containers=[
+        {"name": "main", "image": "busybox", "command": ["exit", "3"]}]), namespace="default")
+    p = await eventually(lambda: (x := _pod(api, "once")) and x["status"].get("phase") == "Failed" and x)
+    term = p["status"]["containerStatuses"][0]["state"]["terminated"]
+    assert term["exitCode"] == 3 and term["reason"] == "Error"
+
+
+async def test_restart_policy_onfailure_succeeds(kubelet):
+    api = kubelet.client
+    await api.create("pods", pod("job", restart_policy="OnFailure", containers=[
+        {"name": "main", "image": "busybox", "command": ["exit", "0"]}]), namespace="default")
+    p = await eventually(lambda: (x := _pod(api, "job")) and x["status"].get("phase") == "Succeeded" and x)
+    assert p["status"]["containerStatuses"][0]["restartCount"] == 0
+
+
+async def test_crashloop_backoff(kubelet):
+    api = kubelet.client
+    await api.create("pods", pod("crash", containers=[
+        {"name": "main", "image": "busybox", "command": ["exit", "1"]}]), namespace="default")
+
+    def crashlooping():
+        x = _pod(api, "crash")
+        cs = (x or {}).get("status", {}).get("containerStatuses") or [{}]
+        w = (cs[0].get("state") or {}).get("waiting") or {}
+        return w.get("reason") == "CrashLoopBackOff" and cs[0]
+
+    cs = await eventually(crashlooping)
+    assert cs["restartCount"] == 1
+    assert cs["lastState"]["terminated"]["exitCode"] == 1
+    assert "back-off 10s restarting failed container=main" in cs["state"]["waiting"]["message"]
+    p = _pod(api, "crash")
+    assert p["status"]["phase"] == "Running"
+
+
+async def test_init_containers_run_first(kubelet):
+    api = kubelet.client
+    await api.create("pods", pod("init", initContainers=[{"name": "setup", "image": "busybox",
+                                                          "command": ["exit", "0"]}]), namespace="default")
+    p = await eventually(lambda: (x := _pod(api, "init")) and x["status"].get("phase") == "Running" and x)
+    assert p["status"]["initContainerStatuses"][0]["state"]["terminated"]["exitCode"] == 0
+    order = [c[1] for c in kubelet.runtime.calls if c[0] == "start_container"]
+    assert order[:2] == ["setup", "main"]
+
+
+async def test_other_nodes_pods_ignored(kubelet):
+    api = kubelet.client
+    await api.create("pods", pod("elsewhere", node="w2"), namespace="default")
+    await api.create("pods", pod("here"), namespace="default")
+    await eventually(lambda: (x := _pod(api, "here")) and x["status"].get("phase") == "Running")
+    assert _pod(api, "elsewhere")["status"]["phase"] == "Pending"
+    assert "containerStatuses" not in _pod(api, "elsewhere")["status"]
