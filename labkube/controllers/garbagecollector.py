@@ -1,0 +1,193 @@
+"""Garbage collector: delete objects whose owners are gone, and run foreground/orphan deletion.
+
+Keeps a uid index of every watched object and an index owner-uid -> dependents. A work item
+is "<resource>|<namespace/name>", meaning "look at this object":
+- all its owners are gone (uid unknown, confirmed by a GET): delete it (background);
+  some gone: drop just those ownerReferences;
+- it is being deleted with the `foregroundDeletion` finalizer: delete its dependents, and
+  remove the finalizer once no dependent with blockOwnerDeletion remains;
+- it is being deleted with the `orphan` finalizer: strip its ownerReference from its
+  dependents, then remove the finalizer.
+"""
+from __future__ import annotations
+
+from labkube.api.resources import RESOURCES, resource
+from labkube.client.errors import ApiError
+from labkube.client.informer import object_key
+
+from .base import Controller
+
+FOREGROUND = "foregroundDeletion"
+ORPHAN = "orphan"
+SKIP = {"events", "componentstatuses"}
+
+
+class GarbageCollector(Controller):
+    name = "garbagecollector"
+
+    def setup(self) -> None:
+        self.infs = {}
+        self.uids: dict[str, tuple[str, str]] = {}          # uid -> (resource, key)
+        self.dependents: dict[str, set[tuple[str, str]]] = {}  # owner uid -> {(resource, key)}
+        self._owners_of: dict[tuple[str, str], set[str]] = {}
+        for r in RESOURCES:
+            if r.name in SKIP or "watch" not in r.verbs:
+                continue
+            inf = self.factory.get(r.name)
+            self.infs[r.name] = inf
+            inf.add_handlers(lambda o, rn=r.name: self._upsert(rn, o),
+                             lambda a, b, rn=r.name: self._upsert(rn, b),
+                             lambda o, rn=r.name: self._removed(rn, o))
+
+    def event_component(self) -> str:
+        return "garbage-collector-controller"
+
+    # -- graph maintenance ---------------------------------------------------------------------
+
+    def _item(self, rn: str, key: str) -> None:
+        self.queue.add(f"{rn}|{key}")
+
+    def _enqueue_owners_being_deleted(self, owner_uids) -> None:
+        for uid in owner_uids:
+            if uid in self.uids:
+                rn, key = self.uids[uid]
+                owner = self.infs[rn].get(key)
+                if owner and owner["metadata"].get("deletionTimestamp"):
+                    self._item(rn, key)
+
+    def _upsert(self, rn: str, obj: dict) -> None:
+        md = obj["metadata"]
+        key = object_key(obj)
+        self.uids[md["uid"]] = (rn, key)
+        new_owners = {r["uid"] for r in md.get("ownerReferences") or [] if r.get("uid")}
+        old_owners = self._owners_of.get((rn, key), set())
+        for uid in old_owners - new_owners:
+            self.dependents.get(uid, set()).discard((rn, key))
+        for uid in new_owners:
+            self.dependents.setdefault(uid, set()).add((rn, key))
+        self._owners_of[(rn, key)] = new_owners
+        if new_owners:
+            self._item(rn, key)
+        if md.get("deletionTimestamp") and {FOREGROUND, ORPHAN} & set(md.get("finalizers") or []):
+            self._item(rn, key)
+        self._enqueue_owners_being_deleted(old_owners | new_owners if md.get("deletionTimestamp")
+                                           else old_owners - new_owners)
+
+    def _removed(self, rn: str, obj: dict) -> None:
+        md = obj["metadata"]
+        key = object_key(obj)
+        if self.uids.get(md["uid"]) == (rn, key):
+            del self.uids[md["uid"]]
+        owners = self._owners_of.pop((rn, key), set())
+        for uid in owners:
+            self.dependents.get(uid, set()).discard((rn, key))
+        for dep in list(self.dependents.get(md["uid"], ())):
+            self._item(*dep)
+        self._enqueue_owners_being_deleted(owners)
+
+    # -- sync ------------------------------------------------------------------------------------
+
+    async def sync(self, item: str) -> None:
+        rn, key = item.split("|", 1)
+        obj = self.infs[rn].get(key)
+        if obj is None:
+            return
+        md = obj["metadata"]
+        fins = md.get("finalizers") or []
+        if md.get("deletionTimestamp") and FOREGROUND in fins:
+            await self.delete_dependents_foreground(rn, obj)
+        elif md.get("deletionTimestamp") and ORPHAN in fins:
+            await self.orphan_dependents(rn, obj)
+        if md.get("ownerReferences"):
+            await self.check_owners(rn, obj)
+
+    async def owner_exists(self, ref: dict, namespace: str | None) -> bool:
+        if ref.get("uid") in self.uids:
+            return True
+        try:
+            r = resource(ref.get("kind", ""))
+        except KeyError:
+            return True                     # a kind we do not serve: never collect on its account
+        try:
+            owner = await self.client.get(r, ref["name"], namespace=namespace if r.namespaced else None)
+        except ApiError as e:
+            if e.code == 404:
+                return False
+            raise
+        return owner["metadata"].get("uid") == ref.get("uid")
+
+    async def check_owners(self, rn: str, obj: dict) -> None:
+        md = obj["metadata"]
+        refs = md.get("ownerReferences") or []
+        absent = [ref for ref in refs if not await self.owner_exists(ref, md.get("namespace"))]
+        if not absent:
+            return
+        try:
+            if len(absent) == len(refs):
+                if md.get("deletionTimestamp"):
+                    return
+                self.log.info("deleting %s %s: owner %s %s is gone", rn, object_key(obj),
+                              absent[0].get("kind"), absent[0].get("name"))
+                await self.client.delete(rn, md["name"], namespace=md.get("namespace"),
+                                         propagation_policy="Background", preconditions={"uid": md["uid"]})
+            else:
+                gone = {r.get("uid") for r in absent}
+                await self.client.patch(rn, md["name"], {"metadata": {"ownerReferences": [
+                    r for r in refs if r.get("uid") not in gone]}}, namespace=md.get("namespace"))
+        except ApiError as e:
+            if e.code not in (404, 409):
+                raise
+
+    def _dependents(self, obj: dict) -> list[tuple[str, dict]]:
+        out = []
+        for rn, key in sorted(self.dependents.get(obj["metadata"]["uid"], ())):
+            dep = self.infs[rn].get(key)
+            if dep is not None:
+                out.append((rn, dep))
+        return out
+
+    async def delete_dependents_foreground(self, rn: str, owner: dict) -> None:
+        uid = owner["metadata"]["uid"]
+        blocking = 0
+        for drn, dep in self._dependents(owner):
+            ref = next((r for r in dep["metadata"].get("ownerReferences") or [] if r.get("uid") == uid), {})
+            if ref.get("blockOwnerDeletion"):
+                blocking += 1
+            if dep["metadata"].get("deletionTimestamp"):
+                continue
+            policy = "Foreground" if self.dependents.get(dep["metadata"]["uid"]) else "Background"
+            try:
+                await self.client.delete(drn, dep["metadata"]["name"], namespace=dep["metadata"].get("namespace"),
+                                         propagation_policy=policy, preconditions={"uid": dep["metadata"]["uid"]})
+            except ApiError as e:
+                if e.code not in (404, 409):
+                    raise
+        if blocking == 0:
+            await self._remove_finalizer(rn, owner, FOREGROUND)
+
+    async def orphan_dependents(self, rn: str, owner: dict) -> None:
+        uid = owner["metadata"]["uid"]
+        for drn, dep in self._dependents(owner):
+            refs = [r for r in dep["metadata"].get("ownerReferences") or [] if r.get("uid") != uid]
+            try:
+                await self.client.patch(drn, dep["metadata"]["name"], {"metadata": {"ownerReferences": refs}},
+                                        namespace=dep["metadata"].get("namespace"))
+            except ApiError as e:
+                if e.code != 404:
+                    raise
+        await self._remove_finalizer(rn, owner, ORPHAN)
+
+    async def _remove_finalizer(self, rn: str, obj: dict, fin: str) -> None:
+        md = obj["metadata"]
+        try:
+            cur = await self.client.get(rn, md["name"], namespace=md.get("namespace"))
+        except ApiError as e:
+            if e.code == 404:
+                return
+            raise
+        fins = cur["metadata"].get("finalizers") or []
+        if fin not in fins:
+            return
+        await self.client.patch(rn, md["name"], {"metadata": {
+            "finalizers": [f for f in fins if f != fin], "resourceVersion": cur["metadata"]["resourceVersion"]}},
+            namespace=md.get("namespace"))

@@ -1,0 +1,91 @@
+"""Garbage collector on the FakeApi: background collection, partial owners, foreground and orphan deletion."""
+from __future__ import annotations
+
+from labkube.controllers.deployment import DeploymentController
+from labkube.controllers.garbagecollector import GarbageCollector
+from labkube.controllers.replicaset import ReplicaSetController
+
+from .harness import Harness, deploy_obj
+
+
+def ref(owner, block=True):
+    return {"apiVersion": owner["apiVersion"], "kind": owner["kind"], "name": owner["metadata"]["name"],
+            "uid": owner["metadata"]["uid"], "controller": True, "blockOwnerDeletion": block}
+
+
+async def make(*classes):
+    h = Harness(GarbageCollector, *classes)
+    await h.start()
+    return h
+
+
+async def test_deletes_dependents_of_deleted_owner_and_keeps_others():
+    h = await make()
+    cm = await h.api.create("configmaps", {"metadata": {"name": "owner"}})
+    await h.api.create("pods", {"metadata": {"name": "dep", "ownerReferences": [ref(cm)]}, "spec": {}})
+    await h.api.create("pods", {"metadata": {"name": "free"}, "spec": {}})
+    await h.run()
+    assert len(h.pods()) == 2
+    await h.api.delete("configmaps", "owner", "default")
+    await h.run()
+    assert [p["metadata"]["name"] for p in h.pods()] == ["free"]
+
+
+async def test_owner_with_same_name_but_new_uid_does_not_count():
+    h = await make()
+    await h.api.create("pods", {"metadata": {"name": "dep", "ownerReferences": [
+        {"apiVersion": "v1", "kind": "ConfigMap", "name": "owner", "uid": "stale-uid"}]}, "spec": {}})
+    await h.api.create("configmaps", {"metadata": {"name": "owner"}})
+    await h.run()
+    assert h.pods() == []
+
+
+async def test_partial_owners_only_drop_the_dangling_reference():
+    h = await make()
+    a = await h.api.create("configmaps", {"metadata": {"name": "a"}})
+    b = await h.api.create("configmaps", {"metadata": {"name": "b"}})
+    await h.api.create("pods", {"metadata": {"name": "dep", "ownerReferences": [ref(a), ref(b, False)]}, "spec": {}})
+    await h.api.delete("configmaps", "a", "default")
+    await h.run()
+    (p,) = h.pods()
+    assert [r["name"] for r in p["metadata"]["ownerReferences"]] == ["b"]
+
+
+async def test_foreground_deletion_waits_for_blocking_dependents():
+    h = await make()
+    cm = await h.api.create("configmaps", {"metadata": {"name": "owner"}})
+    await h.api.create("pods", {"metadata": {"name": "dep", "ownerReferences": [ref(cm)]},
+                                "spec": {"nodeName": "w1"}})
+    await h.run()
+    await h.api.delete("configmaps", "owner", "default", propagation_policy="Foreground")
+    await h.run()
+    # the bound pod is terminating (graceful): the owner must still exist
+    assert h.pods()[0]["metadata"].get("deletionTimestamp")
+    owner = await h.api.get("configmaps", "owner", "default")
+    assert owner["metadata"]["finalizers"] == ["foregroundDeletion"]
+    await h.api.delete("pods", "dep", "default", grace_period_seconds=0)   # the kubelet finishes
+    await h.run()
+    assert h.api.all("configmaps") == []
+
+
+async def test_orphan_deletion_strips_owner_refs():
+    h = await make()
+    cm = await h.api.create("configmaps", {"metadata": {"name": "owner"}})
+    await h.api.create("pods", {"metadata": {"name": "dep", "ownerReferences": [ref(cm)]}, "spec": {}})
+    await h.run()
+    await h.api.delete("configmaps", "owner", "default", propagation_policy="Orphan")
+    await h.run()
+    assert h.api.all("configmaps") == []
+    (p,) = h.pods()
+    assert p["metadata"]["ownerReferences"] == []
+
+
+async def test_deleting_a_deployment_cascades_to_replicasets_and_pods():
+    h = await make(DeploymentController, ReplicaSetController)
+    h.kubelet = True
+    await h.api.create("deployments", deploy_obj("web", 2))
+    await h.run()
+    assert len(h.pods()) == 2 and len(h.api.all("replicasets")) == 1
+    await h.api.delete("deployments", "web", "default")
+    await h.run()
+    assert h.api.all("replicasets") == [] and h.pods() == []
