@@ -1,1 +1,38 @@
-"""engine package."""
+"""The Ansible-style engine: load a playbook, run it against an inventory.
+
+Python API::
+
+    from labctl.inventory import load_inventory
+    from labctl.engine import run_playbook, HumanCallback
+    res = run_playbook("site.yml", load_inventory("inventories/local"),
+                       extra_vars={"x": 1}, limit=None, tags=None, skip_tags=None,
+                       check=False, diff=False, forks=10,
+                       connection_factory=None,       # host_vars -> Connection
+                       callback=HumanCallback())      # any callable(event dict)
+    res.stats["m1-k8s"]  # {"ok", "changed", "unreachable", "failed", "skipped", "rescued", "ignored"}
+    res.ok, res.exit_code  # 0 ok, 2 failed hosts, 4 unreachable hosts
+
+``PlaybookError`` (one line, file:line) is raised before anything runs when a
+playbook or role does not load.  Variable precedence: see
+:mod:`labctl.engine.runner`.
+"""
+from __future__ import annotations
+
+from .callbacks import HumanCallback, JsonLinesCallback, MultiCallback
+from .context import ModuleError, TaskContext, TaskResult
+from .errors import PlaybookError
+from .extravars import parse_extra_vars
+from .loader import load_playbook
+from .runner import PlayResult, Runner
+
+__all__ = ["run_playbook", "load_playbook", "PlayResult", "PlaybookError", "TaskContext",
+           "TaskResult", "ModuleError", "HumanCallback", "JsonLinesCallback", "MultiCallback",
+           "parse_extra_vars", "Runner"]
+
+
+def run_playbook(playbook_path, inventory, extra_vars=None, limit=None, tags=None, skip_tags=None,
+                 check=False, diff=False, forks=10, connection_factory=None, callback=None) -> PlayResult:
+    """Run a playbook; returns a :class:`PlayResult` (raises PlaybookError if it does not load)."""
+    return Runner(playbook_path, inventory, extra_vars=extra_vars, limit=limit, tags=tags,
+                  skip_tags=skip_tags, check=check, diff=diff, forks=forks,
+                  connection_factory=connection_factory, callback=callback).run()

@@ -1,0 +1,839 @@
+"""Run loaded plays against an inventory: Ansible's linear strategy.
+
+Each task runs on all active hosts of the play in parallel (a thread pool of
+``forks`` workers) and the next task starts when all hosts have finished it.
+A host that fails leaves the play (and later plays); an unreachable host
+leaves the run.  Handlers run after pre_tasks, after roles+tasks and after
+post_tasks (and at ``meta: flush_handlers``), once each, in definition order,
+for the hosts that notified them with a changed task.
+
+Variable precedence (lowest first) -- Ansible's order:
+
+ 1. role defaults (all roles of the play, then the task's role and its deps)
+ 2. inventory: group vars, group_vars/, host vars, host_vars/ (see labctl.inventory)
+ 3. facts (gather_facts)
+ 4. play ``vars``
+ 5. play ``vars_files``
+ 6. role vars (all roles of the play, then the task's role and its deps)
+ 7. block and task ``vars``
+ 8. ``include_vars``, ``set_fact`` and registered results
+ 9. role params (``roles: [{role: x, param: 1}]``) and include params
+10. extra vars (``-e``)
+"""
+from __future__ import annotations
+
+import os
+import threading
+import time
+import traceback
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+
+from labctl.connections import LocalConnection, UnreachableError
+from labctl.connections import connect as default_connect
+
+from . import facts as facts_mod
+from .context import ModuleError, TaskContext, TaskResult
+from .errors import PlaybookError
+from .loader import Loader, find_module
+from .model import Play, Task
+from .templating import Scope, Templar, TemplateError, is_template
+
+OMIT = "__omit_place_holder__labctl"
+CONN_VARS = ("ansible_connection", "ansible_host", "ansible_port", "ansible_user",
+             "ansible_ssh_private_key_file", "ansible_private_key_file", "ansible_password",
+             "ansible_ssh_pass", "ansible_ssh_timeout", "ansible_timeout", "ansible_ssh_user",
+             "ansible_ssh_port")
+STAT_KEYS = ("ok", "changed", "unreachable", "failed", "skipped", "rescued", "ignored")
+
+
+@dataclass
+class HostState:
+    name: str
+    failed: bool = False
+    unreachable: bool = False
+    ended: bool = False
+    facts: dict = field(default_factory=dict)
+    set_facts: dict = field(default_factory=dict)
+    notified: list = field(default_factory=list)
+    stats: dict = field(default_factory=lambda: {k: 0 for k in STAT_KEYS})
+
+    @property
+    def active(self):
+        return not (self.failed or self.unreachable or self.ended)
+
+
+@dataclass
+class PlayResult:
+    stats: dict                      # host -> {ok, changed, unreachable, failed, skipped, rescued, ignored}
+    events: list = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        if any(s["unreachable"] for s in self.stats.values()):
+            return 4
+        if any(s["failed"] for s in self.stats.values()):
+            return 2
+        return 0
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0
+
+    @property
+    def changed(self) -> int:
+        return sum(s["changed"] for s in self.stats.values())
+
+
+class _HostVars:
+    """``hostvars``: every host's variables (inventory, facts, play vars, set_fact)."""
+
+    def __init__(self, runner):
+        self.runner = runner
+
+    def __getitem__(self, host):
+        if host not in self.runner.states and host not in self.runner.inventory.hosts:
+            raise KeyError(host)
+        return self.runner.scope(host, None, None)
+
+    def __contains__(self, host):
+        return host in self.runner.inventory.hosts or host in self.runner.states
+
+    def __iter__(self):
+        return iter(self.runner.inventory.hosts)
+
+    def keys(self):
+        return list(self.runner.inventory.hosts)
+
+    def get(self, host, default=None):
+        return self[host] if host in self else default
+
+    def items(self):
+        return [(h, self[h]) for h in self]
+
+    def __len__(self):
+        return len(self.runner.inventory.hosts)
+
+
+class Runner:
+    def __init__(self, playbook_path, inventory, extra_vars=None, limit=None, tags=None,
+                 skip_tags=None, check=False, diff=False, forks=10, connection_factory=None,
+                 callback=None):
+        self.playbook_path = os.path.abspath(str(playbook_path))
+        self.playbook_dir = os.path.dirname(self.playbook_path)
+        self.inventory = inventory
+        self.extra_vars = dict(extra_vars or {})
+        self.limit = limit
+        self.tags = set(_tags(tags)) or {"all"}
+        self.skip_tags = set(_tags(skip_tags))
+        self.check = check
+        self.diff = diff
+        self.forks = max(1, int(forks or 10))
+        self.connection_factory = connection_factory or default_connect
+        self.callback = callback
+        self.templar = Templar()
+        self.states: dict[str, HostState] = {}
+        self.conns: dict = {}
+        self._conn_lock = threading.Lock()
+        self._local = LocalConnection("localhost")
+        self._emit_lock = threading.Lock()
+        self.events: list = []
+        self._inv_cache: dict = {}
+        self.hostvars = _HostVars(self)
+        self.play: Play | None = None
+        self.play_hosts: list = []
+
+    # -- events ---------------------------------------------------------------
+    def emit(self, event: dict):
+        with self._emit_lock:
+            self.events.append(event)
+            if self.callback is not None:
+                self.callback(event)
+
+    def warn(self, msg):
+        self.emit({"event": "warning", "msg": msg})
+
+    # -- variables --------------------------------------------------------------
+    def _inv_vars(self, host):
+        v = self._inv_cache.get(host)
+        if v is None:
+            if host in self.inventory.hosts:
+                v = self.inventory.host_vars(host)
+            else:  # implicit localhost
+                v = {"inventory_hostname": host, "inventory_hostname_short": host,
+                     "ansible_connection": "local", "group_names": [],
+                     "groups": self.inventory.groups_dict()}
+            self._inv_cache[host] = v
+        return v
+
+    def scope(self, host, task: Task | None, extra: dict | None) -> Scope:
+        play = self.play
+        st = self.states.get(host) or HostState(host)
+        data: dict = {}
+        if play is not None:
+            for r in play.roles:
+                data.update(r.defaults)
+        if task is not None and task.role is not None:
+            data.update(task.role.chain_defaults())
+        data.update(self._inv_vars(host))
+        if st.facts:
+            data.update(st.facts)
+            data["ansible_facts"] = {k[8:] if k.startswith("ansible_") else k: v
+                                     for k, v in st.facts.items()}
+        if play is not None:
+            data.update(play.vars)
+            data.update(self._vars_files_data)
+            for r in play.roles:
+                data.update(r.vars)
+        if task is not None:
+            if task.role is not None:
+                data.update(task.role.chain_vars())
+            data.update(task.vars)
+        data.update(st.set_facts)
+        if task is not None:
+            if task.role is not None:
+                data.update(task.role.params)
+                data["role_name"] = task.role.name
+                data["role_path"] = task.role.path
+            data.update(task.include_params)
+        if extra:
+            data.update(extra)
+        data.update(self.extra_vars)
+        data.update({
+            "hostvars": self.hostvars, "playbook_dir": self.playbook_dir,
+            "inventory_dir": os.path.dirname(self.inventory.sources[0]) if self.inventory.sources else None,
+            "ansible_play_hosts": [h for h in self.play_hosts if self.states[h].active],
+            "ansible_play_hosts_all": list(self.play_hosts),
+            "ansible_play_batch": [h for h in self.play_hosts if self.states[h].active],
+            "play_hosts": [h for h in self.play_hosts if self.states[h].active],
+            "ansible_check_mode": self.check, "ansible_diff_mode": self.diff,
+            "ansible_run_tags": sorted(self.tags), "ansible_skip_tags": sorted(self.skip_tags),
+            "omit": OMIT, "ansible_play_name": play.name if play else None,
+            "ansible_version": {"full": "2.19.0", "major": 2, "minor": 19, "revision": 0,
+                                "string": "2.19.0 (labctl)"},
+        })
+        return Scope(self.templar, data)
+
+    # -- connections --------------------------------------------------------------
+    def conn(self, host, scope: Scope):
+        with self._conn_lock:
+            c = self.conns.get(host)
+        if c is not None:
+            return c
+        hv = {"inventory_hostname": host}
+        for k in CONN_VARS:
+            if k in scope:
+                hv[k] = scope[k]
+        if self.play is not None and self.play.connection:
+            hv["ansible_connection"] = self.play.connection
+        if hv.get("ansible_connection") == "local":
+            c = LocalConnection(host)
+        else:
+            c = self.connection_factory(hv)
+        with self._conn_lock:
+            self.conns.setdefault(host, c)
+            return self.conns[host]
+
+    def close(self):
+        for c in self.conns.values():
+            try:
+                c.close()
+            except Exception:
+                pass
+        self.conns.clear()
+
+    # -- top level ------------------------------------------------------------------
+    def run(self) -> PlayResult:
+        plays = Loader(self.playbook_path).load_playbook()
+        self.emit({"event": "playbook_start", "playbook": self.playbook_path, "check": self.check,
+                   "diff": self.diff})
+        self._pool = ThreadPoolExecutor(max_workers=self.forks, thread_name_prefix="labctl-host")
+        try:
+            for play in plays:
+                self.run_play(play)
+        finally:
+            self._pool.shutdown(wait=True)
+            self.close()
+        stats = {h: dict(s.stats) for h, s in self.states.items()}
+        self.emit({"event": "recap", "stats": stats})
+        return PlayResult(stats=stats, events=self.events)
+
+    def _play_hosts(self, play):
+        pattern = play.hosts
+        if is_template(pattern) or isinstance(pattern, list):
+            pattern = self.templar.render(pattern, Scope(self.templar, dict(self.extra_vars)))
+        hosts = self.inventory.match(pattern, limit=self.limit)
+        if not hosts:
+            terms = self.inventory.split_pattern(pattern)
+            if any(t in ("localhost", "127.0.0.1") for t in terms):
+                hosts = ["localhost"]
+        return hosts
+
+    def run_play(self, play: Play):
+        self.play = play
+        hosts = self._play_hosts(play)
+        for h in hosts:
+            self.states.setdefault(h, HostState(h))
+        hosts = [h for h in hosts if not self.states[h].failed and not self.states[h].unreachable]
+        for h in hosts:
+            self.states[h].ended = False
+            self.states[h].notified = []
+        self.emit({"event": "play_start", "play": play.name, "hosts": hosts, "file": play.file})
+        if not hosts:
+            self.emit({"event": "no_hosts", "play": play.name})
+            return
+        self._vars_files_data = {}
+        pscope = Scope(self.templar, {**play.vars, **self.extra_vars})
+        for vf in play.vars_files:
+            try:
+                name = self.templar.render(vf, pscope)
+            except TemplateError as e:
+                raise PlaybookError(f"{play.file}:{play.line}: vars_files {vf!r}: {e}") from None
+            path = name if os.path.isabs(name) else os.path.join(os.path.dirname(play.file), name)
+            self._vars_files_data.update(Loader(self.playbook_path)._vars_file(path))
+        batches = _batches(hosts, play.serial)
+        for batch in batches:
+            self.play_hosts = batch
+            if _truthy(play.gather_facts):
+                self.gather_facts(batch)
+            for section in (play.pre_tasks, play.tasks, play.post_tasks):
+                self.run_list(section, batch, {})
+                self.flush_handlers(batch)
+        self.play = None
+
+    # -- facts ----------------------------------------------------------------------
+    def gather_facts(self, hosts):
+        todo = [h for h in hosts if self.states[h].active and not self.states[h].facts]
+        if not todo:
+            return
+        self.emit({"event": "task_start", "task": "Gathering Facts", "file": self.play.file,
+                   "line": self.play.line, "handler": False})
+
+        def work(h):
+            scope = self.scope(h, None, None)
+            c = self.conn(h, scope)
+            return facts_mod.gather(c)
+
+        futures = {self._pool.submit(work, h): h for h in todo}
+        for fut in as_completed(futures):
+            h = futures[fut]
+            try:
+                f = fut.result()
+            except UnreachableError as e:
+                self._record(h, None, "unreachable", {"msg": str(e), "unreachable": True})
+                continue
+            except Exception as e:
+                self._record(h, None, "failed", {"msg": f"fact gathering failed: {e}"})
+                continue
+            self.states[h].facts = f
+            self._record(h, None, "ok", {})
+
+    # -- task lists -------------------------------------------------------------------
+    def run_list(self, tasks, hosts, extra):
+        for t in tasks:
+            active = [h for h in hosts if self.states[h].active]
+            if not active:
+                return
+            if t.action == "block":
+                self.run_block(t, active, extra)
+            elif t.action == "meta":
+                self.run_meta(t, active, extra)
+            elif not self.selected(t):
+                continue
+            elif t.action == "include_tasks":
+                self.run_include(t, active, extra)
+            else:
+                self.run_task(t, active, extra)
+
+    def selected(self, t: Task) -> bool:
+        tags = set(str(x) for x in t.tags)
+        if "always" in tags and "always" not in self.skip_tags:
+            return True
+        if tags & self.skip_tags or ("tagged" in self.skip_tags and tags) or \
+                ("untagged" in self.skip_tags and not tags):
+            return False
+        if "never" in tags and not (tags - {"never"}) & self.tags:
+            return False
+        if "all" in self.tags:
+            return True
+        if "tagged" in self.tags and tags:
+            return True
+        if "untagged" in self.tags and not tags:
+            return True
+        return bool(tags & self.tags)
+
+    def run_block(self, b: Task, hosts, extra):
+        self.run_list(b.block, hosts, extra)
+        if b.rescue:
+            failed = [h for h in hosts if self.states[h].failed and not self.states[h].unreachable]
+            for h in failed:
+                st = self.states[h]
+                st.failed = False
+                st.stats["failed"] = max(0, st.stats["failed"] - 1)
+                st.stats["rescued"] += 1
+            if failed:
+                self.run_list(b.rescue, failed, extra)
+        if b.always:
+            ran = [h for h in hosts if not self.states[h].unreachable and not self.states[h].ended]
+            saved = {h: self.states[h].failed for h in ran}
+            for h in ran:
+                self.states[h].failed = False
+            self.run_list(b.always, ran, extra)
+            for h in ran:
+                self.states[h].failed = self.states[h].failed or saved[h]
+
+    def run_meta(self, t: Task, hosts, extra):
+        what = t.args.get("_raw_params")
+        targets = []
+        for h in hosts:
+            sc = self.scope(h, t, extra.get(h))
+            try:
+                if all(self.templar.evaluate(c, sc) for c in t.when):
+                    targets.append(h)
+            except TemplateError as e:
+                self._record(h, t, "failed", {"msg": f"{t.where}: {e}"})
+        if what == "flush_handlers":
+            self.flush_handlers(hosts)
+        elif what == "end_play":
+            if targets:
+                for h in self.play_hosts:
+                    self.states[h].ended = True
+        elif what in ("end_host", "end_batch"):
+            for h in (targets if what == "end_host" else self.play_hosts):
+                self.states[h].ended = True
+        elif what == "clear_facts":
+            for h in targets:
+                self.states[h].facts = {}
+        elif what == "clear_host_errors":
+            for h in self.play_hosts:
+                if not self.states[h].unreachable:
+                    self.states[h].failed = False
+        elif what == "reset_connection":
+            for h in targets:
+                c = self.conns.pop(h, None)
+                if c:
+                    c.close()
+
+    def run_include(self, t: Task, hosts, extra):
+        """include_tasks/include_role: the include's own ``when`` and loop decide per host."""
+        if t.dynamic_file is None and t.loop is None:
+            go = []
+            for h in hosts:
+                sc = self.scope(h, t, extra.get(h))
+                try:
+                    if all(self.templar.evaluate(c, sc) for c in t.when):
+                        go.append(h)
+                except TemplateError as e:
+                    self.emit_task_start(t)
+                    self._record(h, t, "failed", {"msg": self._msg(t, e)})
+            if go:
+                self.run_list(t.block, go, extra)
+            return
+        # dynamic: resolve file (and loop items) per host, group hosts by what they include
+        groups: dict = {}
+        loader = Loader(self.playbook_path)
+        for h in hosts:
+            sc = self.scope(h, t, extra.get(h))
+            try:
+                items = [None] if t.loop is None else self._loop_items(t, sc)
+                for idx, item in enumerate(items):
+                    isc = sc if t.loop is None else sc.child(self._loop_vars(t, item, idx, len(items)))
+                    if not all(self.templar.evaluate(c, isc) for c in t.when):
+                        continue
+                    fname = self.templar.render(t.dynamic_file if t.dynamic_file is not None
+                                                else t.args.get("_raw_params"), isc)
+                    params = self.templar.render(t.include_params, isc)
+                    if t.loop is not None:
+                        params.update(self._loop_vars(t, item, idx, len(items)))
+                    key = (str(fname), idx if t.loop is not None else None)
+                    groups.setdefault(key, {})[h] = {**(extra.get(h) or {}), **params}
+            except TemplateError as e:
+                self.emit_task_start(t)
+                self._record(h, t, "failed", {"msg": self._msg(t, e)})
+        for (fname, _idx), per_host in groups.items():
+            path = loader._resolve_task_file(fname, t.file, t.role)
+            if path is None:
+                for h in per_host:
+                    self.emit_task_start(t)
+                    self._record(h, t, "failed", {"msg": f"{t.where}: include_tasks: {fname!r} not found"})
+                continue
+            self.emit({"event": "include", "file": path, "hosts": list(per_host)})
+            loader._play = self.play
+            loader._seen_roles = {}
+            from .loader import _Inherit
+            inh = _Inherit(tags=t.tags, vars=t.vars, role=t.role,
+                           keywords={k: getattr(t, k) for k in ("ignore_errors", "delegate_to", "run_once",
+                                                                 "check_mode", "diff", "no_log",
+                                                                 "environment")})
+            tasks = loader.load_task_file(path, inh)
+            self.run_list(tasks, list(per_host), per_host)
+
+    # -- handlers ---------------------------------------------------------------------
+    def _handler_matches(self, handler: Task, name: str) -> bool:
+        if handler.name == name or name in [str(x) for x in handler.listen]:
+            return True
+        return bool(handler.role and f"{handler.role.name} : {handler.name}" == name)
+
+    def notify(self, host, t: Task, scope):
+        for n in t.notify:
+            try:
+                name = self.templar.render(n, scope) if is_template(n) else n
+            except TemplateError:
+                name = n
+            found = False
+            for hd in self.play.handlers:
+                if self._handler_matches(hd, str(name)):
+                    found = True
+                    if hd not in self.states[host].notified:
+                        self.states[host].notified.append(hd)
+            if not found:
+                self.warn(f"{t.where}: notify: no handler named {name!r}")
+
+    def flush_handlers(self, hosts):
+        if self.play is None:
+            return
+        for _ in range(10):  # handlers may notify handlers
+            ran = False
+            for hd in self.play.handlers:
+                targets = [h for h in hosts if self.states[h].active and hd in self.states[h].notified]
+                if not targets:
+                    continue
+                for h in targets:
+                    self.states[h].notified.remove(hd)
+                ran = True
+                self.run_task(hd, targets, {}, handler=True)
+            if not ran:
+                return
+
+    # -- one task on many hosts -----------------------------------------------------------
+    def emit_task_start(self, t: Task, handler=False):
+        if getattr(self, "_last_started", None) is t:
+            return
+        self._last_started = t
+        self.emit({"event": "task_start", "task": t.display_name(), "action": t.action,
+                   "file": t.file, "line": t.line, "handler": handler})
+
+    def run_task(self, t: Task, hosts, extra, handler=False):
+        self._last_started = None
+        self.emit_task_start(t, handler)
+        run_once = False
+        if t.run_once:
+            try:
+                run_once = _truthy(self.templar.render(t.run_once, self.scope(hosts[0], t, extra.get(hosts[0]))))
+            except TemplateError:
+                run_once = True
+        targets = hosts[:1] if run_once else hosts
+        futures = {self._pool.submit(self._exec, t, h, extra.get(h)): h for h in targets}
+        results = {}
+        for fut in as_completed(futures):
+            h = futures[fut]
+            try:
+                status, res = fut.result()
+            except Exception as e:  # a bug in the engine or a module: fail the host, keep going
+                status, res = "failed", {"msg": f"{t.where}: internal error: {type(e).__name__}: {e}",
+                                         "exception": traceback.format_exc()}
+            results[h] = (status, res)
+            self._finish(t, h, status, res, extra.get(h))
+        if run_once and results:
+            status, res = results[targets[0]]
+            for h in hosts[1:]:
+                if t.register:
+                    self.states[h].set_facts[t.register] = res
+                facts_out = res.get("ansible_facts") if isinstance(res, dict) else None
+                if t.action in ("set_fact", "include_vars") and facts_out:
+                    self.states[h].set_facts.update(facts_out)
+                if status == "changed" and t.notify:
+                    self.notify(h, t, self.scope(h, t, extra.get(h)))
+
+    def _finish(self, t, h, status, res, extra):
+        st = self.states[h]
+        if t.register and status != "unreachable":
+            st.set_facts[t.register] = _public(res)
+        facts_out = res.get("ansible_facts")
+        if facts_out and status not in ("failed", "unreachable", "skipped"):
+            if t.action in ("set_fact", "include_vars"):
+                st.set_facts.update(facts_out)
+            else:
+                st.facts.update({(k if k.startswith("ansible_") else "ansible_" + k): v
+                                 for k, v in facts_out.items()})
+        ignored = False
+        if status == "failed":
+            try:
+                ig = _truthy(self.templar.render(t.ignore_errors, self.scope(h, t, extra))) \
+                    if t.ignore_errors else False
+            except TemplateError:
+                ig = False
+            ignored = ig
+        self._record(h, t, status, res, ignored=ignored)
+        if status == "changed" and t.notify:
+            self.notify(h, t, self.scope(h, t, extra))
+
+    def _record(self, h, t, status, res, ignored=False):
+        st = self.states[h]
+        if status == "unreachable":
+            st.unreachable = True
+            st.stats["unreachable"] += 1
+        elif status == "failed":
+            if ignored:
+                st.stats["ignored"] += 1
+            else:
+                st.failed = True
+                st.stats["failed"] += 1
+        elif status == "skipped":
+            st.stats["skipped"] += 1
+        else:
+            st.stats["ok"] += 1
+            if status == "changed":
+                st.stats["changed"] += 1
+        no_log = bool(t is not None and t.no_log and _truthy(t.no_log))
+        self.emit({"event": "host_result", "host": h, "task": t.display_name() if t else "Gathering Facts",
+                   "action": t.action if t else "gather_facts", "status": status, "ignored": ignored,
+                   "result": {"censored": "output hidden (no_log: true)"} if no_log else _public(res),
+                   "diff": None if no_log else res.get("diff")})
+
+    # -- one task on one host (worker thread) ------------------------------------------------
+    def _msg(self, t: Task, e) -> str:
+        return f"{t.where}: task '{t.display_name()}': {e}"
+
+    def _exec(self, t: Task, h, extra):
+        """Run ``t`` on host ``h``; returns (status, result dict)."""
+        scope = self.scope(h, t, extra)
+        try:
+            if t.loop is None:
+                res = self._exec_one(t, h, scope)
+            else:
+                items = self._loop_items(t, scope)
+                results = []
+                for idx, item in enumerate(items):
+                    lv = self._loop_vars(t, item, idx, len(items))
+                    r = self._exec_one(t, h, scope.child(lv))
+                    loop_var = t.loop_control.get("loop_var", "item")
+                    r[loop_var] = item
+                    r["ansible_loop_var"] = loop_var
+                    label = t.loop_control.get("label")
+                    if label is not None:
+                        try:
+                            r["_label"] = self.templar.render(label, scope.child(lv))
+                        except TemplateError:
+                            pass
+                    results.append(r)
+                    self.emit({"event": "item_result", "host": h, "task": t.display_name(), "action": t.action,
+                               "status": _status(r), "item": r.get("_label", item),
+                               "result": {"censored": "hidden"} if t.no_log else _public(r)})
+                    pause = t.loop_control.get("pause")
+                    if pause:
+                        time.sleep(float(pause))
+                res = {"results": results, "changed": any(r.get("changed") for r in results),
+                       "msg": "All items completed", "skipped": bool(results) and all(r.get("skipped") for r in results)}
+                if any(r.get("failed") for r in results):
+                    res["failed"] = True
+                    res["msg"] = "One or more items failed"
+                if not results:
+                    res["skipped"] = True
+                    res["skipped_reason"] = "No items in the list"
+            return _status(res), res
+        except UnreachableError as e:
+            return "unreachable", {"msg": str(e), "unreachable": True}
+        except TemplateError as e:
+            return "failed", {"msg": self._msg(t, e)}
+
+    def _loop_items(self, t, scope):
+        kind = t.loop_control.get("_kind", "loop")
+        items = self.templar.render(t.loop, scope)
+        if isinstance(items, str) and kind in ("loop", "with_list", "with_items"):
+            items = [items] if kind != "loop" else None
+            if items is None:
+                raise TemplateError(f"loop must be a list, got a string: {t.loop!r}")
+        if items is None:
+            items = []
+        if kind == "with_dict" or (kind == "loop" and isinstance(items, dict)):
+            if kind == "loop":
+                raise TemplateError(f"loop needs a list, got a dict (use '| dict2items'): {t.loop!r}")
+            items = [{"key": k, "value": v} for k, v in items.items()]
+        elif kind in ("with_items", "with_flattened"):
+            flat = []
+            for x in items:
+                flat.extend(x if isinstance(x, list) else [x])
+            items = flat
+        elif kind == "with_indexed_items":
+            items = [[i, x] for i, x in enumerate(items)]
+        elif kind == "with_together":
+            import itertools
+            items = [list(x) for x in itertools.zip_longest(*items)]
+        elif kind == "with_nested":
+            import itertools
+            items = [list(x) for x in itertools.product(*items)]
+        elif kind == "with_fileglob":
+            import glob
+            pats = items if isinstance(items, list) else [items]
+            items = sorted(p for pat in pats for p in glob.glob(pat if os.path.isabs(pat) else
+                                                                  os.path.join(self.playbook_dir, "files", pat)))
+        if not isinstance(items, (list, tuple)):
+            raise TemplateError(f"loop must be a list, got {type(items).__name__}")
+        return list(items)
+
+    def _loop_vars(self, t, item, idx, n):
+        lc = t.loop_control
+        out = {lc.get("loop_var", "item"): item, "ansible_loop_var": lc.get("loop_var", "item")}
+        if lc.get("index_var"):
+            out[lc["index_var"]] = idx
+        if lc.get("extended") is not False:
+            out["ansible_loop"] = {"index": idx + 1, "index0": idx, "first": idx == 0,
+                                   "last": idx == n - 1, "length": n, "revindex": n - idx,
+                                   "revindex0": n - idx - 1}
+        return out
+
+    def _render_args(self, t, scope, raw_keys):
+        out = {}
+        for k, v in t.args.items():
+            if k in raw_keys:
+                out[k] = v
+                continue
+            rv = self.templar.render(v, scope)
+            if rv == OMIT:
+                continue
+            if isinstance(rv, dict):
+                rv = {a: b for a, b in rv.items() if b != OMIT}
+            out[k] = rv
+        return out
+
+    def _exec_one(self, t: Task, h, scope: Scope) -> dict:
+        for cond in t.when:
+            if not self.templar.evaluate(cond, scope):
+                return {"changed": False, "skipped": True, "skip_reason": "Conditional result was False",
+                        "false_condition": cond}
+        mod = find_module(t.action)
+        raw_keys = getattr(mod, "RAW_ARGS", ())
+        args = self._render_args(t, scope, raw_keys)
+        check = self.check if t.check_mode is None else _truthy(self.templar.render(t.check_mode, scope))
+        diff = self.diff if t.diff is None else _truthy(self.templar.render(t.diff, scope))
+        delegate = self.templar.render(t.delegate_to, scope) if t.delegate_to else None
+        if delegate in ("localhost", "127.0.0.1") and "localhost" not in self.inventory.hosts:
+            conn = self._local
+        elif delegate:
+            conn = self.conn(str(delegate), self.scope(str(delegate), None, None))
+        else:
+            conn = self.conn(h, scope)
+        search = []
+        if t.role is not None:
+            search.append(t.role.path)
+        search.append(self.playbook_dir)
+        ctx = TaskContext(conn=conn, host=h, vars=scope, check_mode=check, diff_mode=diff,
+                          templar=self.templar, task=t, search_dirs=search, warn=self.warn)
+        if t.environment:
+            env = self.templar.render(t.environment, scope)
+            if isinstance(env, dict) and env:
+                ctx.conn = _EnvConn(conn, {k: v for k, v in env.items() if v != OMIT})
+        attempts = 1
+        if t.until is not None:
+            attempts = max(1, int(self.templar.render(t.retries, scope) or 1) + 1) if t.retries is not None else 4
+        res = {}
+        for attempt in range(attempts):
+            try:
+                tr = mod.run(ctx, args)
+                if not isinstance(tr, TaskResult):
+                    raise ModuleError(f"module {t.action} returned {type(tr).__name__}, not TaskResult")
+                res = tr.to_dict()
+            except ModuleError as e:
+                res = {"changed": False, "failed": True, "msg": str(e)}
+            except UnreachableError:
+                raise
+            except TemplateError as e:
+                res = {"changed": False, "failed": True, "msg": self._msg(t, e)}
+            except Exception as e:
+                res = {"changed": False, "failed": True,
+                       "msg": f"{t.where}: module {t.action} crashed: {type(e).__name__}: {e}",
+                       "exception": traceback.format_exc()}
+            if delegate:
+                res["delegated_to"] = str(delegate)
+            res = self._apply_conditions(t, scope, res)
+            if t.until is None:
+                break
+            rsc = scope.child({t.register: _public(res)} if t.register else {})
+            rsc = rsc.child({k: v for k, v in res.items() if k not in rsc})  # allow bare result keys
+            if self.templar.evaluate(t.until, rsc):
+                break
+            res["attempts"] = attempt + 1
+            if attempt + 1 < attempts:
+                time.sleep(float(self.templar.render(t.delay, scope) or 0))
+        else:
+            if t.until is not None:
+                res["failed"] = True
+                res.setdefault("msg", f"condition 'until: {t.until}' still false after {attempts} attempts")
+        if "stdout" in res and "stdout_lines" not in res and isinstance(res["stdout"], str):
+            res["stdout_lines"] = res["stdout"].splitlines()
+        if "stderr" in res and "stderr_lines" not in res and isinstance(res["stderr"], str):
+            res["stderr_lines"] = res["stderr"].splitlines()
+        return res
+
+    def _apply_conditions(self, t, scope, res):
+        if t.changed_when is None and t.failed_when is None:
+            return res
+        sc = scope.child({t.register: _public(res)}) if t.register else scope
+        if t.changed_when is not None:
+            conds = t.changed_when if isinstance(t.changed_when, list) else [t.changed_when]
+            res["changed"] = all(self.templar.evaluate(c, sc) for c in conds)
+        if t.failed_when is not None:
+            conds = t.failed_when if isinstance(t.failed_when, list) else [t.failed_when]
+            res["failed_when_result"] = any(self.templar.evaluate(c, sc) for c in conds)
+            res["failed"] = res["failed_when_result"]
+        return res
+
+
+class _EnvConn:
+    """Wraps a connection to add ``environment:`` variables to every command."""
+
+    def __init__(self, conn, env):
+        self._c, self._env = conn, env
+
+    def run(self, cmd, *, stdin=None, timeout=None, env=None):
+        return self._c.run(cmd, stdin=stdin, timeout=timeout, env={**self._env, **(env or {})})
+
+    def __getattr__(self, name):
+        return getattr(self._c, name)
+
+
+def _status(res: dict) -> str:
+    if res.get("unreachable"):
+        return "unreachable"
+    if res.get("failed"):
+        return "failed"
+    if res.get("skipped") and not res.get("changed"):
+        return "skipped"
+    if res.get("changed"):
+        return "changed"
+    return "ok"
+
+
+def _public(res):
+    if not isinstance(res, dict):
+        return res
+    return {k: v for k, v in res.items() if not k.startswith("_")}
+
+
+def _truthy(v) -> bool:
+    from .filters import to_bool
+    return to_bool(v)
+
+
+def _tags(v):
+    if not v:
+        return []
+    if isinstance(v, str):
+        v = v.split(",")
+    out = []
+    for x in v:
+        out.extend(s.strip() for s in str(x).split(",") if s.strip())
+    return out
+
+
+def _batches(hosts, serial):
+    if not serial:
+        return [hosts]
+    s = str(serial).strip()
+    if s.endswith("%"):
+        n = max(1, int(len(hosts) * float(s[:-1]) / 100))
+    else:
+        n = int(s)
+    n = max(1, n)
+    return [hosts[i:i + n] for i in range(0, len(hosts), n)]

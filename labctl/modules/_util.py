@@ -1,0 +1,155 @@
+"""Helpers shared by the file-handling modules (stat, attributes, content, diff).
+
+Everything acts through ``ctx.conn`` (the host's connection) with small
+shell commands, so the same code works over SSH and locally.
+"""
+from __future__ import annotations
+
+import hashlib
+import shlex
+
+from labctl.connections.base import parse_mode
+from labctl.engine.context import ModuleError, TaskResult
+
+q = shlex.quote
+DIFF_LIMIT = 256 * 1024
+
+
+def sh(ctx, cmd, what=None, **kw):
+    """Run a command; raise ModuleError (one line) when it fails."""
+    r = ctx.conn.run(cmd, **kw)
+    if r.rc != 0:
+        msg = (r.stderr or r.stdout).strip().splitlines()
+        raise ModuleError(f"{what or cmd}: {msg[-1] if msg else 'exit status %d' % r.rc}")
+    return r
+
+
+def remote_stat(ctx, path, follow=False) -> dict | None:
+    """{'type': 'file'|'directory'|'link'|..., 'mode': 0o644, 'owner', 'group', 'uid', 'gid', 'size', 'target'} or None."""
+    flag = "-L " if follow else ""
+    r = ctx.conn.run(f"stat {flag}-c '%F|%a|%U|%G|%u|%g|%s|%Y' -- {q(path)} 2>/dev/null && "
+                     f"{{ [ -L {q(path)} ] && readlink -- {q(path)} || true; }}")
+    if r.rc != 0 or not r.stdout.strip():
+        return None
+    lines = r.stdout.splitlines()
+    f = lines[0].split("|")
+    kind = f[0]
+    t = ("directory" if kind == "directory" else "link" if kind == "symbolic link"
+         else "file" if "regular" in kind else kind)
+    return {"type": t, "mode": int(f[1], 8), "owner": f[2], "group": f[3], "uid": int(f[4]),
+            "gid": int(f[5]), "size": int(f[6]), "mtime": int(f[7]),
+            "target": lines[1] if len(lines) > 1 and t == "link" else None}
+
+
+def fmt_mode(m):
+    return None if m is None else "%04o" % m
+
+
+def apply_attrs(ctx, path, st, mode=None, owner=None, group=None, recurse=False) -> list[str]:
+    """Bring mode/owner/group of ``path`` in line; returns the list of changes (done unless check mode)."""
+    changes, cmds = [], []
+    if mode not in (None, ""):
+        try:
+            want = parse_mode(mode)
+        except ValueError:
+            want = None  # symbolic mode: let chmod decide, compare after
+        if want is None:
+            before = st["mode"] if st else None
+            if not ctx.check_mode:
+                sh(ctx, f"chmod {'-R ' if recurse else ''}{q(str(mode))} -- {q(path)}", "chmod")
+                after = remote_stat(ctx, path)
+                if after and after["mode"] != before:
+                    changes.append(f"mode {fmt_mode(before)} -> {fmt_mode(after['mode'])}")
+        else:
+            differs = st is None or (st["mode"] & 0o7777) != want
+            if recurse and not differs:
+                r = ctx.conn.run(f"find {q(path)} ! -perm {want:04o} | head -n1")
+                differs = bool(r.stdout.strip())
+            if differs:
+                changes.append(f"mode -> {want:04o}")
+                cmds.append(f"chmod {'-R ' if recurse else ''}{want:04o} -- {q(path)}")
+    for kind, want, cur_key, idkey, tool in (("owner", owner, "owner", "uid", "chown"),
+                                             ("group", group, "group", "gid", "chgrp")):
+        if want in (None, ""):
+            continue
+        want = str(want)
+        differs = st is None or (want != st[cur_key] and want != str(st[idkey]))
+        if recurse and not differs:
+            test = "-user" if kind == "owner" else "-group"
+            r = ctx.conn.run(f"find {q(path)} ! {test} {q(want)} | head -n1")
+            differs = bool(r.stdout.strip())
+        if differs:
+            changes.append(f"{kind} -> {want}")
+            cmds.append(f"{tool} {'-R ' if recurse else ''}{q(want)} -- {q(path)}")
+    if cmds and not ctx.check_mode:
+        sh(ctx, " && ".join(cmds), "set attributes")
+    return changes
+
+
+def is_text(data: bytes) -> bool:
+    if b"\0" in data[:8192] or len(data) > DIFF_LIMIT:
+        return False
+    try:
+        data.decode("utf-8")
+        return True
+    except UnicodeDecodeError:
+        return False
+
+
+def put_content(ctx, dest, data: bytes, mode=None, owner=None, group=None, force=True,
+                backup=False, validate=None) -> TaskResult:
+    """Make ``dest`` hold ``data`` (checksum compare first); report changed/diff."""
+    st = remote_stat(ctx, dest, follow=True)
+    if st and st["type"] == "directory":
+        raise ModuleError(f"destination {dest} is a directory")
+    want = hashlib.sha256(data).hexdigest()
+    have = ctx.conn.sha256(dest) if st else None
+    changed = have != want and (force or st is None)
+    diff = None
+    if changed and ctx.diff_mode and is_text(data):
+        before = ""
+        if st and st["size"] <= DIFF_LIMIT:
+            raw = ctx.conn.get(dest)
+            before = raw.decode("utf-8", "replace") if is_text(raw) else "<binary>"
+        diff = {"before": before, "after": data.decode("utf-8"), "before_header": dest,
+                "after_header": dest}
+    out = {"dest": dest, "checksum": want}
+    if changed and not ctx.check_mode:
+        if backup and st:
+            sh(ctx, f"cp -p -- {q(dest)} {q(dest)}.$(date +%Y%m%d%H%M%S).bak", "backup")
+        if validate:
+            tmp = f"{dest}.labctl-validate"
+            ctx.conn.put(data, tmp, mode or (st and st["mode"]) or 0o600)
+            cmd = validate.replace("%s", q(tmp)) if "%s" in validate else f"{validate} {q(tmp)}"
+            r = ctx.conn.run(cmd)
+            if r.rc != 0:
+                ctx.conn.run(f"rm -f -- {q(tmp)}")
+                raise ModuleError(f"failed to validate: {(r.stderr or r.stdout).strip()}")
+            ctx.conn.run(f"rm -f -- {q(tmp)}")
+        ctx.conn.put(data, dest, mode if mode is not None and _octal(mode) else
+                     (st["mode"] if st else None))
+        st = remote_stat(ctx, dest, follow=True)
+    attrs = apply_attrs(ctx, dest, st, mode, owner, group) if (st or not ctx.check_mode) else []
+    if ctx.check_mode and st is None:
+        attrs = []
+    return TaskResult(changed=changed or bool(attrs), diff=diff, data=out)
+
+
+def _octal(mode) -> bool:
+    try:
+        parse_mode(mode)
+        return True
+    except ValueError:
+        return False
+
+
+def path_arg(args, *names):
+    for n in names:
+        if args.get(n):
+            return str(args[n])
+    raise ModuleError(f"missing required argument '{names[0]}'")
+
+
+def bool_arg(v, default=False):
+    from labctl.engine.filters import to_bool
+    return default if v is None else to_bool(v)
