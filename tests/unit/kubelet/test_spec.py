@@ -1,0 +1,103 @@
+"""config.json building for a pod container (golden file) and command/args/env merging."""
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from labkube.kubelet.containers import (ContainerConfigError, build_container_config, command_line,
+                                        environment, expand, resource_limits)
+from labkube.kubelet.images.store import Image
+from labkube.kubelet.runtime.base import ContainerConfig, Sandbox
+from labkube.kubelet.runtime.spec import DEFAULT_CAPS, build_spec
+
+GOLDEN = os.path.join(os.path.dirname(__file__), "golden")
+
+
+def _golden(name, got):
+    path = os.path.join(GOLDEN, name)
+    if os.environ.get("UPDATE_GOLDEN"):
+        with open(path, "w") as f:
+            json.dump(got, f, indent=1, sort_keys=True)
+    with open(path) as f:
+        assert got == json.load(f)
+
+
+SB = Sandbox(id="s" * 64, uid="uid-1", name="web", namespace="default", netns="/run/netns/lk-ssssssssssss",
+             ips=["10.244.1.2"], pod_dir="/var/lib/labkube/kubelet/pods/uid-1", hostname="web")
+
+
+def test_spec_golden():
+    cfg = ContainerConfig(name="nginx", pod_uid="uid-1", image_ref="docker.io/library/nginx:latest",
+                          image_id="docker.io/library/nginx@sha256:abc", rootfs="/img/rootfs",
+                          args=["/usr/sbin/nginx", "-c", "/etc/nginx/nginx.conf"], env=["PATH=/usr/sbin:/bin"],
+                          mounts=[{"destination": "/data", "source": "/pods/uid-1/volumes/d", "readonly": False}],
+                          log_path="/pods/uid-1/logs/nginx/0.log", stop_signal="SIGQUIT",
+                          memory_limit=64 << 20, cpu_quota=50000, cpu_shares=512)
+    spec = build_spec(cfg, SB, "/labkube-w1/poduid-1/cid", nofile=1024)
+    assert spec["process"]["capabilities"]["bounding"] == list(DEFAULT_CAPS) and len(DEFAULT_CAPS) == 14
+    assert spec["hostname"] == "web"
+    assert {"type": "network", "path": SB.netns} in spec["linux"]["namespaces"]
+    assert spec["process"]["terminal"] is False
+    _golden("spec-nginx.json", spec)
+
+
+def test_spec_without_cgroups_has_no_resources():
+    cfg = ContainerConfig(name="c", pod_uid="u", image_ref="r", image_id="i", rootfs="/r", args=["sh"], env=[])
+    spec = build_spec(cfg, SB, None)
+    assert "cgroupsPath" not in spec["linux"] and "resources" not in spec["linux"]
+    assert "HOSTNAME=web" in spec["process"]["env"] and "HOME=/root" in spec["process"]["env"]
+
+
+IMG = {"Entrypoint": ["/docker-entrypoint.sh"], "Cmd": ["nginx", "-g", "daemon off;"]}
+
+
+@pytest.mark.parametrize("container,want", [
+    ({}, ["/docker-entrypoint.sh", "nginx", "-g", "daemon off;"]),
+    ({"command": ["/bin/sh"]}, ["/bin/sh"]),
+    ({"args": ["-x"]}, ["/docker-entrypoint.sh", "-x"]),
+    ({"command": ["/bin/sh"], "args": ["-c", "echo $(GREETING) $$(x)"]}, ["/bin/sh", "-c", "echo hi $(x)"]),
+])
+def test_command_args_merge(container, want):
+    assert command_line({"name": "c", **container}, IMG, {"GREETING": "hi"}) == want
+
+
+def test_no_command_at_all():
+    with pytest.raises(ContainerConfigError):
+        command_line({"name": "c"}, {})
+
+
+def test_expand_keeps_unknown():
+    assert expand("$(A)-$(B)-$$(A)", {"A": "1"}) == "1-$(B)-$(A)"
+
+
+def test_environment_order_and_field_refs():
+    pod = {"metadata": {"name": "web", "namespace": "ns", "uid": "u1", "labels": {"app": "x"}},
+           "spec": {"nodeName": "w1"}}
+    c = {"name": "c", "env": [{"name": "PATH", "value": "/bin"}, {"name": "A", "value": "a"},
+                              {"name": "B", "value": "$(A)b"},
+                              {"name": "POD", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+                              {"name": "IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}},
+                              {"name": "APP", "valueFrom": {"fieldRef": {"fieldPath": "metadata.labels['app']"}}},
+                              {"name": "MEM", "valueFrom": {"resourceFieldRef": {"resource": "limits.memory",
+                                                                                 "divisor": "1Mi"}}}],
+         "resources": {"limits": {"memory": "64Mi"}}}
+    env = environment(pod, c, {"Env": ["PATH=/usr/bin", "X=1"]}, "10.200.0.11", "10.244.1.5")
+    assert env == ["PATH=/bin", "X=1", "A=a", "B=ab", "POD=web", "IP=10.244.1.5", "APP=x", "MEM=64"]
+
+
+def test_resource_limits():
+    assert resource_limits({"resources": {"limits": {"memory": "64Mi", "cpu": "500m"}}}) == (64 << 20, 50000, 512)
+    assert resource_limits({}) == (None, None, 2)
+
+
+def test_build_container_config_uses_image_defaults():
+    img = Image("docker.io/library/nginx:latest", "sha256:abc", "/img", {"Entrypoint": ["/usr/sbin/nginx"],
+                                                                         "WorkingDir": "/srv", "StopSignal": "SIGQUIT",
+                                                                         "Env": ["PATH=/usr/sbin"]})
+    pod = {"metadata": {"name": "p", "namespace": "d", "uid": "u"}, "spec": {"securityContext": {"runAsUser": 65534}}}
+    cfg = build_container_config(pod, {"name": "c", "image": "nginx"}, img, host_ip="h", pod_ip="p", mounts=[],
+                                 log_path="/l", restart_count=2)
+    assert cfg.args == ["/usr/sbin/nginx"] and cfg.working_dir == "/srv" and cfg.stop_signal == "SIGQUIT"
+    assert cfg.user == (65534, 65534) and cfg.restart_count == 2 and cfg.image_id.endswith("@sha256:abc")
