@@ -1,1 +1,1 @@
-"""controllers package."""
+"""labkube.controllers: the controller-manager, one module per controller (see manager.py)."""

@@ -1,0 +1,82 @@
+"""The controller-manager: build the configured controllers over shared informers and run them.
+
+Config (/etc/labkube/controllers.yaml): kubeconfig, controllers (module names),
+node_monitor_grace_period, pod_eviction_timeout, concurrent_syncs, and optionally
+node_monitor_period, leader_elect (Lease kube-system/kube-controller-manager).
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+
+from labkube.client.clock import Clock
+from labkube.client.component import ConfigError
+from labkube.client.factory import InformerFactory
+
+from .deployment import DeploymentController
+from .garbagecollector import GarbageCollector
+from .namespace import NamespaceController
+from .nodelifecycle import NodeLifecycleController
+from .replicaset import ReplicaSetController
+
+log = logging.getLogger("labkube.controllers")
+
+CONTROLLERS = {
+    "replicaset": ReplicaSetController,
+    "deployment": DeploymentController,
+    "garbagecollector": GarbageCollector,
+    "namespace": NamespaceController,
+    "nodelifecycle": NodeLifecycleController,
+}
+NUMBERS = ("node_monitor_grace_period", "pod_eviction_timeout", "concurrent_syncs", "node_monitor_period")
+
+
+@dataclass
+class ManagerConfig:
+    kubeconfig: str
+    controllers: list[str] = field(default_factory=lambda: list(CONTROLLERS))
+    settings: dict = field(default_factory=dict)
+    concurrent_syncs: int = 5
+    leader_elect: bool = False
+
+    @classmethod
+    def from_dict(cls, path: str, d: dict) -> "ManagerConfig":
+        known = {"kubeconfig", "controllers", "leader_elect", "identity", *NUMBERS}
+        extra = sorted(set(d) - known)
+        if extra:
+            raise ConfigError(f"{path}: {extra[0]}: unknown setting (known: {', '.join(sorted(known))})")
+        names = d.get("controllers") or list(CONTROLLERS)
+        if not isinstance(names, list):
+            raise ConfigError(f"{path}: controllers: must be a list of names")
+        for n in names:
+            if n not in CONTROLLERS:
+                raise ConfigError(f"{path}: controllers: unknown controller {n!r} "
+                                  f"(known: {', '.join(CONTROLLERS)})")
+        settings = {}
+        for k in NUMBERS:
+            if k in d:
+                v = d[k]
+                if isinstance(v, bool) or not isinstance(v, (int, float)) or v <= 0:
+                    raise ConfigError(f"{path}: {k}: must be a positive number, got {v!r}")
+                settings[k] = v
+        return cls(kubeconfig=d["kubeconfig"], controllers=names, settings=settings,
+                   concurrent_syncs=int(d.get("concurrent_syncs", 5)), leader_elect=bool(d.get("leader_elect")))
+
+
+class Manager:
+    def __init__(self, client, cfg: ManagerConfig, clock: Clock | None = None):
+        self.client = client
+        self.cfg = cfg
+        self.clock = clock or Clock()
+        self.factory = InformerFactory(client)
+        self.controllers = [CONTROLLERS[n](client, self.factory, self.clock, cfg.settings) for n in cfg.controllers]
+
+    async def run(self) -> None:
+        self.factory.start()
+        await self.factory.wait_synced()
+        log.info("caches synced; starting controllers %s", ", ".join(self.cfg.controllers))
+        try:
+            await asyncio.gather(*(c.run(self.cfg.concurrent_syncs) for c in self.controllers))
+        finally:
+            await self.factory.stop()

@@ -1,0 +1,40 @@
+"""Controller-manager config parsing and the command's exit status for bad configs."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from labkube.client.component import ConfigError
+from labkube.controllers.manager import Manager, ManagerConfig
+from labkube.client.fake import FakeApi
+
+
+def test_config_defaults_and_settings():
+    cfg = ManagerConfig.from_dict("f", {"kubeconfig": "k", "controllers": ["replicaset", "nodelifecycle"],
+                                        "node_monitor_grace_period": 20, "pod_eviction_timeout": 30,
+                                        "concurrent_syncs": 2})
+    assert cfg.controllers == ["replicaset", "nodelifecycle"] and cfg.concurrent_syncs == 2
+    m = Manager(FakeApi(), cfg)
+    assert [c.name for c in m.controllers] == ["replicaset", "nodelifecycle"]
+    assert m.controllers[1].grace == 20 and m.controllers[1].eviction_timeout == 30
+
+
+@pytest.mark.parametrize("raw,msg", [
+    ({"kubeconfig": "k", "controllers": ["nope"]}, "unknown controller 'nope'"),
+    ({"kubeconfig": "k", "pod_eviction_timeout": "soon"}, "pod_eviction_timeout: must be a positive number"),
+    ({"kubeconfig": "k", "typo": 1}, "typo: unknown setting"),
+])
+def test_bad_configs(raw, msg):
+    with pytest.raises(ConfigError, match=msg):
+        ManagerConfig.from_dict("f", raw)
+
+
+@pytest.mark.parametrize("module", ["labkube.controllers", "labkube.scheduler"])
+def test_command_exits_2_with_one_line(tmp_path, module):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("kubeconfig: %s\n" % (tmp_path / "missing.kubeconfig"))
+    r = subprocess.run([sys.executable, "-m", module, "--config", str(cfg)], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2
+    assert len(r.stderr.strip().splitlines()) == 1 and "missing.kubeconfig" in r.stderr
