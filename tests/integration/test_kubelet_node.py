@@ -51,12 +51,12 @@ done
 mkdir -p /var/lib/labkube
 mount --bind {state} /var/lib/labkube
 ip link set lo up
-exec {python} {test} --inside {node}
+exec {python} {test} --inside {scenario} {node}
 """
 
 
-@pytest.mark.integration
-def test_busybox_pod_on_a_throwaway_node(tmp_path):
+def run_in_node(tmp_path, scenario: str) -> dict:
+    """Create a throwaway node, run ``scenario`` inside it, return its JSON report."""
     reason = _skip_reason()
     if reason:
         pytest.skip(reason)
@@ -64,31 +64,59 @@ def test_busybox_pod_on_a_throwaway_node(tmp_path):
     state = tmp_path / "state"
     state.mkdir()
     script = NODE_SETUP.format(controllers=" ".join(CONTROLLERS), state=state, python=sys.executable,
-                               test=HERE, node=node)
+                               test=HERE, node=node, scenario=scenario)
     subprocess.run(["ip", "netns", "add", node], check=True)
     try:
         proc = subprocess.run(["ip", "netns", "exec", node, "unshare", "--uts", "--mount", "--pid", "--fork",
-                               "--mount-proc", "sh", "-c", script], capture_output=True, text=True, timeout=300,
+                               "--mount-proc", "sh", "-c", script], capture_output=True, text=True, timeout=600,
                               env={**os.environ, "PYTHONPATH": REPO})
         lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
         assert lines, f"no report from inside the node (rc {proc.returncode}): {proc.stderr[-3000:]}"
         report = json.loads(lines[-1])
         print(json.dumps(report, indent=1))
+        if report.get("error"):
+            print(proc.stderr[-6000:])
         assert report.get("error") is None, report.get("error")
-        assert report["pod_ip"].startswith("10.244.77."), report
-        assert "hello from busybox" in report["log"], report
-        assert report["pod_ip"] in report["log"], "the container should see its own IP on eth0"
-        assert report["hostname_in_log"], report
-        assert report["exit_code_after_kill"] == 137, report
-        assert report["netns_left"] == [], report
-        assert report["mounts_left"] == [], report
-        assert report["crun_left"] == [], report
-        assert report["bundles_left"] == [], report
-        assert report["ipam_leases_left"] == [], report
+        return report
     finally:
         subprocess.run(["ip", "netns", "del", node], capture_output=True)
-        subprocess.run(["ip", "netns", "del", node], capture_output=True)
-    assert node not in subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+        assert node not in subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+
+
+@pytest.mark.integration
+def test_busybox_pod_on_a_throwaway_node(tmp_path):
+    report = run_in_node(tmp_path, "runtime")
+    assert report["pod_ip"].startswith("10.244.77."), report
+    assert "hello from busybox" in report["log"], report
+    assert report["pod_ip"] in report["log"], "the container should see its own IP on eth0"
+    assert report["hostname_in_log"], report
+    assert report["exit_code_after_kill"] == 137, report
+    assert report["netns_left"] == [], report
+    assert report["mounts_left"] == [], report
+    assert report["crun_left"] == [], report
+    assert report["bundles_left"] == [], report
+    assert report["ipam_leases_left"] == [], report
+
+
+
+
+@pytest.mark.integration
+def test_kubelet_runs_pods_with_crun(tmp_path):
+    """The whole kubelet (pod workers, status, logs server) on crun against an in-memory API."""
+    r = run_in_node(tmp_path, "kubelet")
+    assert r["web_phase"] == "Running", r
+    assert r["web_ip"].startswith("10.244.77."), r
+    assert all(cid.startswith("crun://") for cid in r["web_container_ids"]), r
+    assert "Welcome to nginx" in r["sidecar_log"], r
+    assert "Welcome to nginx" in r["sidecar_log_via_http"], r
+    assert r["once_phase"] == "Failed" and r["once_exit_code"] == 3, r
+    assert r["crash_waiting_reason"] == "CrashLoopBackOff" and r["crash_restarts"] >= 1, r
+    assert r["crash_last_exit_code"] == 7, r
+    assert r["never_pull_reason"] == "ErrImageNeverPull", r
+    assert r["adopted_same_containers"] and r["restart_counts_after_restart"] == [0, 0], r
+    assert r["web_deleted_from_api"], r
+    assert r["nginx_exit_code"] == 0, "nginx exits 0 on its stop signal (SIGQUIT)"
+    assert r["left_after_delete"] == {"netns": [], "mounts": [], "crun": [], "bundles": [], "sandboxes": []}, r
 
 
 # --------------------------------------------------------------------------------------------
@@ -153,12 +181,116 @@ async def _inside(node: str) -> dict:
     return report
 
 
-if __name__ == "__main__" and len(sys.argv) == 3 and sys.argv[1] == "--inside":
+async def _inside_kubelet(node: str) -> dict:
+    from labctl.images import build_busybox, build_nginx
+    from labkube.client.fake import FakeApi
+    from labkube.kubelet.config import parse_config
+    from labkube.kubelet.kubelet import Kubelet
+
+    root = "/var/lib/labkube"
+    cfg = parse_config({"kubeconfig": "/dev/null", "node_name": node, "node_ip": "127.0.0.1",
+                        "pod_cidr": POD_CIDR, "root_dir": f"{root}/kubelet", "image_dir": f"{root}/images",
+                        "port": 10250, "node_status_update_frequency": 1})
+    os.makedirs(f"{cfg.image_dir}/preload", exist_ok=True)
+    build_busybox(f"{cfg.image_dir}/preload/busybox.tar")
+    build_nginx(f"{cfg.image_dir}/preload/nginx.tar")
+    api = FakeApi()
+    kl = Kubelet(cfg, client=api)
+    await kl.start()
+    r: dict = {"error": None}
+
+    def get(name):
+        for p in api.all("pods", "default"):
+            if p["metadata"]["name"] == name:
+                return p
+        return None
+
+    async def until(fn, what, tries=600):
+        for _ in range(tries):
+            v = fn()
+            if v:
+                return v
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"timed out waiting for {what}: {json.dumps(api.all('pods', 'default'))[:3000]}")
+
+    def phase(name):
+        return ((get(name) or {}).get("status") or {}).get("phase")
+
+    def cstatus(name, i=0):
+        return (((get(name) or {}).get("status") or {}).get("containerStatuses") or [{}] * (i + 1))[i]
+
+    spec = lambda name, containers, **kw: {"metadata": {"name": name, "namespace": "default"},  # noqa: E731
+                                           "spec": {"nodeName": node, "containers": containers, **kw}}
+    await api.create("pods", spec("web", [
+        {"name": "nginx", "image": "nginx", "imagePullPolicy": "IfNotPresent"},
+        {"name": "sidecar", "image": "busybox:latest", "imagePullPolicy": "IfNotPresent",
+         "command": ["sh", "-c", "until wget -q -O - http://127.0.0.1/; do sleep 0.1; done; exec sleep 1000"]}],
+        terminationGracePeriodSeconds=5))
+    await api.create("pods", spec("once", [{"name": "main", "image": "busybox", "command": ["sh", "-c", "exit 3"]}],
+                                  restartPolicy="Never"))
+    await api.create("pods", spec("crash", [{"name": "main", "image": "busybox", "command": ["sh", "-c", "exit 7"]}]))
+    await api.create("pods", spec("never", [{"name": "main", "image": "missing:1", "imagePullPolicy": "Never"}]))
+    await until(lambda: phase("web") == "Running" and all(c.get("ready") for c in
+                get("web")["status"]["containerStatuses"]), "web running")
+    w = kl.pods.find("default", "web")
+    await until(lambda: "Welcome" in open(w.current("sidecar").log_path).read(), "sidecar log")
+    r["web_phase"] = phase("web")
+    r["web_ip"] = get("web")["status"]["podIP"]
+    r["web_container_ids"] = [c["containerID"] for c in get("web")["status"]["containerStatuses"]]
+    r["sidecar_log"] = open(w.current("sidecar").log_path).read()
+    import aiohttp
+    async with aiohttp.ClientSession() as s:
+        async with s.get("http://127.0.0.1:10250/containerLogs/default/web/sidecar?tailLines=50") as resp:
+            r["sidecar_log_via_http"] = await resp.text()
+    await until(lambda: phase("once") == "Failed", "once failed")
+    r["once_phase"] = phase("once")
+    r["once_exit_code"] = cstatus("once")["state"]["terminated"]["exitCode"]
+    await until(lambda: (cstatus("crash").get("state") or {}).get("waiting", {}).get("reason") == "CrashLoopBackOff",
+                "crash loop")
+    r["crash_waiting_reason"] = "CrashLoopBackOff"
+    r["crash_restarts"] = cstatus("crash")["restartCount"]
+    r["crash_last_exit_code"] = cstatus("crash")["lastState"]["terminated"]["exitCode"]
+    await until(lambda: (cstatus("never").get("state") or {}).get("waiting", {}).get("reason"), "never pull")
+    r["never_pull_reason"] = cstatus("never")["state"]["waiting"]["reason"]
+
+    # restart the kubelet: running containers are adopted, not restarted
+    before = r["web_container_ids"]
+    await kl.stop()
+    kl = Kubelet(cfg, client=api)
+    await kl.start()
+    await until(lambda: kl.pods.find("default", "web") is not None, "adoption")
+    await asyncio.sleep(0.5)
+    after = [c["containerID"] for c in get("web")["status"]["containerStatuses"]]
+    r["adopted_same_containers"] = before == after and phase("web") == "Running"
+    r["restart_counts_after_restart"] = [c["restartCount"] for c in get("web")["status"]["containerStatuses"]]
+
+    # graceful delete -> containers stopped -> final DELETE -> nothing left
+    w = kl.pods.find("default", "web")
+    nginx_id = w.current("nginx").id
+    nginx = kl.runtime.containers[nginx_id]
+    for name in ("web", "once", "crash", "never"):
+        await api.delete("pods", name, namespace="default")
+    await until(lambda: not api.all("pods", "default"), "all pods deleted")
+    await until(lambda: not kl.pods.workers, "workers done")
+    r["web_deleted_from_api"] = get("web") is None
+    r["nginx_exit_code"] = nginx.exit_code
+    with open("/proc/self/mounts") as f:
+        mounts = [ln.split()[1] for ln in f if cfg.root_dir in ln.split()[1]]
+    crun = subprocess.run([cfg.crun, "--root", kl.runtime.crun_root, "list", "-q"], capture_output=True, text=True)
+    r["left_after_delete"] = {"netns": sorted(os.listdir("/run/netns")), "mounts": mounts,
+                              "crun": crun.stdout.split(), "bundles": os.listdir(f"{cfg.root_dir}/containers"),
+                              "sandboxes": os.listdir(f"{cfg.root_dir}/sandboxes")}
+    await kl.stop()
+    return r
+
+
+if __name__ == "__main__" and len(sys.argv) == 4 and sys.argv[1] == "--inside":
     import logging
     import traceback
     logging.basicConfig(level=logging.INFO, stream=sys.stderr)
     try:
-        result = asyncio.run(_inside(sys.argv[2]))
+        scenarios = {"runtime": _inside, "kubelet": _inside_kubelet}
+        result = asyncio.run(scenarios[sys.argv[2]](sys.argv[3]))
     except Exception:  # noqa: BLE001 - report it to the outer test
         result = {"error": traceback.format_exc()}
     print(json.dumps(result), flush=True)
