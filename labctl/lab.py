@@ -85,8 +85,13 @@ class Lab:
             ranges = [s.get("lab_subnet", "10.200.0.0/24"), s.get("pod_network_cidr", "10.244.0.0/16"),
                       s.get("service_cidr", "10.96.0.0/12")]
             return NetnsProvider(self.state_dir, subnet=ranges[0], guarded_ranges=ranges)
+        if kind == "vagrant":
+            from .providers.vagrant import VagrantProvider
+            return VagrantProvider(self.state_dir, self.inventory_path, self.name,
+                                   subnet=s.get("lab_subnet", "10.210.0.0/24"),
+                                   box=s.get("vagrant_box", "labctl-debian12"))
         raise ConfigError(f"{self.inventory_path}: lab_provider {kind!r} is not supported "
-                          f"(supported: netns)")
+                          f"(supported: netns, vagrant)")
 
     # ---- up / down -------------------------------------------------------------
     def up(self, progress: Progress | None = None, smoke: bool = True, json_events=None):

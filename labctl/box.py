@@ -1,0 +1,166 @@
+"""`labctl box build`: a Debian 12 Vagrant box for libvirt, built offline from debootstrap.
+
+No box can be downloaded on the build machines, so labctl makes its own: debootstrap
+from the host's Debian mirror, the guest configured for Vagrant (providers/vagrant/rootfs.py),
+one ext4 filesystem as the whole disk (mkfs.ext4 -d: no loop device, no mount), a
+compressed qcow2, and the kernel + initrd beside it for direct kernel boot under QEMU.
+The box is registered with `vagrant box add`; `labctl up` builds it when it is missing.
+"""
+from __future__ import annotations
+
+import glob
+import json
+import re
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import LabError
+from .providers.vagrant import rootfs as guest
+from .providers.vagrant.env import DEFAULT_BOX, ensure_vagrant_home, vagrant_env
+
+FALLBACK_MIRROR = "http://deb.debian.org/debian"
+INSECURE_KEY_GLOB = "/usr/share/rubygems-integration/all/gems/vagrant-*/keys/vagrant.pub"
+
+BOX_VAGRANTFILE = """# The labctl Debian 12 box: direct kernel boot under QEMU (no KVM needed).
+Vagrant.configure("2") do |config|
+  config.vm.synced_folder ".", "/vagrant", disabled: true
+  config.vm.provider :libvirt do |lv|
+    lv.driver = "qemu"
+    lv.kernel = File.join(__dir__, "vmlinuz")
+    lv.initrd = File.join(__dir__, "initrd.img")
+    lv.cmd_line = "%s"
+  end
+end
+"""
+
+
+@dataclass
+class BoxConfig:
+    name: str = DEFAULT_BOX
+    suite: str = "bookworm"
+    mirror: str = ""                      # empty: the host's Debian mirror
+    work_dir: Path | None = None          # None: <labctl cache>/box
+    disk_gib: int = 8
+    packages: list[str] = field(default_factory=lambda: list(guest.PACKAGES))
+
+    def __post_init__(self):
+        if self.work_dir is None:
+            from .artifacts import cache_dir
+            self.work_dir = cache_dir() / "box"
+        self.work_dir = Path(self.work_dir).resolve()
+
+    @property
+    def box_file(self) -> Path:
+        return self.work_dir / f"{self.name}.box"
+
+    @property
+    def deb_cache(self) -> Path:
+        """Downloaded .debs, kept between builds (debootstrap --cache-dir)."""
+        return self.work_dir.parent / "debootstrap-debs"
+
+
+def host_mirror(sources: list[str] | None = None) -> str:
+    """The Debian mirror the host's apt uses (deb822 or one-line sources), else the fallback."""
+    if sources is None:
+        paths = ["/etc/apt/sources.list", *sorted(glob.glob("/etc/apt/sources.list.d/*"))]
+        sources = [Path(p).read_text(errors="replace") for p in paths if Path(p).is_file()]
+    for text in sources:
+        for m in re.finditer(r"^(?:URIs:\s*|deb\s+(?:\[[^\]]*\]\s+)?)(\S+)", text, re.M):
+            uri = m.group(1).rstrip("/")
+            if uri.endswith("/debian"):
+                return uri
+    return FALLBACK_MIRROR
+
+
+def insecure_public_key() -> str:
+    found = sorted(glob.glob(INSECURE_KEY_GLOB))
+    if not found:
+        raise LabError("the Vagrant insecure key was not found (is the vagrant package installed? "
+                       "run scripts/host-setup-vagrant.sh)")
+    return Path(found[-1]).read_text()
+
+
+def debootstrap_command(cfg: BoxConfig, target: Path) -> list[str]:
+    return ["debootstrap", "--variant=minbase", f"--cache-dir={cfg.deb_cache}",
+            "--include=" + ",".join(cfg.packages),
+            cfg.suite, str(target), cfg.mirror or host_mirror()]
+
+
+def disk_commands(cfg: BoxConfig, tree: Path, out: Path) -> list[list[str]]:
+    """Make out/box.img from the tree with no loop device: ext4 as the whole disk."""
+    raw = out / "root.raw"
+    return [["truncate", "-s", f"{cfg.disk_gib}G", str(raw)],
+            ["mkfs.ext4", "-q", "-F", "-L", "root", "-d", str(tree), str(raw)],
+            ["qemu-img", "convert", "-O", "qcow2", "-c", str(raw), str(out / "box.img")],
+            ["rm", "-f", str(raw)]]
+
+
+def box_metadata(cfg: BoxConfig) -> dict:
+    return {"provider": "libvirt", "format": "qcow2", "virtual_size": cfg.disk_gib}
+
+
+def box_add_command(cfg: BoxConfig) -> list[str]:
+    return ["vagrant", "box", "add", "--force", "--name", cfg.name, str(cfg.box_file.resolve())]
+
+
+def box_installed(name: str = DEFAULT_BOX) -> bool:
+    res = subprocess.run(["vagrant", "box", "list", "--machine-readable"], env=vagrant_env(),
+                         capture_output=True, text=True)
+    return any(line.split(",")[2:4] == ["box-name", name] for line in res.stdout.splitlines()
+               if line.count(",") >= 3)
+
+
+def _run(cmd: list[str], log) -> None:
+    log("  $ " + " ".join(cmd))
+    res = subprocess.run(cmd, capture_output=True, text=True, env=vagrant_env())
+    if res.returncode != 0:
+        tail = (res.stderr.strip() or res.stdout.strip()).splitlines()[-1:] or ["no output"]
+        raise LabError(f"box build: {cmd[0]} failed: {tail[0]}")
+
+
+def build_box(cfg: BoxConfig | None = None, log=print) -> dict:
+    """Build and register the box; returns timings in seconds per stage."""
+    cfg = cfg or BoxConfig()
+    for tool in ("debootstrap", "mkfs.ext4", "qemu-img", "vagrant", "chroot"):
+        if not shutil.which(tool):
+            raise LabError(f"box build: {tool} is missing; run scripts/host-setup-vagrant.sh as root")
+    pubkey = insecure_public_key()
+    ensure_vagrant_home()
+    work = cfg.work_dir
+    tree, out = work / "rootfs", work / "box"
+    shutil.rmtree(work, ignore_errors=True)
+    out.mkdir(parents=True)
+    cfg.deb_cache.mkdir(parents=True, exist_ok=True)
+    times, t = {}, time.monotonic()
+    _run(debootstrap_command(cfg, tree), log)
+    times["debootstrap_s"], t = time.monotonic() - t, time.monotonic()
+    try:
+        guest.configure(tree, pubkey, log=log)
+    except RuntimeError as exc:
+        raise LabError(f"box build: {exc}")
+    times["configure_s"], t = time.monotonic() - t, time.monotonic()
+    for cmd in disk_commands(cfg, tree, out):
+        _run(cmd, log)
+    shutil.copy(max(tree.glob("boot/vmlinuz-*")), out / "vmlinuz")
+    shutil.copy(max(tree.glob("boot/initrd.img-*")), out / "initrd.img")
+    (out / "metadata.json").write_text(json.dumps(box_metadata(cfg)))
+    (out / "Vagrantfile").write_text(BOX_VAGRANTFILE % guest.KERNEL_CMDLINE)
+    _run(["tar", "-C", str(out), "-cf", str(cfg.box_file), "metadata.json", "Vagrantfile",
+          "box.img", "vmlinuz", "initrd.img"], log)
+    times["disk_s"], t = time.monotonic() - t, time.monotonic()
+    _run(box_add_command(cfg), log)
+    times["box_add_s"] = time.monotonic() - t
+    shutil.rmtree(tree)
+    shutil.rmtree(out)
+    return times
+
+
+def ensure_box(name: str = DEFAULT_BOX, work_dir: Path | None = None, log=print) -> dict | None:
+    """Build the box when Vagrant does not know it yet; None when it was already there."""
+    if box_installed(name):
+        return None
+    cfg = BoxConfig(name=name, work_dir=work_dir)
+    return build_box(cfg, log=log)

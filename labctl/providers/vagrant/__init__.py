@@ -1,0 +1,156 @@
+"""The vagrant provider: lab nodes as Vagrant VMs (libvirt, QEMU with or without KVM).
+
+labctl drives the top-level Vagrantfile through python-vagrant, pointing it at the lab's
+inventory (LABCTL_INVENTORY) and keeping Vagrant's machine state in the lab state dir
+(VAGRANT_DOTFILE_PATH). `create` builds the box when missing, brings all VMs up in
+parallel (vagrant-libvirt's default), and returns an SSH endpoint per VM: root at its
+static lab address with the lab key (installed by the Vagrantfile's provisioner).
+`destroy` runs `vagrant destroy -f`, then removes whatever libvirt objects remain.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+from ..base import Endpoint, NodeSpec, NodeStatus, Provider, ProviderError
+from . import libvirt
+from .env import DEFAULT_BOX, host_problem, vagrant_env
+from .ssh import lab_key, wait_ssh
+
+STATES = {"running": "running", "poweroff": "stopped", "shutoff": "stopped", "saved": "stopped",
+          "paused": "stopped", "not_created": "missing", "not created": "missing"}
+GUARD_METRIC = "4000"
+
+
+class VagrantProvider(Provider):
+    name = "vagrant"
+
+    def __init__(self, state_dir: Path, inventory: Path, lab: str, subnet: str = "10.210.0.0/24",
+                 box: str = DEFAULT_BOX, project_root: Path | None = None):
+        self.state_dir = Path(state_dir)
+        self.inventory = Path(inventory).resolve()
+        self.lab = lab
+        self.subnet = subnet
+        self.box = box
+        if project_root is None:
+            from ...artifacts import project_root as root
+            project_root = root()
+        self.root = Path(project_root)
+        self.state_file = self.state_dir / "vagrant.json"
+        self.log_file = self.state_dir / "vagrant.log"
+
+    # ---- Vagrant -----------------------------------------------------------------
+    def env(self) -> dict:
+        key = self.state_dir / "ssh" / "id_ed25519.pub"
+        return vagrant_env({
+            "LABCTL_INVENTORY": str(self.inventory),
+            "VAGRANT_DOTFILE_PATH": str(self.state_dir / "vagrant"),
+            "LABCTL_STORAGE_POOL": libvirt.pool_name(self.lab),
+            "LABCTL_SSH_PUBKEY": key.read_text().strip() if key.exists() else "",
+        })
+
+    def vagrant(self):
+        import vagrant
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        log = vagrant.make_file_cm(str(self.log_file))
+        return vagrant.Vagrant(root=str(self.root), env=self.env(), out_cm=log, err_cm=log)
+
+    def _call(self, what: str, fn, *args, **kw):
+        try:
+            return fn(*args, **kw)
+        except subprocess.CalledProcessError:
+            raise ProviderError(f"vagrant {what} failed: {self._log_tail()} (full log: {self.log_file})")
+
+    def _log_tail(self) -> str:
+        try:
+            lines = [ln.strip() for ln in self.log_file.read_text(errors="replace").splitlines() if ln.strip()]
+        except OSError:
+            return "no output"
+        errors = [ln for ln in lines if "rror" in ln]
+        return (errors or lines or ["no output"])[-1][:300]
+
+    # ---- state -------------------------------------------------------------------
+    def _load(self) -> dict:
+        if self.state_file.exists():
+            return json.loads(self.state_file.read_text())
+        return {"nodes": {}, "created_pool": False}
+
+    def _save(self, state: dict) -> None:
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self.state_file.write_text(json.dumps(state, indent=2))
+
+    # ---- create ------------------------------------------------------------------
+    def create(self, nodes: list[NodeSpec], progress=print) -> list[Endpoint]:
+        problem = host_problem()
+        if problem:
+            raise ProviderError(problem)
+        from ...box import ensure_box
+        from ...errors import LabError
+        try:
+            ensure_box(self.box, log=lambda line: None)
+        except LabError as exc:
+            raise ProviderError(str(exc))
+        state = self._load()
+        state["nodes"] = {n.name: n.address for n in nodes}
+        key = lab_key(self.state_dir)
+        state["created_pool"] |= libvirt.ensure_pool(self.lab, self.state_dir / "images")
+        self._save(state)
+        subprocess.run(["ip", "route", "replace", "unreachable", self.subnet, "metric", GUARD_METRIC],
+                       capture_output=True)
+        v = self.vagrant()
+        try:
+            self._call("up", v.up)
+        except ProviderError:
+            self._call("destroy", v.destroy)     # a half-made lab helps nobody
+            raise
+        for n in nodes:
+            wait_ssh(n.name, n.address, key)
+        return [Endpoint(n.name, n.address, 22, "root", str(key)) for n in nodes]
+
+    # ---- inspect -----------------------------------------------------------------
+    def status(self) -> list[NodeStatus]:
+        state = self._load()
+        if not state["nodes"]:
+            return []
+        found = {s.name: s.state for s in self._call("status", self.vagrant().status)}
+        return [NodeStatus(name, addr, STATES.get(found.get(name, "not_created"), "missing"))
+                for name, addr in state["nodes"].items()]
+
+    def endpoints(self) -> list[Endpoint]:
+        key = str(self.state_dir / "ssh" / "id_ed25519")
+        return [Endpoint(n, a, 22, "root", key) for n, a in self._load()["nodes"].items()]
+
+    # ---- stop / start one node ---------------------------------------------------
+    def _node(self, name: str) -> str:
+        nodes = self._load()["nodes"]
+        if name not in nodes:
+            raise ProviderError(f"no node named {name} in this lab (is it up?)")
+        return nodes[name]
+
+    def stop_node(self, name: str) -> None:
+        self._node(name)
+        self._call("halt", self.vagrant().halt, vm_name=name)
+
+    def start_node(self, name: str) -> None:
+        address = self._node(name)
+        self._call("up", self.vagrant().up, vm_name=name)
+        wait_ssh(name, address, self.state_dir / "ssh" / "id_ed25519")
+
+    # ---- destroy -----------------------------------------------------------------
+    def destroy(self) -> list[str]:
+        removed = []
+        if (self.state_dir / "vagrant").exists():
+            t = time.monotonic()
+            try:
+                self._call("destroy", self.vagrant().destroy)
+                removed.append(f"vagrant destroy -f ({time.monotonic() - t:.0f} s)")
+            except ProviderError as exc:
+                removed.append(f"{exc}; removing with virsh")
+        removed += libvirt.remove_leftovers(self.lab)
+        if self.state_dir.exists():
+            shutil.rmtree(self.state_dir)
+            removed.append(f"removed {self.state_dir}")
+        return removed

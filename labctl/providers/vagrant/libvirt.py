@@ -1,0 +1,93 @@
+"""The libvirt objects of one VM lab, found and removed by name (virsh).
+
+Everything the lab makes in libvirt carries the prefix `labctl-<lab>-`: domains
+(`labctl-<lab>-<node>`), the management and lab networks (`...mgmt`, `...net`) and the
+lab's storage pool (`...pool`, base box volume + one overlay per VM). `vagrant destroy`
+removes domains, overlays and networks; `remove_leftovers` removes whatever remains,
+so that `labctl down` leaves nothing even after a failed or interrupted `up`.
+"""
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from .env import LIBVIRT_URI
+
+
+def virsh(*args: str, check: bool = False) -> subprocess.CompletedProcess:
+    res = subprocess.run(["virsh", "-q", "-c", LIBVIRT_URI, *args], capture_output=True, text=True)
+    if check and res.returncode != 0:
+        raise RuntimeError(f"virsh {' '.join(args)}: {res.stderr.strip()}")
+    return res
+
+
+def _names(*args: str) -> list[str]:
+    res = virsh(*args)
+    return [line.strip() for line in res.stdout.splitlines() if line.strip()] if res.returncode == 0 else []
+
+
+def prefix(lab: str) -> str:
+    return f"labctl-{lab}-"
+
+
+def pool_name(lab: str) -> str:
+    return prefix(lab) + "pool"
+
+
+def domains(lab: str) -> list[str]:
+    return [d for d in _names("list", "--all", "--name") if d.startswith(prefix(lab))]
+
+
+def networks(lab: str) -> list[str]:
+    return [n for n in _names("net-list", "--all", "--name") if n.startswith(prefix(lab))]
+
+
+def pools(lab: str) -> list[str]:
+    return [p for p in _names("pool-list", "--all", "--name") if p.startswith(prefix(lab))]
+
+
+def ensure_pool(lab: str, path: Path) -> bool:
+    """A directory pool for the lab's volumes; True when it was created now."""
+    name = pool_name(lab)
+    if name in pools(lab):
+        virsh("pool-start", name)          # no-op error when already active
+        return False
+    path.mkdir(parents=True, exist_ok=True)
+    for d in [path, *path.parents]:        # libvirt-qemu must traverse to the images
+        if d == Path("/"):
+            break
+        d.chmod(d.stat().st_mode | 0o001)
+    virsh("pool-define-as", name, "dir", "--target", str(path), check=True)
+    virsh("pool-start", name, check=True)
+    return True
+
+
+def remove_leftovers(lab: str) -> list[str]:
+    """Remove every libvirt object of the lab; one line per thing removed."""
+    removed = []
+    for dom in domains(lab):
+        virsh("destroy", dom)
+        virsh("undefine", dom, "--remove-all-storage", "--nvram")
+        if dom not in domains(lab):
+            removed.append(f"removed VM {dom}")
+    for net in networks(lab):
+        virsh("net-destroy", net)
+        virsh("net-undefine", net)
+        removed.append(f"removed network {net}")
+    for pool in pools(lab):
+        virsh("pool-start", pool)
+        for vol in _names("vol-list", pool, "--name"):
+            virsh("vol-delete", "--pool", pool, vol)
+            removed.append(f"removed volume {vol}")
+        virsh("pool-destroy", pool)
+        virsh("pool-delete", pool)
+        virsh("pool-undefine", pool)
+        removed.append(f"removed storage pool {pool}")
+    return removed
+
+
+def leftovers(lab: str) -> list[str]:
+    """What of the lab is still in libvirt (empty after a clean `down`)."""
+    found = [f"domain {d}" for d in domains(lab)] + [f"network {n}" for n in networks(lab)]
+    found += [f"pool {p}" for p in pools(lab)]
+    return found

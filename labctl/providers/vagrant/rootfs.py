@@ -1,0 +1,130 @@
+"""What goes into the Debian 12 box's root filesystem, beyond what debootstrap installs.
+
+Pure data and command lists (no I/O apart from `configure`), so the box build can be
+checked without root. Every item comes from trials on the build machines
+(/work/shared/reference/vagrant-offline.md): an empty machine-id so each VM gets its own
+DHCP identity, procps for Vagrant's systemd check, networkd with a DHCP file that sorts
+after Vagrant's own, a host key made at first boot, a small initrd with virtio drivers.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+# The guest: boot and SSH, Python for the roles, and the node stack of the kubelet
+# (crun, CNI plugins, iptables), because the VMs have no way to fetch packages later.
+PACKAGES = [
+    "systemd-sysv", "udev", "dbus", "linux-image-cloud-amd64", "initramfs-tools", "kmod",
+    "openssh-server", "sudo", "python3", "python3-venv", "procps", "iproute2", "iputils-ping",
+    "ca-certificates", "crun", "containernetworking-plugins", "iptables", "conntrack",
+]
+
+INITRD_MODULES = ["virtio_pci", "virtio_blk", "virtio_scsi", "sd_mod", "ahci", "virtio_net"]
+KERNEL_CMDLINE = "root=LABEL=root ro console=ttyS0 net.ifnames=0 biosdevname=0"
+
+HOSTKEY_DROPIN = """[Service]
+ExecStartPre=
+ExecStartPre=/bin/sh -c 'test -s /etc/ssh/ssh_host_ed25519_key || ssh-keygen -q -t ed25519 -N "" -f /etc/ssh/ssh_host_ed25519_key'
+ExecStartPre=/usr/sbin/sshd -t
+"""
+
+# labkube's roles write units to /etc/labkube/units (the netns supervisor reads them
+# there). On a VM systemd must see the same files: /usr/local/lib/systemd/system is in
+# systemd's unit search path, so the box makes it a link to /etc/labkube/units, and a
+# path unit runs `systemctl daemon-reload` whenever a unit file there changes.
+UNITS_LINK = ("usr/local/lib/systemd/system", "/etc/labkube/units")
+RELOAD_PATH_UNIT = """[Unit]
+Description=Reload systemd when labkube unit files change
+
+[Path]
+PathChanged=/etc/labkube/units
+MakeDirectory=yes
+DirectoryMode=0755
+
+[Install]
+WantedBy=multi-user.target
+"""
+RELOAD_SERVICE_UNIT = """[Unit]
+Description=Reload systemd for changed labkube unit files
+
+[Service]
+Type=oneshot
+ExecStart=/bin/systemctl daemon-reload
+"""
+
+
+def files(vagrant_pubkey: str) -> dict[str, tuple[str, int]]:
+    """Files to write into the tree: relative path -> (content, mode)."""
+    return {
+        "etc/hostname": ("debian12\n", 0o644),
+        "etc/hosts": ("127.0.0.1\tlocalhost\n127.0.1.1\tdebian12\n", 0o644),
+        "etc/fstab": ("LABEL=root\t/\text4\terrors=remount-ro\t0\t1\n", 0o644),
+        "etc/resolv.conf": ("", 0o644),
+        "etc/machine-id": ("", 0o444),
+        "etc/systemd/network/99-dhcp.network": ("[Match]\nName=eth0\n\n[Network]\nDHCP=ipv4\n", 0o644),
+        "etc/systemd/system/ssh.service.d/hostkey.conf": (HOSTKEY_DROPIN, 0o644),
+        "etc/ssh/sshd_config.d/vagrant.conf": ("UseDNS no\n", 0o644),
+        "etc/sudoers.d/vagrant": ("vagrant ALL=(ALL) NOPASSWD:ALL\n", 0o440),
+        "home/vagrant/.ssh/authorized_keys": (vagrant_pubkey, 0o600),
+        "etc/sysctl.d/90-labkube.conf": ("net.ipv4.ip_forward = 1\n", 0o644),
+        "etc/modules-load.d/labkube.conf": ("overlay\nbr_netfilter\n", 0o644),
+        "etc/initramfs-tools/modules": ("\n".join(INITRD_MODULES) + "\n", 0o644),
+        "etc/systemd/system/labkube-units.path": (RELOAD_PATH_UNIT, 0o644),
+        "etc/systemd/system/labkube-units.service": (RELOAD_SERVICE_UNIT, 0o644),
+    }
+
+
+def chroot_commands() -> list[list[str]]:
+    """Commands run inside the tree (chroot ROOTFS CMD...), in order."""
+    return [
+        ["systemctl", "enable", "systemd-networkd.service", "labkube-units.path"],
+        ["systemctl", "disable", "systemd-networkd-wait-online.service"],
+        ["systemctl", "mask", "apt-daily.timer", "apt-daily-upgrade.timer", "e2scrub_all.timer",
+         "fstrim.timer"],
+        ["useradd", "-m", "-s", "/bin/bash", "-U", "vagrant"],
+        ["sh", "-c", "echo vagrant:vagrant | chpasswd"],
+        ["chown", "-R", "vagrant:vagrant", "/home/vagrant"],
+        ["sed", "-i", "s/^MODULES=.*/MODULES=list/", "/etc/initramfs-tools/initramfs.conf"],
+        ["update-initramfs", "-u", "-k", "all"],
+        ["apt-get", "clean"],
+    ]
+
+
+def configure(rootfs: Path, vagrant_pubkey: str, log=print) -> None:
+    """Turn a fresh debootstrap tree into the box's root filesystem (needs root)."""
+    rootfs = Path(rootfs)
+    for f in rootfs.glob("etc/ssh/ssh_host_*"):
+        f.unlink()                      # each VM makes its own host key at first boot
+    dbus_id = rootfs / "var/lib/dbus/machine-id"
+    dbus_id.unlink(missing_ok=True)
+    dbus_id.parent.mkdir(parents=True, exist_ok=True)
+    dbus_id.symlink_to("/etc/machine-id")
+    link, target = UNITS_LINK
+    (rootfs / link).parent.mkdir(parents=True, exist_ok=True)
+    if (rootfs / link).is_dir() and not (rootfs / link).is_symlink():
+        (rootfs / link).rmdir()
+    if not (rootfs / link).is_symlink():
+        (rootfs / link).symlink_to(target)
+    (rootfs / "home/vagrant").mkdir(parents=True, exist_ok=True)
+    for rel, (content, mode) in files(vagrant_pubkey).items():
+        path = rootfs / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.unlink(missing_ok=True)
+        path.write_text(content)
+        os.chmod(path, mode)
+    os.chmod(rootfs / "home/vagrant/.ssh", 0o700)
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive", LC_ALL="C")
+    for cmd in chroot_commands():
+        if cmd[0] == "useradd" and (rootfs / "etc/passwd").read_text().find("\nvagrant:") >= 0:
+            continue
+        log("  chroot " + " ".join(cmd))
+        res = subprocess.run(["chroot", str(rootfs), *cmd], env=env, capture_output=True, text=True)
+        if res.returncode != 0:
+            raise RuntimeError(f"chroot {' '.join(cmd)} failed: {(res.stderr or res.stdout).strip()[-300:]}")
+    for junk in ("var/lib/apt/lists", "tmp"):
+        for p in (rootfs / junk).glob("*"):
+            if p.is_file() or p.is_symlink():
+                p.unlink()
+            elif p.is_dir():
+                subprocess.run(["rm", "-rf", str(p)], check=True)

@@ -1,0 +1,41 @@
+"""The lab's SSH key and the wait for a VM's sshd on its static lab address."""
+from __future__ import annotations
+
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+from ..base import ProviderError
+
+
+def lab_key(state_dir: Path) -> Path:
+    """state_dir/ssh/id_ed25519, made once; the Vagrantfile gives root its public half."""
+    key = Path(state_dir) / "ssh" / "id_ed25519"
+    if not key.exists():
+        key.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "labctl-lab",
+                        "-f", str(key)], check=True)
+    return key
+
+
+def wait_ssh(name: str, address: str, key: Path, timeout: float = 120) -> None:
+    """Until sshd on address:22 accepts root with the lab key (a VM boots slowly under TCG)."""
+    import paramiko
+    deadline = time.monotonic() + timeout
+    last = "no answer"
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection((address, 22), timeout=3):
+                pass
+            client = paramiko.SSHClient()
+            client.set_missing_host_key_policy(paramiko.AutoAddPolicy())
+            client.connect(address, username="root", key_filename=str(key), timeout=10,
+                           allow_agent=False, look_for_keys=False)
+            client.close()
+            return
+        except Exception as exc:  # refused, reset, auth not yet set up: try again
+            last = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            time.sleep(1)
+    raise ProviderError(f"host {name}: ssh root@{address} with the lab key failed for "
+                        f"{timeout:.0f} s ({last})")

@@ -1,0 +1,65 @@
+"""The box build's commands and guest files, checked without root, VMs or Vagrant."""
+from pathlib import Path
+
+from labctl import box
+from labctl.providers.vagrant import rootfs
+
+
+def test_host_mirror_from_deb822_and_one_line_sources():
+    deb822 = "Types: deb\nURIs: http://mirror.example/debian\nSuites: bookworm\n"
+    one_line = "deb [signed-by=/k.gpg] http://other.example/debian/ bookworm main\n"
+    security = "URIs: http://deb.example/debian-security\n"
+    assert box.host_mirror([security, deb822]) == "http://mirror.example/debian"
+    assert box.host_mirror([one_line]) == "http://other.example/debian"
+    assert box.host_mirror(["deb http://x.example/ubuntu jammy main\n"]) == box.FALLBACK_MIRROR
+
+
+def test_debootstrap_command(tmp_path):
+    cfg = box.BoxConfig(mirror="http://m.example/debian", work_dir=tmp_path / "w")
+    cmd = box.debootstrap_command(cfg, tmp_path / "root")
+    assert cmd[:2] == ["debootstrap", "--variant=minbase"]
+    assert cmd[-3:] == ["bookworm", str(tmp_path / "root"), "http://m.example/debian"]
+    included = next(a for a in cmd if a.startswith("--include=")).split("=", 1)[1].split(",")
+    for pkg in ("openssh-server", "python3", "procps", "dbus", "linux-image-cloud-amd64", "crun",
+                "containernetworking-plugins", "sudo"):
+        assert pkg in included
+    assert f"--cache-dir={tmp_path / 'debootstrap-debs'}" in cmd
+
+
+def test_disk_is_made_without_loop_devices(tmp_path):
+    cfg = box.BoxConfig(work_dir=tmp_path)
+    cmds = box.disk_commands(cfg, Path("/t/rootfs"), Path("/t/out"))
+    assert cmds[0] == ["truncate", "-s", "8G", "/t/out/root.raw"]
+    assert cmds[1] == ["mkfs.ext4", "-q", "-F", "-L", "root", "-d", "/t/rootfs", "/t/out/root.raw"]
+    assert cmds[2][:5] == ["qemu-img", "convert", "-O", "qcow2", "-c"]
+    assert not any("losetup" in c[0] or c[0] == "mount" for c in cmds)
+
+
+def test_box_metadata_vagrantfile_and_add(tmp_path):
+    cfg = box.BoxConfig(name="b", work_dir=tmp_path)
+    assert box.box_metadata(cfg) == {"provider": "libvirt", "format": "qcow2", "virtual_size": 8}
+    vf = box.BOX_VAGRANTFILE % rootfs.KERNEL_CMDLINE
+    assert 'lv.driver = "qemu"' in vf and "lv.cmd_line" in vf and "cmdline =" not in vf
+    assert "root=LABEL=root" in vf and "net.ifnames=0" in vf
+    assert box.box_add_command(cfg) == ["vagrant", "box", "add", "--force", "--name", "b",
+                                        str(tmp_path / "b.box")]
+
+
+def test_guest_files():
+    files = rootfs.files("ssh-rsa AAAA vagrant insecure public key\n")
+    assert files["etc/machine-id"] == ("", 0o444)          # every VM makes its own id
+    assert files["home/vagrant/.ssh/authorized_keys"][0].startswith("ssh-rsa AAAA")
+    assert "NOPASSWD:ALL" in files["etc/sudoers.d/vagrant"][0]
+    assert "DHCP=ipv4" in files["etc/systemd/network/99-dhcp.network"][0]
+    assert "Name=eth0" in files["etc/systemd/network/99-dhcp.network"][0]
+    assert "ssh-keygen" in files["etc/systemd/system/ssh.service.d/hostkey.conf"][0]
+    assert "virtio_net" in files["etc/initramfs-tools/modules"][0]
+    assert "PathChanged=/etc/labkube/units" in files["etc/systemd/system/labkube-units.path"][0]
+    assert rootfs.UNITS_LINK == ("usr/local/lib/systemd/system", "/etc/labkube/units")
+
+
+def test_guest_commands_enable_networkd_and_make_the_user():
+    cmds = rootfs.chroot_commands()
+    assert ["systemctl", "enable", "systemd-networkd.service", "labkube-units.path"] in cmds
+    assert any(c[0] == "useradd" and "vagrant" in c for c in cmds)
+    assert ["update-initramfs", "-u", "-k", "all"] in cmds

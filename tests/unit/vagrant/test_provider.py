@@ -1,0 +1,44 @@
+"""The vagrant provider's wiring: chosen by the inventory, Vagrant's environment, names."""
+from pathlib import Path
+
+from labctl.lab import Lab
+from labctl.providers.vagrant import STATES, VagrantProvider, libvirt
+from labctl.providers.vagrant.env import vagrant_env
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def test_lab_picks_the_vagrant_provider(tmp_path):
+    lab = Lab(ROOT / "inventories" / "vagrant", state_dir=str(tmp_path))
+    p = lab.provider()
+    assert isinstance(p, VagrantProvider)
+    assert p.lab == "vagrant" and p.subnet == "10.210.0.0/24" and p.box == "labctl-debian12"
+    assert [s.name for s in lab.node_specs()] == ["m-k8s", "w1-k8s", "w2-k8s"]
+
+
+def test_vagrant_environment(tmp_path, monkeypatch):
+    monkeypatch.delenv("VAGRANT_HOME", raising=False)
+    p = VagrantProvider(tmp_path, ROOT / "inventories" / "vagrant", "vagrant", project_root=ROOT)
+    (tmp_path / "ssh").mkdir()
+    (tmp_path / "ssh" / "id_ed25519.pub").write_text("ssh-ed25519 AAAA lab\n")
+    env = p.env()
+    assert env["VAGRANT_HOME"] == "/var/lib/labctl/vagrant.d"
+    assert env["VAGRANT_DEFAULT_PROVIDER"] == "libvirt"
+    assert env["VAGRANT_DOTFILE_PATH"] == str(tmp_path / "vagrant")
+    assert env["LABCTL_INVENTORY"] == str(ROOT / "inventories" / "vagrant")
+    assert env["LABCTL_SSH_PUBKEY"] == "ssh-ed25519 AAAA lab"
+    assert env["LABCTL_STORAGE_POOL"] == "labctl-vagrant-pool"
+    monkeypatch.setenv("VAGRANT_HOME", "/srv/vh")
+    assert vagrant_env()["VAGRANT_HOME"] == "/srv/vh"
+
+
+def test_status_of_a_lab_never_made_is_empty(tmp_path):
+    p = VagrantProvider(tmp_path, ROOT / "inventories" / "vagrant", "vagrant", project_root=ROOT)
+    assert p.status() == []
+    assert p.endpoints() == []
+
+
+def test_states_and_names():
+    assert STATES["poweroff"] == STATES["shutoff"] == "stopped"
+    assert STATES["not_created"] == "missing"
+    assert libvirt.prefix("x") == "labctl-x-" and libvirt.pool_name("x") == "labctl-x-pool"
