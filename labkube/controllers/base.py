@@ -6,6 +6,7 @@ import asyncio
 import logging
 
 from labkube.client.clock import Clock
+from labkube.client.errors import ApiError
 from labkube.client.events import EventRecorder
 from labkube.client.factory import InformerFactory
 from labkube.client.informer import object_key
@@ -47,7 +48,11 @@ class Controller:
             self.queue.done(key)
             raise
         except Exception as e:  # noqa: BLE001
-            self.log.warning("sync %s failed (retry %d): %s", key, self.queue.num_requeues(key) + 1, e)
+            n = self.queue.num_requeues(key) + 1
+            if isinstance(e, ApiError) and e.code == 409 and n < 5:
+                self.log.debug("sync %s: conflict, retrying (%d): %s", key, n, e.message)
+            else:
+                self.log.warning("sync %s failed (retry %d): %s", key, n, e)
             self.queue.done(key)
             self.queue.add_rate_limited(key)
             return False
