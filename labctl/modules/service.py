@@ -1,0 +1,123 @@
+"""service: start/stop/restart/reload services and enable/disable them.
+
+On netns lab nodes (``/run/labnode/bin/labnode-svc`` exists) it drives the
+node supervisor: ``labnode-svc {start|stop|restart|reload|enable|disable|status} NAME``,
+where ``status`` prints JSON ``{"name", "active", "pid", "enabled", "restarts"}``
+and decides whether anything changes.  ``reload`` re-reads the unit files, so
+``daemon_reload: true`` maps to it too.  Elsewhere it uses ``systemctl``.
+"""
+from __future__ import annotations
+
+import json
+import shlex
+
+from labctl.engine.context import ModuleError, TaskResult
+
+from ._util import bool_arg
+
+ARGS = {"name", "state", "enabled", "daemon_reload", "daemon_reexec", "sleep", "pattern",
+        "arguments", "args", "runlevel", "scope", "no_block", "masked", "force", "use"}
+LABNODE = "/run/labnode/bin/labnode-svc"
+q = shlex.quote
+
+
+def _active(v) -> bool:
+    if isinstance(v, str):
+        return v.lower() in ("active", "running", "true", "yes", "activating", "reloading")
+    return bool(v)
+
+
+class _Labnode:
+    def __init__(self, ctx, name):
+        self.ctx, self.name = ctx, name
+
+    def status(self) -> dict:
+        r = self.ctx.conn.run(f"{LABNODE} status {q(self.name)}")
+        try:
+            st = json.loads(r.stdout) if r.stdout.strip() else {}
+        except ValueError:
+            raise ModuleError(f"labnode-svc status {self.name}: unreadable output {r.stdout.strip()[:200]!r}")
+        if r.rc != 0 and not st:
+            st = {"name": self.name, "active": False, "enabled": False, "pid": None,
+                  "error": (r.stderr or r.stdout).strip()}
+        return st
+
+    def do(self, verb):
+        r = self.ctx.conn.run(f"{LABNODE} {verb} {q(self.name)}")
+        if r.rc != 0:
+            raise ModuleError(f"labnode-svc {verb} {self.name} failed: "
+                              f"{(r.stderr or r.stdout).strip() or 'exit %d' % r.rc}")
+
+    def daemon_reload(self):
+        self.do("reload")
+
+
+class _Systemd:
+    def __init__(self, ctx, name):
+        self.ctx, self.name = ctx, name
+
+    def status(self) -> dict:
+        a = self.ctx.conn.run(f"systemctl is-active {q(self.name)}").stdout.strip()
+        e = self.ctx.conn.run(f"systemctl is-enabled {q(self.name)}").stdout.strip()
+        return {"name": self.name, "active": a in ("active", "activating", "reloading"),
+                "enabled": e in ("enabled", "enabled-runtime", "alias", "static", "indirect"),
+                "ActiveState": a, "UnitFileState": e}
+
+    def do(self, verb):
+        r = self.ctx.conn.run(f"systemctl {verb} {q(self.name)}")
+        if r.rc != 0:
+            raise ModuleError(f"systemctl {verb} {self.name} failed: {(r.stderr or r.stdout).strip()}")
+
+    def daemon_reload(self):
+        r = self.ctx.conn.run("systemctl daemon-reload")
+        if r.rc != 0:
+            raise ModuleError(f"systemctl daemon-reload failed: {r.stderr.strip()}")
+
+
+def run(ctx, args):
+    name = args.get("name")
+    if not name:
+        raise ModuleError("missing required argument 'name'")
+    name = str(name)
+    state = args.get("state")
+    enabled = args.get("enabled")
+    if state not in (None, "started", "stopped", "restarted", "reloaded"):
+        raise ModuleError(f"unsupported state {state!r} (started, stopped, restarted, reloaded)")
+    use_labnode = ctx.conn.run(f"test -x {LABNODE}").rc == 0
+    svc = _Labnode(ctx, name) if use_labnode else _Systemd(ctx, name)
+    if bool_arg(args.get("daemon_reload")) and not ctx.check_mode:
+        svc.daemon_reload()
+    before = svc.status()
+    active = _active(before.get("active"))
+    actions = []
+    if enabled is not None:
+        want = bool_arg(enabled)
+        if bool(before.get("enabled")) != want:
+            actions.append("enable" if want else "disable")
+    if state == "started" and not active:
+        actions.append("start")
+    elif state == "stopped" and active:
+        actions.append("stop")
+    elif state == "restarted":
+        actions.append("restart")
+    elif state == "reloaded":
+        actions.append("reload" if active else "start")
+    if not ctx.check_mode:
+        for verb in actions:
+            if verb == "reload" and use_labnode:
+                svc.do("reload")
+                svc.do("restart")  # the supervisor's reload re-reads units; restart applies them
+            else:
+                svc.do(verb)
+    after = svc.status() if actions and not ctx.check_mode else before
+    data = {"name": name, "status": after, "state": "started" if _active(after.get("active")) else "stopped",
+            "enabled": bool(after.get("enabled")), "manager": "labnode" if use_labnode else "systemd"}
+    if state in ("started", "restarted", "reloaded") and not ctx.check_mode and \
+            not _active(after.get("active")):
+        return TaskResult(changed=bool(actions), failed=True,
+                          msg=f"service {name} is not running after {'/'.join(actions) or 'start'}", data=data)
+    diff = None
+    if actions and ctx.diff_mode:
+        diff = {"before": {"active": active, "enabled": bool(before.get("enabled"))},
+                "after": {"actions": actions}, "before_header": name, "after_header": name}
+    return TaskResult(changed=bool(actions), diff=diff, data=data)

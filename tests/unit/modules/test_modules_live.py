@@ -1,0 +1,134 @@
+"""Modules that talk to something live: service (fake labnode-svc), wait_for on a port, uri, apt, pip."""
+import http.server
+import json
+import os
+import socket
+import stat
+import sys
+import threading
+
+import pytest
+
+import labctl.modules.service as service_mod
+from modharness import run_module
+
+FAKE_SVC = r"""#!/bin/sh
+# fake labnode-svc: state in $STATE/<name>.{active,enabled}; logs verbs to $STATE/log
+STATE=%(state)s
+verb=$1; name=$2
+echo "$verb $name" >> $STATE/log
+case $verb in
+  start|restart) echo 1 > $STATE/$name.active ;;
+  stop) rm -f $STATE/$name.active ;;
+  enable) echo 1 > $STATE/$name.enabled ;;
+  disable) rm -f $STATE/$name.enabled ;;
+  reload) ;;
+  status)
+    a=false; e=false; p=null
+    [ -f $STATE/$name.active ] && a=true && p=4242
+    [ -f $STATE/$name.enabled ] && e=true
+    echo "{\"name\": \"$name\", \"active\": $a, \"pid\": $p, \"enabled\": $e, \"restarts\": 0}" ;;
+esac
+"""
+
+
+@pytest.fixture
+def fake_labnode(tmp_path, monkeypatch):
+    state = tmp_path / "svcstate"
+    state.mkdir()
+    exe = tmp_path / "labnode-svc"
+    exe.write_text(FAKE_SVC % {"state": state})
+    exe.chmod(exe.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setattr(service_mod, "LABNODE", str(exe))
+    return state
+
+
+def _log(state):
+    p = state / "log"
+    return [l for l in p.read_text().splitlines() if not l.startswith("status")] if p.exists() else []
+
+
+def test_service_started_enabled_idempotent(fake_labnode, tmp_path):
+    r1 = run_module("service", {"name": "apiserver", "state": "started", "enabled": True}, tmp_path)
+    assert r1["changed"] and r1["manager"] == "labnode" and r1["status"]["active"] is True
+    assert _log(fake_labnode) == ["enable apiserver", "start apiserver"]
+    r2 = run_module("service", {"name": "apiserver", "state": "started", "enabled": True}, tmp_path)
+    assert r2["changed"] is False
+    assert _log(fake_labnode) == ["enable apiserver", "start apiserver"]
+
+
+def test_service_restart_always_changes_and_stop(fake_labnode, tmp_path):
+    run_module("service", {"name": "k", "state": "started"}, tmp_path)
+    assert run_module("service", {"name": "k", "state": "restarted"}, tmp_path)["changed"]
+    assert run_module("service", {"name": "k", "state": "stopped"}, tmp_path)["changed"]
+    assert not run_module("service", {"name": "k", "state": "stopped"}, tmp_path)["changed"]
+    assert _log(fake_labnode) == ["start k", "restart k", "stop k"]
+
+
+def test_service_check_mode_does_nothing(fake_labnode, tmp_path):
+    r = run_module("service", {"name": "k", "state": "started"}, tmp_path, check=True)
+    assert r["changed"] is True
+    assert _log(fake_labnode) == []
+
+
+def test_wait_for_port(tmp_path):
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(5)
+    port = srv.getsockname()[1]
+    try:
+        r = run_module("wait_for", {"host": "127.0.0.1", "port": port, "timeout": 10}, tmp_path)
+        assert r["failed"] is False and r["changed"] is False and r["port"] == port
+    finally:
+        srv.close()
+    r = run_module("wait_for", {"host": "127.0.0.1", "port": port, "state": "stopped", "timeout": 10},
+                   tmp_path)
+    assert r["failed"] is False
+    r = run_module("wait_for", {"host": "127.0.0.1", "port": port, "timeout": 0.3, "sleep": 0.1}, tmp_path)
+    assert r["failed"] is True and f"127.0.0.1:{port}" in r["msg"]
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = json.dumps({"path": self.path}).encode()
+        self.send_response(200 if self.path != "/missing" else 404)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *a):
+        pass
+
+
+def test_uri_local_and_refuses_outside(tmp_path):
+    srv = http.server.HTTPServer(("127.0.0.1", 0), _Handler)
+    t = threading.Thread(target=srv.serve_forever, daemon=True)
+    t.start()
+    try:
+        base = f"http://127.0.0.1:{srv.server_port}"
+        r = run_module("uri", {"url": base + "/healthz", "return_content": True}, tmp_path)
+        assert r["status"] == 200 and r["json"] == {"path": "/healthz"} and not r["failed"]
+        r = run_module("uri", {"url": base + "/missing"}, tmp_path)
+        assert r["failed"] and r["status"] == 404
+        r = run_module("uri", {"url": base + "/missing", "status_code": [200, 404]}, tmp_path)
+        assert not r["failed"]
+    finally:
+        srv.shutdown()
+    r = run_module("uri", {"url": "https://example.com/"}, tmp_path)
+    assert r["failed"] and "not a lab address" in r["msg"]
+
+
+@pytest.mark.skipif(not os.path.exists("/usr/bin/dpkg-query"), reason="needs dpkg")
+def test_apt_installed_package_is_ok(tmp_path):
+    r = run_module("apt", {"name": ["bash", "coreutils"], "state": "present"}, tmp_path)
+    assert r["changed"] is False and not r["failed"]
+    r = run_module("apt", {"name": "surely-not-a-package-xyz", "state": "absent"}, tmp_path)
+    assert r["changed"] is False
+
+
+def test_pip_present_is_ok(tmp_path):
+    r = run_module("pip", {"name": ["PyYAML", "jinja2"], "executable": f"{sys.executable} -m pip"}, tmp_path)
+    assert r["changed"] is False and not r["failed"]
+    r = run_module("pip", {"name": "pyyaml==0.0.1", "executable": f"{sys.executable} -m pip"}, tmp_path,
+                   check=True)
+    assert r["changed"] is True
