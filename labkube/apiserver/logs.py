@@ -63,9 +63,12 @@ async def serve(request: web.Request, reg: Registry, t: Target) -> web.StreamRes
                 resp = web.StreamResponse(headers={"Content-Type": "text/plain"})
                 resp.enable_chunked_encoding()
                 await resp.prepare(request)
-                async for chunk in up.content.iter_any():
-                    await resp.write(chunk)
-                await resp.write_eof()
+                try:
+                    async for chunk in up.content.iter_any():
+                        await resp.write(chunk)
+                    await resp.write_eof()
+                except (ConnectionResetError, aiohttp.ClientError):
+                    pass  # either side went away mid-stream; headers are already sent
                 return resp
     except aiohttp.ClientError as e:
         raise errors.ApiError(502, "InternalError", f"Get \"{url}\": {e}") from None

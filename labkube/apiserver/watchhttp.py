@@ -7,7 +7,6 @@ with an ERROR event holding a 410 Expired Status.
 """
 from __future__ import annotations
 
-import asyncio
 import random
 import time
 
@@ -72,9 +71,8 @@ async def serve(request: web.Request, reg: Registry, t: Target) -> web.StreamRes
                 obj = to_table(t.res.name, [obj], rv, include, with_columns=first)
             first = False
             await resp.write(_event(kind, obj))
-    except (ConnectionResetError, asyncio.CancelledError):
-        stream.close()
-        raise
+    except ConnectionResetError:  # the client went away: nothing more to say
+        return resp
     finally:
         stream.close()
     try:

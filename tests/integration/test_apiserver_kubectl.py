@@ -1,0 +1,404 @@
+"""The real apiserver driven by the real kubectl (1.31 via the dispatcher) and the official
+Python client, over HTTPS on 127.0.0.1 with a throwaway CA and client certificates.
+
+Needs no root: everything lives in a pytest tmp dir (kubeconfig, HOME, kubectl cache).
+"""
+from __future__ import annotations
+
+import datetime
+import ipaddress
+import json
+import os
+import queue
+import shutil
+import socket
+import ssl
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+import yaml
+
+pytestmark = pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl not installed")
+
+
+# -- PKI ------------------------------------------------------------------------------
+def _pki(d):
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    now = datetime.datetime.now(datetime.timezone.utc)
+
+    def write(name, cert, key):
+        (d / f"{name}.crt").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        (d / f"{name}.key").write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                                          serialization.PrivateFormat.PKCS8,
+                                                          serialization.NoEncryption()))
+
+    def builder(subject, issuer, pub):
+        return (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer).public_key(pub)
+                .serial_number(x509.random_serial_number())
+                .not_valid_before(now - datetime.timedelta(hours=1))
+                .not_valid_after(now + datetime.timedelta(days=1)))
+
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "test-ca")])
+    ca = builder(ca_name, ca_name, ca_key.public_key()).add_extension(
+        x509.BasicConstraints(ca=True, path_length=None), critical=True).sign(ca_key, hashes.SHA256())
+    write("ca", ca, ca_key)
+
+    def leaf(name, cn, orgs=(), server=False):
+        key = ec.generate_private_key(ec.SECP256R1())
+        subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)] +
+                            [x509.NameAttribute(NameOID.ORGANIZATION_NAME, o) for o in orgs])
+        b = builder(subject, ca_name, key.public_key())
+        if server:
+            b = b.add_extension(x509.SubjectAlternativeName(
+                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+            b = b.add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        else:
+            b = b.add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+        write(name, b.sign(ca_key, hashes.SHA256()), key)
+
+    leaf("apiserver", "kube-apiserver", server=True)
+    leaf("admin", "kubernetes-admin", ["system:masters"])
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Lab:
+    def __init__(self, d, port):
+        self.dir, self.port = d, port
+        self.kubeconfig = str(d / "admin.kubeconfig")
+        self.env = dict(os.environ, HOME=str(d / "home"), KUBECONFIG=self.kubeconfig)
+        self.env.pop("KUBECTL_EXTERNAL_DIFF", None)
+
+    def kubectl(self, *args, check=True, input=None, env=None, timeout=120):
+        cmd = ["kubectl", "--cache-dir", str(self.dir / "cache"), *args]
+        p = subprocess.run(cmd, capture_output=True, text=True, env={**self.env, **(env or {})},
+                           input=input, timeout=timeout)
+        if check and p.returncode != 0:
+            raise AssertionError(f"{' '.join(args)} failed ({p.returncode}): {p.stderr}")
+        return p
+
+    def json(self, *args):
+        return json.loads(self.kubectl(*args, "-o", "json").stdout)
+
+    def apply(self, manifest: dict, *args):
+        return self.kubectl("apply", "-f", "-", *args, input=yaml.safe_dump(manifest))
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    d = tmp_path_factory.mktemp("lab")
+    (d / "home").mkdir()
+    _pki(d)
+    port = _free_port()
+    cfg = {"bind_address": "127.0.0.1", "secure_port": port, "tls_cert_file": str(d / "apiserver.crt"),
+           "tls_private_key_file": str(d / "apiserver.key"), "client_ca_file": str(d / "ca.crt"),
+           "storage": {"backend": "sqlite", "path": str(d / "registry.db")},
+           "service_cluster_ip_range": "10.96.0.0/12", "watch_history": 40}
+    (d / "apiserver.yaml").write_text(yaml.safe_dump(cfg))
+    (d / "admin.kubeconfig").write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config", "current-context": "lab",
+        "clusters": [{"name": "lab", "cluster": {"server": f"https://127.0.0.1:{port}",
+                                                 "certificate-authority": str(d / "ca.crt")}}],
+        "users": [{"name": "admin", "user": {"client-certificate": str(d / "admin.crt"),
+                                             "client-key": str(d / "admin.key")}}],
+        "contexts": [{"name": "lab", "context": {"cluster": "lab", "user": "admin"}}]}))
+    log = open(d / "apiserver.log", "w")
+    proc = subprocess.Popen([sys.executable, "-m", "labkube.apiserver", "--config", str(d / "apiserver.yaml")],
+                            stdout=log, stderr=subprocess.STDOUT)
+    ctx = ssl.create_default_context(cafile=str(d / "ca.crt"))
+    for _ in range(300):
+        try:
+            with urllib.request.urlopen(f"https://127.0.0.1:{port}/readyz", context=ctx, timeout=2) as r:
+                if r.status == 200:
+                    break
+        except (urllib.error.URLError, ConnectionError, OSError):
+            pass
+        if proc.poll() is not None:
+            raise AssertionError("apiserver exited: " + (d / "apiserver.log").read_text())
+        time.sleep(0.1)
+    else:
+        proc.kill()
+        raise AssertionError("apiserver never became ready: " + (d / "apiserver.log").read_text())
+    yield Lab(d, port)
+    proc.terminate()
+    assert proc.wait(timeout=30) == 0, (d / "apiserver.log").read_text()
+    log.close()
+    assert "Traceback" not in (d / "apiserver.log").read_text(), (d / "apiserver.log").read_text()
+
+
+def _pod(name, **spec):
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "labels": {"app": name}},
+            "spec": {"containers": [{"name": "c", "image": "busybox:1.36", "command": ["sleep", "3600"]}], **spec}}
+
+
+def _deploy(name, image="nginx:1.25", replicas=2):
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name},
+            "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": name}},
+                     "template": {"metadata": {"labels": {"app": name}},
+                                  "spec": {"containers": [{"name": "web", "image": image}]}}}}
+
+
+# -- kubectl -----------------------------------------------------------------------------
+def test_dispatcher_runs_kubectl_131(lab):
+    v = json.loads(lab.kubectl("version", "-o", "json").stdout)
+    assert v["serverVersion"]["minor"] == "31"
+    assert v["clientVersion"]["minor"] == "31"
+
+
+def test_api_resources_and_system_namespaces(lab):
+    out = lab.kubectl("api-resources").stdout
+    for line in ("pods ", "deployments ", "replicasets ", "namespaces ", "leases "):
+        assert line in out
+    ns = lab.kubectl("get", "ns").stdout
+    for name in ("default", "kube-system", "kube-public", "kube-node-lease"):
+        assert any(l.split()[:2] == [name, "Active"] for l in ns.splitlines()), ns
+    svc = lab.json("get", "svc", "kubernetes", "-n", "default")
+    assert svc["spec"]["clusterIP"] == "10.96.0.1"
+
+
+def test_no_client_cert_is_401_but_version_is_public(lab):
+    ctx = ssl.create_default_context(cafile=str(lab.dir / "ca.crt"))
+    base = f"https://127.0.0.1:{lab.port}"
+    with urllib.request.urlopen(base + "/version", context=ctx) as r:
+        assert json.load(r)["minor"] == "31"
+    with pytest.raises(urllib.error.HTTPError) as e:
+        urllib.request.urlopen(base + "/api/v1/pods", context=ctx)
+    assert e.value.code == 401
+    assert json.loads(e.value.read())["reason"] == "Unauthorized"
+
+
+def test_create_get_wide_yaml_json_and_delete_pod(lab):
+    out = lab.kubectl("create", "-f", "-", input=yaml.safe_dump(_pod("p1"))).stdout
+    assert "pod/p1 created" in out
+    pod = lab.json("get", "pod", "p1")
+    assert pod["spec"]["restartPolicy"] == "Always"
+    assert pod["spec"]["containers"][0]["imagePullPolicy"] == "IfNotPresent"
+    assert pod["status"]["phase"] == "Pending"
+    assert pod["metadata"]["uid"] and pod["metadata"]["creationTimestamp"]
+    y = yaml.safe_load(lab.kubectl("get", "pod", "p1", "-o", "yaml").stdout)
+    assert y["metadata"]["name"] == "p1" and y["kind"] == "Pod"
+    wide = lab.kubectl("get", "pods", "-o", "wide").stdout.splitlines()
+    assert wide[0].split()[:7] == ["NAME", "READY", "STATUS", "RESTARTS", "AGE", "IP", "NODE"]
+    row = next(l.split() for l in wide if l.startswith("p1 "))
+    assert row[1:4] == ["0/1", "Pending", "0"]
+    assert "p1" in lab.kubectl("get", "pods", "-A").stdout
+    assert "app=p1" in lab.kubectl("get", "pod", "p1", "--show-labels").stdout
+    assert 'pod "p1" deleted' in lab.kubectl("delete", "pod", "p1").stdout
+    gone = lab.kubectl("get", "pod", "p1", check=False)
+    assert gone.returncode == 1 and 'pods "p1" not found' in gone.stderr
+
+
+def test_invalid_pod_names_the_field(lab):
+    bad = _pod("bad")
+    del bad["spec"]["containers"][0]["image"]
+    p = lab.kubectl("create", "-f", "-", input=yaml.safe_dump(bad), check=False)
+    assert p.returncode == 1
+    assert 'Pod "bad" is invalid: spec.containers[0].image: Required value' in p.stderr
+
+
+def test_apply_twice_label_annotate_patch_scale(lab):
+    assert "created" in lab.apply(_deploy("web2")).stdout
+    dep = lab.json("get", "deploy", "web2")
+    assert dep["metadata"]["generation"] == 1
+    assert dep["spec"]["strategy"]["rollingUpdate"] == {"maxSurge": "25%", "maxUnavailable": "25%"}
+    assert "configured" in lab.apply(_deploy("web2", image="nginx:1.26")).stdout
+    dep = lab.json("get", "deploy", "web2")
+    assert dep["spec"]["template"]["spec"]["containers"][0]["image"] == "nginx:1.26"
+    assert dep["metadata"]["generation"] == 2
+    assert "kubectl.kubernetes.io/last-applied-configuration" in dep["metadata"]["annotations"]
+    lab.kubectl("label", "deploy", "web2", "tier=fe")
+    lab.kubectl("annotate", "deploy", "web2", "note=hello")
+    dep = lab.json("get", "deploy", "web2")
+    assert dep["metadata"]["labels"]["tier"] == "fe"
+    assert dep["metadata"]["annotations"]["note"] == "hello"
+    assert dep["metadata"]["generation"] == 2  # metadata changes do not bump generation
+    lab.kubectl("patch", "deploy", "web2", "--type=merge", "-p", '{"spec":{"minReadySeconds":5}}')
+    lab.kubectl("patch", "deploy", "web2", "--type=json", "-p",
+                '[{"op":"replace","path":"/spec/revisionHistoryLimit","value":3}]')
+    lab.kubectl("patch", "deploy", "web2", "-p",
+                '{"spec":{"template":{"spec":{"containers":[{"name":"web","image":"nginx:1.27"}]}}}}')
+    lab.kubectl("scale", "deploy", "web2", "--replicas=4")
+    dep = lab.json("get", "deploy", "web2")
+    assert dep["spec"]["minReadySeconds"] == 5
+    assert dep["spec"]["revisionHistoryLimit"] == 3
+    assert dep["spec"]["template"]["spec"]["containers"] == [
+        {**dep["spec"]["template"]["spec"]["containers"][0], "name": "web", "image": "nginx:1.27"}]
+    assert dep["spec"]["replicas"] == 4
+    assert dep["metadata"]["generation"] == 6
+    lab.kubectl("label", "deploy", "web2", "tier-")
+    assert "tier" not in lab.json("get", "deploy", "web2")["metadata"].get("labels", {})
+    wide = lab.kubectl("get", "deploy", "web2", "-o", "wide").stdout.splitlines()
+    assert wide[0].split() == ["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE", "CONTAINERS", "IMAGES", "SELECTOR"]
+    assert wide[1].split()[-3:] == ["web", "nginx:1.27", "app=web2"]
+    lab.kubectl("delete", "deploy", "web2")
+    assert "web2" not in lab.kubectl("get", "deploy").stdout
+
+
+def test_status_subresource_patch_only_changes_status(lab):
+    lab.apply(_pod("st1"))
+    lab.kubectl("patch", "pod", "st1", "--subresource=status", "--type=merge",
+                "-p", '{"status":{"phase":"Running"},"metadata":{"labels":{"x":"y"}}}')
+    pod = lab.json("get", "pod", "st1")
+    assert pod["status"]["phase"] == "Running"
+    assert "x" not in pod["metadata"]["labels"]
+    lab.kubectl("delete", "pod", "st1")
+
+
+def test_create_deployment_and_run(lab):
+    lab.kubectl("create", "deployment", "web", "--image=busybox", "--replicas=2", "--", "sleep", "3600")
+    dep = lab.json("get", "deploy", "web")
+    assert dep["spec"]["replicas"] == 2
+    c = dep["spec"]["template"]["spec"]["containers"][0]
+    assert c["command"] == ["sleep", "3600"] and c["imagePullPolicy"] == "Always"
+    lab.kubectl("run", "hello", "--image=busybox", "--", "sh", "-c", "echo hi; sleep 3600")
+    pod = lab.json("get", "pod", "hello")
+    assert pod["metadata"]["labels"] == {"run": "hello"}
+    assert pod["spec"]["containers"][0]["args"] == ["sh", "-c", "echo hi; sleep 3600"]
+    logs = lab.kubectl("logs", "hello", check=False)
+    assert logs.returncode == 1 and "BadRequest" in logs.stderr
+    lab.kubectl("delete", "pod", "hello")
+    lab.kubectl("delete", "deploy", "web")
+
+
+def test_edit_with_editor(lab):
+    lab.apply(_deploy("ed1"))
+    editor = lab.dir / "editor.sh"
+    editor.write_text("#!/bin/sh\nsed -i 's/replicas: 2/replicas: 7/' \"$1\"\n")
+    editor.chmod(0o755)
+    lab.kubectl("edit", "deploy", "ed1", env={"KUBE_EDITOR": str(editor)})
+    assert lab.json("get", "deploy", "ed1")["spec"]["replicas"] == 7
+    lab.kubectl("delete", "deploy", "ed1")
+
+
+class LineReader:
+    """Collects a process's stdout lines on a thread; `until` waits (bounded) for needles."""
+
+    def __init__(self, proc):
+        self.q: queue.Queue = queue.Queue()
+        threading.Thread(target=lambda: [self.q.put(l) for l in proc.stdout], daemon=True).start()
+
+    def until(self, needles, limit=60.0):
+        seen, lines = set(), []
+        end = time.monotonic() + limit
+        while len(seen) < len(needles) and time.monotonic() < end:
+            try:
+                line = self.q.get(timeout=0.5)
+            except queue.Empty:
+                continue
+            lines.append(line)
+            seen |= {n for n in needles if n in line}
+        return lines, seen
+
+
+def test_get_watch_streams_changes(lab):
+    lab.apply(_pod("w0"))
+    proc = subprocess.Popen(["kubectl", "--cache-dir", str(lab.dir / "cache"), "get", "pods", "-w",
+                             "--output-watch-events"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=lab.env)
+    try:
+        reader = LineReader(proc)
+        first, seen = reader.until(["w0"])
+        assert seen == {"w0"}
+        lab.apply(_pod("w1"))
+        lab.kubectl("label", "pod", "w1", "k=v")
+        lab.kubectl("delete", "pod", "w1")
+        lines, _ = reader.until(["DELETED"])
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    events = [l.split()[:2] for l in lines if "w1" in l]
+    assert ["ADDED", "w1"] in events and ["MODIFIED", "w1"] in events and ["DELETED", "w1"] in events
+    assert sum(1 for l in first + lines if l.split()[:2] == ["ADDED", "w0"]) == 1  # no duplicate from the list
+    lab.kubectl("delete", "pod", "w0")
+
+
+def test_graceful_pod_deletion_and_binding(lab):
+    from kubernetes import client
+    lab.apply(_pod("g1"))
+    api = _pyclient(lab)
+    api.create_namespaced_pod_binding("g1", "default", {"apiVersion": "v1", "kind": "Binding",
+                                                        "metadata": {"name": "g1"},
+                                                        "target": {"kind": "Node", "name": "node-1"}},
+                                      _preload_content=False)
+    assert lab.json("get", "pod", "g1")["spec"]["nodeName"] == "node-1"
+    with pytest.raises(client.ApiException) as e:
+        api.create_namespaced_pod_binding("g1", "default", {"apiVersion": "v1", "kind": "Binding",
+                                                            "metadata": {"name": "g1"},
+                                                            "target": {"kind": "Node", "name": "node-2"}},
+                                          _preload_content=False)
+    assert e.value.status == 409
+    lab.kubectl("delete", "pod", "g1", "--wait=false")
+    pod = lab.json("get", "pod", "g1")
+    assert pod["metadata"]["deletionTimestamp"] and pod["metadata"]["deletionGracePeriodSeconds"] == 30
+    assert "Terminating" in lab.kubectl("get", "pod", "g1").stdout
+    lab.kubectl("delete", "pod", "g1", "--grace-period=0", "--force")
+    assert lab.kubectl("get", "pod", "g1", check=False).returncode == 1
+
+
+def test_get_componentstatuses(lab):
+    p = lab.kubectl("get", "cs")
+    assert "etcd-0" in p.stdout and "Healthy" in p.stdout
+
+
+def test_dry_run_server_changes_nothing(lab):
+    out = lab.kubectl("create", "-f", "-", "--dry-run=server", input=yaml.safe_dump(_pod("dry"))).stdout
+    assert "created (server dry run)" in out
+    assert lab.kubectl("get", "pod", "dry", check=False).returncode == 1
+
+
+# -- the official Python client ------------------------------------------------------------
+def _pyclient(lab):
+    from kubernetes import client, config
+    cfg = client.Configuration()
+    config.load_kube_config(config_file=lab.kubeconfig, client_configuration=cfg)
+    return client.CoreV1Api(client.ApiClient(cfg))
+
+
+def test_python_client_list_create_patch_watch_delete(lab):
+    from kubernetes import watch
+    api = _pyclient(lab)
+    start = api.list_namespaced_pod("default")
+    assert start.items is not None and start.metadata.resource_version
+    api.create_namespaced_pod("default", _pod("py1"))
+    p = api.patch_namespaced_pod("py1", "default", {"metadata": {"labels": {"stage": "2"}}})
+    assert p.metadata.labels["stage"] == "2"
+    api.delete_namespaced_pod("py1", "default")
+    got = []
+    for ev in watch.Watch().stream(api.list_namespaced_pod, "default",
+                                   resource_version=start.metadata.resource_version, timeout_seconds=5):
+        if ev["object"].metadata.name == "py1":
+            got.append(ev["type"])
+        if got and got[-1] == "DELETED":
+            break
+    assert got == ["ADDED", "MODIFIED", "DELETED"]
+    labelled = api.list_namespaced_pod("default", label_selector="stage=2")
+    assert labelled.items == []
+
+
+def test_python_client_watch_too_old_is_410(lab):
+    from kubernetes import client, watch
+    api = _pyclient(lab)
+    old = api.list_namespaced_config_map("default").metadata.resource_version
+    for i in range(45):  # more writes than watch_history (40)
+        api.create_namespaced_config_map("default", {"metadata": {"name": f"c{i}"}, "data": {"i": str(i)}})
+    with pytest.raises(client.ApiException) as e:
+        for _ in watch.Watch().stream(api.list_namespaced_config_map, "default", resource_version=old,
+                                      timeout_seconds=5):
+            pass
+    assert e.value.status == 410
+    for i in range(45):
+        api.delete_namespaced_config_map(f"c{i}", "default")
