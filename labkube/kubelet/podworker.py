@@ -16,6 +16,7 @@ import time
 from .containers import ContainerConfigError, build_container_config
 from .images.store import ImageError
 from .podsandbox import pod_dir, sandbox_config
+from .probes import ContainerProbes
 from .runtime.base import ContainerStatus, RuntimeError_, Sandbox
 from .status import ContainerView, pod_status
 from .volumes import VolumeError, container_mounts, prepare_volumes
@@ -38,8 +39,7 @@ class PodWorker:
             if c.state == "running":
                 self._watch(c.id)
         self.waiting: dict[str, tuple] = {}
-        self.ready: dict[str, bool] = {}
-        self.started: dict[str, bool] = {}
+        self.probes: dict[str, ContainerProbes] = {}
         self.volumes: dict | None = None
         self.wake = asyncio.Event()
         self.removed = False
@@ -50,6 +50,10 @@ class PodWorker:
 
     # -- events ---------------------------------------------------------------------------
     def start(self) -> None:
+        for c in self._all_specs():
+            cur = self.current(c["name"])
+            if cur is not None and cur.state == "running":
+                self._start_probes(c, cur.id)
         self.task = asyncio.create_task(self.run(), name=f"pod {self.namespace}/{self.name}")
 
     def update(self, pod: dict) -> None:
@@ -66,6 +70,36 @@ class PodWorker:
             await self.kl.runtime.wait_container(cid)
             self.wake.set()
         asyncio.create_task(waiter())
+
+    def _all_specs(self) -> list:
+        spec = self.pod.get("spec") or {}
+        return (spec.get("initContainers") or []) + (spec.get("containers") or [])
+
+    def _start_probes(self, c: dict, cid: str) -> None:
+        old = self.probes.pop(c["name"], None)
+        if old is not None:
+            old.stop()
+        if not any(k in c for k in ("startupProbe", "livenessProbe", "readinessProbe")):
+            return
+        p = ContainerProbes(c, cid, self.sandbox.ip if self.sandbox else "", self.kl.runtime.exec_sync,
+                            self.wake.set, self._probe_kill, enabled=self.kl.cfg.runtime != "fake")
+        self.probes[c["name"]] = p
+        p.start()
+
+    def _stop_stale_probes(self) -> None:
+        for name, p in list(self.probes.items()):
+            cur = self.current(name)
+            if cur is None or cur.id != p.cid or cur.state != "running":
+                p.stop()
+                del self.probes[name]
+
+    async def _probe_kill(self, cid: str, message: str) -> None:
+        name = next((n for n, p in self.probes.items() if p.cid == cid), "?")
+        self.kl.event(self.pod, "Warning", "Unhealthy", message)
+        self.kl.event(self.pod, "Normal", "Killing", f"Container {name} failed a probe, will be restarted")
+        grace = (self.pod.get("spec") or {}).get("terminationGracePeriodSeconds", 30)
+        await self.kl.runtime.stop_container(cid, float(grace if grace is not None else 30))
+        self.wake.set()
 
     @property
     def terminating(self) -> bool:
@@ -84,6 +118,7 @@ class PodWorker:
                     await asyncio.sleep(2)
                     continue
             delay = RESYNC
+            self._stop_stale_probes()
             try:
                 delay = min(delay, await self.sync() or RESYNC)
             except Exception:  # noqa: BLE001 - keep the worker alive
@@ -191,6 +226,7 @@ class PodWorker:
         try:
             await self.kl.runtime.start_container(cid)
             self._watch(cid)
+            self._start_probes(c, cid)
             self.kl.event(self.pod, "Normal", "Started", f"Started container {name}")
         except RuntimeError_ as e:
             self.kl.event(self.pod, "Warning", "Failed", e.message)
@@ -214,9 +250,10 @@ class PodWorker:
             waiting = self.waiting.get(c["name"])
             if waiting and cur is not None and cur.state == "running":
                 waiting = None
+            probes = self.probes.get(c["name"])
             out.append(ContainerView(name=c["name"], image=_display_image(c.get("image", "")), current=cur,
-                                     last=last, waiting=waiting, ready=self.ready.get(c["name"], True),
-                                     started=self.started.get(c["name"]),
+                                     last=last, waiting=waiting, ready=probes.ready if probes else True,
+                                     started=probes.started if probes else None,
                                      restart_count=cur.restart_count if cur else 0))
         return out
 
@@ -243,6 +280,9 @@ class PodWorker:
     async def terminate(self) -> None:
         grace = self.grace_period()
         rt = self.kl.runtime
+        for p in self.probes.values():
+            p.stop()
+        self.probes.clear()
         running = [r for recs in self.records.values() for r in recs if r.state == "running"]
         if running:
             log.info("stopping pod %s/%s (%d containers, grace %ss)", self.namespace, self.name, len(running), grace)

@@ -113,6 +113,7 @@ def test_kubelet_runs_pods_with_crun(tmp_path):
     assert r["crash_waiting_reason"] == "CrashLoopBackOff" and r["crash_restarts"] >= 1, r
     assert r["crash_last_exit_code"] == 7, r
     assert r["never_pull_reason"] == "ErrImageNeverPull", r
+    assert r["sick_restarted"] >= 1, "a failing exec liveness probe restarts the container"
     assert r["adopted_same_containers"] and r["restart_counts_after_restart"] == [0, 0], r
     assert r["web_deleted_from_api"], r
     assert r["nginx_exit_code"] == 0, "nginx exits 0 on its stop signal (SIGQUIT)"
@@ -222,13 +223,19 @@ async def _inside_kubelet(node: str) -> dict:
     spec = lambda name, containers, **kw: {"metadata": {"name": name, "namespace": "default"},  # noqa: E731
                                            "spec": {"nodeName": node, "containers": containers, **kw}}
     await api.create("pods", spec("web", [
-        {"name": "nginx", "image": "nginx", "imagePullPolicy": "IfNotPresent"},
+        {"name": "nginx", "image": "nginx", "imagePullPolicy": "IfNotPresent", "ports": [{"name": "http", "containerPort": 80}],
+         "readinessProbe": {"httpGet": {"path": "/healthz", "port": "http"}, "periodSeconds": 1},
+         "livenessProbe": {"tcpSocket": {"port": 80}, "periodSeconds": 1}},
         {"name": "sidecar", "image": "busybox:latest", "imagePullPolicy": "IfNotPresent",
          "command": ["sh", "-c", "until wget -q -O - http://127.0.0.1/; do sleep 0.1; done; exec sleep 1000"]}],
         terminationGracePeriodSeconds=5))
     await api.create("pods", spec("once", [{"name": "main", "image": "busybox", "command": ["sh", "-c", "exit 3"]}],
                                   restartPolicy="Never"))
     await api.create("pods", spec("crash", [{"name": "main", "image": "busybox", "command": ["sh", "-c", "exit 7"]}]))
+    await api.create("pods", spec("sick", [{"name": "main", "image": "busybox", "command": ["sleep", "1000"],
+                                            "livenessProbe": {"exec": {"command": ["cat", "/nonexistent"]},
+                                                              "periodSeconds": 1, "failureThreshold": 1}}],
+                                  terminationGracePeriodSeconds=1))
     await api.create("pods", spec("never", [{"name": "main", "image": "missing:1", "imagePullPolicy": "Never"}]))
     await until(lambda: phase("web") == "Running" and all(c.get("ready") for c in
                 get("web")["status"]["containerStatuses"]), "web running")
@@ -252,6 +259,8 @@ async def _inside_kubelet(node: str) -> dict:
     r["crash_last_exit_code"] = cstatus("crash")["lastState"]["terminated"]["exitCode"]
     await until(lambda: (cstatus("never").get("state") or {}).get("waiting", {}).get("reason"), "never pull")
     r["never_pull_reason"] = cstatus("never")["state"]["waiting"]["reason"]
+    await until(lambda: cstatus("sick").get("restartCount", 0) >= 1, "liveness restart")
+    r["sick_restarted"] = cstatus("sick")["restartCount"]
 
     # restart the kubelet: running containers are adopted, not restarted
     before = r["web_container_ids"]
@@ -268,7 +277,7 @@ async def _inside_kubelet(node: str) -> dict:
     w = kl.pods.find("default", "web")
     nginx_id = w.current("nginx").id
     nginx = kl.runtime.containers[nginx_id]
-    for name in ("web", "once", "crash", "never"):
+    for name in ("web", "once", "crash", "never", "sick"):
         await api.delete("pods", name, namespace="default")
     await until(lambda: not api.all("pods", "default"), "all pods deleted")
     await until(lambda: not kl.pods.workers, "workers done")
