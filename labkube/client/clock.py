@@ -35,6 +35,13 @@ class Clock:
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(seconds)
 
+    async def wait_event(self, event: asyncio.Event, timeout: float | None) -> None:
+        """Wait until the event is set or `timeout` seconds of this clock's time have passed."""
+        try:
+            await asyncio.wait_for(event.wait(), timeout)
+        except asyncio.TimeoutError:
+            pass
+
 
 class FakeClock(Clock):
     """Time that only moves when a test calls advance(); sleep() returns at once after advancing."""
@@ -42,6 +49,7 @@ class FakeClock(Clock):
     def __init__(self, start: datetime.datetime | None = None):
         self._wall = start or datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
         self._mono = 1000.0
+        self._timers: list[tuple[float, asyncio.Event]] = []
 
     def monotonic(self) -> float:
         return self._mono
@@ -52,6 +60,17 @@ class FakeClock(Clock):
     def advance(self, seconds: float) -> None:
         self._mono += seconds
         self._wall += datetime.timedelta(seconds=seconds)
+        due = [t for t in self._timers if t[0] <= self._mono]
+        self._timers = [t for t in self._timers if t[0] > self._mono]
+        for _, ev in due:
+            ev.set()
+
+    async def wait_event(self, event: asyncio.Event, timeout: float | None) -> None:
+        if timeout is not None:
+            if timeout <= 0:
+                return
+            self._timers.append((self._mono + timeout, event))
+        await event.wait()
 
     async def sleep(self, seconds: float) -> None:
         self.advance(seconds)

@@ -92,10 +92,7 @@ class WorkQueue:
                 return key
             wait = self.promote_due()
             self._wakeup.clear()
-            try:
-                await asyncio.wait_for(self._wakeup.wait(), wait)
-            except asyncio.TimeoutError:
-                pass
+            await self.clock.wait_event(self._wakeup, wait)
 
     def done(self, key: str) -> None:
         self._processing.discard(key)

@@ -111,10 +111,7 @@ class SchedulingQueue:
                 return key
             wait = self._promote()
             self._wakeup.clear()
-            try:
-                await asyncio.wait_for(self._wakeup.wait(), wait)
-            except asyncio.TimeoutError:
-                pass
+            await self.clock.wait_event(self._wakeup, wait)
         return None
 
     def done(self, key: str, scheduled: bool = False) -> None:

@@ -1,0 +1,269 @@
+"""Cluster smoke checks: nodes Ready, a pod is scheduled onto a worker, runs and logs, a
+deployment converges and heals, and everything is cleaned up again.
+
+    results = await run_smoke("/var/lib/labctl/lab/admin.kubeconfig")
+    python -m labkube.smoke --kubeconfig FILE [--namespace NS] [--timeout SECONDS]
+
+`timeout` is the budget for all checks together (cleanup gets at least 30 s more). Each
+check is a CheckResult(name, ok, detail, seconds); the command prints one line per check
+and exits 0 when all passed, 1 otherwise, 2 when the kubeconfig is unusable.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from dataclasses import dataclass
+
+from labkube.client import ApiError, Client, KubeConfig, KubeConfigError
+from labkube.client.clock import Clock
+
+CP_LABEL = "node-role.kubernetes.io/control-plane"
+MESSAGE = "smoke-ok"
+
+
+@dataclass
+class CheckResult:
+    name: str
+    ok: bool
+    detail: str = ""
+    seconds: float = 0.0
+
+
+class Smoke:
+    def __init__(self, client, namespace: str, timeout: float, clock: Clock | None = None,
+                 image: str = "busybox", poll: float = 0.5):
+        self.c = client
+        self.ns = namespace
+        self.clock = clock or Clock()
+        self.deadline = self.clock.monotonic() + timeout
+        self.image = image
+        self.poll = poll
+        self.results: list[CheckResult] = []
+
+    async def wait(self, fn, limit: float | None = None):
+        """Poll fn() until it returns something truthy; returns the last value (falsy on timeout)."""
+        end = self.deadline if limit is None else min(self.deadline, self.clock.monotonic() + limit)
+        while True:
+            try:
+                val = await fn()
+            except ApiError as e:
+                val = None
+                if e.code not in (404, 409):
+                    raise
+            if val or self.clock.monotonic() >= end:
+                return val
+            await self.clock.sleep(self.poll)
+
+    async def check(self, name: str, coro) -> CheckResult:
+        start = self.clock.monotonic()
+        try:
+            ok, detail = await coro
+        except ApiError as e:
+            ok, detail = False, f"API error {e.code} {e.reason}: {e.message}"
+        except Exception as e:  # noqa: BLE001 - a smoke check reports, it does not crash
+            ok, detail = False, f"{type(e).__name__}: {e}"
+        r = CheckResult(name, ok, detail, round(self.clock.monotonic() - start, 2))
+        self.results.append(r)
+        return r
+
+    # -- checks -------------------------------------------------------------------------------
+
+    async def nodes_ready(self):
+        async def all_ready():
+            nodes = await self.c.list("nodes")
+            return nodes if nodes and all(_ready(n) == "True" for n in nodes) else None
+        if await self.wait(all_ready, 60):
+            nodes = await self.c.list("nodes")
+            return True, f"{len(nodes)}/{len(nodes)} Ready: " + ", ".join(n["metadata"]["name"] for n in nodes)
+        nodes = await self.c.list("nodes")
+        if not nodes:
+            return False, "no nodes registered"
+        bad = [f"{n['metadata']['name']} ({_ready(n)})" for n in nodes if _ready(n) != "True"]
+        return False, "not Ready: " + ", ".join(bad)
+
+    async def namespace(self):
+        async def gone():
+            try:
+                ns = await self.c.get("namespaces", self.ns)
+            except ApiError as e:
+                if e.code == 404:
+                    return True
+                raise
+            return not ns["metadata"].get("deletionTimestamp") or None
+        await self.wait(gone, 60)
+        try:
+            await self.c.create("namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": self.ns}})
+        except ApiError as e:
+            if e.code != 409:
+                raise
+        return True, self.ns
+
+    def container(self, cmd: str) -> dict:
+        return {"name": "smoke", "image": self.image, "imagePullPolicy": "IfNotPresent", "command": ["sh", "-c", cmd]}
+
+    async def pod_runs(self):
+        await self.c.create("pods", {"apiVersion": "v1", "kind": "Pod",
+                                     "metadata": {"name": "smoke-pod", "labels": {"app": "smoke-pod"}},
+                                     "spec": {"terminationGracePeriodSeconds": 1,
+                                              "containers": [self.container(f"echo {MESSAGE}; sleep 3600")]}},
+                            namespace=self.ns)
+
+        async def running():
+            p = await self.c.get("pods", "smoke-pod", namespace=self.ns)
+            st = p.get("status") or {}
+            return p if st.get("phase") == "Running" and st.get("podIP") else None
+        p = await self.wait(running)
+        if not p:
+            p = await self.c.get("pods", "smoke-pod", namespace=self.ns)
+            return False, f"not running: phase {p['status'].get('phase')}, node {p['spec'].get('nodeName') or '-'}" \
+                          + _last_event_hint(await self._events("smoke-pod"))
+        node = await self.c.get("nodes", p["spec"]["nodeName"])
+        if CP_LABEL in (node["metadata"].get("labels") or {}) or any(
+                t.get("key") == CP_LABEL for t in (node.get("spec") or {}).get("taints") or []):
+            return False, f"scheduled onto control-plane node {p['spec']['nodeName']}"
+        return True, f"on {p['spec']['nodeName']}, IP {p['status']['podIP']}"
+
+    async def pod_logs(self):
+        async def logged():
+            text = await self.c.logs("smoke-pod", self.ns)
+            return text if MESSAGE in text else None
+        text = await self.wait(logged, 30)
+        return (True, f"log says {MESSAGE}") if text else (False, f"log lacks {MESSAGE!r}")
+
+    async def _events(self, name: str) -> list[dict]:
+        try:
+            return await self.c.list("events", namespace=self.ns, field_selector=f"involvedObject.name={name}")
+        except ApiError:
+            return []
+
+    async def live_pods(self) -> list[dict]:
+        pods = await self.c.list("pods", namespace=self.ns, label_selector="app=smoke-web")
+        return [p for p in pods if not p["metadata"].get("deletionTimestamp")]
+
+    async def deployment(self):
+        await self.c.create("deployments", {
+            "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "smoke-web"},
+            "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "smoke-web"}},
+                     "template": {"metadata": {"labels": {"app": "smoke-web"}},
+                                  "spec": {"terminationGracePeriodSeconds": 1,
+                                           "containers": [self.container("sleep 3600")]}}}}, namespace=self.ns)
+
+        async def available():
+            d = await self.c.get("deployments", "smoke-web", namespace=self.ns)
+            st = d.get("status") or {}
+            return d if st.get("availableReplicas", 0) >= 2 and st.get("updatedReplicas", 0) >= 2 else None
+        if await self.wait(available):
+            return True, "2/2 available"
+        d = await self.c.get("deployments", "smoke-web", namespace=self.ns)
+        st = d.get("status") or {}
+        return False, f"{st.get('availableReplicas', 0)}/2 available, {len(await self.live_pods())} pods"
+
+    async def self_heal(self):
+        pods = await self.live_pods()
+        if not pods:
+            return False, "no pods to delete"
+        victim = pods[0]["metadata"]["name"]
+        await self.c.delete("pods", victim, namespace=self.ns, grace_period_seconds=1)
+
+        async def replaced():
+            live = [p for p in await self.live_pods() if p["metadata"]["name"] != victim]
+            ok = [p for p in live if (p.get("status") or {}).get("phase") == "Running"]
+            return ok if len(ok) >= 2 else None
+        live = await self.wait(replaced)
+        if not live:
+            return False, f"{victim} deleted, no replacement running"
+        new = sorted({p["metadata"]["name"] for p in live} - {p["metadata"]["name"] for p in pods})
+        return True, f"replaced {victim} with {', '.join(new) or '?'}"
+
+    async def cleanup(self):
+        self.deadline = max(self.deadline, self.clock.monotonic() + 30)
+        for name in [d["metadata"]["name"] for d in await self.c.list("deployments", namespace=self.ns)]:
+            await _ignore_404(self.c.delete("deployments", name, namespace=self.ns, propagation_policy="Background"))
+        for name in [r["metadata"]["name"] for r in await self.c.list("replicasets", namespace=self.ns)]:
+            await _ignore_404(self.c.delete("replicasets", name, namespace=self.ns, propagation_policy="Background"))
+        for p in await self.c.list("pods", namespace=self.ns):
+            await _ignore_404(self.c.delete("pods", p["metadata"]["name"], namespace=self.ns, grace_period_seconds=1))
+        await _ignore_404(self.c.delete("namespaces", self.ns))
+
+        async def gone():
+            try:
+                await self.c.get("namespaces", self.ns)
+                return None
+            except ApiError as e:
+                if e.code == 404:
+                    return True
+                raise
+        if await self.wait(gone):
+            return True, f"namespace {self.ns} deleted"
+        left = await self.c.list("pods", namespace=self.ns)
+        return False, f"namespace {self.ns} still terminating ({len(left)} pods left)"
+
+    async def run(self) -> list[CheckResult]:
+        await self.check("nodes-ready", self.nodes_ready())
+        ns = await self.check("namespace", self.namespace())
+        if ns.ok:
+            pod = await self.check("pod-runs-on-worker", self.pod_runs())
+            if pod.ok:
+                await self.check("pod-logs", self.pod_logs())
+            else:
+                self.results.append(CheckResult("pod-logs", False, "skipped: pod not running"))
+            dep = await self.check("deployment-available", self.deployment())
+            if dep.ok:
+                await self.check("deployment-self-heals", self.self_heal())
+            else:
+                self.results.append(CheckResult("deployment-self-heals", False, "skipped: deployment not available"))
+        await self.check("cleanup", self.cleanup())
+        return self.results
+
+
+def _ready(node: dict) -> str:
+    for c in (node.get("status") or {}).get("conditions") or []:
+        if c.get("type") == "Ready":
+            return c.get("status", "Unknown")
+    return "Unknown"
+
+
+def _last_event_hint(events: list[dict]) -> str:
+    if not events:
+        return ""
+    e = max(events, key=lambda e: e.get("lastTimestamp") or "")
+    return f"; last event {e.get('reason')}: {e.get('message')}"
+
+
+async def _ignore_404(coro):
+    try:
+        await coro
+    except ApiError as e:
+        if e.code != 404:
+            raise
+
+
+async def run_smoke(kubeconfig_path: str, namespace: str = "labctl-smoke", timeout: float = 120) -> list[CheckResult]:
+    async with Client(KubeConfig.load(kubeconfig_path), user_agent="labkube-smoke") as c:
+        return await Smoke(c, namespace, timeout).run()
+
+
+def format_result(r: CheckResult) -> str:
+    return f"{'ok  ' if r.ok else 'FAIL'} {r.name} ({r.seconds:.1f} s){': ' + r.detail if r.detail else ''}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="labkube.smoke", description="cluster smoke checks")
+    ap.add_argument("--kubeconfig", required=True)
+    ap.add_argument("--namespace", default="labctl-smoke")
+    ap.add_argument("--timeout", type=float, default=120, help="seconds for all checks")
+    args = ap.parse_args(argv)
+    try:
+        KubeConfig.load(args.kubeconfig)
+    except KubeConfigError as e:
+        print(f"labkube.smoke: {e}", file=sys.stderr)
+        return 2
+    results = asyncio.run(run_smoke(args.kubeconfig, args.namespace, args.timeout))
+    for r in results:
+        print(format_result(r), flush=True)
+    return 0 if results and all(r.ok for r in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,104 @@
+"""labkube.smoke against an in-process cluster: FakeApi + the real scheduler and controllers + a
+simulated kubelet, on a fake clock (no sockets, no real waiting)."""
+from __future__ import annotations
+
+import asyncio
+import random
+
+from labkube.client.clock import FakeClock
+from labkube.client.fake import FakeApi
+from labkube.client.factory import InformerFactory
+from labkube.controllers.manager import CONTROLLERS
+from labkube.scheduler.plugins import default_profile
+from labkube.scheduler.scheduler import Scheduler
+from labkube.smoke import CheckResult, Smoke, format_result, main
+
+CP = "node-role.kubernetes.io/control-plane"
+
+
+class StepClock(FakeClock):
+    """sleep() advances fake time and lets the in-process cluster run for a while."""
+
+    async def sleep(self, seconds):
+        self.advance(seconds)
+        for _ in range(30):
+            await asyncio.sleep(0)
+
+
+def node(name, ready="True", cp=False):
+    n = {"metadata": {"name": name, "labels": {CP: ""} if cp else {}},
+         "spec": {"taints": [{"key": CP, "effect": "NoSchedule"}] if cp else []},
+         "status": {"allocatable": {"cpu": "2", "memory": "2Gi", "pods": "110"},
+                    "conditions": [{"type": "Ready", "status": ready}]}}
+    return n
+
+
+async def kubelet(api: FakeApi, broken: bool):
+    while True:
+        for p in api.all("pods"):
+            md = p["metadata"]
+            if md.get("deletionTimestamp"):
+                await api.delete("pods", md["name"], md["namespace"], grace_period_seconds=0)
+            elif p["spec"].get("nodeName") and p["status"].get("phase") != "Running" and not broken:
+                p["status"] = {"phase": "Running", "podIP": "10.244.1.7",
+                               "conditions": [{"type": "Ready", "status": "True"}]}
+                await api.replace("pods", md["name"], p, md["namespace"], subresource="status")
+                if "smoke-ok" in " ".join(p["spec"]["containers"][0].get("command", [])):
+                    api.pod_logs[(md["namespace"], md["name"])] = "smoke-ok\n"
+        await asyncio.sleep(0)
+
+
+async def cluster(nodes, broken=False):
+    clock = StepClock()
+    api = FakeApi(clock=clock)
+    for n in nodes:
+        await api.create("nodes", n)
+    factory = InformerFactory(api)
+    ctls = [CONTROLLERS[n](api, factory, clock, {}) for n in ("replicaset", "deployment", "garbagecollector", "namespace")]
+    sched = Scheduler(api, clock=clock, profile=default_profile(random.Random(0)))
+    factory.start()
+    await factory.wait_synced()
+    tasks = [asyncio.create_task(c.run(2)) for c in ctls]
+    tasks.append(asyncio.create_task(sched.run()))
+    tasks.append(asyncio.create_task(kubelet(api, broken)))
+    return api, clock, tasks
+
+
+async def stop(tasks):
+    for t in tasks:
+        t.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def test_healthy_cluster_passes_every_check():
+    api, clock, tasks = await cluster([node("m-k8s", cp=True), node("w1-k8s"), node("w2-k8s")])
+    try:
+        results = await Smoke(api, "labctl-smoke", 120, clock=clock).run()
+    finally:
+        await stop(tasks)
+    assert [(r.name, r.ok) for r in results] == [
+        ("nodes-ready", True), ("namespace", True), ("pod-runs-on-worker", True), ("pod-logs", True),
+        ("deployment-available", True), ("deployment-self-heals", True), ("cleanup", True)], results
+    assert results[2].detail.startswith("on w") and "IP 10.244.1.7" in results[2].detail
+    assert [n["metadata"]["name"] for n in api.all("namespaces")] == ["default", "kube-node-lease",
+                                                                      "kube-public", "kube-system"]
+
+
+async def test_broken_cluster_reports_failures_within_the_budget():
+    api, clock, tasks = await cluster([node("m-k8s", cp=True), node("w1-k8s", ready="False")], broken=True)
+    start = clock.monotonic()
+    try:
+        results = await Smoke(api, "labctl-smoke", 60, clock=clock).run()
+    finally:
+        await stop(tasks)
+    by = {r.name: r for r in results}
+    assert not by["nodes-ready"].ok and by["nodes-ready"].detail == "not Ready: w1-k8s (False)"
+    assert not by["pod-runs-on-worker"].ok and by["pod-logs"].detail == "skipped: pod not running"
+    assert not by["deployment-available"].ok
+    assert clock.monotonic() - start < 60 + 31
+    assert format_result(CheckResult("x", False, "why", 1.25)) == "FAIL x (1.2 s): why"
+
+
+def test_command_exit_2_on_bad_kubeconfig(tmp_path, capsys):
+    assert main(["--kubeconfig", str(tmp_path / "nope")]) == 2
+    assert "cannot read kubeconfig" in capsys.readouterr().err
