@@ -36,7 +36,7 @@ class KubeletConfig:
     node_status_update_frequency: float = 10
     node_lease_duration_seconds: int = 40
     # not in the contract's example; optional with defaults
-    cluster_dns: list = field(default_factory=list)
+    cluster_dns: list = field(default_factory=lambda: ["10.96.0.10"])
     cluster_domain: str = "cluster.local"
     address: str = "0.0.0.0"
     max_pods: int = 110

@@ -27,11 +27,17 @@ def hostname_of(pod: dict) -> str:
     return (spec.get("hostname") or pod["metadata"]["name"])[:63]
 
 
-def sandbox_config(pod: dict, root_dir: str, cluster_dns: list, cluster_domain: str) -> SandboxConfig:
+def sandbox_config(pod: dict, root_dir: str, cluster_dns: list, cluster_domain: str,
+                   node_name: str = "", node_ip: str = "") -> SandboxConfig:
     meta, spec = pod["metadata"], pod.get("spec") or {}
-    ns, search, opts = cluster_dns_settings(meta["namespace"], cluster_dns, cluster_domain,
-                                            spec.get("dnsPolicy") or "ClusterFirst", spec.get("dnsConfig"))
+    host_network = bool(spec.get("hostNetwork"))
+    policy = spec.get("dnsPolicy") or "ClusterFirst"
+    if host_network and policy == "ClusterFirst":
+        policy = "Default"              # as Kubernetes does for hostNetwork pods
+    ns, search, opts = cluster_dns_settings(meta["namespace"], cluster_dns, cluster_domain, policy,
+                                            spec.get("dnsConfig"))
     return SandboxConfig(uid=meta["uid"], name=meta["name"], namespace=meta["namespace"],
-                         hostname=hostname_of(pod), pod_dir=pod_dir(root_dir, meta["uid"]),
+                         hostname=node_name if host_network and node_name else hostname_of(pod),
+                         pod_dir=pod_dir(root_dir, meta["uid"]), host_network=host_network, host_ip=node_ip,
                          nameservers=ns, searches=search, dns_options=opts,
                          host_aliases=spec.get("hostAliases") or [], port_mappings=port_mappings(pod))

@@ -142,7 +142,8 @@ class PodWorker:
         if self.sandbox is None:
             try:
                 self.sandbox = await self.kl.runtime.run_pod_sandbox(
-                    sandbox_config(self.pod, self.kl.cfg.root_dir, self.kl.cfg.cluster_dns, self.kl.cfg.cluster_domain))
+                    sandbox_config(self.pod, self.kl.cfg.root_dir, self.kl.cfg.cluster_dns, self.kl.cfg.cluster_domain,
+                                   self.kl.cfg.node_name, self.kl.cfg.node_ip))
             except RuntimeError_ as e:
                 self.kl.event(self.pod, "Warning", e.reason, e.message)
                 for c in spec.get("containers") or []:

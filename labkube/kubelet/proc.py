@@ -18,10 +18,11 @@ class Result:
 
 
 async def run(args: list, *, stdin: bytes | None = None, env: dict | None = None,
-              timeout: float = 60.0, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE) -> Result:
+              timeout: float = 60.0, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+              new_session: bool = False) -> Result:
     proc = await asyncio.create_subprocess_exec(
         *args, stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
-        stdout=stdout, stderr=stderr, env=env)
+        stdout=stdout, stderr=stderr, env=env, start_new_session=new_session)
     try:
         out, err = await asyncio.wait_for(proc.communicate(stdin), timeout)
     except asyncio.TimeoutError:

@@ -32,6 +32,8 @@ class SandboxConfig:
     host_aliases: list = field(default_factory=list)   # [{"ip":..., "hostnames": [...]}]
     port_mappings: list = field(default_factory=list)  # [{"hostPort","containerPort","protocol"}]
     cgroup_parent: str = ""
+    host_network: bool = False
+    host_ip: str = ""
 
 
 @dataclass
@@ -48,6 +50,7 @@ class Sandbox:
     hostname: str = ""
     port_mappings: list = field(default_factory=list)
     cgroup_parent: str = ""
+    host_network: bool = False
 
     @property
     def ip(self) -> str:

@@ -129,7 +129,8 @@ class CrunRuntime(Runtime):
         fd = os.open(st.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o640)
         try:
             r = await run(self._crun(f"--log=file:{bundle}/crun.log", "run", "-d", "--bundle", bundle,
-                                     "--pid-file", f"{bundle}/pid", container_id), stdout=fd, stderr=fd)
+                                     "--pid-file", f"{bundle}/pid", container_id), stdout=fd, stderr=fd,
+                    new_session=True)     # a signal to the kubelet's process group must not reach containers
         finally:
             os.close(fd)
         if r.rc != 0:

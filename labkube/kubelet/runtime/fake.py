@@ -34,7 +34,8 @@ class FakeRuntime(Runtime):
         if not self._free:
             raise RuntimeError_("no free pod IP", "FailedCreatePodSandBox")
         sid = secrets.token_hex(32)
-        sb = Sandbox(id=sid, uid=cfg.uid, name=cfg.name, namespace=cfg.namespace, ips=[self._free.pop(0)],
+        ip = cfg.host_ip if cfg.host_network else self._free.pop(0)
+        sb = Sandbox(id=sid, uid=cfg.uid, name=cfg.name, namespace=cfg.namespace, ips=[ip], host_network=cfg.host_network,
                      created_at=time.time(), pod_dir=cfg.pod_dir, hostname=cfg.hostname)
         self.sandboxes[sid] = sb
         self.calls.append(("run_pod_sandbox", cfg.name))
@@ -44,7 +45,8 @@ class FakeRuntime(Runtime):
         sb = self.sandboxes.get(sandbox_id)
         if sb is not None and sb.state == "ready":
             sb.state = "notready"
-            self._free.extend(sb.ips)
+            if not sb.host_network:
+                self._free.extend(sb.ips)
             self.calls.append(("stop_pod_sandbox", sb.name))
 
     async def remove_pod_sandbox(self, sandbox_id: str) -> None:

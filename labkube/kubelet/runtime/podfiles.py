@@ -28,11 +28,31 @@ def resolv_conf(nameservers: list[str], searches: list[str], options: list[str])
     return "\n".join(out) + "\n"
 
 
+def node_resolv_conf(path: str = "/etc/resolv.conf") -> tuple:
+    """(nameservers, searches, options) of the node itself (dnsPolicy Default)."""
+    ns, search, opts = [], [], []
+    try:
+        with open(path) as f:
+            for line in f:
+                parts = line.split()
+                if len(parts) >= 2 and parts[0] == "nameserver":
+                    ns.append(parts[1])
+                elif parts and parts[0] in ("search", "domain"):
+                    search = parts[1:]
+                elif parts and parts[0] == "options":
+                    opts += parts[1:]
+    except OSError:
+        pass
+    return ns, search, opts
+
+
 def cluster_dns_settings(namespace: str, cluster_dns: list[str], cluster_domain: str,
                          dns_policy: str = "ClusterFirst", dns_config: dict | None = None) -> tuple:
     """(nameservers, searches, options) for a pod, after Kubernetes' dnsPolicy rules."""
     if dns_policy == "None":
         ns, search, opts = [], [], []
+    elif dns_policy == "Default":
+        ns, search, opts = node_resolv_conf()
     elif cluster_dns and dns_policy in ("ClusterFirst", "ClusterFirstWithHostNet"):
         ns = list(cluster_dns)
         search = [f"{namespace}.svc.{cluster_domain}", f"svc.{cluster_domain}", cluster_domain]

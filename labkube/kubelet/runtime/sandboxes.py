@@ -26,13 +26,16 @@ class Sandboxes:
         sb = Sandbox(id=sid, uid=cfg.uid, name=cfg.name, namespace=cfg.namespace,
                      netns=netns.netns_path(name), created_at=time.time(), state="notready",
                      pod_dir=cfg.pod_dir, hostname=cfg.hostname, port_mappings=list(cfg.port_mappings),
-                     cgroup_parent=cfg.cgroup_parent)
+                     cgroup_parent=cfg.cgroup_parent, host_network=cfg.host_network)
+        if cfg.host_network:
+            sb.netns, sb.ips, sb.port_mappings = "", [cfg.host_ip], []
         self.items[sid] = sb
         self.state.save_sandbox(sb)
         try:
-            await netns.add(name)
-            result = await self.cni.add(sid, sb.netns, cfg.port_mappings)
-            sb.ips = result_ips(result)
+            if not cfg.host_network:
+                await netns.add(name)
+                result = await self.cni.add(sid, sb.netns, cfg.port_mappings)
+                sb.ips = result_ips(result)
             write_pod_files(cfg.pod_dir, cfg.hostname, sb.ips, cfg.nameservers, cfg.searches,
                             cfg.dns_options, cfg.host_aliases)
         except (netns.NetnsError, CniError, OSError, ValueError) as e:
@@ -49,6 +52,10 @@ class Sandboxes:
     async def stop(self, sandbox_id: str) -> None:
         sb = self.items.get(sandbox_id)
         if sb is None:
+            return
+        if sb.host_network:
+            sb.state = "notready"
+            self.state.save_sandbox(sb)
             return
         try:
             await self.cni.delete(sandbox_id, sb.netns)

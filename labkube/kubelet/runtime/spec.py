@@ -52,7 +52,8 @@ def build_spec(cfg: ContainerConfig, sandbox: Sandbox, cgroups_path: str | None 
         mounts.append({"destination": m["destination"], "type": "bind", "source": m["source"],
                        "options": ["rbind", "ro" if m.get("readonly") else "rw"]})
     namespaces = [{"type": "pid"}, {"type": "ipc"}, {"type": "uts"}, {"type": "mount"}]
-    namespaces.append({"type": "network", "path": sandbox.netns} if sandbox.netns else {"type": "network"})
+    if not sandbox.host_network:        # hostNetwork: share the node's network namespace
+        namespaces.append({"type": "network", "path": sandbox.netns} if sandbox.netns else {"type": "network"})
     linux: dict = {"namespaces": namespaces, "maskedPaths": list(MASKED), "readonlyPaths": list(READONLY)}
     if cgroups_path is not None:
         linux["cgroupsPath"] = cgroups_path

@@ -109,3 +109,10 @@ async def test_other_nodes_pods_ignored(kubelet):
     await eventually(lambda: (x := _pod(api, "here")) and x["status"].get("phase") == "Running")
     assert _pod(api, "elsewhere")["status"]["phase"] == "Pending"
     assert "containerStatuses" not in _pod(api, "elsewhere")["status"]
+
+
+async def test_host_network_pod_gets_the_node_ip(kubelet):
+    api = kubelet.client
+    await api.create("pods", pod("hostnet", hostNetwork=True), namespace="default")
+    p = await eventually(lambda: (x := _pod(api, "hostnet")) and x["status"].get("phase") == "Running" and x)
+    assert p["status"]["podIP"] == "10.200.0.11"

@@ -101,3 +101,23 @@ def test_build_container_config_uses_image_defaults():
                                  log_path="/l", restart_count=2)
     assert cfg.args == ["/usr/sbin/nginx"] and cfg.working_dir == "/srv" and cfg.stop_signal == "SIGQUIT"
     assert cfg.user == (65534, 65534) and cfg.restart_count == 2 and cfg.image_id.endswith("@sha256:abc")
+
+
+def test_pod_files_and_dns_policy(tmp_path):
+    from labkube.kubelet.podsandbox import port_mappings, sandbox_config
+    from labkube.kubelet.runtime.podfiles import hosts_file, resolv_conf
+    p = {"metadata": {"name": "web", "namespace": "shop", "uid": "u"},
+         "spec": {"containers": [{"name": "c", "ports": [{"containerPort": 80, "hostPort": 8080}]}],
+                  "hostAliases": [{"ip": "10.0.0.9", "hostnames": ["db"]}]}}
+    sc = sandbox_config(p, "/root", ["10.96.0.10"], "cluster.local")
+    assert sc.nameservers == ["10.96.0.10"] and sc.dns_options == ["ndots:5"]
+    assert sc.searches == ["shop.svc.cluster.local", "svc.cluster.local", "cluster.local"]
+    assert port_mappings(p) == [{"hostPort": 8080, "containerPort": 80, "protocol": "tcp"}]
+    hosts = hosts_file("web", ["10.244.1.2"], p["spec"]["hostAliases"])
+    assert "10.244.1.2\tweb" in hosts and "10.0.0.9\tdb" in hosts and "127.0.0.1\tlocalhost" in hosts
+    assert resolv_conf(["10.96.0.10"], ["a"], ["ndots:5"]) == "nameserver 10.96.0.10\nsearch a\noptions ndots:5\n"
+    none = {**p, "spec": {**p["spec"], "dnsPolicy": "None", "dnsConfig": {"nameservers": ["1.2.3.4"]}}}
+    assert sandbox_config(none, "/root", ["10.96.0.10"], "cluster.local").nameservers == ["1.2.3.4"]
+    hostnet = {**p, "spec": {**p["spec"], "hostNetwork": True}}
+    sc = sandbox_config(hostnet, "/root", ["10.96.0.10"], "cluster.local", "w1", "10.200.0.11")
+    assert sc.host_network and sc.hostname == "w1" and "10.96.0.10" not in sc.nameservers
