@@ -271,7 +271,17 @@ def human_to_bytes(s):
     return int(float(m.group(1)) * mult)
 
 
+def extract(item, container, morekeys=None):
+    """container[item], then each of morekeys in turn (Ansible's extract)."""
+    value = container[item]
+    keys = morekeys if isinstance(morekeys, (list, tuple)) else ([] if morekeys is None else [morekeys])
+    for key in keys:
+        value = value[key]
+    return value
+
+
 FILTERS = {
+    "extract": extract,
     "bool": bool_filter, "to_yaml": to_yaml, "to_nice_yaml": to_nice_yaml, "to_json": to_json,
     "to_nice_json": to_nice_json, "from_yaml": from_yaml, "from_yaml_all": from_yaml_all,
     "from_json": from_json, "b64encode": b64encode, "b64decode": b64decode,

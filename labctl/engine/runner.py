@@ -604,9 +604,13 @@ class Runner:
             else:
                 items = self._loop_items(t, scope)
                 results = []
+                loop_facts: dict = {}
                 for idx, item in enumerate(items):
                     lv = self._loop_vars(t, item, idx, len(items))
-                    r = self._exec_one(t, h, scope.child(lv))
+                    r = self._exec_one(t, h, scope.child({**loop_facts, **lv}))
+                    if t.action in ("set_fact", "include_vars") and isinstance(r.get("ansible_facts"), dict) \
+                            and not r.get("failed") and not r.get("skipped"):
+                        loop_facts.update(r["ansible_facts"])
                     loop_var = t.loop_control.get("loop_var", "item")
                     r[loop_var] = item
                     r["ansible_loop_var"] = loop_var
@@ -628,6 +632,8 @@ class Runner:
                 if any(r.get("failed") for r in results):
                     res["failed"] = True
                     res["msg"] = "One or more items failed"
+                if loop_facts:
+                    res["ansible_facts"] = loop_facts
                 if not results:
                     res["skipped"] = True
                     res["skipped_reason"] = "No items in the list"

@@ -99,3 +99,65 @@ def test_ssh_unreachable_names_host(sshd):
     with pytest.raises(UnreachableError) as ei:
         connect(hv).run("true")
     assert "ghost" in str(ei.value) and "\n" not in str(ei.value)
+
+
+PLAYBOOK = """\
+- name: over ssh
+  hosts: nodes
+  gather_facts: true
+  tasks:
+    - name: directory
+      file: {path: "{{ base }}/{{ inventory_hostname }}", state: directory, mode: "0755"}
+    - name: template
+      template: {src: node.conf.j2, dest: "{{ base }}/{{ inventory_hostname }}/node.conf", mode: "0640"}
+      notify: bump
+    - name: copy
+      copy: {content: "{{ inventory_hostname }}\\n", dest: "{{ base }}/{{ inventory_hostname }}/name"}
+    - name: command with creates
+      command: "touch {{ base }}/{{ inventory_hostname }}/stamp"
+      args: {creates: "{{ base }}/{{ inventory_hostname }}/stamp"}
+    - name: read back
+      slurp: {src: "{{ base }}/{{ inventory_hostname }}/name"}
+      register: name_file
+    - name: check
+      assert:
+        that:
+          - (name_file.content | b64decode | trim) == inventory_hostname
+          - ansible_hostname | length > 0
+    - name: sshd port is open (from the managed host)
+      wait_for: {host: 127.0.0.1, port: "{{ ansible_port }}", timeout: 10}
+    - name: local side
+      copy: {content: "x", dest: "{{ base }}/local-{{ inventory_hostname }}"}
+      delegate_to: localhost
+  handlers:
+    - name: bump
+      shell: "echo bumped >> {{ base }}/{{ inventory_hostname }}/handler.log"
+"""
+
+
+def test_playbook_over_ssh_twice(sshd, tmp_path):
+    from labctl.engine import run_playbook
+    from labctl.inventory import load_inventory
+
+    base = tmp_path / "managed"
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "node.conf.j2").write_text(
+        "node={{ inventory_hostname }}\nport={{ ansible_port }}\n")
+    (tmp_path / "site.yml").write_text(PLAYBOOK)
+    hv = {k: v for k, v in sshd.items() if k.startswith("ansible_")}
+    inv = "all:\n  vars:\n" + "".join(f"    {k}: {v}\n" for k, v in hv.items()) + \
+        f"    base: {base}\n  children:\n    nodes:\n      hosts:\n        n[1:2]:\n"
+    (tmp_path / "hosts.yml").write_text(inv)
+    results = []
+    for _ in range(2):
+        events = []
+        res = run_playbook(tmp_path / "site.yml", load_inventory(tmp_path / "hosts.yml"),
+                           callback=events.append)
+        assert res.ok, [e for e in events if e.get("status") == "failed"]
+        results.append(res)
+    first, second = results
+    assert first.stats["n1"]["changed"] == 6      # dir, template, copy, command, local copy, handler
+    assert second.changed == 0
+    assert (base / "n2" / "node.conf").read_text() == f"node=n2\nport={hv['ansible_port']}\n"
+    assert (base / "n1" / "handler.log").read_text() == "bumped\n"
+    assert oct((base / "n1" / "node.conf").stat().st_mode & 0o777) == "0o640"

@@ -1,0 +1,352 @@
+"""Engine behaviour: handlers, when/loop/register, precedence, blocks, tags, idempotence, errors."""
+import json
+
+import pytest
+
+from enginekit import host_results, play, result_of, write_tree
+from labctl.engine import JsonLinesCallback, PlaybookError, run_playbook
+from labctl.inventory import load_inventory
+
+
+def test_handlers_run_once_only_when_notified(tmp_path):
+    out = tmp_path / "out"
+    files = {"site.yml": f"""\
+        - hosts: web
+          gather_facts: false
+          tasks:
+            - name: change a file
+              copy: {{content: "x", dest: "{out}-{{{{ inventory_hostname }}}}"}}
+              notify: h
+            - name: change it again (second notify, same handler)
+              copy: {{content: "y", dest: "{out}-{{{{ inventory_hostname }}}}.2"}}
+              notify: [h, topic]
+            - name: never changes
+              command: "true"
+              changed_when: false
+              notify: unused
+          handlers:
+            - name: h
+              shell: echo ran >> {out}-{{{{ inventory_hostname }}}}.log
+            - name: unused
+              shell: echo bad >> {out}-unused.log
+            - name: listener
+              listen: topic
+              debug: msg=heard
+        """}
+    res, ev = play(tmp_path, files)
+    assert res.ok
+    for h in ("h1", "h2"):
+        assert (tmp_path / f"out-{h}.log").read_text() == "ran\n"
+    assert not (tmp_path / "out-unused.log").exists()
+    handler_starts = [e["task"] for e in ev if e["event"] == "task_start" and e["handler"]]
+    assert handler_starts == ["h", "listener"]
+    # second run: nothing changes, so no handler runs
+    res2, ev2 = play(tmp_path, files)
+    assert res2.changed == 0
+    assert not [e for e in ev2 if e["event"] == "task_start" and e["handler"]]
+    assert (tmp_path / "out-h1.log").read_text() == "ran\n"
+
+
+def test_flush_handlers_runs_them_mid_play(tmp_path):
+    files = {"site.yml": """\
+        - hosts: h1
+          gather_facts: false
+          tasks:
+            - command: "true"
+              notify: h
+            - meta: flush_handlers
+            - name: after flush
+              debug: msg=after
+          handlers:
+            - name: h
+              debug: msg=handler
+        """}
+    res, ev = play(tmp_path, files)
+    order = [e["task"] for e in ev if e["event"] == "task_start"]
+    assert order == ["command", "h", "after flush"]
+
+
+def test_when_loop_register(tmp_path):
+    files = {"site.yml": """\
+        - hosts: web
+          gather_facts: false
+          tasks:
+            - name: loop with register
+              shell: echo {{ item }}-{{ color }}
+              loop: [a, b, c]
+              when: item != 'b'
+              register: out
+            - name: loop_var and with_items
+              set_fact:
+                seen: "{{ (seen | default([])) + [thing] }}"
+              with_items: [[1, 2], 3]
+              loop_control: {loop_var: thing}
+            - name: only red
+              debug: msg=red
+              when:
+                - color == 'red'
+                - out.results | length == 3
+            - name: facts
+              set_fact:
+                outs: "{{ out.results | selectattr('skipped', 'undefined') | map(attribute='stdout') | list }}"
+        """}
+    res, ev = play(tmp_path, files)
+    assert res.ok
+    assert result_of(ev, "only red", "h1")["status"] == "ok"
+    assert result_of(ev, "only red", "h2")["status"] == "skipped"
+    items = [e for e in ev if e["event"] == "item_result" and e["task"] == "loop with register" and e["host"] == "h1"]
+    assert [(i["item"], i["status"]) for i in items] == [("a", "changed"), ("b", "skipped"), ("c", "changed")]
+    f = result_of(ev, "facts", "h2")["result"]["ansible_facts"]
+    assert f["outs"] == ["a-blue", "c-blue"]
+    f = result_of(ev, "loop_var and with_items", "h1")["result"]["results"][-1]["ansible_facts"]
+    assert f["seen"] == [1, 2, 3]
+
+
+def test_variable_precedence(tmp_path):
+    files = {
+        "group_vars/all.yml": "v_inv: inventory\nv_play: inventory\nv_role_default: inventory\n",
+        "roles/r/defaults/main.yml": "v_role_default: role-default\nv_inv: role-default\nv_only_default: d\n",
+        "roles/r/vars/main.yml": "v_role_vars: role-vars\nv_play: role-vars\nv_fact: role-vars\n",
+        "roles/r/tasks/main.yml": """\
+            - set_fact: {v_fact: set-fact, v_extra: set-fact}
+            - name: show
+              debug:
+                msg: "{{ v_inv }} {{ v_play }} {{ v_role_default }} {{ v_only_default }} {{ v_role_vars }} {{ v_fact }} {{ v_extra }} {{ v_param }}"
+            """,
+        "site.yml": """\
+            - hosts: h1
+              gather_facts: false
+              vars: {v_play: play, v_role_vars: play, v_param: play}
+              roles:
+                - {role: r, v_param: role-param}
+            """,
+    }
+    res, ev = play(tmp_path, files, extra_vars={"v_extra": "extra"})
+    assert res.ok, ev
+    msg = result_of(ev, "r : show", "h1")["result"]["msg"]
+    # inventory beats role defaults; role vars beat play vars; set_fact beats role vars;
+    # extra vars beat everything; role params beat play vars
+    assert msg == "inventory role-vars inventory d role-vars set-fact extra role-param"
+
+
+def test_block_rescue_always(tmp_path):
+    files = {"site.yml": """\
+        - hosts: web
+          gather_facts: false
+          tasks:
+            - block:
+                - name: maybe fail
+                  command: "false"
+                  when: color == 'red'
+                - name: after failure
+                  debug: msg=not-for-red
+              rescue:
+                - name: rescue
+                  debug: msg=rescued
+              always:
+                - name: always
+                  debug: msg=always
+            - name: next
+              debug: msg=continues
+        """}
+    res, ev = play(tmp_path, files)
+    assert res.ok
+    assert res.stats["h1"]["rescued"] == 1 and res.stats["h1"]["failed"] == 0
+    assert result_of(ev, "after failure", "h2")["status"] == "ok"
+    assert not host_results(ev, "after failure", "h1")
+    assert result_of(ev, "rescue", "h1")["status"] == "ok"
+    assert not host_results(ev, "rescue", "h2")
+    assert {e["host"] for e in host_results(ev, "always")} == {"h1", "h2"}
+    assert {e["host"] for e in host_results(ev, "next")} == {"h1", "h2"}
+
+
+def test_failed_host_leaves_play_and_exit_code(tmp_path):
+    files = {"site.yml": """\
+        - hosts: all
+          gather_facts: false
+          tasks:
+            - name: fail on h1
+              fail: msg=boom
+              when: inventory_hostname == 'h1'
+            - name: ignored
+              command: "false"
+              ignore_errors: true
+            - name: still running
+              debug: msg=hi
+        """}
+    res, ev = play(tmp_path, files)
+    assert res.exit_code == 2 and not res.ok
+    assert {e["host"] for e in host_results(ev, "still running")} == {"h2", "h3"}
+    assert res.stats["h2"]["ignored"] == 1 and res.stats["h1"]["failed"] == 1
+
+
+def test_unreachable_exit_code(tmp_path):
+    inv = "all:\n  hosts:\n    ghost: {ansible_host: 127.0.0.1, ansible_port: 1, ansible_ssh_timeout: 2}\n"
+    files = {"site.yml": "- hosts: all\n  gather_facts: false\n  tasks:\n    - command: 'true'\n"}
+    res, ev = play(tmp_path, files, inventory=inv)
+    assert res.exit_code == 4 and res.stats["ghost"]["unreachable"] == 1
+    assert "ghost" in host_results(ev)[0]["result"]["msg"]
+
+
+def test_second_run_reports_zero_changed_and_check_mode(tmp_path):
+    d = tmp_path / "data"
+    files = {
+        "roles/app/templates/app.conf.j2": "name={{ inventory_hostname }}\ncolor={{ color }}\n",
+        "roles/app/files/static.txt": "static\n",
+        "roles/app/tasks/main.yml": f"""\
+            - file: {{path: "{d}/{{{{ inventory_hostname }}}}", state: directory, mode: "0755"}}
+            - template: {{src: app.conf.j2, dest: "{d}/{{{{ inventory_hostname }}}}/app.conf"}}
+            - copy: {{src: static.txt, dest: "{d}/{{{{ inventory_hostname }}}}/static.txt", mode: "0600"}}
+            - lineinfile: {{path: "{d}/{{{{ inventory_hostname }}}}/extra.conf", line: "extra=1", create: true}}
+            """,
+        "site.yml": "- hosts: web\n  gather_facts: false\n  roles: [app]\n",
+    }
+    res, _ = play(tmp_path, files, check=True)
+    assert res.ok and res.changed > 0 and not d.exists()
+    res, _ = play(tmp_path, files)
+    assert res.ok and res.changed == 8
+    assert (d / "h2" / "app.conf").read_text() == "name=h2\ncolor=blue\n"
+    assert (d / "h2" / "extra.conf").read_text() == "extra=1\n"
+    res, _ = play(tmp_path, files)
+    assert res.ok and res.changed == 0
+
+
+def test_tags_and_skip_tags(tmp_path):
+    files = {"site.yml": """\
+        - hosts: h1
+          gather_facts: false
+          tasks:
+            - {name: a, debug: msg=a, tags: [one]}
+            - {name: b, debug: msg=b, tags: [two]}
+            - {name: c, debug: msg=c, tags: [always]}
+            - {name: d, debug: msg=d}
+            - {name: e, debug: msg=e, tags: [never, debugonly]}
+        """}
+
+    def names(**kw):
+        _, ev = play(tmp_path, files, **kw)
+        return [e["task"] for e in host_results(ev)]
+    assert names() == ["a", "b", "c", "d"]
+    assert names(tags=["one"]) == ["a", "c"]
+    assert names(skip_tags=["one", "always"]) == ["b", "d"]
+    assert names(tags="debugonly") == ["c", "e"]
+
+
+def test_limit_delegate_to_run_once(tmp_path):
+    files = {"site.yml": f"""\
+        - hosts: all
+          gather_facts: false
+          tasks:
+            - name: once
+              shell: echo once >> {tmp_path}/once.log
+              run_once: true
+              register: o
+            - name: delegated
+              shell: echo {{{{ inventory_hostname }}}} >> {tmp_path}/deleg.log
+              delegate_to: localhost
+            - name: everyone sees run_once result
+              assert: {{that: "o.rc == 0"}}
+        """}
+    res, ev = play(tmp_path, files, limit="web")
+    assert res.ok
+    assert (tmp_path / "once.log").read_text() == "once\n"
+    assert sorted((tmp_path / "deleg.log").read_text().split()) == ["h1", "h2"]
+    assert {e["host"] for e in host_results(ev, "everyone sees run_once result")} == {"h1", "h2"}
+
+
+def test_include_and_import_tasks(tmp_path):
+    files = {
+        "tasks/static.yml": "- name: imported\n  debug: msg={{ p }}\n",
+        "tasks/dyn-red.yml": "- name: dynamic red\n  debug: msg=red\n",
+        "tasks/dyn-blue.yml": "- name: dynamic blue\n  debug: msg=blue\n",
+        "site.yml": """\
+            - hosts: web
+              gather_facts: false
+              tasks:
+                - import_tasks: tasks/static.yml
+                  vars: {p: param}
+                - include_tasks: "tasks/dyn-{{ color }}.yml"
+            """,
+    }
+    res, ev = play(tmp_path, files)
+    assert res.ok
+    assert {e["host"] for e in host_results(ev, "imported")} == {"h1", "h2"}
+    assert [e["host"] for e in host_results(ev, "dynamic red")] == ["h1"]
+    assert [e["host"] for e in host_results(ev, "dynamic blue")] == ["h2"]
+
+
+def test_undefined_variable_names_variable_task_and_file(tmp_path):
+    files = {"site.yml": """\
+        - hosts: h1
+          gather_facts: false
+          tasks:
+            - name: uses undefined
+              debug: msg="{{ no_such_var }}"
+        """}
+    res, ev = play(tmp_path, files)
+    assert res.exit_code == 2
+    msg = result_of(ev, "uses undefined", "h1")["result"]["msg"]
+    assert "no_such_var" in msg and "uses undefined" in msg and "site.yml:4" in msg
+
+
+@pytest.mark.parametrize("files,needle", [
+    ({"site.yml": "- hosts: all\n  tasks:\n    - debug: msg=[\n      bad: : yaml\n"}, "site.yml:"),
+    ({"site.yml": "- hosts: all\n  tasks:\n    - name: x\n      no_such_module: {a: 1}\n"},
+     "site.yml:3: unknown module 'no_such_module'"),
+    ({"site.yml": "- hosts: all\n  tasks:\n    - copy: {dest: /x, bogus: 1}\n"},
+     "site.yml:3: copy: unsupported option 'bogus'"),
+    ({"site.yml": "- hosts: all\n  roles: [missing_role]\n"}, "role 'missing_role' not found"),
+    ({"site.yml": "- hosts: all\n  tasks:\n    - command: 'true'\n      notify: nobody\n"},
+     "site.yml:3: notify: no handler"),
+    ({"site.yml": "- hosts: all\n  roles: [r]\n", "roles/r/tasks/main.yml": "- name: ok\n  debug: msg=1\n- file: {path: /x, nope: 2}\n"},
+     "main.yml:3: file: unsupported option 'nope'"),
+    ({"site.yml": "- hosts: all\n  tasks:\n    - import_tasks: nothere.yml\n"}, "nothere.yml' not found"),
+    ({"site.yml": "- hosts: all\n  bogus_key: 1\n"}, "site.yml:1: unknown play keyword 'bogus_key'"),
+])
+def test_load_errors_name_file_and_line_before_running(tmp_path, files, needle):
+    marker = tmp_path / "ran"
+    files = dict(files)
+    with pytest.raises(PlaybookError) as ei:
+        play(tmp_path, files)
+    assert needle in str(ei.value) and "\n" not in str(ei.value)
+    assert not marker.exists()
+
+
+def test_nothing_runs_when_a_later_play_is_broken(tmp_path):
+    files = {"site.yml": f"""\
+        - hosts: all
+          gather_facts: false
+          tasks:
+            - shell: touch {tmp_path}/ran
+        - hosts: all
+          tasks:
+            - nonexistent_mod: {{}}
+        """}
+    with pytest.raises(PlaybookError):
+        play(tmp_path, files)
+    assert not (tmp_path / "ran").exists()
+
+
+def test_json_lines_callback(tmp_path):
+    import io
+    buf = io.StringIO()
+    write_tree(tmp_path, {"hosts.yml": "all:\n  hosts:\n    localhost: {ansible_connection: local}\n",
+                          "site.yml": "- hosts: all\n  gather_facts: true\n  tasks:\n    - debug: msg=hi\n"})
+    res = run_playbook(tmp_path / "site.yml", load_inventory(tmp_path / "hosts.yml"),
+                       callback=JsonLinesCallback(buf))
+    events = [json.loads(l) for l in buf.getvalue().splitlines()]
+    assert events[0]["event"] == "playbook_start" and events[-1]["event"] == "recap"
+    assert events[-1]["stats"]["localhost"]["ok"] == 2 and res.ok
+
+
+def test_facts_and_human_output(tmp_path):
+    import io
+    from labctl.engine import HumanCallback
+    buf = io.StringIO()
+    write_tree(tmp_path, {"hosts.yml": "all:\n  hosts:\n    n1: {ansible_connection: local}\n",
+                          "site.yml": "- name: P\n  hosts: all\n  tasks:\n    - name: show\n      debug: var=ansible_hostname\n"})
+    res = run_playbook(tmp_path / "site.yml", load_inventory(tmp_path / "hosts.yml"),
+                       callback=HumanCallback(file=buf))
+    text = buf.getvalue()
+    assert "PLAY [P] ***" in text and "TASK [show] ***" in text and "ok: [n1]" in text
+    assert "PLAY RECAP" in text and "n1" in text and "ok=2" in text and "VARIABLE IS NOT DEFINED" not in text
