@@ -15,6 +15,7 @@ from .config import ApiserverConfig
 from .middleware import auth_middleware, errors_middleware
 from .registry import Registry
 from .tls import client_context, server_context
+from . import keys
 
 log = logging.getLogger(__name__)
 MAX_BODY = 8 * 1024 * 1024
@@ -23,7 +24,8 @@ MAX_BODY = 8 * 1024 * 1024
 def make_app(config: ApiserverConfig, authenticate: bool = True) -> web.Application:
     mws = [errors_middleware] + ([auth_middleware] if authenticate else [])
     app = web.Application(middlewares=mws, client_max_size=MAX_BODY)
-    app["config"] = config
+    app[keys.CONFIG] = config
+    app[keys.STATE] = {"ready": False}
     r = app.router
     r.add_get("/version", system.version)
     for p in ("/healthz", "/readyz", "/livez"):
@@ -47,19 +49,19 @@ def make_app(config: ApiserverConfig, authenticate: bool = True) -> web.Applicat
 
 
 async def _lifecycle(app: web.Application):
-    cfg: ApiserverConfig = app["config"]
+    cfg: ApiserverConfig = app[keys.CONFIG]
     storage = await open_storage(cfg.storage, history=cfg.watch_history)
     reg = Registry(storage, ServiceAllocator(cfg.service_cluster_ip_range))
-    app["registry"] = reg
+    app[keys.REGISTRY] = reg
     if cfg.kubelet_certificate_authority:
-        app["kubelet_ssl"] = client_context(cfg.kubelet_certificate_authority, cfg.kubelet_client_certificate,
+        app[keys.KUBELET_SSL] = client_context(cfg.kubelet_certificate_authority, cfg.kubelet_client_certificate,
                                             cfg.kubelet_client_key)
     await bootstrap(reg, cfg.bind_address if cfg.bind_address not in ("0.0.0.0", "::") else "127.0.0.1",
                     cfg.secure_port)
-    app["ready"] = True
+    app[keys.STATE]["ready"] = True
     log.info("storage %s open at revision %d", cfg.storage.get("path"), storage.revision)
     yield
-    app["ready"] = False
+    app[keys.STATE]["ready"] = False
     await storage.close()
 
 

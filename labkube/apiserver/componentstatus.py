@@ -7,12 +7,13 @@ from ..api import errors
 from ..api.tables import to_table
 from .httputil import include_object, reply, wants_table
 from .paths import Target
+from . import keys
 
 WARNING = '299 - "v1 ComponentStatus is deprecated in v1.19+"'
 
 
 async def statuses(request: web.Request) -> list[dict]:
-    storage = request.app["registry"].storage
+    storage = request.app[keys.REGISTRY].storage
     ok = await storage.healthy()
     comps = [("etcd-0", ok, "ok" if ok else "storage is closed"),
              ("scheduler", True, "ok"), ("controller-manager", True, "ok")]
@@ -25,7 +26,7 @@ async def handle(request: web.Request, t: Target) -> web.Response:
     if request.method != "GET" or t.sub:
         raise errors.method_not_allowed("componentstatuses are read-only")
     items = await statuses(request)
-    rv = str(request.app["registry"].storage.revision)
+    rv = str(request.app[keys.REGISTRY].storage.revision)
     if t.name:
         items = [i for i in items if i["metadata"]["name"] == t.name]
         if not items:

@@ -9,6 +9,7 @@ from ..api import errors
 from ..api.resources import resource
 from .paths import Target
 from .registry import Registry
+from . import keys
 
 LOG_PARAMS = ("follow", "tailLines", "timestamps", "sinceSeconds", "sinceTime", "previous", "limitBytes")
 
@@ -49,7 +50,7 @@ async def serve(request: web.Request, reg: Registry, t: Target) -> web.StreamRes
     host, port = kubelet_address(node)
     params = {k: request.query[k] for k in LOG_PARAMS if k in request.query}
     url = f"https://{host}:{port}/containerLogs/{t.namespace}/{t.name}/{container}"
-    ssl_ctx = request.app.get("kubelet_ssl")
+    ssl_ctx = request.app.get(keys.KUBELET_SSL)
     if ssl_ctx is None:
         raise errors.ApiError(503, "ServiceUnavailable", "the apiserver has no kubelet client certificate configured")
     timeout = aiohttp.ClientTimeout(total=None, sock_connect=10)

@@ -16,6 +16,7 @@ from .httputil import (dry_run, include_object, media_type, qbool, qint, read_bo
 from .paths import Target, parse
 from .registry import Registry
 from .deletion import RETURNS_OBJECT
+from . import keys
 
 
 def _target(request: web.Request) -> Target:
@@ -28,7 +29,7 @@ def _list_kind(t: Target) -> str:
 
 
 async def handle(request: web.Request) -> web.StreamResponse:
-    reg: Registry = request.app["registry"]
+    reg: Registry = request.app[keys.REGISTRY]
     t = _target(request)
     m = request.method
     if t.res.name == "componentstatuses":

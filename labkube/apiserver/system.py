@@ -7,6 +7,7 @@ from aiohttp import web
 
 from .. import KUBE_VERSION
 from .httputil import reply
+from . import keys
 
 
 def version_info() -> dict:
@@ -21,8 +22,8 @@ async def version(request: web.Request) -> web.Response:
 
 
 async def health(request: web.Request) -> web.Response:
-    storage = request.app["registry"].storage
-    ok = await storage.healthy() and request.app.get("ready", False)
+    storage = request.app[keys.REGISTRY].storage
+    ok = await storage.healthy() and request.app[keys.STATE]["ready"]
     if request.path.startswith("/livez"):
         ok = True
     if "verbose" in request.query:

@@ -18,6 +18,7 @@ from .httputil import dumps, include_object, qbool, qint, wants_table
 from .paths import Target
 from .registry import Registry
 from .watching import open_watch
+from . import keys
 
 BOOKMARK_EVERY = 15.0
 DEFAULT_TIMEOUT = (1800, 3600)
@@ -48,6 +49,7 @@ async def serve(request: web.Request, reg: Registry, t: Target) -> web.StreamRes
         await resp.write_eof()
         return resp
     await resp.prepare(request)
+    every = request.app.get(keys.BOOKMARK_INTERVAL, BOOKMARK_EVERY)
     first = True
     deadline = time.monotonic() + timeout
     try:
@@ -55,7 +57,7 @@ async def serve(request: web.Request, reg: Registry, t: Target) -> web.StreamRes
             left = deadline - time.monotonic()
             if left <= 0:
                 break
-            item = await stream.next(min(left, BOOKMARK_EVERY))
+            item = await stream.next(min(left, every))
             if item is None:
                 break
             if item == "timeout":

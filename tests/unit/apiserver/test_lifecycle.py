@@ -1,0 +1,127 @@
+"""Deletion (graceful pods, finalizers, propagation), namespaces, binding, scale, services."""
+import pytest
+
+from apiserver_helpers import DEPLOYS, PODS, deploy, pod
+
+MERGE = {"Content-Type": "application/merge-patch+json"}
+
+
+async def test_unscheduled_pod_deletes_at_once(api):
+    await api.post(PODS, json=pod("u"))
+    r = await api.delete(PODS + "/u", json={"propagationPolicy": "Background"})
+    assert r.status == 200
+    assert (await api.get(PODS + "/u")).status == 404
+
+
+async def test_bound_pod_deletes_gracefully(api):
+    await api.post(PODS, json=pod("g", nodeName="n1", terminationGracePeriodSeconds=20))
+    body = await (await api.delete(PODS + "/g")).json()
+    assert body["metadata"]["deletionTimestamp"] and body["metadata"]["deletionGracePeriodSeconds"] == 20
+    again = await (await api.delete(PODS + "/g", json={"gracePeriodSeconds": 5})).json()
+    assert again["metadata"]["deletionGracePeriodSeconds"] == 20  # still terminating
+    await api.delete(PODS + "/g", json={"gracePeriodSeconds": 0})
+    assert (await api.get(PODS + "/g")).status == 404
+
+
+async def test_terminal_pod_deletes_at_once(api):
+    await api.post(PODS, json=pod("t", nodeName="n1"))
+    await api.patch(PODS + "/t/status", json={"status": {"phase": "Succeeded"}}, headers=MERGE)
+    await api.delete(PODS + "/t")
+    assert (await api.get(PODS + "/t")).status == 404
+
+
+async def test_foreground_finalizer_and_removal(api):
+    await api.post(DEPLOYS, json=deploy("f"))
+    r = await api.delete(DEPLOYS + "/f", json={"propagationPolicy": "Foreground"})
+    body = await r.json()
+    assert body["metadata"]["finalizers"] == ["foregroundDeletion"] and body["metadata"]["deletionTimestamp"]
+    got = await (await api.get(DEPLOYS + "/f")).json()
+    assert got["metadata"]["deletionTimestamp"]
+    await api.patch(DEPLOYS + "/f", json={"metadata": {"finalizers": None}}, headers=MERGE)
+    assert (await api.get(DEPLOYS + "/f")).status == 404
+
+
+async def test_background_delete_returns_status(api):
+    await api.post(DEPLOYS, json=deploy("b"))
+    body = await (await api.delete(DEPLOYS + "/b", json={"propagationPolicy": "Background"})).json()
+    assert body["kind"] == "Status" and body["status"] == "Success" and body["details"]["name"] == "b"
+
+
+async def test_delete_preconditions(api):
+    await api.post(PODS, json=pod("pc"))
+    r = await api.delete(PODS + "/pc", json={"preconditions": {"uid": "wrong"}})
+    assert r.status == 409
+
+
+async def test_namespace_lifecycle(api):
+    assert (await api.post("/api/v1/namespaces", json={"metadata": {"name": "team"}})).status == 201
+    await api.post("/api/v1/namespaces/team/pods", json=pod("x"))
+    ns = await (await api.delete("/api/v1/namespaces/team")).json()
+    assert ns["status"]["phase"] == "Terminating"
+    r = await api.post("/api/v1/namespaces/team/pods", json=pod("y"))
+    body = await r.json()
+    assert r.status == 403 and "because it is being terminated" in body["message"]
+    ns = await (await api.get("/api/v1/namespaces/team")).json()
+    ns["spec"]["finalizers"] = []
+    assert (await api.put("/api/v1/namespaces/team/finalize", json=ns)).status == 200
+    await api.delete("/api/v1/namespaces/team")
+    assert (await api.get("/api/v1/namespaces/team")).status == 404
+
+
+async def test_system_namespaces_and_kubernetes_service_exist(api):
+    names = [n["metadata"]["name"] for n in (await (await api.get("/api/v1/namespaces")).json())["items"]]
+    assert names == ["default", "kube-node-lease", "kube-public", "kube-system"]
+    svc = await (await api.get("/api/v1/namespaces/default/services/kubernetes")).json()
+    assert svc["spec"]["clusterIP"] == "10.96.0.1"
+
+
+async def test_binding(api):
+    await api.post(PODS, json=pod("b"))
+    binding = {"apiVersion": "v1", "kind": "Binding", "metadata": {"name": "b"},
+               "target": {"apiVersion": "v1", "kind": "Node", "name": "n1"}}
+    r = await api.post(PODS + "/b/binding", json=binding)
+    assert r.status == 201
+    p = await (await api.get(PODS + "/b")).json()
+    assert p["spec"]["nodeName"] == "n1"
+    assert any(c["type"] == "PodScheduled" for c in p["status"]["conditions"])
+    r = await api.post(PODS + "/b/binding", json=binding)
+    assert r.status == 409 and "already assigned" in (await r.json())["message"]
+
+
+async def test_scale_subresource(api):
+    await api.post(DEPLOYS, json=deploy("s", replicas=2))
+    sc = await (await api.get(DEPLOYS + "/s/scale")).json()
+    assert sc["kind"] == "Scale" and sc["apiVersion"] == "autoscaling/v1" and sc["spec"]["replicas"] == 2
+    assert sc["status"]["selector"] == "app=s"
+    r = await api.patch(DEPLOYS + "/s/scale", json={"spec": {"replicas": 5}},
+                        headers={"Content-Type": "application/strategic-merge-patch+json"})
+    assert (await r.json())["spec"]["replicas"] == 5
+    sc = await (await api.get(DEPLOYS + "/s/scale")).json()
+    sc["spec"]["replicas"] = 1
+    assert (await (await api.put(DEPLOYS + "/s/scale", json=sc)).json())["spec"]["replicas"] == 1
+    d = await (await api.get(DEPLOYS + "/s")).json()
+    assert d["spec"]["replicas"] == 1 and d["metadata"]["generation"] == 3
+    r = await api.patch(DEPLOYS + "/s/scale", json={"spec": {"replicas": -1}}, headers=MERGE)
+    assert r.status == 422
+
+
+async def test_pod_log_without_node_is_400(api):
+    await api.post(PODS, json=pod("l"))
+    r = await api.get(PODS + "/l/log")
+    assert r.status == 400 and (await r.json())["kind"] == "Status"
+
+
+@pytest.mark.parametrize("svc_type", ["ClusterIP", "NodePort"])
+async def test_service_ip_allocation(api, svc_type):
+    ips = set()
+    for name in ("a", "b"):
+        s = await (await api.post("/api/v1/namespaces/default/services",
+                                  json={"metadata": {"name": name}, "spec": {"type": svc_type, "ports": [{"port": 80}]}})).json()
+        assert s["spec"]["ports"][0]["targetPort"] == 80
+        if svc_type == "NodePort":
+            assert 30000 <= s["spec"]["ports"][0]["nodePort"] <= 32767
+        ips.add(s["spec"]["clusterIP"])
+    assert len(ips) == 2 and "10.96.0.1" not in ips
+    r = await api.post("/api/v1/namespaces/default/services",
+                       json={"metadata": {"name": "c"}, "spec": {"clusterIP": "10.96.0.1", "ports": [{"port": 80}]}})
+    assert r.status == 422 and "already allocated" in (await r.json())["message"]

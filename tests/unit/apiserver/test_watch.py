@@ -1,0 +1,98 @@
+"""Watch over HTTP: one JSON event per line, RV semantics, selectors, 410 as ERROR, bookmarks."""
+import asyncio
+import json
+
+from apiserver_helpers import PODS, pod
+
+
+async def _events(resp, n):
+    out = []
+    while len(out) < n:
+        line = await asyncio.wait_for(resp.content.readline(), 30)
+        if not line:
+            break
+        assert line.endswith(b"\n")
+        out.append(json.loads(line))
+    return out
+
+
+async def test_watch_from_list_rv_pushes_changes(api):
+    lst = await (await api.get(PODS)).json()
+    rv = lst["metadata"]["resourceVersion"]
+    resp = await api.get(PODS + f"?watch=true&resourceVersion={rv}")
+    assert resp.status == 200
+    await api.post(PODS, json=pod("a"))
+    await api.patch(PODS + "/a", json={"metadata": {"labels": {"x": "y"}}},
+                    headers={"Content-Type": "application/merge-patch+json"})
+    await api.delete(PODS + "/a")
+    evs = await _events(resp, 3)
+    assert [e["type"] for e in evs] == ["ADDED", "MODIFIED", "DELETED"]
+    assert all(e["object"]["kind"] == "Pod" and e["object"]["metadata"]["name"] == "a" for e in evs)
+    rvs = [int(e["object"]["metadata"]["resourceVersion"]) for e in evs]
+    assert rvs == sorted(rvs) and rvs[0] > int(rv)
+    resp.close()
+
+
+async def test_watch_rv0_sends_current_objects_first(api):
+    await api.post(PODS, json=pod("one"))
+    await api.post(PODS, json=pod("two"))
+    resp = await api.get(PODS + "?watch=1&resourceVersion=0&fieldSelector=metadata.name%3Dtwo")
+    evs = await _events(resp, 1)
+    assert evs[0]["type"] == "ADDED" and evs[0]["object"]["metadata"]["name"] == "two"
+    resp.close()
+
+
+async def test_selector_transitions(api):
+    await api.post(PODS, json=pod("s"))
+    resp = await api.get(PODS + "?watch=true&labelSelector=tier%3Dfe")
+    merge = {"Content-Type": "application/merge-patch+json"}
+    await api.patch(PODS + "/s", json={"metadata": {"labels": {"tier": "fe"}}}, headers=merge)
+    await api.patch(PODS + "/s", json={"metadata": {"labels": {"tier": "be"}}}, headers=merge)
+    evs = await _events(resp, 2)
+    assert [e["type"] for e in evs] == ["ADDED", "DELETED"]
+    resp.close()
+
+
+async def test_too_old_rv_is_error_event_410(api):
+    first = (await (await api.post("/api/v1/namespaces/default/configmaps",
+                                   json={"metadata": {"name": "c0"}})).json())["metadata"]["resourceVersion"]
+    for i in range(1, 30):  # history is 20 events
+        await api.post("/api/v1/namespaces/default/configmaps", json={"metadata": {"name": f"c{i}"}})
+    resp = await api.get(f"/api/v1/namespaces/default/configmaps?watch=true&resourceVersion={first}")
+    assert resp.status == 200
+    evs = await _events(resp, 1)
+    assert evs[0]["type"] == "ERROR"
+    assert evs[0]["object"]["code"] == 410 and evs[0]["object"]["reason"] == "Expired"
+    assert await resp.content.read() == b""  # the stream ends after the error
+
+
+async def test_bookmarks_and_timeout(api):
+    lst = await (await api.get(PODS)).json()
+    resp = await api.get(PODS + f"?watch=true&allowWatchBookmarks=true&timeoutSeconds=1&resourceVersion="
+                         f"{lst['metadata']['resourceVersion']}")
+    evs = await _events(resp, 1)
+    assert evs[0] == {"type": "BOOKMARK", "object": {"kind": "Pod", "apiVersion": "v1",
+                                                     "metadata": {"resourceVersion": lst["metadata"]["resourceVersion"]}}}
+    rest = await asyncio.wait_for(resp.content.read(), 30)  # timeoutSeconds ends the stream
+    assert all(json.loads(l)["type"] == "BOOKMARK" for l in rest.splitlines())
+
+
+async def test_watch_table_rows(api):
+    resp = await api.get(PODS + "?watch=true",
+                         headers={"Accept": "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"})
+    await api.post(PODS, json=pod("t1"))
+    await api.post(PODS, json=pod("t2"))
+    evs = await _events(resp, 2)
+    assert evs[0]["object"]["kind"] == "Table" and evs[0]["object"]["columnDefinitions"]
+    assert evs[1]["object"]["columnDefinitions"] is None
+    assert [e["object"]["rows"][0]["cells"][0] for e in evs] == ["t1", "t2"]
+    resp.close()
+
+
+async def test_many_watchers_all_get_the_event(api):
+    resps = [await api.get(PODS + "?watch=true&resourceVersion=1") for _ in range(10)]
+    await api.post(PODS, json=pod("fan"))
+    for r in resps:
+        evs = await _events(r, 1)
+        assert evs[0]["object"]["metadata"]["name"] == "fan"
+        r.close()
