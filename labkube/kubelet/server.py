@@ -110,12 +110,18 @@ class KubeletServer:
             return web.Response(body=data, content_type="text/plain", charset="utf-8")
         resp = web.StreamResponse(headers={"Content-Type": "text/plain; charset=utf-8"})
         await resp.prepare(request)
+        try:
+            await self._follow(resp, w, container, path, data, offset, opts)
+        except ConnectionResetError:          # the client went away
+            return resp
+        return resp
+
+    async def _follow(self, resp, w, container: str, path: str, data: bytes, offset: int, opts: dict) -> None:
         sent = len(data)
         await resp.write(data)
         limit = opts["limit_bytes"]
         while limit is None or sent < limit:
-            chunk, offset = await asyncio.to_thread(logs.render, path, timestamps=opts["timestamps"],
-                                                    start=offset)
+            chunk, offset = await asyncio.to_thread(logs.render, path, timestamps=opts["timestamps"], start=offset)
             if chunk:
                 if limit is not None:
                     chunk = chunk[: limit - sent]
@@ -126,7 +132,6 @@ class KubeletServer:
                 break
             await asyncio.sleep(0.2)
         await resp.write_eof()
-        return resp
 
 
 def logs_dir(kl, uid: str) -> str:

@@ -90,6 +90,15 @@ async def test_logs_over_mutual_tls(kcfg, pki):
                 assert r.status == 404
             async with s.get(f"{base}/containerLogs/default/web/main?previous=true", ssl=_ctx(pki, "client")) as r:
                 assert r.status == 400
+            async with s.get(f"{base}/containerLogs/default/web/main?follow=true&timestamps=true",
+                             ssl=_ctx(pki, "client")) as r:
+                first = await r.content.readline()
+                assert first.endswith(b" line 1\n") and first[:4].isdigit()
+                with open(cur.log_path, "a") as f:
+                    f.write("line 4\n")
+                kl.runtime.finish(cur.id, 0)        # the container exits: following ends
+                rest = (await r.content.read()).decode()
+                assert rest.splitlines()[-1].endswith(" line 4")
             for who in (None, "rogue"):
                 with pytest.raises(aiohttp.ClientError):
                     async with s.get(f"{base}/healthz", ssl=_ctx(pki, who)) as r:
