@@ -24,8 +24,11 @@ def main(argv: list[str] | None = None) -> int:
     from .app import serve
     try:
         asyncio.run(serve(cfg))
-    except OSError as e:
-        print(f"labkube.apiserver: cannot serve: {e}", file=sys.stderr)
+    except KeyboardInterrupt:
+        return 0
+    except Exception as e:  # noqa: BLE001 - one line on stderr, as every component does
+        logging.getLogger("labkube.apiserver").debug("start-up failed", exc_info=True)
+        print(f"labkube.apiserver: cannot serve: {type(e).__name__}: {e}".splitlines()[0], file=sys.stderr)
         return 1
     return 0
 
