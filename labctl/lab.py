@@ -89,7 +89,8 @@ class Lab:
             from .providers.vagrant import VagrantProvider
             return VagrantProvider(self.state_dir, self.inventory_path, self.name,
                                    subnet=s.get("lab_subnet", "10.210.0.0/24"),
-                                   box=s.get("vagrant_box", "labctl-debian12"))
+                                   box=s.get("vagrant_box", "labctl-debian12"),
+                                   mgmt_subnet=s.get("vagrant_mgmt_subnet", "10.211.0.0/24"))
         raise ConfigError(f"{self.inventory_path}: lab_provider {kind!r} is not supported "
                           f"(supported: netns, vagrant)")
 
@@ -122,8 +123,8 @@ class Lab:
                                   skip_tags=None if smoke else ["smoke"],
                                   callback=progress.engine_callback(json_events))
         if not result.ok:
-            raise LabError(f"site.yml failed on {', '.join(result.failed_hosts()) or 'some hosts'}; "
-                           f"see the task output above")
+            bad = [h for h, s in result.stats.items() if s["failed"] or s["unreachable"]]
+            raise LabError(f"site.yml failed on {', '.join(bad) or 'some hosts'}; see the task output above")
         self.write_kubeconfig()
         return result
 

@@ -43,6 +43,7 @@ class Progress:
     def engine_callback(self, json_stream=None):
         """The engine's output callback: JSON events when asked, else its human printer."""
         if json_stream is not None:
-            from .engine.output import JsonCallback
+            from .engine import JsonLinesCallback as JsonCallback
             return JsonCallback(json_stream)
-        return None
+        from .engine import HumanCallback
+        return HumanCallback(file=sys.stdout)

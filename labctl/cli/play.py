@@ -44,9 +44,10 @@ def run(args) -> int:
     if key.exists():
         extra.setdefault("ansible_ssh_private_key_file", str(key))
     split = lambda s: [t.strip() for t in s.split(",")] if s else None
-    callback = None
+    from ..engine import HumanCallback
+    callback = HumanCallback(file=sys.stdout)
     if args.json:
-        from ..engine.output import JsonCallback
+        from ..engine import JsonLinesCallback as JsonCallback
         callback = JsonCallback(sys.stdout)
     try:
         result = run_playbook(args.playbook, lab.inventory, extra_vars=extra, limit=args.limit,
