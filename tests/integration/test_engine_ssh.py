@@ -73,8 +73,10 @@ def _hv(sshd, name="node1"):
     return hv
 
 
-def test_ssh_connection_api(sshd, tmp_path):
+@pytest.mark.parametrize("agent", [True, False], ids=["helper", "exec-per-command"])
+def test_ssh_connection_api(sshd, tmp_path, agent):
     conn = connect(_hv(sshd))
+    conn.use_agent = agent
     try:
         r = conn.run("echo out; echo err >&2; exit 3")
         assert (r.rc, r.stdout, r.stderr) == (3, "out\n", "err\n")
@@ -89,6 +91,7 @@ def test_ssh_connection_api(sshd, tmp_path):
         assert conn.sha256(target) == "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03"
         assert conn.sha256(str(tmp_path / "missing")) is None
         assert conn.run("sleep 5", timeout=0.3).timed_out
+        assert conn.run("echo again").stdout == "again\n"   # usable after a timeout
     finally:
         conn.close()
 
