@@ -280,6 +280,52 @@ def extract(item, container, morekeys=None):
     return value
 
 
+def extract(item, container, morekeys=None):
+    value = container[item]
+    if morekeys is not None:
+        for k in morekeys if isinstance(morekeys, list) else [morekeys]:
+            value = value[k]
+    return value
+
+
+def ipaddr_basic(value, query=""):
+    """A small subset of ipaddr/ansible.utils.ipaddr: address, network, prefix, netmask, 'N' (nth host)."""
+    import ipaddress
+    iface = ipaddress.ip_interface(str(value))
+    if query in ("", "address"):
+        return str(iface.ip)
+    if query == "network":
+        return str(iface.network.network_address)
+    if query == "prefix":
+        return iface.network.prefixlen
+    if query == "netmask":
+        return str(iface.network.netmask)
+    if query in ("net", "subnet", "cidr"):
+        return str(iface.network)
+    if str(query).lstrip("-").isdigit():
+        return f"{iface.network[int(query)]}/{iface.network.prefixlen}"
+    raise FilterError(f"ipaddr query {query!r} not supported")
+
+
+def nthhost(value, n):
+    import ipaddress
+    return str(ipaddress.ip_network(str(value), strict=False)[int(n)])
+
+
+def to_datetime(s, fmt="%Y-%m-%d %H:%M:%S"):
+    import datetime
+    return datetime.datetime.strptime(s, fmt)
+
+
+def strftime(fmt, secs=None):
+    import time
+    return time.strftime(fmt, time.localtime(secs) if secs is not None else time.localtime())
+
+
+def dict_filter(pairs):
+    return dict(pairs)
+
+
 FILTERS = {
     "extract": extract,
     "bool": bool_filter, "to_yaml": to_yaml, "to_nice_yaml": to_nice_yaml, "to_json": to_json,
@@ -295,7 +341,15 @@ FILTERS = {
     "to_uuid": to_uuid, "zip": zip_filter, "product": product_filter, "difference": difference,
     "intersect": intersect, "union": union, "symmetric_difference": symmetric_difference,
     "subelements": subelements, "split": split, "comment": comment, "type_debug": type_debug,
-    "human_to_bytes": human_to_bytes,
+    "human_to_bytes": human_to_bytes, "extract": extract, "ipaddr": ipaddr_basic,
+    "ansible.utils.ipaddr": ipaddr_basic, "nthhost": nthhost, "ansible.utils.nthhost": nthhost,
+    "to_datetime": to_datetime, "strftime": strftime, "items": dict2items,
+    "ansible.builtin.to_json": to_json, "ansible.builtin.to_yaml": to_yaml,
+    "ansible.builtin.to_nice_yaml": to_nice_yaml, "ansible.builtin.to_nice_json": to_nice_json,
+    "ansible.builtin.b64encode": b64encode, "ansible.builtin.b64decode": b64decode,
+    "ansible.builtin.regex_replace": regex_replace, "ansible.builtin.combine": combine,
+    "log": lambda x, base=None: __import__("math").log(x, base) if base else __import__("math").log(x),
+    "pow": lambda x, y: x ** y, "root": lambda x, n=2: x ** (1.0 / n),
 }
 
 
