@@ -118,7 +118,7 @@ class _HostVars:
 class Runner:
     def __init__(self, playbook_path, inventory, extra_vars=None, limit=None, tags=None,
                  skip_tags=None, check=False, diff=False, forks=10, connection_factory=None,
-                 callback=None):
+                 callback=None, start_at_task=None):
         self.playbook_path = os.path.abspath(str(playbook_path))
         self.playbook_dir = os.path.dirname(self.playbook_path)
         self.inventory = inventory
@@ -142,6 +142,7 @@ class Runner:
         self.hostvars = _HostVars(self)
         self.play: Play | None = None
         self.play_hosts: list = []
+        self.start_at_task = start_at_task   # skip tasks until one with this name (or glob)
 
     # -- events ---------------------------------------------------------------
     def emit(self, event: dict):
@@ -340,10 +341,20 @@ class Runner:
                 self.run_meta(t, active, extra)
             elif not self.selected(t):
                 continue
+            elif self.start_at_task and not self._reached(t):
+                continue
             elif t.action == "include_tasks":
                 self.run_include(t, active, extra)
             else:
                 self.run_task(t, active, extra)
+
+    def _reached(self, t: Task) -> bool:
+        import fnmatch
+        names = {t.name or "", t.display_name()}
+        if any(n == self.start_at_task or fnmatch.fnmatchcase(n, self.start_at_task) for n in names if n):
+            self.start_at_task = None
+            return True
+        return False
 
     def selected(self, t: Task) -> bool:
         tags = set(str(x) for x in t.tags)
@@ -534,6 +545,10 @@ class Runner:
                                          "exception": traceback.format_exc()}
             results[h] = (status, res)
             self._finish(t, h, status, res, extra.get(h))
+        if self.play is not None and self.play.any_errors_fatal and \
+                any(self.states[h].failed for h in results):
+            for h in self.play_hosts:
+                self.states[h].ended = True
         if run_once and results:
             status, res = results[targets[0]]
             for h in hosts[1:]:

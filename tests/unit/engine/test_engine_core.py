@@ -350,3 +350,24 @@ def test_facts_and_human_output(tmp_path):
     text = buf.getvalue()
     assert "PLAY [P] ***" in text and "TASK [show] ***" in text and "ok: [n1]" in text
     assert "PLAY RECAP" in text and "n1" in text and "ok=2" in text and "VARIABLE IS NOT DEFINED" not in text
+
+
+def test_any_errors_fatal_start_at_task_and_listing(tmp_path):
+    from labctl.engine import list_hosts, list_tasks
+    files = {"site.yml": """\
+        - name: P
+          hosts: web
+          gather_facts: false
+          any_errors_fatal: true
+          tasks:
+            - {name: first, debug: msg=1, tags: [a]}
+            - {name: second, fail: msg=x, when: "inventory_hostname == 'h1'"}
+            - {name: third, debug: msg=3}
+        """}
+    res, ev = play(tmp_path, files)
+    assert not host_results(ev, "third")          # h2 stops too
+    res, ev = play(tmp_path, files, start_at_task="third")
+    assert [e["task"] for e in host_results(ev)] == ["third", "third"]
+    inv = load_inventory(tmp_path / "hosts.yml")
+    assert list_hosts(tmp_path / "site.yml", inv) == [("P", ["h1", "h2"])]
+    assert list_tasks(tmp_path / "site.yml", tags=["a"]) == [("P", [("first", ["a"])])]
