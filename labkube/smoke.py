@@ -32,13 +32,14 @@ class CheckResult:
 
 class Smoke:
     def __init__(self, client, namespace: str, timeout: float, clock: Clock | None = None,
-                 image: str = "busybox", poll: float = 0.5):
+                 image: str = "busybox", poll: float = 0.5, log_wait: float = 30):
         self.c = client
         self.ns = namespace
         self.clock = clock or Clock()
         self.deadline = self.clock.monotonic() + timeout
         self.image = image
         self.poll = poll
+        self.log_wait = log_wait
         self.results: list[CheckResult] = []
 
     async def wait(self, fn, limit: float | None = None):
@@ -125,11 +126,18 @@ class Smoke:
         return True, f"on {p['spec']['nodeName']}, IP {p['status']['podIP']}"
 
     async def pod_logs(self):
+        last = {"why": ""}
+
         async def logged():
-            text = await self.c.logs("smoke-pod", self.ns)
+            try:
+                text = await self.c.logs("smoke-pod", self.ns)
+            except ApiError as e:        # e.g. 400 "waiting to start" right after Running
+                last["why"] = f": {e.code} {e.message}"
+                return None
+            last["why"] = f": got {text[-80:]!r}" if text else ": empty log"
             return text if MESSAGE in text else None
-        text = await self.wait(logged, 30)
-        return (True, f"log says {MESSAGE}") if text else (False, f"log lacks {MESSAGE!r}")
+        text = await self.wait(logged, self.log_wait)
+        return (True, f"log says {MESSAGE}") if text else (False, f"log lacks {MESSAGE!r}{last['why']}")
 
     async def _events(self, name: str) -> list[dict]:
         try:

@@ -102,3 +102,34 @@ async def test_broken_cluster_reports_failures_within_the_budget():
 def test_command_exit_2_on_bad_kubeconfig(tmp_path, capsys):
     assert main(["--kubeconfig", str(tmp_path / "nope")]) == 2
     assert "cannot read kubeconfig" in capsys.readouterr().err
+
+
+def _hollow():
+    import importlib.util
+    import os
+    path = os.path.join(os.path.dirname(__file__), "controllers", "hollow.py")
+    spec = importlib.util.spec_from_file_location("labkube_test_hollow", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod.HollowCluster
+
+
+async def test_smoke_against_a_hollow_cluster_of_real_processes(tmp_path):
+    """The real apiserver, scheduler, controller-manager and three kubelets on the fake runtime.
+    The fake runtime writes no container logs, so only pod-logs is allowed to fail here."""
+    from labkube.client import Client, KubeConfig
+    cluster = _hollow()(tmp_path).start()
+    try:
+        async with Client(KubeConfig.load(cluster.kubeconfig)) as c:
+            results = await Smoke(c, "labctl-smoke", 60, log_wait=2).run()
+    finally:
+        rcs = cluster.stop()
+    by = {r.name: r for r in results}
+    assert list(by) == ["nodes-ready", "namespace", "pod-runs-on-worker", "pod-logs", "deployment-available",
+                        "deployment-self-heals", "cleanup"]
+    assert all(r.ok for r in results if r.name != "pod-logs"), results
+    assert by["nodes-ready"].detail == "3/3 Ready: m-k8s, w1-k8s, w2-k8s"
+    assert by["pod-runs-on-worker"].detail.startswith(("on w1-k8s", "on w2-k8s"))
+    assert rcs["scheduler"] == 0 and rcs["controllers"] == 0
+    for name in ("scheduler", "controllers"):
+        assert "Traceback" not in cluster.log(name), cluster.log(name)
