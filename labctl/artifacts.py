@@ -48,7 +48,7 @@ def source_files(root: Path) -> list[Path]:
 
 def _pip_wheel(root: Path, out: Path, *extra: str) -> None:
     proc = subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--disable-pip-version-check",
-                           "--wheel-dir", str(out), *extra, str(root)], capture_output=True, text=True)
+                           "--no-build-isolation", "--wheel-dir", str(out), *extra, str(root)], capture_output=True, text=True)
     if proc.returncode != 0:
         last = (proc.stderr.strip().splitlines() or ["(no output)"])[-1]
         raise LabError(f"building the wheelhouse failed: {last}")
