@@ -228,7 +228,9 @@ class FakeApi:
         r = as_resource(res)
         cur = copy.deepcopy(self._get(r, name, namespace))
         new = json_patch(cur, patch) if patch_type == "json" else merge_patch(cur, patch)
-        return await self.replace(r, name, new, namespace, subresource, _check_rv=False)
+        # a resourceVersion inside a merge patch is a precondition, as on the real apiserver
+        want_rv = ((patch.get("metadata") or {}).get("resourceVersion") if isinstance(patch, dict) else None)
+        return await self.replace(r, name, new, namespace, subresource, _check_rv=bool(want_rv))
 
     async def delete(self, res, name, namespace=None, grace_period_seconds=None,
                      propagation_policy=None, preconditions=None):

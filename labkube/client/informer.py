@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 from typing import Callable
 
 from .errors import ApiError
@@ -26,13 +27,15 @@ def object_key(obj: dict) -> str:
 
 class Informer:
     def __init__(self, client, res, namespace: str | None = None, label_selector: str | None = None,
-                 field_selector: str | None = None, retry_delay: float = 1.0):
+                 field_selector: str | None = None, retry_delay: float = 1.0,
+                 watch_timeout: tuple[int, int] | None = (300, 600)):
         self.client = client
         self.resource = as_resource(res)
         self.namespace = namespace
         self.label_selector = label_selector
         self.field_selector = field_selector
         self.retry_delay = retry_delay
+        self.watch_timeout = watch_timeout      # ask the server to end each watch after 300-600 s
         self.cache: dict[str, dict] = {}
         self.last_rv: str | None = None
         self.has_synced = False
@@ -132,7 +135,9 @@ class Informer:
     async def _watch(self) -> None:
         async for ev in self.client.watch(self.resource, self.namespace, resource_version=self.last_rv,
                                           label_selector=self.label_selector,
-                                          field_selector=self.field_selector, allow_bookmarks=True):
+                                          field_selector=self.field_selector, allow_bookmarks=True,
+                                          timeout_seconds=random.randint(*self.watch_timeout)
+                                          if self.watch_timeout else None):
             self.handle_event(ev)
 
     def handle_event(self, ev: dict) -> None:

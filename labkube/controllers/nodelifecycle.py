@@ -7,7 +7,8 @@ seconds, as timed by this controller's own clock, gets its conditions set to Unk
 node.kubernetes.io/unreachable, Ready=False node.kubernetes.io/not-ready (NoSchedule and
 NoExecute); Ready=True removes them. Pods on a node with a NoExecute taint are evicted
 (deleted) when they do not tolerate it, after pod_eviction_timeout seconds from the taint,
-or after their toleration's tolerationSeconds.
+or after their toleration's tolerationSeconds. Pods bound to a node that no longer exists
+(confirmed by a GET) are deleted at once (grace 0), as the pod garbage collector does.
 """
 from __future__ import annotations
 
@@ -46,6 +47,7 @@ class NodeLifecycleController(Controller):
 
     def _node_deleted(self, node: dict) -> None:
         self.health.pop(node["metadata"]["name"], None)
+        self.queue.add(node["metadata"]["name"])
 
     def _lease(self, lease: dict) -> None:
         if self.nodes.get(lease["metadata"]["name"]) is not None:
@@ -56,6 +58,9 @@ class NodeLifecycleController(Controller):
             await self.clock.sleep(self.period)
             for name in self.nodes.keys():
                 self.queue.add(name)
+            for name in {(p.get("spec") or {}).get("nodeName") for p in self.pods.items()} - {None, ""}:
+                if self.nodes.get(name) is None:
+                    self.queue.add(name)
 
     def observe(self, node: dict) -> float:
         """Seconds since this node's heartbeat last changed (by our clock)."""
@@ -73,6 +78,7 @@ class NodeLifecycleController(Controller):
     async def sync(self, name: str) -> None:
         node = self.nodes.get(name)
         if node is None:
+            await self.delete_orphaned_pods(name)
             return
         node = copy.deepcopy(node)
         silent = self.observe(node)
@@ -85,6 +91,25 @@ class NodeLifecycleController(Controller):
         if state == "Unknown":
             await self.mark_pods_not_ready(name)
         await self.evict(node)
+
+    async def delete_orphaned_pods(self, node_name: str) -> None:
+        pods = [p for p in self.pods.items() if (p.get("spec") or {}).get("nodeName") == node_name]
+        if not pods:
+            return
+        try:
+            await self.client.get("nodes", node_name)
+            return                          # the informer is behind: the node exists
+        except ApiError as e:
+            if e.code != 404:
+                raise
+        for p in pods:
+            md = p["metadata"]
+            self.log.info("deleting pod %s/%s: its node %s is gone", md["namespace"], md["name"], node_name)
+            try:
+                await self.client.delete("pods", md["name"], namespace=md["namespace"], grace_period_seconds=0)
+            except ApiError as e:
+                if e.code != 404:
+                    raise
 
     async def mark_unknown(self, node: dict) -> dict:
         now = self.clock.now_str()

@@ -80,3 +80,13 @@ async def test_watch_resume_and_expired():
         async for _ in api.watch("pods", "default", resource_version=rv):
             pass
     assert ei.value.code == 410
+
+
+async def test_merge_patch_resource_version_is_a_precondition():
+    api = FakeApi()
+    p = await api.create("pods", pod("p"))
+    await api.patch("pods", "p", {"metadata": {"labels": {"a": "1"}}}, namespace="default")
+    with pytest.raises(ApiError) as ei:
+        await api.patch("pods", "p", {"metadata": {"labels": {"a": "2"}, "resourceVersion": p["metadata"]["resourceVersion"]}},
+                        namespace="default")
+    assert ei.value.code == 409

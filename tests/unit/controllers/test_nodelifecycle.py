@@ -96,3 +96,16 @@ async def test_not_ready_node_gets_not_ready_taints():
     await h.api.replace("nodes", "w1", n, subresource="status")
     await tick(h, 1)
     assert ("node.kubernetes.io/not-ready", "NoExecute") in taints(await h.api.get("nodes", "w1"))
+
+
+async def test_pods_of_a_deleted_node_are_removed():
+    h = await setup()
+    await h.api.create("pods", {"metadata": {"name": "elsewhere"}, "spec": {"nodeName": "w2"}})
+    await h.api.delete("nodes", "w1")
+    await h.run()
+    assert [p["metadata"]["name"] for p in h.pods()] == ["elsewhere"]
+    # w2 never existed either: the periodic pass finds its pods too
+    c = h.controllers[0]
+    c.queue.add("w2")
+    await h.run()
+    assert h.pods() == []
