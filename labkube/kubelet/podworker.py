@@ -16,7 +16,8 @@ import time
 from .containers import ContainerConfigError, build_container_config
 from .images.store import ImageError
 from .podsandbox import pod_dir, sandbox_config
-from .probes import ContainerProbes
+from .podprobes import WorkerProbes
+from .termination import grace_period, terminate_pod
 from .runtime.base import ContainerStatus, RuntimeError_, Sandbox
 from .status import ContainerView, pod_status
 from .volumes import VolumeError, container_mounts, prepare_volumes
@@ -39,7 +40,7 @@ class PodWorker:
             if c.state == "running":
                 self._watch(c.id)
         self.waiting: dict[str, tuple] = {}
-        self.probes: dict[str, ContainerProbes] = {}
+        self.probe_set = WorkerProbes(self)
         self.volumes: dict | None = None
         self.wake = asyncio.Event()
         self.removed = False
@@ -53,7 +54,7 @@ class PodWorker:
         for c in self._all_specs():
             cur = self.current(c["name"])
             if cur is not None and cur.state == "running":
-                self._start_probes(c, cur.id)
+                self.probe_set.start(c, cur.id)
         self.task = asyncio.create_task(self.run(), name=f"pod {self.namespace}/{self.name}")
 
     def update(self, pod: dict) -> None:
@@ -75,32 +76,6 @@ class PodWorker:
         spec = self.pod.get("spec") or {}
         return (spec.get("initContainers") or []) + (spec.get("containers") or [])
 
-    def _start_probes(self, c: dict, cid: str) -> None:
-        old = self.probes.pop(c["name"], None)
-        if old is not None:
-            old.stop()
-        if not any(k in c for k in ("startupProbe", "livenessProbe", "readinessProbe")):
-            return
-        p = ContainerProbes(c, cid, self.sandbox.ip if self.sandbox else "", self.kl.runtime.exec_sync,
-                            self.wake.set, self._probe_kill, enabled=self.kl.cfg.runtime != "fake")
-        self.probes[c["name"]] = p
-        p.start()
-
-    def _stop_stale_probes(self) -> None:
-        for name, p in list(self.probes.items()):
-            cur = self.current(name)
-            if cur is None or cur.id != p.cid or cur.state != "running":
-                p.stop()
-                del self.probes[name]
-
-    async def _probe_kill(self, cid: str, message: str) -> None:
-        name = next((n for n, p in self.probes.items() if p.cid == cid), "?")
-        self.kl.event(self.pod, "Warning", "Unhealthy", message)
-        self.kl.event(self.pod, "Normal", "Killing", f"Container {name} failed a probe, will be restarted")
-        grace = (self.pod.get("spec") or {}).get("terminationGracePeriodSeconds", 30)
-        await self.kl.runtime.stop_container(cid, float(grace if grace is not None else 30))
-        self.wake.set()
-
     @property
     def terminating(self) -> bool:
         return self.removed or bool(self.pod["metadata"].get("deletionTimestamp"))
@@ -118,7 +93,7 @@ class PodWorker:
                     await asyncio.sleep(2)
                     continue
             delay = RESYNC
-            self._stop_stale_probes()
+            self.probe_set.stop_stale()
             try:
                 delay = min(delay, await self.sync() or RESYNC)
             except Exception:  # noqa: BLE001 - keep the worker alive
@@ -207,6 +182,8 @@ class PodWorker:
             self.waiting[name] = (e.reason, e.message)
             self.kl.event(self.pod, "Warning", "Failed", e.message)
             return self.kl.backoff.failed(pull_key) if e.reason == "ErrImagePull" else None
+        if self.kl.backoff.delay(pull_key) or restart_count == 0:
+            self.kl.event(self.pod, "Normal", "Pulled", f'Container image "{c.get("image")}" already present on machine')
         self.kl.backoff.reset(pull_key)
         try:
             cfg = build_container_config(
@@ -223,11 +200,12 @@ class PodWorker:
             self.waiting[name] = (e.reason, e.message)
             return 10.0
         self.waiting.pop(name, None)
+        self.kl.event(self.pod, "Normal", "Created", f"Created container {name}")
         self.records.setdefault(name, []).append(await self.kl.runtime.container_status(cid))
         try:
             await self.kl.runtime.start_container(cid)
             self._watch(cid)
-            self._start_probes(c, cid)
+            self.probe_set.start(c, cid)
             self.kl.event(self.pod, "Normal", "Started", f"Started container {name}")
         except RuntimeError_ as e:
             self.kl.event(self.pod, "Warning", "Failed", e.message)
@@ -251,7 +229,7 @@ class PodWorker:
             waiting = self.waiting.get(c["name"])
             if waiting and cur is not None and cur.state == "running":
                 waiting = None
-            probes = self.probes.get(c["name"])
+            probes = self.probe_set.get(c["name"])
             out.append(ContainerView(name=c["name"], image=_display_image(c.get("image", "")), current=cur,
                                      last=last, waiting=waiting, ready=probes.ready if probes else True,
                                      started=probes.started if probes else None,
@@ -272,36 +250,10 @@ class PodWorker:
 
     # -- termination ----------------------------------------------------------------------
     def grace_period(self) -> float:
-        meta, spec = self.pod["metadata"], self.pod.get("spec") or {}
-        g = meta.get("deletionGracePeriodSeconds")
-        if g is None:
-            g = spec.get("terminationGracePeriodSeconds", 30)
-        return float(g if g is not None else 30)
+        return grace_period(self.pod)
 
     async def terminate(self) -> None:
-        grace = self.grace_period()
-        rt = self.kl.runtime
-        for p in self.probes.values():
-            p.stop()
-        self.probes.clear()
-        running = [r for recs in self.records.values() for r in recs if r.state == "running"]
-        if running:
-            log.info("stopping pod %s/%s (%d containers, grace %ss)", self.namespace, self.name, len(running), grace)
-        await asyncio.gather(*(rt.stop_container(r.id, grace) for r in running))
-        if not self.removed:
-            await self.publish()
-        for recs in self.records.values():
-            for r in recs:
-                await rt.remove_container(r.id)
-        if self.sandbox is not None:
-            await rt.stop_pod_sandbox(self.sandbox.id)
-            await rt.remove_pod_sandbox(self.sandbox.id)
-        shutil.rmtree(pod_dir(self.kl.cfg.root_dir, self.uid), ignore_errors=True)
-        self.kl.backoff.forget_prefix(self.uid)
-        if not self.removed:
-            await self.kl.delete_pod(self.pod)
-        self.done = True
-        self.kl.forget(self.uid)
+        await terminate_pod(self)
 
 
 def _display_image(image: str) -> str:

@@ -61,6 +61,7 @@ class CrunRuntime(Runtime):
         os.makedirs(self.crun_root, exist_ok=True)
         if not become_subreaper():
             log.warning("could not become a child subreaper: exit codes of containers may be lost")
+        self._sweeper = asyncio.create_task(self.reaper.run_sweeper())
         for cid, (st, extra) in self.state.load_containers().items():
             self.containers[cid], self.extra[cid] = st, extra
             if st.state == "running":
@@ -70,6 +71,11 @@ class CrunRuntime(Runtime):
                     self._exited(cid, None)
         log.info("crun runtime: %d sandboxes, %d containers on disk, cgroups %s", len(self.sandboxes.items),
                  len(self.containers), "cgroupfs" if self.use_cgroups else "disabled")
+
+    async def close(self) -> None:
+        sweeper = getattr(self, "_sweeper", None)
+        if sweeper is not None:
+            sweeper.cancel()
 
     def _crun(self, *args) -> list:
         base = [self.crun, "--root", self.crun_root]

@@ -96,6 +96,38 @@ class Reaper:
         except ChildProcessError:
             return None
 
+    def sweep(self) -> list[int]:
+        """Reap orphans re-parented to us that nobody waits for (zombies seen twice in a row)."""
+        me, found = os.getpid(), []
+        try:
+            pids = [int(p) for p in os.listdir("/proc") if p.isdigit()]
+        except OSError:
+            return []
+        zombies = set()
+        for pid in pids:
+            try:
+                with open(f"/proc/{pid}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except (OSError, IndexError):
+                continue
+            if fields[0] == "Z" and int(fields[1]) == me and pid not in self._waits:
+                zombies.add(pid)
+        for pid in zombies & getattr(self, "_seen_zombies", set()):
+            try:
+                os.waitpid(pid, os.WNOHANG)
+                found.append(pid)
+            except ChildProcessError:
+                pass
+        self._seen_zombies = zombies - set(found)
+        return found
+
+    async def run_sweeper(self, interval: float = 30.0) -> None:
+        while True:
+            await asyncio.sleep(interval)
+            reaped = self.sweep()
+            if reaped:
+                log.debug("reaped orphaned processes %s", reaped)
+
     def _finish(self, pid: int, code: int | None) -> None:
         fut = self._waits.pop(pid, None)
         if fut is not None and not fut.done():
