@@ -22,18 +22,19 @@ from .ssh import lab_key, wait_ssh
 
 STATES = {"running": "running", "poweroff": "stopped", "shutoff": "stopped", "saved": "stopped",
           "paused": "stopped", "not_created": "missing", "not created": "missing"}
-GUARD_METRIC = "4000"
 
 
 class VagrantProvider(Provider):
     name = "vagrant"
 
     def __init__(self, state_dir: Path, inventory: Path, lab: str, subnet: str = "10.210.0.0/24",
-                 box: str = DEFAULT_BOX, project_root: Path | None = None):
+                 box: str = DEFAULT_BOX, project_root: Path | None = None,
+                 mgmt_subnet: str = "10.211.0.0/24"):
         self.state_dir = Path(state_dir)
         self.inventory = Path(inventory).resolve()
         self.lab = lab
         self.subnet = subnet
+        self.guarded = [subnet, mgmt_subnet]
         self.box = box
         if project_root is None:
             from ...artifacts import project_root as root
@@ -98,14 +99,15 @@ class VagrantProvider(Provider):
         key = lab_key(self.state_dir)
         state["created_pool"] |= libvirt.ensure_pool(self.lab, self.state_dir / "images")
         self._save(state)
-        subprocess.run(["ip", "route", "replace", "unreachable", self.subnet, "metric", GUARD_METRIC],
-                       capture_output=True)
         v = self.vagrant()
+        libvirt.guard_routes(self.guarded, on=False)
         try:
             self._call("up", v.up)
         except ProviderError:
-            self._call("destroy", v.destroy)     # a half-made lab helps nobody
+            self.destroy()                       # a half-made lab helps nobody
             raise
+        finally:
+            libvirt.guard_routes(self.guarded, on=True)
         for n in nodes:
             wait_ssh(n.name, n.address, key)
         return [Endpoint(n.name, n.address, 22, "root", str(key)) for n in nodes]
@@ -150,6 +152,7 @@ class VagrantProvider(Provider):
             except ProviderError as exc:
                 removed.append(f"{exc}; removing with virsh")
         removed += libvirt.remove_leftovers(self.lab)
+        libvirt.guard_routes(self.guarded, on=True)
         if self.state_dir.exists():
             shutil.rmtree(self.state_dir)
             removed.append(f"removed {self.state_dir}")

@@ -91,3 +91,16 @@ def leftovers(lab: str) -> list[str]:
     found = [f"domain {d}" for d in domains(lab)] + [f"network {n}" for n in networks(lab)]
     found += [f"pool {p}" for p in pools(lab)]
     return found
+
+
+GUARD_METRIC = "4000"
+
+
+def guard_routes(cidrs: list[str], on: bool) -> None:
+    """While the lab is down its ranges are `unreachable` on the host (never sent to the
+    default gateway). libvirt refuses to start a network whose range has any route
+    ("Network is already in use by interface *"), so the guards are lifted for `vagrant
+    up` and put back once the lab's bridges (with their own, preferred routes) exist."""
+    for cidr in cidrs:
+        subprocess.run(["ip", "route", "replace" if on else "del", "unreachable", cidr,
+                        "metric", GUARD_METRIC], capture_output=True)

@@ -1,0 +1,107 @@
+#!/usr/bin/env python3
+"""Benchmark the VM lab: box build, `labctl up` to a smoke-tested cluster with the box
+cached, `labctl down`, and the same site.yml on VMs compared with netns nodes in the same
+run. Prints one JSON object (with --json) and a one-line summary.
+
+  bench/vagrant.py --json           box rebuilt, 1 master + 2 workers on each provider
+  bench/vagrant.py --quick --json   box reused if installed, 1 master VM + 1 master netns
+                                    node, no smoke (VM boot alone is ~1 min under emulation)
+
+Goals on a 2-core machine without KVM: box build <= 180 s, up <= 240 s, down <= 30 s.
+A step that fails is reported with its error (and null timings) instead of aborting.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SITE = re.compile(r"Deploying the cluster \(site\.yml\): (?:done|failed) (?:in|after) ([\d.]+) s")
+CREATE = re.compile(r"Creating \d+ \w+ node\(s\): (?:done|failed) (?:in|after) ([\d.]+) s")
+
+
+def labctl(args: list[str], env: dict, timeout: float = 3600) -> tuple[float, subprocess.CompletedProcess]:
+    start = time.monotonic()
+    proc = subprocess.run([sys.executable, "-m", "labctl.cli.main", *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+    return time.monotonic() - start, proc
+
+
+def last_line(proc: subprocess.CompletedProcess) -> str:
+    return ((proc.stderr.strip() or proc.stdout.strip()).splitlines() or ["?"])[-1][:300]
+
+
+def found(pattern: re.Pattern, proc: subprocess.CompletedProcess) -> float | None:
+    m = pattern.search(proc.stdout + proc.stderr)
+    return round(float(m.group(1)), 1) if m else None
+
+
+def single_master(src: Path, dst: Path) -> Path:
+    """A copy of an inventory with only its master (the quick variant)."""
+    shutil.copytree(src, dst)
+    hosts = (dst / "hosts.yml").read_text()
+    (dst / "hosts.yml").write_text(hosts[:hosts.index("    workers:")])
+    return dst
+
+
+def lab_cycle(inventory: Path, env: dict, quick: bool, result: dict, prefix: str) -> None:
+    """up (timed, with the site.yml part parsed from the progress lines), then down."""
+    labctl(["down", "-i", str(inventory)], env)
+    up_args = ["up", "-i", str(inventory)] + (["--no-smoke"] if quick else [])
+    took, proc = labctl(up_args, env)
+    result[f"{prefix}create_s"] = found(CREATE, proc)
+    result[f"{prefix}site_s"] = found(SITE, proc)
+    if proc.returncode == 0:
+        result[f"{prefix}up_s"] = round(took, 1)
+    else:
+        result[f"{prefix}up_s"] = None
+        result[f"{prefix}error"] = last_line(proc)
+    took, proc = labctl(["down", "-i", str(inventory)], env)
+    result[f"{prefix}down_s"] = round(took, 1) if proc.returncode == 0 else None
+    if proc.returncode != 0:
+        result[f"{prefix}down_error"] = last_line(proc)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="labctl-bench-vagrant-"))
+    env = dict(os.environ, CI="true")
+    local, vms = ROOT / "inventories" / "local", ROOT / "inventories" / "vagrant"
+    if args.quick:
+        local, vms = single_master(local, tmp / "local"), single_master(vms, tmp / "vagrant")
+    result: dict = {"quick": args.quick, "nodes": 1 if args.quick else 3,
+                    "kvm": False if os.environ.get("LABCTL_LIBVIRT_DRIVER", "qemu") == "qemu" else True}
+    try:
+        took, proc = labctl(["box", "build", "--json"] + ([] if args.quick else ["--force"]), env)
+        result["box_cached"] = "already installed" in proc.stdout
+        result["box_build_s"] = round(took, 1) if proc.returncode == 0 else None
+        if proc.returncode != 0:
+            result["box_error"] = last_line(proc)
+        lab_cycle(local, dict(env, LABCTL_STATE_DIR=str(tmp / "netns-state")), args.quick, result, "netns_")
+        lab_cycle(vms, dict(env, LABCTL_STATE_DIR=str(tmp / "vagrant-state")), args.quick, result, "vagrant_")
+    finally:
+        for inv, sub in ((local, "netns-state"), (vms, "vagrant-state")):
+            labctl(["down", "-i", str(inv)], dict(env, LABCTL_STATE_DIR=str(tmp / sub)))
+        shutil.rmtree(tmp, ignore_errors=True)
+    result["up_s"] = result.pop("vagrant_up_s", None)
+    result["down_s"] = result.pop("vagrant_down_s", None)
+    if args.json:
+        print(json.dumps(result))
+    print(f"box build {result['box_build_s']} s (goal 180), vagrant up {result['up_s']} s (goal 240), "
+          f"down {result['down_s']} s (goal 30); site.yml {result.get('vagrant_site_s')} s on VMs vs "
+          f"{result.get('netns_site_s')} s on netns ({result['nodes']} node(s))")
+
+
+if __name__ == "__main__":
+    main()
