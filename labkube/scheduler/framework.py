@@ -65,6 +65,9 @@ class NodeInfo:
 class FilterPlugin:
     name = "Filter"
 
+    def pre_filter(self, pod: dict, nodes: list[NodeInfo]) -> None:
+        """Called once per cycle with every node, before filter(); for cluster-wide state."""
+
     def filter(self, pod: dict, node: NodeInfo) -> list[str]:
         raise NotImplementedError
 
@@ -72,6 +75,9 @@ class FilterPlugin:
 class ScorePlugin:
     name = "Score"
     weight = 1
+
+    def pre_score(self, pod: dict, nodes: list[NodeInfo]) -> None:
+        """Called once per cycle with the feasible nodes, before score()."""
 
     def score(self, pod: dict, node: NodeInfo) -> float:
         raise NotImplementedError
@@ -101,6 +107,8 @@ class Profile:
     def find_nodes(self, pod: dict, nodes: list[NodeInfo]) -> list[NodeInfo]:
         """Nodes passing every filter; FitError naming the reasons when there are none."""
         feasible, reasons = [], {}
+        for f in self.filters:
+            f.pre_filter(pod, nodes)
         for ni in nodes:
             for f in self.filters:
                 why = f.filter(pod, ni)
@@ -117,6 +125,8 @@ class Profile:
         feasible = self.find_nodes(pod, nodes)
         if len(feasible) == 1:
             return feasible[0].name
+        for s in self.scores:
+            s.pre_score(pod, feasible)
         scored = [(sum(s.weight * s.score(pod, ni) for s in self.scores), ni.name) for ni in feasible]
         best = max(s for s, _ in scored)
         top = sorted(n for s, n in scored if s >= best - 1e-9)

@@ -1,0 +1,25 @@
+"""Score SelectorSpread: spread pods of the same controller (ReplicaSet ...) over nodes — a node
+already running more of the pod's siblings scores lower (the default spreading lab users expect)."""
+from __future__ import annotations
+
+from ..framework import NodeInfo, ScorePlugin
+
+
+def owner_uid(pod: dict) -> str | None:
+    for ref in (pod.get("metadata") or {}).get("ownerReferences") or []:
+        if ref.get("controller"):
+            return ref.get("uid")
+    return None
+
+
+class SelectorSpread(ScorePlugin):
+    name = "SelectorSpread"
+
+    def pre_score(self, pod: dict, nodes: list[NodeInfo]) -> None:
+        uid = owner_uid(pod)
+        self.counts = {ni.name: (sum(1 for p in ni.pods if owner_uid(p) == uid) if uid else 0) for ni in nodes}
+
+    def score(self, pod: dict, node: NodeInfo) -> float:
+        counts = getattr(self, "counts", {})
+        high = max(counts.values(), default=0)
+        return 100.0 * (1 - counts.get(node.name, 0) / high) if high else 100.0

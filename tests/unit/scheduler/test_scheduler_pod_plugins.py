@@ -1,0 +1,111 @@
+"""Table-driven tests of the plugins that look at other pods: inter-pod (anti-)affinity,
+topology spread constraints, and spreading of siblings."""
+from __future__ import annotations
+
+import pytest
+
+from labkube.scheduler.framework import NodeInfo
+from labkube.scheduler.plugins.inter_pod_affinity import AFFINITY, ANTI, EXISTING, InterPodAffinity
+from labkube.scheduler.plugins.pod_topology_spread import MISSING, REASON, PodTopologySpread
+from labkube.scheduler.plugins.selector_spread import SelectorSpread
+
+from .objs import node, pod
+
+HOST = "kubernetes.io/hostname"
+
+
+def labeled(p, **labels):
+    p["metadata"]["labels"] = labels
+    return p
+
+
+def owned(p, uid):
+    p["metadata"]["ownerReferences"] = [{"kind": "ReplicaSet", "name": "rs", "uid": uid, "controller": True}]
+    return p
+
+
+def cluster(placement, zones=None):
+    """placement: {node name: [pods]}; zones: {node name: zone}."""
+    out = []
+    for name, pods in placement.items():
+        labels = {"zone": zones[name]} if zones and name in zones else {}
+        out.append(NodeInfo(node(name, labels=labels), pods=list(pods)))
+    return out
+
+
+def aff(kind, app, key=HOST):
+    return {kind: {"requiredDuringSchedulingIgnoredDuringExecution": [
+        {"labelSelector": {"matchLabels": {"app": app}}, "topologyKey": key}]}}
+
+
+def run_filter(plugin, p, nodes):
+    plugin.pre_filter(p, nodes)
+    return {ni.name: plugin.filter(p, ni) for ni in nodes}
+
+
+AFF_CASES = [
+    ("anti-affinity keeps web pods apart",
+     labeled(pod("new", affinity=aff("podAntiAffinity", "web")), app="web"),
+     {"a": [labeled(pod("w1", node_name="a"), app="web")], "b": []}, {"a": [ANTI], "b": []}),
+    ("affinity puts cache next to web",
+     labeled(pod("new", affinity=aff("podAffinity", "web")), app="cache"),
+     {"a": [labeled(pod("w1", node_name="a"), app="web")], "b": []}, {"a": [], "b": [AFFINITY]}),
+    ("first pod of a self-affine group may go anywhere",
+     labeled(pod("new", affinity=aff("podAffinity", "db")), app="db"),
+     {"a": [], "b": []}, {"a": [], "b": []}),
+    ("existing pod's anti-affinity repels us",
+     labeled(pod("new"), app="noisy"),
+     {"a": [labeled(pod("x", node_name="a", affinity=aff("podAntiAffinity", "noisy")), app="quiet")], "b": []},
+     {"a": [EXISTING], "b": []}),
+    ("other namespaces do not count",
+     labeled(pod("new", affinity=aff("podAntiAffinity", "web")), app="web"),
+     {"a": [labeled(pod("w1", node_name="a", ns="other"), app="web")]}, {"a": []}),
+]
+
+
+@pytest.mark.parametrize("what,p,placement,want", AFF_CASES, ids=[c[0] for c in AFF_CASES])
+def test_inter_pod_affinity(what, p, placement, want):
+    assert run_filter(InterPodAffinity(), p, cluster(placement)) == want
+
+
+def test_anti_affinity_by_zone():
+    p = labeled(pod("new", affinity=aff("podAntiAffinity", "web", "zone")), app="web")
+    nodes = cluster({"a": [labeled(pod("w", node_name="a"), app="web")], "b": [], "c": []},
+                    zones={"a": "z1", "b": "z1", "c": "z2"})
+    assert run_filter(InterPodAffinity(), p, nodes) == {"a": [ANTI], "b": [ANTI], "c": []}
+
+
+def spread_pod(max_skew=1, key="zone", mode="DoNotSchedule"):
+    p = labeled(pod("new"), app="web")
+    p["spec"]["topologySpreadConstraints"] = [{"maxSkew": max_skew, "topologyKey": key, "whenUnsatisfiable": mode,
+                                              "labelSelector": {"matchLabels": {"app": "web"}}}]
+    return p
+
+
+def web(name, node_name):
+    return labeled(pod(name, node_name=node_name), app="web")
+
+
+def test_topology_spread_filter_max_skew_and_missing_label():
+    nodes = cluster({"a": [web("1", "a"), web("2", "a")], "b": [web("3", "b")], "c": []},
+                    zones={"a": "z1", "b": "z2"})
+    assert run_filter(PodTopologySpread(), spread_pod(1), nodes) == {"a": [REASON], "b": [], "c": [MISSING]}
+    assert run_filter(PodTopologySpread(), spread_pod(2), nodes) == {"a": [], "b": [], "c": [MISSING]}
+
+
+def test_topology_spread_score_prefers_emptier_domain():
+    nodes = cluster({"a": [web("1", "a"), web("2", "a")], "b": [web("3", "b")]}, zones={"a": "z1", "b": "z2"})
+    plugin = PodTopologySpread()
+    p = spread_pod(1, mode="ScheduleAnyway")
+    plugin.pre_filter(p, nodes)
+    assert plugin.filter(p, nodes[0]) == []          # soft constraints never filter
+    plugin.pre_score(p, nodes)
+    assert plugin.score(p, nodes[1]) > plugin.score(p, nodes[0])
+
+
+def test_selector_spread_prefers_nodes_without_siblings():
+    nodes = cluster({"a": [owned(pod("s1", node_name="a"), "rs1")], "b": [owned(pod("x", node_name="b"), "other")]})
+    plugin = SelectorSpread()
+    p = owned(pod("s2"), "rs1")
+    plugin.pre_score(p, nodes)
+    assert plugin.score(p, nodes[1]) == 100 and plugin.score(p, nodes[0]) == 0
