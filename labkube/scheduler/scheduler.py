@@ -18,6 +18,7 @@ from labkube.client.informer import Informer, object_key
 
 from .framework import FitError, NodeInfo, Profile
 from .plugins import default_profile
+from .preemption import find_victims
 from .queue import SchedulingQueue
 
 log = logging.getLogger(__name__)
@@ -111,6 +112,8 @@ class Scheduler:
             self.queue.add_unschedulable(key, prio)
             await self.recorder.warning(pod, "FailedScheduling", msg)
             await self._mark_unschedulable(pod, msg)
+            if prio > 0:
+                await self._preempt(pod, e)
             return None
         try:
             await self.client.post_subresource("pods", name, "binding", {
@@ -135,6 +138,27 @@ class Scheduler:
         log.info("bound %s to %s", key, host)
         await self.recorder.normal(pod, "Scheduled", f"Successfully assigned {ns}/{name} to {host}")
         return host
+
+    async def _preempt(self, pod: dict, err: FitError) -> None:
+        found = find_victims(self.profile, pod, self.node_infos(), err)
+        if found is None:
+            return
+        node, victims = found
+        ns, name = pod["metadata"]["namespace"], pod["metadata"]["name"]
+        for v in victims:
+            vmd = v["metadata"]
+            log.info("preempting %s/%s on %s for %s/%s", vmd["namespace"], vmd["name"], node, ns, name)
+            await self.recorder.normal(v, "Preempted", f"Preempted by pod {pod['metadata'].get('uid')} on node {node}")
+            try:
+                await self.client.delete("pods", vmd["name"], namespace=vmd["namespace"])
+            except ApiError as e:
+                if e.code != 404:
+                    raise
+        try:
+            await self.client.patch("pods", name, {"status": {"nominatedNodeName": node}}, namespace=ns,
+                                    subresource="status")
+        except ApiError as e:
+            log.debug("cannot set nominatedNodeName of %s/%s: %s", ns, name, e)
 
     async def _mark_unschedulable(self, pod: dict, msg: str) -> None:
         conds = [c for c in (pod.get("status") or {}).get("conditions") or [] if c.get("type") != "PodScheduled"]

@@ -123,3 +123,36 @@ def test_queue_backoff_doubles_and_flushes_unschedulable():
     assert q.pop_nowait() is None
     clock.advance(1)
     assert q.pop_nowait() == "k"
+
+
+async def test_high_priority_pod_preempts_the_cheapest_victims():
+    low1, low2, mid = pod("low1", cpu="1", node_name="w1", priority=1), pod("low2", cpu="1", node_name="w2",
+                                                                             priority=1), pod("mid", cpu="1", node_name="w2", priority=50)
+    api, s, clock = await setup([node("w1", cpu="2"), node("w2", cpu="2")],
+                                [low1, low2, mid, pod("filler", cpu="1", node_name="w1", priority=60),
+                                 pod("vip", cpu="1500m", priority=100)])
+    await run_queue(api, s)
+    # w1 needs low1 and filler (priority 60) gone, w2 needs low2 and mid (priority 50) gone:
+    # two victims either way, and w2's most important victim is the cheaper one.
+    gone = {p["metadata"]["name"] for p in api.all("pods") if p["metadata"].get("deletionTimestamp")}
+    assert gone == {"low2", "mid"}
+    assert (await api.get("pods", "vip", "default"))["status"]["nominatedNodeName"] == "w2"
+    assert {e["involvedObject"]["name"] for e in events(api, "Preempted")} == {"low2", "mid"}
+    for n in ("low2", "mid"):
+        await api.delete("pods", n, "default", grace_period_seconds=0)
+    await api.settle()
+    clock.advance(1)
+    await run_queue(api, s)
+    assert (await api.get("pods", "vip", "default"))["spec"]["nodeName"] == "w2"
+
+
+async def test_no_preemption_for_unfixable_reasons_or_policy_never():
+    api, s, _ = await setup([node("m", taints=[CP_TAINT])], [pod("low", node_name="m", priority=0),
+                                                           pod("vip", priority=100)])
+    await run_queue(api, s)
+    assert not [p for p in api.all("pods") if p["metadata"].get("deletionTimestamp")]
+    p = pod("never", cpu="2", priority=100)
+    p["spec"]["preemptionPolicy"] = "Never"
+    api2, s2, _ = await setup([node("w1", cpu="2")], [pod("low", cpu="1", node_name="w1", priority=0), p])
+    await run_queue(api2, s2)
+    assert not [p for p in api2.all("pods") if p["metadata"].get("deletionTimestamp")]
