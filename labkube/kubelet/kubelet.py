@@ -16,6 +16,7 @@ from labkube.client import Client, KubeConfig
 from labkube.client.events import EventRecorder
 
 from .backoff import Backoff
+from .containers import ContainerConfigError
 from .images.store import ImageStore
 from .lease import LeaseRenewer
 from .logs import LogStamper
@@ -76,7 +77,9 @@ class Kubelet:
             return base64.b64decode(val).decode(errors="replace") if kind == "secrets" else val
         if optional:
             return None
-        raise KeyError(f"{kind[:-1]} {name!r} has no key {key!r}")
+        if obj is None:
+            raise ContainerConfigError(f'{kind[:-1]} "{name}" not found')
+        raise ContainerConfigError(f'couldn\'t find key {key} in {kind[:-1].capitalize()} {name}')
 
     async def prefetch(self, pod: dict) -> None:
         """Load the ConfigMaps/Secrets a pod refers to into the cache."""

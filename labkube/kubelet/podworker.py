@@ -15,6 +15,7 @@ import time
 
 from .containers import ContainerConfigError, build_container_config
 from .images.store import ImageError
+from .logs import log_files
 from .podsandbox import pod_dir, sandbox_config
 from .podprobes import WorkerProbes
 from .termination import grace_period, terminate_pod
@@ -218,6 +219,14 @@ class PodWorker:
         while len(recs) > 2:
             old = recs.pop(0)
             await self.kl.runtime.remove_container(old.id)
+        keep = {r.log_path for r in recs}
+        for path in log_files(self.sandbox.pod_dir, name)[:-2]:
+            if path not in keep:
+                for p in (path, path + ".ts"):
+                    try:
+                        os.unlink(p)
+                    except OSError:
+                        pass
 
     # -- status ---------------------------------------------------------------------------
     def views(self, containers: list) -> list[ContainerView]:

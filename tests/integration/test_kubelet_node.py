@@ -44,7 +44,6 @@ mount -t tmpfs -o mode=755 run /run
 mkdir -p /run/netns
 mount -t tmpfs -o mode=755 cgroup /sys/fs/cgroup
 for c in {controllers}; do
-  if grep -qw "$c" /proc/cgroups 2>/dev/null && [ -d /host-cgroup-probe/$c ] ; then :; fi
   mkdir -p /sys/fs/cgroup/$c
   mount -t cgroup -o $c cgroup /sys/fs/cgroup/$c 2>/dev/null || rmdir /sys/fs/cgroup/$c
 done

@@ -116,3 +116,32 @@ async def test_host_network_pod_gets_the_node_ip(kubelet):
     await api.create("pods", pod("hostnet", hostNetwork=True), namespace="default")
     p = await eventually(lambda: (x := _pod(api, "hostnet")) and x["status"].get("phase") == "Running" and x)
     assert p["status"]["podIP"] == "10.200.0.11"
+
+
+async def test_configmap_env_and_volume(kubelet):
+    api = kubelet.client
+    await api.create("configmaps", {"metadata": {"name": "app"}, "data": {"greeting": "hello"}}, namespace="default")
+    await api.create("pods", pod("cm", containers=[{
+        "name": "main", "image": "busybox",
+        "env": [{"name": "GREETING", "valueFrom": {"configMapKeyRef": {"name": "app", "key": "greeting"}}}],
+        "volumeMounts": [{"name": "conf", "mountPath": "/etc/app"}]}],
+        volumes=[{"name": "conf", "configMap": {"name": "app"}}]), namespace="default")
+    await eventually(lambda: (x := _pod(api, "cm")) and x["status"].get("phase") == "Running")
+    cfg = next(c for c in kubelet.runtime.configs.values() if c.name == "main")
+    assert "GREETING=hello" in cfg.env
+    src = cfg.mounts[0]["source"]
+    assert open(f"{src}/greeting").read() == "hello"
+
+
+async def test_missing_configmap_reports_config_error(kubelet):
+    api = kubelet.client
+    await api.create("pods", pod("nocm", containers=[{
+        "name": "main", "image": "busybox",
+        "env": [{"name": "X", "valueFrom": {"configMapKeyRef": {"name": "absent", "key": "k"}}}]}]),
+        namespace="default")
+
+    def waiting():
+        cs = ((_pod(api, "nocm") or {}).get("status") or {}).get("containerStatuses") or [{}]
+        return ((cs[0].get("state") or {}).get("waiting") or {})
+    w = await eventually(lambda: waiting().get("reason") and waiting())
+    assert w == {"reason": "CreateContainerConfigError", "message": 'configmap "absent" not found'}

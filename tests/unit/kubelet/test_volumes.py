@@ -1,0 +1,43 @@
+"""Pod volumes: emptyDir, hostPath, configMap/secret files, mounts and errors."""
+from __future__ import annotations
+
+import base64
+import os
+
+import pytest
+
+from labkube.kubelet.volumes import VolumeError, container_mounts, prepare_volumes
+
+
+def test_volumes_and_mounts(tmp_path):
+    host = tmp_path / "host"
+    pod = {"spec": {"volumes": [
+        {"name": "scratch", "emptyDir": {}},
+        {"name": "h", "hostPath": {"path": str(host), "type": "DirectoryOrCreate"}},
+        {"name": "cfg", "configMap": {"name": "app", "items": [{"key": "a", "path": "conf/a.txt"}]}},
+        {"name": "sec", "secret": {"secretName": "pw"}}]}}
+    objs = {("configmaps", "app"): {"data": {"a": "alpha", "b": "beta"}},
+            ("secrets", "pw"): {"data": {"password": base64.b64encode(b"s3cret").decode()}}}
+    vols = prepare_volumes(pod, str(tmp_path / "pod"), lambda k, n: objs.get((k, n)))
+    assert os.path.isdir(vols["scratch"]) and os.path.isdir(host)
+    assert open(os.path.join(vols["cfg"], "conf/a.txt")).read() == "alpha"
+    assert not os.path.exists(os.path.join(vols["cfg"], "b"))
+    assert open(os.path.join(vols["sec"], "password"), "rb").read() == b"s3cret"
+    c = {"name": "c", "volumeMounts": [{"name": "scratch", "mountPath": "/data"},
+                                       {"name": "cfg", "mountPath": "/etc/app", "readOnly": True}]}
+    assert container_mounts(c, vols) == [
+        {"destination": "/data", "source": vols["scratch"], "readonly": False},
+        {"destination": "/etc/app", "source": vols["cfg"], "readonly": True}]
+
+
+def test_volume_errors(tmp_path):
+    with pytest.raises(VolumeError, match="not found"):
+        prepare_volumes({"spec": {"volumes": [{"name": "x", "configMap": {"name": "gone"}}]}}, str(tmp_path),
+                        lambda k, n: None)
+    with pytest.raises(VolumeError, match="not supported"):
+        prepare_volumes({"spec": {"volumes": [{"name": "x", "nfs": {"server": "s"}}]}}, str(tmp_path))
+    with pytest.raises(VolumeError, match="has no volume"):
+        container_mounts({"name": "c", "volumeMounts": [{"name": "nope", "mountPath": "/x"}]}, {})
+    optional = prepare_volumes({"spec": {"volumes": [{"name": "x", "configMap": {"name": "gone", "optional": True}}]}},
+                               str(tmp_path), lambda k, n: None)
+    assert os.path.isdir(optional["x"])
