@@ -9,6 +9,7 @@ from aiohttp import web
 
 from ..storage import open_storage
 from . import discovery, openapi, rest, system
+from .admission import admit_create
 from .allocator import ServiceAllocator
 from .bootstrap import bootstrap
 from .config import ApiserverConfig
@@ -52,6 +53,7 @@ async def _lifecycle(app: web.Application):
     cfg: ApiserverConfig = app[keys.CONFIG]
     storage = await open_storage(cfg.storage, history=cfg.watch_history)
     reg = Registry(storage, ServiceAllocator(cfg.service_cluster_ip_range))
+    reg.admit = admit_create
     app[keys.REGISTRY] = reg
     if cfg.kubelet_certificate_authority:
         app[keys.KUBELET_SSL] = client_context(cfg.kubelet_certificate_authority, cfg.kubelet_client_certificate,

@@ -5,6 +5,7 @@ import logging
 
 from ..api.errors import ApiError
 from ..api.resources import resource
+from .admission import SYSTEM_CLASSES
 from .registry import Registry
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,12 @@ async def bootstrap(reg: Registry, advertise_address: str, port: int) -> None:
         "metadata": {"name": "kubernetes", "labels": {"component": "apiserver", "provider": "kubernetes"}},
         "spec": {"type": "ClusterIP", "clusterIP": reg.alloc.kubernetes_ip(),
                  "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": port}]}})
+    for pc, value in SYSTEM_CLASSES.items():
+        await _ensure(reg, "priorityclasses", None, {
+            "metadata": {"name": pc}, "value": value,
+            "description": "Used for system critical pods that must not be moved from their current node."
+            if pc == "system-node-critical" else "Used for system critical pods that must run in the cluster, "
+            "but can be moved to another node if necessary."})
     ep = {"metadata": {"name": "kubernetes", "labels": {"endpointslice.kubernetes.io/skip-mirror": "true"}},
           "subsets": [{"addresses": [{"ip": advertise_address}],
                        "ports": [{"name": "https", "port": port, "protocol": "TCP"}]}]}

@@ -7,6 +7,7 @@ import yaml
 from aiohttp import web
 
 from ..api import errors
+from .protobuf import ProtobufError, decode_body
 
 _TRUE = {"1", "t", "T", "true", "True", "TRUE"}
 _FALSE = {"0", "f", "F", "false", "False", "FALSE"}
@@ -55,8 +56,11 @@ async def read_body(request: web.Request, allow_empty: bool = False):
             return None
         raise errors.bad_request("the request body is empty; expected a JSON object")
     ct = media_type(request)
-    if "protobuf" in ct:
-        raise errors.unsupported_media(ct)
+    if ct == "application/vnd.kubernetes.protobuf":
+        try:
+            return decode_body(raw)
+        except (ProtobufError, IndexError, UnicodeDecodeError):
+            raise errors.unsupported_media(ct) from None
     if ct in ("application/yaml", "application/apply-patch+yaml", "text/yaml"):
         try:
             return yaml.safe_load(raw)

@@ -38,6 +38,7 @@ class Registry:
     def __init__(self, storage: Storage, allocator: ServiceAllocator):
         self.storage = storage
         self.alloc = allocator
+        self.admit = None  # async (registry, resource, obj) -> None, run on create before storing
 
     # -- reads -----------------------------------------------------------------
     async def get(self, res: Resource, ns: str | None, name: str) -> dict:
@@ -94,6 +95,8 @@ class Registry:
         if errs:
             raise errors.invalid(res.kind, name, errs)
         await self.check_namespace(res, obj["metadata"].get("namespace"), name)
+        if self.admit is not None:
+            await self.admit(self, res, obj)
         k = key(res, obj["metadata"].get("namespace"), name)
         if res.name == "services":
             if await self._exists(k):

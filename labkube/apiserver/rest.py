@@ -10,7 +10,7 @@ from aiohttp import web
 from ..api import errors
 from ..api.patch import APPLY, PATCH_TYPES, apply_patch
 from ..api.tables import to_table
-from . import componentstatus, deletion, subresources, watchhttp
+from . import componentstatus, deletion, reviews, subresources, watchhttp
 from .httputil import (dry_run, include_object, media_type, qbool, qint, read_body, reply, status_success,
                        wants_table)
 from .paths import Target, parse
@@ -34,6 +34,8 @@ async def handle(request: web.Request) -> web.StreamResponse:
     m = request.method
     if t.res.name == "componentstatuses":
         return await componentstatus.handle(request, t)
+    if t.res.name in reviews.VIRTUAL:
+        return await reviews.handle(request, t)
     if t.sub:
         return await subresources.handle(request, reg, t)
     if t.name is None:

@@ -4,7 +4,9 @@ from __future__ import annotations
 from ..resources import Resource
 from .apps import default_deployment, default_replicaset
 from .core import default_namespace, default_node, default_secret, default_service
+from .cluster import default_ingress, default_priorityclass, default_pv, default_pvc, default_storageclass
 from .pod import default_pod, default_pod_spec
+from .workloads import default_cronjob, default_daemonset, default_job, default_statefulset
 
 _BY_RESOURCE = {
     "pods": default_pod,
@@ -14,6 +16,15 @@ _BY_RESOURCE = {
     "services": default_service,
     "secrets": default_secret,
     "nodes": default_node,
+    "statefulsets": default_statefulset,
+    "daemonsets": default_daemonset,
+    "jobs": default_job,
+    "cronjobs": default_cronjob,
+    "persistentvolumes": default_pv,
+    "persistentvolumeclaims": default_pvc,
+    "storageclasses": default_storageclass,
+    "priorityclasses": default_priorityclass,
+    "ingresses": default_ingress,
 }
 
 

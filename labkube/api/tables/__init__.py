@@ -1,7 +1,7 @@
 """Server-side Table output (`Accept: ...;as=Table`) for `kubectl get`: one Printer per resource."""
 from __future__ import annotations
 
-from . import cluster, workloads
+from . import cluster, more, workloads
 from .base import GENERIC, Column, Printer, build_table
 
 PRINTERS: dict[str, Printer] = {
@@ -18,6 +18,22 @@ PRINTERS: dict[str, Printer] = {
     "leases": cluster.LEASES,
     "endpoints": cluster.ENDPOINTS,
     "componentstatuses": cluster.COMPONENTSTATUSES,
+    "statefulsets": more.STATEFULSETS,
+    "daemonsets": more.DAEMONSETS,
+    "jobs": more.JOBS,
+    "cronjobs": more.CRONJOBS,
+    "persistentvolumeclaims": more.PVCS,
+    "persistentvolumes": more.PVS,
+    "priorityclasses": more.PRIORITYCLASSES,
+    "storageclasses": more.STORAGECLASSES,
+    "ingresses": more.INGRESSES,
+    "poddisruptionbudgets": more.PDBS,
+    "resourcequotas": more.QUOTAS,
+    "limitranges": more.CREATED_AT,
+    "roles": more.CREATED_AT,
+    "clusterroles": more.CREATED_AT,
+    "rolebindings": more.BINDINGS,
+    "clusterrolebindings": more.BINDINGS,
 }
 
 

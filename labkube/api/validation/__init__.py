@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..resources import Resource
-from . import apps, core, pod
+from . import apps, cluster, core, pod, workloads
 from .field import FieldError, Path
 from .meta import validate_meta, validate_meta_update
 
@@ -19,6 +19,20 @@ _CREATE = {
     "events": core.validate_event,
     "leases": core.validate_lease,
     "nodes": core.validate_node,
+    "statefulsets": workloads.validate_statefulset,
+    "daemonsets": workloads.validate_daemonset,
+    "jobs": workloads.validate_job,
+    "cronjobs": workloads.validate_cronjob,
+    "roles": cluster.validate_rules,
+    "clusterroles": cluster.validate_rules,
+    "rolebindings": cluster.validate_binding,
+    "clusterrolebindings": cluster.validate_binding,
+    "priorityclasses": cluster.validate_priorityclass,
+    "persistentvolumeclaims": cluster.validate_pvc,
+    "persistentvolumes": cluster.validate_pv,
+    "ingresses": cluster.validate_ingress,
+    "poddisruptionbudgets": cluster.validate_pdb,
+    "storageclasses": cluster.validate_storageclass,
 }
 
 _UPDATE = {
@@ -26,6 +40,11 @@ _UPDATE = {
     "deployments": apps.validate_selector_update,
     "replicasets": apps.validate_selector_update,
     "services": core.validate_service_update,
+    "statefulsets": apps.validate_selector_update,
+    "daemonsets": apps.validate_selector_update,
+    "jobs": workloads.validate_job_update,
+    "rolebindings": cluster.validate_binding_update,
+    "clusterrolebindings": cluster.validate_binding_update,
 }
 
 _EXTRA: dict = {}

@@ -1,0 +1,34 @@
+"""Admission on create: pod priority from its PriorityClass (or the global default).
+(Namespace lifecycle is enforced by the registry itself.)"""
+from __future__ import annotations
+
+from ..api import errors
+from ..api.resources import Resource, resource
+from .registry import Registry
+
+PRIORITY_CLASSES = resource("priorityclasses")
+SYSTEM_CLASSES = {"system-node-critical": 2000001000, "system-cluster-critical": 2000000000}
+
+
+async def admit_create(reg: Registry, res: Resource, obj: dict) -> None:
+    if res.name != "pods" or not isinstance(obj.get("spec"), dict):
+        return
+    spec = obj["spec"]
+    name = spec.get("priorityClassName")
+    if name:
+        try:
+            pc = await reg.get(PRIORITY_CLASSES, None, name)
+        except errors.ApiError as e:
+            if e.code != 404:
+                raise
+            raise errors.forbidden(f'pods "{(obj.get("metadata") or {}).get("name", "")}" is forbidden: '
+                                   f"no PriorityClass with name {name} was found", "pods") from None
+    else:
+        items, _, _ = await reg.list(PRIORITY_CLASSES, None)
+        pc = next((i for i in items if i.get("globalDefault")), None)
+        if pc is None:
+            return
+        spec["priorityClassName"] = pc["metadata"]["name"]
+    spec["priority"] = pc.get("value", 0)
+    if pc.get("preemptionPolicy"):
+        spec["preemptionPolicy"] = pc["preemptionPolicy"]
