@@ -84,6 +84,7 @@ class Smoke:
         return False, "not Ready: " + ", ".join(bad)
 
     async def namespace(self):
+        """A fresh namespace: a leftover one (an earlier run that did not clean up) is deleted first."""
         async def gone():
             try:
                 ns = await self.c.get("namespaces", self.ns)
@@ -91,8 +92,11 @@ class Smoke:
                 if e.code == 404:
                     return True
                 raise
-            return not ns["metadata"].get("deletionTimestamp") or None
-        await self.wait(gone, 60)
+            if not ns["metadata"].get("deletionTimestamp"):
+                await self.c.delete("namespaces", self.ns)
+            return None
+        if not await self.wait(gone, 60):
+            return False, f"leftover namespace {self.ns} is still terminating"
         try:
             await self.c.create("namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": self.ns}})
         except ApiError as e:

@@ -151,7 +151,8 @@ class ReplicaSetController(Controller):
             raise err
 
     async def manage_replicas(self, key: str, rs: dict, active: list[dict]) -> None:
-        want = int((rs.get("spec") or {}).get("replicas", 1))
+        want = (rs.get("spec") or {}).get("replicas")
+        want = 1 if want is None else int(want)
         diff = len(active) - want
         ns = rs["metadata"]["namespace"]
         if diff < 0:

@@ -133,3 +133,15 @@ async def test_smoke_against_a_hollow_cluster_of_real_processes(tmp_path):
     assert rcs["scheduler"] == 0 and rcs["controllers"] == 0
     for name in ("scheduler", "controllers"):
         assert "Traceback" not in cluster.log(name), cluster.log(name)
+
+
+async def test_leftover_namespace_is_replaced():
+    api, clock, tasks = await cluster([node("m-k8s", cp=True), node("w1-k8s")])
+    await api.create("namespaces", {"metadata": {"name": "labctl-smoke"}})
+    await api.create("pods", {"metadata": {"name": "smoke-pod"}, "spec": {"containers": [{"name": "c"}]}},
+                     namespace="labctl-smoke")
+    try:
+        results = await Smoke(api, "labctl-smoke", 120, clock=clock).run()
+    finally:
+        await stop(tasks)
+    assert all(r.ok for r in results), results
