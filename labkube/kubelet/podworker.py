@@ -186,6 +186,7 @@ class PodWorker:
         if self.kl.backoff.delay(pull_key) or restart_count == 0:
             self.kl.event(self.pod, "Normal", "Pulled", f'Container image "{c.get("image")}" already present on machine')
         self.kl.backoff.reset(pull_key)
+        await self.kl.prefetch(self.pod)          # ConfigMaps/Secrets may have changed
         try:
             cfg = build_container_config(
                 self.pod, c, image, host_ip=self.kl.cfg.node_ip, pod_ip=self.sandbox.ip,

@@ -112,6 +112,8 @@ def test_kubelet_runs_pods_with_crun(tmp_path):
     assert r["crash_waiting_reason"] == "CrashLoopBackOff" and r["crash_restarts"] >= 1, r
     assert r["crash_last_exit_code"] == 7, r
     assert r["never_pull_reason"] == "ErrImageNeverPull", r
+    assert r["badcmd_terminated"]["reason"] == "StartError" and r["badcmd_terminated"]["exitCode"] == 128, r
+    assert "nonexistent" in r["badcmd_terminated"]["message"], r
     assert r["hostnet_ip"] == "127.0.0.1", "hostNetwork pods report the node IP"
     assert r["sick_restarted"] >= 1, "a failing exec liveness probe restarts the container"
     assert r["adopted_same_containers"] and r["restart_counts_after_restart"] == [0, 0], r
@@ -238,6 +240,8 @@ async def _inside_kubelet(node: str) -> dict:
                                   terminationGracePeriodSeconds=1))
     await api.create("pods", spec("hostnet", [{"name": "main", "image": "busybox", "command": ["sleep", "1000"]}],
                                   hostNetwork=True, terminationGracePeriodSeconds=0))
+    await api.create("pods", spec("badcmd", [{"name": "main", "image": "busybox", "command": ["/nonexistent"]}],
+                                  restartPolicy="Never"))
     await api.create("pods", spec("never", [{"name": "main", "image": "missing:1", "imagePullPolicy": "Never"}]))
     await until(lambda: phase("web") == "Running" and all(c.get("ready") for c in
                 get("web")["status"]["containerStatuses"]), "web running")
@@ -261,6 +265,8 @@ async def _inside_kubelet(node: str) -> dict:
     r["crash_last_exit_code"] = cstatus("crash")["lastState"]["terminated"]["exitCode"]
     await until(lambda: (cstatus("never").get("state") or {}).get("waiting", {}).get("reason"), "never pull")
     r["never_pull_reason"] = cstatus("never")["state"]["waiting"]["reason"]
+    await until(lambda: phase("badcmd") == "Failed", "badcmd failed")
+    r["badcmd_terminated"] = cstatus("badcmd")["state"]["terminated"]
     await until(lambda: phase("hostnet") == "Running", "hostNetwork pod running")
     r["hostnet_ip"] = get("hostnet")["status"]["podIP"]
     await until(lambda: cstatus("sick").get("restartCount", 0) >= 1, "liveness restart")
@@ -281,7 +287,7 @@ async def _inside_kubelet(node: str) -> dict:
     w = kl.pods.find("default", "web")
     nginx_id = w.current("nginx").id
     nginx = kl.runtime.containers[nginx_id]
-    for name in ("web", "once", "crash", "never", "sick", "hostnet"):
+    for name in ("web", "once", "crash", "never", "sick", "hostnet", "badcmd"):
         await api.delete("pods", name, namespace="default")
     await until(lambda: not api.all("pods", "default"), "all pods deleted")
     await until(lambda: not kl.pods.workers, "workers done")
