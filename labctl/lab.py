@@ -23,7 +23,13 @@ STATE_ROOT = Path("/var/lib/labctl")
 
 class Lab:
     def __init__(self, inventory: str | os.PathLike = DEFAULT_INVENTORY, state_dir: str | None = None):
-        self.inventory_path = Path(inventory)
+        path = Path(inventory)
+        if not path.exists() and not path.is_absolute():
+            # the default inventories live in the source checkout labctl runs from
+            checkout = Path(__file__).resolve().parents[1] / path
+            if checkout.exists():
+                path = checkout
+        self.inventory_path = path
         self._inventory = None
         self._state_dir = Path(state_dir) if state_dir else None
 
