@@ -15,10 +15,12 @@ from labkube.client.component import ConfigError
 from labkube.client.factory import InformerFactory
 
 from .deployment import DeploymentController
+from .endpoints import EndpointsController
 from .garbagecollector import GarbageCollector
 from .namespace import NamespaceController
 from .nodelifecycle import NodeLifecycleController
 from .replicaset import ReplicaSetController
+from .serviceaccount import ServiceAccountController
 
 log = logging.getLogger("labkube.controllers")
 
@@ -28,6 +30,8 @@ CONTROLLERS = {
     "garbagecollector": GarbageCollector,
     "namespace": NamespaceController,
     "nodelifecycle": NodeLifecycleController,
+    "endpoints": EndpointsController,
+    "serviceaccount": ServiceAccountController,
 }
 NUMBERS = ("node_monitor_grace_period", "pod_eviction_timeout", "concurrent_syncs", "node_monitor_period")
 

@@ -60,7 +60,8 @@ def cluster(tmp_path_factory):
         "contexts": [{"name": "lab", "context": {"cluster": "lab", "user": "admin"}}]}))
     (d / "scheduler.yaml").write_text(yaml.safe_dump({"kubeconfig": str(kc), "scheduler_name": "default-scheduler"}))
     (d / "controllers.yaml").write_text(yaml.safe_dump({
-        "kubeconfig": str(kc), "controllers": ["replicaset", "deployment", "garbagecollector", "namespace", "nodelifecycle"],
+        "kubeconfig": str(kc), "controllers": ["replicaset", "deployment", "garbagecollector", "namespace", "nodelifecycle",
+                                             "endpoints", "serviceaccount"],
         "node_monitor_grace_period": 40, "pod_eviction_timeout": 300, "concurrent_syncs": 5}))
     procs, logs = [], []
 
@@ -165,9 +166,13 @@ async def _scheduling(c):
                    namespace="default")
     p = await eventually(lambda: _bound(c, "x"), what="pod x bound")
     assert p["spec"]["nodeName"] in ("w1-k8s", "w2-k8s")
-    evs = await c.list("events", namespace="default", field_selector="involvedObject.name=x")
-    assert any(e["reason"] == "Scheduled" and e["message"] == f"Successfully assigned default/x to {p['spec']['nodeName']}"
-               for e in evs), evs
+
+    async def scheduled_event():
+        evs = await c.list("events", namespace="default", field_selector="involvedObject.name=x")
+        return [e for e in evs if e["reason"] == "Scheduled"]
+    (ev,) = await eventually(scheduled_event, what="Scheduled event")
+    assert ev["message"] == f"Successfully assigned default/x to {p['spec']['nodeName']}"
+    assert ev["source"]["component"] == "default-scheduler" and ev["involvedObject"]["uid"] == p["metadata"]["uid"]
     await c.create("pods", {"metadata": {"name": "big"}, "spec": {"containers": [
         {"name": "c", "image": "busybox", "resources": {"requests": {"cpu": "3"}}}]}}, namespace="default")
 
@@ -202,6 +207,15 @@ async def _deployment(c, kc):
         st = d.get("status") or {}
         return d if st.get("availableReplicas") == 2 and st.get("updatedReplicas") == 2 else None
     await eventually(available, what="deployment available")
+    await c.create("services", {"metadata": {"name": "web"}, "spec": {"selector": {"app": "web"},
+                                                                      "ports": [{"port": 80}]}}, namespace="default")
+
+    async def endpoints():
+        ep = await c.get("endpoints", "web", namespace="default")
+        addrs = [a for s in ep.get("subsets") or [] for a in s.get("addresses") or []]
+        return len(addrs) == 2
+    await eventually(endpoints, what="endpoints of service web")
+    await eventually(lambda: c.get("serviceaccounts", "default", namespace="default"), what="default serviceaccount")
     if shutil.which("kubectl"):
         assert "successfully rolled out" in kubectl(kc, "rollout", "status", "deployment/web", "--timeout=30s").stdout
     pods = await c.list("pods", namespace="default", label_selector="app=web")
