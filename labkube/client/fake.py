@@ -22,8 +22,6 @@ from .patch import json_patch, merge_patch
 from .rest import as_resource, fill_kind
 from .selectors import fields_match, labels_match
 
-_STATUS_SUBRESOURCE = {"pods", "nodes", "namespaces", "services", "deployments", "replicasets"}
-
 
 def _rand(n: int = 5) -> str:
     return "".join(random.choice(string.ascii_lowercase + string.digits) for _ in range(n))
@@ -210,7 +208,7 @@ class FakeApi:
                     nmd[k] = cur["metadata"][k]
                 else:
                     nmd.pop(k, None)
-            if r.name in _STATUS_SUBRESOURCE and "status" in cur:
+            if "status" in r.subresources and "status" in cur:
                 out["status"] = copy.deepcopy(cur["status"])
             if out.get("spec") != cur.get("spec"):
                 nmd["generation"] = cur["metadata"].get("generation", 1) + 1

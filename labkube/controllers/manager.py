@@ -17,6 +17,7 @@ from labkube.client.factory import InformerFactory
 from .deployment import DeploymentController
 from .endpoints import EndpointsController
 from .garbagecollector import GarbageCollector
+from .job import JobController
 from .namespace import NamespaceController
 from .nodelifecycle import NodeLifecycleController
 from .replicaset import ReplicaSetController
@@ -32,6 +33,7 @@ CONTROLLERS = {
     "nodelifecycle": NodeLifecycleController,
     "endpoints": EndpointsController,
     "serviceaccount": ServiceAccountController,
+    "job": JobController,
 }
 NUMBERS = ("node_monitor_grace_period", "pod_eviction_timeout", "concurrent_syncs", "node_monitor_period")
 
