@@ -79,3 +79,12 @@ def test_an_occupied_address_range_is_refused_with_one_line(provider):
         assert "\n" not in str(err.value)
     finally:
         subprocess.run(["ip", "link", "del", "lktest-dummy"])
+
+
+def test_a_second_lab_does_not_take_over_a_running_one(provider, tmp_path):
+    provider.create([NodeSpec("pa", "10.200.0.10")])
+    other = NetnsProvider(tmp_path / "other", subnet=SUBNET)
+    with pytest.raises(ProviderError, match="another lab .* is up on this machine") as err:
+        other.create([NodeSpec("pa", "10.200.0.10")])
+    assert str(provider.state_dir) in str(err.value)
+    assert [s.state for s in provider.status()] == ["running"]

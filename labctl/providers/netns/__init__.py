@@ -23,6 +23,7 @@ from .sh import sh
 from .sshd import lab_key, prepare_node
 
 MOUNT_POINTS = ("/etc/labkube", "/var/lib/labkube")
+OWNER_FILE = Path("/run/labctl/netns-owner")   # the state dir of the lab that owns the namespaces
 REQUIRED_TOOLS = ("ip", "unshare", "mount", "/usr/sbin/sshd", "ssh-keygen", "/usr/bin/python3")
 
 
@@ -92,6 +93,7 @@ class NetnsProvider(Provider):
             if ipaddress.ip_address(n.address) not in net or n.address == str(next(net.hosts())):
                 raise ProviderError(f"host {n.name}: ansible_host {n.address} is not a node address "
                                     f"in lab_subnet {self.subnet}")
+        self._claim()
         state = self._load()
         state["subnet"] = self.subnet
         key = lab_key(self.state_dir)
@@ -115,6 +117,15 @@ class NetnsProvider(Provider):
         for n in nodes:
             self._wait_ssh(n.name, n.address, state["nodes"][n.name]["pid"])
         return [Endpoint(n.name, n.address, 22, "root", str(key)) for n in nodes]
+
+    def _claim(self) -> None:
+        """Refuse to build on namespaces that another lab (another state dir) owns."""
+        owner = OWNER_FILE.read_text().strip() if OWNER_FILE.exists() else ""
+        if owner and owner != str(self.state_dir) and Path(owner).exists() and network.namespaces():
+            raise ProviderError(f"another lab (state {owner}) is up on this machine; "
+                                f"remove it first: LABCTL_STATE_DIR={owner} labctl down")
+        OWNER_FILE.parent.mkdir(parents=True, exist_ok=True)
+        OWNER_FILE.write_text(str(self.state_dir))
 
     def _boot(self, name: str, node_dir: Path) -> int:
         logf = open(node_dir / "supervisor.log", "ab")
@@ -220,6 +231,11 @@ class NetnsProvider(Provider):
                 os.rmdir(mp)
             except OSError:
                 pass
+        OWNER_FILE.unlink(missing_ok=True)
+        try:
+            OWNER_FILE.parent.rmdir()
+        except OSError:
+            pass
         if self.state_dir.exists():
             shutil.rmtree(self.state_dir)
             removed.append(f"removed {self.state_dir}")

@@ -16,6 +16,7 @@ import asyncio
 import json
 import logging
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -43,8 +44,13 @@ def _mount(*args: str) -> None:
 
 
 def make_private_mounts(root: Path) -> None:
-    """Bind the node's own directories over the shared ones (tmp last: root may live there)."""
+    """Bind the node's own directories over the shared ones (tmp last: root may live there).
+
+    /run and /tmp start empty at every boot, as on a machine where they are tmpfs.
+    """
     for sub, target in PRIVATE_DIRS:
+        if sub in ("run", "tmp"):
+            shutil.rmtree(root / sub, ignore_errors=True)
         (root / sub).mkdir(parents=True, exist_ok=True)
         os.makedirs(target, exist_ok=True)
         _mount("--bind", str(root / sub), target)
