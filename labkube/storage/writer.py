@@ -1,8 +1,9 @@
 """A background thread that commits SQLite writes in batches.
 
-Writes queued while a transaction is being committed are grouped into the next
-transaction (one fsync for many writes). Each write's future resolves only after its
-transaction committed, in submission order, on the event loop that submitted it.
+Writes submitted during one event-loop iteration are handed to the thread together
+(one wake-up), and writes queued while a transaction is being committed are grouped
+into the next transaction (one fsync for many writes). Each write's future resolves
+only after its transaction committed, in submission order, on the submitting loop.
 """
 from __future__ import annotations
 
@@ -15,48 +16,59 @@ from typing import Callable
 
 log = logging.getLogger(__name__)
 
-Op = tuple  # ("put", key, json, rev) | ("del", key) | ("rev", rev)
+Op = tuple  # ("put", key, json, rev) | ("del", key, rev)
 _STOP = object()
 
 
 class BatchWriter:
     """Owns the write connection; `submit` returns a future set after commit."""
 
-    def __init__(self, conn: sqlite3.Connection, max_batch: int = 1000):
+    def __init__(self, conn: sqlite3.Connection, max_batch: int = 2000):
         self._conn = conn
         self._max = max_batch
         self._q: queue.Queue = queue.Queue()
+        self._pending: list = []
         self._thread = threading.Thread(target=self._run, name="sqlite-writer", daemon=True)
         self._thread.start()
 
     def submit(self, loop: asyncio.AbstractEventLoop, ops: list[Op],
                on_commit: Callable[[], None]) -> asyncio.Future:
         fut = loop.create_future()
-        self._q.put((loop, ops, on_commit, fut))
+        if not self._pending:
+            loop.call_soon(self._hand_over)
+        self._pending.append((loop, ops, on_commit, fut))
         return fut
+
+    def _hand_over(self) -> None:
+        batch, self._pending = self._pending, []
+        if batch:
+            self._q.put(batch)
 
     def _run(self) -> None:
         while True:
             first = self._q.get()
             if first is _STOP:
                 return
-            batch = [first]
+            batch = list(first)
             stop = False
             while len(batch) < self._max:
                 try:
-                    item = self._q.get_nowait()
+                    more = self._q.get_nowait()
                 except queue.Empty:
                     break
-                if item is _STOP:
+                if more is _STOP:
                     stop = True
                     break
-                batch.append(item)
+                batch.extend(more)
             err = self._commit(batch)
             by_loop: dict = {}
             for loop, _ops, on_commit, fut in batch:
                 by_loop.setdefault(loop, []).append((on_commit, fut))
             for loop, items in by_loop.items():
-                loop.call_soon_threadsafe(_resolve, items, err)
+                try:
+                    loop.call_soon_threadsafe(_resolve, items, err)
+                except RuntimeError:  # the loop is gone; nobody waits any more
+                    pass
             if stop:
                 return
 
