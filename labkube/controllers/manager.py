@@ -14,6 +14,7 @@ from labkube.client.clock import Clock
 from labkube.client.component import ConfigError
 from labkube.client.factory import InformerFactory
 
+from .cronjob import CronJobController
 from .deployment import DeploymentController
 from .endpoints import EndpointsController
 from .garbagecollector import GarbageCollector
@@ -34,6 +35,7 @@ CONTROLLERS = {
     "endpoints": EndpointsController,
     "serviceaccount": ServiceAccountController,
     "job": JobController,
+    "cronjob": CronJobController,
 }
 NUMBERS = ("node_monitor_grace_period", "pod_eviction_timeout", "concurrent_syncs", "node_monitor_period")
 
