@@ -96,7 +96,8 @@ class Lab:
             return VagrantProvider(self.state_dir, self.inventory_path, self.name,
                                    subnet=s.get("lab_subnet", "10.210.0.0/24"),
                                    box=s.get("vagrant_box", "labctl-debian12"),
-                                   mgmt_subnet=s.get("vagrant_mgmt_subnet", "10.211.0.0/24"))
+                                   mgmt_subnet=s.get("vagrant_mgmt_subnet", "10.211.0.0/24"),
+                                   vagrant_provider=s.get("vagrant_provider", "libvirt"))
         raise ConfigError(f"{self.inventory_path}: lab_provider {kind!r} is not supported "
                           f"(supported: netns, vagrant)")
 

@@ -29,7 +29,8 @@ class VagrantProvider(Provider):
 
     def __init__(self, state_dir: Path, inventory: Path, lab: str, subnet: str = "10.210.0.0/24",
                  box: str = DEFAULT_BOX, project_root: Path | None = None,
-                 mgmt_subnet: str = "10.211.0.0/24"):
+                 mgmt_subnet: str = "10.211.0.0/24", vagrant_provider: str = "libvirt"):
+        self.kind = vagrant_provider              # libvirt (built here) or virtualbox (laptops)
         self.state_dir = Path(state_dir)
         self.inventory = Path(inventory).resolve()
         self.lab = lab
@@ -51,11 +52,13 @@ class VagrantProvider(Provider):
             "VAGRANT_DOTFILE_PATH": str(self.state_dir / "vagrant"),
             "LABCTL_STORAGE_POOL": libvirt.pool_name(self.lab),
             "LABCTL_SSH_PUBKEY": key.read_text().strip() if key.exists() else "",
+            "LABCTL_CONSOLE_DIR": str(self.state_dir / "console"),
+            "VAGRANT_DEFAULT_PROVIDER": self.kind,
         })
 
     def vagrant(self):
         import vagrant
-        self.state_dir.mkdir(parents=True, exist_ok=True)
+        (self.state_dir / "console").mkdir(parents=True, exist_ok=True)
         log = vagrant.make_file_cm(str(self.log_file))
         return vagrant.Vagrant(root=str(self.root), env=self.env(), out_cm=log, err_cm=log)
 
@@ -85,19 +88,22 @@ class VagrantProvider(Provider):
 
     # ---- create ------------------------------------------------------------------
     def create(self, nodes: list[NodeSpec], progress=print) -> list[Endpoint]:
-        problem = host_problem()
+        libvirt_host = self.kind == "libvirt"
+        problem = host_problem(libvirt_host)
         if problem:
             raise ProviderError(problem)
-        from ...box import ensure_box
-        from ...errors import LabError
-        try:
-            ensure_box(self.box, log=lambda line: None)
-        except LabError as exc:
-            raise ProviderError(str(exc))
+        if libvirt_host:                         # labctl builds libvirt boxes only
+            from ...box import ensure_box
+            from ...errors import LabError
+            try:
+                ensure_box(self.box, log=lambda line: None)
+            except LabError as exc:
+                raise ProviderError(str(exc))
         state = self._load()
         state["nodes"] = {n.name: n.address for n in nodes}
         key = lab_key(self.state_dir)
-        state["created_pool"] |= libvirt.ensure_pool(self.lab, self.state_dir / "images")
+        if libvirt_host:
+            state["created_pool"] |= libvirt.ensure_pool(self.lab, self.state_dir / "images")
         self._save(state)
         v = self.vagrant()
         libvirt.guard_routes(self.guarded, on=False)
@@ -146,12 +152,15 @@ class VagrantProvider(Provider):
         removed = []
         if (self.state_dir / "vagrant").exists():
             t = time.monotonic()
+            if self.kind == "libvirt":
+                libvirt.power_off(self.lab)
             try:
                 self._call("destroy", self.vagrant().destroy)
                 removed.append(f"vagrant destroy -f ({time.monotonic() - t:.0f} s)")
             except ProviderError as exc:
                 removed.append(f"{exc}; removing with virsh")
-        removed += libvirt.remove_leftovers(self.lab)
+        if self.kind == "libvirt":
+            removed += libvirt.remove_leftovers(self.lab)
         libvirt.guard_routes(self.guarded, on=True)
         if self.state_dir.exists():
             shutil.rmtree(self.state_dir)

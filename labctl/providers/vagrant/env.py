@@ -41,17 +41,22 @@ def vagrant_env(extra: dict | None = None) -> dict:
     return env
 
 
-def missing_tools() -> list[str]:
+def missing_tools(libvirt: bool = True) -> list[str]:
     """Host tools the vagrant provider needs that are not installed."""
-    return [t for t in ("vagrant", "virsh", "qemu-system-x86_64", "qemu-img") if not shutil.which(t)]
+    tools = ("vagrant", "virsh", "qemu-system-x86_64", "qemu-img") if libvirt else ("vagrant", "VBoxManage")
+    return [t for t in tools if not shutil.which(t)]
 
 
-def host_problem() -> str | None:
+def host_problem(libvirt: bool = True) -> str | None:
     """One line saying why this host cannot run the lab's VMs, or None."""
-    missing = missing_tools()
+    missing = missing_tools(libvirt)
+    if missing and not libvirt:
+        return f"{', '.join(missing)} not installed: install Vagrant and VirtualBox"
     if missing:
         return (f"{', '.join(missing)} not installed: run `make up PROVIDER=vagrant` "
                 f"(or scripts/host-setup-vagrant.sh) as root")
+    if not libvirt:
+        return None
     import subprocess
     res = subprocess.run(["virsh", "-q", "-c", LIBVIRT_URI, "version"], capture_output=True, text=True)
     if res.returncode != 0:

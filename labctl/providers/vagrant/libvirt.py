@@ -46,6 +46,19 @@ def pools(lab: str) -> list[str]:
     return [p for p in _names("pool-list", "--all", "--name") if p.startswith(prefix(lab))]
 
 
+def volumes(pool: str) -> list[str]:
+    """Volume names of a pool (`vol-list` prints `name path` rows)."""
+    return [line.split()[0] for line in _names("vol-list", pool)]
+
+
+def power_off(lab: str) -> list[str]:
+    """Pull the plug on the lab's running VMs (throwaway machines: no graceful shutdown)."""
+    running = [d for d in _names("list", "--name") if d.startswith(prefix(lab))]
+    for dom in running:
+        virsh("destroy", dom)
+    return running
+
+
 def ensure_pool(lab: str, path: Path) -> bool:
     """A directory pool for the lab's volumes; True when it was created now."""
     name = pool_name(lab)
@@ -76,7 +89,7 @@ def remove_leftovers(lab: str) -> list[str]:
         removed.append(f"removed network {net}")
     for pool in pools(lab):
         virsh("pool-start", pool)
-        for vol in _names("vol-list", pool, "--name"):
+        for vol in volumes(pool):
             virsh("vol-delete", "--pool", pool, vol)
             removed.append(f"removed volume {vol}")
         virsh("pool-destroy", pool)

@@ -54,6 +54,16 @@ ExecStart=/bin/systemctl daemon-reload
 """
 
 
+# Under QEMU emulation on a busy host, early units (udevd above all) can need minutes:
+# systemd's default 90 s start timeout would kill and restart them forever.
+SYSTEM_CONF = "[Manager]\nDefaultTimeoutStartSec=15min\nDefaultTimeoutStopSec=30s\n"
+# Units a lab VM does not need and that cost boot time under emulation.
+MASKED = ["apt-daily.timer", "apt-daily-upgrade.timer", "e2scrub_all.timer", "e2scrub_reap.service",
+          "fstrim.timer", "systemd-binfmt.service", "proc-sys-fs-binfmt_misc.automount",
+          "proc-sys-fs-binfmt_misc.mount", "sys-kernel-debug.mount", "sys-kernel-tracing.mount",
+          "systemd-pstore.service", "modprobe@drm.service", "modprobe@efi_pstore.service"]
+
+
 def files(vagrant_pubkey: str) -> dict[str, tuple[str, int]]:
     """Files to write into the tree: relative path -> (content, mode)."""
     return {
@@ -67,6 +77,7 @@ def files(vagrant_pubkey: str) -> dict[str, tuple[str, int]]:
         "etc/ssh/sshd_config.d/vagrant.conf": ("UseDNS no\n", 0o644),
         "etc/sudoers.d/vagrant": ("vagrant ALL=(ALL) NOPASSWD:ALL\n", 0o440),
         "home/vagrant/.ssh/authorized_keys": (vagrant_pubkey, 0o600),
+        "etc/systemd/system.conf.d/10-labctl-timeouts.conf": (SYSTEM_CONF, 0o644),
         "etc/sysctl.d/90-labkube.conf": ("net.ipv4.ip_forward = 1\n", 0o644),
         "etc/modules-load.d/labkube.conf": ("overlay\nbr_netfilter\n", 0o644),
         "etc/initramfs-tools/modules": ("\n".join(INITRD_MODULES) + "\n", 0o644),
@@ -80,8 +91,7 @@ def chroot_commands() -> list[list[str]]:
     return [
         ["systemctl", "enable", "systemd-networkd.service", "labkube-units.path"],
         ["systemctl", "disable", "systemd-networkd-wait-online.service"],
-        ["systemctl", "mask", "apt-daily.timer", "apt-daily-upgrade.timer", "e2scrub_all.timer",
-         "fstrim.timer"],
+        ["systemctl", "mask", *MASKED],
         ["useradd", "-m", "-s", "/bin/bash", "-U", "vagrant"],
         ["sh", "-c", "echo vagrant:vagrant | chpasswd"],
         ["chown", "-R", "vagrant:vagrant", "/home/vagrant"],
