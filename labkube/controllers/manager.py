@@ -15,6 +15,7 @@ from labkube.client.component import ConfigError
 from labkube.client.factory import InformerFactory
 
 from .cronjob import CronJobController
+from .daemonset import DaemonSetController
 from .deployment import DeploymentController
 from .endpoints import EndpointsController
 from .garbagecollector import GarbageCollector
@@ -36,6 +37,7 @@ CONTROLLERS = {
     "serviceaccount": ServiceAccountController,
     "job": JobController,
     "cronjob": CronJobController,
+    "daemonset": DaemonSetController,
 }
 NUMBERS = ("node_monitor_grace_period", "pod_eviction_timeout", "concurrent_syncs", "node_monitor_period")
 

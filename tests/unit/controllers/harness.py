@@ -47,8 +47,9 @@ class Harness:
                 await self.api.delete("pods", md["name"], md["namespace"], grace_period_seconds=0)
                 changed = True
             elif not p["spec"].get("nodeName"):
+                from labkube.controllers.daemonset import target_node
                 await self.api.post_subresource("pods", md["name"], "binding",
-                                                {"target": {"name": "w1"}}, md["namespace"])
+                                                {"target": {"name": target_node(p) or "w1"}}, md["namespace"])
                 changed = True
             elif p["status"].get("phase") != "Running":
                 await self.ready(md["name"], md["namespace"])
