@@ -24,6 +24,7 @@ from .namespace import NamespaceController
 from .nodelifecycle import NodeLifecycleController
 from .replicaset import ReplicaSetController
 from .serviceaccount import ServiceAccountController
+from .statefulset import StatefulSetController
 
 log = logging.getLogger("labkube.controllers")
 
@@ -38,6 +39,7 @@ CONTROLLERS = {
     "job": JobController,
     "cronjob": CronJobController,
     "daemonset": DaemonSetController,
+    "statefulset": StatefulSetController,
 }
 NUMBERS = ("node_monitor_grace_period", "pod_eviction_timeout", "concurrent_syncs", "node_monitor_period")
 
