@@ -66,13 +66,19 @@ async def serve(request: web.Request, reg: Registry, t: Target) -> web.StreamRes
                           "metadata": {"resourceVersion": stream.bookmark_rv}}
                     await resp.write(_event("BOOKMARK", bm))
                 continue
-            kind, obj = item
-            obj["kind"], obj["apiVersion"] = t.res.kind, t.res.api_version
+            kind, obj, ev = item
             if table:
                 rv = (obj.get("metadata") or {}).get("resourceVersion", "")
-                obj = to_table(t.res.name, [obj], rv, include, with_columns=first)
+                line = _event(kind, to_table(t.res.name, [obj], rv, include, with_columns=first))
+            else:
+                line = ev.cache.get(kind) if ev is not None else None
+                if line is None:
+                    obj["kind"], obj["apiVersion"] = t.res.kind, t.res.api_version
+                    line = _event(kind, obj)
+                    if ev is not None:
+                        ev.cache[kind] = line  # every watcher of this resource sends the same bytes
             first = False
-            await resp.write(_event(kind, obj))
+            await resp.write(line)
     except ConnectionResetError:  # the client went away: nothing more to say
         return resp
     finally:

@@ -30,15 +30,16 @@ class WatchStream:
         return obj is not None and self._ls.matches((obj.get("metadata") or {}).get("labels")) and self._fs.matches(obj)
 
     async def next(self, timeout: float | None = None):
+        """(type, object, storage event or None), TIMEOUT, or None at the end."""
         if self._initial:
-            return self._initial.popleft()
+            return (*self._initial.popleft(), None)
         while True:
             ev = await self._watch.next_event(timeout)
             if ev is None or ev == TIMEOUT:
                 return ev
             out = self._translate(ev)
             if out is not None:
-                return out
+                return (*out, ev)
 
     def _translate(self, ev):
         new_ok = self._match(ev.obj)

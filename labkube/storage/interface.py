@@ -7,7 +7,7 @@ An awaited write has been committed durably before it returns.
 from __future__ import annotations
 
 import abc
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import AsyncIterator
 
 
@@ -19,6 +19,7 @@ class Event:
     rev: int
     obj: dict
     prev: dict | None = None
+    cache: dict = field(default_factory=dict, compare=False, repr=False)  # encoded forms, shared by watchers
 
 
 class Watch(abc.ABC):

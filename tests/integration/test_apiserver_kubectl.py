@@ -402,3 +402,30 @@ def test_python_client_watch_too_old_is_410(lab):
     assert e.value.status == 410
     for i in range(45):
         api.delete_namespaced_config_map(f"c{i}", "default")
+
+
+def test_more_kinds_with_kubectl_create(lab):
+    lab.kubectl("create", "job", "j1", "--image=busybox", "--", "echo", "hi")
+    lab.kubectl("create", "cronjob", "cj1", "--image=busybox", "--schedule=*/5 * * * *", "--", "echo", "hi")
+    lab.kubectl("create", "role", "r1", "--verb=get", "--resource=pods")
+    lab.kubectl("create", "rolebinding", "rb1", "--role=r1", "--user=bob")  # a protobuf body in 1.31
+    lab.kubectl("create", "priorityclass", "high", "--value=1000")
+    lab.kubectl("create", "quota", "q1", "--hard=pods=10")
+    lab.kubectl("create", "serviceaccount", "sa1")
+    lab.kubectl("create", "configmap", "cm1", "--from-literal=a=b")
+    lab.kubectl("create", "secret", "generic", "s1", "--from-literal=a=b")
+    lab.kubectl("create", "service", "clusterip", "svc1", "--tcp=80:8080")
+    job = lab.json("get", "job", "j1")
+    assert job["spec"]["template"]["metadata"]["labels"]["job-name"] == "j1"
+    assert lab.json("get", "rolebinding", "rb1")["subjects"][0]["name"] == "bob"
+    svc = lab.json("get", "svc", "svc1")
+    assert svc["spec"]["clusterIP"].startswith("10.") and svc["spec"]["ports"][0]["targetPort"] == 8080
+    assert lab.json("get", "secret", "s1")["data"] == {"a": "Yg=="}
+    out = lab.kubectl("get", "all").stdout
+    assert "job.batch/j1" in out and "cronjob.batch/cj1" in out and "service/svc1" in out
+    assert lab.kubectl("auth", "can-i", "create", "pods").stdout.strip() == "yes"
+    lab.kubectl("run", "prio", "--image=busybox", "--overrides", '{"spec":{"priorityClassName":"high"}}')
+    assert lab.json("get", "pod", "prio")["spec"]["priority"] == 1000
+    for args in (["job", "j1"], ["cronjob", "cj1"], ["role", "r1"], ["rolebinding", "rb1"], ["pc", "high"],
+                 ["quota", "q1"], ["sa", "sa1"], ["cm", "cm1"], ["secret", "s1"], ["svc", "svc1"], ["pod", "prio"]):
+        lab.kubectl("delete", *args)
