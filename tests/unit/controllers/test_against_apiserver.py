@@ -61,7 +61,8 @@ def cluster(tmp_path_factory):
     (d / "scheduler.yaml").write_text(yaml.safe_dump({"kubeconfig": str(kc), "scheduler_name": "default-scheduler"}))
     (d / "controllers.yaml").write_text(yaml.safe_dump({
         "kubeconfig": str(kc), "controllers": ["replicaset", "deployment", "garbagecollector", "namespace", "nodelifecycle",
-                                             "endpoints", "serviceaccount"],
+                                             "endpoints", "serviceaccount", "job", "daemonset", "statefulset",
+                                             "cronjob"],
         "node_monitor_grace_period": 40, "pod_eviction_timeout": 300, "concurrent_syncs": 5}))
     procs, logs = [], []
 
@@ -128,7 +129,7 @@ async def fake_kubelet(c: Client):
             try:
                 if md.get("deletionTimestamp"):
                     await c.delete("pods", md["name"], namespace=ns, grace_period_seconds=0)
-                elif p["spec"].get("nodeName") and p["status"].get("phase") != "Running":
+                elif p["spec"].get("nodeName") and p["status"].get("phase") not in ("Running", "Succeeded", "Failed"):
                     p["status"] = {"phase": "Running", "podIP": "10.244.1.9", "conditions": [
                         {"type": "Ready", "status": "True", "lastTransitionTime": now()}]}
                     await c.replace("pods", md["name"], p, namespace=ns, subresource="status")
@@ -156,6 +157,7 @@ async def test_scheduler_and_controllers_against_apiserver(cluster):
         try:
             await _scheduling(c)
             await _deployment(c, kc)
+            await _workloads(c)
             await _gc_and_namespace(c)
         finally:
             kubelet.cancel()
@@ -249,6 +251,43 @@ async def _deployment(c, kc):
     assert d["spec"]["template"]["spec"]["containers"][0]["image"] == "nginx:1"
     assert d["metadata"]["annotations"]["deployment.kubernetes.io/revision"] == "3"
     assert "successfully rolled out" in kubectl(kc, "rollout", "status", "deployment/web", "--timeout=30s").stdout
+
+
+async def _workloads(c):
+    tmpl = {"metadata": {"labels": {"app": "wl"}}, "spec": {"containers": [{"name": "c", "image": "busybox"}]}}
+    await c.create("daemonsets", {"metadata": {"name": "agent"}, "spec": {
+        "selector": {"matchLabels": {"app": "wl"}}, "template": tmpl}}, namespace="default")
+    await c.create("statefulsets", {"metadata": {"name": "db"}, "spec": {
+        "replicas": 2, "serviceName": "db", "selector": {"matchLabels": {"app": "db"}},
+        "template": {**tmpl, "metadata": {"labels": {"app": "db"}}}}}, namespace="default")
+    await c.create("jobs", {"metadata": {"name": "once"}, "spec": {"template": {
+        "spec": {"restartPolicy": "Never", "containers": [{"name": "c", "image": "busybox"}]}}}}, namespace="default")
+
+    async def ds_ready():
+        st = (await c.get("daemonsets", "agent", namespace="default")).get("status") or {}
+        return st.get("desiredNumberScheduled") == 3 and st.get("numberAvailable") == 3
+    await eventually(ds_ready, what="daemonset on the three workers")
+    nodes = sorted(p["spec"]["nodeName"] for p in await c.list("pods", namespace="default", label_selector="app=wl"))
+    assert nodes == ["w1-k8s", "w2-k8s", "w3-k8s"]
+
+    async def sts_ready():
+        st = (await c.get("statefulsets", "db", namespace="default")).get("status") or {}
+        return st.get("readyReplicas") == 2
+    await eventually(sts_ready, what="statefulset ready")
+    assert sorted(p["metadata"]["name"] for p in await c.list("pods", namespace="default", label_selector="app=db")) == \
+        ["db-0", "db-1"]
+
+    async def job_pod():
+        ps = await c.list("pods", namespace="default", label_selector="job-name=once")
+        return [p for p in ps if p["status"].get("phase") == "Running"]
+    (p,) = await eventually(job_pod, what="job pod running")
+    p["status"]["phase"] = "Succeeded"
+    await c.replace("pods", p["metadata"]["name"], p, namespace="default", subresource="status")
+
+    async def job_done():
+        j = await c.get("jobs", "once", namespace="default")
+        return any(cd["type"] == "Complete" for cd in (j.get("status") or {}).get("conditions") or [])
+    await eventually(job_done, what="job complete")
 
 
 async def _gc_and_namespace(c):
