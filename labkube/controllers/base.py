@@ -49,8 +49,9 @@ class Controller:
             raise
         except Exception as e:  # noqa: BLE001
             n = self.queue.num_requeues(key) + 1
-            if isinstance(e, ApiError) and e.code == 409 and n < 5:
-                self.log.debug("sync %s: conflict, retrying (%d): %s", key, n, e.message)
+            if isinstance(e, ApiError) and e.code in (404, 409) and n < 5:
+                # stale cache: a conflict, or the object went away meanwhile; the retry sorts it out
+                self.log.debug("sync %s: %s, retrying (%d): %s", key, e.reason, n, e.message)
             else:
                 self.log.warning("sync %s failed (retry %d): %s", key, n, e)
             self.queue.done(key)
