@@ -1,0 +1,59 @@
+"""The DNS server's configuration file (/etc/labkube/dns.yaml).
+
+    kubeconfig: /etc/labkube/dns.kubeconfig
+    bind_address: 10.200.0.10        # the master's node address (also answers on 127.0.0.1)
+    port: 53
+    cluster_domain: cluster.local
+    ttl: 5
+    service_ip: 10.96.0.10           # ClusterIP of kube-system/kube-dns kept by this server ("" = leave alone)
+    endpoint_addresses: [10.200.0.10]  # where that Service sends queries (every DNS server)
+    node_name: m-k8s                 # for the Endpoints' nodeName
+"""
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field, fields
+
+from labkube.client.component import ConfigError
+
+
+@dataclass
+class DnsConfig:
+    kubeconfig: str
+    bind_address: str
+    port: int = 53
+    cluster_domain: str = "cluster.local"
+    ttl: int = 5
+    service_ip: str = "10.96.0.10"
+    endpoint_addresses: list = field(default_factory=list)
+    node_name: str = ""
+    also_loopback: bool = True
+
+    @classmethod
+    def from_dict(cls, path: str, d: dict) -> "DnsConfig":
+        known = {f.name for f in fields(cls)}
+        for key in d:
+            if key not in known:
+                raise ConfigError(f"{path}: {key}: unknown setting (known: {', '.join(sorted(known))})")
+        for key in ("kubeconfig", "bind_address"):
+            if not d.get(key):
+                raise ConfigError(f"{path}: {key}: required setting missing")
+        for key in ("port", "ttl"):
+            if key in d and (not isinstance(d[key], int) or isinstance(d[key], bool) or not 0 <= d[key] < 65536):
+                raise ConfigError(f"{path}: {key}: must be an integer 0-65535")
+        addrs = d.get("endpoint_addresses")
+        if addrs is not None and not isinstance(addrs, list):
+            raise ConfigError(f"{path}: endpoint_addresses: must be a list of IP addresses")
+        for key, val in [("bind_address", d["bind_address"]), ("service_ip", d.get("service_ip") or None)] + \
+                [("endpoint_addresses", a) for a in addrs or []]:
+            if val is None:
+                continue
+            try:
+                ipaddress.ip_address(val)
+            except ValueError:
+                raise ConfigError(f"{path}: {key}: {val!r} is not an IP address") from None
+        cfg = cls(**{k: v for k, v in d.items() if v is not None})
+        if not cfg.endpoint_addresses:
+            cfg.endpoint_addresses = [cfg.bind_address]
+        cfg.cluster_domain = cfg.cluster_domain.strip(".").lower()
+        return cfg
