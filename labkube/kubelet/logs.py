@@ -93,12 +93,25 @@ def render(path: str, *, tail_lines: int | None = None, since: float | None = No
     return out, start + len(data)
 
 
-class LogStamper:
-    """Every second, note the size of each running container's log (see module docstring)."""
+def rotate(path: str) -> None:
+    """copytruncate: keep the old content as `<log>.1` and empty the live file. The container's
+    fd is O_APPEND, so its next write lands at the new end (a few bytes may be lost in between)."""
+    with open(path, "rb") as src, open(path + ".1", "wb") as dst:
+        while chunk := src.read(1 << 20):
+            dst.write(chunk)
+    os.truncate(path, 0)
+    if os.path.exists(path + ".ts"):
+        os.replace(path + ".ts", path + ".1.ts")
 
-    def __init__(self, running_logs, interval: float = 1.0):
+
+class LogStamper:
+    """Every second, note the size of each running container's log (see module docstring),
+    and rotate logs that grew past `max_bytes` (Kubernetes' containerLogMaxSize is 10Mi)."""
+
+    def __init__(self, running_logs, interval: float = 1.0, max_bytes: int = 10 << 20):
         self.running_logs = running_logs        # callable -> iterable of log paths
         self.interval = interval
+        self.max_bytes = max_bytes
         self.sizes: dict[str, int] = {}
 
     def tick(self, now: float | None = None) -> None:
@@ -107,6 +120,10 @@ class LogStamper:
             try:
                 size = os.path.getsize(path)
             except OSError:
+                continue
+            if size > self.max_bytes:
+                rotate(path)
+                self.sizes.pop(path, None)
                 continue
             if size != self.sizes.get(path):
                 if path not in self.sizes:

@@ -1,5 +1,6 @@
 """The kubelet's HTTPS API (docs/contracts.md): `/containerLogs/<ns>/<pod>/<container>`,
-`/healthz` and `/pods`. Clients must present a certificate signed by `client_ca_file`.
+`/healthz`, `/pods` and `POST /run/<ns>/<pod>/<container>?cmd=...` (non-interactive exec).
+Clients must present a certificate signed by `client_ca_file`.
 """
 from __future__ import annotations
 
@@ -60,6 +61,7 @@ class KubeletServer:
         self.app.router.add_get("/healthz", self.healthz)
         self.app.router.add_get("/pods", self.pods)
         self.app.router.add_get("/containerLogs/{namespace}/{pod}/{container}", self.container_logs)
+        self.app.router.add_post("/run/{namespace}/{pod}/{container}", self.run_in_container)
         self.runner: web.AppRunner | None = None
 
     async def start(self, host: str, port: int) -> None:
@@ -80,6 +82,21 @@ class KubeletServer:
     async def pods(self, request: web.Request) -> web.Response:
         items = [w.pod for w in self.kl.pods.workers.values()]
         return web.json_response({"kind": "PodList", "apiVersion": "v1", "metadata": {}, "items": items})
+
+    async def run_in_container(self, request: web.Request) -> web.Response:
+        """Run a command in a running container and return its output (the kubelet's /run API):
+        `POST /run/<ns>/<pod>/<container>?cmd=ls -l` (or repeated `command=` arguments)."""
+        ns, name, container = (request.match_info[k] for k in ("namespace", "pod", "container"))
+        w = self.kl.pods.find(ns, name)
+        cur = w.current(container) if w is not None else None
+        if cur is None or cur.state != "running":
+            raise web.HTTPNotFound(text=f'container "{container}" of pod "{ns}/{name}" is not running here\n')
+        cmd = request.query.getall("command", []) or request.query.get("cmd", "").split()
+        if not cmd:
+            raise web.HTTPBadRequest(text="cmd or command is required\n")
+        rc, out = await self.kl.runtime.exec_sync(cur.id, cmd, timeout=float(request.query.get("timeout", 60)))
+        return web.Response(body=out, content_type="text/plain", charset="utf-8",
+                            headers={"X-Exit-Code": str(rc)})
 
     async def container_logs(self, request: web.Request) -> web.StreamResponse:
         ns, name, container = (request.match_info[k] for k in ("namespace", "pod", "container"))
@@ -121,6 +138,7 @@ class KubeletServer:
         await resp.write(data)
         limit = opts["limit_bytes"]
         while limit is None or sent < limit:
+            live = self.kl.log_is_live(w, container, path)      # checked before reading: no lost tail
             chunk, offset = await asyncio.to_thread(logs.render, path, timestamps=opts["timestamps"], start=offset)
             if chunk:
                 if limit is not None:
@@ -128,7 +146,7 @@ class KubeletServer:
                 await resp.write(chunk)
                 sent += len(chunk)
                 continue
-            if not self.kl.log_is_live(w, container, path):
+            if not live:
                 break
             await asyncio.sleep(0.2)
         await resp.write_eof()

@@ -27,17 +27,15 @@ def test_plugin_config_passes_capabilities_only_to_capable_plugins():
     assert p["runtimeConfig"] == rt and p["prevResult"] == {"ips": []}
 
 
-FAKE_PLUGIN = """#!/usr/bin/env python3
-import json, os, sys
-conf = json.load(sys.stdin)
-name = os.path.basename(sys.argv[0])
-with open({log!r}, "a") as f:
-    f.write(" ".join([os.environ["CNI_COMMAND"], os.environ["CNI_IFNAME"], os.environ["CNI_CONTAINERID"], name,
-                      json.dumps(conf)]) + "\\n")
-if name == "bridge" and os.environ["CNI_COMMAND"] == "ADD":
-    print(json.dumps({{"cniVersion": "1.0.0", "ips": [{{"address": "10.244.1.7/24", "gateway": "10.244.1.1"}}]}}))
-else:
-    print(json.dumps(conf.get("prevResult") or {{"cniVersion": "1.0.0"}}))
+FAKE_PLUGIN = """#!/bin/sh
+# stand-in CNI plugin: log the call (command, ifname, id, plugin, stdin) and answer like a plugin
+conf=$(cat)
+echo "$CNI_COMMAND $CNI_IFNAME $CNI_CONTAINERID $(basename "$0") $conf" >> {log}
+if [ "$CNI_COMMAND" = ADD ] && [ "$CNI_IFNAME" = eth0 ]; then
+  echo '{{"cniVersion":"1.0.0","ips":[{{"address":"10.244.1.7/24","gateway":"10.244.1.1"}}]}}'
+else
+  echo '{{"cniVersion":"1.0.0"}}'
+fi
 """
 
 

@@ -39,3 +39,16 @@ def test_log_files_sorted_by_restart(tmp_path):
         (d / f"{n}.log").write_text(n)
     (d / "2.log.ts").write_text("")
     assert [os.path.basename(f) for f in log_files(str(tmp_path), "main")] == ["0.log", "2.log", "10.log"]
+
+
+def test_rotation_keeps_one_old_file(tmp_path):
+    p = tmp_path / "0.log"
+    p.write_bytes(b"x" * 100 + b"\n")
+    stamper = LogStamper(lambda: [str(p)], max_bytes=50)
+    stamper.tick(now=1.0)
+    assert p.read_bytes() == b"" and (tmp_path / "0.log.1").read_bytes() == b"x" * 100 + b"\n"
+    with open(p, "ab") as f:
+        f.write(b"after\n")
+    stamper.tick(now=2.0)
+    assert render(str(p))[0] == b"after\n"
+    assert [os.path.basename(f) for f in log_files(str(tmp_path / ".."), "x")] == []

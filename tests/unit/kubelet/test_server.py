@@ -84,6 +84,8 @@ async def test_logs_over_mutual_tls(kcfg, pki):
             async with s.get(f"{base}/containerLogs/default/web/main?tailLines=2", ssl=_ctx(pki, "client")) as r:
                 assert r.status == 200 and await r.text() == "line 2\nline 3\n"
                 assert r.headers["Content-Type"].startswith("text/plain")
+            async with s.post(f"{base}/run/default/web/main?cmd=true", ssl=_ctx(pki, "client")) as r:
+                assert r.status == 200 and r.headers["X-Exit-Code"] == "0"
             async with s.get(f"{base}/containerLogs/default/web/nope", ssl=_ctx(pki, "client")) as r:
                 assert r.status == 400
             async with s.get(f"{base}/containerLogs/default/ghost/main", ssl=_ctx(pki, "client")) as r:
