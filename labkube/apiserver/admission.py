@@ -1,9 +1,12 @@
-"""Admission on create: pod priority from its PriorityClass (or the global default).
-(Namespace lifecycle is enforced by the registry itself.)"""
+"""Admission on create, in upstream order: LimitRange defaults, ResourceQuota, pod priority
+from its PriorityClass (or the global default). Namespace lifecycle is enforced by the
+registry itself."""
 from __future__ import annotations
 
 from ..api import errors
 from ..api.resources import Resource, resource
+from .limitrange import apply_limit_ranges
+from .quota import admit_quota
 from .registry import Registry
 
 PRIORITY_CLASSES = resource("priorityclasses")
@@ -11,6 +14,9 @@ SYSTEM_CLASSES = {"system-node-critical": 2000001000, "system-cluster-critical":
 
 
 async def admit_create(reg: Registry, res: Resource, obj: dict) -> None:
+    if res.name == "pods" and isinstance(obj.get("spec"), dict):
+        await apply_limit_ranges(reg, obj)
+    await admit_quota(reg, res, obj)
     if res.name != "pods" or not isinstance(obj.get("spec"), dict):
         return
     spec = obj["spec"]

@@ -65,7 +65,8 @@ _NOT_READY = [
 ]
 
 
-def _qos(spec: dict) -> str:
+def qos_class(spec: dict) -> str:
+    """The pod QoS class from its containers' requests and limits."""
     cs = spec.get("containers") or []
     res = [(c or {}).get("resources") or {} for c in cs]
     if not any(r.get("requests") or r.get("limits") for r in res):
@@ -94,5 +95,5 @@ def default_pod(obj: dict) -> None:
     spec["tolerations"] = tol + [t for t in _NOT_READY if t["key"] not in keys]
     status = obj.get("status") if isinstance(obj.get("status"), dict) else {}
     status.setdefault("phase", "Pending")
-    status["qosClass"] = _qos(spec)
+    status["qosClass"] = qos_class(spec)
     obj["status"] = status

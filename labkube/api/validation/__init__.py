@@ -33,6 +33,8 @@ _CREATE = {
     "ingresses": cluster.validate_ingress,
     "poddisruptionbudgets": cluster.validate_pdb,
     "storageclasses": cluster.validate_storageclass,
+    "resourcequotas": cluster.validate_quota,
+    "limitranges": cluster.validate_limitrange,
 }
 
 _UPDATE = {

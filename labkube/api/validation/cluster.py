@@ -104,3 +104,31 @@ def validate_pdb(obj: dict) -> list[FieldError]:
 
 def validate_storageclass(obj: dict) -> list[FieldError]:
     return [] if obj.get("provisioner") else [required(Path("provisioner"))]
+
+
+def validate_quota(obj: dict) -> list[FieldError]:
+    from .. import quantity
+    errs = []
+    for k, v in ((obj.get("spec") or {}).get("hard") or {}).items():
+        try:
+            if quantity.parse(v) < 0:
+                errs.append(invalid(Path("spec.hard").key(k), v, "must be greater than or equal to 0"))
+        except ValueError as e:
+            errs.append(invalid(Path("spec.hard").key(k), v, str(e)))
+    return errs
+
+
+def validate_limitrange(obj: dict) -> list[FieldError]:
+    from .. import quantity
+    errs = []
+    for i, lim in enumerate((obj.get("spec") or {}).get("limits") or []):
+        lp = Path("spec.limits").index(i)
+        if (lim or {}).get("type") not in ("Container", "Pod", "PersistentVolumeClaim"):
+            errs.append(unsupported(lp.child("type"), (lim or {}).get("type"), ("Container", "PersistentVolumeClaim", "Pod")))
+        for section in ("default", "defaultRequest", "max", "min", "maxLimitRequestRatio"):
+            for k, v in ((lim or {}).get(section) or {}).items():
+                try:
+                    quantity.parse(v)
+                except ValueError as e:
+                    errs.append(invalid(lp.child(section).key(k), v, str(e)))
+    return errs

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from .field import FieldError, Path, duplicate, forbidden, invalid, not_found, required, unsupported
+from .. import quantity
 from .names import check_labels, dns1123_label
 
 RESTART = ("Always", "OnFailure", "Never")
@@ -56,6 +57,7 @@ def validate_container(c, p: Path, names: set, volumes: set) -> list[FieldError]
             if port["name"] in pnames:
                 errs.append(duplicate(pp.child("name"), port["name"]))
             pnames.add(port["name"])
+    errs += validate_resources(c.get("resources"), p.child("resources"))
     for i, e in enumerate(c.get("env") or []):
         if not (e or {}).get("name"):
             errs.append(required(p.child("env").index(i).child("name")))
@@ -68,6 +70,29 @@ def validate_container(c, p: Path, names: set, volumes: set) -> list[FieldError]
             errs.append(not_found(mp.child("name"), m["name"]))
         if not m.get("mountPath"):
             errs.append(required(mp.child("mountPath")))
+    return errs
+
+
+def validate_resources(res, p: Path) -> list[FieldError]:
+    if res is None:
+        return []
+    if not isinstance(res, dict):
+        return [invalid(p, res, "must be an object")]
+    errs, parsed = [], {}
+    for kind in ("limits", "requests"):
+        for name, v in (res.get(kind) or {}).items():
+            try:
+                parsed[(kind, name)] = quantity.parse(v)
+            except ValueError as e:
+                errs.append(invalid(p.child(kind).key(name), v, str(e)))
+                continue
+            if parsed[(kind, name)] < 0:
+                errs.append(invalid(p.child(kind).key(name), v, "must be greater than or equal to 0"))
+    for (kind, name), v in parsed.items():
+        lim = parsed.get(("limits", name))
+        if kind == "requests" and lim is not None and v > lim:
+            errs.append(invalid(p.child("requests"), res["requests"][name],
+                                f"must be less than or equal to {name} limit of {res['limits'][name]}"))
     return errs
 
 

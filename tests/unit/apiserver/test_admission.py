@@ -1,0 +1,56 @@
+"""Admission: LimitRange defaults and limits, ResourceQuota counts and compute requests."""
+from apiserver_helpers import PODS
+
+QUOTAS = "/api/v1/namespaces/default/resourcequotas"
+LIMITS = "/api/v1/namespaces/default/limitranges"
+
+
+def _pod(name, **resources):
+    return {"metadata": {"name": name}, "spec": {"containers": [{"name": "c", "image": "x", "resources": resources}]}}
+
+
+async def test_limitrange_defaults_and_max(api):
+    await api.post(LIMITS, json={"metadata": {"name": "lr"}, "spec": {"limits": [
+        {"type": "Container", "default": {"cpu": "500m"}, "defaultRequest": {"cpu": "100m"}, "max": {"cpu": "1"}}]}})
+    body = await (await api.post(PODS, json=_pod("a"))).json()
+    assert body["spec"]["containers"][0]["resources"] == {"limits": {"cpu": "500m"}, "requests": {"cpu": "100m"}}
+    assert body["status"]["qosClass"] == "Burstable"
+    r = await api.post(PODS, json=_pod("b", limits={"cpu": "2"}))
+    msg = (await r.json())["message"]
+    assert r.status == 403 and "maximum cpu usage per Container is 1, but limit is 2" in msg
+
+
+async def test_quota_counts_pods(api):
+    r = await api.post(QUOTAS, json={"metadata": {"name": "q"}, "spec": {"hard": {"pods": "2"}}})
+    assert r.status == 201
+    for n in ("a", "b"):
+        assert (await api.post(PODS, json=_pod(n))).status == 201
+    r = await api.post(PODS, json=_pod("c"))
+    body = await r.json()
+    assert r.status == 403 and body["reason"] == "Forbidden"
+    assert "exceeded quota: q, requested: pods=1, used: pods=2, limited: pods=2" in body["message"]
+    q = await (await api.get(QUOTAS + "/q")).json()
+    assert q["status"]["used"] == {"pods": "2"} and q["status"]["hard"] == {"pods": "2"}
+    await api.delete(PODS + "/a")
+    assert (await api.post(PODS, json=_pod("c"))).status == 201
+
+
+async def test_quota_compute_requests(api):
+    await api.post(QUOTAS, json={"metadata": {"name": "cpu"}, "spec": {"hard": {"requests.cpu": "1", "limits.memory": "1Gi"}}})
+    r = await api.post(PODS, json=_pod("none"))
+    assert r.status == 403 and "must specify" in (await r.json())["message"]
+    ok = _pod("ok", requests={"cpu": "600m"}, limits={"memory": "512Mi"})
+    assert (await api.post(PODS, json=ok)).status == 201
+    r = await api.post(PODS, json=_pod("big", requests={"cpu": "500m"}, limits={"memory": "256Mi"}))
+    body = await r.json()
+    assert r.status == 403 and "requested: requests.cpu=500m, used: requests.cpu=600m, limited: requests.cpu=1" in body["message"]
+
+
+async def test_bad_quantities_are_422(api):
+    r = await api.post(PODS, json=_pod("bad", requests={"cpu": "lots"}))
+    body = await r.json()
+    assert r.status == 422 and "spec.containers[0].resources.requests[cpu]: Invalid value" in body["message"]
+    r = await api.post(PODS, json=_pod("inv", requests={"cpu": "2"}, limits={"cpu": "1"}))
+    assert r.status == 422 and "must be less than or equal to cpu limit of 1" in (await r.json())["message"]
+    r = await api.post(QUOTAS, json={"metadata": {"name": "bad"}, "spec": {"hard": {"pods": "x"}}})
+    assert r.status == 422
