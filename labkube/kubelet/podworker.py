@@ -255,6 +255,8 @@ class PodWorker:
 
     async def publish(self) -> None:
         status = self.compute_status()
+        if self.phase in TERMINAL and status["phase"] not in TERMINAL:
+            return                          # a terminal phase is final (e.g. after a node restart)
         self.phase = status["phase"]
         await self.kl.statuses.set(self.pod, status)
 

@@ -2,6 +2,8 @@
 lifecycle, restart policies, graceful deletion protocol."""
 from __future__ import annotations
 
+import asyncio
+
 from labkube import KUBE_VERSION
 
 from .conftest import eventually, pod
@@ -145,3 +147,22 @@ async def test_missing_configmap_reports_config_error(kubelet):
         return ((cs[0].get("state") or {}).get("waiting") or {})
     w = await eventually(lambda: waiting().get("reason") and waiting())
     assert w == {"reason": "CreateContainerConfigError", "message": 'configmap "absent" not found'}
+
+
+async def test_terminal_pods_stay_terminal_after_restart(kcfg):
+    from labkube.client.fake import FakeApi
+    from labkube.kubelet.kubelet import Kubelet
+    from labkube.kubelet.runtime.fake import FakeImages, FakeRuntime
+    api = FakeApi()
+    await api.create("pods", pod("done", restart_policy="Never"), namespace="default")
+    await api.patch("pods", "done", {"status": {"phase": "Succeeded"}}, namespace="default", subresource="status")
+    kl = Kubelet(kcfg, client=api, runtime=FakeRuntime(kcfg), images=FakeImages())
+    await kl.start()
+    try:
+        w = await eventually(lambda: kl.pods.find("default", "done"))
+        for _ in range(20):
+            await asyncio.sleep(0.01)
+        assert w.phase == "Succeeded" and _pod(api, "done")["status"]["phase"] == "Succeeded"
+        assert not kl.runtime.calls
+    finally:
+        await kl.stop()
