@@ -31,7 +31,10 @@ class LineList(list):
     src_line = None
 
 
-class _Loader(yaml.SafeLoader):
+_Base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)   # libyaml's parser when present (much faster)
+
+
+class _Loader(_Base):
     """SafeLoader that tags containers with their source position."""
 
     filename = "<string>"

@@ -24,21 +24,35 @@ def sh(ctx, cmd, what=None, **kw):
     return r
 
 
-def remote_stat(ctx, path, follow=False) -> dict | None:
-    """{'type': 'file'|'directory'|'link'|..., 'mode': 0o644, 'owner', 'group', 'uid', 'gid', 'size', 'target'} or None."""
+def remote_stat(ctx, path, follow=False, checksum=False) -> dict | None:
+    """{'type': 'file'|'directory'|'link'|..., 'mode': 0o644, 'owner', 'group', 'uid', 'gid', 'size', 'target'} or None.
+
+    With ``checksum=True`` a regular file also gets ``sha256`` -- in the same round trip.
+    """
     flag = "-L " if follow else ""
-    r = ctx.conn.run(f"stat {flag}-c '%F|%a|%U|%G|%u|%g|%s|%Y' -- {q(path)} 2>/dev/null && "
-                     f"{{ [ -L {q(path)} ] && readlink -- {q(path)} || true; }}")
-    if r.rc != 0 or not r.stdout.strip():
-        return None
-    lines = r.stdout.splitlines()
-    f = lines[0].split("|")
-    kind = f[0]
-    t = ("directory" if kind == "directory" else "link" if kind == "symbolic link"
-         else "file" if "regular" in kind else kind)
-    return {"type": t, "mode": int(f[1], 8), "owner": f[2], "group": f[3], "uid": int(f[4]),
-            "gid": int(f[5]), "size": int(f[6]), "mtime": int(f[7]),
-            "target": lines[1] if len(lines) > 1 and t == "link" else None}
+    p = q(path)
+    cmd = (f"stat {flag}-c 'S|%F|%a|%U|%G|%u|%g|%s|%Y' -- {p} 2>/dev/null || exit 0; "
+           f"if [ -L {p} ]; then echo \"L|$(readlink -- {p})\"; fi")
+    if checksum:
+        cmd += f"; if [ -f {p} ]; then echo \"C|$(sha256sum < {p} | cut -d' ' -f1)\"; fi"
+    r = ctx.conn.run(cmd)
+    st = None
+    for line in r.stdout.splitlines():
+        tag, _, rest = line.partition("|")
+        if tag == "S" and st is None:
+            f = rest.split("|")
+            kind = f[0]
+            t = ("directory" if kind == "directory" else "link" if kind == "symbolic link"
+                 else "file" if "regular" in kind else kind)
+            st = {"type": t, "mode": int(f[1], 8), "owner": f[2], "group": f[3], "uid": int(f[4]),
+                  "gid": int(f[5]), "size": int(f[6]), "mtime": int(f[7]), "target": None}
+        elif tag == "L" and st is not None:
+            st["target"] = rest
+        elif tag == "C" and st is not None:
+            st["sha256"] = rest.strip() or None
+    if st is not None and st["type"] != "link":
+        st["target"] = None
+    return st
 
 
 def fmt_mode(m):
@@ -97,13 +111,17 @@ def is_text(data: bytes) -> bool:
 
 
 def put_content(ctx, dest, data: bytes, mode=None, owner=None, group=None, force=True,
-                backup=False, validate=None) -> TaskResult:
-    """Make ``dest`` hold ``data`` (checksum compare first); report changed/diff."""
-    st = remote_stat(ctx, dest, follow=True)
+                backup=False, validate=None, st=False) -> TaskResult:
+    """Make ``dest`` hold ``data`` (checksum compare first); report changed/diff.
+
+    ``st``: a ``remote_stat(..., follow=True, checksum=True)`` of dest the caller already has.
+    """
+    if st is False:
+        st = remote_stat(ctx, dest, follow=True, checksum=True)
     if st and st["type"] == "directory":
         raise ModuleError(f"destination {dest} is a directory")
     want = hashlib.sha256(data).hexdigest()
-    have = ctx.conn.sha256(dest) if st else None
+    have = (st.get("sha256") if "sha256" in st else ctx.conn.sha256(dest)) if st else None
     changed = have != want and (force or st is None)
     diff = None
     if changed and ctx.diff_mode and is_text(data):

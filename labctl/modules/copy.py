@@ -65,13 +65,14 @@ def run(ctx, args):
     if os.path.isdir(local):
         target = dest if str(src).endswith("/") else os.path.join(dest, os.path.basename(local.rstrip("/")))
         return _copy_tree(ctx, local, target, args)
-    st = remote_stat(ctx, dest, follow=True)
+    st = remote_stat(ctx, dest, follow=True, checksum=True)
     if dest.endswith("/") or (st and st["type"] == "directory"):
         dest = os.path.join(dest, os.path.basename(local))
+        st = False
     with open(local, "rb") as fh:
         data = fh.read()
     r = put_content(ctx, dest, data, args.get("mode"), args.get("owner"), args.get("group"),
                     force=bool_arg(args.get("force"), True), backup=bool_arg(args.get("backup")),
-                    validate=args.get("validate"))
+                    validate=args.get("validate"), st=st)
     r.data["src"] = local
     return r

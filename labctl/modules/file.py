@@ -100,7 +100,9 @@ def run(ctx, args):
     if changed and ctx.diff_mode:
         diff = {"before": before, "after": {"path": path, "state": state,
                                             **({"changes": attrs} if attrs else {})}}
-    final = remote_stat(ctx, path) if not ctx.check_mode else st
+    final = remote_stat(ctx, path) if (changed and not ctx.check_mode) else st
+    if final is not None and final["type"] == "link" and state != "link":
+        final = remote_stat(ctx, path, follow=True)
     if final:
         data.update({"mode": "%04o" % final["mode"], "owner": final["owner"], "group": final["group"]})
     return TaskResult(changed=changed, diff=diff, data=data)

@@ -30,9 +30,10 @@ def run(ctx, args):
             text = f.read()
     except (OSError, UnicodeDecodeError) as e:
         raise ModuleError(f"cannot read template {path}: {e}") from None
-    st = remote_stat(ctx, dest, follow=True)
+    st = remote_stat(ctx, dest, follow=True, checksum=True)
     if dest.endswith("/") or (st and st["type"] == "directory"):
         dest = os.path.join(dest, os.path.basename(path).removesuffix(".j2"))
+        st = False  # stat the file inside the directory
     scope = ctx.vars.child({"template_path": path, "template_fullpath": path,
                             "template_host": socket.gethostname(), "template_destpath": dest,
                             "template_uid": str(os.getuid()),
@@ -43,6 +44,6 @@ def run(ctx, args):
         rendered = rendered.replace("\n", nl.encode().decode("unicode_escape"))
     r = put_content(ctx, dest, rendered.encode("utf-8"), args.get("mode"), args.get("owner"),
                     args.get("group"), force=bool_arg(args.get("force"), True),
-                    backup=bool_arg(args.get("backup")), validate=args.get("validate"))
+                    backup=bool_arg(args.get("backup")), validate=args.get("validate"), st=st)
     r.data["src"] = path
     return r
