@@ -46,7 +46,14 @@ def make_app(config: ApiserverConfig, authenticate: bool = True) -> web.Applicat
     r.add_get("/openapi/v3", openapi.root)
     r.add_get("/openapi/v3/{rest:.+}", openapi.group_version)
     app.cleanup_ctx.append(_lifecycle)
+    app.on_shutdown.append(_end_watches)
     return app
+
+
+async def _end_watches(app: web.Application) -> None:
+    """Finish open watch streams at once so shutdown does not wait for them."""
+    if keys.REGISTRY in app:
+        app[keys.REGISTRY].storage.end_watches()
 
 
 async def _lifecycle(app: web.Application):

@@ -11,6 +11,7 @@ from aiohttp import web
 
 from ..api.errors import ApiError
 from ..storage import Expired, KeyExists, KeyNotFound, RevisionConflict
+from . import keys
 from .httputil import reply
 from .tls import peer_user
 
@@ -54,5 +55,5 @@ async def auth_middleware(request: web.Request, handler):
     user = peer_user(request)
     if user is None:
         return reply(ApiError(401, "Unauthorized", "Unauthorized").status(), 401)
-    request["user"] = user
+    request[keys.USER] = user
     return await handler(request)

@@ -6,6 +6,7 @@ from aiohttp import web
 
 from ..api import errors
 from ..api.meta import now
+from . import keys
 from .httputil import read_body, reply
 from .paths import Target
 
@@ -18,7 +19,7 @@ async def handle(request: web.Request, t: Target) -> web.Response:
     body = await read_body(request)
     if not isinstance(body, dict):
         raise errors.bad_request("the body of the request must be a JSON object")
-    user = request.get("user")
+    user = request.get(keys.USER)
     out = {"kind": t.res.kind, "apiVersion": t.res.api_version,
            "metadata": {"creationTimestamp": now()}}
     if t.res.name == "selfsubjectaccessreviews":

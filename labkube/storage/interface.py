@@ -78,6 +78,9 @@ class Storage(abc.ABC):
     def committed_revision(self) -> int:
         """Newest revision whose event has been delivered to watchers (for bookmarks)."""
 
+    def end_watches(self) -> None:
+        """End every open watch (clients re-watch elsewhere); used at shutdown."""
+
     @abc.abstractmethod
     async def healthy(self) -> bool: ...
 

@@ -127,6 +127,9 @@ class SqliteStorage(Storage):
         """Newest revision whose event every watcher has been handed (safe for bookmarks)."""
         return self._hub.last_rev
 
+    def end_watches(self) -> None:
+        self._hub.close_all()
+
     async def healthy(self) -> bool:
         return not self._closed
 
