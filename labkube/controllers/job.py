@@ -142,6 +142,8 @@ class JobController(Controller):
         else:
             status["conditions"] = [c for c in status.get("conditions") or [] if c.get("type") != "Suspended"]
             await self.manage(key, job, active, succeeded, done_indexes)
+        if not status.get("conditions"):
+            status.pop("conditions", None)
         if status != old:
             job["status"] = status
             await self.client.replace("jobs", job["metadata"]["name"], job, namespace=job["metadata"]["namespace"],

@@ -17,12 +17,14 @@ from labkube.client.factory import InformerFactory
 from .cronjob import CronJobController
 from .daemonset import DaemonSetController
 from .deployment import DeploymentController
+from .disruption import DisruptionController
 from .endpoints import EndpointsController
 from .garbagecollector import GarbageCollector
 from .job import JobController
 from .namespace import NamespaceController
 from .nodelifecycle import NodeLifecycleController
 from .replicaset import ReplicaSetController
+from .resourcequota import ResourceQuotaController
 from .serviceaccount import ServiceAccountController
 from .statefulset import StatefulSetController
 
@@ -40,6 +42,8 @@ CONTROLLERS = {
     "cronjob": CronJobController,
     "daemonset": DaemonSetController,
     "statefulset": StatefulSetController,
+    "resourcequota": ResourceQuotaController,
+    "disruption": DisruptionController,
 }
 NUMBERS = ("node_monitor_grace_period", "pod_eviction_timeout", "concurrent_syncs", "node_monitor_period")
 
