@@ -9,7 +9,7 @@
 Containers never write to an unpacked rootfs: each gets an overlay on top of it.
 `ensure(ref, policy)` is what the pod worker calls; it raises ImageError with the
 Kubernetes waiting reason (ErrImageNeverPull, ErrImagePull) and a message.
-`pull(ref)` is the seam for registry pulls (not implemented yet).
+`pull(ref)` fetches from the image's registry (plain HTTP for lab registries).
 """
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ import threading
 from dataclasses import dataclass
 
 from .archive import ArchiveError, OciArchive
+from . import registry
 from .layers import apply_layer
 from .reference import normalize_ref, parse_ref
 
@@ -229,13 +230,28 @@ class ImageStore:
         return img
 
     def pull(self, ref: str) -> None:
-        """Fetch ``ref`` from its registry (seam for a later issue): archives dropped into
-        preload/ are picked up here, anything else is an ErrImagePull."""
+        """Make ``ref`` available: archives newly dropped into preload/ first, then the image's
+        registry (registry.py). docker.io cannot be reached from a lab: preload such images."""
         self.import_preload()
-        if self.resolve(ref) is None:
+        if self.resolve(ref) is not None:
+            return
+        r = parse_ref(ref)
+        if r.domain == "docker.io":
             raise ImageError("ErrImagePull",
                              f'failed to pull image "{ref}": not in the node\'s image store '
-                             f"({os.path.join(self.dir, 'preload')}) and registry pulls are not available")
+                             f"({os.path.join(self.dir, 'preload')}) and docker.io is not reachable from the lab; "
+                             "preload it or push it to the lab registry")
+        try:
+            digest, manifest = registry.pull(r, self._store_blob,
+                                             lambda d: os.path.exists(self._blob_path(d)))
+        except (registry.PullError, ArchiveError, ValueError, KeyError) as e:
+            raise ImageError("ErrImagePull", f'failed to pull image "{ref}": {e}') from None
+        with self._lock:
+            self._store_blob(digest, io.BytesIO(manifest))
+            self._unpack(digest)
+            self.refs[str(r)] = digest
+            self._save_refs()
+        log.info("pulled %s (%s)", ref, digest)
 
 
 def archive_ref(raw: str, stem: str) -> str:
