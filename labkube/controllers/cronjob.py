@@ -14,8 +14,6 @@ import copy
 import datetime
 from zoneinfo import ZoneInfo
 
-from croniter import croniter
-
 from labkube.client.clock import parse_time, rfc3339
 from labkube.client.errors import ApiError
 
@@ -25,13 +23,23 @@ from .podcontrol import enqueue_owner
 from .util import owner_ref
 
 
+def _croniter():
+    try:
+        from croniter import croniter
+    except ImportError as e:  # pragma: no cover - depends on the installation
+        raise RuntimeError("the cronjob controller needs the croniter package (pip install croniter)") from e
+    return croniter
+
+
 def last_due(schedule: str, now: datetime.datetime, tz: str | None) -> datetime.datetime:
+    croniter = _croniter()
     zone = ZoneInfo(tz) if tz else datetime.timezone.utc
     local = now.astimezone(zone) + datetime.timedelta(seconds=1)
     return croniter(schedule, local).get_prev(datetime.datetime).astimezone(datetime.timezone.utc)
 
 
 def next_due(schedule: str, now: datetime.datetime, tz: str | None) -> datetime.datetime:
+    croniter = _croniter()
     zone = ZoneInfo(tz) if tz else datetime.timezone.utc
     return croniter(schedule, now.astimezone(zone)).get_next(datetime.datetime).astimezone(datetime.timezone.utc)
 
@@ -66,6 +74,8 @@ class CronJobController(Controller):
         try:
             due = last_due(spec["schedule"], now, tz)
             upcoming = next_due(spec["schedule"], now, tz)
+        except RuntimeError:
+            raise
         except Exception as e:  # noqa: BLE001 - a bad schedule (croniter raises several kinds) is the user's error
             await self.recorder.warning(cj, "UnparseableSchedule", f"unparseable schedule {spec.get('schedule')!r}: {e}")
             return

@@ -7,6 +7,7 @@ node_monitor_period, leader_elect (Lease kube-system/kube-controller-manager).
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
 from dataclasses import dataclass, field
 
@@ -14,37 +15,32 @@ from labkube.client.clock import Clock
 from labkube.client.component import ConfigError
 from labkube.client.factory import InformerFactory
 
-from .cronjob import CronJobController
-from .daemonset import DaemonSetController
-from .deployment import DeploymentController
-from .disruption import DisruptionController
-from .endpoints import EndpointsController
-from .garbagecollector import GarbageCollector
-from .job import JobController
-from .namespace import NamespaceController
-from .nodelifecycle import NodeLifecycleController
-from .replicaset import ReplicaSetController
-from .resourcequota import ResourceQuotaController
-from .serviceaccount import ServiceAccountController
-from .statefulset import StatefulSetController
-
 log = logging.getLogger("labkube.controllers")
 
+# name -> (module, class); imported only when configured, so one controller's optional
+# dependency (croniter for cronjob) cannot stop the others.
 CONTROLLERS = {
-    "replicaset": ReplicaSetController,
-    "deployment": DeploymentController,
-    "garbagecollector": GarbageCollector,
-    "namespace": NamespaceController,
-    "nodelifecycle": NodeLifecycleController,
-    "endpoints": EndpointsController,
-    "serviceaccount": ServiceAccountController,
-    "job": JobController,
-    "cronjob": CronJobController,
-    "daemonset": DaemonSetController,
-    "statefulset": StatefulSetController,
-    "resourcequota": ResourceQuotaController,
-    "disruption": DisruptionController,
+    "replicaset": ("replicaset", "ReplicaSetController"),
+    "deployment": ("deployment", "DeploymentController"),
+    "garbagecollector": ("garbagecollector", "GarbageCollector"),
+    "namespace": ("namespace", "NamespaceController"),
+    "nodelifecycle": ("nodelifecycle", "NodeLifecycleController"),
+    "endpoints": ("endpoints", "EndpointsController"),
+    "serviceaccount": ("serviceaccount", "ServiceAccountController"),
+    "job": ("job", "JobController"),
+    "cronjob": ("cronjob", "CronJobController"),
+    "daemonset": ("daemonset", "DaemonSetController"),
+    "statefulset": ("statefulset", "StatefulSetController"),
+    "resourcequota": ("resourcequota", "ResourceQuotaController"),
+    "disruption": ("disruption", "DisruptionController"),
 }
+
+
+def controller_class(name: str):
+    module, cls = CONTROLLERS[name]
+    return getattr(importlib.import_module(f"labkube.controllers.{module}"), cls)
+
+
 NUMBERS = ("node_monitor_grace_period", "pod_eviction_timeout", "concurrent_syncs", "node_monitor_period")
 
 
@@ -86,7 +82,7 @@ class Manager:
         self.cfg = cfg
         self.clock = clock or Clock()
         self.factory = InformerFactory(client)
-        self.controllers = [CONTROLLERS[n](client, self.factory, self.clock, cfg.settings) for n in cfg.controllers]
+        self.controllers = [controller_class(n)(client, self.factory, self.clock, cfg.settings) for n in cfg.controllers]
 
     async def run(self) -> None:
         self.factory.start()

@@ -8,7 +8,7 @@ import random
 from labkube.client.clock import FakeClock
 from labkube.client.fake import FakeApi
 from labkube.client.factory import InformerFactory
-from labkube.controllers.manager import CONTROLLERS
+from labkube.controllers.manager import controller_class
 from labkube.scheduler.plugins import default_profile
 from labkube.scheduler.scheduler import Scheduler
 from labkube.smoke import CheckResult, Smoke, format_result, main
@@ -54,7 +54,7 @@ async def cluster(nodes, broken=False):
     for n in nodes:
         await api.create("nodes", n)
     factory = InformerFactory(api)
-    ctls = [CONTROLLERS[n](api, factory, clock, {}) for n in ("replicaset", "deployment", "garbagecollector", "namespace")]
+    ctls = [controller_class(n)(api, factory, clock, {}) for n in ("replicaset", "deployment", "garbagecollector", "namespace")]
     sched = Scheduler(api, clock=clock, profile=default_profile(random.Random(0)))
     factory.start()
     await factory.wait_synced()

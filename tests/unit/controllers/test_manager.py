@@ -38,3 +38,16 @@ def test_command_exits_2_with_one_line(tmp_path, module):
     r = subprocess.run([sys.executable, "-m", module, "--config", str(cfg)], capture_output=True, text=True, timeout=60)
     assert r.returncode == 2
     assert len(r.stderr.strip().splitlines()) == 1 and "missing.kubeconfig" in r.stderr
+
+
+def test_contract_controllers_start_without_optional_packages():
+    """croniter is only needed by the cronjob controller; the default set must not import it."""
+    code = ("import sys; sys.modules['croniter'] = None\n"
+            "from labkube.client.fake import FakeApi\n"
+            "from labkube.controllers.manager import Manager, ManagerConfig\n"
+            "cfg = ManagerConfig.from_dict('f', {'kubeconfig': 'k', 'controllers': ['replicaset', 'deployment',"
+            " 'garbagecollector', 'namespace', 'nodelifecycle', 'endpoints']})\n"
+            "print(len(Manager(FakeApi(), cfg).controllers))\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "6"
