@@ -173,6 +173,12 @@ class Loader:
         pvars = d.get("vars") or {}
         if not isinstance(pvars, dict):
             raise self._err(path, line, "play 'vars' must be a mapping")
+        for vf in _as_list(d.get("vars_files")):
+            if isinstance(vf, str) and not is_template(vf):
+                full = vf if os.path.isabs(vf) else os.path.join(os.path.dirname(path), vf)
+                if not os.path.isfile(full):
+                    raise self._err(path, line, f"vars_files: {vf!r} not found")
+                self._vars_file(full)  # syntax check now, before anything runs
         play = Play(name=str(d.get("name") or d["hosts"]), hosts=d["hosts"], file=path, line=line,
                     vars=dict(pvars), vars_files=_as_list(d.get("vars_files")),
                     gather_facts=d.get("gather_facts", True), serial=d.get("serial"),
@@ -237,7 +243,7 @@ class Loader:
                 return p
         return None
 
-    def load_role(self, spec, file, line, inh, tasks_from="main"):
+    def load_role(self, spec, file, line, inh, tasks_from="main", dedupe=True):
         """A Role with its dependencies loaded, or None if it already ran in this play."""
         if isinstance(spec, str):
             name, params, rline = spec, {}, line
@@ -259,9 +265,9 @@ class Loader:
         meta_file = self._main(path, "meta")
         meta = self._yaml(meta_file) if meta_file else None
         meta = meta if isinstance(meta, dict) else {}
-        if key in self._seen_roles and not meta.get("allow_duplicates"):
+        if dedupe and key in self._seen_roles and not meta.get("allow_duplicates"):
             return None
-        self._seen_roles[key] = role
+        self._seen_roles.setdefault(key, role)
         dfile = self._main(path, "defaults")
         role.defaults = self._vars_file(dfile) if dfile else {}
         vfile = self._main(path, "vars")
@@ -281,7 +287,10 @@ class Loader:
         hfile = self._main(path, "handlers")
         if hfile:
             role.handlers = self.load_task_file(hfile, inh.extend(role=role), section="handlers")
-            self._play.handlers.extend(role.handlers)
+            seen = self.__dict__.setdefault("_handler_roles", {})
+            if (id(self._play), path) not in seen:   # a role's handlers once per play
+                seen[(id(self._play), path)] = True
+                self._play.handlers.extend(role.handlers)
         return role
 
     def role_block(self, spec, file, line, inh):
@@ -445,7 +454,8 @@ class Loader:
                 raise self._err(file, line, f"{a}: missing 'name'")
             spec = {"role": name, **{k: v for k, v in (d.get("vars") or {}).items()}}
             rinh = inh.extend(when=d.get("when") if a == "import_role" else None, tags=d.get("tags"))
-            role = self.load_role(spec, file, line, rinh, tasks_from=t.args.get("tasks_from", "main"))
+            role = self.load_role(spec, file, line, rinh, tasks_from=t.args.get("tasks_from", "main"),
+                                  dedupe=False)
             if role is None:
                 return []
             blk = self._role_as_block(role, file, line)

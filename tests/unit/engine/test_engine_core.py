@@ -302,6 +302,9 @@ def test_undefined_variable_names_variable_task_and_file(tmp_path):
      "main.yml:3: file: unsupported option 'nope'"),
     ({"site.yml": "- hosts: all\n  tasks:\n    - import_tasks: nothere.yml\n"}, "nothere.yml' not found"),
     ({"site.yml": "- hosts: all\n  bogus_key: 1\n"}, "site.yml:1: unknown play keyword 'bogus_key'"),
+    ({"site.yml": "- hosts: all\n  vars_files: [nope.yml]\n"}, "site.yml:1: vars_files: 'nope.yml' not found"),
+    ({"site.yml": "- hosts: all\n  tasks:\n    - debug: {msg: 1}\n      registr: x\n"},
+     "site.yml:3: task has more than one module or unknown keyword"),
 ])
 def test_load_errors_name_file_and_line_before_running(tmp_path, files, needle):
     marker = tmp_path / "ran"
@@ -371,3 +374,65 @@ def test_any_errors_fatal_start_at_task_and_listing(tmp_path):
     inv = load_inventory(tmp_path / "hosts.yml")
     assert list_hosts(tmp_path / "site.yml", inv) == [("P", ["h1", "h2"])]
     assert list_tasks(tmp_path / "site.yml", tags=["a"]) == [("P", [("first", ["a"])])]
+
+
+def test_roles_dedupe_import_role_and_handlers_once(tmp_path):
+    files = {
+        "roles/base/tasks/main.yml": "- name: base\n  command: 'true'\n  notify: base handler\n",
+        "roles/base/handlers/main.yml": "- name: base handler\n  debug: msg=h\n",
+        "roles/a/meta/main.yml": "dependencies: [base]\n",
+        "roles/a/tasks/main.yml": "- name: a\n  debug: msg=a\n",
+        "roles/b/meta/main.yml": "dependencies: [base]\n",
+        "roles/b/tasks/main.yml": "- name: b\n  debug: msg=b\n",
+        "roles/c/tasks/main.yml": "- name: c main\n  debug: msg=c\n",
+        "roles/c/tasks/extra.yml": "- name: c extra\n  debug: msg={{ cvar }}\n",
+        "site.yml": """\
+            - hosts: h1
+              gather_facts: false
+              roles: [a, b]
+              tasks:
+                - import_role: {name: c}
+                - include_role: {name: c, tasks_from: extra}
+                  vars: {cvar: from-include}
+                  when: true
+            """,
+    }
+    res, ev = play(tmp_path, files)
+    assert res.ok
+    names = [e["task"] for e in host_results(ev)]
+    assert names == ["base : base", "a : a", "b : b", "c : c main", "c : c extra", "base : base handler"]
+    assert result_of(ev, "c : c extra", "h1")["result"]["msg"] == "from-include"
+
+
+def test_check_mode_override_and_serial(tmp_path):
+    files = {"site.yml": f"""\
+        - hosts: web
+          gather_facts: false
+          serial: 1
+          tasks:
+            - name: always really runs
+              shell: echo x >> {tmp_path}/real-{{{{ inventory_hostname }}}}
+              check_mode: false
+            - name: check only
+              shell: echo x >> {tmp_path}/never
+        """}
+    res, ev = play(tmp_path, files, check=True)
+    assert res.ok
+    assert (tmp_path / "real-h1").exists() and not (tmp_path / "never").exists()
+    # serial 1: the whole play runs on h1 before h2
+    assert [(e["task"], e["host"]) for e in host_results(ev)] == [
+        ("always really runs", "h1"), ("check only", "h1"), ("always really runs", "h2"), ("check only", "h2")]
+
+
+def test_diff_rendering_in_human_output(tmp_path):
+    import io
+    from labctl.engine import HumanCallback
+    f = tmp_path / "f.txt"
+    f.write_text("old\n")
+    write_tree(tmp_path, {"hosts.yml": "all:\n  hosts:\n    n1: {ansible_connection: local}\n",
+                          "site.yml": f"- hosts: all\n  gather_facts: false\n  tasks:\n    - copy: {{content: \"new\\n\", dest: {f}}}\n"})
+    buf = io.StringIO()
+    run_playbook(tmp_path / "site.yml", load_inventory(tmp_path / "hosts.yml"), diff=True,
+                 callback=HumanCallback(file=buf))
+    text = buf.getvalue()
+    assert "-old" in text and "+new" in text and "changed: [n1]" in text
