@@ -64,10 +64,12 @@ def run_in_node(tmp_path, scenario: str) -> dict:
     state.mkdir()
     script = NODE_SETUP.format(controllers=" ".join(CONTROLLERS), state=state, python=sys.executable,
                                test=HERE, node=node, scenario=scenario)
+    created_mountpoint = not os.path.exists("/var/lib/labkube")
     subprocess.run(["ip", "netns", "add", node], check=True)
     try:
+        # --kill-child: if the test is interrupted, the node's PID 1 (and every container) dies with it
         proc = subprocess.run(["ip", "netns", "exec", node, "unshare", "--uts", "--mount", "--pid", "--fork",
-                               "--mount-proc", "sh", "-c", script], capture_output=True, text=True, timeout=600,
+                               "--kill-child", "--mount-proc", "sh", "-c", script], capture_output=True, text=True, timeout=600,
                               env={**os.environ, "PYTHONPATH": REPO})
         lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
         assert lines, f"no report from inside the node (rc {proc.returncode}): {proc.stderr[-3000:]}"
@@ -79,6 +81,11 @@ def run_in_node(tmp_path, scenario: str) -> dict:
         return report
     finally:
         subprocess.run(["ip", "netns", "del", node], capture_output=True)
+        if created_mountpoint:
+            try:
+                os.rmdir("/var/lib/labkube")          # the empty mount point made inside the node
+            except OSError:
+                pass
         assert node not in subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
 
 
