@@ -52,6 +52,9 @@ def desired_subsets(svc: dict, pods: list[dict]) -> list[dict]:
                                         "name": pod["metadata"]["name"], "uid": pod["metadata"].get("uid")}}
         if (pod.get("spec") or {}).get("nodeName"):
             addr["nodeName"] = pod["spec"]["nodeName"]
+        pspec = pod.get("spec") or {}
+        if pspec.get("hostname") and pspec.get("subdomain") == svc["metadata"]["name"]:
+            addr["hostname"] = pspec["hostname"]       # DNS: <hostname>.<service>.<ns>.svc records
         sig = tuple((p.get("name", ""), p["port"], p["protocol"]) for p in ports)
         subset = groups.setdefault(sig, {"ports": ports} if ports else {})
         subset.setdefault("addresses" if publish or is_ready(pod) else "notReadyAddresses", []).append(addr)

@@ -54,3 +54,16 @@ async def test_default_service_account_everywhere():
     await h.api.delete("serviceaccounts", "default", "default")
     await h.run()
     assert len(h.api.all("serviceaccounts")) == 5
+
+
+async def test_statefulset_style_pods_get_hostnames():
+    h = Harness(EndpointsController)
+    await h.api.create("services", svc("db", {"app": "db"}, [{"port": 5432}]))
+    p = pod("db-0", "10.244.1.9", labels={"app": "db"})
+    p["spec"].update({"hostname": "db-0", "subdomain": "db"})
+    await h.api.create("pods", p)
+    await h.start()
+    await h.run()
+    ep = await h.api.get("endpoints", "db", "default")
+    assert ep["subsets"][0]["addresses"][0]["hostname"] == "db-0"
+    assert ep["subsets"][0]["ports"] == [{"port": 5432, "protocol": "TCP"}]
