@@ -50,7 +50,7 @@ FREE_FORM = {"command", "shell", "raw", "script", "include_tasks", "import_tasks
              "include_vars", "fail", "debug"}
 # keywords inherited from a block/role/include by the tasks inside it
 INHERITED = ("ignore_errors", "delegate_to", "run_once", "check_mode", "diff", "no_log",
-             "environment")
+             "environment", "become", "become_user", "become_method")
 
 
 def normalize_module(name: str) -> str:

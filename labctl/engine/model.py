@@ -54,6 +54,9 @@ class Task:
     diff: object = None
     no_log: object = False
     environment: object = None
+    become: object = None
+    become_user: object = None
+    become_method: object = None
     until: object = None
     retries: object = 3
     delay: object = 5

@@ -35,7 +35,8 @@ from labctl.connections import connect as default_connect
 from . import facts as facts_mod
 from .context import ModuleError, TaskContext, TaskResult
 from .errors import PlaybookError
-from .loader import Loader, find_module
+from .become import BecomeConnection
+from .loader import INHERITED, Loader, find_module
 from .model import Play, Task
 from .templating import Scope, Templar, TemplateError, is_template
 
@@ -473,9 +474,7 @@ class Runner:
             loader._seen_roles = {}
             from .loader import _Inherit
             inh = _Inherit(tags=t.tags, vars=t.vars, role=t.role,
-                           keywords={k: getattr(t, k) for k in ("ignore_errors", "delegate_to", "run_once",
-                                                                 "check_mode", "diff", "no_log",
-                                                                 "environment")})
+                           keywords={k: getattr(t, k) for k in INHERITED})
             tasks = loader.load_task_file(path, inh)
             self.run_list(tasks, list(per_host), per_host)
 
@@ -521,8 +520,24 @@ class Runner:
         if getattr(self, "_last_started", None) is t:
             return
         self._last_started = t
-        self.emit({"event": "task_start", "task": t.display_name(), "action": t.action,
+        self.emit({"event": "task_start", "task": self.title(t), "action": t.action,
                    "file": t.file, "line": t.line, "handler": handler})
+
+    def title(self, t: Task) -> str:
+        """The task's display name, its name rendered with play-level variables when it can be."""
+        cache = self.__dict__.setdefault("_titles", {})
+        if t in cache:
+            return cache[t]
+        name = t.display_name()
+        if t.name and is_template(t.name) and self.play_hosts:
+            try:
+                sc = self.scope(self.play_hosts[0], t, None)
+                rendered = self.templar.render_string(str(t.name), sc)
+                name = f"{t.role.name} : {rendered}" if t.role else str(rendered)
+            except TemplateError:
+                pass
+        cache[t] = name
+        return name
 
     def run_task(self, t: Task, hosts, extra, handler=False):
         self._last_started = None
@@ -601,7 +616,7 @@ class Runner:
             if status == "changed":
                 st.stats["changed"] += 1
         no_log = bool(t is not None and t.no_log and _truthy(t.no_log))
-        self.emit({"event": "host_result", "host": h, "task": t.display_name() if t else "Gathering Facts",
+        self.emit({"event": "host_result", "host": h, "task": self.title(t) if t else "Gathering Facts",
                    "action": t.action if t else "gather_facts", "status": status, "ignored": ignored,
                    "result": {"censored": "output hidden (no_log: true)"} if no_log else _public(res),
                    "diff": None if no_log else res.get("diff")})
@@ -636,7 +651,7 @@ class Runner:
                         except TemplateError:
                             pass
                     results.append(r)
-                    self.emit({"event": "item_result", "host": h, "task": t.display_name(), "action": t.action,
+                    self.emit({"event": "item_result", "host": h, "task": self.title(t), "action": t.action,
                                "status": _status(r), "item": r.get("_label", item),
                                "result": {"censored": "hidden"} if t.no_log else _public(r)})
                     pause = t.loop_control.get("pause")
@@ -741,6 +756,13 @@ class Runner:
         search.append(self.playbook_dir)
         ctx = TaskContext(conn=conn, host=h, vars=scope, check_mode=check, diff_mode=diff,
                           templar=self.templar, task=t, search_dirs=search, warn=self.warn)
+        become = t.become if t.become is not None else scope.get_raw("ansible_become")
+        if become is not None and _truthy(self.templar.render(become, scope)):
+            buser = self.templar.render(t.become_user or scope.get_raw("ansible_become_user") or "root", scope)
+            cuser = getattr(conn, "user", None)
+            if cuser is not None and cuser != buser:
+                ctx.conn = conn = BecomeConnection(conn, buser, self.templar.render(
+                    t.become_method or scope.get_raw("ansible_become_method") or "sudo", scope))
         if t.environment:
             env = self.templar.render(t.environment, scope)
             if isinstance(env, dict) and env:

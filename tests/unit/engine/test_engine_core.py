@@ -436,3 +436,34 @@ def test_diff_rendering_in_human_output(tmp_path):
                  callback=HumanCallback(file=buf))
     text = buf.getvalue()
     assert "-old" in text and "+new" in text and "changed: [n1]" in text
+
+
+def test_become_wraps_commands_with_sudo():
+    from labctl.connections import CommandResult
+    from labctl.engine.become import BecomeConnection
+
+    class Fake:
+        host, user = "n1", "vagrant"
+
+        def __init__(self):
+            self.cmds = []
+
+        def run(self, cmd, **kw):
+            self.cmds.append(cmd)
+            return CommandResult(0, "", "")
+    fake = Fake()
+    BecomeConnection(fake, "root").run("id -u", env={"A": "1"})
+    assert fake.cmds == ["sudo -n -H -u root /bin/sh -c 'export A=1; id -u'"]
+
+
+def test_task_names_are_rendered_with_play_vars(tmp_path):
+    files = {"site.yml": """\
+        - hosts: h1
+          gather_facts: false
+          vars: {what: world}
+          tasks:
+            - name: "hello {{ what }}"
+              debug: msg=x
+        """}
+    _, ev = play(tmp_path, files)
+    assert [e["task"] for e in ev if e["event"] == "task_start"] == ["hello world"]
