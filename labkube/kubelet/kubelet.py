@@ -50,11 +50,19 @@ class Kubelet:
         self.stamper = LogStamper(self._running_logs)
         self.server = KubeletServer(self)
         self._tasks: list[asyncio.Task] = []
+        self._background: set[asyncio.Task] = set()
         self._cache: dict[tuple, dict | None] = {}
 
     # -- helpers the workers use ----------------------------------------------------------
+    def background(self, coro) -> asyncio.Task:
+        """Run ``coro`` as a task the kubelet keeps a reference to until it ends."""
+        t = asyncio.create_task(coro)
+        self._background.add(t)
+        t.add_done_callback(self._background.discard)
+        return t
+
     def event(self, obj: dict, type_: str, reason: str, message: str) -> None:
-        asyncio.create_task(self.recorder.event({"kind": "Pod", "apiVersion": "v1", **obj}, type_, reason, message))
+        self.background(self.recorder.event({"kind": "Pod", "apiVersion": "v1", **obj}, type_, reason, message))
 
     async def delete_pod(self, pod: dict) -> None:
         meta = pod["metadata"]
@@ -154,7 +162,7 @@ class Kubelet:
             self._tasks.append(asyncio.create_task(coro))
 
     async def stop(self) -> None:
-        for t in self._tasks:
+        for t in self._tasks + list(self._background):
             t.cancel()
         for w in list(self.pods.workers.values()):
             if w.task is not None:

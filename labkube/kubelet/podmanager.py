@@ -78,7 +78,7 @@ class PodManager:
                 log.info("adopted pod %s/%s (%d containers)", w.namespace, w.name, len(mine))
         orphans = {s.uid for s in sandboxes} | {c.pod_uid for c in containers}
         for uid in orphans - set(live):
-            asyncio.create_task(self.kl.cleanup_orphan(uid))
+            self.kl.background(self.kl.cleanup_orphan(uid))
 
     def handle(self, etype: str | None, pod: dict) -> None:
         meta = pod.get("metadata") or {}

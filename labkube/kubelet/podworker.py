@@ -71,7 +71,7 @@ class PodWorker:
         async def waiter():
             await self.kl.runtime.wait_container(cid)
             self.wake.set()
-        asyncio.create_task(waiter())
+        self.kl.background(waiter())
 
     def _all_specs(self) -> list:
         spec = self.pod.get("spec") or {}
