@@ -9,6 +9,7 @@ from aiohttp import web
 
 from ..api import errors
 from ..api.patch import APPLY, PATCH_TYPES, apply_patch
+from ..api.strict import unknown_fields
 from ..api.tables import to_table
 from . import componentstatus, deletion, reviews, subresources, watchhttp
 from .httputil import (dry_run, include_object, media_type, qbool, qint, read_body, reply, status_success,
@@ -52,14 +53,33 @@ async def handle(request: web.Request) -> web.StreamResponse:
             obj = await reg.get(t.res, t.namespace, t.name)
             return _one(request, t, obj)
         if m == "PUT":
-            obj = await reg.update(t.res, t.namespace, t.name, await read_body(request), None, dry_run(request))
-            return reply(obj)
+            body = await read_body(request)
+            warn = check_fields(request, t, body)
+            obj = await reg.update(t.res, t.namespace, t.name, body, None, dry_run(request))
+            return reply(obj, headers=warn)
         if m == "PATCH":
+            warn = check_fields(request, t, await read_body(request))
             obj, created = await patch(request, reg, t, None)
-            return reply(obj, 201 if created else 200)
+            return reply(obj, 201 if created else 200, headers=warn)
         if m == "DELETE":
             return await delete(request, reg, t)
     raise errors.method_not_allowed(f"the server does not allow this method on the requested resource")
+
+
+def check_fields(request: web.Request, t: Target, body) -> dict:
+    """Apply fieldValidation=Strict (400) or Warn (Warning headers) to a request body."""
+    mode = request.query.get("fieldValidation", "")
+    if mode not in ("Strict", "Warn") or media_type(request) == "application/json-patch+json":
+        return {}
+    unknown = unknown_fields(t.res.name, body)
+    if not unknown:
+        return {}
+    text = ", ".join(f'unknown field "{p}"' for p in unknown)
+    if mode == "Strict":
+        raise errors.bad_request(f'{t.res.kind} in version "{t.res.version}" cannot be handled as a {t.res.kind}: '
+                                 f"strict decoding error: {text}")
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"')
+    return {"Warning": f'299 - "{escaped}"'}
 
 
 def _one(request: web.Request, t: Target, obj: dict) -> web.Response:
@@ -85,8 +105,9 @@ async def list_(request: web.Request, reg: Registry, t: Target) -> web.Response:
 
 async def create(request: web.Request, reg: Registry, t: Target) -> web.Response:
     body = await read_body(request)
+    warn = check_fields(request, t, body)
     obj = await reg.create(t.res, t.namespace, body, dry_run(request))
-    return reply(obj, 201)
+    return reply(obj, 201, headers=warn)
 
 
 async def patch(request: web.Request, reg: Registry, t: Target, sub: str | None):

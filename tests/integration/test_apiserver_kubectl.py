@@ -210,6 +210,16 @@ def test_invalid_pod_names_the_field(lab):
     assert 'Pod "bad" is invalid: spec.containers[0].image: Required value' in p.stderr
 
 
+def test_unknown_field_is_rejected_like_upstream(lab):
+    typo = _pod("typo")
+    typo["spec"]["containers"][0]["imagee"] = "busybox"
+    p = lab.kubectl("create", "-f", "-", input=yaml.safe_dump(typo), check=False)
+    assert p.returncode == 1 and 'strict decoding error: unknown field "spec.containers[0].imagee"' in p.stderr
+    ok = lab.kubectl("create", "-f", "-", "--validate=false", input=yaml.safe_dump(_pod("typo")))
+    assert "created" in ok.stdout
+    lab.kubectl("delete", "pod", "typo")
+
+
 def test_apply_twice_label_annotate_patch_scale(lab):
     assert "created" in lab.apply(_deploy("web2")).stdout
     dep = lab.json("get", "deploy", "web2")

@@ -185,3 +185,18 @@ async def test_booleans_like_go(api):
     await r.read()
     r = await api.get(PODS + "?watch=maybe")
     assert r.status == 400
+
+
+@pytest.mark.parametrize("mode,status", [("Strict", 400), ("Warn", 201), ("Ignore", 201), ("", 201)])
+async def test_field_validation(api, mode, status):
+    body = pod("fv")
+    body["spec"]["containers"][0]["imagee"] = "typo"
+    r = await api.post(PODS + f"?fieldValidation={mode}", json=body)
+    assert r.status == status
+    if mode == "Strict":
+        assert (await r.json())["message"] == ('Pod in version "v1" cannot be handled as a Pod: strict decoding error: '
+                                               'unknown field "spec.containers[0].imagee"')
+    elif mode == "Warn":
+        assert r.headers["Warning"] == '299 - "unknown field \\"spec.containers[0].imagee\\""'
+    else:
+        assert "Warning" not in r.headers
