@@ -83,6 +83,7 @@ class HumanCallback:
             self.show_diff = bool(ev.get("diff"))
 
     def on_play_start(self, ev):
+        self._n_hosts = len(ev.get("hosts") or [])
         self._status_stop()
         self._print("")
         self._print(_banner(f"PLAY [{ev['play']}]"))
@@ -97,7 +98,8 @@ class HumanCallback:
         self._print(_banner(f"{kind} [{ev['task']}]"))
         if self.verbosity:
             self._print(f"task path: {ev.get('file')}:{ev.get('line')}", "dim")
-        self._status_update(f"{ev['task']} ...")
+        self._task, self._done = ev["task"], 0
+        self._status_update(f"{ev['task']} ... 0/{getattr(self, '_n_hosts', 0)} hosts")
 
     def on_include(self, ev):
         self._print(f"included: {ev['file']} for {', '.join(ev['hosts'])}", "cyan")
@@ -143,6 +145,7 @@ class HumanCallback:
 
     def on_host_result(self, ev):
         self._status_stop()
+        self._done = getattr(self, "_done", 0) + 1
         res = ev.get("result") or {}
         if "results" in res and ev["status"] != "unreachable":
             # per-item lines were printed already; summarise failures only
@@ -154,6 +157,8 @@ class HumanCallback:
         if self.show_diff and ev.get("diff"):
             self.console.out(render_diff(ev["diff"]), highlight=False)
         self._line(ev["status"], ev["host"], res, ignored=ev.get("ignored"), action=ev.get("action"))
+        if self._done < getattr(self, "_n_hosts", 0):
+            self._status_update(f"{getattr(self, '_task', '')} ... {self._done}/{self._n_hosts} hosts")
 
     def on_recap(self, ev):
         self._status_stop()

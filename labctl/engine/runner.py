@@ -144,6 +144,7 @@ class Runner:
         self.play: Play | None = None
         self.play_hosts: list = []
         self.start_at_task = start_at_task   # skip tasks until one with this name (or glob)
+        self._vars_files_data: dict = {}
 
     # -- events ---------------------------------------------------------------
     def emit(self, event: dict):

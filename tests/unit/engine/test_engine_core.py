@@ -467,3 +467,22 @@ def test_task_names_are_rendered_with_play_vars(tmp_path):
         """}
     _, ev = play(tmp_path, files)
     assert [e["task"] for e in ev if e["event"] == "task_start"] == ["hello world"]
+
+
+def test_include_tasks_with_loop_inside_role(tmp_path):
+    files = {
+        "roles/r/tasks/main.yml": """\
+            - include_tasks: one.yml
+              loop: [x, y]
+              loop_control: {loop_var: thing}
+            - import_tasks: two.yml
+            """,
+        "roles/r/tasks/one.yml": "- name: one\n  debug: msg=\"{{ thing }}-{{ inventory_hostname }}\"\n",
+        "roles/r/tasks/two.yml": "- name: two\n  debug: msg=two\n",
+        "site.yml": "- hosts: web\n  gather_facts: false\n  roles: [r]\n",
+    }
+    res, ev = play(tmp_path, files)
+    assert res.ok
+    msgs = sorted(e["result"]["msg"] for e in host_results(ev, "r : one"))
+    assert msgs == ["x-h1", "x-h2", "y-h1", "y-h2"]
+    assert len(host_results(ev, "r : two")) == 2
