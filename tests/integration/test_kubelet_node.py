@@ -121,6 +121,8 @@ def test_kubelet_runs_pods_with_crun(tmp_path):
     assert r["never_pull_reason"] == "ErrImageNeverPull", r
     assert r["badcmd_terminated"]["reason"] == "StartError" and r["badcmd_terminated"]["exitCode"] == 128, r
     assert "nonexistent" in r["badcmd_terminated"]["message"], r
+    if "hog_terminated" in r:
+        assert r["hog_terminated"]["reason"] == "OOMKilled" and r["hog_terminated"]["exitCode"] == 137, r
     assert r["hostnet_ip"] == "127.0.0.1", "hostNetwork pods report the node IP"
     assert r["sick_restarted"] >= 1, "a failing exec liveness probe restarts the container"
     assert r["adopted_same_containers"] and r["restart_counts_after_restart"] == [0, 0], r
@@ -249,6 +251,9 @@ async def _inside_kubelet(node: str) -> dict:
                                   hostNetwork=True, terminationGracePeriodSeconds=0))
     await api.create("pods", spec("badcmd", [{"name": "main", "image": "busybox", "command": ["/nonexistent"]}],
                                   restartPolicy="Never"))
+    await api.create("pods", spec("hog", [{"name": "main", "image": "busybox", "resources": {"limits": {"memory": "16Mi"}},
+                                           "command": ["dd", "if=/dev/zero", "of=/dev/null", "bs=64M", "count=1"]}],
+                                  restartPolicy="Never"))
     await api.create("pods", spec("never", [{"name": "main", "image": "missing:1", "imagePullPolicy": "Never"}]))
     await until(lambda: phase("web") == "Running" and all(c.get("ready") for c in
                 get("web")["status"]["containerStatuses"]), "web running")
@@ -274,6 +279,9 @@ async def _inside_kubelet(node: str) -> dict:
     r["never_pull_reason"] = cstatus("never")["state"]["waiting"]["reason"]
     await until(lambda: phase("badcmd") == "Failed", "badcmd failed")
     r["badcmd_terminated"] = cstatus("badcmd")["state"]["terminated"]
+    if kl.runtime.use_cgroups:
+        await until(lambda: phase("hog") == "Failed", "hog OOM-killed")
+        r["hog_terminated"] = cstatus("hog")["state"]["terminated"]
     await until(lambda: phase("hostnet") == "Running", "hostNetwork pod running")
     r["hostnet_ip"] = get("hostnet")["status"]["podIP"]
     await until(lambda: cstatus("sick").get("restartCount", 0) >= 1, "liveness restart")
@@ -294,7 +302,7 @@ async def _inside_kubelet(node: str) -> dict:
     w = kl.pods.find("default", "web")
     nginx_id = w.current("nginx").id
     nginx = kl.runtime.containers[nginx_id]
-    for name in ("web", "once", "crash", "never", "sick", "hostnet", "badcmd"):
+    for name in ("web", "once", "crash", "never", "sick", "hostnet", "badcmd", "hog"):
         await api.delete("pods", name, namespace="default")
     await until(lambda: not api.all("pods", "default"), "all pods deleted")
     await until(lambda: not kl.pods.workers, "workers done")

@@ -44,6 +44,19 @@ def resources(memory_limit: int | None, cpu_quota: int | None, cpu_shares: int |
     return res
 
 
+def oom_killed(path: str, root: str = CGROUP_ROOT) -> bool:
+    """True when the memory cgroup at ``path`` has OOM-killed a process."""
+    try:
+        with open(os.path.join(root, "memory", path.strip("/"), "memory.oom_control")) as f:
+            for line in f:
+                k, _, v = line.partition(" ")
+                if k == "oom_kill" and int(v) > 0:
+                    return True
+    except (OSError, ValueError):
+        pass
+    return False
+
+
 def remove_parent(parent: str, root: str = CGROUP_ROOT) -> None:
     """rmdir the pod's (now empty) cgroup directories, then the node's if empty."""
     rel = parent.strip("/")

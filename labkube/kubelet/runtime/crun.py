@@ -120,6 +120,7 @@ class CrunRuntime(Runtime):
         try:
             overlay.mount_overlay(cfg.rootfs, bundle)
             cg = cgroups.container_path(sandbox.cgroup_parent, cid) if self.use_cgroups else None
+            self.extra[cid]["cgroup"] = cg
             with open(os.path.join(bundle, "config.json"), "w") as f:
                 json.dump(build_spec(cfg, sandbox, cg, nofile=_nofile()), f, indent=1)
         except OSError as e:
@@ -164,6 +165,9 @@ class CrunRuntime(Runtime):
             st.message = "exit code lost: the container was started by an earlier kubelet"
         else:
             st.exit_code, st.reason = code, ("Completed" if code == 0 else "Error")
+            cg = self.extra.get(cid, {}).get("cgroup")
+            if code == 137 and cg and cgroups.oom_killed(cg):
+                st.reason = "OOMKilled"
         self._save(cid)
 
     def _fail(self, cid: str, msg: str, reason: str) -> None:
