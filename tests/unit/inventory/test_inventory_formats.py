@@ -37,3 +37,28 @@ def test_list_matches_ansible_inventory(case, tmp_path):
     out = subprocess.run([exe, "-i", str(CASES / case), "--list"], capture_output=True,
                          text=True, env=env, cwd=tmp_path, check=True).stdout
     assert json.loads(load_inventory(CASES / case).to_ansible_list_text()) == json.loads(out)
+
+
+REPO_INVENTORIES = sorted((Path(__file__).resolve().parents[3] / "inventories").glob("*/"))
+
+
+@pytest.mark.parametrize("inv_dir", REPO_INVENTORIES, ids=[p.name for p in REPO_INVENTORIES])
+def test_repo_inventories_match_ansible_inventory(inv_dir, tmp_path):
+    exe = _ansible_inventory()
+    if not exe:
+        pytest.skip("ansible-core not installed (pip install ansible-core to run the compatibility test)")
+    env = dict(os.environ, ANSIBLE_LOCAL_TEMP=str(tmp_path), ANSIBLE_HOME=str(tmp_path))
+    out = subprocess.run([exe, "-i", str(inv_dir), "--list"], capture_output=True,
+                         text=True, env=env, cwd=tmp_path, check=True).stdout
+    assert json.loads(load_inventory(inv_dir).to_ansible_list_text()) == json.loads(out)
+
+
+@pytest.mark.parametrize("case", CASE_NAMES)
+def test_graph_matches_ansible_inventory(case, tmp_path):
+    exe = _ansible_inventory()
+    if not exe:
+        pytest.skip("ansible-core not installed (pip install ansible-core to run the compatibility test)")
+    env = dict(os.environ, ANSIBLE_LOCAL_TEMP=str(tmp_path), ANSIBLE_HOME=str(tmp_path))
+    out = subprocess.run([exe, "-i", str(CASES / case), "--graph"], capture_output=True,
+                         text=True, env=env, cwd=tmp_path, check=True).stdout
+    assert load_inventory(CASES / case).graph() == out.rstrip("\n")
