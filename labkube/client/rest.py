@@ -66,7 +66,9 @@ class Client:
     def _ensure_session(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
             ssl_ctx = self.config.ssl_context()
-            conn = aiohttp.TCPConnector(ssl=ssl_ctx if ssl_ctx is not None else False, limit=50)
+            # no connection cap: every watch holds a connection for its lifetime (HTTP/1.1), and a
+            # controller-manager watches dozens of resources at once
+            conn = aiohttp.TCPConnector(ssl=ssl_ctx if ssl_ctx is not None else False, limit=0)
             self._session = aiohttp.ClientSession(connector=conn, headers=self._headers)
         return self._session
 

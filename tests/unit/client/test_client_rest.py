@@ -1,6 +1,7 @@
 """labkube.client: kubeconfig loading and the REST client against a tiny mutual-TLS server on 127.0.0.1."""
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import os
@@ -67,6 +68,11 @@ async def server(tmp_path):
             return web.json_response({"kind": "Status", "apiVersion": "v1", "status": "Failure",
                                       "reason": "NotFound", "message": 'pods "missing" not found',
                                       "code": 404}, status=404)
+        if p == "/api/v1/namespaces/hold/pods" and request.query.get("watch") == "true":
+            resp = web.StreamResponse()
+            await resp.prepare(request)
+            await asyncio.sleep(3600)           # a watch that stays open
+            return resp
         if p == "/api/v1/namespaces/default/pods" and request.query.get("watch") == "true":
             resp = web.StreamResponse()
             await resp.prepare(request)
@@ -139,3 +145,22 @@ async def test_watch_stream_and_expired(server):
             async for e in c.watch("pods", namespace="default", resource_version="1"):
                 got.append(e)
         assert ei.value.code == 410 and len(got) == 2
+
+
+async def test_many_open_watches_do_not_starve_requests(server):
+    kc, seen = server
+    async with Client(KubeConfig.load(kc)) as c:
+        async def hold():
+            async for _ in c.watch("pods", namespace="hold"):
+                pass
+        tasks = [asyncio.create_task(hold()) for _ in range(60)]
+        for _ in range(200):
+            if sum(1 for s in seen if "namespaces/hold" in s[1]) == 60:
+                break
+            await asyncio.sleep(0.02)
+        assert sum(1 for s in seen if "namespaces/hold" in s[1]) == 60
+        got = await asyncio.wait_for(c.get("pods", "p", namespace="default"), 5)
+        assert got["metadata"]["name"] == "x"
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
