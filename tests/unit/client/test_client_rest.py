@@ -58,6 +58,7 @@ def test_kubeconfig_errors(tmp_path):
 async def server(tmp_path):
     pki = make_pki(str(tmp_path))
     seen = []
+    release = asyncio.Event()
 
     async def handle(request: web.Request):
         body = await request.read()
@@ -71,7 +72,7 @@ async def server(tmp_path):
         if p == "/api/v1/namespaces/hold/pods" and request.query.get("watch") == "true":
             resp = web.StreamResponse()
             await resp.prepare(request)
-            await asyncio.sleep(3600)           # a watch that stays open
+            await release.wait()                # a watch that stays open until teardown
             return resp
         if p == "/api/v1/namespaces/default/pods" and request.query.get("watch") == "true":
             resp = web.StreamResponse()
@@ -105,6 +106,7 @@ async def server(tmp_path):
     port = site._server.sockets[0].getsockname()[1]
     kc = write_kubeconfig(str(tmp_path), pki, f"https://127.0.0.1:{port}")
     yield kc, seen
+    release.set()
     await runner.cleanup()
 
 
