@@ -14,6 +14,7 @@ import shutil
 import time
 
 from .containers import ContainerConfigError, build_container_config
+from .hooks import POST_START_TIMEOUT, run_hook
 from .images.store import ImageError
 from .logs import log_files
 from .podsandbox import pod_dir, sandbox_config
@@ -207,7 +208,13 @@ class PodWorker:
         try:
             await self.kl.runtime.start_container(cid)
             self._watch(cid)
-            self.probe_set.start(c, cid)
+            ok, msg = await run_hook("postStart", c, cid, self.sandbox.ip, self.kl.runtime.exec_sync,
+                                     POST_START_TIMEOUT)
+            if not ok:
+                self.kl.event(self.pod, "Warning", "FailedPostStartHook", f"PostStartHook failed: {msg}")
+                await self.kl.runtime.stop_container(cid, 0)
+            else:
+                self.probe_set.start(c, cid)
             self.kl.event(self.pod, "Normal", "Started", f"Started container {name}")
         except RuntimeError_ as e:
             self.kl.event(self.pod, "Warning", "Failed", e.message)

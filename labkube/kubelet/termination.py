@@ -7,6 +7,7 @@ import asyncio
 import logging
 import shutil
 
+from .hooks import pre_stop_then_stop
 from .podsandbox import pod_dir
 
 log = logging.getLogger(__name__)
@@ -30,7 +31,14 @@ async def terminate_pod(w) -> None:
         log.info("stopping pod %s/%s (%d containers, grace %ss)", w.namespace, w.name, len(running), grace)
         for r in running:
             kl.event(w.pod, "Normal", "Killing", f"Stopping container {r.name}")
-    await asyncio.gather(*(rt.stop_container(r.id, grace) for r in running))
+    specs = {c["name"]: c for c in w._all_specs()}
+    pod_ip = w.sandbox.ip if w.sandbox else ""
+
+    def hook_failed(name, msg):
+        kl.event(w.pod, "Warning", "FailedPreStopHook", f"PreStopHook failed for container {name}: {msg}")
+
+    await asyncio.gather(*(pre_stop_then_stop(rt, specs.get(r.name), r.id, pod_ip, grace, hook_failed)
+                           for r in running))
     if not w.removed:
         await w.publish()
     for recs in w.records.values():

@@ -84,6 +84,9 @@ class FakeRuntime(Runtime):
         self._exit[container_id].set()
 
     async def stop_container(self, container_id: str, timeout: float, signal: str | None = None) -> None:
+        st = self.containers.get(container_id)
+        if st is not None and st.state == "running":
+            self.calls.append(("stop_container", st.name))
         self.finish(container_id, 137 if signal in (None, "SIGKILL") and timeout <= 0 else 0)
 
     async def wait_container(self, container_id: str, timeout: float | None = None):
@@ -109,7 +112,10 @@ class FakeRuntime(Runtime):
         return [c for c in self.containers.values() if pod_uid is None or c.pod_uid == pod_uid]
 
     async def exec_sync(self, container_id: str, cmd: list, timeout: float) -> tuple[int, bytes]:
-        return 0, b""
+        """Succeeds, except for `false` (so tests can make hooks and probes fail)."""
+        st = self.containers.get(container_id)
+        self.calls.append(("exec", st.name if st else container_id, list(cmd)))
+        return (1, b"false") if cmd[:1] == ["false"] else (0, b"")
 
 
 class FakeImages:

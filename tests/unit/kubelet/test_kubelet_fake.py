@@ -166,3 +166,21 @@ async def test_terminal_pods_stay_terminal_after_restart(kcfg):
         assert not kl.runtime.calls
     finally:
         await kl.stop()
+
+
+async def test_lifecycle_hooks(kubelet):
+    api = kubelet.client
+    await api.create("pods", pod("hooks", containers=[
+        {"name": "main", "image": "busybox", "lifecycle": {"preStop": {"exec": {"command": ["drain"]}}}},
+        {"name": "bad", "image": "busybox", "lifecycle": {"postStart": {"exec": {"command": ["false"]}}}}]),
+        namespace="default")
+
+    def bad_restarted():
+        cs = ((_pod(api, "hooks") or {}).get("status") or {}).get("containerStatuses") or []
+        return any(c["name"] == "bad" and c["restartCount"] >= 1 for c in cs)
+    await eventually(bad_restarted)
+    await api.delete("pods", "hooks", namespace="default")
+    await eventually(lambda: _pod(api, "hooks") is None)
+    calls = kubelet.runtime.calls
+    drain = calls.index(("exec", "main", ["drain"]))
+    assert ("stop_container", "main") in calls[drain:]
