@@ -193,3 +193,47 @@ async def test_progress_deadline_exceeded():
     d = await h.api.get("deployments", "web", "default")
     assert cond(d, "Progressing")["reason"] == "ProgressDeadlineExceeded"
     assert cond(d, "Progressing")["status"] == "False"
+
+
+@pytest.mark.parametrize("replicas,surge,unavail", [(4, 1, 0), (4, "25%", "25%"), (5, 0, 2), (3, "50%", "0%"), (1, 1, 0)])
+async def test_rolling_bounds_hold_for_every_setting(replicas, surge, unavail):
+    d = deploy_obj("web", replicas, strategy={"type": "RollingUpdate",
+                                              "rollingUpdate": {"maxSurge": surge, "maxUnavailable": unavail}})
+    h = await make(d)
+    await h.run()
+    max_surge, max_unavail = surge_and_unavailable(d)
+    seen = {"max_total": 0, "min_ready": 99}
+
+    def check(h):
+        live = [p for p in h.pods() if not p["metadata"].get("deletionTimestamp")]
+        seen["max_total"] = max(seen["max_total"], len(live))
+        seen["min_ready"] = min(seen["min_ready"], sum(1 for p in live if is_ready(p)))
+    await h.api.patch("deployments", "web", {"spec": {"template": {"spec": {"containers": [
+        {"name": "c", "image": "busybox:2"}]}}}}, namespace="default")
+    await h.run(check=check)
+    assert seen["max_total"] <= replicas + max_surge
+    assert seen["min_ready"] >= replicas - max_unavail
+    d = await h.api.get("deployments", "web", "default")
+    assert d["status"]["updatedReplicas"] == replicas and d["status"]["availableReplicas"] == replicas
+    assert sorted(p["spec"]["containers"][0]["image"] for p in h.pods()) == ["busybox:2"] * replicas
+
+
+async def test_rollover_to_a_third_template_mid_rollout():
+    h = await make(deploy_obj("web", 4, strategy={"type": "RollingUpdate",
+                                                  "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}}))
+    await h.run()
+    h.kubelet = False              # new pods stay unready: the first rollout cannot finish
+    await h.api.patch("deployments", "web", {"spec": {"template": {"spec": {"containers": [
+        {"name": "c", "image": "busybox:2"}]}}}}, namespace="default")
+    await h.run()
+    assert len(rss(h)) == 2
+    await h.api.patch("deployments", "web", {"spec": {"template": {"spec": {"containers": [
+        {"name": "c", "image": "busybox:3"}]}}}}, namespace="default")
+    h.kubelet = True
+    await h.run()
+    by = rss(h)
+    assert len(by) == 3
+    sizes = sorted((rs["metadata"]["annotations"]["deployment.kubernetes.io/revision"], rs["spec"]["replicas"])
+                   for rs in by.values())
+    assert sizes == [("1", 0), ("2", 0), ("3", 4)]
+    assert sorted(p["spec"]["containers"][0]["image"] for p in h.pods()) == ["busybox:3"] * 4
