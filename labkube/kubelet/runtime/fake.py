@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import os
 import secrets
 import time
 
@@ -69,6 +70,9 @@ class FakeRuntime(Runtime):
     async def start_container(self, container_id: str) -> None:
         st = self.containers[container_id]
         st.state, st.started_at, st.pid = "running", time.time(), 1
+        if st.log_path:                      # an empty log, so `kubectl logs` works on hollow nodes
+            os.makedirs(os.path.dirname(st.log_path), exist_ok=True)
+            open(st.log_path, "a").close()
         args = self.configs[container_id].args
         self.calls.append(("start_container", st.name))
         if len(args) == 2 and args[0] == "exit":
