@@ -2,7 +2,8 @@
 
 One replica holds the Lease (holderIdentity) and renews renewTime every retry_period; the
 others take it over once renewTime + leaseDurationSeconds has passed. A leader that cannot
-renew within renew_deadline stops leading (run() returns so the process can exit).
+renew within renew_deadline stops leading (run() returns so the process can exit). A leader
+that is stopped gives the Lease up (empty holder), so its successor need not wait for expiry.
 """
 from __future__ import annotations
 
@@ -80,6 +81,18 @@ class LeaderElector:
         except ApiError:
             return False
 
+    async def release(self) -> None:
+        try:
+            lease = await self.client.get("leases", self.name, namespace=self.namespace)
+            if (lease.get("spec") or {}).get("holderIdentity") != self.identity:
+                return
+            lease["spec"].update({"holderIdentity": None, "leaseDurationSeconds": 1,
+                                  "renewTime": micro_time(self.clock.now())})
+            await self.client.replace("leases", self.name, lease, namespace=self.namespace)
+            log.info("%s released %s/%s", self.identity, self.namespace, self.name)
+        except Exception as e:  # noqa: BLE001 - best effort on the way out
+            log.debug("cannot release %s/%s: %s", self.namespace, self.name, e)
+
     async def run(self, lead: Callable[[], Awaitable[None]]) -> None:
         """Wait to become leader, then run lead() while renewing; return when leadership is lost."""
         while not await self.try_acquire_or_renew():
@@ -104,3 +117,4 @@ class LeaderElector:
                 await task
             except asyncio.CancelledError:
                 pass
+            await asyncio.shield(self.release())

@@ -108,3 +108,28 @@ async def test_leader_election_takeover_after_expiry():
     assert await b.try_acquire_or_renew()
     lease = await api.get("leases", "kube-scheduler", "kube-system")
     assert lease["spec"]["holderIdentity"] == "b" and lease["spec"]["leaseTransitions"] == 1
+
+
+async def test_leader_runs_and_releases_on_stop():
+    import asyncio
+    from labkube.client.leaderelection import LeaderElector
+    clock = FakeClock()
+    api = FakeApi(clock=clock)
+    started = asyncio.Event()
+
+    async def lead():
+        started.set()
+        await asyncio.Event().wait()
+    a = LeaderElector(api, "cm", "a", clock=clock)
+    task = asyncio.create_task(a.run(lead))
+    await started.wait()
+    assert a.is_leader
+    task.cancel()
+    try:
+        await task
+    except asyncio.CancelledError:
+        pass
+    lease = await api.get("leases", "cm", "kube-system")
+    assert not lease["spec"]["holderIdentity"]
+    b = LeaderElector(api, "cm", "b", clock=clock)
+    assert await b.try_acquire_or_renew()          # no need to wait for the old lease to expire

@@ -58,12 +58,13 @@ def cluster(tmp_path_factory):
         "clusters": [{"name": "lab", "cluster": {"server": f"https://127.0.0.1:{port}", "certificate-authority": "ca.crt"}}],
         "users": [{"name": "admin", "user": {"client-certificate": "client.crt", "client-key": "client.key"}}],
         "contexts": [{"name": "lab", "context": {"cluster": "lab", "user": "admin"}}]}))
-    (d / "scheduler.yaml").write_text(yaml.safe_dump({"kubeconfig": str(kc), "scheduler_name": "default-scheduler"}))
+    (d / "scheduler.yaml").write_text(yaml.safe_dump({"kubeconfig": str(kc), "scheduler_name": "default-scheduler",
+                                                      "leader_elect": True}))
     (d / "controllers.yaml").write_text(yaml.safe_dump({
         "kubeconfig": str(kc), "controllers": ["replicaset", "deployment", "garbagecollector", "namespace", "nodelifecycle",
                                              "endpoints", "serviceaccount", "job", "daemonset", "statefulset",
                                              "cronjob"],
-        "node_monitor_grace_period": 40, "pod_eviction_timeout": 300, "concurrent_syncs": 5}))
+        "node_monitor_grace_period": 40, "pod_eviction_timeout": 300, "concurrent_syncs": 5, "leader_elect": True}))
     procs, logs = [], []
 
     def start(module, cfg):
@@ -159,6 +160,9 @@ async def test_scheduler_and_controllers_against_apiserver(cluster):
             await _deployment(c, kc)
             await _workloads(c)
             await _gc_and_namespace(c)
+            for name in ("kube-scheduler", "kube-controller-manager"):
+                lease = await c.get("leases", name, namespace="kube-system")
+                assert lease["spec"]["holderIdentity"] and lease["spec"]["renewTime"]
         finally:
             kubelet.cancel()
 
