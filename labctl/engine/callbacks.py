@@ -5,6 +5,14 @@
   line on a terminal, plain text otherwise.
 * :class:`JsonLinesCallback` writes one JSON object per event (``--json``).
 * :class:`MultiCallback` fans out to several.
+
+Events (dicts, key ``event``): ``playbook_start`` {playbook, check, diff},
+``play_start`` {play, hosts, file}, ``no_hosts`` {play}, ``task_start`` {task,
+action, file, line, handler}, ``item_result`` {host, task, action, status,
+item, result}, ``host_result`` {host, task, action, status (ok|changed|failed|
+skipped|unreachable), ignored, result, diff}, ``include`` {file, hosts},
+``warning`` {msg}, ``recap`` {stats: {host: {ok, changed, unreachable, failed,
+skipped, rescued, ignored}}}.
 """
 from __future__ import annotations
 

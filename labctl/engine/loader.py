@@ -53,6 +53,41 @@ INHERITED = ("ignore_errors", "delegate_to", "run_once", "check_mode", "diff", "
              "environment", "become", "become_user", "become_method")
 
 
+_SYNTAX_ENV = None
+
+
+def _syntax_errors(value, wrap=False):
+    """First Jinja2 syntax error in the strings of ``value`` (None if all parse)."""
+    global _SYNTAX_ENV
+    if _SYNTAX_ENV is None:
+        from .templating import Templar
+        _SYNTAX_ENV = Templar().env
+    if isinstance(value, str):
+        src = value
+        if wrap and not is_template(value):
+            src = "{{ (" + value + ") }}"
+        elif wrap and value.strip().startswith("{{") and value.strip().endswith("}}"):
+            src = value
+        if not is_template(src):
+            return None
+        try:
+            _SYNTAX_ENV.parse(src)
+        except Exception as e:  # TemplateSyntaxError
+            return f"template error in {value!r}: {getattr(e, 'message', e)}"
+        return None
+    if isinstance(value, dict):
+        for v in value.values():
+            err = _syntax_errors(v, wrap)
+            if err:
+                return err
+    elif isinstance(value, list):
+        for v in value:
+            err = _syntax_errors(v, wrap)
+            if err:
+                return err
+    return None
+
+
 def normalize_module(name: str) -> str:
     if name in ALIASES:
         return ALIASES[name]
@@ -415,6 +450,14 @@ class Loader:
             raise self._err(file, line, f"register: {t.register!r} is not a valid variable name")
         if section == "handlers" and not t.name and not t.listen:
             raise self._err(file, line, "a handler needs a 'name' or 'listen'")
+        raw_keys = getattr(find_module(t.action), "RAW_ARGS", ()) if t.action not in ENGINE_ACTIONS else ()
+        err = (_syntax_errors({k: v for k, v in t.args.items() if k not in raw_keys})
+               or _syntax_errors(_as_list(d.get("when")), wrap=True)
+               or _syntax_errors(d.get("changed_when"), wrap=True)
+               or _syntax_errors(d.get("failed_when"), wrap=True)
+               or _syntax_errors([t.loop, t.name]))
+        if err:
+            raise self._err(file, line, err)
         return self._special(t, d, file, line, inh)
 
     def _special(self, t, d, file, line, inh):

@@ -303,6 +303,8 @@ def test_undefined_variable_names_variable_task_and_file(tmp_path):
     ({"site.yml": "- hosts: all\n  tasks:\n    - import_tasks: nothere.yml\n"}, "nothere.yml' not found"),
     ({"site.yml": "- hosts: all\n  bogus_key: 1\n"}, "site.yml:1: unknown play keyword 'bogus_key'"),
     ({"site.yml": "- hosts: all\n  vars_files: [nope.yml]\n"}, "site.yml:1: vars_files: 'nope.yml' not found"),
+    ({"site.yml": "- hosts: all\n  tasks:\n    - debug: {msg: '{{ x | }}'}\n"}, "site.yml:3: template error"),
+    ({"site.yml": "- hosts: all\n  tasks:\n    - debug: msg=1\n      when: x ==\n"}, "site.yml:3: template error"),
     ({"site.yml": "- hosts: all\n  tasks:\n    - debug: {msg: 1}\n      registr: x\n"},
      "site.yml:3: task has more than one module or unknown keyword"),
 ])
