@@ -1,6 +1,7 @@
 """Objects the apiserver ensures at start: the system namespaces and the `kubernetes` Service."""
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from ..api.errors import ApiError
@@ -31,18 +32,17 @@ async def _ensure(reg: Registry, res_name: str, ns: str | None, obj: dict) -> No
 
 async def bootstrap(reg: Registry, advertise_address: str, port: int) -> None:
     await rebuild_allocations(reg)
-    for ns in SYSTEM_NAMESPACES:
-        await _ensure(reg, "namespaces", None, {"metadata": {"name": ns}})
+    # concurrent creates share one storage commit
+    await asyncio.gather(*(_ensure(reg, "namespaces", None, {"metadata": {"name": ns}}) for ns in SYSTEM_NAMESPACES))
     await _ensure(reg, "services", "default", {
         "metadata": {"name": "kubernetes", "labels": {"component": "apiserver", "provider": "kubernetes"}},
         "spec": {"type": "ClusterIP", "clusterIP": reg.alloc.kubernetes_ip(),
                  "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": port}]}})
-    for pc, value in SYSTEM_CLASSES.items():
-        await _ensure(reg, "priorityclasses", None, {
-            "metadata": {"name": pc}, "value": value,
-            "description": "Used for system critical pods that must not be moved from their current node."
-            if pc == "system-node-critical" else "Used for system critical pods that must run in the cluster, "
-            "but can be moved to another node if necessary."})
+    await asyncio.gather(*(_ensure(reg, "priorityclasses", None, {
+        "metadata": {"name": pc}, "value": value,
+        "description": "Used for system critical pods that must not be moved from their current node."
+        if pc == "system-node-critical" else "Used for system critical pods that must run in the cluster, "
+        "but can be moved to another node if necessary."}) for pc, value in SYSTEM_CLASSES.items()))
     ep = {"metadata": {"name": "kubernetes", "labels": {"endpointslice.kubernetes.io/skip-mirror": "true"}},
           "subsets": [{"addresses": [{"ip": advertise_address}],
                        "ports": [{"name": "https", "port": port, "protocol": "TCP"}]}]}

@@ -34,6 +34,19 @@ def with_rv(obj: dict, rev: int) -> dict:
     return obj
 
 
+def _start_key(cont: str | None) -> str:
+    if not cont:
+        return ""
+    try:
+        return json.loads(base64.urlsafe_b64decode(cont.encode()).decode())["start"]
+    except (ValueError, KeyError, TypeError):
+        raise errors.bad_request("continue key is not valid") from None
+
+
+def _token(last_key: str, rev: int) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"start": last_key, "rv": rev}).encode()).decode()
+
+
 class Registry:
     def __init__(self, storage: Storage, allocator: ServiceAllocator):
         self.storage = storage
@@ -50,26 +63,35 @@ class Registry:
 
     async def list(self, res: Resource, ns: str | None, label: str | None = None, field: str | None = None,
                    limit: int = 0, cont: str | None = None) -> tuple[list[dict], str, str]:
+        """(objects, list resourceVersion, continue token) matching the selectors."""
         ls, fs = LabelSelector.parse(label), FieldSelector.parse(field)
-        start = ""
-        if cont:
-            try:
-                start = json.loads(base64.urlsafe_b64decode(cont.encode()).decode())["start"]
-            except (ValueError, KeyError, TypeError):
-                raise errors.bad_request("continue key is not valid") from None
+        start = _start_key(cont)
         items, rev = await self.storage.list(prefix(res, ns))
-        out, token = [], ""
+        out, token, last = [], "", ""
         for k, obj, r in items:
             if start and k <= start:
                 continue
             if not ls.matches((obj.get("metadata") or {}).get("labels")) or not fs.matches(obj):
                 continue
             if limit and len(out) >= limit:
-                token = base64.urlsafe_b64encode(json.dumps({"start": last, "rv": rev}).encode()).decode()
+                token = _token(last, rev)
                 break
             out.append(with_rv(obj, r))
             last = k
         return out, str(rev), token
+
+    async def list_raw(self, res: Resource, ns: str | None, limit: int = 0,
+                       cont: str | None = None) -> tuple[list[str], str, str]:
+        """Unfiltered list as stored JSON texts (which carry their resourceVersion)."""
+        start = _start_key(cont)
+        items, rev = await self.storage.list_raw(prefix(res, ns))
+        if start:
+            items = [i for i in items if i[0] > start]
+        token = ""
+        if limit and len(items) > limit:
+            items = items[:limit]
+            token = _token(items[-1][0], rev)
+        return [text for _, text, _ in items], str(rev), token
 
     # -- create ------------------------------------------------------------------
     async def check_namespace(self, res: Resource, ns: str | None, name: str) -> None:

@@ -84,7 +84,7 @@ class WatchHub:
     """History of the last `history` events and the set of live watchers."""
 
     def __init__(self, start_rev: int, history: int = 10000, buffer: int = 10000):
-        self._events: deque[Event] = deque()
+        self._events: deque[tuple] = deque()  # (type, key, rev, text, prev_text)
         self._limit = max(1, history)
         self._buffer = buffer
         self.compacted = start_rev  # events with rev <= compacted may be missing
@@ -92,10 +92,11 @@ class WatchHub:
         self.last_rev = start_rev  # revision of the newest published (committed) event
 
     def publish(self, event: Event) -> None:
-        self._events.append(event)
+        # history keeps only the text; live watchers share the event (decoded once)
+        self._events.append((event.type, event.key, event.rev, event.text, event.prev_text))
         self.last_rev = max(self.last_rev, event.rev)
         if len(self._events) > self._limit:
-            self.compacted = self._events.popleft().rev
+            self.compacted = self._events.popleft()[2]
         for w in list(self._watchers):
             if event.key.startswith(w.prefix):
                 w.push(event)
@@ -104,9 +105,9 @@ class WatchHub:
         if from_rev < self.compacted:
             raise Expired(from_rev, self.compacted + 1)
         w = HubWatch(self, prefix, self._buffer, from_rev)
-        for ev in self._events:
-            if ev.rev > from_rev and ev.key.startswith(prefix):
-                w.push(ev)
+        for typ, key, rev, text, prev_text in self._events:
+            if rev > from_rev and key.startswith(prefix):
+                w.push(Event(typ, key, rev, text, prev_text))
         self._watchers.add(w)
         return w
 

@@ -7,19 +7,31 @@ An awaited write has been committed durably before it returns.
 from __future__ import annotations
 
 import abc
+import json
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import AsyncIterator
 
 
 @dataclass(frozen=True)
 class Event:
-    """One change: type is ADDED, MODIFIED or DELETED; obj is the new (or last) value."""
+    """One change: type is ADDED, MODIFIED or DELETED; `obj` is the new (or last) value and
+    `prev` the value before. Values travel as JSON text and are decoded once, on first use,
+    for all watchers that receive this event."""
     type: str
     key: str
     rev: int
-    obj: dict
-    prev: dict | None = None
+    text: str
+    prev_text: str | None = None
     cache: dict = field(default_factory=dict, compare=False, repr=False)  # encoded forms, shared by watchers
+
+    @cached_property
+    def obj(self) -> dict:
+        return json.loads(self.text)
+
+    @cached_property
+    def prev(self) -> dict | None:
+        return json.loads(self.prev_text) if self.prev_text is not None else None
 
 
 class Watch(abc.ABC):
@@ -51,6 +63,11 @@ class Storage(abc.ABC):
     @abc.abstractmethod
     async def list(self, prefix: str) -> tuple[list[tuple[str, dict, int]], int]:
         """([(key, value, mod revision)] sorted by key, current store revision)."""
+
+    async def list_raw(self, prefix: str) -> tuple[list[tuple[str, str, int]], int]:
+        """Like list, with each value as its stored JSON text (for fast unfiltered lists)."""
+        items, rev = await self.list(prefix)
+        return [(k, json.dumps(v, separators=(",", ":")), r) for k, v, r in items], rev
 
     @abc.abstractmethod
     async def create(self, key: str, value: dict) -> int:

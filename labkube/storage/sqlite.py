@@ -25,6 +25,13 @@ INSERT OR IGNORE INTO meta(id, rev) VALUES (1, 1);
 """
 
 
+def stamp_resource_version(value: dict, rev: int) -> None:
+    """The default versioner: stored Kubernetes objects carry their revision as resourceVersion."""
+    md = value.get("metadata") if isinstance(value, dict) else None
+    if isinstance(md, dict):
+        md["resourceVersion"] = str(rev)
+
+
 def _bucket(key: str) -> str:
     """'/registry/pods/ns/name' -> '/registry/pods/' (the per-resource index)."""
     parts = key.split("/", 3)
@@ -34,8 +41,9 @@ def _bucket(key: str) -> str:
 class SqliteStorage(Storage):
     """Storage over a SQLite file; open with `await SqliteStorage.open(path)`."""
 
-    def __init__(self, path: str, history: int = 10000, watch_buffer: int = 10000):
+    def __init__(self, path: str, history: int = 10000, watch_buffer: int = 10000, versioner=stamp_resource_version):
         self.path = path
+        self._versioner = versioner
         if os.path.dirname(path):
             os.makedirs(os.path.dirname(path), exist_ok=True)
         conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
@@ -45,6 +53,10 @@ class SqliteStorage(Storage):
         self._rev = conn.execute("SELECT rev FROM meta WHERE id = 1").fetchone()[0]
         self._data: dict[str, dict[str, tuple[str, int]]] = {}
         for key, value, rev in conn.execute("SELECT key, value, rev FROM kv"):
+            if versioner is not None and f'"resourceVersion":"{rev}"' not in value:
+                obj = json.loads(value)  # written before values carried their revision
+                versioner(obj, rev)
+                value = json.dumps(obj, separators=(",", ":"))
             self._data.setdefault(_bucket(key), {})[key] = (value, rev)
         self._writer = BatchWriter(conn)
         self._conn = conn
@@ -52,8 +64,9 @@ class SqliteStorage(Storage):
         self._closed = False
 
     @classmethod
-    async def open(cls, path: str, history: int = 10000, watch_buffer: int = 10000) -> "SqliteStorage":
-        return await asyncio.to_thread(cls, path, history, watch_buffer)
+    async def open(cls, path: str, history: int = 10000, watch_buffer: int = 10000,
+                   versioner=stamp_resource_version) -> "SqliteStorage":
+        return await asyncio.to_thread(cls, path, history, watch_buffer, versioner)
 
     @property
     def revision(self) -> int:
@@ -78,6 +91,14 @@ class SqliteStorage(Storage):
         out.sort(key=lambda t: t[0])
         return [(k, json.loads(v), r) for k, v, r in out], self._rev
 
+    async def list_raw(self, prefix: str):
+        out = []
+        for bucket, items in self._data.items():
+            if bucket.startswith(prefix) or prefix.startswith(bucket):
+                out.extend((k, v, r) for k, (v, r) in items.items() if k.startswith(prefix))
+        out.sort(key=lambda t: t[0])
+        return out, self._rev
+
     async def _write(self, ops, event: Event) -> None:
         loop = asyncio.get_running_loop()
         fut = self._writer.submit(loop, ops, lambda: self._hub.publish(event))
@@ -97,12 +118,13 @@ class SqliteStorage(Storage):
         return await self._put(key, value, hit[0])
 
     async def _put(self, key: str, value: dict, prev_text: str | None) -> int:
-        text = json.dumps(value, separators=(",", ":"))
         self._rev += 1
         rev = self._rev
+        if self._versioner is not None:
+            self._versioner(value, rev)
+        text = json.dumps(value, separators=(",", ":"))
         self._data.setdefault(_bucket(key), {})[key] = (text, rev)
-        prev = json.loads(prev_text) if prev_text is not None else None
-        ev = Event("ADDED" if prev is None else "MODIFIED", key, rev, json.loads(text), prev)
+        ev = Event("ADDED" if prev_text is None else "MODIFIED", key, rev, text, prev_text)
         await self._write([("put", key, text, rev)], ev)
         return rev
 
@@ -115,8 +137,7 @@ class SqliteStorage(Storage):
         self._rev += 1
         rev = self._rev
         del self._data[_bucket(key)][key]
-        last = json.loads(hit[0])
-        await self._write([("del", key, rev)], Event("DELETED", key, rev, last, last))
+        await self._write([("del", key, rev)], Event("DELETED", key, rev, hit[0], hit[0]))
         return json.loads(hit[0]), rev
 
     def watch(self, prefix: str, from_rev: int) -> Watch:

@@ -136,3 +136,21 @@ async def test_concurrent_writes_all_committed(tmp_path):
     n = sqlite3.connect(path).execute("SELECT count(*) FROM kv").fetchone()[0]
     assert n == 200
     await s.close()
+
+
+async def test_stored_objects_carry_their_revision(tmp_path):
+    import sqlite3
+    path = str(tmp_path / "r.db")
+    s = await SqliteStorage.open(path)
+    rev = await s.create("/registry/pods/a/x", {"metadata": {"name": "x"}})
+    items, _ = await s.list_raw("/registry/pods/")
+    assert f'"resourceVersion":"{rev}"' in items[0][1]
+    await s.close()
+    conn = sqlite3.connect(path)  # a row as an older version stored it: without the revision
+    conn.execute("UPDATE kv SET value = ? WHERE key = ?", ('{"metadata":{"name":"x"}}', "/registry/pods/a/x"))
+    conn.commit()
+    conn.close()
+    s = await SqliteStorage.open(path)
+    items, _ = await s.list_raw("/registry/pods/")
+    assert f'"resourceVersion":"{rev}"' in items[0][1]
+    await s.close()
