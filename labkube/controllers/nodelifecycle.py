@@ -5,7 +5,8 @@ Lease in kube-node-lease (or Ready heartbeat) has not changed for node_monitor_g
 seconds, as timed by this controller's own clock, gets its conditions set to Unknown
 (NodeStatusUnknown) and its pods marked not ready. Ready=Unknown taints the node
 node.kubernetes.io/unreachable, Ready=False node.kubernetes.io/not-ready (NoSchedule and
-NoExecute); Ready=True removes them. Pods on a node with a NoExecute taint are evicted
+NoExecute); Ready=True removes them. A cordoned node (spec.unschedulable) carries
+node.kubernetes.io/unschedulable:NoSchedule. Pods on a node with a NoExecute taint are evicted
 (deleted) when they do not tolerate it, after pod_eviction_timeout seconds from the taint,
 or after their toleration's tolerationSeconds. Pods bound to a node that no longer exists
 (confirmed by a GET) are deleted at once (grace 0), as the pod garbage collector does.
@@ -24,6 +25,7 @@ from .util import get_condition, is_terminal
 
 UNREACHABLE = "node.kubernetes.io/unreachable"
 NOT_READY = "node.kubernetes.io/not-ready"
+UNSCHEDULABLE = "node.kubernetes.io/unschedulable"
 CONDITIONS = ("Ready", "MemoryPressure", "DiskPressure", "PIDPressure")
 
 
@@ -131,8 +133,12 @@ class NodeLifecycleController(Controller):
     async def sync_taints(self, node: dict, state: str) -> dict:
         taints = list((node.get("spec") or {}).get("taints") or [])
         want_key = {"Unknown": UNREACHABLE, "False": NOT_READY}.get(state)
-        keep = [t for t in taints if t.get("key") not in (UNREACHABLE, NOT_READY)
-                or (t.get("key") == want_key and t.get("effect") in ("NoSchedule", "NoExecute"))]
+        cordoned = bool((node.get("spec") or {}).get("unschedulable"))
+        keep = [t for t in taints if t.get("key") not in (UNREACHABLE, NOT_READY, UNSCHEDULABLE)
+                or (t.get("key") == want_key and t.get("effect") in ("NoSchedule", "NoExecute"))
+                or (t.get("key") == UNSCHEDULABLE and cordoned and t.get("effect") == "NoSchedule")]
+        if cordoned and not any(t.get("key") == UNSCHEDULABLE for t in keep):
+            keep.append({"key": UNSCHEDULABLE, "effect": "NoSchedule", "timeAdded": self.clock.now_str()})
         if want_key:
             for effect in ("NoSchedule", "NoExecute"):
                 if not any(t.get("key") == want_key and t.get("effect") == effect for t in keep):

@@ -9,6 +9,7 @@ from .inter_pod_affinity import InterPodAffinity
 from .least_allocated import LeastAllocated
 from .node_affinity import NodeAffinity
 from .node_name import NodeName
+from .node_ports import NodePorts
 from .node_resources_fit import NodeResourcesFit
 from .node_unschedulable import NodeUnschedulable
 from .pod_topology_spread import PodTopologySpread
@@ -19,6 +20,6 @@ from .taint_toleration import TaintToleration
 def default_profile(rng: random.Random | None = None) -> Profile:
     spread = PodTopologySpread()
     return Profile(filters=[NodeUnschedulable(), NodeName(), TaintToleration(), NodeAffinity(),
-                            NodeResourcesFit(), spread, InterPodAffinity()],
+                            NodePorts(), NodeResourcesFit(), spread, InterPodAffinity()],
                    scores=[LeastAllocated(), BalancedAllocation(), spread, SelectorSpread()],
                    rng=rng or random.Random())

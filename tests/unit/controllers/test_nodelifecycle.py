@@ -109,3 +109,15 @@ async def test_pods_of_a_deleted_node_are_removed():
     c.queue.add("w2")
     await h.run()
     assert h.pods() == []
+
+
+async def test_cordon_adds_and_uncordon_removes_the_unschedulable_taint():
+    h = await setup()
+    await h.api.patch("nodes", "w1", {"spec": {"unschedulable": True}})
+    await renew(h, "r1")
+    await tick(h, 1)
+    assert ("node.kubernetes.io/unschedulable", "NoSchedule") in taints(await h.api.get("nodes", "w1"))
+    await h.api.patch("nodes", "w1", {"spec": {"unschedulable": None}})
+    await renew(h, "r2")
+    await tick(h, 1)
+    assert taints(await h.api.get("nodes", "w1")) == [("keep", "NoSchedule")]

@@ -105,3 +105,26 @@ def test_select_host_picks_least_loaded_worker():
              NodeInfo(node("w2"))]
     for seed in range(5):
         assert default_profile(random.Random(seed)).select_host(pod("p"), nodes) == "w2"
+
+
+def _hp(port, proto="TCP", ip=None):
+    p = pod("p")
+    entry = {"containerPort": 80, "hostPort": port, "protocol": proto}
+    if ip:
+        entry["hostIP"] = ip
+    p["spec"]["containers"][0]["ports"] = [entry]
+    return p
+
+
+@pytest.mark.parametrize("existing,new,fits", [
+    (_hp(8080), _hp(8080), False),
+    (_hp(8080), _hp(8081), True),
+    (_hp(8080, "UDP"), _hp(8080), True),
+    (_hp(8080, ip="10.0.0.1"), _hp(8080, ip="10.0.0.2"), True),
+    (_hp(8080, ip="10.0.0.1"), _hp(8080), False),
+    (pod("plain"), _hp(8080), True),
+])
+def test_node_ports(existing, new, fits):
+    from labkube.scheduler.plugins.node_ports import REASON, NodePorts
+    ni = NodeInfo(node("n"), pods=[existing])
+    assert NodePorts().filter(new, ni) == ([] if fits else [REASON])
