@@ -50,6 +50,8 @@ done
 mkdir -p /var/lib/labkube
 mount --bind {state} /var/lib/labkube
 ip link set lo up
+ip link add eth0 type veth peer name eth0p && ip link set eth0p up && ip addr add 10.200.77.11/24 dev eth0 && ip link set eth0 up
+sysctl -qw net.ipv4.ip_forward=1
 exec {python} {test} --inside {scenario} {node}
 """
 
@@ -123,7 +125,8 @@ def test_kubelet_runs_pods_with_crun(tmp_path):
     assert "nonexistent" in r["badcmd_terminated"]["message"], r
     if "hog_terminated" in r:
         assert r["hog_terminated"]["reason"] == "OOMKilled" and r["hog_terminated"]["exitCode"] == 137, r
-    assert r["hostnet_ip"] == "127.0.0.1", "hostNetwork pods report the node IP"
+    assert r["hostnet_ip"] == "10.200.77.11", "hostNetwork pods report the node IP"
+    assert r["via_pod_ip"] == "ok\n" and r["via_host_port"] == "ok\n", "pod IP and hostPort (portmap) reach nginx"
     assert r["sick_restarted"] >= 1, "a failing exec liveness probe restarts the container"
     assert r["adopted_same_containers"] and r["restart_counts_after_restart"] == [0, 0], r
     assert r["web_deleted_from_api"], r
@@ -200,7 +203,7 @@ async def _inside_kubelet(node: str) -> dict:
     from labkube.kubelet.kubelet import Kubelet
 
     root = "/var/lib/labkube"
-    cfg = parse_config({"kubeconfig": "/dev/null", "node_name": node, "node_ip": "127.0.0.1",
+    cfg = parse_config({"kubeconfig": "/dev/null", "node_name": node, "node_ip": "10.200.77.11",
                         "pod_cidr": POD_CIDR, "root_dir": f"{root}/kubelet", "image_dir": f"{root}/images",
                         "port": 10250, "node_status_update_frequency": 1})
     os.makedirs(f"{cfg.image_dir}/preload", exist_ok=True)
@@ -234,7 +237,8 @@ async def _inside_kubelet(node: str) -> dict:
     spec = lambda name, containers, **kw: {"metadata": {"name": name, "namespace": "default"},  # noqa: E731
                                            "spec": {"nodeName": node, "containers": containers, **kw}}
     await api.create("pods", spec("web", [
-        {"name": "nginx", "image": "nginx", "imagePullPolicy": "IfNotPresent", "ports": [{"name": "http", "containerPort": 80}],
+        {"name": "nginx", "image": "nginx", "imagePullPolicy": "IfNotPresent",
+         "ports": [{"name": "http", "containerPort": 80, "hostPort": 8080}],
          "readinessProbe": {"httpGet": {"path": "/healthz", "port": "http"}, "periodSeconds": 1},
          "livenessProbe": {"tcpSocket": {"port": 80}, "periodSeconds": 1}},
         {"name": "sidecar", "image": "busybox:latest", "imagePullPolicy": "IfNotPresent",
@@ -267,6 +271,13 @@ async def _inside_kubelet(node: str) -> dict:
     async with aiohttp.ClientSession() as s:
         async with s.get("http://127.0.0.1:10250/containerLogs/default/web/sidecar?tailLines=50") as resp:
             r["sidecar_log_via_http"] = await resp.text()
+    import urllib.request
+
+    def fetch(url):
+        with urllib.request.urlopen(url, timeout=5) as resp:     # noqa: S310 - inside the test node
+            return resp.read().decode()
+    r["via_pod_ip"] = await asyncio.to_thread(fetch, f"http://{r['web_ip']}/healthz")
+    r["via_host_port"] = await asyncio.to_thread(fetch, "http://10.200.77.11:8080/healthz")
     await until(lambda: phase("once") == "Failed", "once failed")
     r["once_phase"] = phase("once")
     r["once_exit_code"] = cstatus("once")["state"]["terminated"]["exitCode"]
