@@ -3,8 +3,10 @@
 On netns lab nodes (``/run/labnode/bin/labnode-svc`` exists) it drives the
 node supervisor: ``labnode-svc {start|stop|restart|reload|enable|disable|status} NAME``,
 where ``status`` prints JSON ``{"name", "active", "pid", "enabled", "restarts"}``
-and decides whether anything changes.  ``reload`` re-reads the unit files, so
-``daemon_reload: true`` maps to it too.  Elsewhere it uses ``systemctl``.
+and decides whether anything changes.  As with systemd, ``reload NAME`` signals
+the service (SIGHUP) and ``daemon_reload: true`` runs ``labnode-svc
+daemon-reload`` (the supervisor also re-reads a unit on every command for it).
+Elsewhere it uses ``systemctl``.
 """
 from __future__ import annotations
 
@@ -49,7 +51,9 @@ class _Labnode:
                               f"{(r.stderr or r.stdout).strip() or 'exit %d' % r.rc}")
 
     def daemon_reload(self):
-        self.do("reload")
+        r = self.ctx.conn.run(f"{LABNODE} daemon-reload")
+        if r.rc != 0:
+            raise ModuleError(f"labnode-svc daemon-reload failed: {(r.stderr or r.stdout).strip()}")
 
 
 class _Systemd:
@@ -104,11 +108,7 @@ def run(ctx, args):
         actions.append("reload" if active else "start")
     if not ctx.check_mode:
         for verb in actions:
-            if verb == "reload" and use_labnode:
-                svc.do("reload")
-                svc.do("restart")  # the supervisor's reload re-reads units; restart applies them
-            else:
-                svc.do(verb)
+            svc.do(verb)
     after = svc.status() if actions and not ctx.check_mode else before
     data = {"name": name, "status": after, "state": "started" if _active(after.get("active")) else "stopped",
             "enabled": bool(after.get("enabled")), "manager": "labnode" if use_labnode else "systemd"}

@@ -22,7 +22,7 @@ case $verb in
   stop) rm -f $STATE/$name.active ;;
   enable) echo 1 > $STATE/$name.enabled ;;
   disable) rm -f $STATE/$name.enabled ;;
-  reload) ;;
+  reload|daemon-reload) ;;
   status)
     a=false; e=false; p=null
     [ -f $STATE/$name.active ] && a=true && p=4242
@@ -63,6 +63,14 @@ def test_service_restart_always_changes_and_stop(fake_labnode, tmp_path):
     assert run_module("service", {"name": "k", "state": "stopped"}, tmp_path)["changed"]
     assert not run_module("service", {"name": "k", "state": "stopped"}, tmp_path)["changed"]
     assert _log(fake_labnode) == ["start k", "restart k", "stop k"]
+
+
+def test_service_reloaded_and_daemon_reload(fake_labnode, tmp_path):
+    r = run_module("service", {"name": "k", "state": "reloaded", "daemon_reload": True}, tmp_path)
+    assert r["changed"]                       # not running: reloaded starts it
+    r = run_module("service", {"name": "k", "state": "reloaded"}, tmp_path)
+    assert r["changed"]
+    assert _log(fake_labnode) == ["daemon-reload ", "start k", "reload k"]
 
 
 def test_service_check_mode_does_nothing(fake_labnode, tmp_path):
