@@ -131,7 +131,8 @@ def test_kubelet_runs_pods_with_crun(tmp_path):
     assert r["adopted_same_containers"] and r["restart_counts_after_restart"] == [0, 0], r
     assert r["web_deleted_from_api"], r
     assert r["nginx_exit_code"] == 0, "nginx exits 0 on its stop signal (SIGQUIT)"
-    assert r["left_after_delete"] == {"netns": [], "mounts": [], "crun": [], "bundles": [], "sandboxes": []}, r
+    assert r["left_after_delete"] == {"netns": [], "mounts": [], "crun": [], "bundles": [], "sandboxes": [],
+                                      "portmap_rules": []}, r
 
 
 # --------------------------------------------------------------------------------------------
@@ -324,7 +325,9 @@ async def _inside_kubelet(node: str) -> dict:
     crun = subprocess.run([cfg.crun, "--root", kl.runtime.crun_root, "list", "-q"], capture_output=True, text=True)
     r["left_after_delete"] = {"netns": sorted(os.listdir("/run/netns")), "mounts": mounts,
                               "crun": crun.stdout.split(), "bundles": os.listdir(f"{cfg.root_dir}/containers"),
-                              "sandboxes": os.listdir(f"{cfg.root_dir}/sandboxes")}
+                              "sandboxes": os.listdir(f"{cfg.root_dir}/sandboxes"),
+                              "portmap_rules": [ln for ln in subprocess.run(["iptables-save", "-t", "nat"],
+                                                capture_output=True, text=True).stdout.splitlines() if "CNI-DN-" in ln]}
     await kl.stop()
     return r
 
