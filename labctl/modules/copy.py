@@ -18,25 +18,72 @@ ARGS = {"src", "content", "dest", "mode", "owner", "group", "force", "backup", "
         "checksum", "attributes"}
 
 
+def _remote_tree(ctx, dest):
+    """{relpath: (type, mode, owner, group, sha256|None)} of everything under dest, in one round trip."""
+    r = ctx.conn.run(f"cd {q(dest)} 2>/dev/null || exit 0; find . -mindepth 1 -printf '%y|%m|%u|%g|%P\\n'; "
+                     f"find . -type f -print0 | xargs -0 -r sha256sum")
+    tree, sums = {}, {}
+    for line in r.stdout.splitlines():
+        parts = line.split("|", 4)
+        if len(parts) == 5 and len(parts[0]) == 1:
+            tree[parts[4]] = [parts[0], int(parts[1], 8), parts[2], parts[3], None]
+        elif "  ./" in line:
+            h, _, path = line.partition("  ./")
+            sums[path] = h
+    for path, h in sums.items():
+        if path in tree:
+            tree[path][4] = h
+    return tree
+
+
 def _copy_tree(ctx, src, dest, args):
-    changed, diffs = False, []
+    """Copy a local directory tree; one remote listing, then only what differs is sent."""
+    import hashlib
+
+    from labctl.connections.base import parse_mode
+    remote = _remote_tree(ctx, dest) if remote_stat(ctx, dest, follow=True) else None
+    mode, owner, group = args.get("mode"), args.get("owner"), args.get("group")
+    want_mode = parse_mode(mode) if mode not in (None, "") else None
+    force = bool_arg(args.get("force"), True)
+    changed, diffs, missing_dirs, fix = False, [], [], []
+    if remote is None:
+        missing_dirs.append(dest)
     for root, dirs, files in os.walk(src):
         dirs.sort()
         rel = os.path.relpath(root, src)
-        rdir = dest if rel == "." else os.path.join(dest, rel)
-        if remote_stat(ctx, rdir) is None:
-            changed = True
-            if not ctx.check_mode:
-                sh(ctx, f"mkdir -p -- {q(rdir)}" + (f" && chmod {args['directory_mode']} -- {q(rdir)}"
-                                                     if args.get("directory_mode") else ""))
+        rel = "" if rel == "." else rel
+        if rel and (remote is None or remote.get(rel, [None])[0] != "d"):
+            missing_dirs.append(os.path.join(dest, rel))
         for f in sorted(files):
+            relf = os.path.join(rel, f) if rel else f
             with open(os.path.join(root, f), "rb") as fh:
                 data = fh.read()
-            r = put_content(ctx, os.path.join(rdir, f), data, args.get("mode"), args.get("owner"),
-                            args.get("group"), force=bool_arg(args.get("force"), True))
-            changed = changed or r.changed
+            have = (remote or {}).get(relf)
+            target = os.path.join(dest, relf)
+            if have and have[0] == "f" and (have[4] == hashlib.sha256(data).hexdigest() or not force):
+                if (want_mode is not None and have[1] != want_mode) or \
+                        (owner and str(owner) != have[2]) or (group and str(group) != have[3]):
+                    fix.append(target)
+                continue
+            fix.append((target, data))
+    if missing_dirs:
+        changed = True
+        if not ctx.check_mode:
+            dmode = args.get("directory_mode")
+            sh(ctx, "mkdir -p -- " + " ".join(q(d) for d in missing_dirs)
+               + (f" && chmod {dmode} -- " + " ".join(q(d) for d in missing_dirs) if dmode else ""),
+               "create directories")
+    for item in fix:
+        if isinstance(item, tuple):
+            target, data = item
+            r = put_content(ctx, target, data, mode, owner, group, force=force,
+                            st=None if remote is None or os.path.relpath(target, dest) not in remote else False)
             if r.diff:
                 diffs.append(r.diff)
+        changed = True
+        if not isinstance(item, tuple) and not ctx.check_mode:
+            from ._util import apply_attrs
+            apply_attrs(ctx, item, remote_stat(ctx, item), mode, owner, group)
     return TaskResult(changed=changed, diff=diffs or None, data={"dest": dest, "src": src})
 
 
