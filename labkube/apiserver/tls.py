@@ -15,7 +15,9 @@ class UserInfo:
 
 
 def server_context(cert: str, key: str, client_ca: str) -> ssl.SSLContext:
-    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    # only the lab CA may vouch for clients (create_default_context would add the system CAs)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
     ctx.load_cert_chain(cert, key)
     ctx.load_verify_locations(cafile=client_ca)
     ctx.verify_mode = ssl.CERT_OPTIONAL

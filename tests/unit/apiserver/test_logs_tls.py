@@ -91,3 +91,18 @@ async def test_logs_are_proxied_with_parameters(cluster):
     assert dict(x[0] for x in peer["subject"])["commonName"] == "kube-apiserver-kubelet-client"
     async with s.get(base + "/api/v1/namespaces/default/pods/web/log?container=nope") as r:
         assert r.status == 400 and "not valid for pod web" in (await r.json())["message"]
+
+
+async def test_cert_from_another_ca_is_refused(cluster, tmp_path_factory):
+    _, base, _, _, d = cluster
+    other = tmp_path_factory.mktemp("other")
+    make_pki(other, {"mallory": ("kubernetes-admin", ["system:masters"], False)})
+    ctx = ssl.create_default_context(cafile=str(d / "ca.crt"))
+    ctx.load_cert_chain(other / "mallory.crt", other / "mallory.key")
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=ctx)) as s:
+        try:
+            async with s.get(base + "/api/v1/pods") as r:
+                status = r.status
+        except aiohttp.ClientError:
+            status = "handshake refused"
+    assert status in (401, "handshake refused")
