@@ -43,7 +43,10 @@ class LocalConnection(Connection):
         if isinstance(data, str):
             data = data.encode()
         d = os.path.dirname(remote_path) or "."
-        fd, tmp = tempfile.mkstemp(dir=d, prefix=".labctl-")
+        try:
+            fd, tmp = tempfile.mkstemp(dir=d, prefix=".labctl-")
+        except OSError as e:
+            raise OSError(e.errno, f"cannot write {remote_path}: {e.strerror}") from None
         try:
             with os.fdopen(fd, "wb") as f:
                 f.write(data)

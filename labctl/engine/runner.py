@@ -784,6 +784,9 @@ class Runner:
                 raise
             except TemplateError as e:
                 res = {"changed": False, "failed": True, "msg": self._msg(t, e)}
+            except OSError as e:   # e.g. a file transfer to a directory that does not exist
+                res = {"changed": False, "failed": True, "msg": f"{t.where}: {t.action}: {e.strerror or e}"
+                       + (f": {e.filename}" if getattr(e, "filename", None) else "")}
             except Exception as e:
                 res = {"changed": False, "failed": True,
                        "msg": f"{t.where}: module {t.action} crashed: {type(e).__name__}: {e}",

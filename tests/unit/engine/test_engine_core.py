@@ -488,3 +488,10 @@ def test_include_tasks_with_loop_inside_role(tmp_path):
     msgs = sorted(e["result"]["msg"] for e in host_results(ev, "r : one"))
     assert msgs == ["x-h1", "x-h2", "y-h1", "y-h2"]
     assert len(host_results(ev, "r : two")) == 2
+
+
+def test_write_into_missing_directory_is_a_clear_failure(tmp_path):
+    files = {"site.yml": f"- hosts: h1\n  gather_facts: false\n  tasks:\n    - copy: {{content: x, dest: {tmp_path}/no/such/f}}\n"}
+    res, ev = play(tmp_path, files)
+    msg = host_results(ev)[0]["result"]["msg"]
+    assert res.exit_code == 2 and "site.yml:4" in msg and "cannot write" in msg and "crashed" not in msg
