@@ -123,6 +123,12 @@ class HumanCallback:
         head = f"{label}: [{host}{deleg}]"
         if item is not None:
             head += f" => (item={item if not isinstance(item, (dict, list)) else json.dumps(item, default=str)})"
+        if status == "failed" and item is not None:
+            body = {k: v for k, v in res.items() if k in ("msg", "rc", "stdout", "stderr", "cmd")} \
+                if self.verbosity == 0 else res
+            itext = item if not isinstance(item, (dict, list)) else json.dumps(item, default=str)
+            self._print(f"failed: [{host}{deleg}] (item={itext}) => {json.dumps(body, default=str)}", "red")
+            return
         if status in ("failed", "unreachable"):
             word = "UNREACHABLE!" if status == "unreachable" else "FAILED!"
             body = {k: v for k, v in res.items() if k in ("msg", "rc", "stdout", "stderr", "cmd",
