@@ -2,7 +2,8 @@
 
 The node's network is a conflist (bridge `cni0` with host-local IPAM over the node's
 pod_cidr and a per-node dataDir, then portmap) plus a separate loopback network. Plugins
-are run one by one: ADD in order, each getting the previous result as `prevResult`;
+are run one by one: ADD in order, each getting the previous result as `prevResult`
+(portmap only when the pod has host ports);
 DEL in reverse order with the cached final ADD result and the same portMappings
 (portmap's DEL does nothing without them). Results are cached per sandbox under
 `<root_dir>/cni/cache/<id>.json`.
@@ -60,6 +61,12 @@ def result_ips(result: dict) -> list[str]:
     return [ip["address"].split("/")[0] for ip in (result or {}).get("ips", [])]
 
 
+def _skippable(plugin: dict, runtime_config: dict) -> bool:
+    """portmap with no mappings does nothing (and its DEL returns early): do not exec it."""
+    caps = plugin.get("capabilities") or {}
+    return bool(caps.get("portMappings")) and not runtime_config.get("portMappings")
+
+
 class Cni:
     def __init__(self, bin_dir: str, root_dir: str, pod_cidr: str):
         self.bin_dir = bin_dir
@@ -99,6 +106,8 @@ class Cni:
         for ifname, net in self.networks:
             prev = None
             for plugin in net["plugins"]:
+                if _skippable(plugin, rt):
+                    continue
                 prev = await self._exec("ADD", plugin["type"], plugin_config(net, plugin, prev, rt),
                                         container_id, netns, ifname)
             cache["results"][ifname] = prev
@@ -121,6 +130,8 @@ class Cni:
         for ifname, net in reversed(self.networks):
             prev = cache["results"].get(ifname)
             for plugin in reversed(net["plugins"]):
+                if _skippable(plugin, rt):
+                    continue
                 try:
                     await self._exec("DEL", plugin["type"], plugin_config(net, plugin, prev, rt),
                                      container_id, netns, ifname)

@@ -63,3 +63,7 @@ async def test_add_and_del_order_and_cache(tmp_path):
     assert '"hostPort": 8080' in dels[0]            # portmap DEL gets the mappings again
     assert '"prevResult"' in dels[0]                # ... and the cached ADD result
     assert not os.path.exists(tmp_path / "root/cni/cache/cid1.json")
+    log.write_text("")
+    await cni.add("cid2", "/run/netns/y", [])                # no host ports: portmap is not run
+    await cni.delete("cid2", "/run/netns/y")
+    assert [ln.split(" ")[3] for ln in log.read_text().splitlines()] == ["loopback", "bridge", "bridge", "loopback"]
