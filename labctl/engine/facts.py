@@ -7,10 +7,16 @@ ansible_distribution_major_version, ansible_os_family, ansible_processor_vcpus,
 ansible_processor_count, ansible_memtotal_mb, ansible_default_ipv4 ({} when the
 host has no default route, as in Ansible), ansible_all_ipv4_addresses,
 ansible_python_version, ansible_service_mgr, ansible_env (subset).
+
+Fact cache: with ``LABCTL_FACT_CACHE=DIR`` facts are kept in ``DIR/<host>.json``
+and reused for ``LABCTL_FACT_CACHE_TIMEOUT`` seconds (default 3600).
 """
 from __future__ import annotations
 
+import json
+import os
 import shlex
+import time
 
 _SCRIPT = r"""
 echo "hostname=$(hostname 2>/dev/null || cat /proc/sys/kernel/hostname)"
@@ -97,3 +103,22 @@ def parse(text: str) -> dict:
 def gather(conn) -> dict:
     r = conn.run(_SCRIPT)
     return parse(r.stdout)
+
+
+def cache_load(cache_dir, host, ttl):
+    path = os.path.join(cache_dir, f"{host}.json")
+    try:
+        if time.time() - os.path.getmtime(path) > ttl:
+            return None
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def cache_save(cache_dir, host, facts):
+    os.makedirs(cache_dir, exist_ok=True)
+    tmp = os.path.join(cache_dir, f".{host}.json.tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(facts, f)
+    os.replace(tmp, os.path.join(cache_dir, f"{host}.json"))

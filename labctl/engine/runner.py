@@ -312,10 +312,20 @@ class Runner:
         self.emit({"event": "task_start", "task": "Gathering Facts", "file": self.play.file,
                    "line": self.play.line, "handler": False})
 
+        cache_dir = os.environ.get("LABCTL_FACT_CACHE")
+        ttl = float(os.environ.get("LABCTL_FACT_CACHE_TIMEOUT", "3600"))
+
         def work(h):
+            if cache_dir:
+                cached = facts_mod.cache_load(cache_dir, h, ttl)
+                if cached is not None:
+                    return cached
             scope = self.scope(h, None, None)
             c = self.conn(h, scope)
-            return facts_mod.gather(c)
+            f = facts_mod.gather(c)
+            if cache_dir:
+                facts_mod.cache_save(cache_dir, h, f)
+            return f
 
         futures = {self._pool.submit(work, h): h for h in todo}
         for fut in as_completed(futures):

@@ -495,3 +495,21 @@ def test_write_into_missing_directory_is_a_clear_failure(tmp_path):
     res, ev = play(tmp_path, files)
     msg = host_results(ev)[0]["result"]["msg"]
     assert res.exit_code == 2 and "site.yml:4" in msg and "cannot write" in msg and "crashed" not in msg
+
+
+def test_facts_parse_and_cache(tmp_path, monkeypatch):
+    from labctl.engine import facts
+    text = ("hostname=node1.lab\nfqdn=node1.lab\nsystem=Linux\nkernel=6.1\narch=x86_64\nvcpus=4\n"
+            "memkb=2048000\npyver=3.11.2\npid1=systemd\nos_ID=debian\nos_VERSION_ID=\"12\"\n"
+            "os_VERSION_CODENAME=bookworm\ndefroute=default via 10.0.0.1 dev eth0\n"
+            "addr=lo 127.0.0.1/8\naddr=eth0 10.0.0.5/24\n")
+    f = facts.parse(text)
+    assert (f["ansible_hostname"], f["ansible_distribution"], f["ansible_distribution_major_version"]) == \
+        ("node1", "Debian", "12")
+    assert f["ansible_default_ipv4"]["address"] == "10.0.0.5" and f["ansible_processor_vcpus"] == 4
+    assert f["ansible_memtotal_mb"] == 2000 and f["ansible_all_ipv4_addresses"] == ["10.0.0.5"]
+    assert facts.parse(text.replace("defroute=default via 10.0.0.1 dev eth0", "defroute="))["ansible_default_ipv4"] == {}
+    monkeypatch.setenv("LABCTL_FACT_CACHE", str(tmp_path / "cache"))
+    files = {"site.yml": "- hosts: h1\n  tasks:\n    - debug: var=ansible_distribution\n"}
+    play(tmp_path, files)
+    assert (tmp_path / "cache" / "h1.json").exists()
