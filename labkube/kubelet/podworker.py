@@ -115,6 +115,8 @@ class PodWorker:
             if self.sandbox is not None and self.sandbox.state == "ready":
                 await self.kl.runtime.stop_pod_sandbox(self.sandbox.id)   # free the IP
             return None
+        if self.sandbox is not None and self.sandbox.state != "ready":
+            await self.replace_sandbox()
         if self.sandbox is None:
             try:
                 self.sandbox = await self.kl.runtime.run_pod_sandbox(
@@ -157,6 +159,19 @@ class PodWorker:
             if d is not None:
                 wake = d if wake is None else min(wake, d)
         return wake
+
+    async def replace_sandbox(self) -> None:
+        """The pod's sandbox is gone (e.g. the node restarted): stop what is left of its
+        containers and drop it; the next steps create a new one and restart the containers."""
+        rt = self.kl.runtime
+        log.info("sandbox of pod %s/%s is not ready; creating a new one", self.namespace, self.name)
+        for recs in self.records.values():
+            for r in recs:
+                if r.state == "running":
+                    await rt.stop_container(r.id, 0)
+        await rt.stop_pod_sandbox(self.sandbox.id)
+        await rt.remove_pod_sandbox(self.sandbox.id)
+        self.sandbox, self.volumes = None, None
 
     async def start_or_backoff(self, c: dict, cur: ContainerStatus | None) -> float | None:
         name = c["name"]

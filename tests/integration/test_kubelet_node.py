@@ -128,6 +128,7 @@ def test_kubelet_runs_pods_with_crun(tmp_path):
     assert r["via_pod_ip"] == "ok\n" and r["via_host_port"] == "ok\n", "pod IP and hostPort (portmap) reach nginx"
     assert r["sick_restarted"] >= 1, "a failing exec liveness probe restarts the container"
     assert r["adopted_same_containers"] and r["restart_counts_after_restart"] == [0, 0], r
+    assert r["recreated_restart_count"] == 1 and r["recreated_ip"].startswith("10.244.77."), r
     assert r["web_deleted_from_api"], r
     assert r["nginx_exit_code"] == 0, "nginx exits 0 on its stop signal (SIGQUIT)"
     assert r["left_after_delete"] == {"netns": [], "mounts": [], "crun": [], "bundles": [], "sandboxes": [],
@@ -308,6 +309,24 @@ async def _inside_kubelet(node: str) -> dict:
     after = [c["containerID"] for c in get("web")["status"]["containerStatuses"]]
     r["adopted_same_containers"] = before == after and phase("web") == "Running"
     r["restart_counts_after_restart"] = [c["restartCount"] for c in get("web")["status"]["containerStatuses"]]
+
+    # the node "restarts" under a stopped kubelet: containers and the pod netns are gone
+    await kl.stop()
+    w = kl.pods.find("default", "web")
+    for name in ("nginx", "sidecar"):
+        subprocess.run([cfg.crun, "--root", kl.runtime.crun_root, "kill", w.current(name).id, "KILL"], check=True)
+    subprocess.run(["ip", "netns", "del", os.path.basename(w.sandbox.netns)], check=True)
+    for _ in range(200):
+        if not any(os.path.exists(f"/proc/{w.current(n).pid}/status") and "zombie" not in
+                   open(f"/proc/{w.current(n).pid}/status").read() for n in ("nginx", "sidecar")):
+            break
+        await asyncio.sleep(0.05)
+    kl = Kubelet(cfg, client=api)
+    await kl.start()
+    await until(lambda: phase("web") == "Running" and cstatus("web").get("restartCount") == 1
+                and cstatus("web").get("ready"), "web recreated after the node restart")
+    r["recreated_restart_count"] = cstatus("web")["restartCount"]
+    r["recreated_ip"] = get("web")["status"]["podIP"]
 
     # graceful delete -> containers stopped -> final DELETE -> nothing left
     w = kl.pods.find("default", "web")

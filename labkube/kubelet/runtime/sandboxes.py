@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import secrets
 import time
 
@@ -19,6 +20,9 @@ class Sandboxes:
         self.state = state
         self.cni = cni
         self.items: dict[str, Sandbox] = state.load_sandboxes()
+        for sb in self.items.values():        # after a node restart the namespaces are gone
+            if sb.state == "ready" and not sb.host_network and not os.path.exists(sb.netns):
+                sb.state = "notready"
 
     async def run(self, cfg: SandboxConfig) -> Sandbox:
         sid = secrets.token_hex(32)
