@@ -1,0 +1,200 @@
+"""Services end to end on a real netns lab: an httpd Deployment behind a ClusterIP and a
+NodePort Service, reached from another pod by ClusterIP, by DNS name and short name, and
+from the host by NodePort; DNS records (SRV, NXDOMAIN, nothing forwarded); endpoints and
+rules following a deleted pod; session affinity; the resync repairing hand-made damage.
+Pods run wget themselves and the tests read their logs. Traffic stays on lab addresses."""
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+LABCTL = [sys.executable, "-m", "labctl.cli.main"]
+
+WEB = """
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers:
+      - name: httpd
+        image: busybox
+        command: ["sh", "-c", "mkdir -p /www && echo hello from $(hostname) > /www/index.html && exec httpd -f -p 80 -h /www"]
+        ports: [{name: http, containerPort: 80}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec:
+  selector: {app: web}
+  ports: [{name: http, port: 80, targetPort: http}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web-np}
+spec:
+  type: NodePort
+  selector: {app: web}
+  ports: [{name: http, port: 80, targetPort: 80, nodePort: 30080}]
+"""
+
+
+def labctl(*args, env, timeout=600):
+    return subprocess.run([*LABCTL, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def kubectl(*args, env, check=True, stdin=None, timeout=60):
+    proc = subprocess.run(["kubectl", *args], env=env, capture_output=True, text=True, input=stdin, timeout=timeout)
+    if check:
+        assert proc.returncode == 0, f"kubectl {' '.join(args)}: {proc.stderr}"
+    return proc
+
+
+def wait_for(what, probe, timeout=120):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        last = probe()
+        if last:
+            return last
+        time.sleep(0.5)
+    pytest.fail(f"timed out waiting for {what}")
+
+
+def get_json(*args, env):
+    return json.loads(kubectl("get", *args, "-o", "json", env=env).stdout)
+
+
+def node_nat_rules(node, env):
+    return labctl("ssh", node, "--", "iptables-save -t nat", env=env, timeout=60).stdout
+
+
+def http_get(url):
+    try:
+        with urllib.request.urlopen(url, timeout=5) as r:
+            return r.read().decode()
+    except OSError:
+        return None
+
+
+def run_client(name, script, env):
+    """A pod that runs `script` once; returns its log when it has finished."""
+    kubectl("run", name, "--image=busybox", "--restart=Never", "--", "sh", "-c", script, env=env)
+    wait_for(f"pod {name} to finish", lambda: get_json("pod", name, env=env)["status"].get("phase")
+             in ("Succeeded", "Failed"))
+    return kubectl("logs", name, env=env).stdout
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory):
+    home = tmp_path_factory.mktemp("home")
+    state = tmp_path_factory.mktemp("state") / "lab"
+    e = dict(os.environ, HOME=str(home), LABCTL_STATE_DIR=str(state))
+    labctl("down", env=e)  # a lab left behind by an earlier run
+    yield e
+    labctl("down", env=e)
+
+
+@pytest.fixture(scope="module")
+def lab(env):
+    up = labctl("up", env=env)
+    assert up.returncode == 0, f"labctl up failed:\n{up.stdout[-3000:]}\n{up.stderr[-3000:]}"
+    return dict(env, KUBECONFIG=labctl("kubeconfig", env=env).stdout.strip())
+
+
+def ready_ips(lab, name="web"):
+    ep = get_json("endpoints", name, env=lab)
+    return sorted(a["ip"] for s in ep.get("subsets") or [] for a in s.get("addresses") or [])
+
+
+@pytest.fixture(scope="module")
+def web(lab):
+    kubectl("apply", "-f", "-", stdin=WEB, env=lab)
+    wait_for("2 ready endpoints of web", lambda: len(ready_ips(lab)) == 2)
+    wait_for("2 ready endpoints of web-np", lambda: len(ready_ips(lab, "web-np")) == 2)
+    return get_json("service", "web", env=lab)["spec"]["clusterIP"]
+
+
+def test_kube_dns_service_points_at_the_master(lab):
+    svc = get_json("service", "kube-dns", "-n", "kube-system", env=lab)
+    assert svc["spec"]["clusterIP"] == "10.96.0.10"
+    ep = get_json("endpoints", "kube-dns", "-n", "kube-system", env=lab)
+    assert [a["ip"] for a in ep["subsets"][0]["addresses"]] == ["10.200.0.10"]
+    assert sorted((p["protocol"], p["port"]) for p in ep["subsets"][0]["ports"]) == [("TCP", 53), ("UDP", 53)]
+
+
+def test_endpoints_list_the_ready_pods(lab, web):
+    pods = get_json("pods", "-l", "app=web", env=lab)["items"]
+    assert ready_ips(lab) == sorted(p["status"]["podIP"] for p in pods)
+    ep = get_json("endpoints", "web", env=lab)
+    assert ep["subsets"][0]["ports"] == [{"name": "http", "port": 80, "protocol": "TCP"}]
+    assert {a["targetRef"]["name"] for a in ep["subsets"][0]["addresses"]} == {p["metadata"]["name"] for p in pods}
+
+
+def test_clusterip_and_dns_names_from_a_pod(lab, web):
+    urls = [f"http://{web}/", "http://web.default.svc.cluster.local/", "http://web/", "http://web.default/"]
+    script = "cat /etc/resolv.conf; " + "; ".join(f"echo '== {u}'; wget -qO- {u} || echo 'FAIL {u}'" for u in urls)
+    log = run_client("client-web", script, lab)
+    assert "nameserver 10.96.0.10" in log
+    assert "search default.svc.cluster.local svc.cluster.local cluster.local" in log
+    assert "options ndots:5" in log
+    assert "FAIL" not in log, log
+    assert log.count("hello from web-") == len(urls), log
+
+
+def test_dns_records_from_a_pod(lab, web):
+    log = run_client("client-dns", "nslookup -type=SRV _http._tcp.web.default.svc.cluster.local; "
+                                   "nslookup kubernetes.default.svc.cluster.local; "
+                                   "nslookup no-such-service.default.svc.cluster.local; "
+                                   "nslookup example.com; echo done", lab)
+    assert "0 100 80 web.default.svc.cluster.local" in log, log
+    assert "10.96.0.1" in log
+    assert "can't find no-such-service.default.svc.cluster.local: NXDOMAIN" in log, log
+    assert "can't find example.com: REFUSED" in log, log       # nothing is forwarded outside the lab
+
+
+def test_nodeport_from_the_host(lab, web):
+    for node in ("10.200.0.10", "10.200.0.11", "10.200.0.12"):
+        body = wait_for(f"NodePort 30080 on {node}", lambda: http_get(f"http://{node}:30080/"))
+        assert body.startswith("hello from web-")
+
+
+def test_session_affinity_sticks_to_one_pod(lab, web):
+    kubectl("patch", "service", "web-np", "-p", '{"spec": {"sessionAffinity": "ClientIP"}}', env=lab)
+    wait_for("affinity rules on w1", lambda: "--rcheck" in node_nat_rules("w1-k8s", lab))
+    answers = {http_get("http://10.200.0.11:30080/") for _ in range(8)}
+    assert len(answers) == 1 and None not in answers, answers
+    kubectl("patch", "service", "web-np", "-p", '{"spec": {"sessionAffinity": "None"}}', env=lab)
+
+
+def test_endpoints_and_rules_follow_a_deleted_pod(lab, web):
+    before = ready_ips(lab)
+    victim = next(p for p in get_json("pods", "-l", "app=web", env=lab)["items"] if p["status"]["podIP"] == before[0])
+    kubectl("delete", "pod", victim["metadata"]["name"], "--grace-period=1", "--wait=false", env=lab)
+    after = wait_for("endpoints without the deleted pod, then a replacement",
+                     lambda: (ips := ready_ips(lab)) and before[0] not in ips and len(ips) == 2 and ips)
+    new_ip = (set(after) - set(before)).pop()
+    for node in ("w1-k8s", "w2-k8s"):
+        wait_for(f"rules for {new_ip} on {node}", lambda: (r := node_nat_rules(node, lab)) and
+                 f"--to-destination {new_ip}:80" in r and f"--to-destination {before[0]}:80" not in r)
+    log = run_client("client-after", f"wget -qO- http://{web}/ || echo FAIL", lab)
+    assert log.startswith("hello from web-"), log
+
+
+def test_resync_repairs_a_flushed_service_chain(lab, web):
+    rules = node_nat_rules("w1-k8s", lab)
+    line = next(x for x in rules.splitlines() if "default/web:http cluster IP" in x and x.startswith("-A KUBE-SERVICES"))
+    chain = line.split("-j ")[-1].strip()
+    damage = labctl("ssh", "w1-k8s", "--", f"iptables -t nat -F {chain}", env=lab)
+    assert damage.returncode == 0, damage.stderr
+    assert f"-A {chain} " not in node_nat_rules("w1-k8s", lab)
+    wait_for(f"{chain} rebuilt by the periodic resync", lambda: f"-A {chain} " in node_nat_rules("w1-k8s", lab))
