@@ -13,6 +13,7 @@ import os
 import time
 
 from .containers import ContainerConfigError, build_container_config
+from . import termination_message
 from .hooks import POST_START_TIMEOUT, run_hook
 from .images.store import ImageError
 from .logs import log_files
@@ -205,7 +206,8 @@ class PodWorker:
         try:
             cfg = build_container_config(
                 self.pod, c, image, host_ip=self.kl.cfg.node_ip, pod_ip=self.sandbox.ip,
-                mounts=container_mounts(c, self.volumes or {}),
+                mounts=container_mounts(c, self.volumes or {}) + [
+                    termination_message.prepare(self.sandbox.pod_dir, c, restart_count)],
                 log_path=os.path.join(self.sandbox.pod_dir, "logs", name, f"{restart_count}.log"),
                 restart_count=restart_count, lookup=self.kl.lookup_key)
         except (ContainerConfigError, VolumeError, ValueError, KeyError) as e:
@@ -260,6 +262,11 @@ class PodWorker:
             waiting = self.waiting.get(c["name"])
             if waiting and cur is not None and cur.state == "running":
                 waiting = None
+            for r in recs:
+                if r.state == "exited" and not r.message and not getattr(r, "_msg_read", False):
+                    r.message = termination_message.read_message(
+                        pod_dir(self.kl.cfg.root_dir, self.uid), c, r.restart_count, r.exit_code, r.log_path)
+                    r._msg_read = True
             probes = self.probe_set.get(c["name"])
             out.append(ContainerView(name=c["name"], image=_display_image(c.get("image", "")), current=cur,
                                      last=last, waiting=waiting, ready=probes.ready if probes else True,

@@ -119,6 +119,8 @@ def test_kubelet_runs_pods_with_crun(tmp_path):
     assert r["once_phase"] == "Failed" and r["once_exit_code"] == 3, r
     assert r["crash_waiting_reason"] == "CrashLoopBackOff" and r["crash_restarts"] >= 1, r
     assert r["crash_last_exit_code"] == 7, r
+    assert r["once_message"] == "goodbye\n", "terminationMessagePath content"
+    assert r["crash_last_message"] == "crashing", "FallbackToLogsOnError uses the log tail"
     assert r["never_pull_reason"] == "ErrImageNeverPull", r
     assert r["badcmd_terminated"]["reason"] == "StartError" and r["badcmd_terminated"]["exitCode"] == 128, r
     assert "nonexistent" in r["badcmd_terminated"]["message"], r
@@ -245,9 +247,11 @@ async def _inside_kubelet(node: str) -> dict:
         {"name": "sidecar", "image": "busybox:latest", "imagePullPolicy": "IfNotPresent",
          "command": ["sh", "-c", "until wget -q -O - http://127.0.0.1/; do sleep 0.1; done; exec sleep 1000"]}],
         terminationGracePeriodSeconds=5))
-    await api.create("pods", spec("once", [{"name": "main", "image": "busybox", "command": ["sh", "-c", "exit 3"]}],
+    await api.create("pods", spec("once", [{"name": "main", "image": "busybox",
+                                            "command": ["sh", "-c", "echo goodbye > /dev/termination-log; exit 3"]}],
                                   restartPolicy="Never"))
-    await api.create("pods", spec("crash", [{"name": "main", "image": "busybox", "command": ["sh", "-c", "exit 7"]}]))
+    await api.create("pods", spec("crash", [{"name": "main", "image": "busybox", "command": ["sh", "-c", "echo crashing; exit 7"],
+                                             "terminationMessagePolicy": "FallbackToLogsOnError"}]))
     await api.create("pods", spec("sick", [{"name": "main", "image": "busybox", "command": ["sleep", "1000"],
                                             "livenessProbe": {"exec": {"command": ["cat", "/nonexistent"]},
                                                               "periodSeconds": 1, "failureThreshold": 1}}],
@@ -282,11 +286,13 @@ async def _inside_kubelet(node: str) -> dict:
     await until(lambda: phase("once") == "Failed", "once failed")
     r["once_phase"] = phase("once")
     r["once_exit_code"] = cstatus("once")["state"]["terminated"]["exitCode"]
+    r["once_message"] = cstatus("once")["state"]["terminated"].get("message")
     await until(lambda: (cstatus("crash").get("state") or {}).get("waiting", {}).get("reason") == "CrashLoopBackOff",
                 "crash loop")
     r["crash_waiting_reason"] = "CrashLoopBackOff"
     r["crash_restarts"] = cstatus("crash")["restartCount"]
     r["crash_last_exit_code"] = cstatus("crash")["lastState"]["terminated"]["exitCode"]
+    r["crash_last_message"] = cstatus("crash")["lastState"]["terminated"].get("message")
     await until(lambda: (cstatus("never").get("state") or {}).get("waiting", {}).get("reason"), "never pull")
     r["never_pull_reason"] = cstatus("never")["state"]["waiting"]["reason"]
     await until(lambda: phase("badcmd") == "Failed", "badcmd failed")

@@ -41,3 +41,17 @@ def test_volume_errors(tmp_path):
     optional = prepare_volumes({"spec": {"volumes": [{"name": "x", "configMap": {"name": "gone", "optional": True}}]}},
                                str(tmp_path), lambda k, n: None)
     assert os.path.isdir(optional["x"])
+
+
+def test_termination_message(tmp_path):
+    from labkube.kubelet import termination_message as tm
+    c = {"name": "c", "terminationMessagePolicy": "FallbackToLogsOnError"}
+    m = tm.prepare(str(tmp_path), c, 0)
+    assert m["destination"] == "/dev/termination-log" and os.path.exists(m["source"])
+    log = tmp_path / "0.log"
+    log.write_text("a\nb\nlast words\n")
+    assert tm.read_message(str(tmp_path), c, 0, 1, str(log)) == "a\nb\nlast words"
+    assert tm.read_message(str(tmp_path), c, 0, 0, str(log)) == ""          # success: no fallback
+    open(m["source"], "w").write("explicit")
+    assert tm.read_message(str(tmp_path), c, 0, 1, str(log)) == "explicit"
+    assert tm.prepare(str(tmp_path), {"name": "d", "terminationMessagePath": "/tmp/msg"}, 2)["destination"] == "/tmp/msg"
