@@ -52,6 +52,8 @@ async def delete(reg: Registry, res: Resource, ns: str | None, name: str, option
             raise errors.not_found(res.name, name, res.group) from None
         md = cur.setdefault("metadata", {})
         pre = options.get("preconditions") or {}
+        if not isinstance(pre, dict):
+            raise errors.bad_request("preconditions must be an object with uid and/or resourceVersion")
         if pre.get("uid") and pre["uid"] != md.get("uid"):
             raise errors.conflict(res.name, name, f"Precondition failed: UID in precondition: {pre['uid']}, "
                                   f"UID in object meta: {md.get('uid')}", res.group)

@@ -74,6 +74,26 @@ async def read_body(request: web.Request, allow_empty: bool = False):
         raise errors.unsupported_media(ct) from None
 
 
+async def read_object(request: web.Request, kind: str = "object", allow_empty: bool = False) -> dict:
+    """The body, which must be a JSON object (400 otherwise)."""
+    body = await read_body(request, allow_empty)
+    if body is None and allow_empty:
+        return {}
+    if not isinstance(body, dict):
+        raise errors.bad_request(f"json: cannot unmarshal {type(body).__name__} into Go value of type {kind}")
+    return body
+
+
+def sub_dict(obj: dict, key: str) -> dict:
+    """obj[key] when it is an object, {} when absent or null; 400 for anything else."""
+    v = obj.get(key)
+    if v is None:
+        return {}
+    if not isinstance(v, dict):
+        raise errors.bad_request(f"json: cannot unmarshal {type(v).__name__} into Go struct field {key} of type object")
+    return v
+
+
 def dumps(obj) -> bytes:
     return json.dumps(obj, separators=(",", ":")).encode()
 

@@ -7,12 +7,14 @@ This is the apiserver's logic independent of HTTP. Keys are
 from __future__ import annotations
 
 import base64
+import contextlib
 import copy
 import json
 
 from ..api import errors
 from ..api.resources import Resource, resource
 from ..api.selectors import FieldSelector, LabelSelector
+from ..api.shape import shape_error
 from ..api.strategy import INTERNAL, prepare_create, prepare_update, strip_for_compare
 from ..api.validation import validate
 from ..storage import KeyExists, KeyNotFound, RevisionConflict, Storage
@@ -32,6 +34,22 @@ def prefix(res: Resource, namespace: str | None) -> str:
 def with_rv(obj: dict, rev: int) -> dict:
     obj.setdefault("metadata", {})["resourceVersion"] = str(rev)
     return obj
+
+
+def _check_shape(res: Resource, obj) -> None:
+    err = shape_error(res.name, obj)
+    if err:
+        raise errors.bad_request(f'{res.kind} in version "{res.version}" cannot be handled as a {res.kind}: {err}')
+
+
+@contextlib.contextmanager
+def _malformed(res: Resource):
+    """The safety net under shape checks: a body that still trips defaulting or validation is a 400."""
+    try:
+        yield
+    except (TypeError, AttributeError, ValueError, KeyError, IndexError) as e:
+        raise errors.bad_request(f'{res.kind} in version "{res.version}" cannot be handled as a {res.kind}: '
+                                 f"malformed object: {type(e).__name__}: {e}") from None
 
 
 def _start_key(cont: str | None) -> str:
@@ -111,9 +129,11 @@ class Registry:
         body_ns = (obj.get("metadata") or {}).get("namespace") if isinstance(obj.get("metadata"), dict) else None
         if res.namespaced and ns and body_ns and body_ns != ns:
             raise errors.bad_request("the namespace of the provided object does not match the namespace sent on the request")
-        obj = prepare_create(res, obj, ns)
-        name = obj["metadata"].get("name") or ""
-        errs = validate(res, obj)
+        _check_shape(res, obj)
+        with _malformed(res):
+            obj = prepare_create(res, obj, ns)
+            name = obj["metadata"].get("name") or ""
+            errs = validate(res, obj)
         if errs:
             raise errors.invalid(res.kind, name, errs)
         await self.check_namespace(res, obj["metadata"].get("namespace"), name)
@@ -179,10 +199,12 @@ class Registry:
             new["metadata"].setdefault("name", name)
             if res.namespaced:
                 new["metadata"].setdefault("namespace", ns)
-            new = prepare_update(res, new, with_rv(copy.deepcopy(cur), rev), sub)
-            if res.name == "services":
-                self._keep_cluster_ip(new, cur)
-            errs = validate(res, new, None if sub in INTERNAL else cur)
+            _check_shape(res, new)
+            with _malformed(res):
+                new = prepare_update(res, new, with_rv(copy.deepcopy(cur), rev), sub)
+                if res.name == "services":
+                    self._keep_cluster_ip(new, cur)
+                errs = validate(res, new, None if sub in INTERNAL else cur)
             if errs:
                 raise errors.invalid(res.kind, name, errs)
             new["metadata"].pop("resourceVersion", None)

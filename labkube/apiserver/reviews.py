@@ -24,6 +24,9 @@ async def handle(request: web.Request, t: Target) -> web.Response:
            "metadata": {"creationTimestamp": now()}}
     if t.res.name == "selfsubjectaccessreviews":
         spec = body.get("spec") or {}
+        if not isinstance(spec, dict):
+            raise errors.bad_request("SelfSubjectAccessReview in version \"v1\" cannot be handled as a "
+                                     "SelfSubjectAccessReview: json: cannot unmarshal into spec of type object")
         if not spec.get("resourceAttributes") and not spec.get("nonResourceAttributes"):
             raise errors.ApiError(422, "Invalid", 'SelfSubjectAccessReview.authorization.k8s.io "" is invalid: '
                                   "spec.resourceAttributes: Invalid value: \"null\": exactly one of "

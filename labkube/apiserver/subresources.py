@@ -10,7 +10,7 @@ from ..api import errors
 from ..api.patch import PATCH_TYPES, apply_patch
 from ..api.selectors import selector_string
 from . import deletion, logs
-from .httputil import dry_run, media_type, read_body, reply, status_success
+from .httputil import dry_run, media_type, read_body, read_object, reply, status_success, sub_dict
 from .paths import Target
 from .registry import Registry
 
@@ -32,14 +32,17 @@ async def handle(request: web.Request, reg: Registry, t: Target) -> web.StreamRe
     elif sub == "binding" and m == "POST":
         return await bind(request, reg, t)
     elif sub == "eviction" and m == "POST":
-        await read_body(request, allow_empty=True)
-        await deletion.delete(reg, t.res, t.namespace, t.name, {}, dry_run(request))
+        ev = await read_object(request, "Eviction", allow_empty=True)
+        opts = sub_dict(ev, "deleteOptions")
+        await deletion.delete(reg, t.res, t.namespace, t.name, opts, dry_run(request))
         return reply(status_success(t.name, "pods", code=201), 201)
     elif sub == "log" and m == "GET":
         return await logs.serve(request, reg, t)
     elif sub == "finalize" and m == "PUT":
-        body = await read_body(request)
-        fins = ((body or {}).get("spec") or {}).get("finalizers") or []
+        body = await read_object(request, "Namespace")
+        fins = sub_dict(body, "spec").get("finalizers") or []
+        if not isinstance(fins, list) or not all(isinstance(f, str) for f in fins):
+            raise errors.bad_request("spec.finalizers must be a list of strings")
 
         def mutate(cur: dict) -> dict:
             cur.setdefault("spec", {})["finalizers"] = fins
@@ -66,17 +69,21 @@ async def scale(request: web.Request, reg: Registry, t: Target) -> web.Response:
     if request.method == "GET":
         return reply(to_scale(await reg.get(t.res, t.namespace, t.name)))
     body = await read_body(request)
+    if request.method == "PUT" and not isinstance(body, dict):
+        raise errors.bad_request("json: cannot unmarshal into Go value of type Scale")
     ct = media_type(request)
     if request.method == "PATCH" and ct not in PATCH_TYPES:
         raise errors.unsupported_media(ct)
     pre = None
     if request.method == "PUT":
-        pre = ((body or {}).get("metadata") or {}).get("resourceVersion") or None
+        pre = sub_dict(body, "metadata").get("resourceVersion") or None
 
     def mutate(cur: dict) -> dict:
         sc = to_scale(cur)
         new = apply_patch(ct, sc, body) if request.method == "PATCH" else copy.deepcopy(body)
-        reps = ((new or {}).get("spec") or {}).get("replicas")
+        if not isinstance(new, dict):
+            raise errors.bad_request("json: cannot unmarshal into Go value of type Scale")
+        reps = sub_dict(new, "spec").get("replicas")
         if reps is None:
             reps = 0
         if not isinstance(reps, int) or isinstance(reps, bool) or reps < 0:
@@ -90,15 +97,17 @@ async def scale(request: web.Request, reg: Registry, t: Target) -> web.Response:
 
 
 async def bind(request: web.Request, reg: Registry, t: Target) -> web.Response:
-    body = await read_body(request)
-    target = (body or {}).get("target") or {}
+    body = await read_object(request, "Binding")
+    target = sub_dict(body, "target")
     node = target.get("name")
+    if node is not None and not isinstance(node, str):
+        raise errors.bad_request("json: cannot unmarshal into Go struct field target.name of type string")
     if not node:
         raise errors.ApiError(422, "Invalid", f'Binding.core "{t.name}" is invalid: target.name: Required value')
     if target.get("kind", "Node") not in ("Node", ""):
         raise errors.ApiError(422, "Invalid", f'Binding.core "{t.name}" is invalid: target.kind: '
                               f'Unsupported value: "{target.get("kind")}": supported values: "Node"')
-    want_uid = ((body.get("metadata") or {}).get("uid"))
+    want_uid = sub_dict(body, "metadata").get("uid")
 
     def mutate(cur: dict) -> dict:
         md = cur.get("metadata") or {}
