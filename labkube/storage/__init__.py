@@ -9,7 +9,8 @@ async def open_storage(config: dict, history: int = 10000) -> Storage:
     backend = (config or {}).get("backend", "sqlite")
     if backend != "sqlite":
         raise ValueError(f"storage.backend {backend!r} is not supported (use sqlite)")
-    return await SqliteStorage.open(config["path"], history=history)
+    durable = config.get("fsync", True) is not False  # `fsync: false` is for throwaway test clusters only
+    return await SqliteStorage.open(config["path"], history=history, durable=durable)
 
 
 __all__ = ["Event", "Expired", "KeyExists", "KeyNotFound", "RevisionConflict", "SqliteStorage",

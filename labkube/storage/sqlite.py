@@ -41,14 +41,16 @@ def _bucket(key: str) -> str:
 class SqliteStorage(Storage):
     """Storage over a SQLite file; open with `await SqliteStorage.open(path)`."""
 
-    def __init__(self, path: str, history: int = 10000, watch_buffer: int = 10000, versioner=stamp_resource_version):
+    def __init__(self, path: str, history: int = 10000, watch_buffer: int = 10000, versioner=stamp_resource_version,
+                 durable: bool = True):
         self.path = path
         self._versioner = versioner
         if os.path.dirname(path):
             os.makedirs(os.path.dirname(path), exist_ok=True)
         conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=FULL")
+        # FULL: a commit is on disk before it is acknowledged; OFF only for throwaway test stores
+        conn.execute("PRAGMA synchronous=FULL" if durable else "PRAGMA synchronous=OFF")
         conn.executescript(_SCHEMA)
         self._rev = conn.execute("SELECT rev FROM meta WHERE id = 1").fetchone()[0]
         self._data: dict[str, dict[str, tuple[str, int]]] = {}
@@ -65,8 +67,8 @@ class SqliteStorage(Storage):
 
     @classmethod
     async def open(cls, path: str, history: int = 10000, watch_buffer: int = 10000,
-                   versioner=stamp_resource_version) -> "SqliteStorage":
-        return await asyncio.to_thread(cls, path, history, watch_buffer, versioner)
+                   versioner=stamp_resource_version, durable: bool = True) -> "SqliteStorage":
+        return await asyncio.to_thread(cls, path, history, watch_buffer, versioner, durable)
 
     @property
     def revision(self) -> int:

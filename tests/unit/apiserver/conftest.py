@@ -10,7 +10,7 @@ from labkube.apiserver.config import ApiserverConfig
 @pytest.fixture
 async def api(tmp_path):
     cfg = ApiserverConfig(tls_cert_file="unused", tls_private_key_file="unused", client_ca_file="unused",
-                          storage={"backend": "sqlite", "path": str(tmp_path / "registry.db")}, watch_history=20)
+                          storage={"backend": "sqlite", "path": str(tmp_path / "registry.db"), "fsync": False}, watch_history=20)
     app = make_app(cfg, authenticate=False)
     app[keys.BOOKMARK_INTERVAL] = 0.05
     async with TestClient(TestServer(app)) as client:
