@@ -10,6 +10,7 @@ from ..api.resources import Resource
 from ..storage import KeyNotFound, RevisionConflict
 from .registry import Registry, key, with_rv
 
+IMMORTAL_NAMESPACES = ("default", "kube-system", "kube-public")
 # kinds whose DELETE answers the object (others answer a Status)
 RETURNS_OBJECT = {"pods", "services", "namespaces"}
 
@@ -43,6 +44,8 @@ async def delete(reg: Registry, res: Resource, ns: str | None, name: str, option
                  dry_run: bool = False) -> tuple[dict, bool]:
     """(object or its last state, True when it is gone now)."""
     options = options or {}
+    if res.name == "namespaces" and name in IMMORTAL_NAMESPACES:
+        raise errors.forbidden(f'namespaces "{name}" is forbidden: this namespace may not be deleted', "namespaces", name)
     fin = _policy_finalizer(options)
     k = key(res, ns, name)
     for _ in range(20):

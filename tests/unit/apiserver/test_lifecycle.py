@@ -125,3 +125,9 @@ async def test_service_ip_allocation(api, svc_type):
     r = await api.post("/api/v1/namespaces/default/services",
                        json={"metadata": {"name": "c"}, "spec": {"clusterIP": "10.96.0.1", "ports": [{"port": 80}]}})
     assert r.status == 422 and "already allocated" in (await r.json())["message"]
+
+
+@pytest.mark.parametrize("ns", ["default", "kube-system", "kube-public"])
+async def test_system_namespaces_may_not_be_deleted(api, ns):
+    r = await api.delete(f"/api/v1/namespaces/{ns}")
+    assert r.status == 403 and "this namespace may not be deleted" in (await r.json())["message"]
