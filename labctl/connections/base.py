@@ -69,6 +69,10 @@ class Connection:
             return None
         return r.stdout.split()[0]
 
+    def stat(self, path, follow=False, checksum=False):
+        """Optional fast path: a file_info dict, None if missing, or NotImplemented (use the shell)."""
+        return NotImplemented
+
     def close(self) -> None:
         pass
 

@@ -11,6 +11,7 @@ import subprocess
 import tempfile
 
 from .base import CommandResult, Connection, parse_mode
+from .fileinfo import file_info
 
 
 class LocalConnection(Connection):
@@ -73,3 +74,7 @@ class LocalConnection(Connection):
             return h.hexdigest()
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError):
             return None
+
+    def stat(self, path, follow=False, checksum=False):
+        """File facts without starting a process (see :mod:`labctl.connections.fileinfo`)."""
+        return file_info(path, follow, checksum)

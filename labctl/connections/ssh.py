@@ -13,6 +13,7 @@ renamed into place (atomic, so running binaries can be replaced).
 from __future__ import annotations
 
 import base64
+import inspect
 import json
 import os
 import select
@@ -22,18 +23,24 @@ import threading
 import time
 import uuid
 
+
 import paramiko
 
+from . import fileinfo
 from .base import CommandResult, Connection, UnreachableError, build_command, parse_mode
 
 
-_AGENT = r"""
+_AGENT_LOOP = r"""
 import base64, json, os, signal, subprocess, sys
 rd, wr = sys.stdin.buffer, sys.stdout.buffer
-wr.write(b"LABCTL-AGENT-1\n"); wr.flush()
+wr.write(b"LABCTL-AGENT-2\n"); wr.flush()
 enc = lambda b: base64.b64encode(b).decode()
 for line in rd:
     q = json.loads(line)
+    if q.get("op") == "stat":
+        wr.write(json.dumps({"st": file_info(q["path"], q["follow"], q["checksum"])}).encode() + b"\n")
+        wr.flush()
+        continue
     env = dict(os.environ); env.update(q.get("env") or {})
     data = base64.b64decode(q["stdin"]) if q.get("stdin") is not None else b""
     r = {"rc": 127, "out": "", "err": "", "to": False}
@@ -57,6 +64,8 @@ for line in rd:
         r["err"] = enc(str(x).encode())
     wr.write(json.dumps(r).encode() + b"\n"); wr.flush()
 """
+# the helper = file_info (shared with the local connection) + the request loop
+_AGENT = inspect.getsource(fileinfo) + _AGENT_LOOP
 
 
 class _AcceptAnyKey(paramiko.MissingHostKeyPolicy):
@@ -129,6 +138,10 @@ class SSHConnection(Connection):
                                    f"{self.port}: {cause}") from None
         t = client.get_transport()
         t.set_keepalive(30)
+        try:  # small request/answer pairs: without this, Nagle + delayed ACKs add ~40 ms each
+            t.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except (OSError, AttributeError):
+            pass
         # small request/response exchanges: without this each new session waits ~40 ms (Nagle)
         t.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._client = client
@@ -178,7 +191,7 @@ class SSHConnection(Connection):
             hello = self._readline(chan)
         except (socket.timeout, TimeoutError, paramiko.SSHException, OSError, EOFError):
             hello = b""
-        if hello.strip() != b"LABCTL-AGENT-1":
+        if hello.strip() != b"LABCTL-AGENT-2":
             chan.close()
             self.use_agent = False  # no python3 there: one channel per command
             return None
@@ -219,6 +232,36 @@ class SSHConnection(Connection):
             dec = lambda s: base64.b64decode(s).decode(errors="replace")
             return CommandResult(r["rc"], dec(r["out"]), dec(r["err"]) if not r["to"] else
                                  f"command timed out after {timeout} s", timed_out=r["to"])
+
+    def stat(self, path, follow=False, checksum=False):
+        """File facts computed by the helper (no process started); NotImplemented without it."""
+        if not self.use_agent:
+            return NotImplemented
+        with self._agent_lock:
+            agent = self._agent
+            if agent is None or agent[0].closed:
+                agent = self._start_agent()
+                if agent is None:
+                    return NotImplemented
+            chan = agent[0]
+            try:
+                chan.sendall(json.dumps({"op": "stat", "path": str(path), "follow": bool(follow),
+                                         "checksum": bool(checksum)}).encode() + b"\n")
+                chan.settimeout(300)
+                line = self._readline(chan)
+            except (socket.timeout, TimeoutError, paramiko.SSHException, OSError, EOFError) as e:
+                self._agent = None
+                raise UnreachableError(f"{self.host}: SSH connection lost: {e}") from None
+            if not line:
+                self._agent = None
+                raise UnreachableError(f"{self.host}: SSH connection lost (command helper exited)")
+            return json.loads(line)["st"]
+
+    def sha256(self, remote_path: str) -> str | None:
+        st = self.stat(remote_path, follow=True, checksum=True)
+        if st is NotImplemented:
+            return Connection.sha256(self, remote_path)
+        return st.get("sha256") if st else None
 
     # -- API ---------------------------------------------------------------
     def run(self, cmd, *, stdin=None, timeout=None, env=None) -> CommandResult:
@@ -295,12 +338,6 @@ class SSHConnection(Connection):
         with sftp.open(remote_path, "rb") as f:
             f.prefetch()
             return f.read()
-
-    def sha256(self, remote_path: str) -> str | None:
-        r = self.run(f"sha256sum -- {shlex.quote(remote_path)} 2>/dev/null")
-        if r.rc != 0 or not r.stdout.strip():
-            return None
-        return r.stdout.split()[0]
 
     def close(self) -> None:
         with self._lock:

@@ -213,10 +213,13 @@ class Templar:
         return bool(v)
 
     def render_file(self, text: str, scope: Mapping, name: str = "<template>") -> str:
-        try:
-            tmpl = self.file_env.from_string(text)
-        except TemplateSyntaxError as e:
-            raise TemplateError(f"{name}:{e.lineno}: template syntax error: {e.message}") from None
+        key = (id(self.file_env), text)
+        tmpl = self._cache.get(key)
+        if tmpl is None:
+            try:
+                tmpl = self._cache[key] = self.file_env.from_string(text)
+            except TemplateSyntaxError as e:
+                raise TemplateError(f"{name}:{e.lineno}: template syntax error: {e.message}") from None
         try:
             return "".join(
                 tmpl.root_render_func(tmpl.new_context(scope, shared=True)))

@@ -29,6 +29,11 @@ def remote_stat(ctx, path, follow=False, checksum=False) -> dict | None:
 
     With ``checksum=True`` a regular file also gets ``sha256`` -- in the same round trip.
     """
+    fast = getattr(ctx.conn, "stat", None)
+    if fast is not None:
+        st = fast(path, follow=follow, checksum=checksum)
+        if st is not NotImplemented:
+            return st
     flag = "-L " if follow else ""
     p = q(path)
     cmd = (f"stat {flag}-c 'S|%F|%a|%U|%G|%u|%g|%s|%Y' -- {p} 2>/dev/null || exit 0; "

@@ -90,6 +90,15 @@ def test_ssh_connection_api(sshd, tmp_path, agent):
         assert oct(os.stat(target).st_mode & 0o777) == "0o600"
         assert conn.sha256(target) == "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03"
         assert conn.sha256(str(tmp_path / "missing")) is None
+        st = conn.stat(target, checksum=True)
+        if agent:
+            assert (st["type"], st["mode"], st["size"], st["sha256"]) == \
+                ("file", 0o600, 6, "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03")
+            os.symlink(target, tmp_path / "ln")
+            assert conn.stat(str(tmp_path / "ln"))["target"] == target
+            assert conn.stat(str(tmp_path / "nope")) is None
+        else:
+            assert st is NotImplemented
         assert conn.run("sleep 5", timeout=0.3).timed_out
         assert conn.run("echo again").stdout == "again\n"   # usable after a timeout
     finally:
