@@ -38,7 +38,12 @@ def execute(ctx, args, shell=False) -> TaskResult:
     for key, want in (("creates", True), ("removes", False)):
         path = args.get(key)
         if path:
-            exists = ctx.conn.run(f"test -e {q(str(path))}").rc == 0
+            path = str(path)
+            if any(c in path for c in "*?["):
+                exists = ctx.conn.run(f"set -- {path}; test -e \"$1\"").rc == 0   # a glob, as in Ansible
+            else:
+                from ._util import remote_stat
+                exists = remote_stat(ctx, path, follow=True) is not None
             if exists == want:
                 return TaskResult(changed=False, msg=f"skipped, since {path} {'exists' if want else 'does not exist'}",
                                   data={"cmd": shown, "rc": 0, "stdout": "", "stderr": ""})
