@@ -114,6 +114,22 @@ def resource_limits(container: dict) -> tuple:
     return mem, quota, shares
 
 
+def capabilities(container: dict) -> list | None:
+    """securityContext.capabilities add/drop over Docker's defaults (None when unchanged)."""
+    from .runtime.spec import ALL_CAPS, DEFAULT_CAPS
+    caps = (container.get("securityContext") or {}).get("capabilities") or {}
+    if not caps:
+        return None
+    norm = lambda c: c if c.startswith("CAP_") else f"CAP_{c}"   # noqa: E731
+    drop = {norm(c) for c in caps.get("drop") or []}
+    out = [] if "CAP_ALL" in drop else [c for c in DEFAULT_CAPS if c not in drop]
+    for c in caps.get("add") or []:
+        for add in (ALL_CAPS if norm(c) == "CAP_ALL" else (norm(c),)):
+            if add not in out:
+                out.append(add)
+    return out
+
+
 def user_of(pod: dict, container: dict) -> tuple:
     psc = (pod.get("spec") or {}).get("securityContext") or {}
     csc = container.get("securityContext") or {}
@@ -128,11 +144,16 @@ def build_container_config(pod: dict, container: dict, image, *, host_ip: str, p
     env_map = dict(e.split("=", 1) for e in env)
     mem, quota, shares = resource_limits(container)
     csc = container.get("securityContext") or {}
+    psc = (pod.get("spec") or {}).get("securityContext") or {}
+    user = user_of(pod, container)
+    if csc.get("runAsNonRoot", psc.get("runAsNonRoot")) and user[0] == 0:
+        raise ContainerConfigError("container has runAsNonRoot and image will run as root")
     return ContainerConfig(
         name=container["name"], pod_uid=pod["metadata"]["uid"], image_ref=image.ref, image_id=image.image_id,
         rootfs=image.rootfs, args=command_line(container, image.config, env_map), env=env,
         working_dir=container.get("workingDir") or image.config.get("WorkingDir") or "/",
         mounts=mounts, log_path=log_path, restart_count=restart_count,
         stop_signal=image.config.get("StopSignal") or "SIGTERM", memory_limit=mem, cpu_quota=quota,
-        cpu_shares=shares, user=user_of(pod, container), tty=bool(container.get("tty")),
-        readonly_rootfs=bool(csc.get("readOnlyRootFilesystem")))
+        cpu_shares=shares, user=user, tty=bool(container.get("tty")),
+        readonly_rootfs=bool(csc.get("readOnlyRootFilesystem")), capabilities=capabilities(container),
+        privileged=bool(csc.get("privileged")), no_new_privileges=csc.get("allowPrivilegeEscalation") is False)

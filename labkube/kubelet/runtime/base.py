@@ -80,6 +80,9 @@ class ContainerConfig:
     user: tuple = (0, 0)
     tty: bool = False
     readonly_rootfs: bool = False
+    capabilities: list | None = None       # None: the runtime's defaults (Docker's 14)
+    privileged: bool = False
+    no_new_privileges: bool = False
 
 
 @dataclass

@@ -23,7 +23,7 @@ from . import cgroups, overlay
 from .base import ContainerConfig, ContainerStatus, Runtime, RuntimeError_, Sandbox, SandboxConfig
 from .reaper import Reaper, become_subreaper, pid_alive, pid_start_time
 from .sandboxes import Sandboxes
-from .spec import build_spec
+from .spec import bounding_set, build_spec
 from .state import StateDir
 
 log = logging.getLogger(__name__)
@@ -122,7 +122,7 @@ class CrunRuntime(Runtime):
             cg = cgroups.container_path(sandbox.cgroup_parent, cid) if self.use_cgroups else None
             self.extra[cid]["cgroup"] = cg
             with open(os.path.join(bundle, "config.json"), "w") as f:
-                json.dump(build_spec(cfg, sandbox, cg, nofile=_nofile()), f, indent=1)
+                json.dump(build_spec(cfg, sandbox, cg, nofile=_nofile(), bounding=bounding_set()), f, indent=1)
         except OSError as e:
             self._fail(cid, f"creating the bundle: {e}", "CreateContainerError")
             raise RuntimeError_(f"create container {cfg.name}: {e}", "CreateContainerError") from None

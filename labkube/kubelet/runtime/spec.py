@@ -26,15 +26,40 @@ BASE_MOUNTS = (
     {"destination": "/sys", "type": "sysfs", "source": "sysfs",
      "options": ["nosuid", "noexec", "nodev", "ro"]},
 )
+ALL_CAPS = tuple("CAP_" + c for c in (      # in capability-number order (bit i = ALL_CAPS[i])
+    "CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID", "SETPCAP",
+    "LINUX_IMMUTABLE", "NET_BIND_SERVICE", "NET_BROADCAST", "NET_ADMIN", "NET_RAW", "IPC_LOCK", "IPC_OWNER",
+    "SYS_MODULE", "SYS_RAWIO", "SYS_CHROOT", "SYS_PTRACE", "SYS_PACCT", "SYS_ADMIN", "SYS_BOOT", "SYS_NICE",
+    "SYS_RESOURCE", "SYS_TIME", "SYS_TTY_CONFIG", "MKNOD", "LEASE", "AUDIT_WRITE", "AUDIT_CONTROL", "SETFCAP",
+    "MAC_OVERRIDE", "MAC_ADMIN", "SYSLOG", "WAKE_ALARM", "BLOCK_SUSPEND", "AUDIT_READ", "PERFMON", "BPF",
+    "CHECKPOINT_RESTORE"))
+
+
+def bounding_set() -> int:
+    """Our own capability bounding set (a container cannot get capabilities outside it)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("CapBnd:"):
+                    return int(line.split()[1], 16)
+    except (OSError, ValueError):
+        pass
+    return (1 << len(ALL_CAPS)) - 1
+
+
 MASKED = ("/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list",
           "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware")
 READONLY = ("/proc/asound", "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger")
 
 
 def build_spec(cfg: ContainerConfig, sandbox: Sandbox, cgroups_path: str | None = None,
-               nofile: int = 1024) -> dict:
+               nofile: int = 1024, bounding: int | None = None) -> dict:
     """config.json as a dict. ``cgroups_path`` None means no cgroup (crun's manager disabled)."""
-    caps = list(DEFAULT_CAPS)
+    caps = list(cfg.capabilities) if cfg.capabilities is not None else list(DEFAULT_CAPS)
+    if cfg.privileged:
+        caps = list(ALL_CAPS)
+    bounding = (1 << len(ALL_CAPS)) - 1 if bounding is None else bounding
+    caps = [c for c in caps if c not in ALL_CAPS or bounding >> ALL_CAPS.index(c) & 1]
     env = list(cfg.env)
     if not any(e.startswith("HOSTNAME=") for e in env):
         env.append(f"HOSTNAME={sandbox.hostname or sandbox.name}")
@@ -54,7 +79,9 @@ def build_spec(cfg: ContainerConfig, sandbox: Sandbox, cgroups_path: str | None 
     namespaces = [{"type": "pid"}, {"type": "ipc"}, {"type": "uts"}, {"type": "mount"}]
     if not sandbox.host_network:        # hostNetwork: share the node's network namespace
         namespaces.append({"type": "network", "path": sandbox.netns} if sandbox.netns else {"type": "network"})
-    linux: dict = {"namespaces": namespaces, "maskedPaths": list(MASKED), "readonlyPaths": list(READONLY)}
+    linux: dict = {"namespaces": namespaces}
+    if not cfg.privileged:
+        linux.update(maskedPaths=list(MASKED), readonlyPaths=list(READONLY))
     if cgroups_path is not None:
         linux["cgroupsPath"] = cgroups_path
         linux["resources"] = resources(cfg.memory_limit, cfg.cpu_quota, cfg.cpu_shares)
@@ -68,7 +95,7 @@ def build_spec(cfg: ContainerConfig, sandbox: Sandbox, cgroups_path: str | None 
             "cwd": cfg.working_dir or "/",
             "capabilities": {k: list(caps) for k in ("bounding", "effective", "permitted")},
             "rlimits": [{"type": "RLIMIT_NOFILE", "hard": int(nofile), "soft": int(nofile)}],
-            "noNewPrivileges": False,
+            "noNewPrivileges": bool(cfg.no_new_privileges) and not cfg.privileged,
         },
         "root": {"path": "rootfs", "readonly": bool(cfg.readonly_rootfs)},
         "hostname": sandbox.hostname or sandbox.name,

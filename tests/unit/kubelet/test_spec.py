@@ -121,3 +121,34 @@ def test_pod_files_and_dns_policy(tmp_path):
     hostnet = {**p, "spec": {**p["spec"], "hostNetwork": True}}
     sc = sandbox_config(hostnet, "/root", ["10.96.0.10"], "cluster.local", "w1", "10.200.0.11")
     assert sc.host_network and sc.hostname == "w1" and "10.96.0.10" not in sc.nameservers
+
+
+def test_security_context():
+    from labkube.kubelet.containers import capabilities
+    assert capabilities({}) is None
+    caps = capabilities({"securityContext": {"capabilities": {"drop": ["NET_RAW"], "add": ["NET_ADMIN"]}}})
+    assert "CAP_NET_RAW" not in caps and "CAP_NET_ADMIN" in caps and "CAP_CHOWN" in caps
+    assert capabilities({"securityContext": {"capabilities": {"drop": ["ALL"], "add": ["CAP_KILL"]}}}) == ["CAP_KILL"]
+    img = Image("docker.io/library/busybox:latest", "sha256:1", "/img", {"Cmd": ["sh"]})
+    pod = {"metadata": {"name": "p", "namespace": "d", "uid": "u"}, "spec": {"securityContext": {"runAsNonRoot": True}}}
+    with pytest.raises(ContainerConfigError, match="runAsNonRoot"):
+        build_container_config(pod, {"name": "c"}, img, host_ip="h", pod_ip="p", mounts=[], log_path="/l",
+                               restart_count=0)
+    priv = build_container_config({"metadata": pod["metadata"], "spec": {}},
+                                  {"name": "c", "securityContext": {"privileged": True}}, img, host_ip="h",
+                                  pod_ip="p", mounts=[], log_path="/l", restart_count=0)
+    spec = build_spec(priv, SB, None)
+    assert "CAP_SYS_ADMIN" in spec["process"]["capabilities"]["bounding"] and "maskedPaths" not in spec["linux"]
+    nonew = build_container_config({"metadata": pod["metadata"], "spec": {}},
+                                   {"name": "c", "securityContext": {"allowPrivilegeEscalation": False}}, img,
+                                   host_ip="h", pod_ip="p", mounts=[], log_path="/l", restart_count=0)
+    assert build_spec(nonew, SB, None)["process"]["noNewPrivileges"] is True
+
+
+def test_caps_limited_to_the_bounding_set():
+    from labkube.kubelet.runtime.spec import ALL_CAPS
+    cfg = ContainerConfig(name="c", pod_uid="u", image_ref="r", image_id="i", rootfs="/r", args=["sh"], env=[],
+                          privileged=True)
+    no_sys_module = ((1 << len(ALL_CAPS)) - 1) & ~(1 << ALL_CAPS.index("CAP_SYS_MODULE"))
+    caps = build_spec(cfg, SB, None, bounding=no_sys_module)["process"]["capabilities"]["bounding"]
+    assert "CAP_SYS_MODULE" not in caps and "CAP_SYS_ADMIN" in caps
