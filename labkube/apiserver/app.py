@@ -90,3 +90,4 @@ async def serve(config: ApiserverConfig) -> None:
     await stop.wait()
     log.info("shutting down")
     await runner.cleanup()
+    log.info("stopped")
