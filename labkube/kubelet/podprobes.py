@@ -23,7 +23,8 @@ class WorkerProbes:
             return
         w = self.w
         p = ContainerProbes(c, cid, w.sandbox.ip if w.sandbox else "", w.kl.runtime.exec_sync, w.wake.set,
-                            self.kill, enabled=w.kl.cfg.runtime != "fake")
+                            self.kill, enabled=w.kl.cfg.runtime != "fake",
+                            on_unhealthy=lambda msg: w.kl.event(w.pod, "Warning", "Unhealthy", msg))
         self.by_name[c["name"]] = p
         p.start()
 
@@ -42,8 +43,8 @@ class WorkerProbes:
     async def kill(self, cid: str, message: str) -> None:
         w = self.w
         name = next((n for n, p in self.by_name.items() if p.cid == cid), "?")
-        w.kl.event(w.pod, "Warning", "Unhealthy", message)
-        w.kl.event(w.pod, "Normal", "Killing", f"Container {name} failed a probe, will be restarted")
+        w.kl.event(w.pod, "Normal", "Killing", f"Container {name} failed {message.split(':')[0].lower()}, "
+                                               "will be restarted")
         grace = (w.pod.get("spec") or {}).get("terminationGracePeriodSeconds", 30)
         await w.kl.runtime.stop_container(cid, float(grace if grace is not None else 30))
         w.wake.set()

@@ -183,6 +183,7 @@ class PodWorker:
                 delay = self.kl.backoff.delay(key)
                 self.waiting[name] = ("CrashLoopBackOff", f"back-off {int(delay)}s restarting failed "
                                       f"container={name} pod={self.name}_{self.namespace}({self.uid})")
+                self.kl.event(self.pod, "Warning", "BackOff", f"Back-off restarting failed container {name}")
                 return remaining
             self.kl.backoff.failed(key)
         return await self.start_container(c, 0 if cur is None else cur.restart_count + 1)
@@ -192,6 +193,7 @@ class PodWorker:
         pull_key = (self.uid, name, "pull")
         if self.kl.backoff.remaining(pull_key) > 0:
             self.waiting[name] = ("ImagePullBackOff", f'Back-off pulling image "{c.get("image")}"')
+            self.kl.event(self.pod, "Normal", "BackOff", f'Back-off pulling image "{c.get("image")}"')
             return self.kl.backoff.remaining(pull_key)
         try:
             image = await asyncio.to_thread(self.kl.images.ensure, c.get("image", ""), c.get("imagePullPolicy"))

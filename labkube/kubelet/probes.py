@@ -72,9 +72,10 @@ class ContainerProbes:
     """The probes of one running container; reports through callbacks on the worker."""
 
     def __init__(self, container: dict, container_id: str, pod_ip: str, exec_fn, on_change, on_kill,
-                 enabled: bool = True):
+                 enabled: bool = True, on_unhealthy=None):
         self.container, self.cid, self.pod_ip = container, container_id, pod_ip
         self.exec_fn, self.on_change, self.on_kill = exec_fn, on_change, on_kill
+        self.on_unhealthy = on_unhealthy
         self.enabled = enabled
         self.started = "startupProbe" not in container or not enabled
         self.ready = "readinessProbe" not in container or not enabled
@@ -125,6 +126,8 @@ class ContainerProbes:
                 return
             if not ok:
                 log.debug("%s of %s failed: %s", kind, self.container.get("name"), msg)
+                if self.on_unhealthy is not None:
+                    self.on_unhealthy(f"{kind[:-5].capitalize()} probe failed: {msg}")
             await asyncio.sleep(s["period"])
 
     async def _exec(self, command: list, timeout: float):
