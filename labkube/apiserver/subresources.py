@@ -9,7 +9,7 @@ from aiohttp import web
 from ..api import errors
 from ..api.patch import PATCH_TYPES, apply_patch
 from ..api.selectors import selector_string
-from . import deletion, logs
+from . import deletion, execproxy, logs
 from .httputil import dry_run, media_type, read_body, read_object, reply, status_success, sub_dict
 from .paths import Target
 from .registry import Registry
@@ -38,6 +38,8 @@ async def handle(request: web.Request, reg: Registry, t: Target) -> web.StreamRe
         return reply(status_success(t.name, "pods", code=201), 201)
     elif sub == "log" and m == "GET":
         return await logs.serve(request, reg, t)
+    elif sub == "exec" and m in ("GET", "POST"):
+        return await execproxy.serve(request, reg, t)
     elif sub == "finalize" and m == "PUT":
         body = await read_object(request, "Namespace")
         fins = sub_dict(body, "spec").get("finalizers") or []

@@ -68,6 +68,8 @@ def _pki(d):
 
     leaf("apiserver", "kube-apiserver", server=True)
     leaf("admin", "kubernetes-admin", ["system:masters"])
+    leaf("kubelet", "fake-node", server=True)
+    leaf("apiserver-kubelet-client", "kube-apiserver-kubelet-client", ["system:masters"])
 
 
 def _free_port() -> int:
@@ -107,7 +109,10 @@ def lab(tmp_path_factory):
     cfg = {"bind_address": "127.0.0.1", "secure_port": port, "tls_cert_file": str(d / "apiserver.crt"),
            "tls_private_key_file": str(d / "apiserver.key"), "client_ca_file": str(d / "ca.crt"),
            "storage": {"backend": "sqlite", "path": str(d / "registry.db")},
-           "service_cluster_ip_range": "10.96.0.0/12", "watch_history": 40}
+           "service_cluster_ip_range": "10.96.0.0/12", "watch_history": 40,
+           "kubelet_client_certificate": str(d / "apiserver-kubelet-client.crt"),
+           "kubelet_client_key": str(d / "apiserver-kubelet-client.key"),
+           "kubelet_certificate_authority": str(d / "ca.crt")}
     (d / "apiserver.yaml").write_text(yaml.safe_dump(cfg))
     (d / "admin.kubeconfig").write_text(yaml.safe_dump({
         "apiVersion": "v1", "kind": "Config", "current-context": "lab",
@@ -138,6 +143,49 @@ def lab(tmp_path_factory):
     assert proc.wait(timeout=30) == 0, (d / "apiserver.log").read_text()
     log.close()
     assert "Traceback" not in (d / "apiserver.log").read_text(), (d / "apiserver.log").read_text()
+
+
+class FakeKubelet:
+    """The kubelet's HTTPS API (containerLogs, run) on 127.0.0.1 in a thread, client certs required."""
+
+    def __init__(self, d):
+        import asyncio
+
+        from aiohttp import web
+
+        async def logs(request):
+            resp = web.StreamResponse(headers={"Content-Type": "text/plain"})
+            await resp.prepare(request)
+            for i in range(3 if request.query.get("follow") == "true" else 1):
+                await resp.write(f"hi {i}\n".encode())
+            await resp.write_eof()
+            return resp
+
+        async def run(request):
+            cmd = request.query.getall("command")
+            return web.Response(text="out: " + " ".join(cmd) + "\n",
+                                headers={"X-Exit-Code": "3" if "fail" in cmd else "0"})
+
+        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH, cafile=str(d / "ca.crt"))
+        ctx.load_cert_chain(d / "kubelet.crt", d / "kubelet.key")
+        ctx.verify_mode = ssl.CERT_REQUIRED
+        app = web.Application()
+        app.router.add_get("/containerLogs/{ns}/{pod}/{c}", logs)
+        app.router.add_post("/run/{ns}/{pod}/{c}", run)
+        self.loop = asyncio.new_event_loop()
+        self.runner = web.AppRunner(app)
+        self.loop.run_until_complete(self.runner.setup())
+        site = web.TCPSite(self.runner, "127.0.0.1", 0, ssl_context=ctx)
+        self.loop.run_until_complete(site.start())
+        self.port = site._server.sockets[0].getsockname()[1]
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        import asyncio
+        asyncio.run_coroutine_threadsafe(self.runner.cleanup(), self.loop).result(30)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(30)
 
 
 def _pod(name, **spec):
@@ -439,3 +487,23 @@ def test_more_kinds_with_kubectl_create(lab):
     for args in (["job", "j1"], ["cronjob", "cj1"], ["role", "r1"], ["rolebinding", "rb1"], ["pc", "high"],
                  ["quota", "q1"], ["sa", "sa1"], ["cm", "cm1"], ["secret", "s1"], ["svc", "svc1"], ["pod", "prio"]):
         lab.kubectl("delete", *args)
+
+
+def test_logs_and_exec_through_the_kubelet_api(lab):
+    kubelet = FakeKubelet(lab.dir)
+    try:
+        node = {"apiVersion": "v1", "kind": "Node", "metadata": {"name": "fake-node"},
+                "status": {"addresses": [{"type": "InternalIP", "address": "127.0.0.1"}],
+                           "daemonEndpoints": {"kubeletEndpoint": {"Port": kubelet.port}}}}
+        lab.kubectl("create", "-f", "-", input=yaml.safe_dump(node))
+        lab.apply(_pod("ex", nodeName="fake-node"))
+        lab.kubectl("patch", "pod", "ex", "--subresource=status", "--type=merge", "-p", '{"status":{"phase":"Running"}}')
+        assert lab.kubectl("logs", "ex").stdout == "hi 0\n"
+        assert lab.kubectl("logs", "-f", "ex").stdout == "hi 0\nhi 1\nhi 2\n"
+        assert lab.kubectl("exec", "ex", "--", "echo", "hello").stdout == "out: echo hello\n"
+        failed = lab.kubectl("exec", "ex", "--", "fail", check=False)
+        assert failed.returncode == 3 and failed.stdout == "out: fail\n"
+        lab.kubectl("delete", "pod", "ex", "--grace-period=0", "--force")
+        lab.kubectl("delete", "node", "fake-node")
+    finally:
+        kubelet.stop()
