@@ -181,9 +181,10 @@ class PodWorker:
             remaining = self.kl.backoff.remaining(key)
             if remaining > 0:
                 delay = self.kl.backoff.delay(key)
+                if self.waiting.get(name, ("",))[0] != "CrashLoopBackOff":
+                    self.kl.event(self.pod, "Warning", "BackOff", f"Back-off restarting failed container {name}")
                 self.waiting[name] = ("CrashLoopBackOff", f"back-off {int(delay)}s restarting failed "
                                       f"container={name} pod={self.name}_{self.namespace}({self.uid})")
-                self.kl.event(self.pod, "Warning", "BackOff", f"Back-off restarting failed container {name}")
                 return remaining
             self.kl.backoff.failed(key)
         return await self.start_container(c, 0 if cur is None else cur.restart_count + 1)
@@ -192,8 +193,9 @@ class PodWorker:
         name = c["name"]
         pull_key = (self.uid, name, "pull")
         if self.kl.backoff.remaining(pull_key) > 0:
+            if self.waiting.get(name, ("",))[0] != "ImagePullBackOff":
+                self.kl.event(self.pod, "Normal", "BackOff", f'Back-off pulling image "{c.get("image")}"')
             self.waiting[name] = ("ImagePullBackOff", f'Back-off pulling image "{c.get("image")}"')
-            self.kl.event(self.pod, "Normal", "BackOff", f'Back-off pulling image "{c.get("image")}"')
             return self.kl.backoff.remaining(pull_key)
         try:
             image = await asyncio.to_thread(self.kl.images.ensure, c.get("image", ""), c.get("imagePullPolicy"))
