@@ -20,11 +20,29 @@ from collections.abc import Mapping
 from jinja2 import Environment, StrictUndefined, TemplateSyntaxError, Undefined
 from jinja2.exceptions import TemplateError as JinjaTemplateError
 from jinja2.exceptions import UndefinedError
-from jinja2.nativetypes import NativeEnvironment
+from jinja2 import nodes
+from jinja2.nativetypes import NativeCodeGenerator, NativeEnvironment
 
 from .filters import FILTERS, TESTS, FilterError, to_bool
 
 _EXTENSIONS = ["jinja2.ext.do", "jinja2.ext.loopcontrols"]
+
+
+class _NoFoldCodeGenerator(NativeCodeGenerator):
+    """Native code generation without compile-time folding of expressions.
+
+    Jinja folds constant expressions into strings at compile time (``{{ 'off' | bool }}``
+    would yield the text ``'False'``); evaluating them at render time keeps native types.
+    """
+
+    def _output_child_to_const(self, node, frame, finalize):
+        if not isinstance(node, nodes.TemplateData):
+            raise nodes.Impossible()
+        return super()._output_child_to_const(node, frame, finalize)
+
+
+class _NativeEnv(NativeEnvironment):
+    code_generator_class = _NoFoldCodeGenerator
 
 
 class TemplateError(Exception):
@@ -141,7 +159,8 @@ def _materialize(v):
 
 class Templar:
     def __init__(self):
-        self.env = _setup(NativeEnvironment(undefined=StrictUndefined, keep_trailing_newline=True,
+        # optimized=False: no constant folding, so "{{ 42 }}" stays an int like "{{ x }}" does
+        self.env = _setup(_NativeEnv(undefined=StrictUndefined, keep_trailing_newline=True, optimized=False,
                                             extensions=_EXTENSIONS))
         self.file_env = _setup(Environment(undefined=StrictUndefined, keep_trailing_newline=True,
                                            trim_blocks=True, extensions=_EXTENSIONS))
