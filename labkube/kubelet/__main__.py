@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
 import sys
 
@@ -33,6 +34,21 @@ async def _main(cfg) -> int:
     return 0
 
 
+def check_files(cfg, path: str) -> None:
+    """The files the config names must be readable (one-line ConfigError naming the key)."""
+    from labkube.client import KubeConfig, KubeConfigError
+    for key in ("tls_cert_file", "tls_private_key_file", "client_ca_file"):
+        f = getattr(cfg, key)
+        if f and not os.access(f, os.R_OK):
+            raise ConfigError(f"{path}: {key}: cannot read {f}")
+    try:
+        KubeConfig.load(cfg.kubeconfig)
+    except KubeConfigError as e:
+        raise ConfigError(f"{path}: kubeconfig: {e}") from None
+    if cfg.runtime == "crun" and not os.access(cfg.crun, os.X_OK):
+        raise ConfigError(f"{path}: crun: {cfg.crun} is not an executable (install the crun package)")
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m labkube.kubelet", description="labkube node agent")
     p.add_argument("--config", required=True, help="kubelet config YAML (/etc/labkube/kubelet.yaml)")
@@ -40,6 +56,7 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     try:
         cfg = load_config(args.config)
+        check_files(cfg, args.config)
     except ConfigError as e:
         print(f"kubelet: {e}", file=sys.stderr)
         return 2

@@ -63,3 +63,14 @@ def test_main_exits_2_with_one_line(tmp_path, capsys):
     assert main(["--config", _write(tmp_path, {**GOOD, "runtime": "docker"})]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "runtime" in err
+
+
+def test_main_checks_referenced_files(tmp_path, capsys):
+    doc = {**GOOD, "kubeconfig": str(tmp_path / "missing.kubeconfig"), "tls_cert_file": None,
+           "tls_private_key_file": None, "client_ca_file": None}
+    assert main(["--config", _write(tmp_path, doc)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "kubeconfig:" in err
+    doc["tls_cert_file"] = str(tmp_path / "nope.crt")
+    assert main(["--config", _write(tmp_path, doc)]) == 2
+    assert "tls_cert_file: cannot read" in capsys.readouterr().err
