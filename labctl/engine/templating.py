@@ -175,7 +175,7 @@ class Templar:
             except TemplateSyntaxError as e:
                 raise TemplateError(f"template syntax error: {e.message} in {source!r}") from None
             if len(self._cache) > 20000:
-                self._cache.clear()
+                self._cache = {k: v for k, v in self._cache.items() if k and k[0] == "overlay"}
             self._cache[key] = t
         return t
 
@@ -231,12 +231,19 @@ class Templar:
                 return True
         return bool(v)
 
-    def render_file(self, text: str, scope: Mapping, name: str = "<template>") -> str:
-        key = (id(self.file_env), text)
+    def render_file(self, text: str, scope: Mapping, name: str = "<template>", **env_opts) -> str:
+        """Render a template file; ``env_opts`` (trim_blocks, lstrip_blocks, ...) as the template module."""
+        env = self.file_env
+        if env_opts:
+            okey = ("overlay",) + tuple(sorted(env_opts.items()))
+            env = self._cache.get(okey)
+            if env is None:
+                env = self._cache[okey] = self.file_env.overlay(**env_opts)
+        key = (id(env), text)
         tmpl = self._cache.get(key)
         if tmpl is None:
             try:
-                tmpl = self._cache[key] = self.file_env.from_string(text)
+                tmpl = self._cache[key] = env.from_string(text)
             except TemplateSyntaxError as e:
                 raise TemplateError(f"{name}:{e.lineno}: template syntax error: {e.message}") from None
         try:

@@ -38,7 +38,14 @@ def run(ctx, args):
                             "template_host": socket.gethostname(), "template_destpath": dest,
                             "template_uid": str(os.getuid()),
                             "ansible_managed": "Ansible managed"})
-    rendered = ctx.templar.render_file(text, scope, path)
+    opts = {}
+    for k in ("trim_blocks", "lstrip_blocks"):
+        if args.get(k) is not None:
+            opts[k] = bool_arg(args[k])
+    for k in ("variable_start_string", "variable_end_string", "block_start_string", "block_end_string"):
+        if args.get(k):
+            opts[k] = str(args[k])
+    rendered = ctx.templar.render_file(text, scope, path, **opts)
     nl = args.get("newline_sequence")
     if nl and nl != "\n":
         rendered = rendered.replace("\n", nl.encode().decode("unicode_escape"))
