@@ -29,9 +29,10 @@ def test_default_inventory_gives_one_master_two_workers():
     for name, ip, mem in [("m-k8s", "10.210.0.10", 1024), ("w1-k8s", "10.210.0.11", 768),
                           ("w2-k8s", "10.210.0.12", 768)]:
         m = f"config.vm.define({name})"
-        assert s[f"{m}.vm.hostname"] == name
         net = s[f"{m}.vm.network(private_network)"]
         assert net["ip"] == ip and net["netmask"] == "255.255.255.0"
+        assert net["auto_config"] is False          # the provisioner configures eth1
+        assert s[f"{m}.vm.provision(labctl)"]["args"][:2] == [name, f"{ip}/24"]
         assert s[f"{m}.vm.provider(libvirt).memory"] == mem
         assert s[f"{m}.vm.provider(libvirt).cpus"] == 1
 
@@ -57,7 +58,7 @@ def test_qemu_driver_and_no_key_swap():
 def test_provisioner_routes_other_nodes_pod_ranges():
     s = settings(LABCTL_SSH_PUBKEY="ssh-ed25519 AAAA lab")
     args = s["config.vm.define(m-k8s).vm.provision(labctl)"]["args"]
-    assert args == ["ssh-ed25519 AAAA lab", "10.244.2.0/24", "10.210.0.11", "10.244.3.0/24", "10.210.0.12"]
+    assert args == ["m-k8s", "10.210.0.10/24", "ssh-ed25519 AAAA lab", "10.244.2.0/24", "10.210.0.11", "10.244.3.0/24", "10.210.0.12"]
 
 
 def test_other_inventory_ranges_and_group_vars(tmp_path):
