@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 
-from .proc import run
+from .proc import run, which
 
 NETNS_DIR = "/run/netns"
 
@@ -26,7 +26,7 @@ class NetnsError(Exception):
 
 async def add(name: str) -> str:
     if not os.path.exists(netns_path(name)):
-        r = await run(["ip", "netns", "add", name])
+        r = await run([which("ip"), "netns", "add", name])
         if r.rc != 0 and not os.path.exists(netns_path(name)):
             raise NetnsError(f"ip netns add {name}: {r.err}")
     return netns_path(name)
@@ -34,6 +34,6 @@ async def add(name: str) -> str:
 
 async def delete(name: str) -> None:
     if os.path.exists(netns_path(name)):
-        r = await run(["ip", "netns", "del", name])
+        r = await run([which("ip"), "netns", "del", name])
         if r.rc != 0 and os.path.exists(netns_path(name)):
             raise NetnsError(f"ip netns del {name}: {r.err}")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 from dataclasses import dataclass
 
 
@@ -32,5 +33,24 @@ async def run(args: list, *, stdin: bytes | None = None, env: dict | None = None
     return Result(proc.returncode, out or b"", err or b"")
 
 
+SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+def search_path() -> str:
+    """Our PATH plus the system directories (services may start with a minimal PATH)."""
+    seen, out = set(), []
+    for d in (os.environ.get("PATH", "") + ":" + SYSTEM_PATH).split(":"):
+        if d and d not in seen:
+            seen.add(d)
+            out.append(d)
+    return ":".join(out)
+
+
+def which(name: str) -> str:
+    """Absolute path of a helper binary (``name`` itself when not found, for the error)."""
+    return shutil.which(name, path=search_path()) or name
+
+
 def base_env() -> dict:
-    return {"PATH": os.environ.get("PATH") or "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
+    """Environment for helpers that run further tools (CNI plugins run iptables)."""
+    return {"PATH": search_path()}
