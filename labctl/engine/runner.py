@@ -702,6 +702,8 @@ class Runner:
             for x in items:
                 flat.extend(x if isinstance(x, list) else [x])
             items = flat
+        elif kind == "with_sequence":
+            items = _sequence(items)
         elif kind == "with_indexed_items":
             items = [[i, x] for i, x in enumerate(items)]
         elif kind == "with_together":
@@ -882,6 +884,31 @@ def _tags(v):
     for x in v:
         out.extend(s.strip() for s in str(x).split(",") if s.strip())
     return out
+
+
+def _sequence(spec) -> list[str]:
+    """with_sequence: ``start=1 end=5 stride=1 format=n%02d`` or ``count=3`` (or ``1-5``)."""
+    if isinstance(spec, dict):
+        kv = {k: str(v) for k, v in spec.items()}
+    else:
+        kv = {}
+        for tok in str(spec).split():
+            if "=" in tok:
+                k, v = tok.split("=", 1)
+                kv[k] = v
+            elif "-" in tok:
+                kv["start"], kv["end"] = tok.split("-", 1)
+            else:
+                kv["end"] = tok
+    start = int(kv.get("start", "1"), 0)
+    stride = int(kv.get("stride", "1"), 0)
+    if "count" in kv:
+        end = start + (int(kv["count"], 0) - 1) * stride
+    else:
+        end = int(kv.get("end", start), 0)
+    fmt = kv.get("format", "%d")
+    step = stride if stride else 1
+    return [fmt % i for i in range(start, end + (1 if step > 0 else -1), step)]
 
 
 def _batches(hosts, serial):

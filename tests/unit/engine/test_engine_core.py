@@ -513,3 +513,20 @@ def test_facts_parse_and_cache(tmp_path, monkeypatch):
     files = {"site.yml": "- hosts: h1\n  tasks:\n    - debug: var=ansible_distribution\n"}
     play(tmp_path, files)
     assert (tmp_path / "cache" / "h1.json").exists()
+
+
+def test_with_sequence_and_with_dict(tmp_path):
+    files = {"site.yml": """\
+        - hosts: h1
+          gather_facts: false
+          tasks:
+            - name: seq
+              debug: msg={{ item }}
+              with_sequence: start=1 end=3 format=w%02d
+            - name: dict
+              debug: msg="{{ item.key }}={{ item.value }}"
+              with_dict: {a: 1}
+        """}
+    res, ev = play(tmp_path, files)
+    assert [e["item"] for e in ev if e["event"] == "item_result" and e["task"] == "seq"] == ["w01", "w02", "w03"]
+    assert result_of(ev, "dict", "h1")["result"]["results"][0]["msg"] == "a=1"
