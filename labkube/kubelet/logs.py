@@ -116,7 +116,10 @@ class LogStamper:
 
     def tick(self, now: float | None = None) -> None:
         now = time.time() if now is None else now
-        for path in list(self.running_logs()):
+        paths = list(self.running_logs())
+        for gone in set(self.sizes) - set(paths):
+            del self.sizes[gone]
+        for path in paths:
             try:
                 size = os.path.getsize(path)
             except OSError:
