@@ -39,7 +39,7 @@ def registry_url(domain: str) -> str:
 
 
 class RegistryClient:
-    def __init__(self, ref: Reference, timeout: float = 30.0):
+    def __init__(self, ref: Reference, timeout: float = 10.0):
         self.ref = ref
         self.base = f"{registry_url(ref.domain)}/v2/{ref.path}"
         self.timeout = timeout
