@@ -26,6 +26,7 @@ CONTROLLERS = {
     "namespace": ("namespace", "NamespaceController"),
     "nodelifecycle": ("nodelifecycle", "NodeLifecycleController"),
     "endpoints": ("endpoints", "EndpointsController"),
+    "endpointslice": ("endpointslice", "EndpointSliceController"),
     "serviceaccount": ("serviceaccount", "ServiceAccountController"),
     "job": ("job", "JobController"),
     "cronjob": ("cronjob", "CronJobController"),

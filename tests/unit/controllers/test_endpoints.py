@@ -127,3 +127,33 @@ async def test_selectorless_endpoints_are_left_alone():
     await h.start()
     await h.run()
     assert (await h.api.get("endpoints", "kube-dns", "kube-system"))["subsets"] == manual["subsets"]
+
+
+# -- EndpointSlices -------------------------------------------------------------------------
+
+async def test_endpointslices_mirror_the_pods():
+    from labkube.controllers.endpointslice import MANAGED_BY, SERVICE_NAME, EndpointSliceController
+    h = Harness(EndpointSliceController)
+    await h.api.create("services", svc())
+    await h.start()
+    await h.run()
+    (empty,) = h.api.all("endpointslices", "default")              # a selector service with no pods
+    assert empty["endpoints"] == [] and empty["metadata"]["labels"][SERVICE_NAME] == "web"
+    await h.api.create("pods", pod("a", "10.244.1.2"))
+    await h.api.create("pods", pod("b", "10.244.2.3", ready=False, node="w2"))
+    await h.run()
+    (sl,) = h.api.all("endpointslices", "default")
+    assert sl["addressType"] == "IPv4" and sl["ports"] == [{"name": "http", "port": 8080, "protocol": "TCP"}]
+    assert sl["metadata"]["ownerReferences"][0]["kind"] == "Service"
+    assert [(e["addresses"], e["conditions"]["ready"], e["nodeName"]) for e in sl["endpoints"]] == [
+        (["10.244.1.2"], True, "w1"), (["10.244.2.3"], False, "w2")]
+    foreign = {"metadata": {"name": "web-by-hand", "labels": {SERVICE_NAME: "web", MANAGED_BY: "someone-else"}},
+               "addressType": "IPv4", "endpoints": [], "ports": []}
+    await h.api.create("endpointslices", foreign, "default")
+    await h.api.delete("endpointslices", sl["metadata"]["name"], "default")   # deleted by hand: made again
+    await h.run()
+    names = sorted(s["metadata"]["name"] for s in h.api.all("endpointslices", "default"))
+    assert names == sorted([sl["metadata"]["name"], "web-by-hand"])
+    await h.api.delete("services", "web", "default")
+    await h.run()
+    assert [s["metadata"]["name"] for s in h.api.all("endpointslices", "default")] == ["web-by-hand"]
