@@ -71,6 +71,7 @@ def _layer(entries):
             info = tarfile.TarInfo(name)
             if data is None:
                 info.type = tarfile.DIRTYPE
+                info.mode = 0o755
                 t.addfile(info)
             else:
                 info.size = len(data)
