@@ -116,3 +116,13 @@ def test_nginx_image_shares_the_busybox_layer(tmp_path):
     assert "usr/sbin/nginx" in names and "etc/nginx/nginx.conf" in names
     assert any(n.endswith("libc.so.6") for n in names)
     assert "var/lib/nginx" in names
+
+
+@pytest.mark.skipif(not HAVE_BUSYBOX, reason="busybox-static is not installed")
+def test_module_entry_point(tmp_path, capsys):
+    from labctl.images.__main__ import main
+    assert main([str(tmp_path), "busybox"]) == 0
+    out = capsys.readouterr().out.split()
+    assert out[0] == "docker.io/library/busybox:latest" and out[1].startswith("sha256:")
+    assert (tmp_path / "busybox.tar").exists()
+    assert main([str(tmp_path), "bogus"]) == 2
