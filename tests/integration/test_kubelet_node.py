@@ -224,7 +224,7 @@ async def _inside_kubelet(node: str) -> dict:
                 return p
         return None
 
-    async def until(fn, what, tries=600):
+    async def until(fn, what, tries=2400):      # generous: a bound for hangs, not a timing check
         for _ in range(tries):
             v = fn()
             if v:
