@@ -23,14 +23,14 @@ async def admit_create(reg: Registry, res: Resource, obj: dict) -> None:
     name = spec.get("priorityClassName")
     if name:
         try:
-            pc = await reg.get(PRIORITY_CLASSES, None, name)
+            pc = await reg.get(PRIORITY_CLASSES, None, name, latest=True)
         except errors.ApiError as e:
             if e.code != 404:
                 raise
             raise errors.forbidden(f'pods "{(obj.get("metadata") or {}).get("name", "")}" is forbidden: '
                                    f"no PriorityClass with name {name} was found", "pods") from None
     else:
-        items, _, _ = await reg.list(PRIORITY_CLASSES, None)
+        items, _, _ = await reg.list(PRIORITY_CLASSES, None, latest=True)
         pc = next((i for i in items if i.get("globalDefault")), None)
         if pc is None:
             return

@@ -14,7 +14,7 @@ SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 
 
 async def rebuild_allocations(reg: Registry) -> None:
-    items, _, _ = await reg.list(resource("services"), None)
+    items, _, _ = await reg.list(resource("services"), None, latest=True)
     for svc in items:
         reg.alloc.observe(svc)
 
@@ -22,7 +22,7 @@ async def rebuild_allocations(reg: Registry) -> None:
 async def _ensure(reg: Registry, res_name: str, ns: str | None, obj: dict) -> None:
     res = resource(res_name)
     try:
-        await reg.get(res, ns, obj["metadata"]["name"])
+        await reg.get(res, ns, obj["metadata"]["name"], latest=True)
     except ApiError as e:
         if e.code != 404:
             raise

@@ -50,7 +50,7 @@ async def delete(reg: Registry, res: Resource, ns: str | None, name: str, option
     k = key(res, ns, name)
     for _ in range(20):
         try:
-            cur, rev = await reg.storage.get(k)
+            cur, rev = await reg.storage.get(k, True)
         except KeyNotFound:
             raise errors.not_found(res.name, name, res.group) from None
         md = cur.setdefault("metadata", {})

@@ -12,7 +12,7 @@ LIMITRANGES = resource("limitranges")
 
 async def apply_limit_ranges(reg: Registry, pod: dict) -> None:
     ns = pod["metadata"].get("namespace")
-    ranges, _, _ = await reg.list(LIMITRANGES, ns)
+    ranges, _, _ = await reg.list(LIMITRANGES, ns, latest=True)
     items = [lim for lr in ranges for lim in (lr.get("spec") or {}).get("limits") or [] if lim.get("type") == "Container"]
     if not items:
         return

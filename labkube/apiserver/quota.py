@@ -44,7 +44,7 @@ async def admit_quota(reg: Registry, res: Resource, obj: dict) -> None:
     ns = (obj.get("metadata") or {}).get("namespace")
     if not res.namespaced or not ns:
         return
-    quotas, _, _ = await reg.list(QUOTAS, ns)
+    quotas, _, _ = await reg.list(QUOTAS, ns, latest=True)
     if not quotas:
         return
     name = obj["metadata"].get("name", "")
@@ -52,7 +52,7 @@ async def admit_quota(reg: Registry, res: Resource, obj: dict) -> None:
 
     async def existing(rname: str) -> list:
         if rname not in cache:
-            items, _, _ = await reg.list(resource(rname), ns)
+            items, _, _ = await reg.list(resource(rname), ns, latest=True)
             cache[rname] = [o for o in items if _live(resource(rname), o)]
         return cache[rname]
 

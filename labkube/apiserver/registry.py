@@ -72,19 +72,20 @@ class Registry:
         self.admit = None  # async (registry, resource, obj) -> None, run on create before storing
 
     # -- reads -----------------------------------------------------------------
-    async def get(self, res: Resource, ns: str | None, name: str) -> dict:
+    async def get(self, res: Resource, ns: str | None, name: str, latest: bool = False) -> dict:
+        """The object as committed (latest=True: including accepted, uncommitted writes)."""
         try:
-            obj, rev = await self.storage.get(key(res, ns, name))
+            obj, rev = await self.storage.get(key(res, ns, name), latest)
         except KeyNotFound:
             raise errors.not_found(res.name, name, res.group) from None
         return with_rv(obj, rev)
 
     async def list(self, res: Resource, ns: str | None, label: str | None = None, field: str | None = None,
-                   limit: int = 0, cont: str | None = None) -> tuple[list[dict], str, str]:
+                   limit: int = 0, cont: str | None = None, latest: bool = False) -> tuple[list[dict], str, str]:
         """(objects, list resourceVersion, continue token) matching the selectors."""
         ls, fs = LabelSelector.parse(label), FieldSelector.parse(field)
         start = _start_key(cont)
-        items, rev = await self.storage.list(prefix(res, ns))
+        items, rev = await self.storage.list(prefix(res, ns), latest)
         out, token, last = [], "", ""
         for k, obj, r in items:
             if start and k <= start:
@@ -116,7 +117,7 @@ class Registry:
         if not res.namespaced:
             return
         try:
-            nso, _ = await self.storage.get(key(NAMESPACES, None, ns))
+            nso, _ = await self.storage.get(key(NAMESPACES, None, ns), True)
         except KeyNotFound:
             raise errors.not_found("namespaces", ns) from None
         if (nso.get("metadata") or {}).get("deletionTimestamp") or (nso.get("status") or {}).get("phase") == "Terminating":
@@ -160,7 +161,7 @@ class Registry:
 
     async def _exists(self, k: str) -> bool:
         try:
-            await self.storage.get(k)
+            await self.storage.get(k, True)
             return True
         except KeyNotFound:
             return False
@@ -184,7 +185,7 @@ class Registry:
         k = key(res, ns, name)
         for _ in range(20):
             try:
-                cur, rev = await self.storage.get(k)
+                cur, rev = await self.storage.get(k, True)
             except KeyNotFound:
                 raise errors.not_found(res.name, name, res.group) from None
             if precondition is not None and precondition != str(rev):

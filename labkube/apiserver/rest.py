@@ -126,7 +126,7 @@ async def patch(request: web.Request, reg: Registry, t: Target, sub: str | None)
     dry = dry_run(request)
     if ct == APPLY and sub is None:
         try:
-            await reg.get(t.res, t.namespace, t.name)
+            await reg.get(t.res, t.namespace, t.name, latest=True)
         except errors.ApiError as e:
             if e.code != 404:
                 raise

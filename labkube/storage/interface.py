@@ -57,12 +57,14 @@ class Storage(abc.ABC):
     """Key/value store of objects with revisions, preconditions and watch."""
 
     @abc.abstractmethod
-    async def get(self, key: str) -> tuple[dict, int]:
-        """(value, mod revision); KeyNotFound if absent."""
+    async def get(self, key: str, latest: bool = False) -> tuple[dict, int]:
+        """(value, mod revision) as committed; KeyNotFound if absent. `latest=True` also sees
+        writes accepted but not yet committed (for read-modify-write; its result is only
+        acknowledged after them)."""
 
     @abc.abstractmethod
-    async def list(self, prefix: str) -> tuple[list[tuple[str, dict, int]], int]:
-        """([(key, value, mod revision)] sorted by key, current store revision)."""
+    async def list(self, prefix: str, latest: bool = False) -> tuple[list[tuple[str, dict, int]], int]:
+        """([(key, value, mod revision)] sorted by key, the revision of that state)."""
 
     async def list_raw(self, prefix: str) -> tuple[list[tuple[str, str, int]], int]:
         """Like list, with each value as its stored JSON text (for fast unfiltered lists)."""
@@ -88,7 +90,7 @@ class Storage(abc.ABC):
     @property
     @abc.abstractmethod
     def revision(self) -> int:
-        """The current (latest) revision of the store."""
+        """The newest committed revision of the store."""
 
     @property
     @abc.abstractmethod

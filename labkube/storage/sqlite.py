@@ -2,9 +2,8 @@
 
 Layout: table `kv(key, value JSON, rev)` and `meta(rev)` holding the store's revision
 (deletes advance it too). All objects are also held in memory (as JSON text) so gets
-and lists never touch the disk; writes update memory at once (so preconditions
-serialise) and return only after the batch writer committed them (synchronous=FULL).
-Events are published to watchers in commit order.
+and lists never touch the disk. A write returns only after the batch writer committed
+it (synchronous=FULL); events are published to watchers in commit order.
 """
 from __future__ import annotations
 
@@ -15,6 +14,7 @@ import sqlite3
 
 from .errors import KeyExists, KeyNotFound, RevisionConflict
 from .hub import WatchHub
+from .index import KeyIndex
 from .interface import Event, Storage, Watch
 from .writer import BatchWriter
 
@@ -32,14 +32,12 @@ def stamp_resource_version(value: dict, rev: int) -> None:
         md["resourceVersion"] = str(rev)
 
 
-def _bucket(key: str) -> str:
-    """'/registry/pods/ns/name' -> '/registry/pods/' (the per-resource index)."""
-    parts = key.split("/", 3)
-    return "/".join(parts[:3]) + "/" if len(parts) > 3 else key
-
-
 class SqliteStorage(Storage):
-    """Storage over a SQLite file; open with `await SqliteStorage.open(path)`."""
+    """Storage over a SQLite file; open with `await SqliteStorage.open(path)`.
+
+    Two in-memory views: `latest` (every write as soon as it is accepted; preconditions and
+    read-modify-write see it) and `committed` (only what is durably on disk; plain reads,
+    lists and watch starts see it, so nothing unacknowledged is ever visible)."""
 
     def __init__(self, path: str, history: int = 10000, watch_buffer: int = 10000, versioner=stamp_resource_version,
                  durable: bool = True):
@@ -53,13 +51,14 @@ class SqliteStorage(Storage):
         conn.execute("PRAGMA synchronous=FULL" if durable else "PRAGMA synchronous=OFF")
         conn.executescript(_SCHEMA)
         self._rev = conn.execute("SELECT rev FROM meta WHERE id = 1").fetchone()[0]
-        self._data: dict[str, dict[str, tuple[str, int]]] = {}
+        self._latest, self._committed = KeyIndex(), KeyIndex()
         for key, value, rev in conn.execute("SELECT key, value, rev FROM kv"):
             if versioner is not None and f'"resourceVersion":"{rev}"' not in value:
                 obj = json.loads(value)  # written before values carried their revision
                 versioner(obj, rev)
                 value = json.dumps(obj, separators=(",", ":"))
-            self._data.setdefault(_bucket(key), {})[key] = (value, rev)
+            self._latest.put(key, value, rev)
+            self._committed.put(key, value, rev)
         self._writer = BatchWriter(conn)
         self._conn = conn
         self._hub = WatchHub(self._rev, history, watch_buffer)
@@ -72,47 +71,42 @@ class SqliteStorage(Storage):
 
     @property
     def revision(self) -> int:
-        return self._rev
+        """The newest committed revision (what readers can see)."""
+        return self._hub.last_rev
 
-    def _lookup(self, key: str) -> tuple[str, int] | None:
-        return self._data.get(_bucket(key), {}).get(key)
+    def _view(self, latest: bool) -> KeyIndex:
+        return self._latest if latest else self._committed
 
-    async def get(self, key: str) -> tuple[dict, int]:
-        hit = self._lookup(key)
+    async def get(self, key: str, latest: bool = False) -> tuple[dict, int]:
+        hit = self._view(latest).get(key)
         if hit is None:
             raise KeyNotFound(f"{key} not found", key)
         return json.loads(hit[0]), hit[1]
 
-    async def list(self, prefix: str):
-        out = []
-        for bucket, items in self._data.items():
-            if bucket.startswith(prefix) or prefix.startswith(bucket):
-                for key, (value, rev) in items.items():
-                    if key.startswith(prefix):
-                        out.append((key, value, rev))
-        out.sort(key=lambda t: t[0])
-        return [(k, json.loads(v), r) for k, v, r in out], self._rev
+    async def list(self, prefix: str, latest: bool = False):
+        rev = self._rev if latest else self._hub.last_rev
+        return [(k, json.loads(v), r) for k, v, r in self._view(latest).scan(prefix)], rev
 
     async def list_raw(self, prefix: str):
-        out = []
-        for bucket, items in self._data.items():
-            if bucket.startswith(prefix) or prefix.startswith(bucket):
-                out.extend((k, v, r) for k, (v, r) in items.items() if k.startswith(prefix))
-        out.sort(key=lambda t: t[0])
-        return out, self._rev
+        return self._committed.scan(prefix), self._hub.last_rev
 
     async def _write(self, ops, event: Event) -> None:
-        loop = asyncio.get_running_loop()
-        fut = self._writer.submit(loop, ops, lambda: self._hub.publish(event))
+        def committed() -> None:
+            if event.type == "DELETED":
+                self._committed.delete(event.key)
+            else:
+                self._committed.put(event.key, event.text, event.rev)
+            self._hub.publish(event)
+        fut = self._writer.submit(asyncio.get_running_loop(), ops, committed)
         await asyncio.shield(fut)
 
     async def create(self, key: str, value: dict) -> int:
-        if self._lookup(key) is not None:
+        if self._latest.get(key) is not None:
             raise KeyExists(f"{key} already exists", key)
         return await self._put(key, value, None)
 
     async def update(self, key: str, value: dict, expected_rev: int | None = None) -> int:
-        hit = self._lookup(key)
+        hit = self._latest.get(key)
         if hit is None:
             raise KeyNotFound(f"{key} not found", key)
         if expected_rev is not None and hit[1] != expected_rev:
@@ -125,20 +119,20 @@ class SqliteStorage(Storage):
         if self._versioner is not None:
             self._versioner(value, rev)
         text = json.dumps(value, separators=(",", ":"))
-        self._data.setdefault(_bucket(key), {})[key] = (text, rev)
+        self._latest.put(key, text, rev)
         ev = Event("ADDED" if prev_text is None else "MODIFIED", key, rev, text, prev_text)
         await self._write([("put", key, text, rev)], ev)
         return rev
 
     async def delete(self, key: str, expected_rev: int | None = None) -> tuple[dict, int]:
-        hit = self._lookup(key)
+        hit = self._latest.get(key)
         if hit is None:
             raise KeyNotFound(f"{key} not found", key)
         if expected_rev is not None and hit[1] != expected_rev:
             raise RevisionConflict(f"{key}: revision {expected_rev} != {hit[1]}", key)
         self._rev += 1
         rev = self._rev
-        del self._data[_bucket(key)][key]
+        self._latest.delete(key)
         await self._write([("del", key, rev)], Event("DELETED", key, rev, hit[0], hit[0]))
         return json.loads(hit[0]), rev
 

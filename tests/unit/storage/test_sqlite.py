@@ -154,3 +154,17 @@ async def test_stored_objects_carry_their_revision(tmp_path):
     items, _ = await s.list_raw("/registry/pods/")
     assert f'"resourceVersion":"{rev}"' in items[0][1]
     await s.close()
+
+
+async def test_uncommitted_writes_are_invisible_to_readers(store):
+    base = await store.create("/registry/pods/a/x", {"v": 1})
+    pending = asyncio.ensure_future(store.update("/registry/pods/a/x", {"v": 2}))
+    await asyncio.sleep(0)  # the write is accepted (memory) but not yet committed
+    assert (await store.get("/registry/pods/a/x")) == ({"v": 1}, base)
+    assert (await store.get("/registry/pods/a/x", latest=True))[0] == {"v": 2}
+    items, rev = await store.list("/registry/pods/")
+    assert items[0][1] == {"v": 1} and rev == base
+    with pytest.raises(RevisionConflict):  # preconditions see the accepted write
+        await store.update("/registry/pods/a/x", {"v": 3}, expected_rev=base)
+    new = await pending
+    assert (await store.get("/registry/pods/a/x")) == ({"v": 2}, new) and store.revision == new

@@ -1,0 +1,34 @@
+"""An in-memory map of key -> (JSON text, revision), bucketed by resource for prefix scans.
+
+Keys look like `/registry/<resource>/<namespace>/<name>`; the bucket is `/registry/<resource>/`.
+"""
+from __future__ import annotations
+
+
+def bucket_of(key: str) -> str:
+    """'/registry/pods/ns/name' -> '/registry/pods/' (the per-resource bucket)."""
+    parts = key.split("/", 3)
+    return "/".join(parts[:3]) + "/" if len(parts) > 3 else key
+
+
+class KeyIndex:
+    def __init__(self):
+        self._buckets: dict[str, dict[str, tuple[str, int]]] = {}
+
+    def get(self, key: str) -> tuple[str, int] | None:
+        return self._buckets.get(bucket_of(key), {}).get(key)
+
+    def put(self, key: str, text: str, rev: int) -> None:
+        self._buckets.setdefault(bucket_of(key), {})[key] = (text, rev)
+
+    def delete(self, key: str) -> None:
+        self._buckets.get(bucket_of(key), {}).pop(key, None)
+
+    def scan(self, prefix: str) -> list[tuple[str, str, int]]:
+        """[(key, text, rev)] under prefix, sorted by key."""
+        out = []
+        for bucket, items in self._buckets.items():
+            if bucket.startswith(prefix) or prefix.startswith(bucket):
+                out.extend((k, v, r) for k, (v, r) in items.items() if k.startswith(prefix))
+        out.sort(key=lambda t: t[0])
+        return out
