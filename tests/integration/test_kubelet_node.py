@@ -174,7 +174,7 @@ async def _inside(node: str) -> dict:
                          memory_limit=64 << 20 if rt.use_cgroups else None)
     cid = await rt.create_container(sb, cc)
     await rt.start_container(cid)
-    for _ in range(200):
+    for _ in range(1200):
         with open(log_path) as f:
             text = f.read()
         if "ready" in text:

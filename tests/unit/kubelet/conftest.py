@@ -36,7 +36,7 @@ async def kubelet(kcfg):
     await kl.stop()
 
 
-async def eventually(fn, tries: int = 400, step: float = 0.02):
+async def eventually(fn, tries: int = 1500, step: float = 0.02):
     """Poll ``fn`` (sync or async) until it returns a truthy value; returns it."""
     for _ in range(tries):
         v = fn()
