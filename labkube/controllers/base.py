@@ -26,13 +26,21 @@ class Controller:
         self.queue = WorkQueue(self.clock)
         self.recorder = EventRecorder(client, self.event_component(), clock=self.clock)
         self.log = logging.getLogger(f"labkube.controllers.{self.name}")
+        self.informers: list = []
         self.setup()
 
     def event_component(self) -> str:
         return f"{self.name}-controller"
 
     def setup(self) -> None:
-        """Create informers (via self.factory) and register handlers."""
+        """Create informers (via self.informer) and register handlers."""
+
+    def informer(self, res, namespace: str | None = None):
+        """The shared informer for a resource; this controller waits for it to sync before working."""
+        inf = self.factory.get(res, namespace)
+        if inf not in self.informers:
+            self.informers.append(inf)
+        return inf
 
     async def sync(self, key: str) -> None:
         raise NotImplementedError
@@ -72,7 +80,10 @@ class Controller:
         """Override for controllers that also act on a timer (node lifecycle)."""
 
     async def run(self, workers: int = 1) -> None:
-        """Workers until cancelled; informers are started and synced by the caller (the manager)."""
+        """Workers until cancelled, once this controller's informers have synced (they are started
+        by the caller, the manager); a resource that never lists stalls only its own controllers."""
+        await asyncio.gather(*(inf.wait_synced() for inf in self.informers))
+        self.log.info("caches synced; %d worker(s)", workers)
         tasks = [asyncio.create_task(self.worker()) for _ in range(workers)]
         tasks.append(asyncio.create_task(self.periodic()))
         try:

@@ -48,8 +48,8 @@ class CronJobController(Controller):
     name = "cronjob"
 
     def setup(self) -> None:
-        self.cronjobs = self.factory.get("cronjobs")
-        self.jobs = self.factory.get("jobs")
+        self.cronjobs = self.informer("cronjobs")
+        self.jobs = self.informer("jobs")
         self.cronjobs.add_handlers(self.enqueue, lambda o, n: self.enqueue(n), None)
         self.jobs.add_handlers(*(lambda *a: enqueue_owner(self, self.cronjobs, "CronJob", a[-1]),) * 3)
 

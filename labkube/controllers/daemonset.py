@@ -65,10 +65,10 @@ class DaemonSetController(Controller):
 
     def setup(self) -> None:
         self.expectations = Expectations(self.clock)
-        self.dss = self.factory.get("daemonsets")
-        self.nodes = self.factory.get("nodes")
-        self.pods = self.factory.get("pods")
-        self.revs = self.factory.get("controllerrevisions")
+        self.dss = self.informer("daemonsets")
+        self.nodes = self.informer("nodes")
+        self.pods = self.informer("pods")
+        self.revs = self.informer("controllerrevisions")
         self.dss.add_handlers(self.enqueue, lambda o, n: self.enqueue(n), None)
         self.nodes.add_handlers(self._all, lambda o, n: self._all(n), self._all)
         self.pods.add_handlers(self._pod_added, lambda o, n: enqueue_owner(self, self.dss, "DaemonSet", n),

@@ -30,9 +30,9 @@ class DeploymentController(RolloutMixin, Controller):
     name = "deployment"
 
     def setup(self) -> None:
-        self.deploys = self.factory.get("deployments")
-        self.rs_inf = self.factory.get("replicasets")
-        self.pods = self.factory.get("pods")
+        self.deploys = self.informer("deployments")
+        self.rs_inf = self.informer("replicasets")
+        self.pods = self.informer("pods")
         self.deploys.add_handlers(self.enqueue, lambda o, n: self.enqueue(n), self.enqueue)
         self.rs_inf.add_handlers(self._rs_event, lambda o, n: self._rs_changed(o, n), self._rs_event)
         self.pods.add_handlers(None, None, self._pod_deleted)

@@ -26,8 +26,8 @@ class DisruptionController(Controller):
     name = "disruption"
 
     def setup(self) -> None:
-        self.pdbs = self.factory.get("poddisruptionbudgets")
-        self.pods = self.factory.get("pods")
+        self.pdbs = self.informer("poddisruptionbudgets")
+        self.pods = self.informer("pods")
         self.pdbs.add_handlers(self.enqueue, lambda o, n: self.enqueue(n), None)
         self.pods.add_handlers(*(lambda *a: self._pod(a[-1]),) * 3)
 

@@ -65,9 +65,9 @@ class EndpointsController(Controller):
     name = "endpoints"
 
     def setup(self) -> None:
-        self.services = self.factory.get("services")
-        self.pods = self.factory.get("pods")
-        self.endpoints = self.factory.get("endpoints")
+        self.services = self.informer("services")
+        self.pods = self.informer("pods")
+        self.endpoints = self.informer("endpoints")
         self.services.add_handlers(self.enqueue, lambda o, n: self.enqueue(n), self.enqueue)
         self.pods.add_handlers(self._pod, lambda o, n: (self._pod(o), self._pod(n)), self._pod)
 

@@ -55,9 +55,9 @@ class EndpointSliceController(Controller):
     name = "endpointslice"
 
     def setup(self) -> None:
-        self.services = self.factory.get("services")
-        self.pods = self.factory.get("pods")
-        self.slices = self.factory.get("endpointslices")
+        self.services = self.informer("services")
+        self.pods = self.informer("pods")
+        self.slices = self.informer("endpointslices")
         self.services.add_handlers(self.enqueue, lambda o, n: self.enqueue(n), self.enqueue)
         self.pods.add_handlers(self._pod, lambda o, n: (self._pod(o), self._pod(n)), self._pod)
         self.slices.add_handlers(None, None, self._slice)

@@ -33,7 +33,7 @@ class GarbageCollector(Controller):
         for r in RESOURCES:
             if r.name in SKIP or "watch" not in r.verbs:
                 continue
-            inf = self.factory.get(r.name)
+            inf = self.informer(r.name)
             self.infs[r.name] = inf
             inf.add_handlers(lambda o, rn=r.name: self._upsert(rn, o),
                              lambda a, b, rn=r.name: self._upsert(rn, b),

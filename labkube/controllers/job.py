@@ -57,8 +57,8 @@ class JobController(Controller):
     def setup(self) -> None:
         self.expectations = Expectations(self.clock)
         self.not_before: dict[str, float] = {}      # key -> monotonic time new pods may start
-        self.jobs = self.factory.get("jobs")
-        self.pods = self.factory.get("pods")
+        self.jobs = self.informer("jobs")
+        self.pods = self.informer("pods")
         self.jobs.add_handlers(self.enqueue, lambda o, n: self.enqueue(n), self.enqueue)
         self.pods.add_handlers(self._pod_added, lambda o, n: enqueue_owner(self, self.jobs, "Job", n),
                                lambda p: enqueue_owner(self, self.jobs, "Job", p))

@@ -87,8 +87,7 @@ class Manager:
 
     async def run(self) -> None:
         self.factory.start()
-        await self.factory.wait_synced()
-        log.info("caches synced; starting controllers %s", ", ".join(self.cfg.controllers))
+        log.info("starting controllers %s", ", ".join(self.cfg.controllers))
         try:
             await asyncio.gather(*(c.run(self.cfg.concurrent_syncs) for c in self.controllers))
         finally:

@@ -22,7 +22,7 @@ class NamespaceController(Controller):
 
     def setup(self) -> None:
         self.recheck = float(self.settings.get("namespace_recheck_seconds", 1.0))
-        self.namespaces = self.factory.get("namespaces")
+        self.namespaces = self.informer("namespaces")
         self.namespaces.add_handlers(self._changed, lambda o, n: self._changed(n), None)
 
     def _changed(self, ns: dict) -> None:

@@ -48,8 +48,8 @@ class ReplicaSetController(Controller):
     def setup(self) -> None:
         self.expectations = Expectations(self.clock)
         self.burst = int(self.settings.get("replicaset_burst", 100))
-        self.rs_inf = self.factory.get(self.resource)
-        self.pods = self.factory.get("pods")
+        self.rs_inf = self.informer(self.resource)
+        self.pods = self.informer("pods")
         self.rs_inf.add_handlers(self.enqueue, lambda o, n: self.enqueue(n), self._rs_deleted)
         self.pods.add_handlers(self._pod_added, self._pod_updated, self._pod_deleted)
 

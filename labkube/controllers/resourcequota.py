@@ -50,10 +50,10 @@ class ResourceQuotaController(Controller):
     name = "resourcequota"
 
     def setup(self) -> None:
-        self.quotas = self.factory.get("resourcequotas")
+        self.quotas = self.informer("resourcequotas")
         self.watched = {}
         for rname in ("pods", "services", "configmaps", "secrets", "persistentvolumeclaims"):
-            inf = self.factory.get(rname)
+            inf = self.informer(rname)
             self.watched[rname] = inf
             inf.add_handlers(*(lambda *a: self._ns_changed(a[-1]),) * 3)
         self.quotas.add_handlers(self.enqueue, lambda o, n: self.enqueue(n), None)

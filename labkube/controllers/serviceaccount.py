@@ -11,8 +11,8 @@ class ServiceAccountController(Controller):
     name = "serviceaccount"
 
     def setup(self) -> None:
-        self.namespaces = self.factory.get("namespaces")
-        self.accounts = self.factory.get("serviceaccounts")
+        self.namespaces = self.informer("namespaces")
+        self.accounts = self.informer("serviceaccounts")
         self.namespaces.add_handlers(self.enqueue, lambda o, n: self.enqueue(n), None)
         self.accounts.add_handlers(None, None, lambda sa: self.queue.add(sa["metadata"]["namespace"]))
 

@@ -45,9 +45,9 @@ class StatefulSetController(Controller):
     name = "statefulset"
 
     def setup(self) -> None:
-        self.sets = self.factory.get("statefulsets")
-        self.pods = self.factory.get("pods")
-        self.revs = self.factory.get("controllerrevisions")
+        self.sets = self.informer("statefulsets")
+        self.pods = self.informer("pods")
+        self.revs = self.informer("controllerrevisions")
         self.sets.add_handlers(self.enqueue, lambda o, n: self.enqueue(n), None)
         self.pods.add_handlers(*(lambda *a: enqueue_owner(self, self.sets, "StatefulSet", a[-1]),) * 3)
 

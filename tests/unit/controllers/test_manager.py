@@ -51,3 +51,30 @@ def test_contract_controllers_start_without_optional_packages():
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == "6"
+
+
+async def test_a_resource_that_never_lists_stalls_only_its_own_controllers():
+    import asyncio
+    from labkube.client.errors import status_error
+    api = FakeApi()
+
+    def broken(verb, res, ns, name, body):
+        if verb == "list" and res == "configmaps":
+            raise status_error(500, "InternalError", "configmaps are broken")
+    api.reactors.append(broken)
+    m = Manager(api, ManagerConfig.from_dict("f", {"kubeconfig": "k", "controllers": ["garbagecollector", "replicaset"]}))
+    task = asyncio.create_task(m.run())
+    try:
+        await api.create("replicasets", {"metadata": {"name": "r"}, "spec": {
+            "replicas": 2, "selector": {"matchLabels": {"a": "b"}},
+            "template": {"metadata": {"labels": {"a": "b"}}, "spec": {"containers": [{"name": "c"}]}}}})
+        for _ in range(50):
+            await api.settle()
+            if len(api.all("pods")) == 2:
+                break
+        assert len(api.all("pods")) == 2                   # replicaset works
+        gc = m.controllers[0]
+        assert not all(inf.has_synced for inf in gc.informers)   # the collector is still waiting
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
