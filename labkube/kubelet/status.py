@@ -40,7 +40,9 @@ def _terminated(c: ContainerStatus) -> dict:
     return t
 
 
-def container_status(v: ContainerView, init: bool = False) -> dict:
+def container_status(v: ContainerView, init: bool = False, initializing: bool = False) -> dict:
+    """One containerStatuses entry. Waiting reasons when nothing runs yet: PodInitializing
+    for init containers and for app containers while init containers run, else ContainerCreating."""
     out: dict = {"name": v.name, "image": v.image, "imageID": "", "ready": False,
                  "restartCount": v.restart_count, "started": False, "state": {}, "lastState": {}}
     cur = v.current
@@ -56,8 +58,7 @@ def container_status(v: ContainerView, init: bool = False) -> dict:
             out["lastState"] = {"terminated": _terminated(v.last)}
         return out
     if cur is None or cur.state == "created":
-        reason = "PodInitializing" if not init else "PodInitializing"
-        out["state"] = {"waiting": {"reason": "ContainerCreating" if not init else reason}}
+        out["state"] = {"waiting": {"reason": "PodInitializing" if init or initializing else "ContainerCreating"}}
     elif cur.state == "running":
         out["state"] = {"running": {"startedAt": rfc3339(cur.started_at)}}
         out["ready"] = bool(v.ready)
@@ -154,7 +155,8 @@ def pod_status(pod: dict, init_views: list[ContainerView], views: list[Container
     prev = {c.get("type"): c for c in old.get("conditions") or []}
     restart_policy = spec.get("restartPolicy") or "Always"
     init_statuses = [container_status(v, init=True) for v in init_views]
-    statuses = [container_status(v) for v in views]
+    initializing = not init_done(init_statuses)
+    statuses = [container_status(v, initializing=initializing) for v in views]
     phase = pod_phase(restart_policy, init_statuses, statuses)
     initialized = init_done(init_statuses)
     containers_ready = bool(statuses) and all(s["ready"] for s in statuses)

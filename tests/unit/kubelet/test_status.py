@@ -60,6 +60,8 @@ def test_pending_while_creating_and_while_init_runs():
     assert pod_phase("Always", [], [creating]) == "Pending"
     init_running = container_status(ContainerView("init", "img", current=cs("running")), init=True)
     assert pod_phase("Always", [init_running], [creating]) == "Pending"
+    main_waiting = container_status(ContainerView("main", "img"), initializing=True)
+    assert main_waiting["state"] == {"waiting": {"reason": "PodInitializing"}}
     init_failed = container_status(ContainerView("init", "img", current=cs("exited", 1)), init=True)
     assert pod_phase("Never", [init_failed], [creating]) == "Failed"
 
