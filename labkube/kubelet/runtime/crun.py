@@ -124,7 +124,13 @@ class CrunRuntime(Runtime):
             with open(os.path.join(bundle, "config.json"), "w") as f:
                 json.dump(build_spec(cfg, sandbox, cg, nofile=_nofile(), bounding=bounding_set()), f, indent=1)
         except OSError as e:
-            self._fail(cid, f"creating the bundle: {e}", "CreateContainerError")
+            try:                                  # leave nothing behind for a container never made
+                overlay.unmount(os.path.join(bundle, "rootfs"))
+            except OSError:
+                pass
+            shutil.rmtree(bundle, ignore_errors=True)
+            self.containers.pop(cid, None)
+            self.extra.pop(cid, None)
             raise RuntimeError_(f"create container {cfg.name}: {e}", "CreateContainerError") from None
         self._save(cid)
         return cid
