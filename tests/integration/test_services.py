@@ -176,6 +176,37 @@ def test_session_affinity_sticks_to_one_pod(lab, web):
     kubectl("patch", "service", "web-np", "-p", '{"spec": {"sessionAffinity": "None"}}', env=lab)
 
 
+def test_external_traffic_policy_local_answers_only_where_a_pod_runs(lab, web):
+    kubectl("patch", "service", "web-np", "-p", '{"spec": {"externalTrafficPolicy": "Local"}}', env=lab)
+    wait_for("local-only rules on w1", lambda: "KUBE-SVL-" in node_nat_rules("w1-k8s", lab))
+    ep = get_json("endpoints", "web-np", env=lab)
+    by_node = {}
+    for a in ep["subsets"][0]["addresses"]:
+        by_node.setdefault(a["nodeName"], set()).add(a["targetRef"]["name"])
+    wait_for("the master (no web pod) to refuse", lambda: http_get("http://10.200.0.10:30080/") is None)
+    for node, pods in by_node.items():
+        ip = {"w1-k8s": "10.200.0.11", "w2-k8s": "10.200.0.12"}[node]
+        for _ in range(4):
+            body = wait_for(f"NodePort on {node}", lambda: http_get(f"http://{ip}:30080/"))
+            assert body.strip().removeprefix("hello from ") in pods, (node, body, pods)
+    kubectl("patch", "service", "web-np", "-p", '{"spec": {"externalTrafficPolicy": "Cluster"}}', env=lab)
+    wait_for("the master to answer again", lambda: http_get("http://10.200.0.10:30080/"))
+
+
+def test_endpointslices_list_the_pods(lab, web):
+    slices = get_json("endpointslices", "-l", "kubernetes.io/service-name=web", env=lab)["items"]
+    assert len(slices) == 1 and slices[0]["addressType"] == "IPv4"
+    assert sorted(e["addresses"][0] for e in slices[0]["endpoints"] if e["conditions"]["ready"]) == ready_ips(lab)
+
+
+def test_a_pod_reaches_itself_through_its_service(lab):
+    kubectl("run", "hair", "--image=busybox", "--labels=app=hair", "--port=80", "--expose", "--", "sh", "-c",
+            "mkdir -p /www && echo hairpin-ok > /www/index.html && httpd -p 80 -h /www && "
+            "until wget -qO- http://hair/; do sleep 1; done; exec sleep 3600", env=lab)
+    wait_for("the pod to reach itself through service hair",
+             lambda: "hairpin-ok" in kubectl("logs", "hair", env=lab, check=False).stdout)
+
+
 def test_endpoints_and_rules_follow_a_deleted_pod(lab, web):
     before = ready_ips(lab)
     victim = next(p for p in get_json("pods", "-l", "app=web", env=lab)["items"] if p["status"]["podIP"] == before[0])
