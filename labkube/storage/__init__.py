@@ -1,4 +1,5 @@
 """Object storage for the apiserver: an interface, errors, and the SQLite backend."""
+from . import reader
 from .errors import Expired, KeyExists, KeyNotFound, RevisionConflict, StorageError
 from .interface import Event, Storage, Watch
 from .sqlite import SqliteStorage
@@ -13,5 +14,5 @@ async def open_storage(config: dict, history: int = 10000) -> Storage:
     return await SqliteStorage.open(config["path"], history=history, durable=durable)
 
 
-__all__ = ["Event", "Expired", "KeyExists", "KeyNotFound", "RevisionConflict", "SqliteStorage",
+__all__ = ["reader", "Event", "Expired", "KeyExists", "KeyNotFound", "RevisionConflict", "SqliteStorage",
            "Storage", "StorageError", "Watch", "open_storage"]
