@@ -486,7 +486,13 @@ class Runner:
             from .loader import _Inherit
             inh = _Inherit(tags=t.tags, vars=t.vars, role=t.role,
                            keywords={k: getattr(t, k) for k in INHERITED})
-            tasks = loader.load_task_file(path, inh)
+            try:
+                tasks = loader.load_task_file(path, inh)
+            except PlaybookError as e:   # a dynamic include is only read now: fail its hosts
+                self.emit_task_start(t)
+                for h in per_host:
+                    self._record(h, t, "failed", {"msg": str(e)})
+                continue
             self.run_list(tasks, list(per_host), per_host)
 
     # -- handlers ---------------------------------------------------------------------
@@ -810,9 +816,9 @@ class Runner:
                 break
             rsc = scope.child({t.register: _public(res)} if t.register else {})
             rsc = rsc.child({k: v for k, v in res.items() if k not in rsc})  # allow bare result keys
+            res["attempts"] = attempt + 1
             if self.templar.evaluate(t.until, rsc):
                 break
-            res["attempts"] = attempt + 1
             if attempt + 1 < attempts:
                 time.sleep(float(self.templar.render(t.delay, scope) or 0))
         else:

@@ -530,3 +530,46 @@ def test_with_sequence_and_with_dict(tmp_path):
     res, ev = play(tmp_path, files)
     assert [e["item"] for e in ev if e["event"] == "item_result" and e["task"] == "seq"] == ["w01", "w02", "w03"]
     assert result_of(ev, "dict", "h1")["result"]["results"][0]["msg"] == "a=1"
+
+
+def test_edge_cases(tmp_path):
+    files = {
+        "bad.yml": "- name: broken\n  no_such_module: {}\n",
+        "other.yml": "- hosts: nosuchgroup\n  tasks:\n    - debug: msg=never\n",
+        "site.yml": """\
+            - import_playbook: other.yml
+            - hosts: h1
+              gather_facts: false
+              tasks:
+                - name: literal false
+                  debug: msg=x
+                  when: false
+                - name: retry until
+                  shell: n=$(cat {d}/n 2>/dev/null || echo 0); echo $((n + 1)) > {d}/n; cat {d}/n
+                  register: r
+                  until: r.stdout | int >= 3
+                  retries: 5
+                  delay: 0
+                - name: chained handler
+                  command: "true"
+                  notify: first
+                - name: dynamic include of a broken file
+                  include_tasks: "{{{{ 'bad.yml' }}}}"
+              handlers:
+                - name: first
+                  debug: msg=first
+                  changed_when: true
+                  notify: second
+                - name: second
+                  debug: msg=second
+            """.format(d=tmp_path),
+    }
+    res, ev = play(tmp_path, files)
+    assert res.exit_code == 2
+    assert result_of(ev, "literal false", "h1")["status"] == "skipped"
+    r = result_of(ev, "retry until", "h1")
+    assert r["status"] == "changed", r
+    assert r["result"]["stdout"] == "3" and r["result"]["attempts"] == 3
+    assert "unknown module 'no_such_module'" in host_results(ev, "dynamic include of a broken file")[0]["result"]["msg"]
+    assert any(e["event"] == "no_hosts" for e in ev)
+    assert not host_results(ev, "first")      # the host failed before handlers ran
