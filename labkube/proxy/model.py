@@ -30,7 +30,8 @@ class ServicePort:
     node_port: int = 0
     external_ips: list[str] = field(default_factory=list)   # spec.externalIPs + LoadBalancer ingress
     affinity_timeout: int = 0   # seconds; 0 = no session affinity
-    external_local: bool = False  # externalTrafficPolicy Local
+    external_local: bool = False  # externalTrafficPolicy Local: outside traffic to local endpoints only
+    internal_local: bool = False  # internalTrafficPolicy Local: ClusterIP traffic to local endpoints only
     endpoints: list[Endpoint] = field(default_factory=list)
 
     @property
@@ -85,6 +86,7 @@ def service_ports(services: list[dict], endpoints: list[dict]) -> list[ServicePo
                 node_port=int(p.get("nodePort") or 0) if node_port_type else 0,
                 external_ips=_external_ips(svc), affinity_timeout=timeout,
                 external_local=spec.get("externalTrafficPolicy") == "Local",
+                internal_local=spec.get("internalTrafficPolicy") == "Local",
                 endpoints=_ready_endpoints(eps.get((md.get("namespace"), md["name"])), p.get("name") or "", proto)))
     out.sort(key=lambda sp: (sp.key, sp.protocol))
     return out

@@ -62,7 +62,15 @@ def _service(t: Tables, sp: ServicePort, node: str, cluster_cidr: str) -> None:
     svc = t.chain("nat", C.service_chain("SVC", sp.key, sp.protocol))
     external = bool(sp.node_port or sp.external_ips)
     ext = t.chain("nat", C.service_chain("EXT", sp.key, sp.protocol)) if external else ""
-    t.add("nat", C.SERVICES, _comment(f"{sp.key} cluster IP"), _dest(sp.cluster_ip, sp, sp.port), f"-j {svc}")
+    svl = C.service_chain("SVL", sp.key, sp.protocol)
+    if sp.internal_local:
+        if cluster_cidr:
+            t.add("nat", C.SERVICES, _comment(f"{sp.key} cluster IP"), f"! -s {cluster_cidr}",
+                  _dest(sp.cluster_ip, sp, sp.port), f"-j {C.MARK_MASQ}")
+        t.add("nat", C.SERVICES, _comment(f"{sp.key} cluster IP"), _dest(sp.cluster_ip, sp, sp.port),
+              f"-j {t.chain('nat', svl)}")
+    else:
+        t.add("nat", C.SERVICES, _comment(f"{sp.key} cluster IP"), _dest(sp.cluster_ip, sp, sp.port), f"-j {svc}")
     for ip in sp.external_ips:
         t.add("nat", C.SERVICES, _comment(f"{sp.key} external IP"), _dest(ip, sp, sp.port), f"-j {ext}")
     if sp.node_port:
@@ -77,7 +85,7 @@ def _service(t: Tables, sp: ServicePort, node: str, cluster_cidr: str) -> None:
         t.add("nat", ext, _comment(f"masquerade traffic for {sp.key} external destinations"), f"-j {C.MARK_MASQ}")
         t.add("nat", ext, f"-j {svc}")
     elif external:
-        svl = t.chain("nat", C.service_chain("SVL", sp.key, sp.protocol))
+        t.chain("nat", svl)
         if cluster_cidr:
             t.add("nat", ext, _comment(f"pod traffic for {sp.key} external destinations"), f"-s {cluster_cidr}",
                   f"-j {svc}")
@@ -86,6 +94,7 @@ def _service(t: Tables, sp: ServicePort, node: str, cluster_cidr: str) -> None:
         t.add("nat", ext, _comment(f"route LOCAL traffic for {sp.key} external destinations"),
               "-m addrtype --src-type LOCAL", f"-j {svc}")
         t.add("nat", ext, f"-j {svl}")
+    if svl in t.chains["nat"]:
         _spread(t, svl, sp, sp.local_endpoints(node), seps)
     for ep, sep in seps.items():
         t.chain("nat", sep)
@@ -102,10 +111,14 @@ def _rejects(t: Tables, sp: ServicePort, node: str) -> None:
         t.add("filter", C.SERVICES, why, _dest(sp.cluster_ip, sp, sp.port), "-j REJECT")
         for ip in sp.external_ips:
             t.add("filter", C.EXTERNAL_SERVICES, why, _dest(ip, sp, sp.port), "-j REJECT")
-    elif not (sp.external_local and not sp.local_endpoints(node)):
+    elif sp.local_endpoints(node) or not (sp.external_local or sp.internal_local):
         return
     else:
         why = _comment(f"{sp.key} has no local endpoints")
+        if sp.internal_local:
+            t.add("filter", C.SERVICES, why, _dest(sp.cluster_ip, sp, sp.port), "-j REJECT")
+        if not sp.external_local:
+            return
     if sp.node_port:
         t.add("filter", C.EXTERNAL_SERVICES, why, "-m addrtype --dst-type LOCAL",
               f"-p {sp.protocol} -m {sp.protocol} --dport {sp.node_port}", "-j REJECT")

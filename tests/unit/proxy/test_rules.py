@@ -45,6 +45,9 @@ CASES = {
     "nodeport_local_none_here": (
         [svc("web", [dict(HTTP[0], nodePort=30080)], "NodePort", externalTrafficPolicy="Local")],
         [eps("web", [("10.244.2.7", "w2")], HTTP_EP)]),
+    "internal_local": ([svc("web", HTTP, internalTrafficPolicy="Local")], [eps("web", TWO, HTTP_EP)]),
+    "internal_local_none_here": ([svc("web", HTTP, internalTrafficPolicy="Local")],
+                                 [eps("web", [("10.244.2.7", "w2")], HTTP_EP)]),
     "session_affinity": ([svc("web", HTTP, sessionAffinity="ClientIP",
                               sessionAffinityConfig={"clientIP": {"timeoutSeconds": 60}})],
                          [eps("web", TWO, HTTP_EP)]),
