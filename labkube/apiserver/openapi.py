@@ -1,7 +1,8 @@
 """OpenAPI v3 documents good enough for kubectl's validation step: a root listing each
 group-version, and per group-version a `patch` operation per kind that carries
-x-kubernetes-group-version-kind and a `fieldValidation` query parameter, plus minimal
-component schemas. /openapi/v2 is not served (404)."""
+x-kubernetes-group-version-kind and a `fieldValidation` query parameter, plus component
+schemas with field types (labkube.api.schema) for `kubectl explain`. /openapi/v2 is not
+served (404)."""
 from __future__ import annotations
 
 import hashlib
@@ -9,6 +10,7 @@ import hashlib
 from aiohttp import web
 
 from ..api.resources import RESOURCES, group_versions
+from ..api.schema import kind_schema
 from .httputil import reply
 
 
@@ -45,11 +47,7 @@ def document(gv: str) -> dict:
                                             "patch": {**op, "x-kubernetes-action": "patch"},
                                             "put": {**op, "x-kubernetes-action": "put"}}
         paths[base + r.name] = {"post": {**op, "x-kubernetes-action": "post"}}
-        schemas[schema_name] = {"description": f"{r.kind} ({gv})", "type": "object",
-                                "x-kubernetes-group-version-kind": [gvk],
-                                "properties": {"apiVersion": {"type": "string"}, "kind": {"type": "string"},
-                                               "metadata": {"type": "object"}, "spec": {"type": "object"},
-                                               "status": {"type": "object"}}}
+        schemas[schema_name] = {**kind_schema(r.name, r.kind, gv), "x-kubernetes-group-version-kind": [gvk]}
     return {"openapi": "3.0.0", "info": {"title": "labkube", "version": gv}, "paths": paths,
             "components": {"schemas": schemas}}
 

@@ -218,6 +218,12 @@ def test_api_resources_and_system_namespaces(lab):
     assert svc["spec"]["clusterIP"] == "10.96.0.1"
 
 
+def test_explain_walks_into_fields(lab):
+    out = lab.kubectl("explain", "pod.spec.containers").stdout
+    assert "FIELD: containers <[]Object>" in out and "image\t<string>" in out
+    assert "replicas\t<integer>" in lab.kubectl("explain", "deployment.spec").stdout
+
+
 def test_no_client_cert_is_401_but_version_is_public(lab):
     ctx = ssl.create_default_context(cafile=str(lab.dir / "ca.crt"))
     base = f"https://127.0.0.1:{lab.port}"
