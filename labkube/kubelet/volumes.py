@@ -1,4 +1,5 @@
-"""Pod volumes on the node: emptyDir, hostPath, configMap and secret (files written once).
+"""Pod volumes on the node: emptyDir, hostPath, configMap, secret, downwardAPI and projected
+(configMap/secret/downwardAPI sources); files are written once, when the pod starts.
 
 `prepare_volumes` returns {volume name: host path}; `container_mounts` turns a
 container's volumeMounts into the runtime's mount list.
@@ -31,6 +32,42 @@ def _write_items(path: str, data: dict, items: list | None, mode: int) -> None:
         os.chmod(target, mode)
 
 
+def _object_data(kind: str, src: dict, fetch, volume: str) -> dict:
+    """The files of a ConfigMap/Secret source (decoded), {} when optional and missing."""
+    obj_name = src.get("name") or src.get("secretName")
+    obj = fetch(kind, obj_name) if fetch else None
+    if obj is None:
+        if src.get("optional"):
+            return {}
+        raise VolumeError(f'{kind[:-1]} "{obj_name}" not found (volume {volume})')
+    data = dict(obj.get("data") or {})
+    if kind == "secrets":
+        return {k: base64.b64decode(val) for k, val in data.items()}
+    data.update({k: base64.b64decode(val) for k, val in (obj.get("binaryData") or {}).items()})
+    return data
+
+
+def downward_data(pod: dict, items: list) -> dict:
+    """{path: content} of downwardAPI items (metadata fields; labels/annotations as key="value" lines)."""
+    meta = pod.get("metadata") or {}
+    out = {}
+    for it in items:
+        field = (it.get("fieldRef") or {}).get("fieldPath", "")
+        if field in ("metadata.labels", "metadata.annotations"):
+            d = meta.get(field.split(".")[1]) or {}
+            out[it["path"]] = "".join(f'{k}="{d[k]}"\n' for k in sorted(d))
+        elif field.startswith("metadata."):
+            key = field.split(".", 1)[1]
+            if "[" in key:
+                kind, k = key.split("[", 1)
+                out[it["path"]] = str((meta.get(kind) or {}).get(k.strip("]'\""), ""))
+            else:
+                out[it["path"]] = str(meta.get(key, ""))
+        else:
+            raise VolumeError(f"downwardAPI item {it.get('path')}: field {field or it} is not supported")
+    return out
+
+
 def prepare_volumes(pod: dict, pod_dir: str, fetch=None) -> dict:
     """Create each volume's directory; ``fetch(kind, name)`` returns a ConfigMap/Secret dict."""
     out = {}
@@ -53,20 +90,27 @@ def prepare_volumes(pod: dict, pod_dir: str, fetch=None) -> dict:
         elif "configMap" in v or "secret" in v:
             kind = "configmaps" if "configMap" in v else "secrets"
             src = v.get("configMap") or v.get("secret")
-            obj_name = src.get("name") or src.get("secretName")
-            obj = fetch(kind, obj_name) if fetch else None
-            if obj is None:
-                if src.get("optional"):
-                    obj = {}
-                else:
-                    raise VolumeError(f'{kind[:-1]} "{obj_name}" not found (volume {name})')
-            data = dict(obj.get("data") or {})
-            if kind == "secrets":
-                data = {k: base64.b64decode(val) for k, val in data.items()}
-            else:
-                data.update({k: base64.b64decode(val) for k, val in (obj.get("binaryData") or {}).items()})
             path = volume_dir(pod_dir, "configmap" if kind == "configmaps" else "secret", name)
-            _write_items(path, data, src.get("items"), int(src.get("defaultMode", 0o644)))
+            _write_items(path, _object_data(kind, src, fetch, name), src.get("items"),
+                         int(src.get("defaultMode", 0o644)))
+        elif "downwardAPI" in v:
+            src = v["downwardAPI"]
+            path = volume_dir(pod_dir, "downward-api", name)
+            data = downward_data(pod, src.get("items") or [])
+            _write_items(path, data, None, int(src.get("defaultMode", 0o644)))
+        elif "projected" in v:
+            src = v["projected"]
+            path = volume_dir(pod_dir, "projected", name)
+            mode = int(src.get("defaultMode", 0o644))
+            for source in src.get("sources") or []:
+                if "configMap" in source or "secret" in source:
+                    kind = "configmaps" if "configMap" in source else "secrets"
+                    s_ = source.get("configMap") or source.get("secret")
+                    _write_items(path, _object_data(kind, s_, fetch, name), s_.get("items"), mode)
+                elif "downwardAPI" in source:
+                    _write_items(path, downward_data(pod, source["downwardAPI"].get("items") or []), None, mode)
+                # serviceAccountToken sources: this lab has no token issuer; nothing is written
+            os.makedirs(path, exist_ok=True)
         else:
             kinds = sorted(k for k in v if k != "name")
             raise VolumeError(f"volume {name}: type {kinds} is not supported by this kubelet")

@@ -55,3 +55,22 @@ def test_termination_message(tmp_path):
     open(m["source"], "w").write("explicit")
     assert tm.read_message(str(tmp_path), c, 0, 1, str(log)) == "explicit"
     assert tm.prepare(str(tmp_path), {"name": "d", "terminationMessagePath": "/tmp/msg"}, 2)["destination"] == "/tmp/msg"
+
+
+def test_downward_api_and_projected(tmp_path):
+    pod = {"metadata": {"name": "web", "namespace": "shop", "labels": {"b": "2", "a": "1"},
+                        "annotations": {"note": "x"}},
+           "spec": {"volumes": [
+               {"name": "info", "downwardAPI": {"items": [
+                   {"path": "labels", "fieldRef": {"fieldPath": "metadata.labels"}},
+                   {"path": "name", "fieldRef": {"fieldPath": "metadata.name"}},
+                   {"path": "note", "fieldRef": {"fieldPath": "metadata.annotations['note']"}}]}},
+               {"name": "all", "projected": {"sources": [
+                   {"configMap": {"name": "app"}},
+                   {"downwardAPI": {"items": [{"path": "ns", "fieldRef": {"fieldPath": "metadata.namespace"}}]}},
+                   {"serviceAccountToken": {"path": "token"}}]}}]}}
+    vols = prepare_volumes(pod, str(tmp_path), lambda k, n: {"data": {"k": "v"}})
+    assert open(os.path.join(vols["info"], "labels")).read() == 'a="1"\nb="2"\n'
+    assert open(os.path.join(vols["info"], "name")).read() == "web"
+    assert open(os.path.join(vols["info"], "note")).read() == "x"
+    assert sorted(os.listdir(vols["all"])) == ["k", "ns"]
