@@ -95,10 +95,11 @@ class Kubelet:
         spec = pod.get("spec") or {}
         wanted = set()
         for v in spec.get("volumes") or []:
-            if "configMap" in v:
-                wanted.add(("configmaps", v["configMap"].get("name")))
-            if "secret" in v:
-                wanted.add(("secrets", v["secret"].get("secretName")))
+            for src in [v, *((v.get("projected") or {}).get("sources") or [])]:
+                if "configMap" in src:
+                    wanted.add(("configmaps", src["configMap"].get("name")))
+                if "secret" in src:
+                    wanted.add(("secrets", src["secret"].get("secretName") or src["secret"].get("name")))
         for c in (spec.get("containers") or []) + (spec.get("initContainers") or []):
             for e in c.get("env") or []:
                 vf = e.get("valueFrom") or {}

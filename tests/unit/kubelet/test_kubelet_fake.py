@@ -184,3 +184,15 @@ async def test_lifecycle_hooks(kubelet):
     calls = kubelet.runtime.calls
     drain = calls.index(("exec", "main", ["drain"]))
     assert ("stop_container", "main") in calls[drain:]
+
+
+async def test_projected_configmap_is_fetched(kubelet):
+    api = kubelet.client
+    await api.create("configmaps", {"metadata": {"name": "proj"}, "data": {"x": "1"}}, namespace="default")
+    await api.create("pods", pod("pj", containers=[{"name": "main", "image": "busybox",
+                                                    "volumeMounts": [{"name": "p", "mountPath": "/p"}]}],
+                                 volumes=[{"name": "p", "projected": {"sources": [{"configMap": {"name": "proj"}}]}}]),
+                     namespace="default")
+    await eventually(lambda: (x := _pod(api, "pj")) and x["status"].get("phase") == "Running")
+    cfg = next(c for c in kubelet.runtime.configs.values() if c.name == "main" and c.mounts)
+    assert open(f"{cfg.mounts[0]['source']}/x").read() == "1"
