@@ -4,7 +4,8 @@
 ``smart``) or ``local``.  SSH uses ``ansible_host`` (else the inventory name),
 ``ansible_port``, ``ansible_user`` (default root),
 ``ansible_ssh_private_key_file``, ``ansible_password``/``ansible_ssh_pass``
-and ``ansible_ssh_timeout``/``ansible_timeout`` (connect timeout, default 10 s).
+``ansible_ssh_timeout``/``ansible_timeout`` (connect timeout, default 10 s) and
+``ansible_python_interpreter`` (runs the command helper; default python3).
 """
 from __future__ import annotations
 
@@ -32,4 +33,5 @@ def connect(host_vars: dict) -> Connection:
         key_file=host_vars.get("ansible_ssh_private_key_file") or host_vars.get("ansible_private_key_file"),
         password=host_vars.get("ansible_password") or host_vars.get("ansible_ssh_pass"),
         connect_timeout=float(host_vars.get("ansible_ssh_timeout") or host_vars.get("ansible_timeout") or 10),
+        python=host_vars.get("ansible_python_interpreter") or "python3",
     )

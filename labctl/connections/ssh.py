@@ -94,7 +94,7 @@ class SSHConnection(Connection):
     kind = "ssh"
 
     def __init__(self, host, *, address=None, port=22, user="root", key_file=None,
-                 password=None, connect_timeout=10, shell="/bin/sh", agent=None):
+                 password=None, connect_timeout=10, shell="/bin/sh", agent=None, python="python3"):
         self.host = host
         self.address = address or host
         self.port = int(port or 22)
@@ -109,6 +109,7 @@ class SSHConnection(Connection):
         if agent is None:
             agent = os.environ.get("LABCTL_SSH_AGENT", "1") not in ("0", "no", "false")
         self.use_agent = agent
+        self.python = python if python and not str(python).startswith("auto") else "python3"
         self._agent = None          # (channel, file) of the running helper
         self._agent_lock = threading.Lock()
 
@@ -184,7 +185,7 @@ class SSHConnection(Connection):
     def _start_agent(self):
         chan = self._channel()
         try:
-            chan.exec_command(f"python3 -u -c {shlex.quote(_AGENT)}")
+            chan.exec_command(f"{shlex.quote(self.python)} -u -c {shlex.quote(_AGENT)}")
             chan.settimeout(max(self.connect_timeout, 10))
             f = None
             self._rbuf = b""

@@ -44,7 +44,7 @@ OMIT = "__omit_place_holder__labctl"
 CONN_VARS = ("ansible_connection", "ansible_host", "ansible_port", "ansible_user",
              "ansible_ssh_private_key_file", "ansible_private_key_file", "ansible_password",
              "ansible_ssh_pass", "ansible_ssh_timeout", "ansible_timeout", "ansible_ssh_user",
-             "ansible_ssh_port")
+             "ansible_ssh_port", "ansible_python_interpreter")
 STAT_KEYS = ("ok", "changed", "unreachable", "failed", "skipped", "rescued", "ignored")
 
 
