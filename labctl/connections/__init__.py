@@ -3,7 +3,7 @@
 ``ansible_connection`` picks the kind: ``ssh`` (default; also ``paramiko``,
 ``smart``) or ``local``.  SSH uses ``ansible_host`` (else the inventory name),
 ``ansible_port``, ``ansible_user`` (default root),
-``ansible_ssh_private_key_file``, ``ansible_password``/``ansible_ssh_pass``
+``ansible_ssh_private_key_file``, ``ansible_password``/``ansible_ssh_pass``,
 ``ansible_ssh_timeout``/``ansible_timeout`` (connect timeout, default 10 s) and
 ``ansible_python_interpreter`` (runs the command helper; default python3).
 """
