@@ -15,6 +15,7 @@ import shutil
 from labkube.client import Client, KubeConfig
 from labkube.client.events import EventRecorder
 
+from . import volumes
 from .backoff import Backoff
 from .containers import ContainerConfigError
 from .images.store import ImageStore
@@ -146,7 +147,7 @@ class Kubelet:
                 if sb.uid == uid:
                     await rt.stop_pod_sandbox(sb.id)
                     await rt.remove_pod_sandbox(sb.id)
-            shutil.rmtree(pod_dir(self.cfg.root_dir, uid), ignore_errors=True)
+            volumes.cleanup(pod_dir(self.cfg.root_dir, uid))
             log.info("removed leftovers of deleted pod %s", uid)
         except Exception:  # noqa: BLE001
             log.exception("cleaning up leftovers of pod %s", uid)

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import shutil
 
+from . import volumes
 from .hooks import pre_stop_then_stop
 from .podsandbox import pod_dir
 
@@ -47,7 +47,7 @@ async def terminate_pod(w) -> None:
     if w.sandbox is not None:
         await rt.stop_pod_sandbox(w.sandbox.id)
         await rt.remove_pod_sandbox(w.sandbox.id)
-    shutil.rmtree(pod_dir(kl.cfg.root_dir, w.uid), ignore_errors=True)
+    volumes.cleanup(pod_dir(kl.cfg.root_dir, w.uid))
     kl.backoff.forget_prefix(w.uid)
     if not w.removed:
         await kl.delete_pod(w.pod)

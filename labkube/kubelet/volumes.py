@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import base64
 import os
+import shutil
+
+from .quantity import bytes_
+from .runtime.overlay import mount_tmpfs, unmount
 
 
 class VolumeError(Exception):
@@ -77,6 +81,13 @@ def prepare_volumes(pod: dict, pod_dir: str, fetch=None) -> dict:
             path = volume_dir(pod_dir, "empty-dir", name)
             os.makedirs(path, exist_ok=True)
             os.chmod(path, 0o777)
+            ed = v["emptyDir"] or {}
+            if ed.get("medium") == "Memory" and not os.path.ismount(path):
+                size = f",size={bytes_(ed['sizeLimit'])}" if ed.get("sizeLimit") else ""
+                try:
+                    mount_tmpfs(path, f"mode=1777{size}")
+                except OSError as e:
+                    raise VolumeError(f"emptyDir {name} (medium Memory): {e}") from None
         elif "hostPath" in v:
             hp = v["hostPath"]
             path = hp["path"]
@@ -116,6 +127,15 @@ def prepare_volumes(pod: dict, pod_dir: str, fetch=None) -> dict:
             raise VolumeError(f"volume {name}: type {kinds} is not supported by this kubelet")
         out[name] = path
     return out
+
+
+def cleanup(pod_dir: str) -> None:
+    """Unmount the pod's tmpfs volumes, then remove the pod directory."""
+    vols = os.path.join(pod_dir, "volumes")
+    for kind in os.listdir(vols) if os.path.isdir(vols) else ():
+        for name in os.listdir(os.path.join(vols, kind)):
+            unmount(os.path.join(vols, kind, name))
+    shutil.rmtree(pod_dir, ignore_errors=True)
 
 
 def container_mounts(container: dict, volumes: dict) -> list:

@@ -126,6 +126,7 @@ def test_kubelet_runs_pods_with_crun(tmp_path):
     assert "nonexistent" in r["badcmd_terminated"]["message"], r
     if "hog_terminated" in r:
         assert r["hog_terminated"]["reason"] == "OOMKilled" and r["hog_terminated"]["exitCode"] == 137, r
+    assert r["mem_mount"].startswith("tmpfs /cache tmpfs") and "size=8192k" in r["mem_mount"], r
     assert r["priv_state"] == ["running"], "a privileged container may create interfaces (NET_ADMIN)"
     assert r["hostnet_ip"] == "10.200.77.11", "hostNetwork pods report the node IP"
     assert r["via_pod_ip"] == "ok\n" and r["via_host_port"] == "ok\n", "pod IP and hostPort (portmap) reach nginx"
@@ -267,6 +268,11 @@ async def _inside_kubelet(node: str) -> dict:
     await api.create("pods", spec("priv", [{"name": "main", "image": "busybox", "securityContext": {"privileged": True},
                                             "command": ["sh", "-c", "ip link add v0 type veth peer name v1 && sleep 1000"]}],
                                   terminationGracePeriodSeconds=0))
+    await api.create("pods", spec("mem", [{"name": "main", "image": "busybox", "volumeMounts": [
+                                            {"name": "cache", "mountPath": "/cache"}],
+                                           "command": ["sh", "-c", "grep ' /cache ' /proc/mounts; sleep 1000"]}],
+                                  volumes=[{"name": "cache", "emptyDir": {"medium": "Memory", "sizeLimit": "8Mi"}}],
+                                  terminationGracePeriodSeconds=0))
     await api.create("pods", spec("never", [{"name": "main", "image": "missing:1", "imagePullPolicy": "Never"}]))
     await until(lambda: phase("web") == "Running" and all(c.get("ready") for c in
                 get("web")["status"]["containerStatuses"]), "web running")
@@ -304,6 +310,9 @@ async def _inside_kubelet(node: str) -> dict:
     if kl.runtime.use_cgroups:
         await until(lambda: phase("hog") == "Failed", "hog OOM-killed")
         r["hog_terminated"] = cstatus("hog")["state"]["terminated"]
+    await until(lambda: phase("mem") == "Running" and "tmpfs" in
+                open(kl.pods.find("default", "mem").current("main").log_path).read(), "memory emptyDir")
+    r["mem_mount"] = open(kl.pods.find("default", "mem").current("main").log_path).read().strip()
     await until(lambda: phase("priv") == "Running", "privileged pod running")
     await asyncio.sleep(0.5)
     r["priv_state"] = list(cstatus("priv")["state"])
@@ -345,7 +354,7 @@ async def _inside_kubelet(node: str) -> dict:
     w = kl.pods.find("default", "web")
     nginx_id = w.current("nginx").id
     nginx = kl.runtime.containers[nginx_id]
-    for name in ("web", "once", "crash", "never", "sick", "hostnet", "badcmd", "hog", "priv"):
+    for name in ("web", "once", "crash", "never", "sick", "hostnet", "badcmd", "hog", "priv", "mem"):
         await api.delete("pods", name, namespace="default")
     await until(lambda: not api.all("pods", "default"), "all pods deleted")
     await until(lambda: not kl.pods.workers, "workers done")

@@ -1,4 +1,5 @@
-"""Per-container overlay mounts over an image's unpacked rootfs (via mount(2) through ctypes)."""
+"""Mounts the kubelet makes in the node (mount(2) through ctypes): per-container overlays
+over an image's unpacked rootfs, and tmpfs for memory-backed emptyDir volumes."""
 from __future__ import annotations
 
 import ctypes
@@ -31,6 +32,13 @@ def mount_overlay(lower: str, bundle: str) -> str:
         err = ctypes.get_errno()
         raise MountError(err, f"mount overlay on {target}: {os.strerror(err)}")
     return target
+
+
+def mount_tmpfs(target: str, options: str) -> None:
+    """A tmpfs on ``target`` (emptyDir with medium Memory)."""
+    if _libc.mount(b"tmpfs", target.encode(), b"tmpfs", 0, options.encode()) != 0:
+        err = ctypes.get_errno()
+        raise MountError(err, f"mount tmpfs on {target}: {os.strerror(err)}")
 
 
 def unmount(target: str) -> None:
