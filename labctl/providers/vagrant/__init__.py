@@ -87,7 +87,7 @@ class VagrantProvider(Provider):
         self.state_file.write_text(json.dumps(state, indent=2))
 
     # ---- create ------------------------------------------------------------------
-    def create(self, nodes: list[NodeSpec], progress=print) -> list[Endpoint]:
+    def create(self, nodes: list[NodeSpec]) -> list[Endpoint]:
         libvirt_host = self.kind == "libvirt"
         problem = host_problem(libvirt_host)
         if problem:

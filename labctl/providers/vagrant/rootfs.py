@@ -21,7 +21,8 @@ PACKAGES = [
 ]
 
 INITRD_MODULES = ["virtio_pci", "virtio_blk", "virtio_scsi", "sd_mod", "ahci", "virtio_net"]
-KERNEL_CMDLINE = "root=LABEL=root ro console=ttyS0 net.ifnames=0 biosdevname=0"
+# quiet: every console character is a trapped I/O write under emulation
+KERNEL_CMDLINE = "root=LABEL=root ro console=ttyS0 net.ifnames=0 biosdevname=0 quiet"
 
 HOSTKEY_DROPIN = """[Service]
 ExecStartPre=
@@ -80,6 +81,8 @@ def files(vagrant_pubkey: str) -> dict[str, tuple[str, int]]:
         "etc/systemd/system.conf.d/10-labctl-timeouts.conf": (SYSTEM_CONF, 0o644),
         "etc/sysctl.d/90-labkube.conf": ("net.ipv4.ip_forward = 1\n", 0o644),
         "etc/modules-load.d/labkube.conf": ("overlay\nbr_netfilter\n", 0o644),
+        # udev would load KVM for the emulated CPU's flags: useless in a lab VM, slow to load
+        "etc/modprobe.d/labctl-no-kvm.conf": ("blacklist kvm_amd\nblacklist kvm_intel\nblacklist kvm\n", 0o644),
         "etc/initramfs-tools/modules": ("\n".join(INITRD_MODULES) + "\n", 0o644),
         "etc/systemd/system/labkube-units.path": (RELOAD_PATH_UNIT, 0o644),
         "etc/systemd/system/labkube-units.service": (RELOAD_SERVICE_UNIT, 0o644),

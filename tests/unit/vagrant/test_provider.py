@@ -42,3 +42,27 @@ def test_states_and_names():
     assert STATES["poweroff"] == STATES["shutoff"] == "stopped"
     assert STATES["not_created"] == "missing"
     assert libvirt.prefix("x") == "labctl-x-" and libvirt.pool_name("x") == "labctl-x-pool"
+
+
+def test_leftover_removal_by_name(monkeypatch):
+    calls = []
+    listings = {("list", "--all", "--name"): "labctl-x-m\nother-vm\n",
+                ("net-list", "--all", "--name"): "default\nlabctl-x-mgmt\nlabctl-x-net\n",
+                ("pool-list", "--all", "--name"): "default\nlabctl-x-pool\n",
+                ("vol-list", "labctl-x-pool"): " base.img   /p/base.img\n"}
+
+    class Res:
+        def __init__(self, out):
+            self.returncode, self.stdout, self.stderr = 0, out, ""
+
+    def fake(*args, check=False):
+        calls.append(args)
+        return Res(listings.get(args, ""))
+    monkeypatch.setattr(libvirt, "virsh", fake)
+    removed = libvirt.remove_leftovers("x")
+    assert ("undefine", "labctl-x-m", "--remove-all-storage", "--nvram") in calls
+    assert ("net-undefine", "labctl-x-net") in calls and ("net-undefine", "default") not in calls
+    assert ("vol-delete", "--pool", "labctl-x-pool", "base.img") in calls
+    assert ("pool-undefine", "labctl-x-pool") in calls and ("pool-undefine", "default") not in calls
+    assert not any("other-vm" in c for c in calls)
+    assert "removed storage pool labctl-x-pool" in removed
