@@ -127,11 +127,9 @@ class DeploymentController(RolloutMixin, Controller):
             min_ready = (d.get("spec") or {}).get("minReadySeconds", 0)
             if ann != (new["metadata"].get("annotations") or {}) or \
                     (new.get("spec") or {}).get("minReadySeconds", 0) != min_ready:
-                body = copy.deepcopy(new)
-                body["metadata"]["annotations"] = ann
-                body["spec"]["minReadySeconds"] = min_ready
-                new = await self.client.replace("replicasets", new["metadata"]["name"], body,
-                                                namespace=new["metadata"]["namespace"])
+                new = await self.client.patch("replicasets", new["metadata"]["name"],
+                                              {"metadata": {"annotations": ann}, "spec": {"minReadySeconds": min_ready}},
+                                              namespace=new["metadata"]["namespace"])
         elif create:
             new = await self.create_new_rs(d, old, max_old + 1)
             created = new is not None
@@ -178,8 +176,9 @@ class DeploymentController(RolloutMixin, Controller):
         ann = d["metadata"].get("annotations") or {}
         if ann.get(REVISION) == str(rev):
             return
-        d["metadata"]["annotations"] = {**ann, REVISION: str(rev)}
-        out = await self.client.replace("deployments", d["metadata"]["name"], d, namespace=d["metadata"]["namespace"])
+        out = await self.client.patch("deployments", d["metadata"]["name"],
+                                      {"metadata": {"annotations": {REVISION: str(rev)}}},
+                                      namespace=d["metadata"]["namespace"])
         d["metadata"] = out["metadata"]
 
     # -- sync --------------------------------------------------------------------------------

@@ -2,8 +2,6 @@
 (proportional across ReplicaSets during a rollout). Mixed into DeploymentController."""
 from __future__ import annotations
 
-import copy
-
 from labkube.client.errors import ApiError
 
 from .deployment_util import DESIRED, MAX_REPLICAS, replicas_of, rs_replicas, status_int, surge_and_unavailable
@@ -29,11 +27,11 @@ class RolloutMixin:
         want_ann = {DESIRED: str(replicas_of(d)), MAX_REPLICAS: str(replicas_of(d) + surge)}
         if rs_replicas(rs) == size and all(ann.get(k) == v for k, v in want_ann.items()):
             return rs
-        body = copy.deepcopy(rs)
-        body["metadata"]["annotations"] = {**ann, **want_ann}
-        body["spec"]["replicas"] = size
-        out = await self.client.replace("replicasets", rs["metadata"]["name"], body,
-                                        namespace=rs["metadata"]["namespace"])
+        # a merge patch of the fields this controller owns: no conflict with the ReplicaSet
+        # controller's frequent status writes
+        out = await self.client.patch("replicasets", rs["metadata"]["name"],
+                                      {"metadata": {"annotations": want_ann}, "spec": {"replicas": size}},
+                                      namespace=rs["metadata"]["namespace"])
         old = rs_replicas(rs)
         if old != size:
             verb = "up" if size > old else "down"

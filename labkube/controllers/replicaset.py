@@ -154,7 +154,6 @@ class ReplicaSetController(Controller):
         want = (rs.get("spec") or {}).get("replicas")
         want = 1 if want is None else int(want)
         diff = len(active) - want
-        ns = rs["metadata"]["namespace"]
         if diff < 0:
             names = [f"{rs['metadata']['name']}-{random_suffix()}" for _ in range(min(-diff, self.burst))]
             for n in names:

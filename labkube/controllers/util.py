@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import datetime
 import random
-import string
 
 from labkube.client.clock import parse_time
 

@@ -7,7 +7,6 @@ condition and waits in the queue until nodes or pods change; a bound pod is reme
 """
 from __future__ import annotations
 
-import asyncio
 import copy
 import logging
 
