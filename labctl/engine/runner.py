@@ -254,6 +254,11 @@ class Runner:
         try:
             for play in plays:
                 self.run_play(play)
+        except KeyboardInterrupt:
+            # do not wait for running tasks: closing the connections ends their commands
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self.close()
+            raise
         finally:
             self._pool.shutdown(wait=True)
             self.close()
