@@ -259,9 +259,12 @@ class Runner:
             self._pool.shutdown(wait=False, cancel_futures=True)
             self.close()
             raise
-        finally:
+        except BaseException:
             self._pool.shutdown(wait=True)
             self.close()
+            raise
+        self._pool.shutdown(wait=True)
+        self.close()
         stats = {h: dict(s.stats) for h, s in self.states.items()}
         self.emit({"event": "recap", "stats": stats})
         return PlayResult(stats=stats, events=self.events)
