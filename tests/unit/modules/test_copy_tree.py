@@ -23,3 +23,29 @@ def test_tree_copy_updates_only_what_differs(tmp_path):
     assert (dest / "sub" / "b.whl").read_bytes() == b"B"
     assert oct(os.stat(dest / "a.whl").st_mode & 0o777) == "0o640"
     assert run_module("copy", args, tmp_path)["changed"] is False
+
+
+def test_unarchive_once_then_only_when_archive_changes(tmp_path):
+    import io
+    import tarfile
+    (tmp_path / "files").mkdir()
+    dest = tmp_path / "opt"
+    dest.mkdir()
+
+    def make(content):
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w") as tf:
+            info = tarfile.TarInfo("bin/tool")
+            info.size = len(content)
+            tf.addfile(info, io.BytesIO(content))
+        (tmp_path / "files" / "tool.tar").write_bytes(buf.getvalue())
+    make(b"v1")
+    args = {"src": "tool.tar", "dest": str(dest)}
+    assert run_module("unarchive", args, tmp_path)["changed"]
+    assert (dest / "bin" / "tool").read_bytes() == b"v1"
+    assert run_module("unarchive", args, tmp_path)["changed"] is False
+    make(b"v2")
+    assert run_module("unarchive", args, tmp_path, check=True)["changed"]
+    assert (dest / "bin" / "tool").read_bytes() == b"v1"
+    assert run_module("unarchive", args, tmp_path)["changed"]
+    assert (dest / "bin" / "tool").read_bytes() == b"v2"
