@@ -100,13 +100,17 @@ def uv_binary() -> Path:
 
 
 def images() -> Path:
-    """A directory with the lab's base images as OCI archives (busybox)."""
-    from .images import build_busybox
+    """A directory with the lab's base images as OCI archives (busybox, nginx)."""
+    from .images import build_busybox, build_nginx
     out = cache_dir() / "images"
     out.mkdir(parents=True, exist_ok=True)
-    target = out / "busybox.tar"
-    if not target.exists():
-        tmp = target.with_suffix(".tmp")
-        build_busybox(str(tmp))
-        tmp.rename(target)
+    for name, build in (("busybox", build_busybox), ("nginx", build_nginx)):
+        target = out / f"{name}.tar"
+        if not target.exists():
+            tmp = out / f"{name}.tmp"
+            try:
+                build(str(tmp))
+            except (OSError, RuntimeError) as exc:
+                raise LabError(f"building the {name} image failed: {exc} (run `make install`)")
+            tmp.rename(target)
     return out
