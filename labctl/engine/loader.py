@@ -88,6 +88,13 @@ def _syntax_errors(value, wrap=False):
     return None
 
 
+def _norm_defaults(md) -> dict:
+    """module_defaults: {module: {option: value}} with module names normalized (groups are not supported)."""
+    if not isinstance(md, dict):
+        return {}
+    return {normalize_module(str(k)): dict(v) for k, v in md.items() if isinstance(v, dict)}
+
+
 def normalize_module(name: str) -> str:
     if name in ALIASES:
         return ALIASES[name]
@@ -220,6 +227,8 @@ class Loader:
                     connection=d.get("connection"), tags=_as_list(d.get("tags")),
                     any_errors_fatal=bool(d.get("any_errors_fatal", False)))
         keywords = {k: d[k] for k in INHERITED if k in d}
+        if d.get("module_defaults"):
+            keywords["_module_defaults"] = _norm_defaults(d["module_defaults"])
         inh = _Inherit(tags=play.tags, keywords=keywords)
         self._play = play
         self._seen_roles = {}
@@ -381,8 +390,11 @@ class Loader:
             for k in d:
                 if k not in TASK_KEYWORDS:
                     raise self._err(file, line, f"unknown keyword {k!r} in block")
-            binh = inh.extend(when=d.get("when"), tags=d.get("tags"), vars=d.get("vars"),
-                              keywords={k: d[k] for k in INHERITED if k in d})
+            bkw = {k: d[k] for k in INHERITED if k in d}
+            if d.get("module_defaults"):
+                bkw["_module_defaults"] = {**inh.keywords.get("_module_defaults", {}),
+                                           **_norm_defaults(d["module_defaults"])}
+            binh = inh.extend(when=d.get("when"), tags=d.get("tags"), vars=d.get("vars"), keywords=bkw)
             t = Task(action="block", name=d.get("name"), file=file, line=line, role=inh.role)
             t.block = self.load_tasks(d.get("block"), file, binh)
             t.rescue = self.load_tasks(d.get("rescue"), file, binh)
@@ -414,6 +426,11 @@ class Loader:
             args = parse_args(action, raw, free_form=action in FREE_FORM)
         except ValueError as e:
             raise self._err(file, line, f"{action}: {e}") from None
+        defaults = dict(inh.keywords.get("_module_defaults", {}))
+        if d.get("module_defaults"):
+            defaults.update(_norm_defaults(d["module_defaults"]))
+        if defaults.get(action) and isinstance(args, dict):
+            args = {**defaults[action], **args}
         extra = d.get("args")
         if extra:
             if not isinstance(extra, dict):
@@ -432,7 +449,7 @@ class Loader:
         tvars = d.get("vars") or {}
         if not isinstance(tvars, dict):
             raise self._err(file, line, "task 'vars' must be a mapping")
-        kw = dict(inh.keywords)
+        kw = {k: v for k, v in inh.keywords.items() if not k.startswith("_")}
         kw.update({k: d[k] for k in INHERITED if k in d})
         if "local_action" in d:
             kw["delegate_to"] = "localhost"

@@ -573,3 +573,23 @@ def test_edge_cases(tmp_path):
     assert "unknown module 'no_such_module'" in host_results(ev, "dynamic include of a broken file")[0]["result"]["msg"]
     assert any(e["event"] == "no_hosts" for e in ev)
     assert not host_results(ev, "first")      # the host failed before handlers ran
+
+
+def test_module_defaults(tmp_path):
+    files = {"site.yml": f"""\
+        - hosts: h1
+          gather_facts: false
+          module_defaults:
+            ansible.builtin.copy: {{mode: "0600"}}
+          tasks:
+            - copy: {{content: a, dest: "{tmp_path}/a"}}
+            - block:
+                - copy: {{content: b, dest: "{tmp_path}/b"}}
+              module_defaults:
+                copy: {{mode: "0640"}}
+            - copy: {{content: c, dest: "{tmp_path}/c", mode: "0644"}}
+        """}
+    res, _ = play(tmp_path, files)
+    assert res.ok
+    modes = [oct((tmp_path / n).stat().st_mode & 0o777) for n in "abc"]
+    assert modes == ["0o600", "0o640", "0o644"]
