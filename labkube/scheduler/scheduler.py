@@ -7,6 +7,7 @@ condition and waits in the queue until nodes or pods change; a bound pod is reme
 """
 from __future__ import annotations
 
+import asyncio
 import copy
 import logging
 
@@ -36,6 +37,8 @@ class Scheduler:
         self.pods = Informer(client, "pods")
         self.nodes = Informer(client, "nodes")
         self.assumed: dict[str, dict] = {}
+        self._binding: set[asyncio.Task] = set()
+        self._bind_slots = asyncio.Semaphore(16)
         self.pods.add_handlers(self._pod_added, self._pod_updated, self._pod_deleted)
         self.nodes.add_handlers(lambda n: self.queue.move_all_to_active(),
                                 lambda o, n: self.queue.move_all_to_active(), None)
@@ -95,7 +98,7 @@ class Scheduler:
         return [infos[n] for n in sorted(infos)]
 
     async def schedule_one(self, key: str) -> str | None:
-        """Try to place one pod; returns the chosen node name or None."""
+        """Try to place one pod; returns the chosen node (binding continues in the background) or None."""
         pod = self.pods.get(key)
         if pod is None or not self.is_pending_for_us(pod) or key in self.assumed:
             self.queue.done(key)
@@ -114,29 +117,41 @@ class Scheduler:
             if prio > 0:
                 await self._preempt(pod, e)
             return None
-        try:
-            await self.client.post_subresource("pods", name, "binding", {
-                "apiVersion": "v1", "kind": "Binding", "metadata": {"name": name, "namespace": ns},
-                "target": {"apiVersion": "v1", "kind": "Node", "name": host}}, namespace=ns)
-        except ApiError as e:
-            self.queue.done(key)
-            if e.code in (404, 409):     # gone, or someone else bound it
-                return None
-            log.warning("binding %s to %s failed: %s", key, host, e)
-            self.queue.add_backoff(key, prio)
-            return None
-        except Exception as e:  # noqa: BLE001 - connection trouble: retry later
-            log.warning("binding %s to %s failed: %r", key, host, e)
-            self.queue.done(key)
-            self.queue.add_backoff(key, prio)
-            return None
+        # assume the pod on its node at once, so the next cycle sees it; bind in the background
+        # (as kube-scheduler's binding cycle does) so API latency does not serialise scheduling
         assumed = copy.deepcopy(pod)
         assumed["spec"]["nodeName"] = host
         self.assumed[key] = assumed
-        self.queue.done(key, scheduled=True)
-        log.info("bound %s to %s", key, host)
-        await self.recorder.normal(pod, "Scheduled", f"Successfully assigned {ns}/{name} to {host}")
+        self.queue.done(key)
+        task = asyncio.create_task(self._bind(key, pod, host, prio))
+        self._binding.add(task)
+        task.add_done_callback(self._binding.discard)
         return host
+
+    async def _bind(self, key: str, pod: dict, host: str, prio: int) -> bool:
+        ns, name = pod["metadata"]["namespace"], pod["metadata"]["name"]
+        async with self._bind_slots:
+            try:
+                await self.client.post_subresource("pods", name, "binding", {
+                    "apiVersion": "v1", "kind": "Binding", "metadata": {"name": name, "namespace": ns},
+                    "target": {"apiVersion": "v1", "kind": "Node", "name": host}}, namespace=ns)
+            except Exception as e:  # noqa: BLE001 - API or connection trouble
+                self.assumed.pop(key, None)
+                if isinstance(e, ApiError) and e.code in (404, 409):   # gone, or someone else bound it
+                    return False
+                log.warning("binding %s to %s failed: %s", key, host, e)
+                self.queue.add_backoff(key, prio)
+                self.queue.move_all_to_active()      # the space it held is free again
+                return False
+            self.queue.done(key, scheduled=True)
+            log.info("bound %s to %s", key, host)
+            await self.recorder.normal(pod, "Scheduled", f"Successfully assigned {ns}/{name} to {host}")
+            return True
+
+    async def wait_bindings(self) -> None:
+        """Wait for the bindings in flight (tests, shutdown)."""
+        while self._binding:
+            await asyncio.gather(*list(self._binding), return_exceptions=True)
 
     async def _preempt(self, pod: dict, err: FitError) -> None:
         found = find_victims(self.profile, pod, self.node_infos(), err)
@@ -196,6 +211,7 @@ class Scheduler:
                     self.queue.done(key)
                     self.queue.add_backoff(key)
         finally:
+            await self.wait_bindings()
             await self.pods.stop()
             await self.nodes.stop()
 

@@ -28,6 +28,7 @@ async def setup(nodes, pods=()):
 async def run_queue(api, s):
     while (key := s.queue.pop_nowait()) is not None:
         await s.schedule_one(key)
+        await s.wait_bindings()
         await api.settle()
 
 
@@ -89,8 +90,10 @@ async def test_binding_conflict_is_not_retried():
     api, s, _ = await setup([node("w1")], [pod("a")])
     await api.post_subresource("pods", "a", "binding", {"target": {"name": "w1"}}, "default")
     key = s.queue.pop_nowait()
-    assert await s.schedule_one(key) is None
-    assert "default/a" not in s.queue
+    await s.schedule_one(key)
+    await s.wait_bindings()
+    assert "default/a" not in s.queue and "default/a" not in s.assumed
+    assert not events(api, "Scheduled")
 
 
 def test_queue_orders_by_priority_then_time():
@@ -156,3 +159,27 @@ async def test_no_preemption_for_unfixable_reasons_or_policy_never():
     api2, s2, _ = await setup([node("w1", cpu="2")], [pod("low", cpu="1", node_name="w1", priority=0), p])
     await run_queue(api2, s2)
     assert not [p for p in api2.all("pods") if p["metadata"].get("deletionTimestamp")]
+
+
+async def test_failed_binding_releases_the_node_and_retries():
+    from labkube.client.errors import status_error
+    api, s, clock = await setup([node("w1", cpu="1")], [pod("a", cpu="600m"), pod("b", cpu="600m")])
+    broken = [True]
+
+    def reactor(verb, res, ns, name, body):
+        if verb == "create/binding" and name == "a" and broken[0]:
+            raise status_error(500, "InternalError", "etcd hiccup")
+    api.reactors.append(reactor)
+    ka = s.queue.pop_nowait()
+    assert await s.schedule_one(ka) == "w1"
+    await s.wait_bindings()
+    assert ka not in s.assumed                    # w1's space is free again...
+    kb = s.queue.pop_nowait()
+    assert await s.schedule_one(kb) == "w1"       # ...so b gets it
+    await s.wait_bindings()
+    broken[0] = False
+    clock.advance(1)
+    await run_queue(api, s)                        # a retries after its backoff: no room now
+    assert (await api.get("pods", "b", "default"))["spec"]["nodeName"] == "w1"
+    assert (await api.get("pods", "a", "default"))["spec"].get("nodeName") is None
+    assert events(api, "FailedScheduling")
