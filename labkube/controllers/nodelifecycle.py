@@ -7,8 +7,9 @@ seconds, as timed by this controller's own clock, gets its conditions set to Unk
 node.kubernetes.io/unreachable, Ready=False node.kubernetes.io/not-ready (NoSchedule and
 NoExecute); Ready=True removes them. A cordoned node (spec.unschedulable) carries
 node.kubernetes.io/unschedulable:NoSchedule. Pods on a node with a NoExecute taint are evicted
-(deleted) when they do not tolerate it, after pod_eviction_timeout seconds from the taint,
-or after their toleration's tolerationSeconds. Pods bound to a node that no longer exists
+(deleted) when they do not tolerate it, after pod_eviction_timeout seconds from the taint
+(also for the 300 s default tolerations the apiserver adds), or after their own
+toleration's tolerationSeconds. Pods bound to a node that no longer exists
 (confirmed by a GET) are deleted at once (grace 0), as the pod garbage collector does.
 """
 from __future__ import annotations
@@ -27,6 +28,14 @@ UNREACHABLE = "node.kubernetes.io/unreachable"
 NOT_READY = "node.kubernetes.io/not-ready"
 UNSCHEDULABLE = "node.kubernetes.io/unschedulable"
 CONDITIONS = ("Ready", "MemoryPressure", "DiskPressure", "PIDPressure")
+
+
+def is_admission_default(tol: dict) -> bool:
+    """The not-ready/unreachable 300 s tolerations the apiserver adds to every pod
+    (DefaultTolerationSeconds). They stand for "the cluster default", which here is
+    pod_eviction_timeout, so a lab can shorten it in its config."""
+    return (tol.get("key") in (UNREACHABLE, NOT_READY) and tol.get("operator") == "Exists"
+            and tol.get("effect") == "NoExecute" and tol.get("tolerationSeconds") == 300)
 
 
 class NodeLifecycleController(Controller):
@@ -172,7 +181,7 @@ class NodeLifecycleController(Controller):
         when = None
         for t in taints:
             added = parse_time(t.get("timeAdded")) or self.clock.now()
-            matching = [tol for tol in tols if toleration_matches(tol, t)]
+            matching = [tol for tol in tols if toleration_matches(tol, t) and not is_admission_default(tol)]
             if not matching:
                 limit = self.eviction_timeout
             elif any(tol.get("tolerationSeconds") is None for tol in matching):

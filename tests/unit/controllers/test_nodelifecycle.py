@@ -121,3 +121,19 @@ async def test_cordon_adds_and_uncordon_removes_the_unschedulable_taint():
     await renew(h, "r2")
     await tick(h, 1)
     assert taints(await h.api.get("nodes", "w1")) == [("keep", "NoSchedule")]
+
+
+async def test_admission_default_tolerations_mean_pod_eviction_timeout():
+    h = Harness(NodeLifecycleController, settings={"node_monitor_grace_period": 40, "pod_eviction_timeout": 30})
+    await h.api.create("nodes", node("w1"))
+    default = [{"key": k, "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300}
+               for k in ("node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable")]
+    await h.api.create("pods", pod("defaulted", default))
+    await h.api.create("pods", pod("patient", [{"key": "node.kubernetes.io/unreachable", "operator": "Exists",
+                                                 "effect": "NoExecute", "tolerationSeconds": 301}]))
+    await h.start()
+    await h.run()
+    await tick(h, 41)
+    await tick(h, 31)
+    gone = {x["metadata"]["name"] for x in h.pods() if x["metadata"].get("deletionTimestamp")}
+    assert gone == {"defaulted"}
