@@ -104,7 +104,6 @@ class Scheduler:
             self.queue.done(key)
             return None
         prio = int((pod.get("spec") or {}).get("priority") or 0)
-        ns, name = pod["metadata"]["namespace"], pod["metadata"]["name"]
         try:
             host = self.profile.select_host(pod, self.node_infos())
         except FitError as e:

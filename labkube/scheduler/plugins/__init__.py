@@ -13,6 +13,7 @@ from .node_ports import NodePorts
 from .node_resources_fit import NodeResourcesFit
 from .node_unschedulable import NodeUnschedulable
 from .pod_topology_spread import PodTopologySpread
+from .preferences import InterPodAffinityPreference, NodeAffinityPreference, TaintPreference
 from .selector_spread import SelectorSpread
 from .taint_toleration import TaintToleration
 
@@ -21,5 +22,6 @@ def default_profile(rng: random.Random | None = None) -> Profile:
     spread = PodTopologySpread()
     return Profile(filters=[NodeUnschedulable(), NodeName(), TaintToleration(), NodeAffinity(),
                             NodePorts(), NodeResourcesFit(), spread, InterPodAffinity()],
-                   scores=[LeastAllocated(), BalancedAllocation(), spread, SelectorSpread()],
+                   scores=[LeastAllocated(), BalancedAllocation(), spread, SelectorSpread(),
+                           NodeAffinityPreference(), TaintPreference(), InterPodAffinityPreference()],
                    rng=rng or random.Random())

@@ -109,3 +109,25 @@ def test_selector_spread_prefers_nodes_without_siblings():
     p = owned(pod("s2"), "rs1")
     plugin.pre_score(p, nodes)
     assert plugin.score(p, nodes[1]) == 100 and plugin.score(p, nodes[0]) == 0
+
+
+def test_preferred_node_affinity_taints_and_pod_affinity_scores():
+    from labkube.scheduler.plugins.preferences import (InterPodAffinityPreference, NodeAffinityPreference,
+                                                       TaintPreference)
+    nodes = [NodeInfo(node("ssd", labels={"disk": "ssd"})), NodeInfo(node("hdd", labels={"disk": "hdd"},
+                                                                          taints=[{"key": "old", "effect": "PreferNoSchedule"}]))]
+    p = pod("p", affinity={"nodeAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [
+        {"weight": 10, "preference": {"matchExpressions": [{"key": "disk", "operator": "In", "values": ["ssd"]}]}}]}})
+    for plugin in (NodeAffinityPreference(), TaintPreference()):
+        plugin.pre_score(p, nodes)
+        assert (plugin.score(p, nodes[0]), plugin.score(p, nodes[1])) == (100.0, 0.0), plugin.name
+    nodes[1].pods.append(labeled(pod("web", node_name="hdd"), app="web"))
+    near = pod("cache", affinity={"podAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [
+        {"weight": 5, "podAffinityTerm": {"labelSelector": {"matchLabels": {"app": "web"}}, "topologyKey": HOST}}]}})
+    far = pod("rival", affinity={"podAntiAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [
+        {"weight": 5, "podAffinityTerm": {"labelSelector": {"matchLabels": {"app": "web"}}, "topologyKey": HOST}}]}})
+    plugin = InterPodAffinityPreference()
+    plugin.pre_score(near, nodes)
+    assert plugin.score(near, nodes[1]) > plugin.score(near, nodes[0])
+    plugin.pre_score(far, nodes)
+    assert plugin.score(far, nodes[0]) > plugin.score(far, nodes[1])

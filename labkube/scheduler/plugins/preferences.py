@@ -1,0 +1,60 @@
+"""Scores from soft preferences, each normalised to 0..100 over the feasible nodes:
+
+- NodeAffinityPreference: sum of the weights of matching preferredDuringScheduling node terms;
+- TaintPreference: fewer untolerated PreferNoSchedule taints is better;
+- InterPodAffinityPreference: preferred pod affinity (+weight per matching pod in the
+  node's topology domain) and anti-affinity (-weight).
+"""
+from __future__ import annotations
+
+from ..framework import NodeInfo, ScorePlugin
+from .node_affinity import term_matches as node_term_matches
+from .podutil import pods_on, same_domain, term_matches
+from .taint_toleration import tolerates
+
+
+class _Normalised(ScorePlugin):
+    def raw(self, pod: dict, node: NodeInfo, nodes: list[NodeInfo]) -> float:
+        raise NotImplementedError
+
+    def pre_score(self, pod: dict, nodes: list[NodeInfo]) -> None:
+        raws = {ni.name: self.raw(pod, ni, nodes) for ni in nodes}
+        lo, hi = min(raws.values(), default=0), max(raws.values(), default=0)
+        self.scores = {n: (100.0 * (v - lo) / (hi - lo) if hi > lo else 0.0) for n, v in raws.items()}
+
+    def score(self, pod: dict, node: NodeInfo) -> float:
+        return getattr(self, "scores", {}).get(node.name, 0.0)
+
+
+class NodeAffinityPreference(_Normalised):
+    name = "NodeAffinity"
+
+    def raw(self, pod, node, nodes):
+        prefs = ((((pod.get("spec") or {}).get("affinity") or {}).get("nodeAffinity") or {})
+                 .get("preferredDuringSchedulingIgnoredDuringExecution") or [])
+        return sum(int(p.get("weight", 0)) for p in prefs if node_term_matches(p.get("preference") or {}, node.node))
+
+
+class TaintPreference(_Normalised):
+    name = "TaintToleration"
+
+    def raw(self, pod, node, nodes):
+        tols = (pod.get("spec") or {}).get("tolerations") or []
+        return -sum(1 for t in (node.node.get("spec") or {}).get("taints") or []
+                    if t.get("effect") == "PreferNoSchedule" and not tolerates(tols, t))
+
+
+class InterPodAffinityPreference(_Normalised):
+    name = "InterPodAffinity"
+
+    def raw(self, pod, node, nodes):
+        aff = (pod.get("spec") or {}).get("affinity") or {}
+        ns = pod["metadata"].get("namespace", "default")
+        total = 0.0
+        for kind, sign in (("podAffinity", 1), ("podAntiAffinity", -1)):
+            for w in (aff.get(kind) or {}).get("preferredDuringSchedulingIgnoredDuringExecution") or []:
+                term = w.get("podAffinityTerm") or {}
+                key = term.get("topologyKey", "")
+                hits = sum(1 for ni, p in pods_on(nodes) if term_matches(term, ns, p) and same_domain(node, ni, key))
+                total += sign * int(w.get("weight", 0)) * hits
+        return total
