@@ -16,11 +16,9 @@ import base64
 import inspect
 import json
 import os
-import select
 import shlex
 import socket
 import threading
-import time
 import uuid
 
 

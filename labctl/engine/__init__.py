@@ -18,7 +18,7 @@ Also ``load_playbook(path)`` (``--syntax-check``), ``list_hosts(...)``,
 
 ``PlaybookError`` (one line, file:line) is raised before anything runs when a
 playbook or role does not load.  Variable precedence: see
-:mod:`labctl.engine.runner`.
+:mod:`labctl.engine.variables`.
 """
 from __future__ import annotations
 

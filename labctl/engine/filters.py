@@ -280,14 +280,6 @@ def extract(item, container, morekeys=None):
     return value
 
 
-def extract(item, container, morekeys=None):
-    value = container[item]
-    if morekeys is not None:
-        for k in morekeys if isinstance(morekeys, list) else [morekeys]:
-            value = value[k]
-    return value
-
-
 def ipaddr_basic(value, query=""):
     """A small subset of ipaddr/ansible.utils.ipaddr: address, network, prefix, netmask, 'N' (nth host)."""
     import ipaddress

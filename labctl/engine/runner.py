@@ -7,116 +7,37 @@ leaves the run.  Handlers run after pre_tasks, after roles+tasks and after
 post_tasks (and at ``meta: flush_handlers``), once each, in definition order,
 for the hosts that notified them with a changed task.
 
-Variable precedence (lowest first) -- Ansible's order:
-
- 1. role defaults (all roles of the play, then the task's role and its deps)
- 2. inventory: group vars, group_vars/, host vars, host_vars/ (see labctl.inventory)
- 3. facts (gather_facts)
- 4. play ``vars``
- 5. play ``vars_files``
- 6. role vars (all roles of the play, then the task's role and its deps)
- 7. block and task ``vars``
- 8. ``include_vars``, ``set_fact`` and registered results
- 9. role params (``roles: [{role: x, param: 1}]``) and include params
-10. extra vars (``-e``)
+This file is the orchestration (plays, blocks, includes, handlers, results);
+:mod:`.variables` builds what a task sees (precedence documented there) and
+:mod:`.hostexec` runs one task on one host.
 """
 from __future__ import annotations
 
 import os
 import threading
-import time
 import traceback
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field
 
 from labctl.connections import LocalConnection, UnreachableError
 from labctl.connections import connect as default_connect
 
 from . import facts as facts_mod
-from .context import ModuleError, TaskContext, TaskResult
 from .errors import PlaybookError
-from .become import BecomeConnection
-from .loader import INHERITED, Loader, find_module
+from .filters import to_bool as _truthy
+from .hostexec import HostExecMixin, _public
+from .loader import INHERITED, Loader
 from .model import Play, Task
+from .results import HostState, PlayResult
 from .templating import Scope, Templar, TemplateError, is_template
+from .variables import VariablesMixin, _HostVars
 
-OMIT = "__omit_place_holder__labctl"
 CONN_VARS = ("ansible_connection", "ansible_host", "ansible_port", "ansible_user",
              "ansible_ssh_private_key_file", "ansible_private_key_file", "ansible_password",
              "ansible_ssh_pass", "ansible_ssh_timeout", "ansible_timeout", "ansible_ssh_user",
              "ansible_ssh_port", "ansible_python_interpreter")
-STAT_KEYS = ("ok", "changed", "unreachable", "failed", "skipped", "rescued", "ignored")
 
 
-@dataclass
-class HostState:
-    name: str
-    failed: bool = False
-    unreachable: bool = False
-    ended: bool = False
-    facts: dict = field(default_factory=dict)
-    set_facts: dict = field(default_factory=dict)
-    notified: list = field(default_factory=list)
-    stats: dict = field(default_factory=lambda: {k: 0 for k in STAT_KEYS})
-
-    @property
-    def active(self):
-        return not (self.failed or self.unreachable or self.ended)
-
-
-@dataclass
-class PlayResult:
-    stats: dict                      # host -> {ok, changed, unreachable, failed, skipped, rescued, ignored}
-    events: list = field(default_factory=list)
-
-    @property
-    def exit_code(self) -> int:
-        if any(s["unreachable"] for s in self.stats.values()):
-            return 4
-        if any(s["failed"] for s in self.stats.values()):
-            return 2
-        return 0
-
-    @property
-    def ok(self) -> bool:
-        return self.exit_code == 0
-
-    @property
-    def changed(self) -> int:
-        return sum(s["changed"] for s in self.stats.values())
-
-
-class _HostVars:
-    """``hostvars``: every host's variables (inventory, facts, play vars, set_fact)."""
-
-    def __init__(self, runner):
-        self.runner = runner
-
-    def __getitem__(self, host):
-        if host not in self.runner.states and host not in self.runner.inventory.hosts:
-            raise KeyError(host)
-        return self.runner.scope(host, None, None)
-
-    def __contains__(self, host):
-        return host in self.runner.inventory.hosts or host in self.runner.states
-
-    def __iter__(self):
-        return iter(self.runner.inventory.hosts)
-
-    def keys(self):
-        return list(self.runner.inventory.hosts)
-
-    def get(self, host, default=None):
-        return self[host] if host in self else default
-
-    def items(self):
-        return [(h, self[h]) for h in self]
-
-    def __len__(self):
-        return len(self.runner.inventory.hosts)
-
-
-class Runner:
+class Runner(VariablesMixin, HostExecMixin):
     def __init__(self, playbook_path, inventory, extra_vars=None, limit=None, tags=None,
                  skip_tags=None, check=False, diff=False, forks=10, connection_factory=None,
                  callback=None, start_at_task=None):
@@ -157,66 +78,6 @@ class Runner:
         self.emit({"event": "warning", "msg": msg})
 
     # -- variables --------------------------------------------------------------
-    def _inv_vars(self, host):
-        v = self._inv_cache.get(host)
-        if v is None:
-            if host in self.inventory.hosts:
-                v = self.inventory.host_vars(host)
-            else:  # implicit localhost
-                v = {"inventory_hostname": host, "inventory_hostname_short": host,
-                     "ansible_connection": "local", "group_names": [],
-                     "groups": self.inventory.groups_dict()}
-            self._inv_cache[host] = v
-        return v
-
-    def scope(self, host, task: Task | None, extra: dict | None) -> Scope:
-        play = self.play
-        st = self.states.get(host) or HostState(host)
-        data: dict = {}
-        if play is not None:
-            for r in play.roles:
-                data.update(r.defaults)
-        if task is not None and task.role is not None:
-            data.update(task.role.chain_defaults())
-        data.update(self._inv_vars(host))
-        if st.facts:
-            data.update(st.facts)
-            data["ansible_facts"] = {k[8:] if k.startswith("ansible_") else k: v
-                                     for k, v in st.facts.items()}
-        if play is not None:
-            data.update(play.vars)
-            data.update(self._vars_files_data)
-            for r in play.roles:
-                data.update(r.vars)
-        if task is not None:
-            if task.role is not None:
-                data.update(task.role.chain_vars())
-            data.update(task.vars)
-        data.update(st.set_facts)
-        if task is not None:
-            if task.role is not None:
-                data.update(task.role.params)
-                data["role_name"] = task.role.name
-                data["role_path"] = task.role.path
-            data.update(task.include_params)
-        if extra:
-            data.update(extra)
-        data.update(self.extra_vars)
-        data.update({
-            "hostvars": self.hostvars, "playbook_dir": self.playbook_dir,
-            "inventory_dir": os.path.dirname(self.inventory.sources[0]) if self.inventory.sources else None,
-            "ansible_play_hosts": [h for h in self.play_hosts if self.states[h].active],
-            "ansible_play_hosts_all": list(self.play_hosts),
-            "ansible_play_batch": [h for h in self.play_hosts if self.states[h].active],
-            "play_hosts": [h for h in self.play_hosts if self.states[h].active],
-            "ansible_check_mode": self.check, "ansible_diff_mode": self.diff,
-            "ansible_run_tags": sorted(self.tags), "ansible_skip_tags": sorted(self.skip_tags),
-            "omit": OMIT, "ansible_play_name": play.name if play else None,
-            "ansible_version": {"full": "2.19.0", "major": 2, "minor": 19, "revision": 0,
-                                "string": "2.19.0 (labctl)"},
-        })
-        return Scope(self.templar, data)
-
     # -- connections --------------------------------------------------------------
     def conn(self, host, scope: Scope):
         with self._conn_lock:
@@ -647,248 +508,6 @@ class Runner:
                    "diff": None if no_log else res.get("diff")})
 
     # -- one task on one host (worker thread) ------------------------------------------------
-    def _msg(self, t: Task, e) -> str:
-        return f"{t.where}: task '{t.display_name()}': {e}"
-
-    def _exec(self, t: Task, h, extra):
-        """Run ``t`` on host ``h``; returns (status, result dict)."""
-        scope = self.scope(h, t, extra)
-        try:
-            if t.loop is None:
-                res = self._exec_one(t, h, scope)
-            else:
-                items = self._loop_items(t, scope)
-                results = []
-                loop_facts: dict = {}
-                for idx, item in enumerate(items):
-                    lv = self._loop_vars(t, item, idx, len(items))
-                    r = self._exec_one(t, h, scope.child({**loop_facts, **lv}))
-                    if t.action in ("set_fact", "include_vars") and isinstance(r.get("ansible_facts"), dict) \
-                            and not r.get("failed") and not r.get("skipped"):
-                        loop_facts.update(r["ansible_facts"])
-                    loop_var = t.loop_control.get("loop_var", "item")
-                    r[loop_var] = item
-                    r["ansible_loop_var"] = loop_var
-                    label = t.loop_control.get("label")
-                    if label is not None:
-                        try:
-                            r["_label"] = self.templar.render(label, scope.child(lv))
-                        except TemplateError:
-                            pass
-                    results.append(r)
-                    self.emit({"event": "item_result", "host": h, "task": self.title(t), "action": t.action,
-                               "status": _status(r), "item": r.get("_label", item),
-                               "result": {"censored": "hidden"} if t.no_log else _public(r)})
-                    pause = t.loop_control.get("pause")
-                    if pause:
-                        time.sleep(float(pause))
-                res = {"results": results, "changed": any(r.get("changed") for r in results),
-                       "msg": "All items completed", "skipped": bool(results) and all(r.get("skipped") for r in results)}
-                if any(r.get("failed") for r in results):
-                    res["failed"] = True
-                    res["msg"] = "One or more items failed"
-                if loop_facts:
-                    res["ansible_facts"] = loop_facts
-                if not results:
-                    res["skipped"] = True
-                    res["skipped_reason"] = "No items in the list"
-            return _status(res), res
-        except UnreachableError as e:
-            return "unreachable", {"msg": str(e), "unreachable": True}
-        except TemplateError as e:
-            return "failed", {"msg": self._msg(t, e)}
-
-    def _loop_items(self, t, scope):
-        kind = t.loop_control.get("_kind", "loop")
-        items = self.templar.render(t.loop, scope)
-        if isinstance(items, str) and kind in ("loop", "with_list", "with_items"):
-            items = [items] if kind != "loop" else None
-            if items is None:
-                raise TemplateError(f"loop must be a list, got a string: {t.loop!r}")
-        if items is None:
-            items = []
-        if kind == "with_dict" or (kind == "loop" and isinstance(items, dict)):
-            if kind == "loop":
-                raise TemplateError(f"loop needs a list, got a dict (use '| dict2items'): {t.loop!r}")
-            items = [{"key": k, "value": v} for k, v in items.items()]
-        elif kind in ("with_items", "with_flattened"):
-            flat = []
-            for x in items:
-                flat.extend(x if isinstance(x, list) else [x])
-            items = flat
-        elif kind == "with_sequence":
-            items = _sequence(items)
-        elif kind == "with_indexed_items":
-            items = [[i, x] for i, x in enumerate(items)]
-        elif kind == "with_together":
-            import itertools
-            items = [list(x) for x in itertools.zip_longest(*items)]
-        elif kind == "with_nested":
-            import itertools
-            items = [list(x) for x in itertools.product(*items)]
-        elif kind == "with_fileglob":
-            import glob
-            pats = items if isinstance(items, list) else [items]
-            items = sorted(p for pat in pats for p in glob.glob(pat if os.path.isabs(pat) else
-                                                                  os.path.join(self.playbook_dir, "files", pat)))
-        if not isinstance(items, (list, tuple)):
-            raise TemplateError(f"loop must be a list, got {type(items).__name__}")
-        return list(items)
-
-    def _loop_vars(self, t, item, idx, n):
-        lc = t.loop_control
-        out = {lc.get("loop_var", "item"): item, "ansible_loop_var": lc.get("loop_var", "item")}
-        if lc.get("index_var"):
-            out[lc["index_var"]] = idx
-        if lc.get("extended") is not False:
-            out["ansible_loop"] = {"index": idx + 1, "index0": idx, "first": idx == 0,
-                                   "last": idx == n - 1, "length": n, "revindex": n - idx,
-                                   "revindex0": n - idx - 1}
-        return out
-
-    def _render_args(self, t, scope, raw_keys):
-        out = {}
-        for k, v in t.args.items():
-            if k in raw_keys:
-                out[k] = v
-                continue
-            rv = self.templar.render(v, scope)
-            if rv == OMIT:
-                continue
-            if isinstance(rv, dict):
-                rv = {a: b for a, b in rv.items() if b != OMIT}
-            out[k] = rv
-        return out
-
-    def _exec_one(self, t: Task, h, scope: Scope) -> dict:
-        for cond in t.when:
-            if not self.templar.evaluate(cond, scope):
-                return {"changed": False, "skipped": True, "skip_reason": "Conditional result was False",
-                        "false_condition": cond}
-        mod = find_module(t.action)
-        raw_keys = getattr(mod, "RAW_ARGS", ())
-        args = self._render_args(t, scope, raw_keys)
-        check = self.check if t.check_mode is None else _truthy(self.templar.render(t.check_mode, scope))
-        diff = self.diff if t.diff is None else _truthy(self.templar.render(t.diff, scope))
-        delegate = self.templar.render(t.delegate_to, scope) if t.delegate_to else None
-        if delegate in ("localhost", "127.0.0.1") and "localhost" not in self.inventory.hosts:
-            conn = self._local
-        elif delegate:
-            conn = self.conn(str(delegate), self.scope(str(delegate), None, None))
-        else:
-            conn = self.conn(h, scope)
-        search = []
-        if t.role is not None:
-            search.append(t.role.path)
-        search.append(self.playbook_dir)
-        ctx = TaskContext(conn=conn, host=h, vars=scope, check_mode=check, diff_mode=diff,
-                          templar=self.templar, task=t, search_dirs=search, warn=self.warn)
-        become = t.become if t.become is not None else scope.get_raw("ansible_become")
-        if become is not None and _truthy(self.templar.render(become, scope)):
-            buser = self.templar.render(t.become_user or scope.get_raw("ansible_become_user") or "root", scope)
-            cuser = getattr(conn, "user", None)
-            if cuser is not None and cuser != buser:
-                ctx.conn = conn = BecomeConnection(conn, buser, self.templar.render(
-                    t.become_method or scope.get_raw("ansible_become_method") or "sudo", scope))
-        if t.environment:
-            env = self.templar.render(t.environment, scope)
-            if isinstance(env, dict) and env:
-                ctx.conn = _EnvConn(conn, {k: v for k, v in env.items() if v != OMIT})
-        attempts = 1
-        if t.until is not None:
-            attempts = max(1, int(self.templar.render(t.retries, scope) or 1) + 1) if t.retries is not None else 4
-        res = {}
-        for attempt in range(attempts):
-            try:
-                tr = mod.run(ctx, args)
-                if not isinstance(tr, TaskResult):
-                    raise ModuleError(f"module {t.action} returned {type(tr).__name__}, not TaskResult")
-                res = tr.to_dict()
-            except ModuleError as e:
-                res = {"changed": False, "failed": True, "msg": str(e)}
-            except UnreachableError:
-                raise
-            except TemplateError as e:
-                res = {"changed": False, "failed": True, "msg": self._msg(t, e)}
-            except OSError as e:   # e.g. a file transfer to a directory that does not exist
-                res = {"changed": False, "failed": True, "msg": f"{t.where}: {t.action}: {e.strerror or e}"
-                       + (f": {e.filename}" if getattr(e, "filename", None) else "")}
-            except Exception as e:
-                res = {"changed": False, "failed": True,
-                       "msg": f"{t.where}: module {t.action} crashed: {type(e).__name__}: {e}",
-                       "exception": traceback.format_exc()}
-            if delegate:
-                res["delegated_to"] = str(delegate)
-            res = self._apply_conditions(t, scope, res)
-            if t.until is None:
-                break
-            rsc = scope.child({t.register: _public(res)} if t.register else {})
-            rsc = rsc.child({k: v for k, v in res.items() if k not in rsc})  # allow bare result keys
-            res["attempts"] = attempt + 1
-            if self.templar.evaluate(t.until, rsc):
-                break
-            if attempt + 1 < attempts:
-                time.sleep(float(self.templar.render(t.delay, scope) or 0))
-        else:
-            if t.until is not None:
-                res["failed"] = True
-                res.setdefault("msg", f"condition 'until: {t.until}' still false after {attempts} attempts")
-        if "stdout" in res and "stdout_lines" not in res and isinstance(res["stdout"], str):
-            res["stdout_lines"] = res["stdout"].splitlines()
-        if "stderr" in res and "stderr_lines" not in res and isinstance(res["stderr"], str):
-            res["stderr_lines"] = res["stderr"].splitlines()
-        return res
-
-    def _apply_conditions(self, t, scope, res):
-        if t.changed_when is None and t.failed_when is None:
-            return res
-        sc = scope.child({t.register: _public(res)}) if t.register else scope
-        if t.changed_when is not None:
-            conds = t.changed_when if isinstance(t.changed_when, list) else [t.changed_when]
-            res["changed"] = all(self.templar.evaluate(c, sc) for c in conds)
-        if t.failed_when is not None:
-            conds = t.failed_when if isinstance(t.failed_when, list) else [t.failed_when]
-            res["failed_when_result"] = any(self.templar.evaluate(c, sc) for c in conds)
-            res["failed"] = res["failed_when_result"]
-        return res
-
-
-class _EnvConn:
-    """Wraps a connection to add ``environment:`` variables to every command."""
-
-    def __init__(self, conn, env):
-        self._c, self._env = conn, env
-
-    def run(self, cmd, *, stdin=None, timeout=None, env=None):
-        return self._c.run(cmd, stdin=stdin, timeout=timeout, env={**self._env, **(env or {})})
-
-    def __getattr__(self, name):
-        return getattr(self._c, name)
-
-
-def _status(res: dict) -> str:
-    if res.get("unreachable"):
-        return "unreachable"
-    if res.get("failed"):
-        return "failed"
-    if res.get("skipped") and not res.get("changed"):
-        return "skipped"
-    if res.get("changed"):
-        return "changed"
-    return "ok"
-
-
-def _public(res):
-    if not isinstance(res, dict):
-        return res
-    return {k: v for k, v in res.items() if not k.startswith("_")}
-
-
-def _truthy(v) -> bool:
-    from .filters import to_bool
-    return to_bool(v)
-
-
 def _tags(v):
     if not v:
         return []
@@ -898,31 +517,6 @@ def _tags(v):
     for x in v:
         out.extend(s.strip() for s in str(x).split(",") if s.strip())
     return out
-
-
-def _sequence(spec) -> list[str]:
-    """with_sequence: ``start=1 end=5 stride=1 format=n%02d`` or ``count=3`` (or ``1-5``)."""
-    if isinstance(spec, dict):
-        kv = {k: str(v) for k, v in spec.items()}
-    else:
-        kv = {}
-        for tok in str(spec).split():
-            if "=" in tok:
-                k, v = tok.split("=", 1)
-                kv[k] = v
-            elif "-" in tok:
-                kv["start"], kv["end"] = tok.split("-", 1)
-            else:
-                kv["end"] = tok
-    start = int(kv.get("start", "1"), 0)
-    stride = int(kv.get("stride", "1"), 0)
-    if "count" in kv:
-        end = start + (int(kv["count"], 0) - 1) * stride
-    else:
-        end = int(kv.get("end", start), 0)
-    fmt = kv.get("format", "%d")
-    step = stride if stride else 1
-    return [fmt % i for i in range(start, end + (1 if step > 0 else -1), step)]
 
 
 def _batches(hosts, serial):
