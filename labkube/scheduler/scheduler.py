@@ -25,6 +25,12 @@ log = logging.getLogger(__name__)
 TERMINAL = ("Succeeded", "Failed")
 
 
+def _node_shape(node: dict) -> tuple:
+    st = node.get("status") or {}
+    ready = [c.get("status") for c in st.get("conditions") or [] if c.get("type") == "Ready"]
+    return (node.get("spec"), (node.get("metadata") or {}).get("labels"), st.get("allocatable"), ready)
+
+
 class Scheduler:
     def __init__(self, client, scheduler_name: str = "default-scheduler", clock: Clock | None = None,
                  profile: Profile | None = None, queue: SchedulingQueue | None = None):
@@ -40,8 +46,7 @@ class Scheduler:
         self._binding: set[asyncio.Task] = set()
         self._bind_slots = asyncio.Semaphore(16)
         self.pods.add_handlers(self._pod_added, self._pod_updated, self._pod_deleted)
-        self.nodes.add_handlers(lambda n: self.queue.move_all_to_active(),
-                                lambda o, n: self.queue.move_all_to_active(), None)
+        self.nodes.add_handlers(lambda n: self.queue.move_all_to_active(), self._node_updated, None)
 
     # -- eligibility and informer handlers ---------------------------------------------------
 
@@ -72,6 +77,11 @@ class Scheduler:
             self.queue.delete(key)
             if (new.get("status") or {}).get("phase") in TERMINAL or new["metadata"].get("deletionTimestamp"):
                 self.queue.move_all_to_active()
+
+    def _node_updated(self, old: dict, new: dict) -> None:
+        """Retry unschedulable pods only for changes that can matter (not heartbeats)."""
+        if _node_shape(old) != _node_shape(new):
+            self.queue.move_all_to_active()
 
     def _pod_deleted(self, pod: dict) -> None:
         key = object_key(pod)

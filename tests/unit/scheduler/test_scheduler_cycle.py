@@ -183,3 +183,22 @@ async def test_failed_binding_releases_the_node_and_retries():
     assert (await api.get("pods", "b", "default"))["spec"]["nodeName"] == "w1"
     assert (await api.get("pods", "a", "default"))["spec"].get("nodeName") is None
     assert events(api, "FailedScheduling")
+
+
+async def test_node_heartbeats_do_not_retry_unschedulable_pods_but_real_changes_do():
+    api, s, clock = await setup([node("w1", cpu="1")], [pod("big", cpu="2")])
+    await run_queue(api, s)
+    assert "default/big" in s.queue.unschedulable
+    n = await api.get("nodes", "w1")
+    n["status"]["conditions"][0]["lastHeartbeatTime"] = "2026-01-01T00:01:00Z"
+    await api.replace("nodes", "w1", n, subresource="status")
+    await api.settle()
+    assert "default/big" in s.queue.unschedulable
+    n = await api.get("nodes", "w1")
+    n["status"]["allocatable"]["cpu"] = "4"
+    await api.replace("nodes", "w1", n, subresource="status")
+    await api.settle()
+    assert "default/big" not in s.queue.unschedulable
+    clock.advance(1)
+    await run_queue(api, s)
+    assert (await api.get("pods", "big", "default"))["spec"]["nodeName"] == "w1"
