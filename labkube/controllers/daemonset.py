@@ -70,7 +70,7 @@ class DaemonSetController(Controller):
         self.pods = self.informer("pods")
         self.revs = self.informer("controllerrevisions")
         self.dss.add_handlers(self.enqueue, lambda o, n: self.enqueue(n), None)
-        self.nodes.add_handlers(self._all, lambda o, n: self._all(n), self._all)
+        self.nodes.add_handlers(self._all, self._node_updated, self._all)
         self.pods.add_handlers(self._pod_added, lambda o, n: enqueue_owner(self, self.dss, "DaemonSet", n),
                                lambda p: enqueue_owner(self, self.dss, "DaemonSet", p))
 
@@ -80,6 +80,10 @@ class DaemonSetController(Controller):
     def _all(self, _node) -> None:
         for ds in self.dss.items():
             self.enqueue(ds)
+
+    def _node_updated(self, old: dict, new: dict) -> None:
+        if old.get("spec") != new.get("spec") or old["metadata"].get("labels") != new["metadata"].get("labels"):
+            self._all(new)              # heartbeats (status only) change nothing here
 
     def _pod_added(self, pod: dict) -> None:
         for ref in pod["metadata"].get("ownerReferences") or []:
