@@ -38,8 +38,9 @@ async def handle(request: web.Request, reg: Registry, t: Target) -> web.StreamRe
         return reply(status_success(t.name, "pods", code=201), 201)
     elif sub == "log" and m == "GET":
         return await logs.serve(request, reg, t)
-    elif sub == "exec" and m in ("GET", "POST"):
-        return await execproxy.serve(request, reg, t)
+    elif sub in ("exec", "attach", "portforward") and m in ("GET", "POST"):
+        from . import streaming                       # exec/attach/port-forward proxy (streaming.py)
+        return await streaming.serve(request, reg, t)
     elif sub == "finalize" and m == "PUT":
         body = await read_object(request, "Namespace")
         fins = sub_dict(body, "spec").get("finalizers") or []

@@ -1,5 +1,6 @@
 """The kubelet's HTTPS API (docs/contracts.md): `/containerLogs/<ns>/<pod>/<container>`,
-`/healthz`, `/pods` and `POST /run/<ns>/<pod>/<container>?cmd=...` (non-interactive exec).
+`/healthz`, `/pods`, `POST /run/<ns>/<pod>/<container>?cmd=...` (non-interactive exec) and the
+websocket endpoints `/exec`, `/attach`, `/portForward` (streaming/routes.py).
 Clients must present a certificate signed by `client_ca_file`.
 """
 from __future__ import annotations
@@ -13,6 +14,7 @@ import time
 from aiohttp import web
 
 from . import logs
+from .streaming.routes import add_routes as add_streaming_routes
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +64,7 @@ class KubeletServer:
         self.app.router.add_get("/pods", self.pods)
         self.app.router.add_get("/containerLogs/{namespace}/{pod}/{container}", self.container_logs)
         self.app.router.add_post("/run/{namespace}/{pod}/{container}", self.run_in_container)
+        add_streaming_routes(self.app, kl)
         self.runner: web.AppRunner | None = None
 
     async def start(self, host: str, port: int) -> None:

@@ -157,3 +157,8 @@ class Runtime(abc.ABC):
 
     async def exec_sync(self, container_id: str, cmd: list, timeout: float) -> tuple[int, bytes]:
         raise RuntimeError_("exec is not supported by this runtime")
+
+    def exec_argv(self, container_id: str, cmd: list, tty: bool) -> list:
+        """The helper command line that runs ``cmd`` in the container with our stdio passed
+        through (a terminal on stdio when ``tty``): what interactive exec starts."""
+        raise RuntimeError_("interactive exec is not supported by this runtime")

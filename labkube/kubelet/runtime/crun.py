@@ -236,6 +236,11 @@ class CrunRuntime(Runtime):
         r = await run(self._crun("exec", container_id, *cmd), timeout=timeout, stderr=asyncio.subprocess.STDOUT)
         return r.rc, r.stdout
 
+    def exec_argv(self, container_id: str, cmd: list, tty: bool) -> list:
+        """`crun exec [-t] ID CMD...`: with -t crun relays the terminal on its stdio into a new
+        one in the container; the exit code is the command's."""
+        return self._crun("exec", *(["-t"] if tty else []), container_id, *cmd)
+
 
 def _nofile() -> int:
     """The open-files limit containers get: our own hard limit (crun cannot raise it)."""

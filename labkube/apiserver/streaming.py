@@ -1,0 +1,118 @@
+"""pods/exec, pods/attach and pods/portforward: authenticate (the middleware did), find the
+pod's node, and proxy the client's websocket to the kubelet's streaming API over HTTPS with
+the apiserver-kubelet-client certificate (docs/contracts.md).
+
+The apiserver does not interpret the streams: it picks the subprotocol the client offers
+that we support (`v5.channel.k8s.io`/`v4.channel.k8s.io` for exec and attach,
+`SPDY/3.1+portforward.k8s.io` for port-forward, as kubectl 1.31+ sends), dials the kubelet
+with that same subprotocol and copies messages both ways. A request that is not a
+websocket upgrade (kubectl's SPDY fallback) gets a Status saying so; kubectl only falls
+back when the websocket attempt failed, so that Status carries the real reason when we
+know it (pod not running, container not running).
+"""
+from __future__ import annotations
+
+import asyncio
+
+import aiohttp
+from aiohttp import WSMsgType, web
+
+from ..api import errors
+from ..api.resources import resource
+from . import keys
+from .logs import _container, kubelet_address
+from .paths import Target
+from .registry import Registry
+
+CHANNEL_PROTOCOLS = ("v5.channel.k8s.io", "v4.channel.k8s.io")
+PORTFORWARD_PROTOCOLS = ("SPDY/3.1+portforward.k8s.io",)
+KUBELET_PATHS = {"exec": "exec", "attach": "attach", "portforward": "portForward"}
+
+
+def _offered(request: web.Request) -> list[str]:
+    raw = ",".join(request.headers.getall("Sec-WebSocket-Protocol", []))
+    return [p.strip() for p in raw.split(",") if p.strip()]
+
+
+def choose_protocol(sub: str, offered: list[str]) -> str | None:
+    """The first protocol we support, in our order of preference, that the client offers."""
+    ours = PORTFORWARD_PROTOCOLS if sub == "portforward" else CHANNEL_PROTOCOLS
+    return next((p for p in ours if p in offered), None)
+
+
+def _check_running(pod: dict, container: str | None, name: str) -> str:
+    st = pod.get("status") or {}
+    node = (pod.get("spec") or {}).get("nodeName")
+    if not node or st.get("phase") in ("Succeeded", "Failed", "Pending", None):
+        raise errors.bad_request(f"unable to upgrade connection: pod {name} is not running "
+                                 f"(current phase is {st.get('phase') or 'Pending'})")
+    if container:
+        cs = [c for c in (st.get("containerStatuses") or []) + (st.get("initContainerStatuses") or [])
+              if c.get("name") == container]
+        if cs and "running" not in (cs[0].get("state") or {}):
+            raise errors.bad_request(f"unable to upgrade connection: container {container} not found "
+                                     f"in pod {name} or not running")
+    return node
+
+
+async def _pipe(src, dst) -> None:
+    async for msg in src:
+        if msg.type == WSMsgType.BINARY:
+            await dst.send_bytes(msg.data)
+        elif msg.type == WSMsgType.TEXT:
+            await dst.send_str(msg.data)
+        else:
+            break
+
+
+async def serve(request: web.Request, reg: Registry, t: Target) -> web.StreamResponse:
+    pod = await reg.get(t.res, t.namespace, t.name)
+    container = None if t.sub == "portforward" else _container(pod, request.query.get("container"), t.name)
+    if t.sub == "exec" and not request.query.getall("command", []):
+        raise errors.bad_request("you must specify at least one command for the container")
+    node_name = _check_running(pod, container, t.name)
+    if request.headers.get("Upgrade", "").lower() != "websocket":
+        raise errors.bad_request(f"unable to upgrade connection: pods/{t.sub} is served over websockets only "
+                                 "(v5.channel.k8s.io, SPDY/3.1+portforward.k8s.io); SPDY is not supported")
+    proto = choose_protocol(t.sub, _offered(request))
+    if proto is None:
+        raise errors.bad_request(f"unable to upgrade connection: none of the offered subprotocols "
+                                 f"{_offered(request)} is supported")
+    ssl_ctx = request.app.get(keys.KUBELET_SSL)
+    if ssl_ctx is None:
+        raise errors.ApiError(503, "ServiceUnavailable", "the apiserver has no kubelet client certificate configured")
+    try:
+        node = await reg.get(resource("nodes"), None, node_name)
+    except errors.ApiError:
+        raise errors.ApiError(503, "ServiceUnavailable", f'node "{node_name}" of pod "{t.name}" is not registered') \
+            from None
+    host, port = kubelet_address(node)
+    path = f"/{KUBELET_PATHS[t.sub]}/{t.namespace}/{t.name}" + (f"/{container}" if container else "")
+    url = f"https://{host}:{port}{path}"
+    session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None, sock_connect=10))
+    try:
+        try:
+            upstream = await session.ws_connect(url, params=list(request.query.items()), protocols=(proto,),
+                                                ssl=ssl_ctx, max_msg_size=0, autoping=True)
+        except aiohttp.WSServerHandshakeError as e:
+            if e.status == 404 and t.sub == "exec":     # a kubelet with only the older POST /run API
+                from . import execproxy
+                return await execproxy.serve(request, reg, t)
+            raise errors.ApiError(e.status if e.status < 500 else 502, "BadRequest" if e.status < 500
+                                  else "InternalError", f"unable to upgrade connection: {e.message}") from None
+        except (aiohttp.ClientError, OSError) as e:
+            raise errors.ApiError(502, "InternalError", f"error dialing the kubelet at {url}: {e}") from None
+        ws = web.WebSocketResponse(protocols=(proto,), max_msg_size=0)
+        await ws.prepare(request)
+        tasks = [asyncio.create_task(_pipe(upstream, ws)), asyncio.create_task(_pipe(ws, upstream))]
+        try:
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await upstream.close()
+            await ws.close()
+        return ws
+    finally:
+        await session.close()

@@ -1,0 +1,149 @@
+"""One exec (or attach) session: a helper process (`crun exec [-t] ID CMD...`) wired to a
+websocket that speaks the channel protocol (channels.py).
+
+Without a TTY the process gets pipes: channel 0 feeds its stdin (closed on the v5 close
+signal or when the socket ends), its stdout and stderr go out on channels 1 and 2. With a
+TTY it gets a pseudo-terminal for all three (crun exec -t relays it into the container):
+output goes on channel 1 only (kubectl discards channel 2 then) and resize messages set the
+terminal size. The exit code ends the session as a Status on channel 3.
+"""
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import logging
+import os
+import pty
+import struct
+import termios
+
+from aiohttp import WSMsgType, web
+
+from . import channels
+
+log = logging.getLogger(__name__)
+CHUNK = 32 * 1024
+
+
+def set_winsize(fd: int, cols: int, rows: int) -> None:
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+
+
+class ExecSession:
+    def __init__(self, ws: web.WebSocketResponse, argv: list, *, stdin: bool, stdout: bool, stderr: bool,
+                 tty: bool):
+        self.ws, self.argv = ws, argv
+        self.want_stdin, self.want_stdout, self.want_stderr, self.tty = stdin, stdout, stderr, tty
+        self.proc: asyncio.subprocess.Process | None = None
+        self.master: int | None = None
+
+    async def run(self) -> int | None:
+        """Run to the end; returns the exit code (None when the process could not start)."""
+        try:
+            readers = await (self._start_tty() if self.tty else self._start_pipes())
+        except OSError as e:
+            await self._send(channels.status_message(None, f"cannot start the command: {e}"))
+            return None
+        feeder = asyncio.create_task(self._feed())
+        await asyncio.gather(*readers, return_exceptions=True)
+        rc = await self.proc.wait()
+        feeder.cancel()
+        await asyncio.gather(feeder, return_exceptions=True)
+        if self.master is not None:
+            os.close(self.master)
+        await self._send(channels.status_message(rc))
+        return rc
+
+    # -- start ----------------------------------------------------------------------------
+    async def _start_pipes(self) -> list:
+        pipe, null = asyncio.subprocess.PIPE, asyncio.subprocess.DEVNULL
+        self.proc = await asyncio.create_subprocess_exec(
+            *self.argv, stdin=pipe if self.want_stdin else null, stdout=pipe, stderr=pipe, start_new_session=True)
+        out = [self._pump(self.proc.stdout, channels.STDOUT if self.want_stdout else None),
+               self._pump(self.proc.stderr, channels.STDERR if self.want_stderr else None)]
+        return [asyncio.create_task(c) for c in out]
+
+    async def _start_tty(self) -> list:
+        master, slave = pty.openpty()
+        self.master = master
+        set_winsize(master, 80, 24)
+        try:
+            self.proc = await asyncio.create_subprocess_exec(*self.argv, stdin=slave, stdout=slave, stderr=slave,
+                                                             start_new_session=True)
+        finally:
+            os.close(slave)
+        os.set_blocking(master, False)
+        return [asyncio.create_task(self._pump_pty(master))]
+
+    # -- output ---------------------------------------------------------------------------
+    async def _send(self, message: bytes) -> None:
+        if not self.ws.closed:
+            try:
+                await self.ws.send_bytes(message)
+            except (ConnectionResetError, RuntimeError):
+                pass
+
+    async def _pump(self, stream: asyncio.StreamReader, channel: int | None) -> None:
+        while True:
+            data = await stream.read(CHUNK)
+            if not data:
+                return
+            if channel is not None:
+                await self._send(channels.encode(channel, data))
+
+    async def _pump_pty(self, fd: int) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            ready = loop.create_future()
+            loop.add_reader(fd, lambda: ready.done() or ready.set_result(None))
+            try:
+                await ready
+            finally:
+                loop.remove_reader(fd)
+            try:
+                data = os.read(fd, CHUNK)
+            except BlockingIOError:
+                continue
+            except OSError:            # EIO: every slave end is closed, the process is gone
+                return
+            if not data:
+                return
+            await self._send(channels.encode(channels.STDOUT, data))
+
+    # -- input ----------------------------------------------------------------------------
+    async def _feed(self) -> None:
+        """Client messages: stdin data, resize, close; the socket ending closes stdin."""
+        try:
+            async for msg in self.ws:
+                if msg.type != WSMsgType.BINARY or not msg.data:
+                    continue
+                ch, payload = channels.decode(msg.data)
+                if ch == channels.STDIN:
+                    await self._write_stdin(payload)
+                elif ch == channels.RESIZE and self.master is not None:
+                    size = channels.parse_resize(payload)
+                    if size:
+                        set_winsize(self.master, *size)
+                elif ch == channels.CLOSE and payload[:1] == bytes([channels.STDIN]):
+                    self._close_stdin()
+        finally:
+            self._close_stdin()
+
+    async def _write_stdin(self, data: bytes) -> None:
+        if self.master is not None:
+            try:
+                os.write(self.master, data)
+            except BlockingIOError:
+                await asyncio.sleep(0.01)
+                os.write(self.master, data)
+        elif self.proc.stdin is not None and not self.proc.stdin.is_closing():
+            self.proc.stdin.write(data)
+            try:
+                await self.proc.stdin.drain()
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+
+    def _close_stdin(self) -> None:
+        if self.master is None and self.proc is not None and self.proc.stdin is not None:
+            if not self.proc.stdin.is_closing():
+                self.proc.stdin.close()

@@ -1,0 +1,109 @@
+"""The kubelet's streaming endpoints (what the apiserver proxies pods/exec, pods/attach and
+pods/portforward to, over websockets):
+
+    GET /exec/<ns>/<pod>/<container>?command=..&stdin=&stdout=&stderr=&tty=   v5/v4.channel.k8s.io
+    GET /attach/<ns>/<pod>/<container>?stdout=...    the container's output from now on (read-only)
+    GET /portForward/<ns>/<pod>                      SPDY/3.1+portforward.k8s.io
+
+Errors before the upgrade are plain HTTP answers (404 pod or container not here, 400 bad
+query); the apiserver turns them into a Status for the client.
+"""
+from __future__ import annotations
+
+import asyncio
+
+from aiohttp import web
+
+from . import channels
+from .execsession import ExecSession
+from .portforward import PROTOCOL as PF_PROTOCOL, PortForwardSession
+
+
+def _flag(q, name: str) -> bool:
+    return q.get(name, "").lower() in ("1", "true", "yes")
+
+
+def add_routes(app: web.Application, kl) -> None:
+    h = Handlers(kl)
+    app.router.add_route("*", "/exec/{namespace}/{pod}/{container}", h.exec)
+    app.router.add_route("*", "/attach/{namespace}/{pod}/{container}", h.attach)
+    app.router.add_route("*", "/portForward/{namespace}/{pod}", h.port_forward)
+
+
+class Handlers:
+    def __init__(self, kl):
+        self.kl = kl
+
+    def _worker(self, request: web.Request):
+        ns, name = request.match_info["namespace"], request.match_info["pod"]
+        w = self.kl.pods.find(ns, name)
+        if w is None:
+            raise web.HTTPNotFound(text=f'pod "{ns}/{name}" is not running on this node\n')
+        return w
+
+    def _running(self, request: web.Request):
+        w = self._worker(request)
+        container = request.match_info["container"]
+        cur = w.current(container)
+        if cur is None or cur.state != "running":
+            raise web.HTTPBadRequest(text=f'container {container} is not running in pod '
+                                          f'{w.namespace}/{w.name}\n')
+        return w, cur
+
+    async def exec(self, request: web.Request) -> web.StreamResponse:
+        _, cur = self._running(request)
+        q = request.query
+        cmd = q.getall("command", [])
+        if not cmd:
+            raise web.HTTPBadRequest(text="you must specify at least one command for the container\n")
+        tty = _flag(q, "tty")
+        argv = self.kl.runtime.exec_argv(cur.id, cmd, tty)
+        ws = web.WebSocketResponse(protocols=channels.PROTOCOLS, max_msg_size=0)
+        await ws.prepare(request)
+        await ExecSession(ws, argv, stdin=_flag(q, "stdin"), stdout=_flag(q, "stdout"),
+                          stderr=_flag(q, "stderr"), tty=tty).run()
+        await ws.close()
+        return ws
+
+    async def attach(self, request: web.Request) -> web.StreamResponse:
+        """Output of the container's main process from now on (our containers log to a file,
+        so attach follows that file; stdin is not connected)."""
+        w, cur = self._running(request)
+        container = request.match_info["container"]
+        from .. import logs
+        files = logs.log_files(w.sandbox.pod_dir, container) if w.sandbox else []
+        ws = web.WebSocketResponse(protocols=channels.PROTOCOLS, max_msg_size=0)
+        await ws.prepare(request)
+        if not files:
+            await ws.send_bytes(channels.status_message(None, "no output of this container yet"))
+            await ws.close()
+            return ws
+        path = files[-1]
+        _, offset = await asyncio.to_thread(logs.render, path)
+        reader = asyncio.create_task(ws.receive())       # ends when the client goes away
+        while not reader.done():
+            chunk, offset = await asyncio.to_thread(logs.render, path, start=offset)
+            if chunk:
+                await ws.send_bytes(channels.encode(channels.STDOUT, chunk))
+            elif not self.kl.log_is_live(w, container, path):
+                break
+            else:
+                await asyncio.wait([reader], timeout=0.2)
+        reader.cancel()
+        await ws.send_bytes(channels.status_message(0))
+        await ws.close()
+        return ws
+
+    async def port_forward(self, request: web.Request) -> web.StreamResponse:
+        w = self._worker(request)
+        sb = w.sandbox
+        if sb is None or sb.state != "ready":
+            raise web.HTTPBadRequest(text=f"pod {w.namespace}/{w.name} has no running sandbox\n")
+        host = "127.0.0.1" if sb.host_network or not sb.ip else sb.ip
+        ws = web.WebSocketResponse(protocols=(PF_PROTOCOL,), max_msg_size=0)
+        await ws.prepare(request)
+
+        async def dial(port: int):
+            return await asyncio.wait_for(asyncio.open_connection(host, port), 10)
+        await PortForwardSession(ws, dial).run()
+        return ws
