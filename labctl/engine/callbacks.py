@@ -12,7 +12,7 @@ action, file, line, handler}, ``item_result`` {host, task, action, status,
 item, result}, ``host_result`` {host, task, action, status (ok|changed|failed|
 skipped|unreachable), ignored, result, diff}, ``include`` {file, hosts},
 ``warning`` {msg}, ``recap`` {stats: {host: {ok, changed, unreachable, failed,
-skipped, rescued, ignored}}}.
+skipped, rescued, ignored}}, duration}.  Every event has ``ts`` (Unix time).
 """
 from __future__ import annotations
 

@@ -26,6 +26,7 @@ class HostState:
 class PlayResult:
     stats: dict                      # host -> {ok, changed, unreachable, failed, skipped, rescued, ignored}
     events: list = field(default_factory=list)
+    duration: float = 0.0            # seconds, load to recap
 
     @property
     def exit_code(self) -> int:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 import traceback
 from concurrent.futures import ThreadPoolExecutor, as_completed
 
@@ -69,6 +70,7 @@ class Runner(VariablesMixin, HostExecMixin):
 
     # -- events ---------------------------------------------------------------
     def emit(self, event: dict):
+        event.setdefault("ts", round(time.time(), 3))
         with self._emit_lock:
             self.events.append(event)
             if self.callback is not None:
@@ -109,6 +111,7 @@ class Runner(VariablesMixin, HostExecMixin):
     # -- top level ------------------------------------------------------------------
     def run(self) -> PlayResult:
         plays = Loader(self.playbook_path).load_playbook()
+        started = time.monotonic()
         self.emit({"event": "playbook_start", "playbook": self.playbook_path, "check": self.check,
                    "diff": self.diff})
         self._pool = ThreadPoolExecutor(max_workers=self.forks, thread_name_prefix="labctl-host")
@@ -127,8 +130,9 @@ class Runner(VariablesMixin, HostExecMixin):
         self._pool.shutdown(wait=True)
         self.close()
         stats = {h: dict(s.stats) for h, s in self.states.items()}
-        self.emit({"event": "recap", "stats": stats})
-        return PlayResult(stats=stats, events=self.events)
+        duration = round(time.monotonic() - started, 3)
+        self.emit({"event": "recap", "stats": stats, "duration": duration})
+        return PlayResult(stats=stats, events=self.events, duration=duration)
 
     def _play_hosts(self, play):
         pattern = play.hosts
