@@ -18,6 +18,7 @@ checks this order against ansible-playbook.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 
 from .model import Task
 from .results import HostState
@@ -26,8 +27,8 @@ from .templating import Scope
 OMIT = "__omit_place_holder__labctl"
 
 
-class _HostVars:
-    """``hostvars``: every host's variables (inventory, facts, play vars, set_fact)."""
+class _HostVars(Mapping):
+    """``hostvars``: every host's variables (inventory, facts, play vars, set_fact), built on use."""
 
     def __init__(self, runner):
         self.runner = runner
@@ -42,15 +43,6 @@ class _HostVars:
 
     def __iter__(self):
         return iter(self.runner.inventory.hosts)
-
-    def keys(self):
-        return list(self.runner.inventory.hosts)
-
-    def get(self, host, default=None):
-        return self[host] if host in self else default
-
-    def items(self):
-        return [(h, self[h]) for h in self]
 
     def __len__(self):
         return len(self.runner.inventory.hosts)
