@@ -56,7 +56,7 @@ def is_template(value) -> bool:
 def needs_render(value) -> bool:
     if isinstance(value, str):
         return is_template(value)
-    if isinstance(value, Mapping):
+    if isinstance(value, dict):   # plain data only: lazy mappings (hostvars, vars) render themselves
         return any(needs_render(k) or needs_render(v) for k, v in value.items())
     if isinstance(value, (list, tuple)):
         return any(needs_render(v) for v in value)
@@ -205,7 +205,7 @@ class Templar:
         """Render strings inside any structure; other values pass through."""
         if isinstance(value, str):
             return self.render_string(value, scope)
-        if isinstance(value, Mapping):
+        if isinstance(value, dict):
             return {self.render(k, scope): self.render(v, scope) for k, v in value.items()}
         if isinstance(value, (list, tuple)):
             return [self.render(v, scope) for v in value]

@@ -593,3 +593,18 @@ def test_module_defaults(tmp_path):
     assert res.ok
     modes = [oct((tmp_path / n).stat().st_mode & 0o777) for n in "abc"]
     assert modes == ["0o600", "0o640", "0o644"]
+
+
+def test_hostvars_and_groups(tmp_path):
+    files = {"site.yml": """\
+        - hosts: web
+          gather_facts: false
+          tasks:
+            - set_fact: {mine: "{{ color }}-fact"}
+            - name: others
+              debug:
+                msg: "{{ hostvars['h2'].color }} {{ groups['web'] | map('extract', hostvars, 'color') | list }} {{ hostvars[groups['web'][0]]['mine'] }}"
+        """}
+    res, ev = play(tmp_path, files)
+    assert res.ok
+    assert result_of(ev, "others", "h2")["result"]["msg"] == "blue ['red', 'blue'] red-fact"
