@@ -66,6 +66,9 @@ def main(prog: str, argv: list[str] | None,
         except ConfigError as e:
             print(f"{prog}: {e}", file=sys.stderr)
             return 2
+        except Exception as e:  # noqa: BLE001 - e.g. leadership lost: one line, non-zero, restart
+            logging.getLogger(prog).error("exiting: %s", e)
+            return 1
         return 0
 
     return asyncio.run(runner())

@@ -2,7 +2,7 @@
 
 One replica holds the Lease (holderIdentity) and renews renewTime every retry_period; the
 others take it over once renewTime + leaseDurationSeconds has passed. A leader that cannot
-renew within renew_deadline stops leading (run() returns so the process can exit). A leader
+renew within renew_deadline stops leading (run() raises LeadershipLost: exit and start over). A leader
 that is stopped gives the Lease up (empty holder), so its successor need not wait for expiry.
 """
 from __future__ import annotations
@@ -29,6 +29,10 @@ def parse_micro(s: str | None) -> datetime.datetime | None:
         return datetime.datetime.fromisoformat(s.replace("Z", "+00:00"))
     except ValueError:
         return None
+
+
+class LeadershipLost(RuntimeError):
+    """The Lease could not be renewed in time; the process should exit and start over."""
 
 
 class LeaderElector:
@@ -59,8 +63,11 @@ class LeaderElector:
                                                     "metadata": {"name": self.name, "namespace": self.namespace},
                                                     "spec": spec}, namespace=self.namespace)
                 return True
-            except ApiError:
+            except Exception:  # noqa: BLE001 - conflict or no connection: not leader this round
                 return False
+        except Exception as e:  # noqa: BLE001 - the apiserver is unreachable: try again later
+            log.debug("lease %s/%s: %r", self.namespace, self.name, e)
+            return False
         cur = lease.get("spec") or {}
         holder = cur.get("holderIdentity")
         if holder and holder != self.identity:
@@ -78,7 +85,7 @@ class LeaderElector:
         try:
             await self.client.replace("leases", self.name, lease, namespace=self.namespace)
             return True
-        except ApiError:
+        except Exception:  # noqa: BLE001 - conflict or no connection
             return False
 
     async def release(self) -> None:
@@ -94,7 +101,7 @@ class LeaderElector:
             log.debug("cannot release %s/%s: %s", self.namespace, self.name, e)
 
     async def run(self, lead: Callable[[], Awaitable[None]]) -> None:
-        """Wait to become leader, then run lead() while renewing; return when leadership is lost."""
+        """Wait to become leader, then run lead() while renewing; LeadershipLost when renewals fail."""
         while not await self.try_acquire_or_renew():
             await self.clock.sleep(self.retry_period)
         self.is_leader = True
@@ -107,8 +114,8 @@ class LeaderElector:
                 if await self.try_acquire_or_renew():
                     last_ok = self.clock.monotonic()
                 elif self.clock.monotonic() - last_ok > self.renew_deadline:
-                    log.error("%s lost leadership of %s/%s", self.identity, self.namespace, self.name)
-                    break
+                    raise LeadershipLost(f"lost leadership of {self.namespace}/{self.name} "
+                                         f"(no renewal for {self.renew_deadline:g} s)")
         finally:
             self.is_leader = False
             if not task.done():

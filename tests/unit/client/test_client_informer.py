@@ -133,3 +133,28 @@ async def test_leader_runs_and_releases_on_stop():
     assert not lease["spec"]["holderIdentity"]
     b = LeaderElector(api, "cm", "b", clock=clock)
     assert await b.try_acquire_or_renew()          # no need to wait for the old lease to expire
+
+
+async def test_leader_election_survives_connection_errors_then_gives_up():
+    import asyncio
+    import pytest
+    from labkube.client.leaderelection import LeaderElector, LeadershipLost
+    clock = FakeClock()
+    api = FakeApi(clock=clock)
+    a = LeaderElector(api, "cm", "a", clock=clock, renew_deadline=10, retry_period=2)
+    assert await a.try_acquire_or_renew()
+
+    def down(verb, res, ns, name, body):
+        raise ConnectionRefusedError(111, "Connect call failed")
+    api.reactors.append(down)
+    assert not await a.try_acquire_or_renew()        # no exception: just "not this time"
+
+    async def lead():
+        await asyncio.Event().wait()
+    api.reactors.clear()
+    task = asyncio.create_task(a.run(lead))
+    for _ in range(20):
+        await asyncio.sleep(0)
+    api.reactors.append(down)
+    with pytest.raises(LeadershipLost):
+        await asyncio.wait_for(task, 5)

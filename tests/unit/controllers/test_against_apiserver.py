@@ -51,7 +51,8 @@ def cluster(tmp_path_factory):
     (d / "apiserver.yaml").write_text(yaml.safe_dump({
         "bind_address": "127.0.0.1", "secure_port": port, "tls_cert_file": pki["server.crt"],
         "tls_private_key_file": pki["server.key"], "client_ca_file": pki["ca.crt"],
-        "storage": {"backend": "sqlite", "path": str(d / "registry.db")}}))
+        "storage": {"backend": "sqlite", "path": str(d / "registry.db")},
+        "watch_history": 30}))        # small: informers must survive 410 Expired and relist
     kc = d / "admin.kubeconfig"
     kc.write_text(yaml.safe_dump({
         "apiVersion": "v1", "kind": "Config", "current-context": "lab",
@@ -66,34 +67,46 @@ def cluster(tmp_path_factory):
                                              "cronjob"],
         "node_monitor_grace_period": 40, "pod_eviction_timeout": 300, "concurrent_syncs": 5, "leader_elect": True}))
     procs, logs = [], []
+    ctx = ssl.create_default_context(cafile=pki["ca.crt"])
 
-    def start(module, cfg):
-        log = open(d / f"{module}.log", "w")
+    def start(module, cfg, slot=None):
+        log = open(d / f"{module}.log", "a")
         logs.append((module, log))
-        procs.append(subprocess.Popen([sys.executable, "-m", module, "--config", str(cfg)],
-                                      stdout=log, stderr=subprocess.STDOUT))
+        p = subprocess.Popen([sys.executable, "-m", module, "--config", str(cfg)], stdout=log, stderr=subprocess.STDOUT)
+        if slot is None:
+            procs.append(p)
+        else:
+            procs[slot] = p
+
+    def wait_ready():
+        for _ in range(300):
+            try:
+                with urllib.request.urlopen(f"https://127.0.0.1:{port}/readyz", context=ctx, timeout=2):
+                    return
+            except OSError:
+                if procs[0].poll() is not None:
+                    pytest.fail("apiserver exited: " + (d / "labkube.apiserver.log").read_text())
+                time.sleep(0.1)
+        pytest.fail("apiserver never became ready")
+
+    def restart_apiserver():
+        """Stop and start the apiserver (same port, same database): every watch breaks."""
+        procs[0].terminate()
+        assert procs[0].wait(timeout=30) == 0
+        start("labkube.apiserver", d / "apiserver.yaml", slot=0)
+        wait_ready()
 
     start("labkube.apiserver", d / "apiserver.yaml")
-    ctx = ssl.create_default_context(cafile=pki["ca.crt"])
-    for _ in range(300):
-        try:
-            with urllib.request.urlopen(f"https://127.0.0.1:{port}/readyz", context=ctx, timeout=2):
-                break
-        except OSError:
-            if procs[0].poll() is not None:
-                pytest.fail("apiserver exited: " + (d / "labkube.apiserver.log").read_text())
-            time.sleep(0.1)
-    else:
-        pytest.fail("apiserver never became ready")
+    wait_ready()
     start("labkube.scheduler", d / "scheduler.yaml")
     start("labkube.controllers", d / "controllers.yaml")
-    yield d, str(kc)
+    yield d, str(kc), restart_apiserver
     for p in reversed(procs):
         p.terminate()
     rcs = [p.wait(timeout=30) for p in procs]
     for module, log in logs:
         log.close()
-    for module, _ in logs[1:]:
+    for module in ("labkube.scheduler", "labkube.controllers"):
         text = (d / f"{module}.log").read_text()
         assert "Traceback" not in text, text
     assert rcs[1:] == [0, 0]
@@ -125,7 +138,12 @@ async def fake_kubelet(c: Client):
     """Bound pods become Running+Ready; pods being deleted are finished (grace 0)."""
     now = lambda: time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())  # noqa: E731
     while True:
-        for p in await c.list("pods"):
+        try:
+            pods = await c.list("pods")
+        except Exception:  # noqa: BLE001 - the apiserver is restarting
+            await asyncio.sleep(0.2)
+            continue
+        for p in pods:
             md, ns = p["metadata"], p["metadata"]["namespace"]
             try:
                 if md.get("deletionTimestamp"):
@@ -134,7 +152,7 @@ async def fake_kubelet(c: Client):
                     p["status"] = {"phase": "Running", "podIP": "10.244.1.9", "conditions": [
                         {"type": "Ready", "status": "True", "lastTransitionTime": now()}]}
                     await c.replace("pods", md["name"], p, namespace=ns, subresource="status")
-            except ApiError:
+            except Exception:  # noqa: BLE001 - gone meanwhile, or the apiserver is restarting
                 pass
         await asyncio.sleep(0.2)
 
@@ -149,7 +167,7 @@ def kubectl(kc, *args, check=True):
 
 
 async def test_scheduler_and_controllers_against_apiserver(cluster):
-    d, kc = cluster
+    d, kc, restart_apiserver = cluster
     async with Client(KubeConfig.load(kc)) as c:
         await c.create("nodes", node("m-k8s", taints=[CP_TAINT]))
         await c.create("nodes", node("w1-k8s"))
@@ -158,6 +176,7 @@ async def test_scheduler_and_controllers_against_apiserver(cluster):
         try:
             await _scheduling(c)
             await _deployment(c, kc)
+            await asyncio.to_thread(restart_apiserver)     # informers must reconnect (and relist)
             await _workloads(c)
             await _gc_and_namespace(c)
             for name in ("kube-scheduler", "kube-controller-manager"):
