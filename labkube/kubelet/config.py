@@ -40,6 +40,8 @@ class KubeletConfig:
     cluster_domain: str = "cluster.local"
     address: str = "0.0.0.0"
     max_pods: int = 110
+    # registry domain -> where to pull it from instead, e.g. {"docker.io": "10.200.0.10:5000"}
+    registry_mirrors: dict = field(default_factory=dict)
 
     @property
     def pods_dir(self) -> str:
@@ -47,7 +49,7 @@ class KubeletConfig:
 
 
 REQUIRED = ("kubeconfig", "node_name", "node_ip", "pod_cidr")
-_TYPES = {"node_labels": dict, "register_with_taints": list, "cluster_dns": list,
+_TYPES = {"node_labels": dict, "register_with_taints": list, "cluster_dns": list, "registry_mirrors": dict,
           "port": int, "node_lease_duration_seconds": int, "max_pods": int,
           "node_status_update_frequency": (int, float)}
 

@@ -37,7 +37,7 @@ class Kubelet:
         os.makedirs(cfg.root_dir, exist_ok=True)
         self.client = client if client is not None else Client(KubeConfig.load(cfg.kubeconfig),
                                                                user_agent=f"kubelet/{cfg.node_name}")
-        self.images = images if images is not None else ImageStore(cfg.image_dir)
+        self.images = images if images is not None else ImageStore(cfg.image_dir, cfg.registry_mirrors)
         self.runtime = runtime if runtime is not None else make_runtime(cfg, self.images)
         if cfg.runtime == "fake" and images is None:
             from .runtime.fake import FakeImages

@@ -38,6 +38,17 @@ def registry_url(domain: str) -> str:
     return f"{'http' if plain else 'https'}://{domain}"
 
 
+def error_reason(err: urllib.error.HTTPError) -> str:
+    """The registry's own words from an error body (`{"errors": [{"code", "message"}]}`),
+    e.g. "manifest unknown"; empty when the body says nothing useful."""
+    try:
+        doc = json.loads(err.read(65536) or b"{}")
+    except (ValueError, OSError):
+        return ""
+    msgs = [e.get("message") or e.get("code", "") for e in doc.get("errors") or [] if isinstance(e, dict)]
+    return "; ".join(m.lower() if m.isupper() else m for m in msgs if m)
+
+
 class RegistryClient:
     def __init__(self, ref: Reference, timeout: float = 10.0):
         self.ref = ref
@@ -49,11 +60,12 @@ class RegistryClient:
         try:
             return urllib.request.urlopen(req, timeout=self.timeout)   # noqa: S310 - lab registry URL
         except urllib.error.HTTPError as e:
+            reason = error_reason(e)
             if e.code == 401:
                 raise PullError(f"{self.ref.domain} requires authentication, which is not supported") from None
             if e.code == 404:
-                raise PullError(f"{self.ref} not found in {self.ref.domain}") from None
-            raise PullError(f"{url}: HTTP {e.code}") from None
+                raise PullError(f"{self.ref}: {reason or 'not found'}") from None
+            raise PullError(f"{url}: HTTP {e.code}{': ' + reason if reason else ''}") from None
         except (urllib.error.URLError, OSError) as e:
             raise PullError(f"cannot reach {self.ref.domain}: {getattr(e, 'reason', e)}") from None
 

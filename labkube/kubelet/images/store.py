@@ -9,7 +9,8 @@
 Containers never write to an unpacked rootfs: each gets an overlay on top of it.
 `ensure(ref, policy)` is what the pod worker calls; it raises ImageError with the
 Kubernetes waiting reason (ErrImageNeverPull, ErrImagePull) and a message.
-`pull(ref)` fetches from the image's registry (plain HTTP for lab registries).
+`pull(ref)` fetches from the image's registry (plain HTTP for lab registries), Docker Hub
+references from the lab registry (mirrors.py).
 """
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from dataclasses import dataclass
 
 from .archive import ArchiveError, OciArchive
 from . import registry
+from .mirrors import pull_source, reachable
 from .layers import apply_layer
 from .reference import normalize_ref, parse_ref
 
@@ -58,8 +60,9 @@ def default_pull_policy(ref: str) -> str:
 
 
 class ImageStore:
-    def __init__(self, image_dir: str):
+    def __init__(self, image_dir: str, mirrors: dict | None = None):
         self.dir = image_dir
+        self.mirrors = dict(mirrors or {})
         self._lock = threading.Lock()
         self.refs: dict[str, str] = {}
         self._seen: dict[str, tuple[int, float]] = {}   # archive path -> (size, mtime) imported
@@ -219,7 +222,7 @@ class ImageStore:
             raise ImageError("ErrImageNeverPull",
                              f'Container image "{ref}" is not present with pull policy of Never')
         try:
-            self.pull(norm)
+            self.pull(norm, force=policy == "Always")
         except ImageError:
             if img is not None:        # Always, but no registry reachable: use what we have
                 return img
@@ -229,29 +232,31 @@ class ImageStore:
             raise ImageError("ErrImagePull", f'image "{ref}" not found after pull')
         return img
 
-    def pull(self, ref: str) -> None:
-        """Make ``ref`` available: archives newly dropped into preload/ first, then the image's
+    def pull(self, ref: str, force: bool = False) -> None:
+        """Make ``ref`` available (``force``: ask the registry even when we have it, for policy
+        Always): archives newly dropped into preload/ first, then the image's
         registry (registry.py). docker.io cannot be reached from a lab: preload such images."""
         self.import_preload()
-        if self.resolve(ref) is not None:
+        if not force and self.resolve(ref) is not None:
             return
         r = parse_ref(ref)
-        if r.domain == "docker.io":
+        if not reachable(r, self.mirrors):
             raise ImageError("ErrImagePull",
                              f'failed to pull image "{ref}": not in the node\'s image store '
                              f"({os.path.join(self.dir, 'preload')}) and docker.io is not reachable from the lab; "
-                             "preload it or push it to the lab registry")
+                             "push it to the lab registry (labctl image load|build)")
+        src = pull_source(r, self.mirrors)
         try:
-            digest, manifest = registry.pull(r, self._store_blob,
+            digest, manifest = registry.pull(src, self._store_blob,
                                              lambda d: os.path.exists(self._blob_path(d)))
         except (registry.PullError, ArchiveError, ValueError, KeyError) as e:
-            raise ImageError("ErrImagePull", f'failed to pull image "{ref}": {e}') from None
+            raise ImageError("ErrImagePull", f'failed to pull image "{ref}" from {src.domain}: {e}') from None
         with self._lock:
             self._store_blob(digest, io.BytesIO(manifest))
             self._unpack(digest)
             self.refs[str(r)] = digest
             self._save_refs()
-        log.info("pulled %s (%s)", ref, digest)
+        log.info("pulled %s from %s (%s)", ref, src.domain, digest)
 
 
 def archive_ref(raw: str, stem: str) -> str:

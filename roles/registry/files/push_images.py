@@ -1,0 +1,57 @@
+"""Push the lab's image archives into the lab registry, idempotently (stdlib + skopeo).
+
+    python3 push_images.py IMAGES_DIR REGISTRY     e.g. ~/.cache/labctl/images 10.200.0.10:5000
+
+Each IMAGES_DIR/<name>.tar (an OCI archive) goes to REGISTRY/library/<name>:latest unless
+the registry already serves that tag with the archive's manifest digest. Prints one line per
+image: "pushed <ref> <digest>" or "ok <ref> <digest>"; exits 1 with the reason on failure.
+"""
+import json
+import os
+import subprocess
+import sys
+import tarfile
+import urllib.error
+import urllib.request
+
+ACCEPT = "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json"
+
+
+def archive_digest(path):
+    with tarfile.open(path) as tar:
+        index = json.load(tar.extractfile("index.json"))
+    return index["manifests"][0]["digest"]
+
+
+def registry_digest(registry, repo, tag):
+    req = urllib.request.Request(f"http://{registry}/v2/{repo}/manifests/{tag}", method="HEAD",
+                                 headers={"Accept": ACCEPT})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.headers.get("Docker-Content-Digest")
+    except urllib.error.HTTPError:
+        return None
+
+
+def main(images_dir, registry):
+    for name in sorted(os.listdir(images_dir)):
+        if not name.endswith(".tar"):
+            continue
+        path = os.path.join(images_dir, name)
+        repo, tag = f"library/{name[:-4]}", "latest"
+        ref = f"{registry}/{repo}:{tag}"
+        want = archive_digest(path)
+        if registry_digest(registry, repo, tag) == want:
+            print(f"ok {ref} {want}")
+            continue
+        p = subprocess.run(["skopeo", "copy", "-q", "--dest-tls-verify=false", f"oci-archive:{path}",
+                            f"docker://{ref}"], capture_output=True, text=True)
+        if p.returncode != 0:
+            print(f"pushing {path} to {ref} failed: {p.stderr.strip()}", file=sys.stderr)
+            return 1
+        print(f"pushed {ref} {registry_digest(registry, repo, tag) or want}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(*sys.argv[1:3]))
