@@ -103,6 +103,7 @@ class ReplicaSetController(Controller):
         """Pods this RS owns after adopting matching orphans and releasing non-matching ones."""
         ns, uid = rs["metadata"]["namespace"], rs["metadata"]["uid"]
         sel = (rs.get("spec") or {}).get("selector")
+        adoptable = bool((sel or {}).get("matchLabels") or (sel or {}).get("matchExpressions"))  # never "everything"
         owned = []
         for pod in self.pods.items():
             if pod["metadata"].get("namespace") != ns:
@@ -115,7 +116,7 @@ class ReplicaSetController(Controller):
                 elif not pod["metadata"].get("deletionTimestamp"):
                     await self._set_owner_refs(pod, [r for r in pod["metadata"]["ownerReferences"]
                                                      if r.get("uid") != uid])
-            elif ref is None and matches and is_active(pod) and not rs["metadata"].get("deletionTimestamp"):
+            elif ref is None and matches and adoptable and is_active(pod) and not rs["metadata"].get("deletionTimestamp"):
                 refs = list(pod["metadata"].get("ownerReferences") or []) + [owner_ref(rs)]
                 adopted = await self._set_owner_refs(pod, refs)
                 if adopted is not None:
