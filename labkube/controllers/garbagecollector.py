@@ -108,6 +108,8 @@ class GarbageCollector(Controller):
             r = resource(ref.get("kind", ""))
         except KeyError:
             return True                     # a kind we do not serve: never collect on its account
+        if r.namespaced and not namespace:
+            return True                     # invalid cross-scope reference: leave it alone
         try:
             owner = await self.client.get(r, ref["name"], namespace=namespace if r.namespaced else None)
         except ApiError as e:
