@@ -179,13 +179,13 @@ class HumanCallback:
         self._print("")
         self._print(_banner("PLAY RECAP"))
         stats = ev["stats"]
-        width = max([len(h) for h in stats] + [10])
         for h in sorted(stats):
             s = stats[h]
             color = "red" if s["failed"] or s["unreachable"] else ("yellow" if s["changed"] else "green")
-            parts = "  ".join(f"{k}={s[k]}" for k in ("ok", "changed", "unreachable", "failed",
-                                                      "skipped", "rescued", "ignored"))
-            self.console.print(f"[{color}]{escape(h.ljust(width))}[/] : {parts}")
+            # the same columns as ansible-playbook: host padded to 26, each "key=N" padded to 4
+            parts = " ".join(f"{k}={str(s[k]):<4}" for k in ("ok", "changed", "unreachable", "failed",
+                                                           "skipped", "rescued", "ignored"))
+            self.console.print(f"[{color}]{escape(f'{h:<26}')}[/] : {parts}")
         self._print("")
 
 
