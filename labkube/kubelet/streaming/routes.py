@@ -14,6 +14,7 @@ import asyncio
 
 from aiohttp import web
 
+from ..runtime.base import RuntimeError_
 from . import channels
 from .execsession import ExecSession
 from .portforward import PROTOCOL as PF_PROTOCOL, PortForwardSession
@@ -57,7 +58,10 @@ class Handlers:
         if not cmd:
             raise web.HTTPBadRequest(text="you must specify at least one command for the container\n")
         tty = _flag(q, "tty")
-        argv = self.kl.runtime.exec_argv(cur.id, cmd, tty)
+        try:
+            argv = self.kl.runtime.exec_argv(cur.id, cmd, tty)
+        except RuntimeError_ as e:
+            raise web.HTTPBadRequest(text=f"{e.message}\n") from None
         ws = web.WebSocketResponse(protocols=channels.PROTOCOLS, max_msg_size=0)
         await ws.prepare(request)
         await ExecSession(ws, argv, stdin=_flag(q, "stdin"), stdout=_flag(q, "stdout"),
