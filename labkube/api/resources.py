@@ -23,6 +23,7 @@ class Resource:
     subresources: tuple[str, ...] = ()
     verbs: tuple[str, ...] = ALL_VERBS
     singular: str = field(default="")
+    custom: bool = False      # served from a CustomResourceDefinition (see register_custom)
 
     @property
     def group_version(self) -> str:
@@ -87,10 +88,35 @@ RESOURCES: tuple[Resource, ...] = (
     Resource("selfsubjectaccessreviews", "SelfSubjectAccessReview", "authorization.k8s.io", "v1", False,
              verbs=("create",)),
     Resource("selfsubjectreviews", "SelfSubjectReview", "authentication.k8s.io", "v1", False, verbs=("create",)),
+    Resource("customresourcedefinitions", "CustomResourceDefinition", "apiextensions.k8s.io", "v1", False,
+             ("crd", "crds"), subresources=("status",)),
 )
 
 _BY_NAME = {r.name: r for r in RESOURCES}
 _BY_KIND = {r.kind: r for r in RESOURCES}
+# resources added at run time from CustomResourceDefinitions: (group, version, plural) -> Resource
+_CUSTOM: dict[tuple[str, str, str], Resource] = {}
+
+
+def register_custom(res: Resource) -> None:
+    """Serve a custom resource (the apiserver calls this for each served CRD version)."""
+    _CUSTOM[(res.group, res.version, res.name)] = res
+
+
+def unregister_custom(group: str, name: str) -> None:
+    """Stop serving every version of <name>.<group>."""
+    for k in [k for k in _CUSTOM if k[0] == group and k[2] == name]:
+        del _CUSTOM[k]
+
+
+def clear_custom() -> None:
+    """Forget every custom resource (an apiserver starting up re-reads its CRDs)."""
+    _CUSTOM.clear()
+
+
+def all_resources() -> list[Resource]:
+    """The built-in resources followed by the custom ones being served."""
+    return list(RESOURCES) + list(_CUSTOM.values())
 
 
 def resource(name: str) -> Resource:
@@ -99,8 +125,8 @@ def resource(name: str) -> Resource:
         return _BY_NAME[name]
     if name in _BY_KIND:
         return _BY_KIND[name]
-    for r in RESOURCES:
-        if name in r.short_names or name.lower() == r.kind.lower():
+    for r in all_resources():
+        if name in r.short_names or name.lower() == r.kind.lower() or name == r.name:
             return r
     raise KeyError(f"unknown resource {name!r}")
 
@@ -108,15 +134,15 @@ def resource(name: str) -> Resource:
 def find(group: str, version: str, name: str) -> Resource | None:
     """The resource served at /api(s)/<group>/<version>/.../<name>, or None."""
     r = _BY_NAME.get(name)
-    if r is None or r.group != group or r.version != version:
-        return None
-    return r
+    if r is not None and r.group == group and r.version == version:
+        return r
+    return _CUSTOM.get((group, version, name))
 
 
 def group_versions() -> list[str]:
     """Every group/version served, core first."""
     seen: list[str] = []
-    for r in RESOURCES:
+    for r in all_resources():
         if r.group_version not in seen:
             seen.append(r.group_version)
     return seen

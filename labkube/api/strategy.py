@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 
+from . import crschema
 from .defaults import apply_defaults
 from .meta import generate_name, metadata, new_uid, now
 from .resources import Resource
@@ -39,18 +40,34 @@ def prepare_create(res: Resource, obj: dict, namespace: str | None) -> dict:
     md["creationTimestamp"] = now()
     for f in ("resourceVersion", "deletionTimestamp", "deletionGracePeriodSeconds", "selfLink", "managedFields"):
         md.pop(f, None)
-    if isinstance(obj.get("spec"), dict) or res.name in ("deployments", "replicasets"):
+    if isinstance(obj.get("spec"), dict) or res.name in ("deployments", "replicasets") or res.custom:
         md["generation"] = 1
     else:
         md.pop("generation", None)
-    if res.name in RESET_STATUS:
-        obj["status"] = {}
-    elif res.name == "pods":
+    if res.custom:
+        if has_status_subresource(res):
+            obj.pop("status", None)
+    elif res.name in RESET_STATUS or res.name == "pods":
         obj["status"] = {}
     for k in [k for k, v in md.items() if v is None]:
         md.pop(k)
-    apply_defaults(res, obj)
+    _defaults(res, obj)
     return obj
+
+
+def _defaults(res: Resource, obj: dict) -> None:
+    if res.custom:
+        crschema.prune_and_default(obj, crschema.schema_for(res.group, res.version, res.name), top=True)
+    else:
+        apply_defaults(res, obj)
+
+
+def _spec_changed(res: Resource, new: dict, old: dict) -> bool:
+    """Custom resources count every change outside metadata (and status, with a status subresource)."""
+    if not res.custom:
+        return new.get("spec") != old.get("spec")
+    skip = {"metadata", "status"} if has_status_subresource(res) else {"metadata"}
+    return {k: v for k, v in new.items() if k not in skip} != {k: v for k, v in old.items() if k not in skip}
 
 
 # server-side subresources whose mutation is trusted as a whole (binding sets spec.nodeName)
@@ -64,8 +81,10 @@ def prepare_update(res: Resource, new: dict, old: dict, subresource: str | None 
     if subresource == "status":
         out = copy.deepcopy(old)
         out["status"] = new.get("status") if new.get("status") is not None else {}
-        if res.name == "pods":
+        if res.name == "pods" and not res.custom:
             apply_defaults(res, out)
+        elif res.custom:
+            _defaults(res, out)
         return out
     new["apiVersion"] = res.api_version
     new["kind"] = res.kind
@@ -82,8 +101,8 @@ def prepare_update(res: Resource, new: dict, old: dict, subresource: str | None 
         new.pop("status", None)
     for k in [k for k, v in md.items() if v is None]:
         md.pop(k)
-    apply_defaults(res, new)
-    if "generation" in om and new.get("spec") != old.get("spec"):
+    _defaults(res, new)
+    if "generation" in om and _spec_changed(res, new, old):
         md["generation"] = int(om["generation"]) + 1
     return new
 

@@ -8,7 +8,7 @@ import signal
 from aiohttp import web
 
 from ..storage import open_storage
-from . import discovery, openapi, rest, system
+from . import crd, discovery, openapi, rest, system
 from .admission import admit_create
 from .allocator import ServiceAllocator
 from .bootstrap import bootstrap
@@ -61,6 +61,8 @@ async def _lifecycle(app: web.Application):
     storage = await open_storage(cfg.storage, history=cfg.watch_history)
     reg = Registry(storage, ServiceAllocator(cfg.service_cluster_ip_range))
     reg.admit = admit_create
+    reg.after_write = crd.after_write
+    await crd.load_all(reg)
     app[keys.REGISTRY] = reg
     if cfg.kubelet_certificate_authority:
         app[keys.KUBELET_SSL] = client_context(cfg.kubelet_certificate_authority, cfg.kubelet_client_certificate,

@@ -100,6 +100,7 @@ async def delete(reg: Registry, res: Resource, ns: str | None, name: str, option
             raise errors.not_found(res.name, name, res.group) from None
         if res.name == "services":
             reg.alloc.release(last)
+        await reg.written(res, last, True)
         return with_rv(last, drev), True
     raise errors.conflict(res.name, name, "too many concurrent updates", res.group)
 

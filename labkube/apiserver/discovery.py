@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from ..api.resources import RESOURCES, Resource, group_versions
+from ..api.resources import Resource, all_resources, group_versions
 from .httputil import dumps, reply
 
 AGGREGATED_CT = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
@@ -35,7 +35,7 @@ def _sub_info(r: Resource, sub: str):
 
 def resource_list(gv: str) -> dict:
     out = []
-    for r in RESOURCES:
+    for r in all_resources():
         if r.group_version != gv:
             continue
         entry = {"name": r.name, "singularName": r.singular or r.kind.lower(), "namespaced": r.namespaced,
@@ -72,7 +72,7 @@ def _aggregated(items_for: list[str]) -> dict:
     items = []
     for group in items_for:
         by_version: dict[str, list] = {}
-        for r in RESOURCES:
+        for r in all_resources():
             if r.group != group:
                 continue
             subs = []

@@ -9,7 +9,8 @@ import hashlib
 
 from aiohttp import web
 
-from ..api.resources import RESOURCES, group_versions
+from ..api.resources import all_resources, group_versions
+from ..api import crschema
 from ..api.schema import kind_schema
 from .httputil import reply
 
@@ -34,7 +35,7 @@ _PARAMS = [{"name": n, "in": "query", "schema": {"type": "string"}, "uniqueItems
 
 def document(gv: str) -> dict:
     paths, schemas = {}, {}
-    for r in RESOURCES:
+    for r in all_resources():
         if r.group_version != gv:
             continue
         gvk = {"group": r.group, "version": r.version, "kind": r.kind}
@@ -47,7 +48,12 @@ def document(gv: str) -> dict:
                                             "patch": {**op, "x-kubernetes-action": "patch"},
                                             "put": {**op, "x-kubernetes-action": "put"}}
         paths[base + r.name] = {"post": {**op, "x-kubernetes-action": "post"}}
-        schemas[schema_name] = {**kind_schema(r.name, r.kind, gv), "x-kubernetes-group-version-kind": [gvk]}
+        if r.custom:
+            base_schema = crschema.schema_for(r.group, r.version, r.name) or {
+                "type": "object", "x-kubernetes-preserve-unknown-fields": True}
+        else:
+            base_schema = kind_schema(r.name, r.kind, gv)
+        schemas[schema_name] = {**base_schema, "x-kubernetes-group-version-kind": [gvk]}
     return {"openapi": "3.0.0", "info": {"title": "labkube", "version": gv}, "paths": paths,
             "components": {"schemas": schemas}}
 

@@ -23,12 +23,17 @@ from .allocator import ServiceAllocator
 NAMESPACES = resource("namespaces")
 
 
+def _root(res: Resource) -> str:
+    """Custom resources live under /registry/<group>/<plural>/ (their plural may equal a built-in's)."""
+    return f"/registry/{res.group}/{res.name}/" if res.custom else f"/registry/{res.name}/"
+
+
 def key(res: Resource, namespace: str | None, name: str) -> str:
-    return f"/registry/{res.name}/{namespace}/{name}" if res.namespaced else f"/registry/{res.name}/{name}"
+    return f"{_root(res)}{namespace}/{name}" if res.namespaced else f"{_root(res)}{name}"
 
 
 def prefix(res: Resource, namespace: str | None) -> str:
-    return f"/registry/{res.name}/{namespace}/" if res.namespaced and namespace else f"/registry/{res.name}/"
+    return f"{_root(res)}{namespace}/" if res.namespaced and namespace else _root(res)
 
 
 def with_rv(obj: dict, rev: int) -> dict:
@@ -37,7 +42,7 @@ def with_rv(obj: dict, rev: int) -> dict:
 
 
 def _check_shape(res: Resource, obj) -> None:
-    err = shape_error(res.name, obj)
+    err = shape_error("" if res.custom else res.name, obj)
     if err:
         raise errors.bad_request(f'{res.kind} in version "{res.version}" cannot be handled as a {res.kind}: {err}')
 
@@ -70,6 +75,7 @@ class Registry:
         self.storage = storage
         self.alloc = allocator
         self.admit = None  # async (registry, resource, obj) -> None, run on create before storing
+        self.after_write = None  # async (registry, resource, obj, deleted) -> None, run after each stored change
 
     # -- reads -----------------------------------------------------------------
     async def get(self, res: Resource, ns: str | None, name: str, latest: bool = False) -> dict:
@@ -157,7 +163,12 @@ class Registry:
             if res.name == "services":
                 self.alloc.release(obj)
             raise errors.already_exists(res.name, name, res.group) from None
+        await self.written(res, obj, False)
         return with_rv(obj, rev)
+
+    async def written(self, res: Resource, obj: dict, deleted: bool) -> None:
+        if self.after_write is not None:
+            await self.after_write(self, res, obj, deleted)
 
     async def _exists(self, k: str) -> bool:
         try:
@@ -217,6 +228,7 @@ class Registry:
                 except RevisionConflict:
                     continue
                 self._released(res, last)
+                await self.written(res, last, True)
                 return with_rv(new, drev)
             try:
                 nrev = await self.storage.update(k, new, expected_rev=rev)
@@ -227,6 +239,7 @@ class Registry:
                 continue
             except KeyNotFound:
                 raise errors.not_found(res.name, name, res.group) from None
+            await self.written(res, new, False)
             return with_rv(new, nrev)
         raise errors.conflict(res.name, name, "too many concurrent updates", res.group)
 

@@ -69,7 +69,7 @@ async def handle(request: web.Request) -> web.StreamResponse:
 def check_fields(request: web.Request, t: Target, body) -> dict:
     """Apply fieldValidation=Strict (400) or Warn (Warning headers) to a request body."""
     mode = request.query.get("fieldValidation", "")
-    if mode not in ("Strict", "Warn") or media_type(request) == "application/json-patch+json":
+    if mode not in ("Strict", "Warn") or media_type(request) == "application/json-patch+json" or t.res.custom:
         return {}
     unknown = unknown_fields(t.res.name, body)
     if not unknown:
@@ -85,7 +85,7 @@ def check_fields(request: web.Request, t: Target, body) -> dict:
 def _one(request: web.Request, t: Target, obj: dict) -> web.Response:
     if wants_table(request):
         rv = (obj.get("metadata") or {}).get("resourceVersion", "")
-        return reply(to_table(t.res.name, [obj], rv, include_object(request)))
+        return reply(to_table(t.res, [obj], rv, include_object(request)))
     return reply(obj)
 
 
@@ -101,7 +101,7 @@ async def list_(request: web.Request, reg: Registry, t: Target) -> web.Response:
                                      request.query.get("fieldSelector"), qint(request, "limit", 0) or 0,
                                      request.query.get("continue"))
     if wants_table(request):
-        return reply(to_table(t.res.name, items, rv, include_object(request), continue_token=cont))
+        return reply(to_table(t.res, items, rv, include_object(request), continue_token=cont))
     md = {"resourceVersion": rv}
     if cont:
         md["continue"] = cont

@@ -9,7 +9,7 @@ from aiohttp import web
 from ..api import errors
 from ..api.patch import PATCH_TYPES, apply_patch
 from ..api.selectors import selector_string
-from . import deletion, execproxy, logs
+from . import deletion, logs
 from .httputil import dry_run, media_type, read_body, read_object, reply, status_success, sub_dict
 from .paths import Target
 from .registry import Registry

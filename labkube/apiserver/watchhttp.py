@@ -69,7 +69,7 @@ async def serve(request: web.Request, reg: Registry, t: Target) -> web.StreamRes
             kind, obj, ev = item
             if table:
                 rv = (obj.get("metadata") or {}).get("resourceVersion", "")
-                line = _event(kind, to_table(t.res.name, [obj], rv, include, with_columns=first))
+                line = _event(kind, to_table(t.res, [obj], rv, include, with_columns=first))
             else:
                 line = ev.cache.get(kind) if ev is not None else None
                 if line is None:

@@ -146,7 +146,7 @@ def lab(tmp_path_factory):
 
 
 class FakeKubelet:
-    """The kubelet's HTTPS API (containerLogs, run) on 127.0.0.1 in a thread, client certs required."""
+    """The kubelet's HTTPS log API (containerLogs) on 127.0.0.1 in a thread, client certs required."""
 
     def __init__(self, d):
         import asyncio
@@ -161,17 +161,11 @@ class FakeKubelet:
             await resp.write_eof()
             return resp
 
-        async def run(request):
-            cmd = request.query.getall("command")
-            return web.Response(text="out: " + " ".join(cmd) + "\n",
-                                headers={"X-Exit-Code": "3" if "fail" in cmd else "0"})
-
         ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH, cafile=str(d / "ca.crt"))
         ctx.load_cert_chain(d / "kubelet.crt", d / "kubelet.key")
         ctx.verify_mode = ssl.CERT_REQUIRED
         app = web.Application()
         app.router.add_get("/containerLogs/{ns}/{pod}/{c}", logs)
-        app.router.add_post("/run/{ns}/{pod}/{c}", run)
         self.loop = asyncio.new_event_loop()
         self.runner = web.AppRunner(app)
         self.loop.run_until_complete(self.runner.setup())
@@ -495,7 +489,7 @@ def test_more_kinds_with_kubectl_create(lab):
         lab.kubectl("delete", *args)
 
 
-def test_logs_and_exec_through_the_kubelet_api(lab):
+def test_logs_through_the_kubelet_api(lab):
     kubelet = FakeKubelet(lab.dir)
     try:
         node = {"apiVersion": "v1", "kind": "Node", "metadata": {"name": "fake-node"},
@@ -506,10 +500,36 @@ def test_logs_and_exec_through_the_kubelet_api(lab):
         lab.kubectl("patch", "pod", "ex", "--subresource=status", "--type=merge", "-p", '{"status":{"phase":"Running"}}')
         assert lab.kubectl("logs", "ex").stdout == "hi 0\n"
         assert lab.kubectl("logs", "-f", "ex").stdout == "hi 0\nhi 1\nhi 2\n"
-        assert lab.kubectl("exec", "ex", "--", "echo", "hello").stdout == "out: echo hello\n"
-        failed = lab.kubectl("exec", "ex", "--", "fail", check=False)
-        assert failed.returncode == 3 and failed.stdout == "out: fail\n"
         lab.kubectl("delete", "pod", "ex", "--grace-period=0", "--force")
         lab.kubectl("delete", "node", "fake-node")
     finally:
         kubelet.stop()
+
+
+def test_custom_resources_with_kubectl(lab):
+    crd = {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+           "metadata": {"name": "widgets.example.com"},
+           "spec": {"group": "example.com", "scope": "Namespaced",
+                    "names": {"plural": "widgets", "singular": "widget", "kind": "Widget", "shortNames": ["wd"]},
+                    "versions": [{"name": "v1", "served": True, "storage": True, "subresources": {"status": {}},
+                                  "additionalPrinterColumns": [
+                                      {"name": "Size", "type": "integer", "jsonPath": ".spec.size"},
+                                      {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"}],
+                                  "schema": {"openAPIV3Schema": {"type": "object", "properties": {
+                                      "spec": {"type": "object", "required": ["size"], "properties": {
+                                          "size": {"type": "integer", "minimum": 1},
+                                          "color": {"type": "string", "default": "red"}}},
+                                      "status": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}}}}}]}}
+    lab.apply(crd)
+    widget = {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w1"}, "spec": {"size": 3}}
+    assert "widget.example.com/w1 created" in lab.apply(widget).stdout
+    rows = lab.kubectl("get", "widgets").stdout.splitlines()
+    assert rows[0].split() == ["NAME", "SIZE", "AGE"] and rows[1].split()[:2] == ["w1", "3"]
+    assert lab.json("get", "wd", "w1")["spec"] == {"size": 3, "color": "red"}
+    bad = lab.kubectl("apply", "-f", "-", input=yaml.safe_dump({**widget, "spec": {"size": 0}}), check=False)
+    assert bad.returncode == 1 and "spec.size: Invalid value: 0" in bad.stderr
+    lab.kubectl("patch", "wd", "w1", "--subresource=status", "--type=merge", "-p", '{"status":{"ready":true}}')
+    assert lab.json("get", "wd", "w1")["status"] == {"ready": True}
+    lab.kubectl("delete", "crd", "widgets.example.com")
+    gone = lab.kubectl("get", "widgets", check=False)
+    assert gone.returncode == 1

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from . import cluster, more, workloads
 from .base import GENERIC, Column, Printer, build_table
+from .custom import custom_printer
 
 PRINTERS: dict[str, Printer] = {
     "pods": workloads.PODS,
@@ -34,6 +35,7 @@ PRINTERS: dict[str, Printer] = {
     "clusterroles": more.CREATED_AT,
     "rolebindings": more.BINDINGS,
     "clusterrolebindings": more.BINDINGS,
+    "customresourcedefinitions": more.CREATED_AT,
 }
 
 
@@ -45,9 +47,14 @@ def register(resource_name: str, printer: Printer) -> None:
     PRINTERS[resource_name] = printer
 
 
-def to_table(resource_name: str, objs: list[dict], resource_version: str, include: str = "Metadata",
+def to_table(resource, objs: list[dict], resource_version: str, include: str = "Metadata",
              with_columns: bool = True, continue_token: str = "") -> dict:
-    return build_table(printer_for(resource_name), objs, resource_version, include, with_columns, continue_token)
+    """resource: a Resource (custom ones use their CRD's printer columns) or a resource name."""
+    if getattr(resource, "custom", False):
+        printer = custom_printer(resource)
+    else:
+        printer = printer_for(getattr(resource, "name", resource))
+    return build_table(printer, objs, resource_version, include, with_columns, continue_token)
 
 
 __all__ = ["Column", "Printer", "printer_for", "register", "to_table"]

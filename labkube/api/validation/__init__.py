@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..resources import Resource
-from . import apps, cluster, core, pod, workloads
+from . import apps, cluster, core, crd, pod, workloads
 from .field import FieldError, Path
 from .meta import validate_meta, validate_meta_update
 
@@ -35,6 +35,7 @@ _CREATE = {
     "storageclasses": cluster.validate_storageclass,
     "resourcequotas": cluster.validate_quota,
     "limitranges": cluster.validate_limitrange,
+    "customresourcedefinitions": crd.validate_crd,
 }
 
 _UPDATE = {
@@ -61,7 +62,11 @@ def register(resource_name: str, create=None, update=None) -> None:
 
 
 def validate(res: Resource, obj: dict, old: dict | None = None) -> list[FieldError]:
-    errs = validate_meta(obj, res.namespaced, _NAME_RULE.get(res.name, "subdomain"))
+    errs = validate_meta(obj, res.namespaced, _NAME_RULE.get(res.name, "subdomain") if not res.custom else "subdomain")
+    if res.custom:
+        from .. import crschema
+        return errs + crschema.validate(obj, crschema.schema_for(res.group, res.version, res.name), Path(""), top=True) \
+            + (validate_meta_update(obj, old) if old is not None else [])
     fn = _CREATE.get(res.name)
     if fn:
         errs += fn(obj)

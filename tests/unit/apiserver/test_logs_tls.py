@@ -31,13 +31,8 @@ async def cluster(tmp_path):
         await resp.write_eof()
         return resp
 
-    async def run(request):
-        cmd = request.query.getall("command")
-        return web.Response(text=" ".join(cmd), headers={"X-Exit-Code": "0" if cmd[0] != "false" else "1"})
-
     kubelet_app = web.Application()
     kubelet_app.router.add_get("/containerLogs/{rest:.+}", logs)
-    kubelet_app.router.add_post("/run/{rest:.+}", run)
     kctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH, cafile=str(tmp_path / "ca.crt"))
     kctx.load_cert_chain(tmp_path / "kubelet.crt", tmp_path / "kubelet.key")
     kctx.verify_mode = ssl.CERT_REQUIRED
@@ -112,24 +107,3 @@ async def test_cert_from_another_ca_is_refused(cluster, tmp_path_factory):
             status = "handshake refused"
     assert status in (401, "handshake refused")
 
-
-async def test_exec_over_websocket_v5(cluster):
-    s, base, kport, _, _ = cluster
-    node = {"metadata": {"name": "w1"}, "status": {"addresses": [{"type": "InternalIP", "address": "127.0.0.1"}],
-                                                  "daemonEndpoints": {"kubeletEndpoint": {"Port": kport}}}}
-    await s.post(base + "/api/v1/nodes", json=node)
-    await s.post(base + "/api/v1/namespaces/default/pods",
-                 json={"metadata": {"name": "e"}, "spec": {"nodeName": "w1", "containers": [{"name": "c", "image": "x"}]}})
-    url = base + "/api/v1/namespaces/default/pods/e/exec?command=echo&command=hi&stdout=true&stderr=true"
-    async with s.ws_connect(url, protocols=("v5.channel.k8s.io",)) as ws:
-        assert ws.protocol == "v5.channel.k8s.io"
-        frames = [m.data async for m in ws if m.type == aiohttp.WSMsgType.BINARY]
-    assert frames[0] == b"\x01echo hi"
-    assert frames[-1][:1] == b"\x03" and b'"status": "Success"' in frames[-1]
-    async with s.ws_connect(url.replace("command=echo", "command=false"), protocols=("v5.channel.k8s.io",)) as ws:
-        frames = [m.data async for m in ws if m.type == aiohttp.WSMsgType.BINARY]
-    assert b"NonZeroExitCode" in frames[-1] and b'"message": "1"' in frames[-1]
-    async with s.post(url) as r:  # the SPDY fallback gets a Status, not a hang
-        assert r.status == 400 and (await r.json())["kind"] == "Status"
-    async with s.get(base + "/api/v1/namespaces/default/pods/e/exec?stdout=true") as r:
-        assert r.status == 400
