@@ -1,0 +1,29 @@
+"""The apiserver's streaming proxy: subprotocol choice and the checks made before upgrading."""
+import pytest
+
+from labkube.api import errors
+from labkube.apiserver.streaming import _check_running, choose_protocol
+
+
+def test_choose_protocol():
+    assert choose_protocol("exec", ["v5.channel.k8s.io"]) == "v5.channel.k8s.io"
+    assert choose_protocol("exec", ["v4.channel.k8s.io", "v5.channel.k8s.io"]) == "v5.channel.k8s.io"
+    assert choose_protocol("attach", ["v4.channel.k8s.io"]) == "v4.channel.k8s.io"
+    assert choose_protocol("exec", ["channel.k8s.io"]) is None
+    assert choose_protocol("portforward", ["SPDY/3.1+portforward.k8s.io"]) == "SPDY/3.1+portforward.k8s.io"
+    assert choose_protocol("portforward", ["v5.channel.k8s.io"]) is None
+
+
+def _pod(phase, state):
+    return {"spec": {"nodeName": "w1"}, "status": {"phase": phase, "containerStatuses": [
+        {"name": "c", "state": state}]}}
+
+
+def test_check_running():
+    assert _check_running(_pod("Running", {"running": {}}), "c", "p") == "w1"
+    with pytest.raises(errors.ApiError) as e:
+        _check_running(_pod("Pending", {"waiting": {}}), "c", "p")
+    assert e.value.code == 400 and "not running" in str(e.value)
+    with pytest.raises(errors.ApiError):
+        _check_running(_pod("Running", {"waiting": {"reason": "CrashLoopBackOff"}}), "c", "p")
+    assert _check_running(_pod("Running", {"waiting": {}}), None, "p") == "w1"    # port-forward
