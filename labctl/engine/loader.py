@@ -55,6 +55,7 @@ INHERITED = ("ignore_errors", "delegate_to", "run_once", "check_mode", "diff", "
 
 
 _SYNTAX_ENV = None
+_SYNTAX_FILE_ENV = None
 
 
 def _syntax_errors(value, wrap=False):
@@ -449,7 +450,40 @@ class Loader(RolesMixin):
                 if not str(k).startswith("_") and k not in allowed:
                     raise self._err(file, line, f"{a}: unsupported option {k!r} "
                                                 f"(supported: {', '.join(sorted(allowed))})")
+        self._check_local_source(t, file, line)
         return [t]
+
+    def _check_local_source(self, t, file, line):
+        """A template/copy ``src`` known at load time must exist; templates must parse."""
+        kind = {"template": "templates", "copy": "files"}.get(t.action)
+        src = t.args.get("src") if kind else None
+        if not isinstance(src, str) or not src or is_template(src) or os.path.isabs(src):
+            return
+        dirs = ([t.role.path] if t.role is not None else []) + [self.base]
+        found = None
+        for base in dirs:
+            for cand in (os.path.join(base, kind, src), os.path.join(base, src)):
+                if os.path.exists(cand):
+                    found = cand
+                    break
+            if found:
+                break
+        if found is None:
+            raise self._err(file, line, f"{t.action}: src {src!r} not found in "
+                                        f"{' or '.join(os.path.join(d, kind) for d in dirs)}")
+        if kind == "templates" and os.path.isfile(found):
+            global _SYNTAX_FILE_ENV
+            if _SYNTAX_FILE_ENV is None:
+                from .templating import Templar
+                _SYNTAX_FILE_ENV = Templar().file_env
+            try:
+                with open(found, encoding="utf-8") as f:
+                    _SYNTAX_FILE_ENV.parse(f.read())
+            except UnicodeDecodeError:
+                raise self._err(found, None, "template is not UTF-8 text") from None
+            except Exception as e:  # TemplateSyntaxError
+                raise self._err(found, getattr(e, "lineno", None),
+                                f"template syntax error: {getattr(e, 'message', e)}") from None
 
 
 def load_playbook(path) -> list[Play]:

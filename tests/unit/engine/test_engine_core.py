@@ -305,6 +305,10 @@ def test_undefined_variable_names_variable_task_and_file(tmp_path):
     ({"site.yml": "- hosts: all\n  vars_files: [nope.yml]\n"}, "site.yml:1: vars_files: 'nope.yml' not found"),
     ({"site.yml": "- hosts: all\n  tasks:\n    - debug: {msg: '{{ x | }}'}\n"}, "site.yml:3: template error"),
     ({"site.yml": "- hosts: all\n  tasks:\n    - debug: msg=1\n      when: x ==\n"}, "site.yml:3: template error"),
+    ({"site.yml": "- hosts: all\n  tasks:\n    - template: {src: nope.j2, dest: /x}\n"},
+     "site.yml:3: template: src 'nope.j2' not found"),
+    ({"site.yml": "- hosts: all\n  roles: [r]\n", "roles/r/tasks/main.yml": "- template: {src: t.j2, dest: /x}\n",
+      "roles/r/templates/t.j2": "ok\n{% for x in y %}\nno end\n"}, "t.j2:3: template syntax error"),
     ({"site.yml": "- hosts: all\n  tasks:\n    - debug: {msg: 1}\n      registr: x\n"},
      "site.yml:3: task has more than one module or unknown keyword"),
 ])
