@@ -41,6 +41,13 @@ def with_rv(obj: dict, rev: int) -> dict:
     return obj
 
 
+def as_version(res: Resource, obj: dict) -> dict:
+    """Custom resources are stored once for all versions; answer in the version asked for."""
+    if res.custom:
+        obj["apiVersion"] = res.api_version
+    return obj
+
+
 def _check_shape(res: Resource, obj) -> None:
     err = shape_error("" if res.custom else res.name, obj)
     if err:
@@ -84,7 +91,7 @@ class Registry:
             obj, rev = await self.storage.get(key(res, ns, name), latest)
         except KeyNotFound:
             raise errors.not_found(res.name, name, res.group) from None
-        return with_rv(obj, rev)
+        return as_version(res, with_rv(obj, rev))
 
     async def list(self, res: Resource, ns: str | None, label: str | None = None, field: str | None = None,
                    limit: int = 0, cont: str | None = None, latest: bool = False) -> tuple[list[dict], str, str]:
@@ -101,7 +108,7 @@ class Registry:
             if limit and len(out) >= limit:
                 token = _token(last, rev)
                 break
-            out.append(with_rv(obj, r))
+            out.append(as_version(res, with_rv(obj, r)))
             last = k
         return out, str(rev), token
 

@@ -91,7 +91,7 @@ def _one(request: web.Request, t: Target, obj: dict) -> web.Response:
 
 async def list_(request: web.Request, reg: Registry, t: Target) -> web.Response:
     q = request.query
-    if not q.get("labelSelector") and not q.get("fieldSelector") and not wants_table(request):
+    if not q.get("labelSelector") and not q.get("fieldSelector") and not wants_table(request) and not t.res.custom:
         texts, rv, cont = await reg.list_raw(t.res, t.namespace, qint(request, "limit", 0) or 0, q.get("continue"))
         md = {"resourceVersion": rv, **({"continue": cont} if cont else {})}
         head = dumps({"kind": _list_kind(t), "apiVersion": t.res.api_version, "metadata": md})[:-1]

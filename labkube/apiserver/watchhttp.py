@@ -71,12 +71,13 @@ async def serve(request: web.Request, reg: Registry, t: Target) -> web.StreamRes
                 rv = (obj.get("metadata") or {}).get("resourceVersion", "")
                 line = _event(kind, to_table(t.res, [obj], rv, include, with_columns=first))
             else:
-                line = ev.cache.get(kind) if ev is not None else None
+                cache_key = (kind, t.res.api_version)
+                line = ev.cache.get(cache_key) if ev is not None else None
                 if line is None:
-                    obj["kind"], obj["apiVersion"] = t.res.kind, t.res.api_version
+                    obj = dict(obj, kind=t.res.kind, apiVersion=t.res.api_version)
                     line = _event(kind, obj)
                     if ev is not None:
-                        ev.cache[kind] = line  # every watcher of this resource sends the same bytes
+                        ev.cache[cache_key] = line  # every watcher of this resource+version sends the same bytes
             first = False
             await resp.write(line)
     except ConnectionResetError:  # the client went away: nothing more to say

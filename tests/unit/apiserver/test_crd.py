@@ -81,3 +81,18 @@ async def test_crds_are_served_after_restart(api, tmp_path):
     async with TestClient(TestServer(make_app(cfg, authenticate=False))) as again:
         got = await (await again.get(WIDGETS + "/kept")).json()
         assert got["spec"] == {"size": 1, "color": "red"}
+
+
+async def test_every_served_version_sees_the_same_objects(api):
+    two = copy.deepcopy(CRD)
+    v2 = copy.deepcopy(two["spec"]["versions"][0])
+    v2.update(name="v2", storage=False)
+    two["spec"]["versions"].append(v2)
+    assert (await api.post(CRDS, json=two)).status == 201
+    await api.post(WIDGETS, json=widget("multi", size=1))
+    got = await (await api.get("/apis/example.com/v2/namespaces/default/widgets/multi")).json()
+    assert got["apiVersion"] == "example.com/v2" and got["spec"]["size"] == 1
+    items = (await (await api.get("/apis/example.com/v2/namespaces/default/widgets")).json())["items"]
+    assert [i["apiVersion"] for i in items] == ["example.com/v2"]
+    versions = (await (await api.get("/apis")).json())["groups"]
+    assert [v["version"] for g in versions if g["name"] == "example.com" for v in g["versions"]] == ["v1", "v2"]
