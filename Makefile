@@ -7,7 +7,7 @@ PROVIDER ?= netns
 INVENTORY ?= $(if $(filter vagrant,$(PROVIDER)),inventories/vagrant,inventories/local)
 APT_PACKAGES := python3 python3-venv python3-pip iproute2 iptables util-linux procps psmisc \
 	openssh-server openssh-client crun containernetworking-plugins busybox-static \
-	skopeo umoci nginx-light curl ca-certificates
+	skopeo umoci nginx-light curl ca-certificates docker-registry
 STAMP_APT := $(VENV)/.apt-installed
 STAMP_VENV := $(VENV)/.installed
 
