@@ -1,51 +1,26 @@
 """The object registry: CRUD over storage with defaults, validation, preconditions, dry-run.
 
-This is the apiserver's logic independent of HTTP. Keys are
-`/registry/<resource>/<namespace>/<name>` (cluster-scoped: `/registry/<resource>/<name>`);
-`metadata.resourceVersion` is the storage revision of the object.
+This is the apiserver's logic independent of HTTP (reads in `reading.py`, keys in
+`storekeys.py`); `metadata.resourceVersion` is the storage revision of the object.
 """
 from __future__ import annotations
 
-import base64
 import contextlib
 import copy
-import json
 
 from ..api import errors
 from ..api.resources import Resource, resource
-from ..api.selectors import FieldSelector, LabelSelector
 from ..api.shape import shape_error
 from ..api.strategy import INTERNAL, prepare_create, prepare_update, strip_for_compare
 from ..api.validation import validate
 from ..storage import KeyExists, KeyNotFound, RevisionConflict, Storage
 from .allocator import ServiceAllocator
+from .reading import Reader
+from .storekeys import as_version, key, prefix, with_rv
+
+__all__ = ["Registry", "as_version", "key", "prefix", "with_rv"]  # keys re-exported for the other modules
 
 NAMESPACES = resource("namespaces")
-
-
-def _root(res: Resource) -> str:
-    """Custom resources live under /registry/<group>/<plural>/ (their plural may equal a built-in's)."""
-    return f"/registry/{res.group}/{res.name}/" if res.custom else f"/registry/{res.name}/"
-
-
-def key(res: Resource, namespace: str | None, name: str) -> str:
-    return f"{_root(res)}{namespace}/{name}" if res.namespaced else f"{_root(res)}{name}"
-
-
-def prefix(res: Resource, namespace: str | None) -> str:
-    return f"{_root(res)}{namespace}/" if res.namespaced and namespace else _root(res)
-
-
-def with_rv(obj: dict, rev: int) -> dict:
-    obj.setdefault("metadata", {})["resourceVersion"] = str(rev)
-    return obj
-
-
-def as_version(res: Resource, obj: dict) -> dict:
-    """Custom resources are stored once for all versions; answer in the version asked for."""
-    if res.custom:
-        obj["apiVersion"] = res.api_version
-    return obj
 
 
 def _check_shape(res: Resource, obj) -> None:
@@ -64,66 +39,12 @@ def _malformed(res: Resource):
                                  f"malformed object: {type(e).__name__}: {e}") from None
 
 
-def _start_key(cont: str | None) -> str:
-    if not cont:
-        return ""
-    try:
-        return json.loads(base64.urlsafe_b64decode(cont.encode()).decode())["start"]
-    except (ValueError, KeyError, TypeError):
-        raise errors.bad_request("continue key is not valid") from None
-
-
-def _token(last_key: str, rev: int) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"start": last_key, "rv": rev}).encode()).decode()
-
-
-class Registry:
+class Registry(Reader):
     def __init__(self, storage: Storage, allocator: ServiceAllocator):
         self.storage = storage
         self.alloc = allocator
         self.admit = None  # async (registry, resource, obj) -> None, run on create before storing
         self.after_write = None  # async (registry, resource, obj, deleted) -> None, run after each stored change
-
-    # -- reads -----------------------------------------------------------------
-    async def get(self, res: Resource, ns: str | None, name: str, latest: bool = False) -> dict:
-        """The object as committed (latest=True: including accepted, uncommitted writes)."""
-        try:
-            obj, rev = await self.storage.get(key(res, ns, name), latest)
-        except KeyNotFound:
-            raise errors.not_found(res.name, name, res.group) from None
-        return as_version(res, with_rv(obj, rev))
-
-    async def list(self, res: Resource, ns: str | None, label: str | None = None, field: str | None = None,
-                   limit: int = 0, cont: str | None = None, latest: bool = False) -> tuple[list[dict], str, str]:
-        """(objects, list resourceVersion, continue token) matching the selectors."""
-        ls, fs = LabelSelector.parse(label), FieldSelector.parse(field)
-        start = _start_key(cont)
-        items, rev = await self.storage.list(prefix(res, ns), latest)
-        out, token, last = [], "", ""
-        for k, obj, r in items:
-            if start and k <= start:
-                continue
-            if not ls.matches((obj.get("metadata") or {}).get("labels")) or not fs.matches(obj):
-                continue
-            if limit and len(out) >= limit:
-                token = _token(last, rev)
-                break
-            out.append(as_version(res, with_rv(obj, r)))
-            last = k
-        return out, str(rev), token
-
-    async def list_raw(self, res: Resource, ns: str | None, limit: int = 0,
-                       cont: str | None = None) -> tuple[list[str], str, str]:
-        """Unfiltered list as stored JSON texts (which carry their resourceVersion)."""
-        start = _start_key(cont)
-        items, rev = await self.storage.list_raw(prefix(res, ns))
-        if start:
-            items = [i for i in items if i[0] > start]
-        token = ""
-        if limit and len(items) > limit:
-            items = items[:limit]
-            token = _token(items[-1][0], rev)
-        return [text for _, text, _ in items], str(rev), token
 
     # -- create ------------------------------------------------------------------
     async def check_namespace(self, res: Resource, ns: str | None, name: str) -> None:

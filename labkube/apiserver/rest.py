@@ -63,7 +63,7 @@ async def handle(request: web.Request) -> web.StreamResponse:
             return reply(obj, 201 if created else 200, headers=warn)
         if m == "DELETE":
             return await delete(request, reg, t)
-    raise errors.method_not_allowed(f"the server does not allow this method on the requested resource")
+    raise errors.method_not_allowed("the server does not allow this method on the requested resource")
 
 
 def check_fields(request: web.Request, t: Target, body) -> dict:
