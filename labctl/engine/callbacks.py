@@ -146,7 +146,9 @@ class HumanCallback:
         if self.verbosity and isinstance(res, dict):
             head += " => " + json.dumps(res, default=str)
         elif action == "debug" and isinstance(res, dict) and status == "ok":
-            body = {k: v for k, v in res.items() if k not in ("changed", "failed")}
+            body = {k: v for k, v in res.items()
+                    if k not in ("changed", "failed", "ansible_loop_var", "ansible_loop",
+                                 res.get("ansible_loop_var", "item"))}
             head += " => " + json.dumps(body, indent=4, default=str)
         self._print(head, _COLORS.get(status))
 

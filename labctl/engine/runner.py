@@ -201,7 +201,7 @@ class Runner(VariablesMixin, HostExecMixin):
             return f
 
         futures = {self._pool.submit(work, h): h for h in todo}
-        for fut in as_completed(futures):
+        for fut in (list(futures) if self.forks == 1 else as_completed(futures)):  # forks=1: host order
             h = futures[fut]
             try:
                 f = fut.result()
@@ -441,7 +441,7 @@ class Runner(VariablesMixin, HostExecMixin):
         targets = hosts[:1] if run_once else hosts
         futures = {self._pool.submit(self._exec, t, h, extra.get(h)): h for h in targets}
         results = {}
-        for fut in as_completed(futures):
+        for fut in (list(futures) if self.forks == 1 else as_completed(futures)):  # forks=1: host order
             h = futures[fut]
             try:
                 status, res = fut.result()
