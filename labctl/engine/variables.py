@@ -12,7 +12,7 @@
 10. extra vars (``-e``)
 
 plus the magic variables (``hostvars``, ``groups``, ``inventory_hostname``,
-``ansible_play_hosts``, ``omit`` ...).  ``tests/unit/engine/test_ansible_compat.py``
+``ansible_play_hosts``, ``omit`` ...).  ``tests/unit/engine/test_engine_ansible_compat.py``
 checks this order against ansible-playbook.
 """
 from __future__ import annotations
