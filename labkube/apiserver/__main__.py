@@ -12,7 +12,7 @@ from .config import ConfigError, load_config
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="labkube.apiserver", description="labkube API server")
     ap.add_argument("--config", required=True, help="apiserver YAML config")
-    ap.add_argument("-v", "--verbose", action="store_true")
+    ap.add_argument("-v", "--verbose", action="store_true", help="debug logging and one line per request")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -23,7 +23,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     from .app import serve
     try:
-        asyncio.run(serve(cfg))
+        asyncio.run(serve(cfg, access_log=args.verbose))
     except KeyboardInterrupt:
         return 0
     except Exception as e:  # noqa: BLE001 - one line on stderr, as every component does

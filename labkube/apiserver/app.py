@@ -76,11 +76,12 @@ async def _lifecycle(app: web.Application):
     await storage.close()
 
 
-async def serve(config: ApiserverConfig) -> None:
-    """Run until SIGTERM/SIGINT."""
+async def serve(config: ApiserverConfig, access_log: bool = False) -> None:
+    """Run until SIGTERM/SIGINT (access_log: one log line per request)."""
     ssl_ctx = server_context(config.tls_cert_file, config.tls_private_key_file, config.client_ca_file)
     app = make_app(config)
-    runner = web.AppRunner(app, access_log=None, shutdown_timeout=2)
+    runner = web.AppRunner(app, access_log=logging.getLogger("labkube.apiserver.access") if access_log else None,
+                           shutdown_timeout=2)
     await runner.setup()
     for addr in config.listen_addresses:
         await web.TCPSite(runner, addr, config.secure_port, ssl_context=ssl_ctx, reuse_address=True).start()

@@ -63,6 +63,7 @@ class SqliteStorage(Storage):
         self._conn = conn
         self._hub = WatchHub(self._rev, history, watch_buffer)
         self._closed = False
+        self._failed = False
 
     @classmethod
     async def open(cls, path: str, history: int = 10000, watch_buffer: int = 10000,
@@ -98,7 +99,17 @@ class SqliteStorage(Storage):
                 self._committed.put(event.key, event.text, event.rev)
             self._hub.publish(event)
         fut = self._writer.submit(asyncio.get_running_loop(), ops, committed)
-        await asyncio.shield(fut)
+        try:
+            await asyncio.shield(fut)
+        except Exception:
+            # the commit failed: forget the accepted write and report unhealthy until restarted
+            self._failed = True
+            prev = self._committed.get(event.key)
+            if prev is None:
+                self._latest.delete(event.key)
+            else:
+                self._latest.put(event.key, *prev)
+            raise
 
     async def create(self, key: str, value: dict) -> int:
         if self._latest.get(key) is not None:
@@ -148,7 +159,7 @@ class SqliteStorage(Storage):
         self._hub.close_all()
 
     async def healthy(self) -> bool:
-        return not self._closed
+        return not self._closed and not self._failed
 
     async def close(self) -> None:
         if self._closed:

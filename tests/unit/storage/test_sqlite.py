@@ -168,3 +168,16 @@ async def test_uncommitted_writes_are_invisible_to_readers(store):
         await store.update("/registry/pods/a/x", {"v": 3}, expected_rev=base)
     new = await pending
     assert (await store.get("/registry/pods/a/x")) == ({"v": 2}, new) and store.revision == new
+
+
+async def test_failed_commit_is_forgotten_and_reported(store, monkeypatch):
+    await store.create("/registry/pods/a/x", {"v": 1})
+    monkeypatch.setattr(store._writer, "_commit", lambda batch: OSError("disk full"))
+    with pytest.raises(OSError):
+        await store.update("/registry/pods/a/x", {"v": 2})
+    with pytest.raises(OSError):
+        await store.create("/registry/pods/a/y", {"v": 1})
+    assert (await store.get("/registry/pods/a/x", latest=True))[0] == {"v": 1}
+    with pytest.raises(KeyNotFound):
+        await store.get("/registry/pods/a/y", latest=True)
+    assert await store.healthy() is False
