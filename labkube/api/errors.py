@@ -42,13 +42,16 @@ def bad_request(message: str) -> ApiError:
     return ApiError(400, "BadRequest", message)
 
 
-def invalid(kind: str, name: str, errors: list) -> ApiError:
-    """422 Invalid for a list of validation.FieldError."""
+def invalid(kind: str, name: str, errors: list, group: str = "") -> ApiError:
+    """422 Invalid for a list of validation.FieldError ('Deployment.apps "x" is invalid: ...')."""
     msgs = [str(e) for e in errors]
     text = msgs[0] if len(msgs) == 1 else "[" + ", ".join(msgs) + "]"
     causes = [{"reason": e.reason, "message": e.detail_message(), "field": e.path} for e in errors]
-    return ApiError(422, "Invalid", f'{kind} "{name}" is invalid: {text}',
-                    {"name": name, "kind": kind, "causes": causes})
+    qualified = f"{kind}.{group}" if group else kind
+    details = {"name": name, "kind": kind, "causes": causes}
+    if group:
+        details["group"] = group
+    return ApiError(422, "Invalid", f'{qualified} "{name}" is invalid: {text}', details)
 
 
 def expired(message: str) -> ApiError:

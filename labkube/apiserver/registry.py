@@ -70,7 +70,7 @@ class Registry(Reader):
             name = obj["metadata"].get("name") or ""
             errs = validate(res, obj)
         if errs:
-            raise errors.invalid(res.kind, name, errs)
+            raise errors.invalid(res.kind, name, errs, res.group)
         await self.check_namespace(res, obj["metadata"].get("namespace"), name)
         if self.admit is not None:
             await self.admit(self, res, obj)
@@ -146,7 +146,7 @@ class Registry(Reader):
                     self._keep_cluster_ip(new, cur)
                 errs = validate(res, new, None if sub in INTERNAL else cur)
             if errs:
-                raise errors.invalid(res.kind, name, errs)
+                raise errors.invalid(res.kind, name, errs, res.group)
             new["metadata"].pop("resourceVersion", None)
             if strip_for_compare(new) == strip_for_compare(cur) or dry_run:
                 return with_rv(new, rev)

@@ -40,7 +40,7 @@ async def test_crd_lifecycle(api):
     assert w["spec"] == {"size": 2, "color": "red"} and "junk" not in w and w["metadata"]["generation"] == 1
     r = await api.post(WIDGETS, json=widget("b", size=0))
     body = await r.json()
-    assert r.status == 422 and body["message"].startswith('Widget "b" is invalid: spec.size: Invalid value: 0')
+    assert r.status == 422 and body["message"].startswith('Widget.example.com "b" is invalid: spec.size: Invalid value: 0')
 
     merge = {"Content-Type": "application/merge-patch+json"}
     w = await (await api.patch(WIDGETS + "/a/status", json={"status": {"phase": "ok"}, "spec": {"size": 9}},
