@@ -7,9 +7,23 @@ ServicePort (the rules then reject its traffic).
 """
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass, field
 
 DEFAULT_AFFINITY_TIMEOUT = 10800
+PROTOCOLS = ("tcp", "udp")      # SCTP needs a kernel module the lab nodes lack: such ports are skipped
+
+
+def ipv4(value) -> bool:
+    """Only IPv4 addresses reach the rules (one bad address would fail the whole restore)."""
+    try:
+        return isinstance(ipaddress.ip_address(value), ipaddress.IPv4Address)
+    except ValueError:
+        return False
+
+
+def valid_port(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value < 65536
 
 
 @dataclass(frozen=True, order=True)
@@ -50,7 +64,7 @@ def _ready_endpoints(ep: dict | None, port_name: str, protocol: str) -> list[End
                  if (p.get("name") or "") == port_name and (p.get("protocol") or "TCP").lower() == protocol]
         for p in ports:
             for a in subset.get("addresses") or []:
-                if a.get("ip") and p.get("port"):
+                if ipv4(a.get("ip")) and valid_port(p.get("port")):
                     out.add(Endpoint(a["ip"], int(p["port"]), a.get("nodeName") or ""))
     return sorted(out)
 
@@ -61,7 +75,7 @@ def _external_ips(svc: dict) -> list[str]:
     for ing in ((svc.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []:
         if ing.get("ip"):
             ips.append(ing["ip"])
-    return sorted(set(ips))
+    return sorted({ip for ip in ips if ipv4(ip)})
 
 
 def service_ports(services: list[dict], endpoints: list[dict]) -> list[ServicePort]:
@@ -71,7 +85,7 @@ def service_ports(services: list[dict], endpoints: list[dict]) -> list[ServicePo
     for svc in services:
         md, spec = svc["metadata"], svc.get("spec") or {}
         cip = spec.get("clusterIP")
-        if spec.get("type") == "ExternalName" or not cip or cip == "None":
+        if spec.get("type") == "ExternalName" or not ipv4(cip):
             continue
         timeout = 0
         if spec.get("sessionAffinity") == "ClientIP":
@@ -80,10 +94,12 @@ def service_ports(services: list[dict], endpoints: list[dict]) -> list[ServicePo
         node_port_type = spec.get("type") in ("NodePort", "LoadBalancer")
         for p in spec.get("ports") or []:
             proto = (p.get("protocol") or "TCP").lower()
+            if proto not in PROTOCOLS or not valid_port(p.get("port")):
+                continue
             out.append(ServicePort(
                 namespace=md.get("namespace") or "default", name=md["name"], port_name=p.get("name") or "",
-                protocol=proto, cluster_ip=cip, port=int(p["port"]),
-                node_port=int(p.get("nodePort") or 0) if node_port_type else 0,
+                protocol=proto, cluster_ip=cip, port=p["port"],
+                node_port=p["nodePort"] if node_port_type and valid_port(p.get("nodePort")) else 0,
                 external_ips=_external_ips(svc), affinity_timeout=timeout,
                 external_local=spec.get("externalTrafficPolicy") == "Local",
                 internal_local=spec.get("internalTrafficPolicy") == "Local",

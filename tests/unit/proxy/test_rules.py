@@ -58,6 +58,12 @@ CASES = {
         [eps("kube-dns", [("10.200.0.10", "")], [{"name": "dns", "port": 53, "protocol": "UDP"},
                                                  {"name": "dns-tcp", "port": 53, "protocol": "TCP"}],
              ns="kube-system")]),
+    "bad_addresses_and_sctp_skipped": (
+        [svc("web", [dict(HTTP[0], nodePort=30080), {"name": "s", "port": 99, "protocol": "SCTP"}], "NodePort",
+             externalIPs=["not-an-ip", "fd00::1", "10.200.0.99"]),
+         svc("v6", HTTP, ip="fd00::10")],
+        [eps("web", TWO + [("junk", "w1"), ("fd00::5", "w1")], HTTP_EP + [{"name": "s", "port": 99,
+                                                                           "protocol": "SCTP"}])]),
     "headless_and_externalname_skipped": (
         [svc("db", HTTP, ip="None"), svc("ext", [], "ExternalName", ip=None, externalName="example.test")],
         [eps("db", TWO, HTTP_EP)]),
