@@ -16,6 +16,7 @@ from dnslib import CNAME, PTR, QTYPE, RCODE, RR, SOA, SRV, A, DNSRecord, DNSErro
 from .zone import Answer
 
 log = logging.getLogger("labkube.dns")
+TCP_IDLE = 30.0     # seconds a TCP client may stay silent before its connection is closed
 
 
 def _rr(rec: tuple, ttl: int) -> RR:
@@ -84,13 +85,13 @@ class _Udp(asyncio.DatagramProtocol):
 async def _tcp_client(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, lookup, ttl) -> None:
     try:
         while True:
-            size = struct.unpack("!H", await reader.readexactly(2))[0]
-            out = handle(await reader.readexactly(size), lookup, ttl, max_size=None)
+            size = struct.unpack("!H", await asyncio.wait_for(reader.readexactly(2), TCP_IDLE))[0]
+            out = handle(await asyncio.wait_for(reader.readexactly(size), TCP_IDLE), lookup, ttl, max_size=None)
             if out is None:
                 break
             writer.write(struct.pack("!H", len(out)) + out)
             await writer.drain()
-    except (asyncio.IncompleteReadError, ConnectionError):
+    except (asyncio.IncompleteReadError, asyncio.TimeoutError, ConnectionError):
         pass
     finally:
         writer.close()
