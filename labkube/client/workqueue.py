@@ -50,7 +50,7 @@ class WorkQueue:
         self._wakeup.set()
 
     def backoff(self, key: str) -> float:
-        n = self._failures.get(key, 0)
+        n = min(self._failures.get(key, 0), 62)        # 2**n stays a sane float
         return min(self.base_delay * (2 ** n), self.max_delay)
 
     def add_rate_limited(self, key: str) -> None:

@@ -45,6 +45,12 @@ def compute_status(d: dict, all_rs: list[dict], new_rs: dict | None, now: dateti
     else:
         set_condition(status, "Available", "False", "MinimumReplicasUnavailable",
                       "Deployment does not have minimum availability.", now_str, update_time=False)
+    failures = [c for rs in all_rs for c in (rs.get("status") or {}).get("conditions") or []
+                if c.get("type") == "ReplicaFailure" and c.get("status") == "True"]
+    status["conditions"] = [c for c in status.get("conditions") or [] if c.get("type") != "ReplicaFailure"]
+    if failures:
+        set_condition(status, "ReplicaFailure", "True", failures[0].get("reason", "FailedCreate"),
+                      failures[0].get("message", ""), now_str, update_time=False)
     name = new_rs["metadata"]["name"] if new_rs else ""
     prog = get_condition(status, "Progressing")
     recheck = None

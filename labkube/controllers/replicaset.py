@@ -142,12 +142,15 @@ class ReplicaSetController(Controller):
         pods = await self.claim_pods(rs)
         active = [p for p in pods if is_active(p)]
         err = None
+        managed = False
         if self.expectations.satisfied(key) and not rs["metadata"].get("deletionTimestamp"):
             try:
                 await self.manage_replicas(key, rs, active)
+                managed = True
             except ApiError as e:
                 err = e
-        await self.update_status(rs, pods)
+        await self.update_status(rs, pods, failure=err if err is not None and err.code != 409 else None,
+                                 clear_failure=managed)
         if err is not None:
             raise err
 
@@ -212,8 +215,25 @@ class ReplicaSetController(Controller):
         })
         return status
 
-    async def update_status(self, rs: dict, pods: list[dict]) -> None:
+    async def update_status(self, rs: dict, pods: list[dict], failure: ApiError | None = None,
+                            clear_failure: bool = False) -> None:
         status = self.compute_status(rs, pods)
+        # ReplicaFailure: pods cannot be created or deleted (quota, admission ...), as upstream
+        conds = [c for c in status.get("conditions") or [] if c.get("type") != "ReplicaFailure"]
+        old = next((c for c in status.get("conditions") or [] if c.get("type") == "ReplicaFailure"), None)
+        if failure is not None:
+            reason = "FailedCreate" if "creat" in (failure.message or "").lower() or failure.code == 403 else "FailedDelete"
+            if old is not None and old.get("reason") == reason:
+                conds.append(old)       # unchanged: a fresh message each time would write status (and
+            else:                       # wake this controller) on every failed retry, defeating backoff
+                conds.append({"type": "ReplicaFailure", "status": "True", "reason": reason,
+                              "message": failure.message, "lastTransitionTime": self.clock.now_str()})
+        elif old is not None and not clear_failure:
+            conds.append(old)
+        if conds:
+            status["conditions"] = conds
+        else:
+            status.pop("conditions", None)
         spec = rs.get("spec") or {}
         min_ready = int(spec.get("minReadySeconds") or 0)
         if min_ready and status["readyReplicas"] > status["availableReplicas"]:

@@ -23,6 +23,7 @@ class Harness:
     async def run(self, max_rounds: int = 300, check=None):
         """Process every queued key (and simulated kubelet work) until nothing changes;
         check(self) is called after every round (invariants)."""
+        budget = 20000                 # a hot loop (a sync that wakes itself forever) fails fast
         for _ in range(max_rounds):
             await self.api.settle()
             if check is not None:
@@ -33,6 +34,8 @@ class Harness:
             for c in self.controllers:
                 while (key := c.queue.get_nowait()) is not None:
                     worked = True
+                    budget -= 1
+                    assert budget > 0, f"{c.name} keeps requeueing {key}: hot loop"
                     await c.process_one(key)
                     await self.api.settle()
             if not worked and self.api.pending() == 0:

@@ -237,3 +237,30 @@ async def test_rollover_to_a_third_template_mid_rollout():
                    for rs in by.values())
     assert sizes == [("1", 0), ("2", 0), ("3", 4)]
     assert sorted(p["spec"]["containers"][0]["image"] for p in h.pods()) == ["busybox:3"] * 4
+
+
+async def test_replica_failure_surfaces_on_replicaset_and_deployment():
+    from labkube.client.errors import status_error
+    h = await make(deploy_obj("web", 2), kubelet=False)
+    await h.run()
+    quota = [True]
+
+    def reactor(verb, res, ns, name, body):
+        if verb == "create" and res == "pods" and quota[0]:
+            raise status_error(403, "Forbidden", f'pods "{name}" is forbidden: exceeded quota: q')
+    h.api.reactors.append(reactor)
+    await h.api.patch("deployments", "web", {"spec": {"replicas": 4}}, namespace="default")
+    await h.run()
+    (rs,) = rss(h).values()
+    (c,) = [c for c in rs["status"]["conditions"] if c["type"] == "ReplicaFailure"]
+    assert c["reason"] == "FailedCreate" and "exceeded quota" in c["message"]
+    d = await h.api.get("deployments", "web", "default")
+    assert cond(d, "ReplicaFailure")["status"] == "True"
+    quota[0] = False
+    h.clock.advance(400)
+    await h.run()
+    (rs,) = rss(h).values()
+    assert not [c for c in rs["status"].get("conditions") or [] if c["type"] == "ReplicaFailure"]
+    assert len(h.pods()) == 4
+    d = await h.api.get("deployments", "web", "default")
+    assert not [c for c in d["status"]["conditions"] if c["type"] == "ReplicaFailure"]
