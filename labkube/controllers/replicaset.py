@@ -159,13 +159,19 @@ class ReplicaSetController(Controller):
         want = 1 if want is None else int(want)
         diff = len(active) - want
         if diff < 0:
-            names = [f"{rs['metadata']['name']}-{random_suffix()}" for _ in range(min(-diff, self.burst))]
-            for n in names:
-                self.expectations.expect_create(key, n)
-            results = await asyncio.gather(*(self._create(key, rs, n) for n in names), return_exceptions=True)
-            errors = [r for r in results if isinstance(r, Exception)]
-            if errors:
-                raise errors[0]
+            # slow start, as upstream: batches of 1, 2, 4 ... so a refusal (quota, admission)
+            # stops after one request instead of a hundred
+            left, batch = min(-diff, self.burst), 1
+            while left > 0:
+                names = [f"{rs['metadata']['name']}-{random_suffix()}" for _ in range(min(batch, left))]
+                for n in names:
+                    self.expectations.expect_create(key, n)
+                results = await asyncio.gather(*(self._create(key, rs, n) for n in names), return_exceptions=True)
+                errors = [r for r in results if isinstance(r, Exception)]
+                if errors:
+                    raise errors[0]
+                left -= len(names)
+                batch *= 2
         elif diff > 0:
             victims = sorted(active, key=deletion_rank)[:diff]
             for p in victims:

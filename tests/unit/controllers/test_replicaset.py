@@ -125,3 +125,20 @@ def test_deletion_rank_newest_first():
     old = {"metadata": {"name": "a", "creationTimestamp": "2026-01-01T00:00:00Z"}, "spec": {}, "status": {}}
     new = {"metadata": {"name": "b", "creationTimestamp": "2026-01-02T00:00:00Z"}, "spec": {}, "status": {}}
     assert deletion_rank(new) < deletion_rank(old)
+
+
+async def test_slow_start_stops_at_the_first_refusal():
+    from labkube.client.errors import status_error
+    h = await make(rs_obj("web", 0))
+    calls = []
+
+    def reactor(verb, res, ns, name, body):
+        if verb == "create" and res == "pods":
+            calls.append(name)
+            if len(calls) > 3:
+                raise status_error(403, "Forbidden", "exceeded quota")
+    h.api.reactors.append(reactor)
+    await h.api.patch("replicasets", "web", {"spec": {"replicas": 50}}, namespace="default")
+    await h.run()
+    # batches 1, 2, then 4 with refusals; the few event-driven retries start again at 1 (not 47 at once)
+    assert len(h.pods()) == 3 and len(calls) <= 10
