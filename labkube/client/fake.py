@@ -273,6 +273,19 @@ class FakeApi:
             return copy.deepcopy(obj)
         return self._remove(r, obj)
 
+    async def delete_collection(self, res, namespace=None, label_selector=None, field_selector=None,
+                                grace_period_seconds=None, propagation_policy=None):
+        out = []
+        for o in await self.list(res, namespace, label_selector, field_selector):
+            md = o["metadata"]
+            try:
+                out.append(await self.delete(res, md["name"], md.get("namespace"), grace_period_seconds,
+                                             propagation_policy))
+            except Exception as e:  # noqa: BLE001 - gone meanwhile
+                if getattr(e, "code", None) != 404:
+                    raise
+        return out
+
     async def post_subresource(self, res, name, sub, body, namespace=None):
         r = as_resource(res)
         self._act(f"create/{sub}", r, namespace, name, body)

@@ -156,6 +156,20 @@ class Client:
             opts["preconditions"] = preconditions
         return await self.request("DELETE", r.path(namespace, name), body=opts)
 
+    async def delete_collection(self, res, namespace: str | None = None, label_selector: str | None = None,
+                                field_selector: str | None = None, grace_period_seconds: int | None = None,
+                                propagation_policy: str | None = None) -> list[dict]:
+        """DELETE on a collection (deletecollection); returns the objects as deleted or marked."""
+        r = as_resource(res)
+        opts: dict = {"kind": "DeleteOptions", "apiVersion": "v1"}
+        if grace_period_seconds is not None:
+            opts["gracePeriodSeconds"] = grace_period_seconds
+        if propagation_policy:
+            opts["propagationPolicy"] = propagation_policy
+        out = await self.request("DELETE", r.path(namespace), body=opts, query={
+            "labelSelector": label_selector or None, "fieldSelector": field_selector or None})
+        return fill_kind(out.get("items") or [], r)
+
     async def post_subresource(self, res, name: str, sub: str, body: dict,
                                namespace: str | None = None) -> dict:
         r = as_resource(res)

@@ -48,14 +48,12 @@ class NamespaceController(Controller):
                 if e.code in (404, 405):
                     continue
                 raise
-            for obj in items:
-                remaining += 1
-                if obj["metadata"].get("deletionTimestamp"):
-                    continue
+            remaining += len(items)
+            if any(not o["metadata"].get("deletionTimestamp") for o in items):
                 try:
-                    await self.client.delete(r, obj["metadata"]["name"], namespace=name)
+                    await self.client.delete_collection(r, namespace=name)     # one call per resource
                 except ApiError as e:
-                    if e.code not in (404, 409):
+                    if e.code not in (404, 405, 409):
                         raise
         if remaining:
             self.log.debug("namespace %s: %d objects left", name, remaining)

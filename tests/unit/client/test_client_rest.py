@@ -125,6 +125,7 @@ async def test_verbs_and_errors(server):
         await c.delete("pods", "p", namespace="default", grace_period_seconds=0, propagation_policy="Background")
         await c.post_subresource("pods", "p", "binding", {"target": {"kind": "Node", "name": "w1"}}, namespace="default")
         assert await c.logs("p", "default", container="c") == "smoke-ok\n"
+        await c.delete_collection("pods", namespace="default", label_selector="app=x", grace_period_seconds=1)
     m = [(s[0], s[1], s[2]) for s in seen]
     assert m[1] == ("GET", "/api/v1/namespaces/default/pods?labelSelector=app%3Dweb", None)
     assert m[2][:2] == ("POST", "/apis/apps/v1/namespaces/ns2/deployments")
@@ -135,6 +136,8 @@ async def test_verbs_and_errors(server):
     assert m[6][:2] == ("POST", "/api/v1/namespaces/default/pods/p/binding")
     assert m[7][:2] == ("GET", "/api/v1/namespaces/default/pods/p/log?container=c")
     assert seen[0][4] is not None  # the server saw our client certificate
+    assert m[8][:2] == ("DELETE", "/api/v1/namespaces/default/pods?labelSelector=app%3Dx")
+    assert seen[8][3]["gracePeriodSeconds"] == 1
 
 
 async def test_watch_stream_and_expired(server):
