@@ -95,9 +95,6 @@ async def serve(request: web.Request, reg: Registry, t: Target) -> web.StreamRes
             upstream = await session.ws_connect(url, params=list(request.query.items()), protocols=(proto,),
                                                 ssl=ssl_ctx, max_msg_size=0, autoping=True)
         except aiohttp.WSServerHandshakeError as e:
-            if e.status == 404 and t.sub == "exec":     # a kubelet with only the older POST /run API
-                from . import execproxy
-                return await execproxy.serve(request, reg, t)
             raise errors.ApiError(e.status if e.status < 500 else 502, "BadRequest" if e.status < 500
                                   else "InternalError", f"unable to upgrade connection: {e.message}") from None
         except (aiohttp.ClientError, OSError) as e:
