@@ -6,7 +6,8 @@ deployment converges and heals, and everything is cleaned up again.
 
 `timeout` is the budget for all checks together (cleanup gets at least 30 s more). Each
 check is a CheckResult(name, ok, detail, seconds); the command prints one line per check
-and exits 0 when all passed, 1 otherwise, 2 when the kubeconfig is unusable.
+and exits 0 when all passed, 1 otherwise, 2 when the kubeconfig is unusable, 3 when the
+apiserver cannot be reached.
 """
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ import argparse
 import asyncio
 import sys
 from dataclasses import dataclass
+
+import aiohttp
 
 from labkube.client import ApiError, Client, KubeConfig, KubeConfigError
 from labkube.client.clock import Clock
@@ -28,6 +31,7 @@ class CheckResult:
     ok: bool
     detail: str = ""
     seconds: float = 0.0
+    unreachable: bool = False         # failed because the apiserver could not be reached
 
 
 class Smoke:
@@ -64,7 +68,10 @@ class Smoke:
             ok, detail = False, f"API error {e.code} {e.reason}: {e.message}"
         except Exception as e:  # noqa: BLE001 - a smoke check reports, it does not crash
             ok, detail = False, f"{type(e).__name__}: {e}"
-        r = CheckResult(name, ok, detail, round(self.clock.monotonic() - start, 2))
+            unreachable = isinstance(e, (OSError, aiohttp.ClientConnectionError))
+        else:
+            unreachable = False
+        r = CheckResult(name, ok, detail, round(self.clock.monotonic() - start, 2), unreachable and not ok)
         self.results.append(r)
         return r
 
@@ -274,6 +281,8 @@ def main(argv: list[str] | None = None) -> int:
     results = asyncio.run(run_smoke(args.kubeconfig, args.namespace, args.timeout))
     for r in results:
         print(format_result(r), flush=True)
+    if results and results[0].unreachable:
+        return 3
     return 0 if results and all(r.ok for r in results) else 1
 
 

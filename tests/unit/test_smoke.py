@@ -145,3 +145,17 @@ async def test_leftover_namespace_is_replaced():
     finally:
         await stop(tasks)
     assert all(r.ok for r in results), results
+
+
+def test_command_exit_3_when_the_apiserver_is_unreachable(tmp_path, capsys):
+    import socket
+    import yaml
+    with socket.socket() as s:            # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    kc = tmp_path / "k"
+    kc.write_text(yaml.safe_dump({"current-context": "x", "contexts": [{"name": "x", "context": {"cluster": "c"}}],
+                                  "clusters": [{"name": "c", "cluster": {"server": f"http://127.0.0.1:{port}"}}]}))
+    assert main(["--kubeconfig", str(kc), "--timeout", "5"]) == 3
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("FAIL nodes-ready") and "Connect" in out[0]
