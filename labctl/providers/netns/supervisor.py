@@ -67,8 +67,7 @@ def make_private_mounts(root: Path) -> None:
         os.makedirs(d, exist_ok=True)
 
 
-def install_control_tool() -> None:
-    src = Path(__file__).with_name("labnode_svc.py").read_text()
+def install_control_tool(src: str) -> None:
     tool = CONTROL_DIR / "bin" / "labnode-svc"
     tool.write_text("#!/usr/bin/python3\n" + src)
     tool.chmod(0o755)
@@ -248,9 +247,12 @@ def main() -> None:
     logging.basicConfig(stream=sys.stdout, level=logging.INFO,
                         format="%(asctime)s labnode[" + args.node + "] %(message)s")
     os.chdir("/")
+    # read everything needed from the checkout first: it may live under /tmp, which the
+    # node's private /tmp hides once mounted
+    tool_source = Path(__file__).with_name("labnode_svc.py").read_text()
     subprocess.run(["hostname", args.node], check=True)
     make_private_mounts(Path(args.root))
-    install_control_tool()
+    install_control_tool(tool_source)
     sup = Supervisor()
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
