@@ -5,7 +5,8 @@ Without a TTY the process gets pipes: channel 0 feeds its stdin (closed on the v
 signal or when the socket ends), its stdout and stderr go out on channels 1 and 2. With a
 TTY it gets a pseudo-terminal for all three (crun exec -t relays it into the container):
 output goes on channel 1 only (kubectl discards channel 2 then) and resize messages set the
-terminal size. The exit code ends the session as a Status on channel 3.
+terminal size. The exit code ends the session as a Status on channel 3. A client that goes
+away before the command ends takes the command with it (SIGTERM, then SIGKILL).
 """
 from __future__ import annotations
 
@@ -45,7 +46,11 @@ class ExecSession:
             await self._send(channels.status_message(None, f"cannot start the command: {e}"))
             return None
         feeder = asyncio.create_task(self._feed())
-        await asyncio.gather(*readers, return_exceptions=True)
+        outputs = asyncio.gather(*readers, return_exceptions=True)
+        await asyncio.wait([feeder, outputs], return_when=asyncio.FIRST_COMPLETED)
+        if feeder.done() and self.ws.closed and self.proc.returncode is None:
+            await self._hang_up()              # the client went away: end its command
+        await outputs
         rc = await self.proc.wait()
         feeder.cancel()
         await asyncio.gather(feeder, return_exceptions=True)
@@ -53,6 +58,16 @@ class ExecSession:
             os.close(self.master)
         await self._send(channels.status_message(rc))
         return rc
+
+    async def _hang_up(self, grace: float = 5.0) -> None:
+        """SIGTERM the helper (crun passes it on to the command), SIGKILL after ``grace``."""
+        try:
+            self.proc.terminate()
+            await asyncio.wait_for(self.proc.wait(), grace)
+        except asyncio.TimeoutError:
+            self.proc.kill()
+        except ProcessLookupError:
+            pass
 
     # -- start ----------------------------------------------------------------------------
     async def _start_pipes(self) -> list:

@@ -11,11 +11,12 @@ query); the apiserver turns them into a Status for the client.
 from __future__ import annotations
 
 import asyncio
+import os
 
 from aiohttp import web
 
 from ..runtime.base import RuntimeError_
-from . import channels
+from . import channels, podnet
 from .execsession import ExecSession
 from .portforward import PROTOCOL as PF_PROTOCOL, PortForwardSession
 
@@ -104,10 +105,14 @@ class Handlers:
         if sb is None or sb.state != "ready":
             raise web.HTTPBadRequest(text=f"pod {w.namespace}/{w.name} has no running sandbox\n")
         host = "127.0.0.1" if sb.host_network or not sb.ip else sb.ip
+        netns = sb.netns if sb.netns and not sb.host_network and os.path.exists(sb.netns) else ""
         ws = web.WebSocketResponse(protocols=(PF_PROTOCOL,), max_msg_size=0)
         await ws.prepare(request)
 
         async def dial(port: int):
+            """127.0.0.1:port inside the pod's netns (as the kubelet does), else the pod IP."""
+            if netns:
+                return await asyncio.wait_for(podnet.open_connection(netns, port), 10)
             return await asyncio.wait_for(asyncio.open_connection(host, port), 10)
         await PortForwardSession(ws, dial).run()
         return ws

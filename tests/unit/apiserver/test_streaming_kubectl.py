@@ -37,7 +37,7 @@ class StubKubelet:
 
     def __init__(self, d):
         running = types.SimpleNamespace(id="c1", state="running")
-        sandbox = types.SimpleNamespace(ip="127.0.0.1", state="ready", host_network=False, pod_dir=str(d))
+        sandbox = types.SimpleNamespace(ip="127.0.0.1", state="ready", host_network=False, pod_dir=str(d), netns="")
         worker = types.SimpleNamespace(namespace="default", name="p", sandbox=sandbox,
                                        current=lambda name: running if name == "c" else None)
         kl = types.SimpleNamespace(pods=types.SimpleNamespace(find=lambda ns, n: worker if n == "p" else None),

@@ -1,6 +1,8 @@
 """Framing of the streaming protocols: channel messages and Status (exec), SPDY/3.1 frames
 and header blocks (port-forward)."""
 import json
+import os
+import socket
 
 import pytest
 
@@ -49,3 +51,20 @@ def test_spdy_reply_rst_and_ping_frames():
     assert f.type == spdy.PING and f.data == b"\x00\x00\x00\x01"
     with pytest.raises(spdy.SpdyError):
         spdy.FrameReader(spdy.HeaderCodec()).feed(b"\x80\x02\x00\x01\x00\x00\x00\x00")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="setns needs CAP_SYS_ADMIN")
+def test_dial_inside_a_network_namespace():
+    """Our own netns stands in for a pod's: the socket is made there and works afterwards."""
+    from labkube.kubelet.streaming.podnet import connect_in_netns
+    with socket.socket() as srv:
+        srv.bind(("127.0.0.1", 0))
+        srv.listen(1)
+        s = connect_in_netns("/proc/self/ns/net", srv.getsockname()[1])
+        conn, _ = srv.accept()
+        s.sendall(b"ping")
+        assert conn.recv(4) == b"ping"
+        conn.close()
+        s.close()
+    with pytest.raises(OSError):
+        connect_in_netns("/nonexistent/netns", 1)
