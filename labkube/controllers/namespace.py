@@ -41,6 +41,7 @@ class NamespaceController(Controller):
         if FINALIZER not in ((ns.get("spec") or {}).get("finalizers") or []):
             return
         remaining = 0
+        left: dict[str, int] = {}
         for r in self.resources():
             try:
                 items = await self.client.list(r, namespace=name)
@@ -49,6 +50,8 @@ class NamespaceController(Controller):
                     continue
                 raise
             remaining += len(items)
+            if items:
+                left[r.name if not r.group else f"{r.name}.{r.group}"] = len(items)
             if any(not o["metadata"].get("deletionTimestamp") for o in items):
                 try:
                     await self.client.delete_collection(r, namespace=name)     # one call per resource
@@ -57,6 +60,7 @@ class NamespaceController(Controller):
                         raise
         if remaining:
             self.log.debug("namespace %s: %d objects left", name, remaining)
+            await self.report(ns, left)
             self.queue.add_after(name, self.recheck)
             return
         body = copy.deepcopy(ns)
@@ -67,3 +71,23 @@ class NamespaceController(Controller):
             if e.code != 404:
                 raise
         self.log.info("namespace %s is empty and finalized", name)
+
+    async def report(self, ns: dict, left: dict[str, int]) -> None:
+        """NamespaceContentRemaining, as `kubectl describe namespace` shows upstream."""
+        msg = "Some resources are remaining: " + ", ".join(
+            f"{k} has {n} resource instances" for k, n in sorted(left.items()))
+        status = copy.deepcopy(ns.get("status") or {})
+        conds = [c for c in status.get("conditions") or [] if c.get("type") != "NamespaceContentRemaining"]
+        old = next((c for c in status.get("conditions") or [] if c.get("type") == "NamespaceContentRemaining"), None)
+        if old and old.get("message") == msg:
+            return
+        conds.append({"type": "NamespaceContentRemaining", "status": "True", "reason": "SomeResourcesRemain",
+                      "message": msg, "lastTransitionTime": (old or {}).get("lastTransitionTime") or self.clock.now_str()})
+        status["conditions"] = conds
+        body = copy.deepcopy(ns)
+        body["status"] = status
+        try:
+            await self.client.replace("namespaces", ns["metadata"]["name"], body, subresource="status")
+        except ApiError as e:
+            if e.code not in (404, 409):
+                raise

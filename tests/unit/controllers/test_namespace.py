@@ -19,7 +19,11 @@ async def test_namespace_is_emptied_then_removed():
     await h.api.delete("namespaces", "t")
     await h.run()
     # the bound pod is terminating; the namespace must wait for it
-    assert (await h.api.get("namespaces", "t"))["status"]["phase"] == "Terminating"
+    ns = await h.api.get("namespaces", "t")
+    assert ns["status"]["phase"] == "Terminating"
+    (c,) = ns["status"]["conditions"]
+    assert (c["type"], c["message"]) == ("NamespaceContentRemaining",
+                                         "Some resources are remaining: pods has 1 resource instances")
     assert h.api.all("configmaps", "t") == []
     await h.api.delete("pods", "p", "t", grace_period_seconds=0)
     h.clock.advance(2)
