@@ -97,7 +97,9 @@ class NodeLifecycleController(Controller):
         if silent > self.grace and (ready is None or ready.get("status") != "Unknown"):
             node = await self.mark_unknown(node)
             ready = get_condition(node.get("status") or {}, "Ready")
-        state = (ready or {}).get("status", "Unknown")
+        if ready is None:
+            return              # a node just registering: give its kubelet the grace period first
+        state = ready.get("status", "Unknown")
         node = await self.sync_taints(node, state)
         if state == "Unknown":
             await self.mark_pods_not_ready(name)

@@ -137,3 +137,16 @@ async def test_admission_default_tolerations_mean_pod_eviction_timeout():
     await tick(h, 31)
     gone = {x["metadata"]["name"] for x in h.pods() if x["metadata"].get("deletionTimestamp")}
     assert gone == {"defaulted"}
+
+
+async def test_new_node_without_conditions_gets_the_grace_period():
+    h = Harness(NodeLifecycleController, settings=SETTINGS)
+    await h.api.create("nodes", {"metadata": {"name": "fresh"}, "spec": {}, "status": {}})
+    await h.start()
+    await h.run()
+    await tick(h, 10)
+    assert taints(await h.api.get("nodes", "fresh")) == []
+    await tick(h, 35)
+    n = await h.api.get("nodes", "fresh")
+    assert n["status"]["conditions"][0]["reason"] == "NodeStatusNeverUpdated"
+    assert ("node.kubernetes.io/unreachable", "NoExecute") in taints(n)
