@@ -203,7 +203,9 @@ class PodWorker:
             self.waiting[name] = (e.reason, e.message)
             self.kl.event(self.pod, "Warning", "Failed", e.message)
             return self.kl.backoff.failed(pull_key) if e.reason == "ErrImagePull" else None
-        if self.kl.backoff.delay(pull_key) or restart_count == 0:
+        if getattr(image, "pulled", False):
+            self.kl.event(self.pod, "Normal", "Pulled", f'Successfully pulled image "{c.get("image")}"')
+        elif self.kl.backoff.delay(pull_key) or restart_count == 0:
             self.kl.event(self.pod, "Normal", "Pulled", f'Container image "{c.get("image")}" already present on machine')
         self.kl.backoff.reset(pull_key)
         await self.kl.prefetch(self.pod)          # ConfigMaps/Secrets may have changed

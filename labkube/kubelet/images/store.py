@@ -47,6 +47,7 @@ class Image:
     digest: str                # manifest digest
     rootfs: str                # unpacked root filesystem (read-only lowerdir)
     config: dict               # the OCI image config's "config" section (Env, Cmd, ...)
+    pulled: bool = False       # ensure() fetched it from a registry just now
 
     @property
     def image_id(self) -> str:
@@ -135,7 +136,7 @@ class ImageStore:
         dst = self._blob_path(digest)
         if os.path.exists(dst):
             return
-        tmp = f"{dst}.tmp{os.getpid()}"
+        tmp = f"{dst}.tmp{os.getpid()}.{threading.get_ident()}"   # concurrent pulls of one blob
         h = hashlib.sha256()
         with open(tmp, "wb") as out:
             for chunk in iter(lambda: src.read(1 << 20), b""):
@@ -222,7 +223,7 @@ class ImageStore:
             raise ImageError("ErrImageNeverPull",
                              f'Container image "{ref}" is not present with pull policy of Never')
         try:
-            self.pull(norm, force=policy == "Always")
+            fetched = self.pull(norm, force=policy == "Always")
         except ImageError:
             if img is not None:        # Always, but no registry reachable: use what we have
                 return img
@@ -230,15 +231,17 @@ class ImageStore:
         img = self.resolve(norm)
         if img is None:
             raise ImageError("ErrImagePull", f'image "{ref}" not found after pull')
+        img.pulled = fetched
         return img
 
-    def pull(self, ref: str, force: bool = False) -> None:
+    def pull(self, ref: str, force: bool = False) -> bool:
         """Make ``ref`` available (``force``: ask the registry even when we have it, for policy
         Always): archives newly dropped into preload/ first, then the image's
-        registry (registry.py). docker.io cannot be reached from a lab: preload such images."""
+        registry (registry.py). docker.io cannot be reached from a lab: preload such images.
+        True when a registry was asked (the image was pulled)."""
         self.import_preload()
         if not force and self.resolve(ref) is not None:
-            return
+            return False
         r = parse_ref(ref)
         if not reachable(r, self.mirrors):
             raise ImageError("ErrImagePull",
@@ -257,6 +260,7 @@ class ImageStore:
             self.refs[str(r)] = digest
             self._save_refs()
         log.info("pulled %s from %s (%s)", ref, src.domain, digest)
+        return True
 
 
 def archive_ref(raw: str, stem: str) -> str:
