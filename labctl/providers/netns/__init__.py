@@ -54,6 +54,21 @@ def _child_pid(pid: int) -> int | None:
     return None
 
 
+def supervisor_pids() -> list[int]:
+    """PID 1 of every netns node on this machine (whichever lab started it)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"labctl.providers.netns.supervisor" in argv and argv[0] != b"unshare":
+            pids.append(int(entry.name))
+    return pids
+
+
 class NetnsProvider(Provider):
     name = "netns"
 
@@ -217,7 +232,9 @@ class NetnsProvider(Provider):
     def destroy(self) -> list[str]:
         state = self._load()
         removed = []
-        pids = [e.get("pid") for e in state["nodes"].values() if _alive(e.get("pid"))]
+        # every node of every lab goes, like the namespaces below: a lab whose state was
+        # lost must not leave its node processes running
+        pids = sorted(set(supervisor_pids()) | {e["pid"] for e in state["nodes"].values() if _alive(e.get("pid"))})
         self._kill(pids)
         if pids:
             removed.append(f"stopped {len(pids)} node(s)")
