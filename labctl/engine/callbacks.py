@@ -59,7 +59,6 @@ class HumanCallback:
         self.show_skipped = show_skipped
         self.live = self.console.is_terminal
         self._status = None
-        self._pending = {}
         self.check = False
 
     def _print(self, text, style=None):
