@@ -17,8 +17,25 @@ DEFAULT_CPU_REQUEST = 100                 # millicores, used for scoring only (n
 DEFAULT_MEMORY_REQUEST = 200 * 2 ** 20
 
 
+_REQ_CACHE: dict[tuple, dict[str, int]] = {}
+
+
 def pod_requests(pod: dict, non_zero: bool = False) -> dict[str, int]:
-    """Effective requests: sum over containers, at least each init container, plus overhead."""
+    """Effective requests: sum over containers, at least each init container, plus overhead.
+    Cached per (uid, resourceVersion): a pod's spec does not change once stored."""
+    md = pod.get("metadata") or {}
+    key = (md.get("uid"), md.get("resourceVersion"), non_zero) if md.get("uid") and md.get("resourceVersion") else None
+    if key is not None and key in _REQ_CACHE:
+        return _REQ_CACHE[key]
+    out = _pod_requests(pod, non_zero)
+    if key is not None:
+        if len(_REQ_CACHE) > 50000:
+            _REQ_CACHE.clear()
+        _REQ_CACHE[key] = out
+    return out
+
+
+def _pod_requests(pod: dict, non_zero: bool) -> dict[str, int]:
     spec = pod.get("spec") or {}
     total: Counter = Counter()
     for c in spec.get("containers") or []:
@@ -50,16 +67,24 @@ class NodeInfo:
         return self.node["metadata"]["name"]
 
     def allocatable(self) -> dict[str, int]:
-        st = self.node.get("status") or {}
-        alloc = st.get("allocatable") or st.get("capacity") or {}
-        return {k: quantity.amount(k, v) for k, v in alloc.items()}
+        if getattr(self, "_alloc", None) is None:
+            st = self.node.get("status") or {}
+            alloc = st.get("allocatable") or st.get("capacity") or {}
+            self._alloc = {k: quantity.amount(k, v) for k, v in alloc.items()}
+        return self._alloc
 
     def requested(self, non_zero: bool = False) -> dict[str, int]:
-        total: Counter = Counter()
-        for p in self.pods:
-            total.update(pod_requests(p, non_zero))
-        total["pods"] = len(self.pods)
-        return dict(total)
+        """Sum of the pods' requests; cached until the pod list changes."""
+        cache = self.__dict__.setdefault("_req", {})
+        stamp = (non_zero, len(self.pods), id(self.pods[-1]) if self.pods else None)
+        if stamp not in cache:
+            total: Counter = Counter()
+            for p in self.pods:
+                total.update(pod_requests(p, non_zero))
+            total["pods"] = len(self.pods)
+            cache.clear() if len(cache) > 8 else None
+            cache[stamp] = dict(total)
+        return cache[stamp]
 
 
 class FilterPlugin:

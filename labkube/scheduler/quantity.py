@@ -5,6 +5,7 @@ cpu is counted in millicores, memory and everything else in plain units (bytes, 
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 
 _SUFFIX = {
     "Ki": 2 ** 10, "Mi": 2 ** 20, "Gi": 2 ** 30, "Ti": 2 ** 40, "Pi": 2 ** 50, "Ei": 2 ** 60,
@@ -43,5 +44,11 @@ def value(q) -> int:
     return int(v.to_integral_value(rounding="ROUND_CEILING"))
 
 
-def amount(name: str, q) -> int:
+@lru_cache(maxsize=4096)
+def _amount(name: str, q: str) -> int:
     return milli(q) if name == "cpu" else value(q)
+
+
+def amount(name: str, q) -> int:
+    """cpu in millicores, anything else in units; cached, schedulers ask a lot."""
+    return _amount(name, str(q)) if q is not None else 0

@@ -44,6 +44,7 @@ class Scheduler:
         self.nodes = Informer(client, "nodes")
         self.assumed: dict[str, dict] = {}
         self._binding: set[asyncio.Task] = set()
+        self._infos: dict[str, tuple] = {}
         self._bind_slots = asyncio.Semaphore(16)
         self.pods.add_handlers(self._pod_added, self._pod_updated, self._pod_deleted)
         self.nodes.add_handlers(lambda n: self.queue.move_all_to_active(), self._node_updated, None)
@@ -93,19 +94,30 @@ class Scheduler:
     # -- one cycle --------------------------------------------------------------------------
 
     def node_infos(self) -> list[NodeInfo]:
-        infos = {n["metadata"]["name"]: NodeInfo(n) for n in self.nodes.items()}
+        """Every node with the pods on it. A node whose object and pods are unchanged since the
+        last cycle keeps its NodeInfo (and the request sums cached there)."""
         for key, ap in list(self.assumed.items()):
             cur = self.pods.get(key)
             if cur is None or (cur.get("spec") or {}).get("nodeName"):
                 del self.assumed[key]
-        pods = [p for p in self.pods.items() if (p.get("spec") or {}).get("nodeName")] + list(self.assumed.values())
-        for p in pods:
-            if (p.get("status") or {}).get("phase") in TERMINAL:
-                continue
-            ni = infos.get(p["spec"]["nodeName"])
-            if ni is not None:
-                ni.pods.append(p)
-        return [infos[n] for n in sorted(infos)]
+        by_node: dict[str, list[dict]] = {}
+        for p in list(self.pods.items()) + list(self.assumed.values()):
+            node = (p.get("spec") or {}).get("nodeName")
+            if node and (p.get("status") or {}).get("phase") not in TERMINAL:
+                by_node.setdefault(node, []).append(p)
+        out, cache = [], {}
+        for n in sorted(self.nodes.items(), key=lambda n: n["metadata"]["name"]):
+            name = n["metadata"]["name"]
+            pods = by_node.get(name, [])
+            sig = (n["metadata"].get("resourceVersion"),
+                   tuple(((p["metadata"].get("uid"), p["metadata"].get("resourceVersion"), p["spec"].get("nodeName"))
+                          for p in pods)))
+            old = self._infos.get(name)
+            ni = old[1] if old is not None and old[0] == sig else NodeInfo(n, pods)
+            cache[name] = (sig, ni)
+            out.append(ni)
+        self._infos = cache
+        return out
 
     async def schedule_one(self, key: str) -> str | None:
         """Try to place one pod; returns the chosen node (binding continues in the background) or None."""

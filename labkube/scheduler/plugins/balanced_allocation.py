@@ -2,7 +2,7 @@
 (score = (1 - standard deviation of the used fractions) * 100)."""
 from __future__ import annotations
 
-import statistics
+import math
 
 from ..framework import NodeInfo, ScorePlugin
 from .least_allocated import fractions
@@ -13,4 +13,6 @@ class BalancedAllocation(ScorePlugin):
 
     def score(self, pod: dict, node: NodeInfo) -> float:
         f = list(fractions(pod, node).values())
-        return (1 - statistics.pstdev(f)) * 100
+        mean = sum(f) / len(f)
+        std = math.sqrt(sum((x - mean) ** 2 for x in f) / len(f))     # population standard deviation
+        return (1 - std) * 100

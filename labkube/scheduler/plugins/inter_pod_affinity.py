@@ -24,26 +24,31 @@ class InterPodAffinity(FilterPlugin):
     name = "InterPodAffinity"
 
     def pre_filter(self, pod: dict, nodes: list[NodeInfo]) -> None:
-        self.nodes = nodes
+        """Work out once per cycle which pods each term is about; filter() then only compares domains."""
+        ns = pod["metadata"].get("namespace", "default")
+        # existing pods whose required anti-affinity matches this pod: (their node, topology key)
+        self.repelling = [(ni, term.get("topologyKey", "")) for ni, other in pods_on(nodes)
+                          for term in required(other, "podAntiAffinity")
+                          if term_matches(term, other["metadata"].get("namespace"), pod)]
+        self.anti = [(term.get("topologyKey", ""), [ni for ni, p in pods_on(nodes) if term_matches(term, ns, p)])
+                     for term in required(pod, "podAntiAffinity")]
+        self.affinity = [(term, [ni for ni, p in pods_on(nodes) if term_matches(term, ns, p)])
+                         for term in required(pod, "podAffinity")]
 
     def filter(self, pod: dict, node: NodeInfo) -> list[str]:
-        ns = pod["metadata"].get("namespace", "default")
-        nodes = getattr(self, "nodes", [node])
-        for other_ni, other in pods_on(nodes):
-            for term in required(other, "podAntiAffinity"):
-                if term_matches(term, other["metadata"].get("namespace"), pod) and \
-                        same_domain(node, other_ni, term.get("topologyKey", "")):
-                    return [EXISTING]
-        for term in required(pod, "podAntiAffinity"):
-            key = term.get("topologyKey", "")
-            if any(term_matches(term, ns, p) and same_domain(node, ni, key) for ni, p in pods_on(nodes)):
+        if not hasattr(self, "repelling"):
+            self.pre_filter(pod, [node])
+        if any(same_domain(node, ni, key) for ni, key in self.repelling):
+            return [EXISTING]
+        for key, holders in self.anti:
+            if any(same_domain(node, ni, key) for ni in holders):
                 return [ANTI]
-        for term in required(pod, "podAffinity"):
+        ns = pod["metadata"].get("namespace", "default")
+        for term, holders in self.affinity:
             key = term.get("topologyKey", "")
-            matches = [(ni, p) for ni, p in pods_on(nodes) if term_matches(term, ns, p)]
-            if any(same_domain(node, ni, key) for ni, _ in matches):
+            if any(same_domain(node, ni, key) for ni in holders):
                 continue
-            if not matches and term_matches(term, ns, pod) and node.node["metadata"].get("labels", {}).get(key) is not None:
+            if not holders and term_matches(term, ns, pod) and node.node["metadata"].get("labels", {}).get(key) is not None:
                 continue
             return [AFFINITY]
         return []
