@@ -20,6 +20,8 @@ import shlex
 import socket
 import threading
 import uuid
+from time import monotonic as _monotonic
+from time import sleep as _sleep
 
 
 import paramiko
@@ -118,13 +120,22 @@ class SSHConnection(Connection):
             return self._client
         client = paramiko.SSHClient()
         client.set_missing_host_key_policy(_AcceptAnyKey())
+        deadline = _monotonic() + self.connect_timeout
         try:
-            client.connect(self.address, port=self.port, username=self.user,
-                           key_filename=self.key_file, password=self.password,
-                           timeout=self.connect_timeout, banner_timeout=self.connect_timeout,
-                           auth_timeout=self.connect_timeout,
-                           look_for_keys=self.key_file is None and self.password is None,
-                           allow_agent=self.key_file is None and self.password is None)
+            while True:
+                try:
+                    client.connect(self.address, port=self.port, username=self.user,
+                                   key_filename=self.key_file, password=self.password,
+                                   timeout=self.connect_timeout, banner_timeout=self.connect_timeout,
+                                   auth_timeout=self.connect_timeout,
+                                   look_for_keys=self.key_file is None and self.password is None,
+                                   allow_agent=self.key_file is None and self.password is None)
+                    break
+                except (paramiko.ssh_exception.NoValidConnectionsError, ConnectionRefusedError) as e:
+                    # sshd not listening yet (a node still starting): retry until the connect timeout
+                    if _monotonic() + 0.5 >= deadline:
+                        raise OSError(getattr(e, "errno", None), "connection refused") from None
+                    _sleep(0.5)
         except paramiko.AuthenticationException as e:
             raise UnreachableError(f"{self.host}: SSH authentication failed for "
                                    f"{self.user}@{self.address}:{self.port}: {e}") from None
@@ -141,10 +152,9 @@ class SSHConnection(Connection):
             t.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         except (OSError, AttributeError):
             pass
-        # small request/response exchanges: without this each new session waits ~40 ms (Nagle)
-        t.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._client = client
         self._sftp = None
+        self._agent = None   # a helper belongs to its transport
         return client
 
     def connect(self):
