@@ -43,3 +43,11 @@ class PlayResult:
     @property
     def changed(self) -> int:
         return sum(s["changed"] for s in self.stats.values())
+
+    @property
+    def failed_hosts(self) -> list[str]:
+        return sorted(h for h, s in self.stats.items() if s["failed"])
+
+    @property
+    def unreachable_hosts(self) -> list[str]:
+        return sorted(h for h, s in self.stats.items() if s["unreachable"])
