@@ -14,20 +14,19 @@ import copy
 import random
 import string
 import uuid
-from typing import AsyncIterator
 
 from .clock import Clock
 from .errors import status_error
 from .patch import json_patch, merge_patch
+from .fake_watch import FakeWatches
 from .rest import as_resource, fill_kind
-from .selectors import fields_match, labels_match
 
 
 def _rand(n: int = 5) -> str:
     return "".join(random.choice(string.ascii_lowercase + string.digits) for _ in range(n))
 
 
-class FakeApi:
+class FakeApi(FakeWatches):
     def __init__(self, clock: Clock | None = None,
                  namespaces=("default", "kube-system", "kube-public", "kube-node-lease")):
         self.clock = clock or Clock()
@@ -44,28 +43,6 @@ class FakeApi:
                         None)
 
     # -- helpers for tests ---------------------------------------------------------------
-
-    def pending(self) -> int:
-        """Watch events not yet taken by their watchers."""
-        return sum(w[4].qsize() for w in self.watchers)
-
-    async def settle(self, quiet_rounds: int = 5) -> None:
-        """Let watchers (informer tasks) take every pending event; yields to the loop, never sleeps."""
-        quiet = 0
-        for _ in range(100000):
-            await asyncio.sleep(0)
-            quiet = 0 if self.pending() else quiet + 1
-            if quiet >= quiet_rounds:
-                return
-
-    def close_watches(self) -> None:
-        for w in self.watchers:
-            w[4].put_nowait(None)
-
-    def compact(self) -> None:
-        """Forget the watch history: resuming from any older resourceVersion now gets 410."""
-        self.compacted_rv = self.rv
-        self.history.clear()
 
     def all(self, res, namespace: str | None = None) -> list[dict]:
         r = as_resource(res)
@@ -85,19 +62,6 @@ class FakeApi:
     def _bump(self, obj):
         self.rv += 1
         obj["metadata"]["resourceVersion"] = str(self.rv)
-
-    def _emit(self, rname, etype, obj):
-        ev = {"type": etype, "object": copy.deepcopy(obj)}
-        self.history.append((self.rv, rname, ev))
-        for wr, wns, lsel, fsel, q in self.watchers:
-            if self._wants(wr, wns, lsel, fsel, rname, obj):
-                q.put_nowait(copy.deepcopy(ev))
-
-    @staticmethod
-    def _wants(wr, wns, lsel, fsel, rname, obj):
-        md = obj["metadata"]
-        return (wr == rname and (wns is None or md.get("namespace") == wns)
-                and labels_match(lsel, md.get("labels")) and fields_match(fsel, obj))
 
     def _store(self, rname, obj, ns):
         r = as_resource(rname)
@@ -302,33 +266,6 @@ class FakeApi:
             await self.delete(r, name, namespace)
             return {"kind": "Status", "apiVersion": "v1", "status": "Success", "code": 201}
         raise status_error(404, "NotFound", f"subresource {sub} not supported by the fake")
-
-    async def watch(self, res, namespace=None, resource_version=None, label_selector=None,
-                    field_selector=None, timeout_seconds=None, allow_bookmarks=False) -> AsyncIterator[dict]:
-        r = as_resource(res)
-        self._act("watch", r, namespace, None)
-        q: asyncio.Queue = asyncio.Queue()
-        if resource_version in (None, "", "0"):
-            for o in await self.list(r, namespace, label_selector, field_selector):
-                q.put_nowait({"type": "ADDED", "object": o})
-        else:
-            rv = int(resource_version)
-            if rv < self.compacted_rv:
-                raise status_error(410, "Expired", f"too old resource version: {rv} ({self.compacted_rv})")
-            for erv, rname, ev in self.history:
-                if erv > rv and self._wants(r.name, namespace, label_selector, field_selector,
-                                            rname, ev["object"]):
-                    q.put_nowait(copy.deepcopy(ev))
-        w = (r.name, namespace, label_selector, field_selector, q)
-        self.watchers.append(w)
-        try:
-            while True:
-                ev = await q.get()
-                if ev is None:
-                    return
-                yield ev
-        finally:
-            self.watchers.remove(w)
 
     async def logs(self, name, namespace, container=None, follow=False, **kw):
         r = as_resource("pods")
