@@ -50,7 +50,8 @@ class FakeWatches:
                 and labels_match(lsel, md.get("labels")) and fields_match(fsel, obj))
 
     async def watch(self, res, namespace=None, resource_version=None, label_selector=None,
-                    field_selector=None, timeout_seconds=None, allow_bookmarks=False) -> AsyncIterator[dict]:
+                    field_selector=None, timeout_seconds=None, allow_bookmarks=False,
+                    raise_errors=True) -> AsyncIterator[dict]:
         r = as_resource(res)
         self._act("watch", r, namespace, None)
         q: asyncio.Queue = asyncio.Queue()
@@ -60,7 +61,11 @@ class FakeWatches:
         else:
             rv = int(resource_version)
             if rv < self.compacted_rv:
-                raise status_error(410, "Expired", f"too old resource version: {rv} ({self.compacted_rv})")
+                err = status_error(410, "Expired", f"too old resource version: {rv} ({self.compacted_rv})")
+                if raise_errors:
+                    raise err
+                yield {"type": "ERROR", "object": err.status}
+                return
             for erv, rname, ev in self.history:
                 if erv > rv and self._wants(r.name, namespace, label_selector, field_selector,
                                             rname, ev["object"]):

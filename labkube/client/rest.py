@@ -177,9 +177,10 @@ class Client:
 
     async def watch(self, res, namespace: str | None = None, resource_version: str | None = None,
                     label_selector: str | None = None, field_selector: str | None = None,
-                    timeout_seconds: int | None = None,
-                    allow_bookmarks: bool = False) -> AsyncIterator[dict]:
-        """Yield watch events until the server ends the stream; ERROR events raise ApiError."""
+                    timeout_seconds: int | None = None, allow_bookmarks: bool = False,
+                    raise_errors: bool = True) -> AsyncIterator[dict]:
+        """Yield watch events until the server ends the stream. ERROR events (e.g. 410 Expired)
+        raise ApiError, or are yielded like any other event with raise_errors=False."""
         r = as_resource(res)
         session = self._ensure_session()
         url = self.url(r.path(namespace), {
@@ -196,10 +197,10 @@ class Client:
                 buf += chunk
                 while b"\n" in buf:
                     line, buf = buf.split(b"\n", 1)
-                    ev = _event(line, r)
+                    ev = _event(line, r, raise_errors)
                     if ev is not None:
                         yield ev
-            ev = _event(buf, r)
+            ev = _event(buf, r, raise_errors)
             if ev is not None:
                 yield ev
 
@@ -220,13 +221,15 @@ def _qv(v) -> str:
     return str(v)
 
 
-def _event(line: bytes, r: Resource) -> dict | None:
+def _event(line: bytes, r: Resource, raise_errors: bool = True) -> dict | None:
     line = line.strip()
     if not line:
         return None
     ev = json.loads(line)
     if ev.get("type") == "ERROR":
-        raise ApiError.from_status(ev.get("object") or {}, 500)
+        if raise_errors:
+            raise ApiError.from_status(ev.get("object") or {}, 500)
+        return ev
     obj = ev.get("object") or {}
     if ev.get("type") != "BOOKMARK":
         obj.setdefault("kind", r.kind)

@@ -80,6 +80,8 @@ async def test_watch_resume_and_expired():
         async for _ in api.watch("pods", "default", resource_version=rv):
             pass
     assert ei.value.code == 410
+    raw = [e async for e in api.watch("pods", "default", resource_version=rv, raise_errors=False)]
+    assert raw == [{"type": "ERROR", "object": raw[0]["object"]}] and raw[0]["object"]["reason"] == "Expired"
 
 
 async def test_merge_patch_resource_version_is_a_precondition():

@@ -150,6 +150,8 @@ async def test_watch_stream_and_expired(server):
             async for e in c.watch("pods", namespace="default", resource_version="1"):
                 got.append(e)
         assert ei.value.code == 410 and len(got) == 2
+        raw = [e async for e in c.watch("pods", namespace="default", resource_version="1", raise_errors=False)]
+        assert raw[-1]["type"] == "ERROR" and raw[-1]["object"]["code"] == 410
 
 
 async def test_many_open_watches_do_not_starve_requests(server):
