@@ -62,7 +62,7 @@ class GarbageCollector(Controller):
         new_owners = {r["uid"] for r in md.get("ownerReferences") or [] if r.get("uid")}
         old_owners = self._owners_of.get((rn, key), set())
         for uid in old_owners - new_owners:
-            self.dependents.get(uid, set()).discard((rn, key))
+            self._unlink(uid, (rn, key))
         for uid in new_owners:
             self.dependents.setdefault(uid, set()).add((rn, key))
         self._owners_of[(rn, key)] = new_owners
@@ -73,6 +73,13 @@ class GarbageCollector(Controller):
         self._enqueue_owners_being_deleted(old_owners | new_owners if md.get("deletionTimestamp")
                                            else old_owners - new_owners)
 
+    def _unlink(self, owner_uid: str, dep: tuple[str, str]) -> None:
+        deps = self.dependents.get(owner_uid)
+        if deps is not None:
+            deps.discard(dep)
+            if not deps:
+                del self.dependents[owner_uid]      # no leak of entries for long-gone owners
+
     def _removed(self, rn: str, obj: dict) -> None:
         md = obj["metadata"]
         key = object_key(obj)
@@ -80,7 +87,7 @@ class GarbageCollector(Controller):
             del self.uids[md["uid"]]
         owners = self._owners_of.pop((rn, key), set())
         for uid in owners:
-            self.dependents.get(uid, set()).discard((rn, key))
+            self._unlink(uid, (rn, key))
         for dep in list(self.dependents.get(md["uid"], ())):
             self._item(*dep)
         self._enqueue_owners_being_deleted(owners)

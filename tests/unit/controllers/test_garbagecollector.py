@@ -89,3 +89,14 @@ async def test_deleting_a_deployment_cascades_to_replicasets_and_pods():
     await h.api.delete("deployments", "web", "default")
     await h.run()
     assert h.api.all("replicasets") == [] and h.pods() == []
+
+
+async def test_graph_forgets_deleted_objects():
+    h = await make(DeploymentController, ReplicaSetController)
+    h.kubelet = True
+    await h.api.create("deployments", deploy_obj("web", 2))
+    await h.run()
+    await h.api.delete("deployments", "web", "default")
+    await h.run()
+    gc = h.controllers[0]
+    assert gc.dependents == {} and not any(k[0] in ("pods", "replicasets") for k in gc._owners_of)
