@@ -158,3 +158,15 @@ async def test_leader_election_survives_connection_errors_then_gives_up():
     api.reactors.append(down)
     with pytest.raises(LeadershipLost):
         await asyncio.wait_for(task, 5)
+
+
+def test_bookmarks_move_the_resume_point_without_events():
+    inf = Informer(FakeApi(), "pods")
+    seen = []
+    inf.add_handlers(lambda o: seen.append(o), lambda a, b: seen.append(b), lambda o: seen.append(o))
+    inf.handle_event({"type": "BOOKMARK", "object": {"kind": "Pod", "apiVersion": "v1",
+                                                     "metadata": {"resourceVersion": "42"}}})
+    assert inf.last_rv == "42" and seen == [] and inf.cache == {}
+    inf.handle_event({"type": "ADDED", "object": {"metadata": {"name": "a", "namespace": "ns", "resourceVersion": "43"}}})
+    inf.handle_event({"type": "DELETED", "object": {"metadata": {"name": "a", "namespace": "ns", "resourceVersion": "44"}}})
+    assert inf.last_rv == "44" and len(seen) == 2 and inf.cache == {}
