@@ -165,7 +165,7 @@ def test_cp_to_and_from(lab, tmp_path):
     assert back.read_text() == "payload\n"
 
 
-def test_port_forward_reaches_the_pod_port(lab):
+def _port_forward_check(lab, kubectl_cmd):
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self):
             body = b"hello from the pod\n"
@@ -179,9 +179,8 @@ def test_port_forward_reaches_the_pod_port(lab):
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     local = _free_port()
-    pf = subprocess.Popen(["kubectl", "--cache-dir", str(lab.dir / "cache"), "port-forward", "pod/p",
-                           f"{local}:{srv.server_address[1]}"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          env=lab.env)
+    pf = subprocess.Popen([*kubectl_cmd, "port-forward", "pod/p", f"{local}:{srv.server_address[1]}"],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=lab.env)
     try:
         assert b"Forwarding from" in pf.stdout.readline()
         for _ in range(2):          # two connections over the one tunnel
@@ -191,3 +190,19 @@ def test_port_forward_reaches_the_pod_port(lab):
         pf.terminate()
         pf.wait(timeout=10)
         srv.shutdown()
+
+
+def test_port_forward_reaches_the_pod_port(lab):
+    _port_forward_check(lab, ["kubectl", "--cache-dir", str(lab.dir / "cache")])
+
+
+@pytest.mark.parametrize("version", ["1.31", "1.32", "1.33"])
+def test_exec_and_port_forward_with_each_kubectl(lab, version):
+    """The binaries behind the dispatcher, called directly: same websocket protocols."""
+    binary = shutil.which(f"kubectl.{version}") or f"/usr/lib/google-cloud-sdk/bin/kubectl.{version}"
+    if not os.path.exists(binary):
+        pytest.skip(f"kubectl {version} not installed")
+    p = subprocess.run([binary, "exec", "p", "--", "sh", "-c", "echo v; exit 7"], capture_output=True, env=lab.env,
+                       timeout=60)
+    assert p.returncode == 7 and p.stdout == b"v\n", p.stderr
+    _port_forward_check(lab, [binary])
