@@ -142,3 +142,15 @@ def test_missing_image_backs_off_with_the_registry_reason(lab):
     wait_for("ImagePullBackOff", waiting)
     events = kubectl("get", "events", "--field-selector", "involvedObject.name=ghost", "-o", "json", env=lab).stdout
     assert "manifest unknown" in events
+
+
+def test_attach_follows_the_output(lab):
+    kubectl("run", "ticker", "--image=busybox", "--", "sh", "-c",
+            "i=0; while true; do echo tick $i; i=$((i+1)); sleep 1; done", env=lab)
+    running(lab, "ticker")
+    proc = subprocess.Popen(["kubectl", "attach", "ticker"], env=lab, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert proc.stdout.readline().startswith(b"tick ")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
