@@ -121,6 +121,10 @@ async def test_smoke_against_a_hollow_cluster_of_real_processes(tmp_path):
     cluster = _hollow()(tmp_path).start()
     try:
         async with Client(KubeConfig.load(cluster.kubeconfig)) as c:
+            for _ in range(300):                  # the three kubelets register in their own time
+                if len(await c.list("nodes")) == 3:
+                    break
+                await asyncio.sleep(0.1)
             results = await Smoke(c, "labctl-smoke", 60, log_wait=2).run()
     finally:
         rcs = cluster.stop()
