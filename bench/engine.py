@@ -1,0 +1,235 @@
+#!/usr/bin/env python3
+"""Benchmark the engine: the same playbook run by `labctl play` and by `ansible-playbook`.
+
+Makes throwaway netns nodes (NetnsProvider, the lab's subnet), writes a role of 50
+tasks (file/copy/template/command/lineinfile, two handlers) and runs it with each
+tool (same forks, same inventory, each into its own directory on the nodes): a first
+run that changes everything, then a no-change rerun. Then, unless --quick or
+--no-site, stands the real lab up and times a no-change rerun of site.yml (3 nodes).
+Prints a one-line summary, or one JSON object with --json:
+
+  bench/engine.py --json           10 nodes, 50 tasks, plus the site.yml rerun
+  bench/engine.py --quick --json   2 nodes, 4 tasks, no site.yml (under a minute)
+
+ansible-playbook runs with pipelining, SSH ControlPersist and no fact gathering
+(its fastest ordinary settings). Only one lab may be up on the machine at a time:
+the bench refuses to start while one is.
+Goal (issue 5): labctl >= 5x faster on both runs; site.yml rerun on 3 nodes < 2 s.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SUBNET = "10.200.0.0/24"
+BASE = 10        # first node address: 10.200.0.10
+ANSIBLE = shutil.which("ansible-playbook") or str(Path(sys.executable).parent / "ansible-playbook")
+
+
+# ---- the playbook ---------------------------------------------------------------------
+def write_role(root: Path, tasks: int = 50) -> Path:
+    """Write bench.yml + roles/bench (about `tasks` tasks, a realistic mix); return bench.yml.
+
+    Everything goes under {{ bench_dir }} (on netns nodes, under /var/lib/labkube, which
+    is private to each node). A rerun changes nothing.
+    """
+    role = root / "roles" / "bench"
+    for d in ("tasks", "handlers", "templates", "files", "defaults"):
+        (role / d).mkdir(parents=True, exist_ok=True)
+    (role / "defaults" / "main.yml").write_text(
+        "bench_dir: /var/lib/labkube/bench\nbench_port: 8080\n"
+        "bench_peers: \"{{ groups['all'] }}\"\n")
+    n = max(tasks // 10, 1)    # tasks per kind (ten kinds below, about `tasks` in all)
+    t = [
+        "- name: Create the bench directory\n  file: {path: \"{{ bench_dir }}\", state: directory, mode: '0755'}\n",
+        "- name: Create the sub-directories\n  file: {path: \"{{ bench_dir }}/{{ item }}\", state: directory, mode: '0755'}\n"
+        "  loop: [etc, data, log, bin, run]\n",
+    ]
+    for i in range(n):
+        t.append(f"- name: Write setting {i}\n  copy:\n    dest: \"{{{{ bench_dir }}}}/etc/setting-{i}.conf\"\n"
+                 f"    content: \"setting{i}={{{{ inventory_hostname }}}}\\n\"\n    mode: '0644'\n"
+                 f"  notify: restart bench\n")
+    for i in range(n):
+        (role / "files" / f"static-{i}.txt").write_text(f"static file {i}\n" + "x" * 2000 * (i + 1) + "\n")
+        t.append(f"- name: Copy static file {i}\n  copy: {{src: static-{i}.txt, dest: \"{{{{ bench_dir }}}}/data/static-{i}.txt\", mode: '0644'}}\n")
+    for i in range(n):
+        (role / "templates" / f"conf-{i}.j2").write_text(
+            f"# managed by the bench ({i})\nhost = {{{{ inventory_hostname }}}}\nport = {{{{ bench_port + {i} }}}}\n"
+            "{% for p in bench_peers %}peer = {{ p }}\n{% endfor %}"
+            "upper = {{ inventory_hostname | upper }}\n")
+        t.append(f"- name: Render config {i}\n  template: {{src: conf-{i}.j2, dest: \"{{{{ bench_dir }}}}/etc/conf-{i}.ini\", mode: '0640'}}\n"
+                 f"  notify: reload bench\n")
+    t.append("- name: Seed the main config\n  copy: {dest: \"{{ bench_dir }}/etc/main.conf\", content: \"# main\\n\", force: false}\n")
+    for i in range(n):
+        t.append(f"- name: Set option {i}\n  lineinfile: {{path: \"{{{{ bench_dir }}}}/etc/main.conf\", regexp: '^opt{i}=', line: 'opt{i}={i * 7}'}}\n")
+    for i in range(n):
+        t.append(f"- name: Generate data {i}\n  command: \"dd if=/dev/zero of={{{{ bench_dir }}}}/data/blob-{i} bs=1k count={i + 1}\"\n"
+                 f"  args: {{creates: \"{{{{ bench_dir }}}}/data/blob-{i}\"}}\n")
+    for i in range(n):
+        t.append(f"- name: Check data {i}\n  command: \"wc -c {{{{ bench_dir }}}}/data/blob-{i}\"\n"
+                 f"  register: wc{i}\n  changed_when: false\n")
+    for i in range(n):
+        t.append(f"- name: Stat config {i}\n  stat: {{path: \"{{{{ bench_dir }}}}/etc/conf-{i}.ini\"}}\n  register: st{i}\n")
+    for i in range(n):
+        t.append(f"- name: Script {i}\n  file: {{path: \"{{{{ bench_dir }}}}/bin/tool-{i}\", state: touch, mode: '0755',"
+                 f" modification_time: preserve, access_time: preserve}}\n")
+    for i in range(n):
+        t.append(f"- name: Check config {i}\n  assert: {{that: [\"st{i}.stat.exists\", \"wc{i}.stdout is search('blob')\"]}}\n")
+    # exactly `tasks` tasks: later kinds (asserts, stats...) go first; each task only
+    # depends on earlier ones
+    (role / "tasks" / "main.yml").write_text("\n".join(t[:tasks]))
+    (role / "handlers" / "main.yml").write_text(
+        "- name: restart bench\n  command: \"touch {{ bench_dir }}/run/restarted\"\n"
+        "- name: reload bench\n  command: \"touch {{ bench_dir }}/run/reloaded\"\n")
+    book = root / "bench.yml"
+    book.write_text("- name: Bench\n  hosts: all\n  gather_facts: false\n  roles: [bench]\n")
+    return book
+
+
+def write_inventory(root: Path, nodes: list[tuple[str, str]], key: Path) -> Path:
+    """An Ansible YAML inventory both tools read: the nodes over SSH as root."""
+    lines = ["all:", "  vars:", "    ansible_user: root", f"    ansible_ssh_private_key_file: {key}",
+             "    ansible_python_interpreter: /usr/bin/python3", "  hosts:"]
+    lines += [f"    {name}: {{ansible_host: {addr}}}" for name, addr in nodes]
+    inv = root / "hosts.yml"
+    inv.write_text("\n".join(lines) + "\n")
+    return inv
+
+
+# ---- running the two tools ------------------------------------------------------------
+def ansible_env(tmp: Path) -> dict:
+    return dict(os.environ, ANSIBLE_HOST_KEY_CHECKING="False", ANSIBLE_PIPELINING="True",
+                ANSIBLE_SSH_ARGS="-C -o ControlMaster=auto -o ControlPersist=120s "
+                                 "-o UserKnownHostsFile=/dev/null -o LogLevel=ERROR",
+                ANSIBLE_CONTROL_PATH_DIR=str(tmp / "cp"), ANSIBLE_LOCAL_TEMP=str(tmp / "atmp"),
+                ANSIBLE_RETRY_FILES_ENABLED="False", ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0",
+                ANSIBLE_DEPRECATION_WARNINGS="False", ANSIBLE_CONFIG=str(tmp / "none.cfg"))
+
+
+RECAP = re.compile(r"^(\S+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
+
+
+def recap(text: str) -> dict:
+    """{host: (ok, changed, unreachable, failed)} from a PLAY RECAP (either tool)."""
+    return {m[1]: tuple(int(x) for x in m.groups()[1:]) for m in RECAP.finditer(text)}
+
+
+def run_tool(tool: str, book: Path, inv: Path, forks: int, extra: dict, tmp: Path,
+             args: list[str] = ()) -> tuple[float, dict, str]:
+    """Run one tool once; (seconds, recap, output). Exits the bench if the run failed."""
+    ev = json.dumps(extra)
+    if tool == "labctl":
+        cmd = [sys.executable, "-m", "labctl.cli.main", "play", "-i", str(inv), "-f", str(forks), "-e", ev,
+               *args, str(book)]
+        env = dict(os.environ, CI="true", LABCTL_STATE_DIR=str(tmp / "labctl-state"))
+    else:
+        cmd = [ANSIBLE, "-i", str(inv), "-f", str(forks), "-e", ev, *args, str(book)]
+        env = ansible_env(tmp)
+    start = time.monotonic()
+    p = subprocess.run(cmd, cwd=book.parent, env=env, capture_output=True, text=True)
+    elapsed = time.monotonic() - start
+    out = p.stdout + p.stderr
+    if p.returncode != 0:
+        sys.exit(f"bench: {tool} failed (exit {p.returncode}):\n{out[-3000:]}")
+    return elapsed, recap(p.stdout), out
+
+
+def _changed(rc: dict) -> int:
+    return sum(v[1] for v in rc.values())
+
+
+def netns_nodes(state: Path, count: int):
+    """Create `count` netns nodes; returns (provider, [(name, address)], key)."""
+    from labctl.providers.base import NodeSpec
+    from labctl.providers.netns import NetnsProvider
+    provider = NetnsProvider(state, subnet=SUBNET)
+    specs = [NodeSpec(f"bench{i + 1}", f"10.200.0.{BASE + i}") for i in range(count)]
+    eps = provider.create(specs)
+    return provider, [(s.name, e.host) for s, e in zip(specs, eps)], Path(eps[0].private_key_file)
+
+
+def engine_bench(tmp: Path, nodes: int, tasks: int, forks: int) -> dict:
+    book = write_role(tmp / "play", tasks)
+    provider, hosts, key = netns_nodes(tmp / "nodes", nodes)
+    try:
+        inv = write_inventory(tmp / "play", hosts, key)
+        ntasks = sum(1 for line in (book.parent / "roles/bench/tasks/main.yml").read_text().splitlines()
+                     if line.startswith("- name:"))
+        out = {"nodes": nodes, "tasks": ntasks, "forks": forks}
+        for tool in ("labctl", "ansible"):
+            extra = {"bench_dir": f"/var/lib/labkube/bench-{tool}"}
+            first, rc1, _ = run_tool(tool, book, inv, forks, extra, tmp)
+            rerun, rc2, _ = run_tool(tool, book, inv, forks, extra, tmp)
+            out[f"{tool}_first_s"] = round(first, 2)
+            out[f"{tool}_rerun_s"] = round(rerun, 2)
+            out[f"{tool}_first_changed"] = _changed(rc1)
+            out[f"{tool}_rerun_changed"] = _changed(rc2)
+        out["speedup_first"] = round(out["ansible_first_s"] / out["labctl_first_s"], 1)
+        out["speedup_rerun"] = round(out["ansible_rerun_s"] / out["labctl_rerun_s"], 1)
+        return out
+    finally:
+        provider.destroy()
+
+
+def site_bench(tmp: Path) -> float:
+    """`labctl up` the default lab, then time a no-change `labctl play site.yml`; down."""
+    env = dict(os.environ, CI="true", LABCTL_STATE_DIR=str(tmp / "site-state"))
+    lab = [sys.executable, "-m", "labctl.cli.main"]
+    try:
+        p = subprocess.run(lab + ["up"], cwd=ROOT, env=env, capture_output=True, text=True)
+        if p.returncode != 0:
+            sys.exit(f"bench: labctl up failed:\n{(p.stdout + p.stderr)[-3000:]}")
+        start = time.monotonic()
+        p = subprocess.run(lab + ["play", "-i", "inventories/local", "site.yml"], cwd=ROOT, env=env,
+                           capture_output=True, text=True)
+        elapsed = time.monotonic() - start
+        if p.returncode != 0 or _changed(recap(p.stdout)):
+            sys.exit(f"bench: site.yml rerun failed or changed something:\n{p.stdout[-3000:]}")
+        return elapsed
+    finally:
+        subprocess.run(lab + ["down"], cwd=ROOT, env=env, capture_output=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--quick", action="store_true", help="2 nodes, 4 tasks, no site.yml (< 1 min)")
+    parser.add_argument("--nodes", type=int)
+    parser.add_argument("--tasks", type=int)
+    parser.add_argument("--forks", type=int, default=10)
+    parser.add_argument("--no-site", action="store_true", help="skip the site.yml rerun (needs a lab up)")
+    args = parser.parse_args()
+    if os.geteuid() != 0:
+        sys.exit("bench: needs root (it creates network namespaces)")
+    if not os.path.exists(ANSIBLE):
+        sys.exit("bench: ansible-playbook not found (pip install ansible-core into the venv)")
+    nodes = args.nodes or (2 if args.quick else 10)
+    tasks = args.tasks or (4 if args.quick else 50)
+    tmp = Path(tempfile.mkdtemp(prefix="labctl-bench-"))
+    try:
+        result = engine_bench(tmp, nodes, tasks, args.forks)
+        result["site_rerun_s"] = None if (args.quick or args.no_site) else round(site_bench(tmp), 2)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    summary = (f"engine bench: {result['nodes']} nodes x {result['tasks']} tasks, forks {result['forks']}: "
+               f"first run labctl {result['labctl_first_s']} s vs ansible {result['ansible_first_s']} s "
+               f"({result['speedup_first']}x); rerun labctl {result['labctl_rerun_s']} s vs ansible "
+               f"{result['ansible_rerun_s']} s ({result['speedup_rerun']}x); site.yml rerun "
+               f"{result['site_rerun_s'] if result['site_rerun_s'] is not None else 'skipped'}"
+               f"{' s' if result['site_rerun_s'] is not None else ''}")
+    print(json.dumps(result) if args.json else summary)
+    if args.json:
+        print(summary, file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
