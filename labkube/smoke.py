@@ -2,7 +2,7 @@
 deployment converges and heals, and everything is cleaned up again.
 
     results = await run_smoke("/var/lib/labctl/lab/admin.kubeconfig")
-    python -m labkube.smoke --kubeconfig FILE [--namespace NS] [--timeout SECONDS]
+    python -m labkube.smoke --kubeconfig FILE [--namespace NS] [--timeout SECONDS] [--min-nodes N]
 
 `timeout` is the budget for all checks together (cleanup gets at least 30 s more). Each
 check is a CheckResult(name, ok, detail, seconds); the command prints one line per check
@@ -36,7 +36,7 @@ class CheckResult:
 
 class Smoke:
     def __init__(self, client, namespace: str, timeout: float, clock: Clock | None = None,
-                 image: str = "busybox", poll: float = 0.5, log_wait: float = 30):
+                 image: str = "busybox", poll: float = 0.5, log_wait: float = 30, min_nodes: int = 1):
         self.c = client
         self.ns = namespace
         self.clock = clock or Clock()
@@ -44,6 +44,7 @@ class Smoke:
         self.image = image
         self.poll = poll
         self.log_wait = log_wait
+        self.min_nodes = min_nodes
         self.results: list[CheckResult] = []
 
     async def wait(self, fn, limit: float | None = None):
@@ -80,13 +81,17 @@ class Smoke:
     async def nodes_ready(self):
         async def all_ready():
             nodes = await self.c.list("nodes")
-            return nodes if nodes and all(_ready(n) == "True" for n in nodes) else None
+            ok = len(nodes) >= max(1, self.min_nodes) and all(_ready(n) == "True" for n in nodes)
+            return nodes if ok else None
         if await self.wait(all_ready, 60):
             nodes = await self.c.list("nodes")
             return True, f"{len(nodes)}/{len(nodes)} Ready: " + ", ".join(n["metadata"]["name"] for n in nodes)
         nodes = await self.c.list("nodes")
         if not nodes:
             return False, "no nodes registered"
+        if len(nodes) < self.min_nodes:
+            return False, f"{len(nodes)}/{self.min_nodes} nodes registered: " + ", ".join(
+                n["metadata"]["name"] for n in nodes)
         bad = [f"{n['metadata']['name']} ({_ready(n)})" for n in nodes if _ready(n) != "True"]
         return False, "not Ready: " + ", ".join(bad)
 
@@ -258,9 +263,11 @@ async def _ignore_404(coro):
             raise
 
 
-async def run_smoke(kubeconfig_path: str, namespace: str = "labctl-smoke", timeout: float = 120) -> list[CheckResult]:
+async def run_smoke(kubeconfig_path: str, namespace: str = "labctl-smoke", timeout: float = 120,
+                    min_nodes: int = 1) -> list[CheckResult]:
+    """min_nodes: how many nodes must have registered (e.g. the inventory's size)."""
     async with Client(KubeConfig.load(kubeconfig_path), user_agent="labkube-smoke") as c:
-        return await Smoke(c, namespace, timeout).run()
+        return await Smoke(c, namespace, timeout, min_nodes=min_nodes).run()
 
 
 def format_result(r: CheckResult) -> str:
@@ -272,13 +279,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--kubeconfig", required=True)
     ap.add_argument("--namespace", default="labctl-smoke")
     ap.add_argument("--timeout", type=float, default=120, help="seconds for all checks")
+    ap.add_argument("--min-nodes", type=int, default=1, help="nodes that must have registered")
     args = ap.parse_args(argv)
     try:
         KubeConfig.load(args.kubeconfig)
     except KubeConfigError as e:
         print(f"labkube.smoke: {e}", file=sys.stderr)
         return 2
-    results = asyncio.run(run_smoke(args.kubeconfig, args.namespace, args.timeout))
+    results = asyncio.run(run_smoke(args.kubeconfig, args.namespace, args.timeout, args.min_nodes))
     for r in results:
         print(format_result(r), flush=True)
     if results and results[0].unreachable:

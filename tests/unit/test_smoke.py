@@ -96,6 +96,12 @@ async def test_broken_cluster_reports_failures_within_the_budget():
     assert not by["pod-runs-on-worker"].ok and by["pod-logs"].detail == "skipped: pod not running"
     assert not by["deployment-available"].ok
     assert clock.monotonic() - start < 60 + 31
+    api2, clock2, tasks2 = await cluster([node("w1-k8s")])
+    try:
+        r = await Smoke(api2, "labctl-smoke", 10, clock=clock2, min_nodes=3).nodes_ready()
+    finally:
+        await stop(tasks2)
+    assert r == (False, "1/3 nodes registered: w1-k8s")
     assert format_result(CheckResult("x", False, "why", 1.25)) == "FAIL x (1.2 s): why"
 
 
