@@ -188,7 +188,10 @@ class Client:
             "labelSelector": label_selector or None, "fieldSelector": field_selector or None,
             "timeoutSeconds": timeout_seconds,
             "allowWatchBookmarks": "true" if allow_bookmarks else None})
-        tmo = aiohttp.ClientTimeout(total=None, sock_connect=self._timeout, sock_read=None)
+        # a server that was asked to end the watch after timeout_seconds and stays silent for
+        # longer is gone (half-open connection): give up so the caller re-watches
+        tmo = aiohttp.ClientTimeout(total=None, sock_connect=self._timeout,
+                                    sock_read=timeout_seconds + 30 if timeout_seconds else None)
         async with session.get(url, timeout=tmo) as resp:
             if resp.status >= 400:
                 raise ApiError.from_body(resp.status, await resp.read())
