@@ -158,7 +158,9 @@ class Runtime(abc.ABC):
     async def exec_sync(self, container_id: str, cmd: list, timeout: float) -> tuple[int, bytes]:
         raise RuntimeError_("exec is not supported by this runtime")
 
-    def exec_argv(self, container_id: str, cmd: list, tty: bool) -> list:
+    exec_console_socket = False    # True: exec_argv(..., console_socket=PATH) sends the terminal there
+
+    def exec_argv(self, container_id: str, cmd: list, tty: bool, console_socket: str | None = None) -> list:
         """The helper command line that runs ``cmd`` in the container with our stdio passed
         through (a terminal on stdio when ``tty``): what interactive exec starts."""
         raise RuntimeError_("interactive exec is not supported by this runtime")

@@ -236,10 +236,14 @@ class CrunRuntime(Runtime):
         r = await run(self._crun("exec", container_id, *cmd), timeout=timeout, stderr=asyncio.subprocess.STDOUT)
         return r.rc, r.stdout
 
-    def exec_argv(self, container_id: str, cmd: list, tty: bool) -> list:
-        """`crun exec [-t] ID CMD...`: with -t crun relays the terminal on its stdio into a new
-        one in the container; the exit code is the command's."""
-        return self._crun("exec", *(["-t"] if tty else []), container_id, *cmd)
+    exec_console_socket = True     # exec -t can hand its terminal over a console socket
+
+    def exec_argv(self, container_id: str, cmd: list, tty: bool, console_socket: str | None = None) -> list:
+        """`crun exec [-t [--console-socket PATH]] ID CMD...`: with -t alone crun relays the
+        terminal on its stdio into a new one in the container; with a console socket it sends
+        that terminal's master there. The exit code is the command's."""
+        opts = (["-t"] + (["--console-socket", console_socket] if console_socket else [])) if tty else []
+        return self._crun("exec", *opts, container_id, *cmd)
 
 
 def _nofile() -> int:

@@ -21,6 +21,7 @@ import termios
 from aiohttp import WSMsgType, web
 
 from . import channels
+from .console import start_with_console
 
 log = logging.getLogger(__name__)
 CHUNK = 32 * 1024
@@ -32,8 +33,9 @@ def set_winsize(fd: int, cols: int, rows: int) -> None:
 
 class ExecSession:
     def __init__(self, ws: web.WebSocketResponse, argv: list, *, stdin: bool, stdout: bool, stderr: bool,
-                 tty: bool):
+                 tty: bool, console_argv=None):
         self.ws, self.argv = ws, argv
+        self.console_argv = console_argv      # socket path -> argv: the runtime hands us its terminal
         self.want_stdin, self.want_stdout, self.want_stderr, self.tty = stdin, stdout, stderr, tty
         self.proc: asyncio.subprocess.Process | None = None
         self.master: int | None = None
@@ -41,17 +43,24 @@ class ExecSession:
     async def run(self) -> int | None:
         """Run to the end; returns the exit code (None when the process could not start)."""
         try:
-            readers = await (self._start_tty() if self.tty else self._start_pipes())
+            if self.tty and self.console_argv is not None:
+                readers = await self._start_console()
+            else:
+                readers = await (self._start_tty() if self.tty else self._start_pipes())
         except OSError as e:
             await self._send(channels.status_message(None, f"cannot start the command: {e}"))
             return None
         feeder = asyncio.create_task(self._feed())
         outputs = asyncio.gather(*readers, return_exceptions=True)
-        await asyncio.wait([feeder, outputs], return_when=asyncio.FIRST_COMPLETED)
+        exited = asyncio.ensure_future(self.proc.wait())
+        await asyncio.wait([feeder, outputs, exited], return_when=asyncio.FIRST_COMPLETED)
         if feeder.done() and self.ws.closed and self.proc.returncode is None:
             await self._hang_up()              # the client went away: end its command
-        await outputs
-        rc = await self.proc.wait()
+        rc = await exited
+        try:                                   # drain what is left; a leftover holder of the
+            await asyncio.wait_for(outputs, 2)  # output (a background child) does not hold us
+        except asyncio.TimeoutError:
+            pass
         feeder.cancel()
         await asyncio.gather(feeder, return_exceptions=True)
         if self.master is not None:
@@ -87,6 +96,13 @@ class ExecSession:
                                                              start_new_session=True)
         finally:
             os.close(slave)
+        os.set_blocking(master, False)
+        return [asyncio.create_task(self._pump_pty(master))]
+
+    async def _start_console(self) -> list:
+        self.proc, master = await start_with_console(self.console_argv)
+        self.master = master
+        set_winsize(master, 80, 24)
         os.set_blocking(master, False)
         return [asyncio.create_task(self._pump_pty(master))]
 

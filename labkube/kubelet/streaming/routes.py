@@ -59,14 +59,19 @@ class Handlers:
         if not cmd:
             raise web.HTTPBadRequest(text="you must specify at least one command for the container\n")
         tty = _flag(q, "tty")
+        rt = self.kl.runtime
         try:
-            argv = self.kl.runtime.exec_argv(cur.id, cmd, tty)
+            argv = rt.exec_argv(cur.id, cmd, tty)
         except RuntimeError_ as e:
             raise web.HTTPBadRequest(text=f"{e.message}\n") from None
+        console = None
+        if tty and getattr(rt, "exec_console_socket", False):
+            def console(path: str) -> list:
+                return rt.exec_argv(cur.id, cmd, tty, console_socket=path)
         ws = web.WebSocketResponse(protocols=channels.PROTOCOLS, max_msg_size=0)
         await ws.prepare(request)
         await ExecSession(ws, argv, stdin=_flag(q, "stdin"), stdout=_flag(q, "stdout"),
-                          stderr=_flag(q, "stderr"), tty=tty).run()
+                          stderr=_flag(q, "stderr"), tty=tty, console_argv=console).run()
         await ws.close()
         return ws
 

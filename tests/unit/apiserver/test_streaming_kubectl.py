@@ -32,6 +32,26 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+# stands in for `crun exec -t --console-socket PATH CMD...`: makes a terminal, sends its
+# master to PATH, runs CMD on it and exits with its code
+CONSOLE_HELPER = """
+import os, pty, socket, subprocess, sys
+master, slave = pty.openpty()
+c = socket.socket(socket.AF_UNIX)
+c.connect(sys.argv[1])
+socket.send_fds(c, [b" "], [master])
+c.close()
+os.close(master)
+p = subprocess.Popen(sys.argv[2:], stdin=slave, stdout=slave, stderr=slave, start_new_session=True)
+os.close(slave)
+sys.exit(p.wait())
+"""
+
+
+def _exec_argv(cid, cmd, tty, console_socket=None):
+    return [sys.executable, "-c", CONSOLE_HELPER, console_socket, *cmd] if console_socket else list(cmd)
+
+
 class StubKubelet:
     """The kubelet's streaming routes over mutual TLS; exec runs the command locally."""
 
@@ -41,7 +61,7 @@ class StubKubelet:
         worker = types.SimpleNamespace(namespace="default", name="p", sandbox=sandbox,
                                        current=lambda name: running if name == "c" else None)
         kl = types.SimpleNamespace(pods=types.SimpleNamespace(find=lambda ns, n: worker if n == "p" else None),
-                                   runtime=types.SimpleNamespace(exec_argv=lambda cid, cmd, tty: list(cmd)))
+                                   runtime=types.SimpleNamespace(exec_argv=_exec_argv, exec_console_socket=True))
         app = web.Application()
         add_routes(app, kl)
         ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH, cafile=str(d / "ca.crt"))
@@ -129,18 +149,23 @@ def test_exec_stdin(lab):
     assert p.stdout == b"HELLO\n"
 
 
-def test_exec_interactive_tty(lab):
-    """`kubectl exec -it` from a terminal: the command sees a terminal, the exit code comes back."""
+def _run_in_terminal(lab, args, typed: bytes, cols=100, rows=33):
+    """Run kubectl on a terminal of the given size, type ``typed``; (exit code, output)."""
+    import fcntl
     import pty
     import select
+    import struct
+    import termios
     master, slave = pty.openpty()
-    proc = subprocess.Popen(["kubectl", "--cache-dir", str(lab.dir / "cache"), "exec", "-it", "p", "--", "sh"],
+    fcntl.ioctl(master, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+    proc = subprocess.Popen(["kubectl", "--cache-dir", str(lab.dir / "cache"), *args],
                             stdin=slave, stdout=slave, stderr=slave, env=lab.env, start_new_session=True)
     os.close(slave)
-    os.write(master, b"test -t 0 && echo TTY$((6*7)); exit 4\n")
+    os.write(master, typed)
     out = b""
-    while proc.poll() is None or select.select([master], [], [], 0.2)[0]:
-        if select.select([master], [], [], 0.2)[0]:
+    while True:
+        ready = select.select([master], [], [], 0.2)[0]
+        if ready:
             try:
                 chunk = os.read(master, 4096)
             except OSError:
@@ -148,9 +173,19 @@ def test_exec_interactive_tty(lab):
             if not chunk:
                 break
             out += chunk
+        elif proc.poll() is not None:
+            break
     os.close(master)
-    assert proc.wait(timeout=30) == 4, out
-    assert b"TTY42" in out
+    return proc.wait(timeout=30), out
+
+
+def test_exec_interactive_tty(lab):
+    """`kubectl exec -it` from a terminal: the command sees a terminal of the client's size
+    (resize messages), and the exit code comes back."""
+    rc, out = _run_in_terminal(lab, ["exec", "-it", "p", "--", "sh"],
+                               b"sleep 1; test -t 0 && echo TTY$((6*7)); stty size; exit 4\n")
+    assert rc == 4, out
+    assert b"TTY42" in out and b"33 100" in out, out
 
 
 def test_cp_to_and_from(lab, tmp_path):
