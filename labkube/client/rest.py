@@ -51,6 +51,8 @@ class Client:
         if config.token:
             self._headers["Authorization"] = f"Bearer {config.token}"
         self._session: aiohttp.ClientSession | None = None
+        # kubeconfig tls-server-name: the name to verify the serving certificate against
+        self._tls_name = {"server_hostname": config.tls_server_name} if config.tls_server_name else {}
 
     @classmethod
     def from_kubeconfig(cls, path: str, **kw) -> "Client":
@@ -95,7 +97,7 @@ class Client:
             headers["Content-Type"] = content_type
         tmo = aiohttp.ClientTimeout(total=timeout or self._timeout)
         async with session.request(method, self.url(path, query), data=data, headers=headers,
-                                   timeout=tmo) as resp:
+                                   timeout=tmo, **self._tls_name) as resp:
             payload = await resp.read()
             if resp.status >= 400:
                 raise ApiError.from_body(resp.status, payload)
@@ -192,7 +194,7 @@ class Client:
         # longer is gone (half-open connection): give up so the caller re-watches
         tmo = aiohttp.ClientTimeout(total=None, sock_connect=self._timeout,
                                     sock_read=timeout_seconds + 30 if timeout_seconds else None)
-        async with session.get(url, timeout=tmo) as resp:
+        async with session.get(url, timeout=tmo, **self._tls_name) as resp:
             if resp.status >= 400:
                 raise ApiError.from_body(resp.status, await resp.read())
             buf = b""

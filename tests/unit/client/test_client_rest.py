@@ -171,3 +171,23 @@ async def test_many_open_watches_do_not_starve_requests(server):
         for t in tasks:
             t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def test_tls_server_name_is_used_for_verification(server, tmp_path):
+    kc, _ = server
+    doc = yaml.safe_load(open(kc))
+    url = doc["clusters"][0]["cluster"]["server"]
+    doc["clusters"][0]["cluster"]["server"] = url.replace("127.0.0.1", "localhost")
+    doc["clusters"][0]["cluster"]["tls-server-name"] = "not-in-the-cert"
+    p = os.path.join(os.path.dirname(kc), "named.kubeconfig")
+    with open(p, "w") as f:
+        yaml.safe_dump(doc, f)
+    async with Client(KubeConfig.load(p)) as c:
+        with pytest.raises(Exception) as ei:
+            await c.get("pods", "x", namespace="default")
+        assert "not-in-the-cert" in str(ei.value) or "certificate" in str(ei.value).lower()
+    doc["clusters"][0]["cluster"]["tls-server-name"] = "localhost"
+    with open(p, "w") as f:
+        yaml.safe_dump(doc, f)
+    async with Client(KubeConfig.load(p)) as c:
+        assert (await c.get("pods", "x", namespace="default"))["metadata"]["name"] == "x"
