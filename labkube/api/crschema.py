@@ -93,15 +93,24 @@ def validate(value, schema: dict | None, path: Path, top: bool = False) -> list[
 # schemas and printer columns of the custom resources being served: (group, version, plural) -> ...
 _SCHEMAS: dict[tuple[str, str, str], dict] = {}
 _COLUMNS: dict[tuple[str, str, str], list] = {}
+_SCALE: dict[tuple[str, str, str], dict] = {}
 
 
-def register_schema(group: str, version: str, plural: str, schema: dict | None, columns: list | None) -> None:
+def register_schema(group: str, version: str, plural: str, schema: dict | None, columns: list | None,
+                    scale: dict | None = None) -> None:
     _SCHEMAS[(group, version, plural)] = schema or {}
     _COLUMNS[(group, version, plural)] = columns or []
+    if isinstance(scale, dict):
+        _SCALE[(group, version, plural)] = scale
+
+
+def scale_for(group: str, version: str, plural: str) -> dict | None:
+    """The CRD's scale subresource paths (specReplicasPath, statusReplicasPath, labelSelectorPath)."""
+    return _SCALE.get((group, version, plural))
 
 
 def unregister_schemas(group: str, plural: str) -> None:
-    for d in (_SCHEMAS, _COLUMNS):
+    for d in (_SCHEMAS, _COLUMNS, _SCALE):
         for k in [k for k in d if k[0] == group and k[2] == plural]:
             del d[k]
 
@@ -109,6 +118,7 @@ def unregister_schemas(group: str, plural: str) -> None:
 def clear() -> None:
     _SCHEMAS.clear()
     _COLUMNS.clear()
+    _SCALE.clear()
 
 
 def schema_for(group: str, version: str, plural: str) -> dict | None:

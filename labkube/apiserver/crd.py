@@ -37,7 +37,7 @@ def serve(crd: dict) -> None:
     for res in resources_of(crd):
         version = next(v for v in spec["versions"] if v["name"] == res.version)
         crschema.register_schema(res.group, res.version, res.name, (version.get("schema") or {}).get("openAPIV3Schema"),
-                                 version.get("additionalPrinterColumns"))
+                                 version.get("additionalPrinterColumns"), (version.get("subresources") or {}).get("scale"))
         register_custom(res)
     _SERVED[crd["metadata"]["name"]] = (spec.get("group"), (spec.get("names") or {}).get("plural"))
     log.info("serving custom resource %s", crd["metadata"]["name"])

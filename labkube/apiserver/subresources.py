@@ -7,6 +7,7 @@ import copy
 from aiohttp import web
 
 from ..api import errors
+from ..api import crschema
 from ..api.patch import PATCH_TYPES, apply_patch
 from ..api.selectors import selector_string
 from . import deletion, logs
@@ -54,13 +55,40 @@ async def handle(request: web.Request, reg: Registry, t: Target) -> web.StreamRe
     raise errors.method_not_allowed(f"{t.res.name}/{sub} does not support {m}")
 
 
-def to_scale(obj: dict) -> dict:
+def _paths(res) -> tuple[str, str, str]:
+    """(spec replicas, status replicas, label selector) paths; custom resources take them from the CRD."""
+    if getattr(res, "custom", False):
+        sc = crschema.scale_for(res.group, res.version, res.name) or {}
+        return (sc.get("specReplicasPath", ".spec.replicas"), sc.get("statusReplicasPath", ".status.replicas"),
+                sc.get("labelSelectorPath", ""))
+    return ".spec.replicas", ".status.replicas", ""
+
+
+def _at(obj: dict, path: str):
+    cur = obj
+    for part in [p for p in path.split(".") if p]:
+        cur = cur.get(part) if isinstance(cur, dict) else None
+    return cur
+
+
+def _set_at(obj: dict, path: str, value) -> None:
+    parts = [p for p in path.split(".") if p]
+    cur = obj
+    for part in parts[:-1]:
+        if not isinstance(cur.get(part), dict):
+            cur[part] = {}
+        cur = cur[part]
+    cur[parts[-1]] = value
+
+
+def to_scale(obj: dict, res=None) -> dict:
     md = obj.get("metadata") or {}
-    spec, st = obj.get("spec") or {}, obj.get("status") or {}
+    spec_path, status_path, selector_path = _paths(res)
+    selector = _at(obj, selector_path) if selector_path else _selector((obj.get("spec") or {}).get("selector"))
     return {"kind": "Scale", "apiVersion": "autoscaling/v1",
             "metadata": {k: md[k] for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp") if k in md},
-            "spec": {"replicas": spec.get("replicas", 0)},
-            "status": {"replicas": st.get("replicas") or 0, "selector": _selector(spec.get("selector"))}}
+            "spec": {"replicas": _at(obj, spec_path) or 0},
+            "status": {"replicas": _at(obj, status_path) or 0, "selector": selector if isinstance(selector, str) else ""}}
 
 
 def _selector(sel) -> str:
@@ -70,7 +98,7 @@ def _selector(sel) -> str:
 
 async def scale(request: web.Request, reg: Registry, t: Target) -> web.Response:
     if request.method == "GET":
-        return reply(to_scale(await reg.get(t.res, t.namespace, t.name)))
+        return reply(to_scale(await reg.get(t.res, t.namespace, t.name), t.res))
     body = await read_body(request)
     if request.method == "PUT" and not isinstance(body, dict):
         raise errors.bad_request("json: cannot unmarshal into Go value of type Scale")
@@ -82,7 +110,7 @@ async def scale(request: web.Request, reg: Registry, t: Target) -> web.Response:
         pre = sub_dict(body, "metadata").get("resourceVersion") or None
 
     def mutate(cur: dict) -> dict:
-        sc = to_scale(cur)
+        sc = to_scale(cur, t.res)
         new = apply_patch(ct, sc, body) if request.method == "PATCH" else copy.deepcopy(body)
         if not isinstance(new, dict):
             raise errors.bad_request("json: cannot unmarshal into Go value of type Scale")
@@ -92,11 +120,11 @@ async def scale(request: web.Request, reg: Registry, t: Target) -> web.Response:
         if not isinstance(reps, int) or isinstance(reps, bool) or reps < 0:
             raise errors.ApiError(422, "Invalid", f'Scale.autoscaling "{t.name}" is invalid: spec.replicas: '
                                   f"Invalid value: {reps}: must be greater than or equal to 0")
-        cur.setdefault("spec", {})["replicas"] = reps
+        _set_at(cur, _paths(t.res)[0], reps)
         return cur
     obj = await reg.guaranteed_update(t.res, t.namespace, t.name, mutate, None, dry_run(request),
                                       precondition=str(pre) if pre else None)
-    return reply(to_scale(obj))
+    return reply(to_scale(obj, t.res))
 
 
 async def bind(request: web.Request, reg: Registry, t: Target) -> web.Response:

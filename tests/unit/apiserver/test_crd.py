@@ -96,3 +96,20 @@ async def test_every_served_version_sees_the_same_objects(api):
     assert [i["apiVersion"] for i in items] == ["example.com/v2"]
     versions = (await (await api.get("/apis")).json())["groups"]
     assert [v["version"] for g in versions if g["name"] == "example.com" for v in g["versions"]] == ["v1", "v2"]
+
+
+async def test_custom_scale_subresource(api):
+    crd = copy.deepcopy(CRD)
+    v = crd["spec"]["versions"][0]
+    v["subresources"]["scale"] = {"specReplicasPath": ".spec.size", "statusReplicasPath": ".status.count",
+                                  "labelSelectorPath": ".status.selector"}
+    await api.post(CRDS, json=crd)
+    await api.post(WIDGETS, json=widget("s", size=2))
+    await api.patch(WIDGETS + "/s/status", json={"status": {"count": 1, "selector": "app=s"}},
+                    headers={"Content-Type": "application/merge-patch+json"})
+    sc = await (await api.get(WIDGETS + "/s/scale")).json()
+    assert sc["spec"] == {"replicas": 2} and sc["status"] == {"replicas": 1, "selector": "app=s"}
+    r = await api.patch(WIDGETS + "/s/scale", json={"spec": {"replicas": 5}},
+                        headers={"Content-Type": "application/merge-patch+json"})
+    assert (await r.json())["spec"]["replicas"] == 5
+    assert (await (await api.get(WIDGETS + "/s")).json())["spec"]["size"] == 5
