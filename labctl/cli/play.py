@@ -47,23 +47,32 @@ def _split(values: list[str]) -> list[str] | None:
     return out or None
 
 
+def _play_header(i: int, play) -> str:
+    """`  play #1 (all): Name\tTAGS: [...]`, as ansible-playbook prints it."""
+    pattern = ",".join(play.hosts) if isinstance(play.hosts, list) else str(play.hosts)
+    return f"\n  play #{i} ({pattern}): {play.name}\tTAGS: [{', '.join(map(str, play.tags))}]"
+
+
 def _list_hosts(args, lab, extra) -> None:
-    from ..engine import list_hosts
+    from ..engine import list_hosts, load_playbook
+    plays = load_playbook(args.playbook)
     print(f"\nplaybook: {args.playbook}")
-    for i, (name, hosts) in enumerate(list_hosts(args.playbook, lab.inventory, limit=args.limit,
-                                                 extra_vars=extra), 1):
-        print(f"\n  play #{i} ({name}):")
+    listed = list_hosts(args.playbook, lab.inventory, limit=args.limit, extra_vars=extra)
+    for i, (play, (_, hosts)) in enumerate(zip(plays, listed), 1):
+        print(_play_header(i, play))
+        print(f"    pattern: {[play.hosts] if isinstance(play.hosts, str) else list(play.hosts)}")
         print(f"    hosts ({len(hosts)}):")
         for h in hosts:
             print(f"      {h}")
 
 
 def _list_tasks(args) -> None:
-    from ..engine import list_tasks
+    from ..engine import list_tasks, load_playbook
+    plays = load_playbook(args.playbook)
     print(f"\nplaybook: {args.playbook}")
-    for i, (name, tasks) in enumerate(list_tasks(args.playbook, tags=_split(args.tags),
-                                                 skip_tags=_split(args.skip_tags)), 1):
-        print(f"\n  play #{i} ({name}):")
+    listed = list_tasks(args.playbook, tags=_split(args.tags), skip_tags=_split(args.skip_tags))
+    for i, (play, (_, tasks)) in enumerate(zip(plays, listed), 1):
+        print(_play_header(i, play))
         print("    tasks:")
         for task, tags in tasks:
             print(f"      {task}\tTAGS: [{', '.join(tags)}]")

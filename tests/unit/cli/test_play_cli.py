@@ -87,7 +87,7 @@ def test_syntax_check_needs_no_inventory(tree, capsys):
 def test_list_hosts(tree, capsys):
     assert play("--list-hosts", "site.yml") == 0
     out = capsys.readouterr().out
-    assert "play #1 (Web)" in out and "hosts (2):" in out and "play #2 (Db)" in out
+    assert "play #1 (web): Web" in out and "hosts (2):" in out and "play #2 (db): Db" in out
     assert out.index("h1") < out.index("h2") < out.index("h3")
     assert play("--list-hosts", "-l", "h2", "site.yml") == 0
     out = capsys.readouterr().out
