@@ -122,9 +122,13 @@ def test_run_json_extra_vars_and_start_at_task(tree, capsys):
 
 
 def test_run_human_recap_and_verbose(tree, capsys):
-    assert play("-v", "site.yml") == 0
+    assert play("site.yml") == 0
     out = capsys.readouterr().out
     assert "PLAY RECAP" in out and "h1" in out and "failed=0" in out
+    assert '"rc": 0' not in out
+    assert play("-v", "site.yml") == 0
+    out = capsys.readouterr().out
+    assert '"rc": 0' in out and "task path:" in out     # -v: module results and task paths
 
 
 def test_failing_host_exit_code(tree, capsys):
