@@ -214,4 +214,5 @@ class Lab:
         import asyncio
         from labkube.smoke import run_smoke
         self.require_up()
-        return asyncio.run(run_smoke(str(self.kubeconfig_path()), timeout=timeout))
+        return asyncio.run(run_smoke(str(self.kubeconfig_path()), timeout=timeout,
+                                     min_nodes=len(self.hosts())))
