@@ -131,7 +131,7 @@ async def test_smoke_against_a_hollow_cluster_of_real_processes(tmp_path):
                 if len(await c.list("nodes")) == 3:
                     break
                 await asyncio.sleep(0.1)
-            results = await Smoke(c, "labctl-smoke", 60, log_wait=2).run()
+            results = await Smoke(c, "labctl-smoke", 60, log_wait=2, min_nodes=3).run()
     finally:
         rcs = cluster.stop()
     by = {r.name: r for r in results}
