@@ -1,0 +1,69 @@
+"""`python -m labkube.kubelet.hollow --kubeconfig F --nodes 1000 --prefix hollow-`
+
+Runs N hollow nodes in this one process until SIGTERM/SIGINT (the Nodes stay registered,
+like a stopped kubelet's). Exit 2 with one line on stderr for a bad kubeconfig or option.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def _label(s: str) -> tuple[str, str]:
+    k, _, v = s.partition("=")
+    if not k:
+        raise argparse.ArgumentTypeError(f"bad label {s!r}: want KEY=VALUE")
+    return k, v
+
+
+async def _run(args, kc) -> int:
+    from labkube.client import Client
+
+    from .fleet import HollowFleet
+    async with Client(kc, user_agent="hollow-kubelet") as client:
+        fleet = HollowFleet(client, args.nodes, prefix=args.prefix, start_index=args.start_index,
+                            lease_interval=args.lease_interval, status_interval=args.status_interval,
+                            concurrency=args.concurrency, labels=dict(args.node_label or []))
+        task = asyncio.create_task(fleet.run())
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, task.cancel)
+        try:
+            await task
+        except asyncio.CancelledError:
+            logging.getLogger("labkube.kubelet.hollow").info("stopping")
+    return 0
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m labkube.kubelet.hollow", description="many hollow nodes in one process")
+    p.add_argument("--kubeconfig", required=True)
+    p.add_argument("--nodes", type=int, default=10, help="how many nodes (default 10)")
+    p.add_argument("--prefix", default="hollow-", help="node name prefix (default hollow-)")
+    p.add_argument("--start-index", type=int, default=0, help="first node number (default 0)")
+    p.add_argument("--lease-interval", type=float, default=10.0, help="seconds between Lease renewals (10)")
+    p.add_argument("--status-interval", type=float, default=300.0, help="seconds between node status posts (300)")
+    p.add_argument("--concurrency", type=int, default=32, help="requests in flight at most (32)")
+    p.add_argument("--node-label", type=_label, action="append", metavar="KEY=VALUE")
+    p.add_argument("-v", "--verbose", action="store_true")
+    args = p.parse_args(argv)
+    if args.nodes < 1 or args.concurrency < 2 or args.lease_interval <= 0:
+        print("hollow: --nodes must be >= 1, --concurrency >= 2, --lease-interval > 0", file=sys.stderr)
+        return 2
+    from labkube.client import KubeConfig, KubeConfigError
+    try:
+        kc = KubeConfig.load(args.kubeconfig)
+    except KubeConfigError as e:
+        print(f"hollow: kubeconfig: {e}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format=LOG_FORMAT, stream=sys.stderr)
+    return asyncio.run(_run(args, kc))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

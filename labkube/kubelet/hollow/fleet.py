@@ -1,0 +1,82 @@
+"""HollowFleet: N hollow nodes and their pods in one asyncio loop, over one client.
+
+Nodes register with bounded concurrency; each then renews its Lease every
+`lease_interval` seconds and re-posts its status every `status_interval` seconds, each
+node at its own random phase so the heartbeats are spread evenly over the interval.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+
+from .node import HollowNode, NodeConfig, pod_cidr
+from .pods import HollowPods
+
+log = logging.getLogger(__name__)
+
+
+class HollowFleet:
+    def __init__(self, client, count: int, prefix: str = "hollow-", start_index: int = 0,
+                 lease_interval: float = 10.0, status_interval: float = 300.0, concurrency: int = 32,
+                 labels: dict | None = None, taints: list | None = None, lease_duration: int = 40):
+        self.client = client
+        self.lease_interval = lease_interval
+        self.status_interval = status_interval
+        self.sem = asyncio.Semaphore(concurrency)
+        self.nodes: dict[str, HollowNode] = {}
+        for i in range(start_index, start_index + count):
+            name = f"{prefix}{i}"
+            cfg = NodeConfig(node_name=name, pod_cidr=pod_cidr(i), node_lease_duration_seconds=lease_duration,
+                             node_labels={"type": "hollow", **(labels or {})}, register_with_taints=list(taints or []))
+            self.nodes[name] = HollowNode(client, cfg)
+        self.pods = HollowPods(client, self.nodes, workers=concurrency // 2 or 1)
+        self.registered = asyncio.Event()
+        self._count = 0
+
+    async def _call(self, fn, what: str) -> None:
+        """fn() under the concurrency limit, retried with back-off until it works."""
+        delay = 0.5
+        while True:
+            try:
+                async with self.sem:
+                    await fn()
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:  # noqa: BLE001 - apiserver busy or not up yet
+                log.warning("%s failed (%s); retrying in %.1fs", what, e, delay)
+                await asyncio.sleep(delay * random.uniform(0.5, 1.5))
+                delay = min(delay * 2, 10)
+
+    async def _node(self, node: HollowNode) -> None:
+        await self._call(node.register, f"registering {node.name}")
+        await self._call(node.renew_lease, f"lease of {node.name}")
+        self._count += 1
+        if self._count == len(self.nodes):
+            self.registered.set()
+        next_status = time.monotonic() + random.uniform(0.5, 1.0) * self.status_interval
+        await asyncio.sleep(random.uniform(0, self.lease_interval))
+        while True:
+            await self._call(node.renew_lease, f"lease of {node.name}")
+            if time.monotonic() >= next_status:
+                await self._call(node.update_status, f"status of {node.name}")
+                next_status += self.status_interval
+            await asyncio.sleep(self.lease_interval)
+
+    async def run(self) -> None:
+        t0 = time.monotonic()
+        tasks = [asyncio.create_task(self.pods.run())]
+        tasks += [asyncio.create_task(self._node(n)) for n in self.nodes.values()]
+
+        async def announce():
+            await self.registered.wait()
+            log.info("%d hollow nodes registered in %.1fs", len(self.nodes), time.monotonic() - t0)
+        tasks.append(asyncio.create_task(announce()))
+        try:
+            await asyncio.gather(*tasks)
+        finally:
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)

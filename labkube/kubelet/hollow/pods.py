@@ -1,0 +1,117 @@
+"""The pods of all hollow nodes: one shared informer (every pod, filtered by spec.nodeName
+against the fleet's node names), a work queue of `namespace/name` keys and a few workers.
+
+A bound pod is reported Running and Ready at once (init containers Completed, containers
+running; the status is computed by the real kubelet's `status.pod_status`). A pod with a
+deletionTimestamp is finished with the kubelet's final `DELETE gracePeriodSeconds=0`
+(uid precondition), as the fake runtime would after stopping its containers.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from labkube.client.informer import Informer
+from labkube.client.workqueue import WorkQueue
+
+from ..runtime.base import ContainerStatus
+from ..status import ContainerView, pod_status
+
+log = logging.getLogger(__name__)
+
+
+def running_status(pod: dict, host_ip: str, pod_ip: str, now: float | None = None) -> dict:
+    """The status a fake runtime reaches once every container started: Running, Ready."""
+    now = time.time() if now is None else now
+    spec, uid = pod.get("spec") or {}, pod["metadata"]["uid"]
+
+    def view(c: dict, i: int, init: bool) -> ContainerView:
+        cid = f"{uid.replace('-', '')}{'i' if init else 'c'}{i:02d}"
+        st = ContainerStatus(id=cid, name=c["name"], pod_uid=uid, state="exited" if init else "running",
+                             image_ref=c.get("image", ""), image_id=f"fake://{c.get('image', '')}",
+                             created_at=now, started_at=now, finished_at=now if init else None,
+                             exit_code=0 if init else None, reason="Completed" if init else "")
+        return ContainerView(name=c["name"], image=c.get("image", ""), current=st, ready=not init)
+
+    inits = [view(c, i, True) for i, c in enumerate(spec.get("initContainers") or [])]
+    apps = [view(c, i, False) for i, c in enumerate(spec.get("containers") or [])]
+    ip = host_ip if spec.get("hostNetwork") else pod_ip
+    return pod_status(pod, inits, apps, host_ip=host_ip, pod_ips=[ip], start_time=now, now=now)
+
+
+class HollowPods:
+    def __init__(self, client, nodes: dict, workers: int = 16):
+        self.client = client
+        self.nodes = nodes                  # name -> HollowNode
+        self.informer = Informer(client, "pods")
+        self.queue = WorkQueue()
+        self.workers = workers
+        self._reported: set[str] = set()    # uids whose Running status was sent
+        self.running_sent = 0
+        self.deleted = 0
+        self.informer.add_handlers(self._on_pod, lambda old, new: self._on_pod(new), self._on_delete)
+
+    def _on_pod(self, pod: dict) -> None:
+        if (pod.get("spec") or {}).get("nodeName") in self.nodes:
+            md = pod["metadata"]
+            self.queue.add(f"{md['namespace']}/{md['name']}")
+
+    def _on_delete(self, pod: dict) -> None:
+        self._reported.discard(pod["metadata"].get("uid"))
+
+    async def run(self) -> None:
+        tasks = [asyncio.create_task(self.informer.run())]
+        tasks += [asyncio.create_task(self._worker()) for _ in range(self.workers)]
+        try:
+            await asyncio.gather(*tasks)
+        finally:
+            for t in tasks:
+                t.cancel()
+            self.queue.shutdown()
+
+    async def _worker(self) -> None:
+        while True:
+            key = await self.queue.get()
+            if key is None:
+                return
+            try:
+                await self.sync(key)
+                self.queue.forget(key)
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:  # noqa: BLE001 - apiserver busy or restarting: retry with backoff
+                log.warning("pod %s: %s", key, e)
+                self.queue.add_rate_limited(key)
+            finally:
+                self.queue.done(key)
+
+    async def sync(self, key: str) -> None:
+        pod = self.informer.get(key)
+        if pod is None:
+            return
+        md, spec = pod["metadata"], pod.get("spec") or {}
+        node = self.nodes.get(spec.get("nodeName"))
+        if node is None:
+            return
+        if md.get("deletionTimestamp"):
+            try:
+                await self.client.delete("pods", md["name"], namespace=md["namespace"], grace_period_seconds=0,
+                                         preconditions={"uid": md["uid"]})
+                self.deleted += 1
+            except Exception as e:  # noqa: BLE001
+                if getattr(e, "code", None) not in (404, 409):
+                    raise
+            return
+        if md["uid"] in self._reported or (pod.get("status") or {}).get("phase") in ("Running", "Succeeded", "Failed"):
+            return
+        status = running_status(pod, node.cfg.node_ip, node.pod_ip())
+        try:
+            await self.client.patch("pods", md["name"], {"status": status}, namespace=md["namespace"],
+                                    subresource="status")
+        except Exception as e:  # noqa: BLE001
+            if getattr(e, "code", None) != 404:
+                raise
+            return
+        self._reported.add(md["uid"])
+        self.running_sent += 1

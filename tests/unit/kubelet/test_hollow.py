@@ -1,0 +1,103 @@
+"""Hollow nodes (`python -m labkube.kubelet.hollow`, many nodes in one process) against the
+real apiserver, scheduler and controller-manager on 127.0.0.1: the nodes register and are
+Ready with Leases, a Deployment's pods run on them, and deleting pods/nodes' work finishes."""
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from labkube.client import Client, KubeConfig
+from labkube.kubelet.hollow.__main__ import main as hollow_main
+from labkube.kubelet.hollow.node import pod_cidr
+from labkube.kubelet.hollow.pods import running_status
+from labkube.testing import LocalCluster
+
+
+async def eventually(fn, timeout=60.0, what=""):
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = await fn()
+        if last:
+            return last
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}: {last!r}")
+
+
+def test_running_status_and_pod_cidr():
+    pod = {"metadata": {"uid": "u-1"}, "spec": {"initContainers": [{"name": "i", "image": "busybox"}],
+                                                "containers": [{"name": "c", "image": "nginx"}]}, "status": {}}
+    st = running_status(pod, "127.0.0.1", "10.128.0.2", now=0)
+    assert st["phase"] == "Running" and st["podIP"] == "10.128.0.2" and st["hostIP"] == "127.0.0.1"
+    assert {c["type"]: c["status"] for c in st["conditions"]}["Ready"] == "True"
+    assert "running" in st["containerStatuses"][0]["state"] and st["containerStatuses"][0]["ready"]
+    assert st["initContainerStatuses"][0]["state"]["terminated"]["reason"] == "Completed"
+    assert [pod_cidr(0), pod_cidr(1), pod_cidr(256)] == ["10.128.0.0/24", "10.128.1.0/24", "10.129.0.0/24"]
+
+
+def test_bad_kubeconfig_exits_2(tmp_path, capsys):
+    assert hollow_main(["--kubeconfig", str(tmp_path / "nope"), "--nodes", "2"]) == 2
+    assert "kubeconfig" in capsys.readouterr().err
+
+
+@pytest.fixture
+def cluster(tmp_path):
+    c = LocalCluster(tmp_path, apiserver_cfg={"storage": {"fsync": False}}).start()
+    yield c
+    rcs = c.stop()
+    assert rcs == {"apiserver": 0, "scheduler": 0, "controllers": 0, "hollow": 0}, rcs
+    assert "Traceback" not in c.log("hollow"), c.log("hollow")
+
+
+async def test_hollow_nodes_run_a_deployment(cluster):
+    cluster.start_hollow(3, "--prefix", "h-", "--lease-interval", "1")
+    async with Client(KubeConfig.load(cluster.kubeconfig)) as c:
+        async def ready_nodes():
+            nodes = await c.list("nodes")
+            return len([n for n in nodes if any(x["type"] == "Ready" and x["status"] == "True"
+                                                for x in n["status"].get("conditions") or [])]) == 3 and nodes
+        nodes = await eventually(ready_nodes, what="3 hollow nodes Ready")
+        assert sorted(n["metadata"]["name"] for n in nodes) == ["h-0", "h-1", "h-2"]
+        assert nodes[0]["metadata"]["labels"]["kubernetes.io/hostname"] == nodes[0]["metadata"]["name"]
+        lease = await c.get("leases", "h-1", namespace="kube-node-lease")
+        first = lease["spec"]["renewTime"]
+        assert lease["spec"]["holderIdentity"] == "h-1"
+
+        labels = {"app": "web"}
+        await c.create("deployments", {"metadata": {"name": "web"}, "spec": {
+            "replicas": 6, "selector": {"matchLabels": labels}, "template": {"metadata": {"labels": labels},
+                                                                             "spec": {"containers": [{"name": "c", "image": "nginx"}]}}}},
+            namespace="default")
+
+        async def running():
+            pods = await c.list("pods", namespace="default", label_selector="app=web")
+            ok = [p for p in pods if p["status"].get("phase") == "Running" and p["status"].get("podIP")]
+            return len(ok) == 6 and len(pods) == 6 and pods
+        pods = await eventually(running, what="6 pods Running")
+        assert {p["spec"]["nodeName"] for p in pods} <= {"h-0", "h-1", "h-2"}
+        assert all({x["type"]: x["status"] for x in p["status"]["conditions"]}["Ready"] == "True" for p in pods)
+
+        async def available():
+            d = await c.get("deployments", "web", namespace="default")
+            return d["status"].get("availableReplicas") == 6
+        await eventually(available, what="deployment available")
+
+        # graceful deletion: the hollow kubelet finishes it; the ReplicaSet replaces the pod
+        victim = pods[0]["metadata"]["name"]
+        await c.delete("pods", victim, namespace="default")
+
+        async def replaced():
+            pods = await c.list("pods", namespace="default", label_selector="app=web")
+            names = {p["metadata"]["name"] for p in pods}
+            return victim not in names and len([p for p in pods if p["status"].get("phase") == "Running"]) == 6
+        await eventually(replaced, what="deleted pod gone and replaced")
+
+        await c.delete("deployments", "web", namespace="default", propagation_policy="Foreground")
+
+        async def all_gone():
+            return not await c.list("pods", namespace="default") and not await c.list("deployments", namespace="default")
+        await eventually(all_gone, what="deployment and pods deleted")
+        lease = await c.get("leases", "h-1", namespace="kube-node-lease")
+        assert lease["spec"]["renewTime"] != first          # heartbeats keep coming
