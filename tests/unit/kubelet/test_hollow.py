@@ -61,7 +61,9 @@ async def test_hollow_nodes_run_a_deployment(cluster):
         nodes = await eventually(ready_nodes, what="3 hollow nodes Ready")
         assert sorted(n["metadata"]["name"] for n in nodes) == ["h-0", "h-1", "h-2"]
         assert nodes[0]["metadata"]["labels"]["kubernetes.io/hostname"] == nodes[0]["metadata"]["name"]
-        lease = await c.get("leases", "h-1", namespace="kube-node-lease")
+        async def lease_of_h1():
+            return [x for x in await c.list("leases", namespace="kube-node-lease") if x["metadata"]["name"] == "h-1"]
+        (lease,) = await eventually(lease_of_h1, what="Lease of h-1")
         first = lease["spec"]["renewTime"]
         assert lease["spec"]["holderIdentity"] == "h-1"
 
