@@ -1,0 +1,174 @@
+#!/usr/bin/env python3
+"""Benchmark the apiserver alone against a local etcd 3.4 as the reference (issue 4).
+
+Starts `python -m labkube.apiserver` (throwaway CA, durable SQLite in a tmp dir, fsync on)
+and Debian's etcd on 127.0.0.1, and drives both from separate client processes (aiohttp;
+the load never runs on the server's event loop):
+
+  creates   N pods by 50 concurrent clients (closed loop): creates/s, write p50/p99
+  get       GETs of random stored pods by 50 clients: p50/p99
+  list      LIST of every stored pod (10,000 in a full run), best of 3
+  watch     100 watchers on the pods of the namespace; a writer creates pods carrying
+            their send time; delay = delivery time - send time (includes the durable write)
+  rss       the apiserver's resident memory with all pods stored
+  etcd      the same keys and the same JSON values (a pod as the apiserver stored it) as
+            raw puts through etcd's HTTP/JSON gateway (/v3/kv/put), 50 clients
+
+Clients talk HTTPS with a client certificate and keep-alive connections, exactly as
+kubectl and the Python client do (no plain-HTTP port is added to the apiserver: that would
+measure a path no real client takes). etcd is spoken to in plain HTTP, as etcd is usually
+run on a master's loopback.
+
+  bench/apiserver.py --json          10,000 pods
+  bench/apiserver.py --quick --json  2,000 pods (under a minute); list_10k_s is then scaled
+
+Goals: creates/s >= 2,000 and >= 50% of etcd puts/s, write p99 <= 50 ms, GET p99 <= 10 ms,
+LIST 10k <= 1 s, watch p99 <= 50 ms, RSS <= 300 MB with 10k pods.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import apiserver_load as load  # noqa: E402
+from apiserver_procs import Apiserver, Etcd  # noqa: E402
+
+CLIENTS, PROCS, WATCHERS = 50, 2, 100
+
+
+def _child(job, out):
+    out.put(load.run(job))
+
+
+def spawn(jobs: list[dict]) -> list[dict]:
+    """Run each job in its own process; wait for all results."""
+    ctx = mp.get_context("spawn")
+    out = ctx.Queue()
+    procs = [ctx.Process(target=_child, args=(j, out), daemon=True) for j in jobs]
+    for p in procs:
+        p.start()
+    res = [out.get() for _ in procs]
+    for p in procs:
+        p.join()
+    return res
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    s = sorted(values)
+    return round(s[min(len(s) - 1, int(q / 100 * len(s)))], 2)
+
+
+def closed_loop(kind: str, base: dict, n: int, server, **extra) -> dict:
+    """n requests by CLIENTS clients split over PROCS processes; throughput, latencies and the
+    server's CPU milliseconds per request (steadier than rates on a shared machine)."""
+    cpu0 = server.cpu_s()
+    start_at = time.time() + 3
+    jobs = [dict(base, kind=kind, ids=list(range(p, n, PROCS)), count=n // PROCS, concurrency=CLIENTS // PROCS,
+                 start_at=start_at, seed=p, **extra) for p in range(PROCS)]
+    res = spawn(jobs)
+    lat = [x for r in res for x in r["lat_ms"]]
+    took = max(r["end"] for r in res) - min(r["start"] for r in res)
+    return {"per_s": round(len(lat) / took, 1), "p50_ms": pct(lat, 50), "p99_ms": pct(lat, 99),
+            "errors": sum(r["errors"] for r in res), "seconds": round(took, 2),
+            "cpu_ms": round((server.cpu_s() - cpu0) * 1000 / max(len(lat), 1), 3)}
+
+
+def _get(api: Apiserver, path: str) -> bytes:
+    with urllib.request.urlopen(api.url + path, context=api.ssl(), timeout=120) as r:
+        return r.read()
+
+
+def measure_list(api: Apiserver) -> tuple[float, int]:
+    best, count = float("inf"), 0
+    for _ in range(3):
+        t = time.perf_counter()
+        body = _get(api, load.PODS)
+        best = min(best, time.perf_counter() - t)
+        count = len(json.loads(body)["items"])
+    return best, count
+
+
+def measure_watch(api: Apiserver, base: dict, first_id: int, events: int) -> dict:
+    rv = json.loads(_get(api, load.PODS + "?limit=1"))["metadata"]["resourceVersion"]
+    ctx = mp.get_context("spawn")
+    ready, out = ctx.Queue(), ctx.Queue()
+    deadline = time.time() + 30 + events / 20
+    jobs = [dict(base, kind="watch", rv=rv, watchers=WATCHERS // PROCS, events=events, deadline=deadline, ready=ready)
+            for _ in range(PROCS)]
+    procs = [ctx.Process(target=_child, args=(j, out), daemon=True) for j in jobs]
+    for p in procs:
+        p.start()
+    for _ in procs:
+        ready.get(timeout=90)
+    time.sleep(0.5)
+    ssl_ctx = api.ssl()
+    for i in range(first_id, first_id + events):  # one writer, 50 writes/s: the delay, not the load
+        body = json.dumps(load.pod(i, time.time())).encode()
+        req = urllib.request.Request(api.url + load.PODS, body, {"Content-Type": "application/json"})
+        urllib.request.urlopen(req, context=ssl_ctx, timeout=30).read()
+        time.sleep(0.02)
+    res = [out.get(timeout=120) for _ in procs]
+    for p in procs:
+        p.join()
+    lat = [x for r in res for x in r["lat_ms"]]
+    return {"p50_ms": pct(lat, 50), "p99_ms": pct(lat, 99), "delivered": len(lat), "expected": events * WATCHERS}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[1])
+    ap.add_argument("--json", action="store_true", help="print one JSON object")
+    ap.add_argument("--quick", action="store_true", help="2,000 pods instead of 10,000 (under a minute)")
+    ap.add_argument("--pods", type=int, help="number of pods to create (overrides --quick)")
+    ap.add_argument("--no-etcd", action="store_true", help="skip the etcd reference")
+    args = ap.parse_args(argv)
+    n = args.pods or (2000 if args.quick else 10000)
+    out: dict = {"pods": n, "clients": CLIENTS, "watchers": WATCHERS}
+    with tempfile.TemporaryDirectory(prefix="bench-apiserver-") as tmp:
+        api = Apiserver(Path(tmp))
+        try:
+            base = {"url": api.url, "pki": str(api.pki)}
+            c = closed_loop("create", base, n, api)
+            out.update(creates_per_s=c["per_s"], write_p50_ms=c["p50_ms"], write_p99_ms=c["p99_ms"],
+                       create_errors=c["errors"], create_cpu_ms=c["cpu_ms"])
+            g = closed_loop("get", base, min(n, 10000) * 2, api, names=[f"bench-{i}" for i in range(n)])
+            out.update(gets_per_s=g["per_s"], get_p50_ms=g["p50_ms"], get_p99_ms=g["p99_ms"], get_cpu_ms=g["cpu_ms"])
+            lt, count = measure_list(api)
+            out.update(list_s=round(lt, 3), list_items=count, list_10k_s=round(lt * 10000 / max(count, 1), 3))
+            out["rss_mb"] = round(api.rss_mb(), 1)
+            w = measure_watch(api, base, n, 100 if args.quick else 200)
+            out.update(watch_p50_ms=w["p50_ms"], watch_p99_ms=w["p99_ms"], watch_delivered=w["delivered"],
+                       watch_expected=w["expected"])
+            stored = _get(api, f"{load.PODS}/bench-0").decode().replace('"bench-0"', '"bench-NAME"')
+        finally:
+            api.stop()
+        if not args.no_etcd:
+            etcd = Etcd(Path(tmp))
+            try:
+                e = closed_loop("put", {"url": etcd.url, "value": stored}, n, etcd)
+                out.update(etcd_puts_per_s=e["per_s"], etcd_put_p50_ms=e["p50_ms"], etcd_put_p99_ms=e["p99_ms"],
+                           etcd_errors=e["errors"], etcd_put_cpu_ms=e["cpu_ms"])
+            finally:
+                etcd.stop()
+    if out.get("etcd_puts_per_s"):
+        out["creates_vs_etcd"] = round(out["creates_per_s"] / out["etcd_puts_per_s"], 3)
+    summary = (f"apiserver: {out['creates_per_s']:.0f} creates/s (etcd {out.get('etcd_puts_per_s', 0):.0f} puts/s, "
+               f"{100 * out.get('creates_vs_etcd', 0):.0f}%), write p99 {out['write_p99_ms']} ms, "
+               f"GET p99 {out['get_p99_ms']} ms, LIST 10k {out['list_10k_s']} s, watch p99 {out['watch_p99_ms']} ms, "
+               f"RSS {out['rss_mb']} MB")
+    out["summary"] = summary
+    print(json.dumps(out) if args.json else summary)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
