@@ -1,0 +1,229 @@
+#!/usr/bin/env python3
+"""Scale benchmark on hollow nodes: the real apiserver (own SQLite in a temp dir),
+scheduler and controller-manager on 127.0.0.1, plus one hollow-node process
+(`python -m labkube.kubelet.hollow`). Prints one JSON object (with --json) and a one-line summary.
+
+  bench/scale.py --json            1,000 nodes, 10,000 pods in 100 Deployments
+  bench/scale.py --quick --json    100 nodes, 1,000 pods (under a minute)
+
+Phases, one run: (1) write ceiling: ConfigMap creates/s at high concurrency on the idle
+apiserver; (2) N hollow nodes Ready; (3) M pods in Deployments Running (end to end);
+(4) scheduler throughput: a backlog of pending pods is created while the scheduler is
+paused (SIGSTOP), then drained (SIGCONT) -> pods bound/s; (5) control-plane RSS
+(apiserver + scheduler + controller-manager, VmRSS now and VmHWM peak) and CPU seconds.
+
+Goals (issue 6): nodes Ready <= 60 s, pods Running <= 120 s, scheduler >= 300 pods/s and
+>= 50 % of the write ceiling, control plane <= 500 MB.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from labkube.client import Client, KubeConfig  # noqa: E402
+from labkube.client.informer import Informer  # noqa: E402
+from labkube.testing import LocalCluster  # noqa: E402
+
+CONTROL_PLANE = ("apiserver", "scheduler", "controllers")
+GOALS = {"nodes_ready_s": 60, "pods_running_s": 120, "scheduler_pods_per_s": 300, "rss_mb": 500}
+
+
+def proc_mem(pid: int) -> tuple[float, float]:
+    """(VmRSS, VmHWM) in MB."""
+    vals = {}
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(("VmRSS:", "VmHWM:")):
+                k, v = line.split(":", 1)
+                vals[k] = int(v.split()[0]) / 1024
+    return vals.get("VmRSS", 0.0), vals.get("VmHWM", 0.0)
+
+
+def proc_cpu(pid: int) -> float:
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def deployment(name: str, replicas: int) -> dict:
+    labels = {"app": name}
+    return {"metadata": {"name": name}, "spec": {
+        "replicas": replicas, "selector": {"matchLabels": labels},
+        "template": {"metadata": {"labels": labels}, "spec": {"containers": [{
+            "name": "c", "image": "nginx", "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}}}]}}}}
+
+
+class Tracker:
+    """Pod informer of the benchmark: when each pod of a namespace was first seen bound / Running."""
+
+    def __init__(self, client, namespace: str):
+        self.inf = Informer(client, "pods", namespace=namespace)
+        self.created: dict[str, float] = {}
+        self.bound: dict[str, float] = {}
+        self.running: dict[str, float] = {}
+        self.inf.add_handlers(self._seen, lambda o, n: self._seen(n), None)
+
+    def _seen(self, pod: dict) -> None:
+        uid, now = pod["metadata"]["uid"], time.monotonic()
+        self.created.setdefault(uid, now)
+        if (pod.get("spec") or {}).get("nodeName"):
+            self.bound.setdefault(uid, now)
+        if (pod.get("status") or {}).get("phase") == "Running":
+            self.running.setdefault(uid, now)
+
+
+async def until(pred, timeout: float, step: float = 0.1) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return True
+        await asyncio.sleep(step)
+    return pred()
+
+
+async def bounded(coros, concurrency: int) -> None:
+    sem = asyncio.Semaphore(concurrency)
+
+    async def one(c):
+        async with sem:
+            await c
+    await asyncio.gather(*(one(c) for c in coros))
+
+
+async def write_ceiling(c: Client, count: int, concurrency: int) -> float:
+    await c.create("namespaces", {"metadata": {"name": "bench-ceiling"}})
+    t0 = time.monotonic()
+    await bounded((c.create("configmaps", {"metadata": {"name": f"cm-{i}"}, "data": {"k": "v"}},
+                            namespace="bench-ceiling") for i in range(count)), concurrency)
+    return count / (time.monotonic() - t0)
+
+
+async def bench(args, cluster: LocalCluster, out: dict) -> None:
+    async with Client(KubeConfig.load(cluster.kubeconfig), user_agent="bench-scale") as c:
+        out["write_ceiling_per_s"] = round(await write_ceiling(c, args.ceiling_writes, 64), 1)
+        print(f"write ceiling: {out['write_ceiling_per_s']} creates/s", file=sys.stderr)
+
+        nodes = Informer(c, "nodes")
+        nodes.start()
+        t0 = time.monotonic()
+        cluster.start_hollow(args.nodes, "--lease-interval", str(args.lease_interval))
+
+        def ready() -> int:
+            return sum(1 for n in nodes.items() if any(x.get("type") == "Ready" and x.get("status") == "True"
+                                                       for x in (n.get("status") or {}).get("conditions") or []))
+        ok = await until(lambda: ready() >= args.nodes, args.timeout)
+        out["nodes_ready_s"] = round(time.monotonic() - t0, 2) if ok else None
+        out["nodes_ready"] = ready()
+        print(f"{out['nodes_ready']} nodes Ready in {out['nodes_ready_s']} s", file=sys.stderr)
+
+        per = args.pods // args.deployments
+        await c.create("namespaces", {"metadata": {"name": "bench"}})
+        pods = Tracker(c, "bench")
+        pods.inf.start()
+        await pods.inf.wait_synced()
+        t0 = time.monotonic()
+        await bounded((c.create("deployments", deployment(f"d{i}", per), namespace="bench")
+                       for i in range(args.deployments)), 8)
+        total = per * args.deployments
+        ok = await until(lambda: len(pods.running) >= total, args.timeout, 0.25)
+        out["pods_running_s"] = round(time.monotonic() - t0, 2) if ok else None
+        out["pods_running"] = len(pods.running)
+        if pods.bound:
+            out["created_per_s"] = round(len(pods.created) / (max(pods.created.values()) - t0), 1)
+            span = max(pods.bound.values()) - t0
+            out["e2e_bound_per_s"] = round(len(pods.bound) / span, 1)
+        print(f"{out['pods_running']} pods Running in {out['pods_running_s']} s", file=sys.stderr)
+
+        # scheduler alone: a backlog created while it is paused, then drained
+        sched = cluster.procs["scheduler"]
+        await c.create("namespaces", {"metadata": {"name": "bench-sched"}})
+        backlog = Tracker(c, "bench-sched")
+        backlog.inf.start()
+        await backlog.inf.wait_synced()
+        os.kill(sched.pid, signal.SIGSTOP)
+        try:
+            await c.create("deployments", deployment("backlog", args.backlog), namespace="bench-sched")
+            await until(lambda: len(backlog.created) >= args.backlog, args.timeout, 0.25)
+            await asyncio.sleep(1)
+        finally:
+            os.kill(sched.pid, signal.SIGCONT)
+        t0 = time.monotonic()
+        ok = await until(lambda: len(backlog.bound) >= args.backlog, args.timeout, 0.05)
+        if backlog.bound:
+            first = min(backlog.bound.values())
+            span = max(backlog.bound.values()) - first
+            out["scheduler_pods_per_s"] = round(len(backlog.bound) / span, 1) if span > 0 else None
+            out["scheduler_first_bind_s"] = round(first - t0, 2)
+        out["scheduler_backlog_bound"] = len(backlog.bound)
+        await until(lambda: len(backlog.running) >= args.backlog, 60, 0.25)
+        for inf in (nodes, pods.inf, backlog.inf):
+            await inf.stop()
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true", help="100 nodes, 1,000 pods (under a minute)")
+    ap.add_argument("--json", action="store_true", help="print the JSON object on stdout")
+    ap.add_argument("--nodes", type=int)
+    ap.add_argument("--pods", type=int)
+    ap.add_argument("--deployments", type=int)
+    ap.add_argument("--backlog", type=int, help="pods for the scheduler-alone phase")
+    ap.add_argument("--ceiling-writes", type=int)
+    ap.add_argument("--lease-interval", type=float, default=10.0)
+    ap.add_argument("--no-fsync", action="store_true", help="apiserver storage without fsync")
+    ap.add_argument("--timeout", type=float, default=600.0, help="per phase (s)")
+    ap.add_argument("--keep", action="store_true", help="keep the temp dir (logs, registry.db)")
+    args = ap.parse_args(argv)
+    q = args.quick
+    args.nodes = args.nodes or (100 if q else 1000)
+    args.pods = args.pods or (1000 if q else 10000)
+    args.deployments = args.deployments or (10 if q else 100)
+    args.backlog = args.backlog or (500 if q else 2000)
+    args.ceiling_writes = args.ceiling_writes or (1000 if q else 4000)
+    d = tempfile.mkdtemp(prefix="bench-scale-")
+    cluster = LocalCluster(d, apiserver_cfg={"storage": {"fsync": not args.no_fsync}})
+    out: dict = {"bench": "scale", "quick": q, "nodes": args.nodes, "pods": args.pods, "fsync": not args.no_fsync}
+    t_start = time.monotonic()
+    try:
+        cluster.start()
+        asyncio.run(bench(args, cluster, out))
+        mem = [proc_mem(cluster.procs[n].pid) for n in CONTROL_PLANE]
+        out["rss_mb"] = round(sum(m[0] for m in mem), 1)
+        out["rss_peak_mb"] = round(sum(m[1] for m in mem), 1)
+        out["rss_mb_by_component"] = {n: round(m[0], 1) for n, m in zip(CONTROL_PLANE, mem)}
+        out["cpu_s_by_component"] = {n: round(proc_cpu(p.pid), 1) for n, p in cluster.procs.items()}
+    finally:
+        rcs = cluster.stop()
+        out["exit_codes"] = rcs
+        out["total_s"] = round(time.monotonic() - t_start, 1)
+        if args.keep:
+            out["dir"] = d
+        else:
+            import shutil
+            shutil.rmtree(d, ignore_errors=True)
+    w, s = out.get("write_ceiling_per_s"), out.get("scheduler_pods_per_s")
+    out["scheduler_vs_ceiling"] = round(s / w, 2) if w and s else None
+    met = {k: out.get(k) is not None and (out[k] >= g if k == "scheduler_pods_per_s" else out[k] <= g)
+           for k, g in GOALS.items()}
+    met["scheduler_vs_ceiling"] = (out["scheduler_vs_ceiling"] or 0) >= 0.5
+    out["goals_met"] = met
+    if args.json:
+        print(json.dumps(out))
+    print(f"scale{' (quick)' if q else ''}: {args.nodes} nodes Ready {out.get('nodes_ready_s')} s, "
+          f"{args.pods} pods Running {out.get('pods_running_s')} s, scheduler {s} pods/s "
+          f"(write ceiling {w}/s, {out['scheduler_vs_ceiling']}), control plane {out.get('rss_mb')} MB; "
+          f"goals met: {sum(met.values())}/{len(met)}", file=sys.stderr if args.json else sys.stdout)
+    return 0 if all(met.values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
