@@ -139,7 +139,8 @@ def run_tool(tool: str, book: Path, inv: Path, forks: int, extra: dict, tmp: Pat
     elapsed = time.monotonic() - start
     out = p.stdout + p.stderr
     if p.returncode != 0:
-        sys.exit(f"bench: {tool} failed (exit {p.returncode}):\n{out[-3000:]}")
+        hint = " (unreachable: did another lab's up/down remove the nodes?)" if p.returncode == 4 else ""
+        sys.exit(f"bench: {tool} failed (exit {p.returncode}){hint}:\n{out[-3000:]}")
     return elapsed, recap(p.stdout), out
 
 
@@ -147,10 +148,28 @@ def _changed(rc: dict) -> int:
     return sum(v[1] for v in rc.values())
 
 
+def wait_for_free_machine(timeout: float = 900) -> None:
+    """Only one lab at a time: wait (up to `timeout` s) while another lab owns the namespaces."""
+    from labctl.providers.netns import OWNER_FILE
+    deadline = time.monotonic() + timeout
+    if OWNER_FILE.exists():
+        progress(f"waiting for another lab ({OWNER_FILE.read_text().strip()}) to go away")
+    while OWNER_FILE.exists():
+        if time.monotonic() > deadline:
+            sys.exit(f"bench: another lab ({OWNER_FILE.read_text().strip()}) is still up; try later")
+        time.sleep(5)
+
+
+def progress(msg: str) -> None:
+    """Progress on stderr (stdout is the result)."""
+    print(f"bench: {msg}", file=sys.stderr, flush=True)
+
+
 def netns_nodes(state: Path, count: int):
     """Create `count` netns nodes; returns (provider, [(name, address)], key)."""
     from labctl.providers.base import NodeSpec
     from labctl.providers.netns import NetnsProvider
+    wait_for_free_machine()
     provider = NetnsProvider(state, subnet=SUBNET)
     specs = [NodeSpec(f"bench{i + 1}", f"10.200.0.{BASE + i}") for i in range(count)]
     eps = provider.create(specs)
@@ -173,6 +192,8 @@ def engine_bench(tmp: Path, nodes: int, tasks: int, forks: int) -> dict:
             out[f"{tool}_rerun_s"] = round(rerun, 2)
             out[f"{tool}_first_changed"] = _changed(rc1)
             out[f"{tool}_rerun_changed"] = _changed(rc2)
+            progress(f"{tool}: first run {first:.2f} s ({_changed(rc1)} changed), "
+                     f"rerun {rerun:.2f} s ({_changed(rc2)} changed)")
         out["speedup_first"] = round(out["ansible_first_s"] / out["labctl_first_s"], 1)
         out["speedup_rerun"] = round(out["ansible_rerun_s"] / out["labctl_rerun_s"], 1)
         return out
@@ -184,6 +205,7 @@ def site_bench(tmp: Path) -> float:
     """`labctl up` the default lab, then time a no-change `labctl play site.yml`; down."""
     env = dict(os.environ, CI="true", LABCTL_STATE_DIR=str(tmp / "site-state"))
     lab = [sys.executable, "-m", "labctl.cli.main"]
+    wait_for_free_machine()
     try:
         p = subprocess.run(lab + ["up"], cwd=ROOT, env=env, capture_output=True, text=True)
         if p.returncode != 0:
@@ -194,6 +216,7 @@ def site_bench(tmp: Path) -> float:
         elapsed = time.monotonic() - start
         if p.returncode != 0 or _changed(recap(p.stdout)):
             sys.exit(f"bench: site.yml rerun failed or changed something:\n{p.stdout[-3000:]}")
+        progress(f"site.yml no-change rerun on 3 nodes: {elapsed:.2f} s")
         return elapsed
     finally:
         subprocess.run(lab + ["down"], cwd=ROOT, env=env, capture_output=True)
