@@ -147,3 +147,48 @@ def test_site_yml_passes_ansible_syntax_check():
                        env={**os.environ, "ANSIBLE_NOCOLOR": "1"})
     assert p.returncode == 0, p.stdout + p.stderr
     assert "playbook: site.yml" in p.stdout
+
+
+PKI_BOOK = """\
+- hosts: n1
+  gather_facts: false
+  tasks:
+    - pki:
+        dir: "{{ pki_dir }}"
+        master: n1
+        master_ip: 10.1.1.1
+        nodes: {n1: 10.1.1.1}
+      delegate_to: localhost
+      run_once: true
+"""
+
+
+def _ansible_pki(tmp_path, inventory):
+    (tmp_path / "hosts.yml").write_text(inventory)
+    (tmp_path / "pki.yml").write_text(PKI_BOOK)
+    p = subprocess.run([ANSIBLE, "-i", "hosts.yml", "-e", f"pki_dir={tmp_path / 'pki'}", "pki.yml"],
+                       cwd=tmp_path, capture_output=True, text=True, timeout=300,
+                       env={**os.environ, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_LIBRARY": str(ROOT / "library")})
+    return p.returncode, p.stdout + p.stderr
+
+
+@pytest.mark.skipif(not os.path.exists(ANSIBLE), reason="ansible-core not installed")
+def test_library_pki_module_under_ansible(tmp_path):
+    """library/pki.py issues the lab's certificates once (then ok), like labctl's pki module."""
+    inv = "all:\n  hosts:\n    n1: {ansible_connection: local}\n"
+    rc, out = _ansible_pki(tmp_path, inv)
+    assert rc == 0 and "changed=1" in out, out
+    assert (tmp_path / "pki" / "ca.crt").exists() and (tmp_path / "pki" / "kubelet-n1.crt").exists()
+    rc, out = _ansible_pki(tmp_path, inv)
+    assert rc == 0 and "changed=0" in out, out
+
+
+@pytest.mark.skipif(not os.path.exists(ANSIBLE), reason="ansible-core not installed")
+def test_library_pki_module_without_labctl_says_so(tmp_path):
+    probe = subprocess.run(["/usr/bin/python3", "-c", "import labctl"], capture_output=True)
+    if probe.returncode == 0:
+        pytest.skip("labctl is importable by /usr/bin/python3 here")
+    inv = ("all:\n  hosts:\n    n1: {ansible_connection: local}\n"
+           "    localhost: {ansible_connection: local, ansible_python_interpreter: /usr/bin/python3}\n")
+    rc, out = _ansible_pki(tmp_path, inv)
+    assert rc == 2 and "the pki module needs labctl importable" in out, out
