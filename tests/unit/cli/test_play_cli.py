@@ -185,7 +185,7 @@ def test_library_pki_module_under_ansible(tmp_path):
 
 @pytest.mark.skipif(not os.path.exists(ANSIBLE), reason="ansible-core not installed")
 def test_library_pki_module_without_labctl_says_so(tmp_path):
-    probe = subprocess.run(["/usr/bin/python3", "-c", "import labctl"], capture_output=True)
+    probe = subprocess.run(["/usr/bin/python3", "-c", "import labctl"], cwd=tmp_path, capture_output=True)
     if probe.returncode == 0:
         pytest.skip("labctl is importable by /usr/bin/python3 here")
     inv = ("all:\n  hosts:\n    n1: {ansible_connection: local}\n"
