@@ -87,6 +87,33 @@ class NodeInfo:
         return cache[stamp]
 
 
+    def _stamped(self, what: str, build):
+        """A per-NodeInfo cache of build(pods), renewed when the pod list changes."""
+        stamp = (what, len(self.pods), id(self.pods[-1]) if self.pods else None)
+        cache = self.__dict__.setdefault("_derived", {})
+        if cache.get(what, (None,))[0] != stamp:
+            cache[what] = (stamp, build(self.pods))
+        return cache[what][1]
+
+    def anti_affinity_pods(self) -> list[dict]:
+        """The pods here with required pod anti-affinity (most nodes: none)."""
+        return self._stamped("anti", lambda pods: [
+            p for p in pods if (((p.get("spec") or {}).get("affinity") or {}).get("podAntiAffinity") or {})
+            .get("requiredDuringSchedulingIgnoredDuringExecution")])
+
+    def owner_counts(self) -> Counter:
+        """How many pods here each controller (owner uid) has."""
+        def count(pods):
+            c: Counter = Counter()
+            for p in pods:
+                for ref in (p.get("metadata") or {}).get("ownerReferences") or []:
+                    if ref.get("controller"):
+                        c[ref.get("uid")] += 1
+                        break
+            return c
+        return self._stamped("owners", count)
+
+
 class FilterPlugin:
     name = "Filter"
 
@@ -123,18 +150,39 @@ class FitError(Exception):
         return f"0/{self.num_nodes} nodes are available: {', '.join(parts)}."
 
 
+MIN_FEASIBLE_NODES = 100
+
+
+def feasible_nodes_to_find(num_nodes: int, percentage: int = 0) -> int:
+    """kube-scheduler's percentageOfNodesToScore: with 100 nodes or more, filtering stops once
+    this many feasible nodes are found (0 = adaptive: 50 % minus 1 % per 125 nodes, at least 5 %)."""
+    if num_nodes < MIN_FEASIBLE_NODES or percentage >= 100:
+        return num_nodes
+    pct = percentage if percentage > 0 else max(50 - num_nodes // 125, 5)
+    return max(num_nodes * pct // 100, MIN_FEASIBLE_NODES)
+
+
 @dataclass
 class Profile:
     filters: list[FilterPlugin]
     scores: list[ScorePlugin]
     rng: random.Random = field(default_factory=random.Random)
+    percentage_of_nodes_to_score: int = 0
+    next_start: int = 0              # where the next cycle starts looking (round robin, as kube-scheduler)
 
     def find_nodes(self, pod: dict, nodes: list[NodeInfo]) -> list[NodeInfo]:
-        """Nodes passing every filter; FitError naming the reasons when there are none."""
+        """Nodes passing every filter (enough of them: `feasible_nodes_to_find`); FitError naming
+        the reasons when there are none."""
         feasible, reasons = [], {}
         for f in self.filters:
             f.pre_filter(pod, nodes)
-        for ni in nodes:
+        n = len(nodes)
+        want = feasible_nodes_to_find(n, self.percentage_of_nodes_to_score)
+        start = self.next_start % n if want < n else 0
+        processed = 0
+        for i in range(n):
+            ni = nodes[(start + i) % n]
+            processed += 1
             for f in self.filters:
                 why = f.filter(pod, ni)
                 if why:
@@ -142,6 +190,10 @@ class Profile:
                     break
             else:
                 feasible.append(ni)
+                if len(feasible) >= want:
+                    break
+        if want < n:
+            self.next_start = (start + processed) % n
         if not feasible:
             raise FitError(pod, len(nodes), reasons)
         return feasible

@@ -45,6 +45,8 @@ class Scheduler:
         self.assumed: dict[str, dict] = {}
         self._binding: set[asyncio.Task] = set()
         self._infos: dict[str, tuple] = {}
+        self._by_node: dict[str, dict[str, dict]] = {}   # node -> {key: bound, non-terminal pod}
+        self._node_ver: dict[str, int] = {}              # node -> bumped when its pod set changes
         self._bind_slots = asyncio.Semaphore(16)
         self.pods.add_handlers(self._pod_added, self._pod_updated, self._pod_deleted)
         self.nodes.add_handlers(lambda n: self.queue.move_all_to_active(), self._node_updated, None)
@@ -60,11 +62,27 @@ class Scheduler:
     def _enqueue(self, pod: dict) -> None:
         self.queue.add(object_key(pod), int((pod.get("spec") or {}).get("priority") or 0))
 
+    def _track(self, old: dict | None, new: dict | None) -> None:
+        """Keep the pods of each node (from informer events) so a cycle need not scan every pod."""
+        key = object_key(new or old)
+        for p, adding in ((old, False), (new, True)):
+            node = ((p or {}).get("spec") or {}).get("nodeName")
+            if not node:
+                continue
+            on = self._by_node.setdefault(node, {})
+            if adding and (p.get("status") or {}).get("phase") not in TERMINAL:
+                on[key] = p
+            else:
+                on.pop(key, None)
+            self._node_ver[node] = self._node_ver.get(node, 0) + 1
+
     def _pod_added(self, pod: dict) -> None:
+        self._track(None, pod)
         if self.is_pending_for_us(pod):
             self._enqueue(pod)
 
     def _pod_updated(self, old: dict, new: dict) -> None:
+        self._track(old, new)
         key = object_key(new)
         if self.is_pending_for_us(new):
             changed = (old.get("spec") != new.get("spec")
@@ -85,6 +103,7 @@ class Scheduler:
             self.queue.move_all_to_active()
 
     def _pod_deleted(self, pod: dict) -> None:
+        self._track(pod, None)
         key = object_key(pod)
         self.queue.delete(key)
         self.assumed.pop(key, None)
@@ -95,25 +114,26 @@ class Scheduler:
 
     def node_infos(self) -> list[NodeInfo]:
         """Every node with the pods on it. A node whose object and pods are unchanged since the
-        last cycle keeps its NodeInfo (and the request sums cached there)."""
+        last cycle keeps its NodeInfo (and the request sums cached there); the pods per node are
+        kept up to date by the informer handlers, so a cycle costs O(nodes), not O(pods)."""
+        assumed_on: dict[str, list[dict]] = {}
         for key, ap in list(self.assumed.items()):
             cur = self.pods.get(key)
             if cur is None or (cur.get("spec") or {}).get("nodeName"):
                 del self.assumed[key]
-        by_node: dict[str, list[dict]] = {}
-        for p in list(self.pods.items()) + list(self.assumed.values()):
-            node = (p.get("spec") or {}).get("nodeName")
-            if node and (p.get("status") or {}).get("phase") not in TERMINAL:
-                by_node.setdefault(node, []).append(p)
+            else:
+                assumed_on.setdefault(ap["spec"]["nodeName"], []).append(ap)
         out, cache = [], {}
         for n in sorted(self.nodes.items(), key=lambda n: n["metadata"]["name"]):
             name = n["metadata"]["name"]
-            pods = by_node.get(name, [])
-            sig = (n["metadata"].get("resourceVersion"),
-                   tuple(((p["metadata"].get("uid"), p["metadata"].get("resourceVersion"), p["spec"].get("nodeName"))
-                          for p in pods)))
+            extra = assumed_on.get(name, ())
+            sig = (n["metadata"].get("resourceVersion"), self._node_ver.get(name, 0),
+                   tuple(object_key(p) for p in extra))
             old = self._infos.get(name)
-            ni = old[1] if old is not None and old[0] == sig else NodeInfo(n, pods)
+            if old is not None and old[0] == sig and old[1].node is n:
+                ni = old[1]
+            else:
+                ni = NodeInfo(n, list(self._by_node.get(name, {}).values()) + list(extra))
             cache[name] = (sig, ni)
             out.append(ni)
         self._infos = cache

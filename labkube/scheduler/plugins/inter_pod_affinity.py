@@ -27,7 +27,7 @@ class InterPodAffinity(FilterPlugin):
         """Work out once per cycle which pods each term is about; filter() then only compares domains."""
         ns = pod["metadata"].get("namespace", "default")
         # existing pods whose required anti-affinity matches this pod: (their node, topology key)
-        self.repelling = [(ni, term.get("topologyKey", "")) for ni, other in pods_on(nodes)
+        self.repelling = [(ni, term.get("topologyKey", "")) for ni in nodes for other in ni.anti_affinity_pods()
                           for term in required(other, "podAntiAffinity")
                           if term_matches(term, other["metadata"].get("namespace"), pod)]
         self.anti = [(term.get("topologyKey", ""), [ni for ni, p in pods_on(nodes) if term_matches(term, ns, p)])

@@ -17,9 +17,10 @@ class SelectorSpread(ScorePlugin):
 
     def pre_score(self, pod: dict, nodes: list[NodeInfo]) -> None:
         uid = owner_uid(pod)
-        self.counts = {ni.name: (sum(1 for p in ni.pods if owner_uid(p) == uid) if uid else 0) for ni in nodes}
+        self.counts = {ni.name: (ni.owner_counts().get(uid, 0) if uid else 0) for ni in nodes}
+        self.high = max(self.counts.values(), default=0)     # once per cycle, not once per node
 
     def score(self, pod: dict, node: NodeInfo) -> float:
         counts = getattr(self, "counts", {})
-        high = max(counts.values(), default=0)
+        high = getattr(self, "high", 0)
         return 100.0 * (1 - counts.get(node.name, 0) / high) if high else 100.0

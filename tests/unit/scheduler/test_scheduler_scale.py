@@ -1,0 +1,84 @@
+"""What keeps a cycle cheap on large clusters: kube-scheduler's percentageOfNodesToScore with a
+round-robin start, the per-node pod index kept from informer events, and per-NodeInfo caches."""
+from __future__ import annotations
+
+import random
+
+from labkube.client.clock import FakeClock
+from labkube.client.fake import FakeApi
+from labkube.scheduler.framework import FitError, NodeInfo, feasible_nodes_to_find
+from labkube.scheduler.plugins import default_profile
+from labkube.scheduler.scheduler import Scheduler
+
+from .objs import node, pod
+
+
+def test_feasible_nodes_to_find_follows_kube_scheduler():
+    assert feasible_nodes_to_find(50) == 50                 # fewer than 100 nodes: all of them
+    assert feasible_nodes_to_find(1000) == 420              # adaptive: 50 % - 1000/125 %
+    assert feasible_nodes_to_find(5000) == 500              # 10 %
+    assert feasible_nodes_to_find(100000) == 5000           # at least 5 %
+    assert feasible_nodes_to_find(300, 10) == 100           # never below 100
+    assert feasible_nodes_to_find(1000, 100) == 1000
+
+
+def test_filtering_stops_early_and_starts_round_robin():
+    nodes = [NodeInfo(node(f"n{i:03d}")) for i in range(200)]
+    prof = default_profile(random.Random(0))
+    prof.percentage_of_nodes_to_score = 10                  # 20 wanted -> at least 100
+    first = prof.find_nodes(pod("p"), nodes)
+    assert [n.name for n in first] == [f"n{i:03d}" for i in range(100)]
+    second = prof.find_nodes(pod("q"), nodes)
+    assert [n.name for n in second] == [f"n{i:03d}" for i in range(100, 200)]
+    assert prof.next_start == 0
+
+
+def test_no_fit_still_reports_every_node():
+    nodes = [NodeInfo(node(f"n{i:03d}", cpu="1")) for i in range(150)]
+    prof = default_profile(random.Random(0))
+    try:
+        prof.find_nodes(pod("big", cpu="2"), nodes)
+    except FitError as e:
+        assert e.message() == "0/150 nodes are available: 150 Insufficient cpu."
+    else:
+        raise AssertionError("expected FitError")
+
+
+def test_node_info_caches_follow_its_pods():
+    ni = NodeInfo(node("w1"), [])
+    anti = pod("a", affinity={"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [
+        {"labelSelector": {"matchLabels": {"app": "x"}}, "topologyKey": "kubernetes.io/hostname"}]}})
+    owned = pod("b")
+    owned["metadata"]["ownerReferences"] = [{"kind": "ReplicaSet", "name": "rs", "uid": "rs1", "controller": True}]
+    assert ni.anti_affinity_pods() == [] and ni.owner_counts() == {}
+    ni.pods.append(anti)
+    ni.pods.append(owned)
+    assert ni.anti_affinity_pods() == [anti] and ni.owner_counts() == {"rs1": 1}
+
+
+async def test_pods_per_node_follow_informer_events():
+    clock = FakeClock()
+    api = FakeApi(clock=clock)
+    for n in ("w1", "w2"):
+        await api.create("nodes", node(n))
+    await api.create("pods", pod("a", node_name="w1"))
+    await api.create("pods", pod("b"))
+    s = Scheduler(api, clock=clock, profile=default_profile(random.Random(1)))
+    await s.start()
+    await api.settle()
+    by = {ni.name: [p["metadata"]["name"] for p in ni.pods] for ni in s.node_infos()}
+    assert by == {"w1": ["a"], "w2": []}
+    await s.schedule_one("default/b")                      # assumed on its node before the binding is seen
+    host = s.assumed["default/b"]["spec"]["nodeName"]
+    assert "b" in [p["metadata"]["name"] for ni in s.node_infos() if ni.name == host for p in ni.pods]
+    await s.wait_bindings()
+    await api.settle()
+    a = await api.get("pods", "a", "default")
+    a["status"] = {"phase": "Succeeded"}                    # terminal pods free their node
+    await api.replace("pods", "a", a, "default", subresource="status")
+    await api.settle()
+    by = {ni.name: [p["metadata"]["name"] for p in ni.pods] for ni in s.node_infos()}
+    assert by == {"w1": ["b"] if host == "w1" else [], "w2": ["b"] if host == "w2" else []}
+    await api.delete("pods", "b", "default", grace_period_seconds=0)
+    await api.settle()
+    assert all(not ni.pods for ni in s.node_infos())
