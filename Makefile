@@ -38,7 +38,7 @@ $(STAMP_VENV): $(STAMP_APT) pyproject.toml
 	touch $@
 
 test: install
-	$(PY) -m pytest -q -ra tests
+	$(PY) -m pytest -q -ra tests/unit tests/integration
 
 test-unit: install
 	$(PY) -m pytest -q -ra tests/unit
