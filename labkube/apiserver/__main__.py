@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import sys
 
@@ -22,8 +21,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"labkube.apiserver: {e}", file=sys.stderr)
         return 2
     from .app import serve
+    from ..eventloop import run
     try:
-        asyncio.run(serve(cfg, access_log=args.verbose))
+        run(serve(cfg, access_log=args.verbose))
     except KeyboardInterrupt:
         return 0
     except Exception as e:  # noqa: BLE001 - one line on stderr, as every component does

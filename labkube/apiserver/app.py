@@ -10,6 +10,7 @@ from aiohttp import web
 from ..storage import open_storage
 from . import crd, discovery, openapi, rest, system
 from .admission import admit_create
+from .quota import quota_guard
 from .allocator import ServiceAllocator
 from .bootstrap import bootstrap
 from .config import ApiserverConfig
@@ -61,6 +62,7 @@ async def _lifecycle(app: web.Application):
     storage = await open_storage(cfg.storage, history=cfg.watch_history)
     reg = Registry(storage, ServiceAllocator(cfg.service_cluster_ip_range))
     reg.admit = admit_create
+    reg.create_guard = quota_guard
     reg.after_write = crd.after_write
     await crd.load_all(reg)
     app[keys.REGISTRY] = reg

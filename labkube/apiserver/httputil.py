@@ -1,11 +1,10 @@
 """Request/response helpers: Go-style query booleans, body decoding, JSON replies, Accept checks."""
 from __future__ import annotations
 
-import json
-
 import yaml
 from aiohttp import web
 
+from .. import jsonio
 from ..api import errors
 from .protobuf import ProtobufError, decode_body
 
@@ -67,7 +66,7 @@ async def read_body(request: web.Request, allow_empty: bool = False):
         except yaml.YAMLError as e:
             raise errors.bad_request(f"error decoding YAML: {str(e).splitlines()[0]}") from None
     try:
-        return json.loads(raw)
+        return jsonio.loads(raw)
     except ValueError as e:
         if ct in ("", JSON_CT) or ct.endswith("+json"):
             raise errors.bad_request(f"couldn't get version/kind; json parse error: {e}") from None
@@ -95,7 +94,7 @@ def sub_dict(obj: dict, key: str) -> dict:
 
 
 def dumps(obj) -> bytes:
-    return json.dumps(obj, separators=(",", ":")).encode()
+    return jsonio.dumps(obj)
 
 
 def reply(obj, status: int = 200, headers: dict | None = None) -> web.Response:

@@ -3,14 +3,20 @@
 Usage is computed from the stored objects at admission time (pods that are not
 terminal); a create that would exceed a quota's `hard` gets 403 Forbidden naming the
 quota. The quota's status (hard, used) is refreshed on the way (best effort).
+`quota_guard` serialises creates in a namespace that has quotas (admission and the
+store of one create finish before the next is admitted), so concurrent creates cannot
+together exceed a quota; namespaces without quotas are not serialised.
 """
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import weakref
 from fractions import Fraction
 
 from ..api import errors, quantity
 from ..api.resources import Resource, resource
-from .registry import Registry
+from .registry import Registry, prefix
 
 QUOTAS = resource("resourcequotas")
 COMPUTE = {"requests.cpu": ("requests", "cpu"), "cpu": ("requests", "cpu"),
@@ -18,6 +24,19 @@ COMPUTE = {"requests.cpu": ("requests", "cpu"), "cpu": ("requests", "cpu"),
            "limits.cpu": ("limits", "cpu"), "limits.memory": ("limits", "memory")}
 COUNT_ALIASES = {"pods": "pods", "services": "services", "configmaps": "configmaps", "secrets": "secrets",
                  "persistentvolumeclaims": "persistentvolumeclaims", "resourcequotas": "resourcequotas"}
+
+
+_locks: "weakref.WeakKeyDictionary[Registry, dict[str, asyncio.Lock]]" = weakref.WeakKeyDictionary()
+
+
+async def quota_guard(reg: Registry, res: Resource, ns: str | None):
+    """The namespace's admission lock when it has ResourceQuotas, else a no-op context."""
+    if not res.namespaced or not ns:
+        return contextlib.nullcontext()
+    quotas, _ = await reg.storage.list(prefix(QUOTAS, ns), latest=True)
+    if not quotas:
+        return contextlib.nullcontext()
+    return _locks.setdefault(reg, {}).setdefault(ns, asyncio.Lock())
 
 
 def _pod_usage(pod: dict, key: str) -> Fraction:

@@ -35,6 +35,15 @@ class Reader:
             raise errors.not_found(res.name, name, res.group) from None
         return as_version(res, with_rv(obj, rev))
 
+    async def get_raw(self, res: Resource, ns: str | None, name: str) -> str:
+        """The committed object as its stored JSON text (built-in resources; it carries its
+        resourceVersion), without decoding and re-encoding it."""
+        try:
+            text, _rev = await self.storage.get_raw(key(res, ns, name))
+        except KeyNotFound:
+            raise errors.not_found(res.name, name, res.group) from None
+        return text
+
     async def list(self, res: Resource, ns: str | None, label: str | None = None, field: str | None = None,
                    limit: int = 0, cont: str | None = None, latest: bool = False) -> tuple[list[dict], str, str]:
         """(objects, list resourceVersion, continue token) matching the selectors."""

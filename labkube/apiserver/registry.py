@@ -45,6 +45,7 @@ class Registry(Reader):
         self.alloc = allocator
         self.admit = None  # async (registry, resource, obj) -> None, run on create before storing
         self.after_write = None  # async (registry, resource, obj, deleted) -> None, run after each stored change
+        self.create_guard = None  # async (registry, resource, namespace) -> async context held over admit + store
 
     # -- create ------------------------------------------------------------------
     async def check_namespace(self, res: Resource, ns: str | None, name: str) -> None:
@@ -71,7 +72,13 @@ class Registry(Reader):
             errs = validate(res, obj)
         if errs:
             raise errors.invalid(res.kind, name, errs, res.group)
-        await self.check_namespace(res, obj["metadata"].get("namespace"), name)
+        ns = obj["metadata"].get("namespace")
+        await self.check_namespace(res, ns, name)
+        guard = await self.create_guard(self, res, ns) if self.create_guard else contextlib.nullcontext()
+        async with guard:  # e.g. quota admission: one create at a time in a namespace with quotas
+            return await self._admit_and_store(res, obj, name, dry_run)
+
+    async def _admit_and_store(self, res: Resource, obj: dict, name: str, dry_run: bool) -> dict:
         if self.admit is not None:
             await self.admit(self, res, obj)
         k = key(res, obj["metadata"].get("namespace"), name)

@@ -50,6 +50,9 @@ async def handle(request: web.Request) -> web.StreamResponse:
             return await delete_collection(request, reg, t)
     else:
         if m == "GET":
+            if not t.res.custom and not wants_table(request):
+                text = await reg.get_raw(t.res, t.namespace, t.name)
+                return web.Response(body=text.encode(), content_type="application/json")
             obj = await reg.get(t.res, t.namespace, t.name)
             return _one(request, t, obj)
         if m == "PUT":

@@ -7,10 +7,11 @@ An awaited write has been committed durably before it returns.
 from __future__ import annotations
 
 import abc
-import json
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import AsyncIterator
+
+from .. import jsonio
 
 
 @dataclass(frozen=True)
@@ -27,11 +28,11 @@ class Event:
 
     @cached_property
     def obj(self) -> dict:
-        return json.loads(self.text)
+        return jsonio.loads(self.text)
 
     @cached_property
     def prev(self) -> dict | None:
-        return json.loads(self.prev_text) if self.prev_text is not None else None
+        return jsonio.loads(self.prev_text) if self.prev_text is not None else None
 
 
 class Watch(abc.ABC):
@@ -66,10 +67,15 @@ class Storage(abc.ABC):
     async def list(self, prefix: str, latest: bool = False) -> tuple[list[tuple[str, dict, int]], int]:
         """([(key, value, mod revision)] sorted by key, the revision of that state)."""
 
+    async def get_raw(self, key: str) -> tuple[str, int]:
+        """Like get (committed), with the value as its stored JSON text (for fast plain GETs)."""
+        value, rev = await self.get(key)
+        return jsonio.dumps_str(value), rev
+
     async def list_raw(self, prefix: str) -> tuple[list[tuple[str, str, int]], int]:
         """Like list, with each value as its stored JSON text (for fast unfiltered lists)."""
         items, rev = await self.list(prefix)
-        return [(k, json.dumps(v, separators=(",", ":")), r) for k, v, r in items], rev
+        return [(k, jsonio.dumps_str(v), r) for k, v, r in items], rev
 
     @abc.abstractmethod
     async def create(self, key: str, value: dict) -> int:

@@ -8,10 +8,10 @@ it (synchronous=FULL); events are published to watchers in commit order.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import sqlite3
 
+from .. import jsonio
 from .errors import KeyExists, KeyNotFound, RevisionConflict
 from .hub import WatchHub
 from .index import KeyIndex
@@ -54,9 +54,9 @@ class SqliteStorage(Storage):
         self._latest, self._committed = KeyIndex(), KeyIndex()
         for key, value, rev in conn.execute("SELECT key, value, rev FROM kv"):
             if versioner is not None and f'"resourceVersion":"{rev}"' not in value:
-                obj = json.loads(value)  # written before values carried their revision
+                obj = jsonio.loads(value)  # written before values carried their revision
                 versioner(obj, rev)
-                value = json.dumps(obj, separators=(",", ":"))
+                value = jsonio.dumps_str(obj)
             self._latest.put(key, value, rev)
             self._committed.put(key, value, rev)
         self._writer = BatchWriter(conn)
@@ -82,11 +82,17 @@ class SqliteStorage(Storage):
         hit = self._view(latest).get(key)
         if hit is None:
             raise KeyNotFound(f"{key} not found", key)
-        return json.loads(hit[0]), hit[1]
+        return jsonio.loads(hit[0]), hit[1]
+
+    async def get_raw(self, key: str) -> tuple[str, int]:
+        hit = self._committed.get(key)
+        if hit is None:
+            raise KeyNotFound(f"{key} not found", key)
+        return hit
 
     async def list(self, prefix: str, latest: bool = False):
         rev = self._rev if latest else self._hub.last_rev
-        return [(k, json.loads(v), r) for k, v, r in self._view(latest).scan(prefix)], rev
+        return [(k, jsonio.loads(v), r) for k, v, r in self._view(latest).scan(prefix)], rev
 
     async def list_raw(self, prefix: str):
         return self._committed.scan(prefix), self._hub.last_rev
@@ -129,7 +135,7 @@ class SqliteStorage(Storage):
         rev = self._rev
         if self._versioner is not None:
             self._versioner(value, rev)
-        text = json.dumps(value, separators=(",", ":"))
+        text = jsonio.dumps_str(value)
         self._latest.put(key, text, rev)
         ev = Event("ADDED" if prev_text is None else "MODIFIED", key, rev, text, prev_text)
         await self._write([("put", key, text, rev)], ev)
@@ -145,7 +151,7 @@ class SqliteStorage(Storage):
         rev = self._rev
         self._latest.delete(key)
         await self._write([("del", key, rev)], Event("DELETED", key, rev, hit[0], hit[0]))
-        return json.loads(hit[0]), rev
+        return jsonio.loads(hit[0]), rev
 
     def watch(self, prefix: str, from_rev: int) -> Watch:
         return self._hub.watch(prefix, from_rev)

@@ -54,3 +54,12 @@ async def test_bad_quantities_are_422(api):
     assert r.status == 422 and "must be less than or equal to cpu limit of 1" in (await r.json())["message"]
     r = await api.post(QUOTAS, json={"metadata": {"name": "bad"}, "spec": {"hard": {"pods": "x"}}})
     assert r.status == 422
+
+
+async def test_quota_holds_under_concurrent_creates(api):
+    import asyncio
+    await api.post(QUOTAS, json={"metadata": {"name": "q"}, "spec": {"hard": {"pods": "3"}}})
+    rs = await asyncio.gather(*(api.post(PODS, json=_pod(f"c{i}")) for i in range(12)))
+    assert sorted(r.status for r in rs) == [201] * 3 + [403] * 9
+    pods = await (await api.get(PODS)).json()
+    assert len(pods["items"]) == 3

@@ -172,6 +172,7 @@ async def test_unexpected_exception_is_500_status_and_logged(api, caplog, monkey
     async def boom(*a, **k):
         raise RuntimeError("disk on fire\nsecond line")
     monkeypatch.setattr(Registry, "get", boom)
+    monkeypatch.setattr(Registry, "get_raw", boom)  # plain GETs read the stored text
     r = await api.get(PODS + "/x")
     body = await r.json()
     assert r.status == 500 and body["kind"] == "Status" and body["reason"] == "InternalError"
