@@ -187,8 +187,8 @@ def main(argv=None) -> int:
     args.nodes = args.nodes or (100 if q else 1000)
     args.pods = args.pods or (1000 if q else 10000)
     args.deployments = args.deployments or (10 if q else 100)
-    args.backlog = args.backlog or (500 if q else 2000)
-    args.ceiling_writes = args.ceiling_writes or (1000 if q else 4000)
+    args.backlog = args.backlog or (300 if q else 2000)
+    args.ceiling_writes = args.ceiling_writes or (600 if q else 4000)
     d = tempfile.mkdtemp(prefix="bench-scale-")
     cluster = LocalCluster(d, apiserver_cfg={"storage": {"fsync": not args.no_fsync}})
     out: dict = {"bench": "scale", "quick": q, "nodes": args.nodes, "pods": args.pods, "fsync": not args.no_fsync}

@@ -124,12 +124,16 @@ class FilterPlugin:
         raise NotImplementedError
 
 
+SKIP = "Skip"
+
+
 class ScorePlugin:
     name = "Score"
     weight = 1
 
-    def pre_score(self, pod: dict, nodes: list[NodeInfo]) -> None:
-        """Called once per cycle with the feasible nodes, before score()."""
+    def pre_score(self, pod: dict, nodes: list[NodeInfo]) -> str | None:
+        """Called once per cycle with the feasible nodes, before score(). Returning SKIP (every
+        node would get the same score) spares the score() calls, as kube-scheduler's PreScore Skip."""
 
     def score(self, pod: dict, node: NodeInfo) -> float:
         raise NotImplementedError
@@ -202,9 +206,8 @@ class Profile:
         feasible = self.find_nodes(pod, nodes)
         if len(feasible) == 1:
             return feasible[0].name
-        for s in self.scores:
-            s.pre_score(pod, feasible)
-        scored = [(sum(s.weight * s.score(pod, ni) for s in self.scores), ni.name) for ni in feasible]
+        active = [s for s in self.scores if s.pre_score(pod, feasible) != SKIP]
+        scored = [(sum(s.weight * s.score(pod, ni) for s in active), ni.name) for ni in feasible]
         best = max(s for s, _ in scored)
         top = sorted(n for s, n in scored if s >= best - 1e-9)
         return self.rng.choice(top)

@@ -11,7 +11,7 @@ from collections import Counter
 
 from labkube.client.selectors import selector_matches
 
-from ..framework import FilterPlugin, NodeInfo, ScorePlugin
+from ..framework import SKIP, FilterPlugin, NodeInfo, ScorePlugin
 from .node_affinity import node_matches
 from .podutil import topology_value
 
@@ -54,8 +54,9 @@ class PodTopologySpread(FilterPlugin, ScorePlugin):
                 return [REASON]
         return []
 
-    def pre_score(self, pod: dict, nodes: list[NodeInfo]) -> None:
+    def pre_score(self, pod: dict, nodes: list[NodeInfo]) -> str | None:
         self.soft = [(c, domain_counts(pod, c, nodes)) for c in constraints(pod, "ScheduleAnyway")]
+        return None if self.soft else SKIP
 
     def score(self, pod: dict, node: NodeInfo) -> float:
         soft = getattr(self, "soft", [])

@@ -7,7 +7,7 @@
 """
 from __future__ import annotations
 
-from ..framework import NodeInfo, ScorePlugin
+from ..framework import SKIP, NodeInfo, ScorePlugin
 from .node_affinity import term_matches as node_term_matches
 from .podutil import pods_on, same_domain, term_matches
 from .taint_toleration import tolerates
@@ -17,10 +17,18 @@ class _Normalised(ScorePlugin):
     def raw(self, pod: dict, node: NodeInfo, nodes: list[NodeInfo]) -> float:
         raise NotImplementedError
 
-    def pre_score(self, pod: dict, nodes: list[NodeInfo]) -> None:
+    def wants(self, pod: dict) -> bool:
+        """False when the pod has nothing this plugin scores (every node: 0)."""
+        return True
+
+    def pre_score(self, pod: dict, nodes: list[NodeInfo]) -> str | None:
+        if not self.wants(pod):
+            self.scores = {}
+            return SKIP
         raws = {ni.name: self.raw(pod, ni, nodes) for ni in nodes}
         lo, hi = min(raws.values(), default=0), max(raws.values(), default=0)
         self.scores = {n: (100.0 * (v - lo) / (hi - lo) if hi > lo else 0.0) for n, v in raws.items()}
+        return None if hi > lo else SKIP
 
     def score(self, pod: dict, node: NodeInfo) -> float:
         return getattr(self, "scores", {}).get(node.name, 0.0)
@@ -28,6 +36,10 @@ class _Normalised(ScorePlugin):
 
 class NodeAffinityPreference(_Normalised):
     name = "NodeAffinity"
+
+    def wants(self, pod):
+        return bool((((pod.get("spec") or {}).get("affinity") or {}).get("nodeAffinity") or {})
+                    .get("preferredDuringSchedulingIgnoredDuringExecution"))
 
     def raw(self, pod, node, nodes):
         prefs = ((((pod.get("spec") or {}).get("affinity") or {}).get("nodeAffinity") or {})
@@ -46,6 +58,11 @@ class TaintPreference(_Normalised):
 
 class InterPodAffinityPreference(_Normalised):
     name = "InterPodAffinity"
+
+    def wants(self, pod):
+        aff = (pod.get("spec") or {}).get("affinity") or {}
+        return any((aff.get(k) or {}).get("preferredDuringSchedulingIgnoredDuringExecution")
+                   for k in ("podAffinity", "podAntiAffinity"))
 
     def raw(self, pod, node, nodes):
         aff = (pod.get("spec") or {}).get("affinity") or {}

@@ -2,7 +2,7 @@
 already running more of the pod's siblings scores lower (the default spreading lab users expect)."""
 from __future__ import annotations
 
-from ..framework import NodeInfo, ScorePlugin
+from ..framework import SKIP, NodeInfo, ScorePlugin
 
 
 def owner_uid(pod: dict) -> str | None:
@@ -15,10 +15,11 @@ def owner_uid(pod: dict) -> str | None:
 class SelectorSpread(ScorePlugin):
     name = "SelectorSpread"
 
-    def pre_score(self, pod: dict, nodes: list[NodeInfo]) -> None:
+    def pre_score(self, pod: dict, nodes: list[NodeInfo]) -> str | None:
         uid = owner_uid(pod)
         self.counts = {ni.name: (ni.owner_counts().get(uid, 0) if uid else 0) for ni in nodes}
         self.high = max(self.counts.values(), default=0)     # once per cycle, not once per node
+        return None if self.high else SKIP                    # no siblings anywhere: all 100
 
     def score(self, pod: dict, node: NodeInfo) -> float:
         counts = getattr(self, "counts", {})

@@ -82,3 +82,17 @@ async def test_pods_per_node_follow_informer_events():
     await api.delete("pods", "b", "default", grace_period_seconds=0)
     await api.settle()
     assert all(not ni.pods for ni in s.node_infos())
+
+
+def test_score_plugins_skip_when_every_node_would_score_the_same():
+    from labkube.scheduler.framework import SKIP
+    from labkube.scheduler.plugins.preferences import InterPodAffinityPreference, NodeAffinityPreference, TaintPreference
+    from labkube.scheduler.plugins.selector_spread import SelectorSpread
+    nodes = [NodeInfo(node("w1")), NodeInfo(node("w2", taints=[{"key": "k", "effect": "PreferNoSchedule"}]))]
+    p = pod("p")
+    assert NodeAffinityPreference().pre_score(p, nodes) == SKIP
+    assert InterPodAffinityPreference().pre_score(p, nodes) == SKIP
+    assert SelectorSpread().pre_score(p, nodes) == SKIP
+    taints = TaintPreference()
+    assert taints.pre_score(p, nodes) is None and taints.score(p, nodes[0]) > taints.score(p, nodes[1])
+    assert default_profile(random.Random(0)).select_host(p, nodes) == "w1"
