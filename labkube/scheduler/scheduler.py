@@ -251,6 +251,9 @@ class Scheduler:
                     log.exception("scheduling %s failed", key)
                     self.queue.done(key)
                     self.queue.add_backoff(key)
+                # a cycle is pure computation: let bindings, informers and signals run between
+                # cycles, or a long queue starves them (nothing bound until the queue is empty)
+                await asyncio.sleep(0)
         finally:
             await self.wait_bindings()
             await self.pods.stop()

@@ -96,3 +96,30 @@ def test_score_plugins_skip_when_every_node_would_score_the_same():
     taints = TaintPreference()
     assert taints.pre_score(p, nodes) is None and taints.score(p, nodes[0]) > taints.score(p, nodes[1])
     assert default_profile(random.Random(0)).select_host(p, nodes) == "w1"
+
+
+async def test_bindings_proceed_while_the_queue_is_long():
+    """Cycles are pure computation: the loop must yield between them, or no binding (and no
+    informer event, no SIGTERM) gets through until the whole queue is drained."""
+    import asyncio
+    clock = FakeClock()
+    api = FakeApi(clock=clock)
+    await api.create("nodes", node("w1", pods="200"))
+    for i in range(40):
+        await api.create("pods", pod(f"p{i}"))
+    s = Scheduler(api, clock=clock, profile=default_profile(random.Random(1)))
+    seen_bound = []
+    real = s.schedule_one
+
+    async def spy(key):
+        seen_bound.append(sum(1 for p in api.all("pods") if p["spec"].get("nodeName")))
+        return await real(key)
+    s.schedule_one = spy
+    task = asyncio.create_task(s.run())
+    for _ in range(200):
+        await asyncio.sleep(0)
+        if len(seen_bound) >= 40:
+            break
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    assert len(seen_bound) == 40 and seen_bound[-1] > 20, seen_bound
