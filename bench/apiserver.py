@@ -12,7 +12,10 @@ the load never runs on the server's event loop):
             their send time; delay = delivery time - send time (includes the durable write)
   rss       the apiserver's resident memory with all pods stored
   etcd      the same keys and the same JSON values (a pod as the apiserver stored it) as
-            raw puts through etcd's HTTP/JSON gateway (/v3/kv/put), 50 clients
+            raw puts through etcd's HTTP/JSON gateway (/v3/kv/put), 50 clients; creates and
+            puts alternate in two rounds so both meet the same machine load
+  cpu       the server's CPU ms per request (create, get, etcd put): steadier than rates
+            on a shared machine
 
 Clients talk HTTPS with a client certificate and keep-alive connections, exactly as
 kubectl and the Python client do (no plain-HTTP port is added to the apiserver: that would
@@ -68,19 +71,45 @@ def pct(values: list[float], q: float) -> float:
     return round(s[min(len(s) - 1, int(q / 100 * len(s)))], 2)
 
 
-def closed_loop(kind: str, base: dict, n: int, server, **extra) -> dict:
-    """n requests by CLIENTS clients split over PROCS processes; throughput, latencies and the
-    server's CPU milliseconds per request (steadier than rates on a shared machine)."""
+def closed_loop(kind: str, base: dict, ids: range, server, **extra) -> dict:
+    """Requests for ids by CLIENTS clients split over PROCS processes: latencies, wall time and
+    the server's CPU seconds (CPU per request is steadier than rates on a shared machine)."""
     cpu0 = server.cpu_s()
     start_at = time.time() + 3
-    jobs = [dict(base, kind=kind, ids=list(range(p, n, PROCS)), count=n // PROCS, concurrency=CLIENTS // PROCS,
+    jobs = [dict(base, kind=kind, ids=list(ids[p::PROCS]), count=len(ids) // PROCS, concurrency=CLIENTS // PROCS,
                  start_at=start_at, seed=p, **extra) for p in range(PROCS)]
     res = spawn(jobs)
-    lat = [x for r in res for x in r["lat_ms"]]
-    took = max(r["end"] for r in res) - min(r["start"] for r in res)
+    return {"lat": [x for r in res for x in r["lat_ms"]], "errors": sum(r["errors"] for r in res),
+            "took": max(r["end"] for r in res) - min(r["start"] for r in res), "cpu": server.cpu_s() - cpu0}
+
+
+def summarise(runs: list[dict]) -> dict:
+    """Rate, p50/p99 and CPU ms per request over one or more closed-loop runs."""
+    lat = [x for r in runs for x in r["lat"]]
+    took, cpu = sum(r["took"] for r in runs), sum(r["cpu"] for r in runs)
     return {"per_s": round(len(lat) / took, 1), "p50_ms": pct(lat, 50), "p99_ms": pct(lat, 99),
-            "errors": sum(r["errors"] for r in res), "seconds": round(took, 2),
-            "cpu_ms": round((server.cpu_s() - cpu0) * 1000 / max(len(lat), 1), 3)}
+            "errors": sum(r["errors"] for r in runs), "cpu_ms": round(cpu * 1000 / max(len(lat), 1), 3)}
+
+
+def writes(api: Apiserver, etcd: Etcd | None, n: int, rounds: int) -> dict:
+    """Pod creates and, in alternating rounds right after each, the same puts on etcd (so both
+    see the same machine load); etcd's values are the first pod as the apiserver stored it."""
+    base, creates, puts, stored = {"url": api.url, "pki": str(api.pki)}, [], [], None
+    for r in range(rounds):
+        ids = range(r * n // rounds, (r + 1) * n // rounds)
+        creates.append(closed_loop("create", base, ids, api))
+        if etcd is not None:
+            stored = stored or _get(api, f"{load.PODS}/bench-0").decode().replace('"bench-0"', '"bench-NAME"')
+            puts.append(closed_loop("put", {"url": etcd.url, "value": stored}, ids, etcd))
+    c = summarise(creates)
+    out = dict(creates_per_s=c["per_s"], write_p50_ms=c["p50_ms"], write_p99_ms=c["p99_ms"],
+               create_errors=c["errors"], create_cpu_ms=c["cpu_ms"])
+    if puts:
+        e = summarise(puts)
+        out.update(etcd_puts_per_s=e["per_s"], etcd_put_p50_ms=e["p50_ms"], etcd_put_p99_ms=e["p99_ms"],
+                   etcd_errors=e["errors"], etcd_put_cpu_ms=e["cpu_ms"],
+                   creates_vs_etcd=round(c["per_s"] / e["per_s"], 3))
+    return out
 
 
 def _get(api: Apiserver, path: str) -> bytes:
@@ -134,33 +163,30 @@ def main(argv=None) -> int:
     n = args.pods or (2000 if args.quick else 10000)
     out: dict = {"pods": n, "clients": CLIENTS, "watchers": WATCHERS}
     with tempfile.TemporaryDirectory(prefix="bench-apiserver-") as tmp:
-        api = Apiserver(Path(tmp))
+        etcd = None if args.no_etcd else Etcd(Path(tmp))
         try:
-            base = {"url": api.url, "pki": str(api.pki)}
-            c = closed_loop("create", base, n, api)
-            out.update(creates_per_s=c["per_s"], write_p50_ms=c["p50_ms"], write_p99_ms=c["p99_ms"],
-                       create_errors=c["errors"], create_cpu_ms=c["cpu_ms"])
-            g = closed_loop("get", base, min(n, 10000) * 2, api, names=[f"bench-{i}" for i in range(n)])
-            out.update(gets_per_s=g["per_s"], get_p50_ms=g["p50_ms"], get_p99_ms=g["p99_ms"], get_cpu_ms=g["cpu_ms"])
-            lt, count = measure_list(api)
-            out.update(list_s=round(lt, 3), list_items=count, list_10k_s=round(lt * 10000 / max(count, 1), 3))
-            out["rss_mb"] = round(api.rss_mb(), 1)
-            w = measure_watch(api, base, n, 100 if args.quick else 200)
-            out.update(watch_p50_ms=w["p50_ms"], watch_p99_ms=w["p99_ms"], watch_delivered=w["delivered"],
-                       watch_expected=w["expected"])
-            stored = _get(api, f"{load.PODS}/bench-0").decode().replace('"bench-0"', '"bench-NAME"')
-        finally:
-            api.stop()
-        if not args.no_etcd:
-            etcd = Etcd(Path(tmp))
+            api = Apiserver(Path(tmp))
             try:
-                e = closed_loop("put", {"url": etcd.url, "value": stored}, n, etcd)
-                out.update(etcd_puts_per_s=e["per_s"], etcd_put_p50_ms=e["p50_ms"], etcd_put_p99_ms=e["p99_ms"],
-                           etcd_errors=e["errors"], etcd_put_cpu_ms=e["cpu_ms"])
+                out.update(writes(api, etcd, n, 2))
+                if etcd is not None:
+                    etcd.stop()
+                    etcd = None
+                base = {"url": api.url, "pki": str(api.pki)}
+                g = summarise([closed_loop("get", base, range(min(n, 10000) * 2), api,
+                                           names=[f"bench-{i}" for i in range(n)])])
+                out.update(gets_per_s=g["per_s"], get_p50_ms=g["p50_ms"], get_p99_ms=g["p99_ms"],
+                           get_cpu_ms=g["cpu_ms"])
+                lt, count = measure_list(api)
+                out.update(list_s=round(lt, 3), list_items=count, list_10k_s=round(lt * 10000 / max(count, 1), 3))
+                out["rss_mb"] = round(api.rss_mb(), 1)
+                w = measure_watch(api, base, n, 100 if args.quick else 200)
+                out.update(watch_p50_ms=w["p50_ms"], watch_p99_ms=w["p99_ms"], watch_delivered=w["delivered"],
+                           watch_expected=w["expected"])
             finally:
+                api.stop()
+        finally:
+            if etcd is not None:
                 etcd.stop()
-    if out.get("etcd_puts_per_s"):
-        out["creates_vs_etcd"] = round(out["creates_per_s"] / out["etcd_puts_per_s"], 3)
     summary = (f"apiserver: {out['creates_per_s']:.0f} creates/s (etcd {out.get('etcd_puts_per_s', 0):.0f} puts/s, "
                f"{100 * out.get('creates_vs_etcd', 0):.0f}%), write p99 {out['write_p99_ms']} ms, "
                f"GET p99 {out['get_p99_ms']} ms, LIST 10k {out['list_10k_s']} s, watch p99 {out['watch_p99_ms']} ms, "
