@@ -70,7 +70,7 @@ def test_vms_run_and_answer_ssh(lab):
 
 
 def test_smoke(lab):
-    smoke = labctl("smoke", env=lab, timeout=600)
+    smoke = labctl("smoke", "--timeout", "600", env=lab, timeout=900)   # pods start slowly under TCG
     assert smoke.returncode == 0, smoke.stdout[-2000:] + smoke.stderr[-2000:]
 
 
