@@ -128,7 +128,7 @@ class Scheduler:
             name = n["metadata"]["name"]
             extra = assumed_on.get(name, ())
             sig = (n["metadata"].get("resourceVersion"), self._node_ver.get(name, 0),
-                   tuple(object_key(p) for p in extra))
+                   tuple(map(object_key, extra)) if extra else ())
             old = self._infos.get(name)
             if old is not None and old[0] == sig and old[1].node is n:
                 ni = old[1]
