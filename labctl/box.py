@@ -108,14 +108,15 @@ def box_add_command(cfg: BoxConfig) -> list[str]:
 
 def box_installed(name: str = DEFAULT_BOX) -> bool:
     res = subprocess.run(["vagrant", "box", "list", "--machine-readable"], env=vagrant_env(),
-                         capture_output=True, text=True)
+                         capture_output=True, text=True, cwd=ensure_vagrant_home())
     return any(line.split(",")[2:4] == ["box-name", name] for line in res.stdout.splitlines()
                if line.count(",") >= 3)
 
 
 def _run(cmd: list[str], log) -> None:
     log("  $ " + " ".join(cmd))
-    res = subprocess.run(cmd, capture_output=True, text=True, env=vagrant_env())
+    # cwd outside the project: Vagrant would make a .vagrant/ beside the Vagrantfile
+    res = subprocess.run(cmd, capture_output=True, text=True, env=vagrant_env(), cwd=ensure_vagrant_home())
     if res.returncode != 0:
         tail = (res.stderr.strip() or res.stdout.strip()).splitlines()[-1:] or ["no output"]
         raise LabError(f"box build: {cmd[0]} failed: {tail[0]}")
