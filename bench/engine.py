@@ -160,6 +160,15 @@ def wait_for_free_machine(timeout: float = 900) -> None:
         time.sleep(5)
 
 
+def still_ours(provider) -> None:
+    """Exit when another lab took the namespaces over during a run (its numbers are void)."""
+    from labctl.providers.netns import OWNER_FILE
+    owner = OWNER_FILE.read_text().strip() if OWNER_FILE.exists() else ""
+    if owner != str(provider.state_dir):
+        sys.exit(f"bench: another lab ({owner or 'gone'}) replaced the bench nodes during the run; "
+                 f"run the bench again when the machine is free")
+
+
 def progress(msg: str) -> None:
     """Progress on stderr (stdout is the result)."""
     print(f"bench: {msg}", file=sys.stderr, flush=True)
@@ -187,7 +196,9 @@ def engine_bench(tmp: Path, nodes: int, tasks: int, forks: int) -> dict:
         for tool in ("labctl", "ansible"):
             extra = {"bench_dir": f"/var/lib/labkube/bench-{tool}"}
             first, rc1, _ = run_tool(tool, book, inv, forks, extra, tmp)
+            still_ours(provider)
             rerun, rc2, _ = run_tool(tool, book, inv, forks, extra, tmp)
+            still_ours(provider)
             out[f"{tool}_first_s"] = round(first, 2)
             out[f"{tool}_rerun_s"] = round(rerun, 2)
             out[f"{tool}_first_changed"] = _changed(rc1)
