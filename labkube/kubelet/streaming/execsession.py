@@ -6,7 +6,7 @@ signal or when the socket ends), its stdout and stderr go out on channels 1 and 
 TTY it gets a pseudo-terminal for all three (crun exec -t relays it into the container):
 output goes on channel 1 only (kubectl discards channel 2 then) and resize messages set the
 terminal size. The exit code ends the session as a Status on channel 3. A client that goes
-away before the command ends takes the command with it (SIGTERM, then SIGKILL).
+away before the command ends takes the command with it (SIGHUP + SIGTERM, then SIGKILL).
 """
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ import fcntl
 import logging
 import os
 import pty
+import signal
 import struct
 import termios
 
@@ -53,10 +54,17 @@ class ExecSession:
         feeder = asyncio.create_task(self._feed())
         outputs = asyncio.gather(*readers, return_exceptions=True)
         exited = asyncio.ensure_future(self.proc.wait())
-        await asyncio.wait([feeder, outputs, exited], return_when=asyncio.FIRST_COMPLETED)
-        if feeder.done() and self.ws.closed and self.proc.returncode is None:
-            await self._hang_up()              # the client went away: end its command
-        rc = await exited
+        try:
+            await asyncio.wait([feeder, outputs, exited], return_when=asyncio.FIRST_COMPLETED)
+            if feeder.done() and self.ws.closed and self.proc.returncode is None:
+                await self._hang_up()          # the client went away: end its command
+            rc = await exited
+        except asyncio.CancelledError:         # the server dropped the request (client gone)
+            self._signal_hang_up()
+            asyncio.get_running_loop().call_later(5, self._kill)
+            for task in (feeder, *readers):
+                task.cancel()
+            raise
         try:                                   # drain what is left; a leftover holder of the
             await asyncio.wait_for(outputs, 2)  # output (a background child) does not hold us
         except asyncio.TimeoutError:
@@ -68,15 +76,29 @@ class ExecSession:
         await self._send(channels.status_message(rc))
         return rc
 
+    def _signal_hang_up(self) -> None:
+        """SIGHUP and SIGTERM to the helper; crun passes them on to the command (a shell on a
+        terminal ignores TERM but not HUP)."""
+        for sig in (signal.SIGHUP, signal.SIGTERM):
+            try:
+                self.proc.send_signal(sig)
+            except ProcessLookupError:
+                return
+
+    def _kill(self) -> None:
+        if self.proc.returncode is None:
+            try:
+                self.proc.kill()
+            except ProcessLookupError:
+                pass
+
     async def _hang_up(self, grace: float = 5.0) -> None:
-        """SIGTERM the helper (crun passes it on to the command), SIGKILL after ``grace``."""
+        """Hang up, then SIGKILL the helper after ``grace``."""
+        self._signal_hang_up()
         try:
-            self.proc.terminate()
             await asyncio.wait_for(self.proc.wait(), grace)
         except asyncio.TimeoutError:
-            self.proc.kill()
-        except ProcessLookupError:
-            pass
+            self._kill()
 
     # -- start ----------------------------------------------------------------------------
     async def _start_pipes(self) -> list:
