@@ -1,6 +1,7 @@
 """Resource quantities ("100m", "1.5", "128Mi", "1G", "2e3") parsed to exact Fractions and back."""
 from __future__ import annotations
 
+import functools
 import re
 from fractions import Fraction
 
@@ -12,6 +13,18 @@ _RE = re.compile(r"^([+-]?[0-9.]+)([eE][+-]?[0-9]+|[numkMGTPE]|[KMGTPE]i)?$")
 
 def parse(q) -> Fraction:
     """ValueError for something that is not a quantity."""
+    if type(q) is str:
+        return _parse_text(q)
+    return _parse(q)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_text(q: str) -> Fraction:
+    """Manifests repeat the same few quantities ("100m", "128Mi"): parse each once."""
+    return _parse(q)
+
+
+def _parse(q) -> Fraction:
     if isinstance(q, bool):
         raise ValueError(f"quantities must match the regular expression: {q!r}")
     if isinstance(q, (int, float)):

@@ -34,11 +34,27 @@ def client_context(ca: str, cert: str | None, key: str | None) -> ssl.SSLContext
 
 
 def peer_user(request: web.Request) -> UserInfo | None:
-    """The verified client certificate's identity, or None when the client sent none."""
+    """The verified client certificate's identity, or None when the client sent none.
+    Decoding the certificate costs tens of microseconds, so it is done once per connection
+    (remembered on the connection's SSL object)."""
     transport = request.transport
     if transport is None:
         return None
-    cert = transport.get_extra_info("peercert")
+    sslobj = transport.get_extra_info("ssl_object")
+    user = getattr(sslobj, "_labkube_user", _UNKNOWN)
+    if user is _UNKNOWN:
+        user = _identity(transport.get_extra_info("peercert"))
+        try:
+            sslobj._labkube_user = user
+        except AttributeError:  # no SSL object (or one without attributes): decode every time
+            pass
+    return user
+
+
+_UNKNOWN = object()
+
+
+def _identity(cert) -> UserInfo | None:
     if not cert:
         return None
     cn, groups = "", []

@@ -61,8 +61,9 @@ class HubWatch(Watch):
                 return None
             self._wake.clear()
             try:
-                await asyncio.wait_for(self._wake.wait(), timeout)
-            except asyncio.TimeoutError:
+                async with asyncio.timeout(timeout):  # no extra task per wait (wait_for makes one)
+                    await self._wake.wait()
+            except TimeoutError:
                 if not self._queue and not self._closed:
                     return TIMEOUT
         return self._queue.popleft()
