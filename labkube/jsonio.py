@@ -5,16 +5,22 @@ directions), with the standard library as the fallback for what orjson refuses: 
 beyond 64 bits, non-string keys, NaN/Infinity literals. Both produce compact JSON
 (`,` and `:` without spaces); orjson writes non-ASCII characters as UTF-8 instead of
 `\\uXXXX` escapes, which is the same JSON. Parse errors are always the standard library's
-(its messages name line and column, and 400 replies quote them).
+(its messages name line and column, and 400 replies quote them). Text with a run of 19 or
+more digits is parsed by the standard library too: orjson would turn an integer beyond
+64 bits into a float.
 """
 from __future__ import annotations
 
 import json
+import re
 
 try:
     import orjson
 except ImportError:  # pragma: no cover - orjson is a dependency; keep working without it
     orjson = None
+
+_LONG_DIGITS = re.compile(r"[0-9]{19}")
+_LONG_DIGITS_B = re.compile(rb"[0-9]{19}")
 
 
 def dumps(obj) -> bytes:
@@ -39,7 +45,8 @@ def dumps_str(obj) -> str:
 
 def loads(data: str | bytes):
     """Parse JSON text or bytes; errors are the standard library's ValueError."""
-    if orjson is not None:
+    long_digits = _LONG_DIGITS_B if isinstance(data, (bytes, bytearray)) else _LONG_DIGITS
+    if orjson is not None and not long_digits.search(data):
         try:
             return orjson.loads(data)
         except ValueError:
