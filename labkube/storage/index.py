@@ -27,7 +27,11 @@ class KeyIndex:
     def scan(self, prefix: str) -> list[tuple[str, str, int]]:
         """[(key, text, rev)] under prefix, sorted by key."""
         out = []
-        for bucket, items in self._buckets.items():
+        if prefix.count("/") >= 3:  # every key under it shares the prefix's bucket: look only there
+            buckets = [(b, self._buckets.get(b, {})) for b in (bucket_of(prefix),)]
+        else:
+            buckets = self._buckets.items()
+        for bucket, items in buckets:
             if bucket.startswith(prefix) or prefix.startswith(bucket):
                 out.extend((k, v, r) for k, (v, r) in items.items() if k.startswith(prefix))
         out.sort(key=lambda t: t[0])
