@@ -31,6 +31,7 @@ LIST 10k <= 1 s, watch p99 <= 50 ms, RSS <= 300 MB with 10k pods.
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import multiprocessing as mp
 import sys
@@ -51,13 +52,16 @@ def _child(job, out):
     out.put(load.run(job))
 
 
-def spawn(jobs: list[dict]) -> list[dict]:
-    """Run each job in its own process; wait for all results."""
+def spawn(jobs: list[dict], at_start=None) -> list[dict]:
+    """Run each job in its own process (at_start() runs at the jobs' start_at); wait for all results."""
     ctx = mp.get_context("spawn")
     out = ctx.Queue()
     procs = [ctx.Process(target=_child, args=(j, out), daemon=True) for j in jobs]
     for p in procs:
         p.start()
+    if at_start is not None:
+        time.sleep(max(0.0, jobs[0]["start_at"] - time.time()))
+        at_start()
     res = [out.get() for _ in procs]
     for p in procs:
         p.join()
@@ -74,13 +78,14 @@ def pct(values: list[float], q: float) -> float:
 def closed_loop(kind: str, base: dict, ids: range, server, **extra) -> dict:
     """Requests for ids by CLIENTS clients split over PROCS processes: latencies, wall time and
     the server's CPU seconds (CPU per request is steadier than rates on a shared machine)."""
-    cpu0 = server.cpu_s()
-    start_at = time.time() + 3
+    start_at, cpu0 = time.time() + 3, []
     jobs = [dict(base, kind=kind, ids=list(ids[p::PROCS]), count=len(ids) // PROCS, concurrency=CLIENTS // PROCS,
                  start_at=start_at, seed=p, **extra) for p in range(PROCS)]
-    res = spawn(jobs)
+    res = spawn(jobs, lambda: cpu0.append(server.cpu_s()))  # after the clients' connections are open
+    cpu0 = cpu0[0]
     return {"lat": [x for r in res for x in r["lat_ms"]], "errors": sum(r["errors"] for r in res),
-            "took": max(r["end"] for r in res) - min(r["start"] for r in res), "cpu": server.cpu_s() - cpu0}
+            "took": max(r["end"] for r in res) - min(r["start"] for r in res), "cpu": server.cpu_s() - cpu0,
+            "client_cpu": sum(r["cpu"] for r in res)}
 
 
 def summarise(runs: list[dict]) -> dict:
@@ -88,7 +93,8 @@ def summarise(runs: list[dict]) -> dict:
     lat = [x for r in runs for x in r["lat"]]
     took, cpu = sum(r["took"] for r in runs), sum(r["cpu"] for r in runs)
     return {"per_s": round(len(lat) / took, 1), "p50_ms": pct(lat, 50), "p99_ms": pct(lat, 99),
-            "errors": sum(r["errors"] for r in runs), "cpu_ms": round(cpu * 1000 / max(len(lat), 1), 3)}
+            "errors": sum(r["errors"] for r in runs), "cpu_ms": round(cpu * 1000 / max(len(lat), 1), 3),
+            "client_cpu_ms": round(sum(r["client_cpu"] for r in runs) * 1000 / max(len(lat), 1), 3)}
 
 
 def writes(api: Apiserver, etcd: Etcd | None, n: int, rounds: int) -> dict:
@@ -103,7 +109,7 @@ def writes(api: Apiserver, etcd: Etcd | None, n: int, rounds: int) -> dict:
             puts.append(closed_loop("put", {"url": etcd.url, "value": stored}, ids, etcd))
     c = summarise(creates)
     out = dict(creates_per_s=c["per_s"], write_p50_ms=c["p50_ms"], write_p99_ms=c["p99_ms"],
-               create_errors=c["errors"], create_cpu_ms=c["cpu_ms"])
+               create_errors=c["errors"], create_cpu_ms=c["cpu_ms"], create_client_cpu_ms=c["client_cpu_ms"])
     if puts:
         e = summarise(puts)
         out.update(etcd_puts_per_s=e["per_s"], etcd_put_p50_ms=e["p50_ms"], etcd_put_p99_ms=e["p99_ms"],
@@ -140,12 +146,12 @@ def measure_watch(api: Apiserver, base: dict, first_id: int, events: int) -> dic
     for _ in procs:
         ready.get(timeout=90)
     time.sleep(0.5)
-    ssl_ctx = api.ssl()
+    conn = http.client.HTTPSConnection("127.0.0.1", api.port, context=api.ssl(), timeout=30)  # kept alive
     for i in range(first_id, first_id + events):  # one writer, 50 writes/s: the delay, not the load
-        body = json.dumps(load.pod(i, time.time())).encode()
-        req = urllib.request.Request(api.url + load.PODS, body, {"Content-Type": "application/json"})
-        urllib.request.urlopen(req, context=ssl_ctx, timeout=30).read()
+        conn.request("POST", load.PODS, json.dumps(load.pod(i, time.time())), {"Content-Type": "application/json"})
+        conn.getresponse().read()
         time.sleep(0.02)
+    conn.close()
     res = [out.get(timeout=120) for _ in procs]
     for p in procs:
         p.join()

@@ -44,7 +44,8 @@ async def _closed_loop(job, ids, request) -> dict:
     lat, errors = [], 0
     it = iter(ids)
     async with _session(job, job["concurrency"]) as s:
-        await request(s, None)  # warm one connection before the clock starts
+        # open every client's keep-alive connection (TLS handshake) before the clock starts
+        await asyncio.gather(*(request(s, None) for _ in range(job["concurrency"])))
         delay = job["start_at"] - time.time()
         if delay > 0:
             await asyncio.sleep(delay)
@@ -56,9 +57,10 @@ async def _closed_loop(job, ids, request) -> dict:
                 ok = await request(s, i)
                 lat.append((time.perf_counter() - t) * 1000)
                 errors += not ok
-        t0 = time.time()
+        t0, c0 = time.time(), time.process_time()
         await asyncio.gather(*(client() for _ in range(job["concurrency"])))
-        return {"lat_ms": lat, "errors": errors, "start": max(t0, job["start_at"]), "end": time.time()}
+        return {"lat_ms": lat, "errors": errors, "start": max(t0, job["start_at"]), "end": time.time(),
+                "cpu": time.process_time() - c0}
 
 
 async def _create(job) -> dict:
