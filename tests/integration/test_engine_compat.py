@@ -84,6 +84,14 @@ def make_nodes(tmp_path):
         p.destroy()
 
 
+def _check_ours(tmp_path, label, what):
+    """A failed run on nodes another lab removed meanwhile says nothing about the engine: skip."""
+    owner = OWNER.read_text().strip() if OWNER.exists() else ""
+    if owner != str(tmp_path / f"nodes-{label}"):
+        pytest.skip(f"another lab ({owner or 'none'}) replaced this test's nodes during {what}; "
+                    f"one lab at a time on a machine")
+
+
 def _specs(n):
     from labctl.providers.base import NodeSpec
     return [NodeSpec(f"bench{i + 1}", f"10.200.0.{bench.BASE + i}") for i in range(n)]
@@ -109,9 +117,13 @@ def test_playbook_twice_on_netns_nodes_second_run_changes_nothing(tmp_path, make
     inv = load_inventory(bench.write_inventory(tmp_path / "play", [("bench1", "10.200.0.10"),
                                                                      ("bench2", "10.200.0.11")], key))
     first = run_playbook(book, inv, callback=lambda ev: None)
+    if first.unreachable_hosts:
+        _check_ours(tmp_path, "twice", "the first run")
     assert first.ok and first.changed > 0, first.stats
     events = []
     second = run_playbook(book, inv, callback=events.append)
+    if second.unreachable_hosts:
+        _check_ours(tmp_path, "twice", "the rerun")
     assert second.ok, second.stats
     assert second.changed == 0, [(e["host"], e["task"]) for e in events
                                  if e["event"] == "host_result" and e["result"].get("changed")]
@@ -128,7 +140,13 @@ def test_same_changes_as_ansible_playbook_on_netns_nodes(tmp_path, make_nodes):
     for tool in ("labctl", "ansible"):
         key = make_nodes(tool, _specs(2))     # fresh nodes for each tool
         inv = bench.write_inventory(tmp_path / "play", hosts, key)
-        runs = [bench.run_tool(tool, book, inv, 10, {}, tmp_path)[1] for _ in range(2)]
+        runs = []
+        for _ in range(2):
+            try:
+                runs.append(bench.run_tool(tool, book, inv, 10, {}, tmp_path)[1])
+            except SystemExit as exc:     # the bench's run_tool exits on a failed run
+                _check_ours(tmp_path, tool, f"the {tool} run")
+                pytest.fail(str(exc))
         results[tool] = (runs, _snapshot(key, [a for _, a in hosts], ["/var/lib/labkube/bench"]))
     (l_runs, l_files), (a_runs, a_files) = results["labctl"], results["ansible"]
     assert l_runs[0] == a_runs[0], f"first run: labctl {l_runs[0]} ansible {a_runs[0]}"
@@ -151,12 +169,14 @@ def test_shipped_roles_same_changes_as_ansible_playbook(tmp_path, make_nodes):
                     "  roles: [storage]\n")
     # pki is delegated to the implicit localhost, whose Python is ansible-playbook's own
     # (labctl's virtualenv here), so library/pki.py can import labctl.pki
+    # built before any node exists (it may take minutes when the sources changed)
+    wheelhouse, uv = str(artifacts.wheelhouse()), str(artifacts.uv_binary())
     base_env = {"ANSIBLE_ROLES_PATH": str(ROOT / "roles"), "ANSIBLE_LIBRARY": str(ROOT / "library")}
     results = {}
     for tool in ("labctl", "ansible"):
         key = make_nodes(tool, specs)
         extra = {"lab_state_dir": str(tmp_path / f"{tool}-state"),
-                 "labctl_wheelhouse": str(artifacts.wheelhouse()), "labctl_uv": str(artifacts.uv_binary()),
+                 "labctl_wheelhouse": wheelhouse, "labctl_uv": uv,
                  "ansible_ssh_private_key_file": str(key)}
         runs = []
         for _ in range(2):
@@ -169,6 +189,8 @@ def test_shipped_roles_same_changes_as_ansible_playbook(tmp_path, make_nodes):
                        "-e", json.dumps(extra), str(book)]
                 env = dict(bench.ansible_env(tmp_path), **base_env)
             p = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
+            if p.returncode == 4:
+                _check_ours(tmp_path, tool, f"the {tool} run")
             assert p.returncode == 0, f"{tool}:\n{(p.stdout + p.stderr)[-4000:]}"
             runs.append(bench.recap(p.stdout))
         results[tool] = (runs, _snapshot(key, addresses, ["/etc/labkube", "/var/lib/labkube"]))
