@@ -114,17 +114,19 @@ class NodeInfo:
         return self._stamped("owners", count)
 
 
+SKIP = "Skip"
+
+
 class FilterPlugin:
     name = "Filter"
 
-    def pre_filter(self, pod: dict, nodes: list[NodeInfo]) -> None:
-        """Called once per cycle with every node, before filter(); for cluster-wide state."""
+    def pre_filter(self, pod: dict, nodes: list[NodeInfo]) -> str | None:
+        """Called once per cycle with every node, before filter(); for cluster-wide state.
+        Returning SKIP (the pod asks nothing of this plugin) spares the filter() calls, as
+        kube-scheduler's PreFilter Skip."""
 
     def filter(self, pod: dict, node: NodeInfo) -> list[str]:
         raise NotImplementedError
-
-
-SKIP = "Skip"
 
 
 class ScorePlugin:
@@ -178,8 +180,7 @@ class Profile:
         """Nodes passing every filter (enough of them: `feasible_nodes_to_find`); FitError naming
         the reasons when there are none."""
         feasible, reasons = [], {}
-        for f in self.filters:
-            f.pre_filter(pod, nodes)
+        active = [f for f in self.filters if f.pre_filter(pod, nodes) != SKIP]
         n = len(nodes)
         want = feasible_nodes_to_find(n, self.percentage_of_nodes_to_score)
         start = self.next_start % n if want < n else 0
@@ -187,7 +188,7 @@ class Profile:
         for i in range(n):
             ni = nodes[(start + i) % n]
             processed += 1
-            for f in self.filters:
+            for f in active:
                 why = f.filter(pod, ni)
                 if why:
                     reasons[ni.name] = why

@@ -7,7 +7,7 @@
 """
 from __future__ import annotations
 
-from ..framework import FilterPlugin, NodeInfo
+from ..framework import SKIP, FilterPlugin, NodeInfo
 from .podutil import pods_on, same_domain, term_matches
 
 AFFINITY = "node(s) didn't match pod affinity rules"
@@ -23,7 +23,7 @@ def required(pod: dict, kind: str) -> list[dict]:
 class InterPodAffinity(FilterPlugin):
     name = "InterPodAffinity"
 
-    def pre_filter(self, pod: dict, nodes: list[NodeInfo]) -> None:
+    def pre_filter(self, pod: dict, nodes: list[NodeInfo]) -> str | None:
         """Work out once per cycle which pods each term is about; filter() then only compares domains."""
         ns = pod["metadata"].get("namespace", "default")
         # existing pods whose required anti-affinity matches this pod: (their node, topology key)
@@ -34,6 +34,7 @@ class InterPodAffinity(FilterPlugin):
                      for term in required(pod, "podAntiAffinity")]
         self.affinity = [(term, [ni for ni, p in pods_on(nodes) if term_matches(term, ns, p)])
                          for term in required(pod, "podAffinity")]
+        return None if self.repelling or self.anti or self.affinity else SKIP
 
     def filter(self, pod: dict, node: NodeInfo) -> list[str]:
         if not hasattr(self, "repelling"):

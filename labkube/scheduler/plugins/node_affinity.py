@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from labkube.client.selectors import requirement_matches
 
-from ..framework import FilterPlugin, NodeInfo
+from ..framework import SKIP, FilterPlugin, NodeInfo
 
 REASON = "node(s) didn't match Pod's node affinity/selector"
 
@@ -42,6 +42,12 @@ def node_matches(pod: dict, node: dict) -> bool:
 
 class NodeAffinity(FilterPlugin):
     name = "NodeAffinity"
+
+    def pre_filter(self, pod: dict, nodes: list[NodeInfo]) -> str | None:
+        spec = pod.get("spec") or {}
+        required = (((spec.get("affinity") or {}).get("nodeAffinity") or {})
+                    .get("requiredDuringSchedulingIgnoredDuringExecution"))
+        return None if spec.get("nodeSelector") or required is not None else SKIP
 
     def filter(self, pod: dict, node: NodeInfo) -> list[str]:
         return [] if node_matches(pod, node.node) else [REASON]

@@ -1,13 +1,16 @@
 """Filter NodeName: a pod asking for a node by name (spec.nodeName used as a constraint)."""
 from __future__ import annotations
 
-from ..framework import FilterPlugin, NodeInfo
+from ..framework import SKIP, FilterPlugin, NodeInfo
 
 REASON = "node(s) didn't match the requested node name"
 
 
 class NodeName(FilterPlugin):
     name = "NodeName"
+
+    def pre_filter(self, pod: dict, nodes: list[NodeInfo]) -> str | None:
+        return None if (pod.get("spec") or {}).get("nodeName") else SKIP
 
     def filter(self, pod: dict, node: NodeInfo) -> list[str]:
         want = (pod.get("spec") or {}).get("nodeName")

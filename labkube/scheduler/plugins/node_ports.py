@@ -2,7 +2,7 @@
 same or a wildcard hostIP, used by a pod already there)."""
 from __future__ import annotations
 
-from ..framework import FilterPlugin, NodeInfo
+from ..framework import SKIP, FilterPlugin, NodeInfo
 
 REASON = "node(s) didn't have free ports for the requested pod ports"
 
@@ -23,6 +23,9 @@ def conflicts(a: tuple[str, str, int], b: tuple[str, str, int]) -> bool:
 
 class NodePorts(FilterPlugin):
     name = "NodePorts"
+
+    def pre_filter(self, pod: dict, nodes: list[NodeInfo]) -> str | None:
+        return None if host_ports(pod) else SKIP
 
     def filter(self, pod: dict, node: NodeInfo) -> list[str]:
         want = host_ports(pod)

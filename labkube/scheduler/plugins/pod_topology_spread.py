@@ -40,8 +40,9 @@ def domain_counts(pod: dict, c: dict, nodes: list[NodeInfo]) -> Counter:
 class PodTopologySpread(FilterPlugin, ScorePlugin):
     name = "PodTopologySpread"
 
-    def pre_filter(self, pod: dict, nodes: list[NodeInfo]) -> None:
+    def pre_filter(self, pod: dict, nodes: list[NodeInfo]) -> str | None:
         self.hard = [(c, domain_counts(pod, c, nodes)) for c in constraints(pod, "DoNotSchedule")]
+        return None if self.hard else SKIP
 
     def filter(self, pod: dict, node: NodeInfo) -> list[str]:
         for c, counts in getattr(self, "hard", []):

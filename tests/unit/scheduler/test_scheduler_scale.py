@@ -123,3 +123,16 @@ async def test_bindings_proceed_while_the_queue_is_long():
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
     assert len(seen_bound) == 40 and seen_bound[-1] > 20, seen_bound
+
+
+def test_filters_skip_what_the_pod_does_not_ask_for():
+    from labkube.scheduler.framework import SKIP
+    nodes = [NodeInfo(node("w1", labels={"disk": "ssd"})), NodeInfo(node("w2"))]
+    prof = default_profile(random.Random(0))
+    skipped = {f.name for f in prof.filters if f.pre_filter(pod("plain"), nodes) == SKIP}
+    assert skipped == {"NodeName", "NodeAffinity", "NodePorts", "PodTopologySpread", "InterPodAffinity"}
+    picky = pod("picky", node_selector={"disk": "ssd"})
+    assert [n.name for n in prof.find_nodes(picky, nodes)] == ["w1"]
+    named = pod("named")
+    named["spec"]["nodeName"] = "w2"
+    assert [n.name for n in prof.find_nodes(named, nodes)] == ["w2"]
