@@ -21,6 +21,25 @@ DEFAULT_INVENTORY = "inventories/local"
 STATE_ROOT = Path("/var/lib/labctl")
 
 
+# the node's services: the netns supervisor's JSON list, else one "NAME STATE" line per
+# labkube unit from systemd (VMs)
+SERVICES_COMMAND = ("if [ -x /run/labnode/bin/labnode-svc ]; then /run/labnode/bin/labnode-svc list; "
+                    "else for u in /etc/labkube/units/*.service; do [ -e \"$u\" ] || continue; "
+                    "n=$(basename \"$u\" .service); echo \"$n $(systemctl is-active \"$n\")\"; done; fi")
+
+
+def parse_services(text: str) -> list[dict]:
+    """Services from either output of SERVICES_COMMAND, as {"name", "active"} dicts."""
+    text = text.strip()
+    if text.startswith("["):
+        return json.loads(text)
+    out = []
+    for line in text.splitlines():
+        name, _, state = line.partition(" ")
+        out.append({"name": name, "active": state.strip() == "active", "state": state.strip()})
+    return out
+
+
 class Lab:
     def __init__(self, inventory: str | os.PathLike = DEFAULT_INVENTORY, state_dir: str | None = None):
         path = Path(inventory)
@@ -199,9 +218,9 @@ class Lab:
                 try:
                     with connect({"inventory_hostname": spec.name, "ansible_host": spec.address,
                                   "ansible_user": "root", "ansible_ssh_private_key_file": key}) as conn:
-                        res = conn.run("/run/labnode/bin/labnode-svc list", timeout=10)
+                        res = conn.run(SERVICES_COMMAND, timeout=20)
                         if res.rc == 0:
-                            entry["services"] = json.loads(res.stdout or "[]")
+                            entry["services"] = parse_services(res.stdout)
                 except Exception as exc:  # an unreachable node is a status, not a crash
                     entry["state"] = f"unreachable ({str(exc).splitlines()[0]})"
             nodes.append(entry)

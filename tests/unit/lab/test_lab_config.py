@@ -55,3 +55,12 @@ def test_state_dir_follows_lab_name_unless_overridden(tmp_path, monkeypatch):
     assert str(Lab(inv).state_dir) == "/var/lib/labctl/t"
     monkeypatch.setenv("LABCTL_STATE_DIR", str(tmp_path / "s"))
     assert Lab(inv).state_dir == tmp_path / "s"
+
+
+def test_status_reads_services_from_the_supervisor_or_systemd():
+    from labctl.lab import parse_services
+    supervisor = '[{"name": "sshd", "active": true, "pid": 7}]'
+    assert parse_services(supervisor) == [{"name": "sshd", "active": True, "pid": 7}]
+    systemd = "labkube-kubelet active\nlabkube-proxy failed\n"
+    assert [(s["name"], s["active"]) for s in parse_services(systemd)] == [
+        ("labkube-kubelet", True), ("labkube-proxy", False)]
