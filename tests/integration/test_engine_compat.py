@@ -133,6 +133,7 @@ def test_playbook_twice_on_netns_nodes_second_run_changes_nothing(tmp_path, make
 
 
 @needs_ansible
+@pytest.mark.timeout(1200)      # ansible-playbook pays a new SSH session per task
 def test_same_changes_as_ansible_playbook_on_netns_nodes(tmp_path, make_nodes):
     book = bench.write_role(tmp_path / "play", 30)
     hosts = [("bench1", "10.200.0.10"), ("bench2", "10.200.0.11")]
@@ -156,6 +157,7 @@ def test_same_changes_as_ansible_playbook_on_netns_nodes(tmp_path, make_nodes):
 
 
 @needs_ansible
+@pytest.mark.timeout(2400)      # two fresh 3-node labs, install role (wheelhouse, uv) by each tool
 def test_shipped_roles_same_changes_as_ansible_playbook(tmp_path, make_nodes):
     from labctl import artifacts
     from labctl.lab import Lab
