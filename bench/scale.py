@@ -14,6 +14,10 @@ paused (SIGSTOP), then drained (SIGCONT) -> pods bound/s; (5) control-plane RSS
 
 Goals (issue 6): nodes Ready <= 60 s, pods Running <= 120 s, scheduler >= 300 pods/s and
 >= 50 % of the write ceiling, control plane <= 500 MB.
+
+Measured 2026-12-01 (2 shared cores, fsync on): full: 1,000 nodes Ready 2.2 s, 10,000 pods
+Running 372 s, scheduler 15-27 pods/s vs write ceiling 1,017/s, control plane 687 MB (scheduler
+and controller-manager CPU-bound); --quick: 0.9 s, 6.1 s, 114 pods/s vs 357/s, 242 MB.
 """
 from __future__ import annotations
 
