@@ -11,7 +11,7 @@ import sys
 
 from ..errors import LabError
 
-SUBCOMMANDS = ["up", "down", "status", "ssh", "kubeconfig", "smoke", "node", "play", "inventory", "box", "image"]
+SUBCOMMANDS = ["up", "down", "status", "ssh", "kubeconfig", "smoke", "node", "play", "inventory", "box", "image", "storage"]
 
 
 def build_parser() -> argparse.ArgumentParser:
