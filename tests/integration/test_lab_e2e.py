@@ -115,6 +115,9 @@ def test_smoke_status_and_ssh(lab):
     assert "labkube-kubelet=active" in status.stdout
     ssh = labctl("ssh", "w1-k8s", "--", "hostname", env=lab)
     assert ssh.returncode == 0 and ssh.stdout.strip() == "w1-k8s"
+    store = labctl("storage", "ls", "/registry/namespaces", env=lab)
+    assert store.returncode == 0, store.stderr
+    assert "/registry/namespaces/default" in store.stdout
 
 
 def test_second_up_changes_nothing(lab):
