@@ -34,7 +34,7 @@ CONTROL_DIR = Path("/run/labnode")
 SOCKET = CONTROL_DIR / "supervisor.sock"
 # node-private directories: (directory under NODEDIR, mount point)
 PRIVATE_DIRS = [("etc-labkube", "/etc/labkube"), ("var-lib-labkube", "/var/lib/labkube"),
-                ("var-log", "/var/log"), ("run", "/run"), ("tmp", "/tmp")]
+                ("var-log", "/var/log"), ("root-home", "/root"), ("run", "/run"), ("tmp", "/tmp")]
 CGROUP_V1 = ["cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "blkio", "pids"]
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
