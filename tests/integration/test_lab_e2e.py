@@ -43,6 +43,8 @@ def env(tmp_path_factory):
     state = tmp_path_factory.mktemp("state") / "lab"
     e = dict(os.environ, HOME=str(home), LABCTL_STATE_DIR=str(state))
     labctl("down", env=e)  # a lab left behind by an earlier run
+    # mount points the lab creates on the host; ones that existed before are not its to remove
+    e["_NEW_MOUNT_POINTS"] = ",".join(p for p in ("/etc/labkube", "/var/lib/labkube") if not Path(p).exists())
     yield e
     labctl("down", env=e)
 
@@ -140,4 +142,5 @@ def test_down_leaves_nothing_behind(lab):
     rules = subprocess.run(["iptables-save"], capture_output=True, text=True).stdout
     assert "KUBE-" not in rules and "CNI-" not in rules
     assert not Path(lab["LABCTL_STATE_DIR"]).exists()
-    assert not Path("/etc/labkube").exists() and not Path("/var/lib/labkube").exists()
+    for mount_point in filter(None, lab["_NEW_MOUNT_POINTS"].split(",")):
+        assert not Path(mount_point).exists(), mount_point
