@@ -101,5 +101,7 @@ async def test_hollow_nodes_run_a_deployment(cluster):
         async def all_gone():
             return not await c.list("pods", namespace="default") and not await c.list("deployments", namespace="default")
         await eventually(all_gone, what="deployment and pods deleted")
-        lease = await c.get("leases", "h-1", namespace="kube-node-lease")
-        assert lease["spec"]["renewTime"] != first          # heartbeats keep coming
+        async def renewed():                                  # heartbeats keep coming
+            lease = await c.get("leases", "h-1", namespace="kube-node-lease")
+            return lease["spec"]["renewTime"] != first
+        await eventually(renewed, what="h-1's Lease renewed")
