@@ -7,36 +7,17 @@ import os
 import re
 import socket
 import subprocess
-import sys
-import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-LABCTL = [sys.executable, "-m", "labctl.cli.main"]
-
-
-def labctl(*args, env, timeout=600):
-    return subprocess.run([*LABCTL, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+import labtools
+from labtools import labctl, wait_for
 
 
 def kubectl(*args, env, check=True, timeout=90, input=None):
-    p = subprocess.run(["kubectl", *args], env=env, capture_output=True, text=True, timeout=timeout, input=input)
-    if check:
-        assert p.returncode == 0, f"kubectl {' '.join(args)}: {p.stderr}"
-    return p
-
-
-def wait_for(what, probe, timeout=120):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        got = probe()
-        if got:
-            return got
-        time.sleep(0.5)
-    pytest.fail(f"timed out waiting for {what}")
+    return labtools.kubectl(*args, env=env, check=check, input=input, timeout=timeout)
 
 
 def pod(env, name):

@@ -5,36 +5,20 @@ import json
 import os
 import re
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-LABCTL = [sys.executable, "-m", "labctl.cli.main"]
-
-
-def labctl(*args, env, timeout=600):
-    return subprocess.run([*LABCTL, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+import labtools
+from labtools import labctl
 
 
 def kubectl(*args, env, check=True, timeout=60):
-    proc = subprocess.run(["kubectl", *args], env=env, capture_output=True, text=True, timeout=timeout)
-    if check:
-        assert proc.returncode == 0, f"kubectl {' '.join(args)}: {proc.stderr}"
-    return proc
+    return labtools.kubectl(*args, env=env, check=check, timeout=timeout)
 
 
 def wait_for(what, probe, timeout=90):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = probe()
-        if last:
-            return last
-        time.sleep(0.5)
-    pytest.fail(f"timed out waiting for {what}")
+    return labtools.wait_for(what, probe, timeout)
 
 
 @pytest.fixture(scope="module")

@@ -5,16 +5,16 @@ rules following a deleted pod; session affinity; the resync repairing hand-made 
 Pods run wget themselves and the tests read their logs. Traffic stays on lab addresses."""
 import json
 import os
-import subprocess
-import sys
-import time
 import urllib.request
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-LABCTL = [sys.executable, "-m", "labctl.cli.main"]
+from labtools import labctl, wait_for
+from labtools import kubectl as _kubectl
+
+
+def kubectl(*args, env, check=True, stdin=None, timeout=60):
+    return _kubectl(*args, env=env, check=check, input=stdin, timeout=timeout)
 
 WEB = """
 apiVersion: apps/v1
@@ -47,27 +47,6 @@ spec:
   selector: {app: web}
   ports: [{name: http, port: 80, targetPort: 80, nodePort: 30080}]
 """
-
-
-def labctl(*args, env, timeout=600):
-    return subprocess.run([*LABCTL, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
-
-
-def kubectl(*args, env, check=True, stdin=None, timeout=60):
-    proc = subprocess.run(["kubectl", *args], env=env, capture_output=True, text=True, input=stdin, timeout=timeout)
-    if check:
-        assert proc.returncode == 0, f"kubectl {' '.join(args)}: {proc.stderr}"
-    return proc
-
-
-def wait_for(what, probe, timeout=120):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        last = probe()
-        if last:
-            return last
-        time.sleep(0.5)
-    pytest.fail(f"timed out waiting for {what}")
 
 
 def get_json(*args, env):
