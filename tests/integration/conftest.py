@@ -1,4 +1,10 @@
-"""Integration tests need root and the node stack; elsewhere they are skipped with a reason."""
+"""Integration tests need root and the node stack; elsewhere they are skipped with a reason.
+
+Only one lab fits on a machine (fixed namespace names and addresses), so every integration
+module holds the machine's lab lock while it runs: two pytest runs (or a benchmark wrapped in
+`flock /run/lock/labctl-lab.lock ...`) queue instead of tearing down each other's lab.
+"""
+import fcntl
 import os
 import shutil
 
@@ -20,3 +26,21 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.integration)
             if reason:
                 item.add_marker(pytest.mark.skip(reason=reason))
+
+
+LAB_LOCK = "/run/lock/labctl-lab.lock"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def machine_lab_lock(request):
+    """Holds the machine-wide lab lock for the whole module (blocks until it is free)."""
+    if "integration" not in str(request.node.fspath) or os.geteuid() != 0:
+        yield
+        return
+    os.makedirs(os.path.dirname(LAB_LOCK), exist_ok=True)
+    with open(LAB_LOCK, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
