@@ -6,7 +6,9 @@ where ``status`` prints JSON ``{"name", "active", "pid", "enabled", "restarts"}`
 and decides whether anything changes.  As with systemd, ``reload NAME`` signals
 the service (SIGHUP) and ``daemon_reload: true`` runs ``labnode-svc
 daemon-reload`` (the supervisor also re-reads a unit on every command for it).
-Elsewhere it uses ``systemctl``.
+Elsewhere it uses ``systemctl``, and runs ``systemctl daemon-reload`` first by itself
+when the unit's file changed since systemd read it (or systemd has not seen the unit
+yet), so a role that writes a unit and then starts it needs no reload step.
 """
 from __future__ import annotations
 
@@ -61,11 +63,19 @@ class _Systemd:
         self.ctx, self.name = ctx, name
 
     def status(self) -> dict:
-        a = self.ctx.conn.run(f"systemctl is-active {q(self.name)}").stdout.strip()
-        e = self.ctx.conn.run(f"systemctl is-enabled {q(self.name)}").stdout.strip()
+        # one round trip: every command costs on a slow (emulated) host
+        r = self.ctx.conn.run(f"systemctl is-active {q(self.name)}; systemctl is-enabled {q(self.name)}")
+        a, e = (r.stdout.split() + ["unknown", "unknown"])[:2]
         return {"name": self.name, "active": a in ("active", "activating", "reloading"),
                 "enabled": e in ("enabled", "enabled-runtime", "alias", "static", "indirect"),
                 "ActiveState": a, "UnitFileState": e}
+
+    def needs_reload(self) -> bool:
+        """True when systemd has not read the unit's current file: a unit file written
+        since the last daemon-reload (NeedDaemonReload=yes) or one it has never loaded."""
+        r = self.ctx.conn.run(f"systemctl show -p LoadState -p NeedDaemonReload {q(self.name)}")
+        props = dict(line.split("=", 1) for line in r.stdout.splitlines() if "=" in line)
+        return props.get("NeedDaemonReload") == "yes" or props.get("LoadState") == "not-found"
 
     def do(self, verb):
         r = self.ctx.conn.run(f"systemctl {verb} {q(self.name)}")
@@ -89,7 +99,8 @@ def run(ctx, args):
         raise ModuleError(f"unsupported state {state!r} (started, stopped, restarted, reloaded)")
     use_labnode = ctx.conn.run(f"test -x {LABNODE}").rc == 0
     svc = _Labnode(ctx, name) if use_labnode else _Systemd(ctx, name)
-    if bool_arg(args.get("daemon_reload")) and not ctx.check_mode:
+    if not ctx.check_mode and (bool_arg(args.get("daemon_reload")) or
+                               (not use_labnode and svc.needs_reload())):
         svc.daemon_reload()
     before = svc.status()
     active = _active(before.get("active"))

@@ -79,6 +79,57 @@ def test_service_check_mode_does_nothing(fake_labnode, tmp_path):
     assert _log(fake_labnode) == []
 
 
+FAKE_SYSTEMCTL = r"""#!/bin/sh
+# fake systemctl: $STATE/<unit>.{active,enabled}; the unit file $STATE/units/<unit>.service
+# is "loaded" once daemon-reload copied it to $STATE/loaded/; verbs go to $STATE/log
+STATE=%(state)s
+echo "$*" >> $STATE/log
+case $1 in
+  daemon-reload) rm -rf $STATE/loaded; cp -r $STATE/units $STATE/loaded ;;
+  show)
+    f=$STATE/units/$6.service; l=$STATE/loaded/$6.service
+    if [ -f "$l" ]; then echo LoadState=loaded; else echo LoadState=not-found; fi
+    if [ -f "$l" ] && ! cmp -s "$f" "$l"; then echo NeedDaemonReload=yes; else echo NeedDaemonReload=no; fi ;;
+  start|restart) [ -f $STATE/loaded/$2.service ] || exit 5; echo 1 > $STATE/$2.active ;;
+  enable) echo 1 > $STATE/$2.enabled ;;
+  is-active) [ -f $STATE/$2.active ] && echo active || { echo inactive; exit 3; } ;;
+  is-enabled) [ -f $STATE/$2.enabled ] && echo enabled || { echo disabled; exit 1; } ;;
+esac
+"""
+
+
+@pytest.fixture
+def fake_systemd(tmp_path, monkeypatch):
+    state = tmp_path / "systemd"
+    (state / "units").mkdir(parents=True)
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    exe = bindir / "systemctl"
+    exe.write_text(FAKE_SYSTEMCTL % {"state": state})
+    exe.chmod(exe.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setattr(service_mod, "LABNODE", str(tmp_path / "no-labnode-svc"))
+    monkeypatch.setenv("PATH", f"{bindir}:{os.environ['PATH']}")
+    return state
+
+
+def _verbs(state):
+    return [l for l in (state / "log").read_text().splitlines()
+            if l.split()[0] not in ("show", "is-active", "is-enabled")]
+
+
+def test_systemd_service_reloads_systemd_for_a_new_or_changed_unit_file(fake_systemd, tmp_path):
+    unit = fake_systemd / "units" / "k.service"
+    unit.write_text("[Service]\nExecStart=/bin/k\n")
+    r = run_module("service", {"name": "k", "state": "started", "enabled": True}, tmp_path)
+    assert r["manager"] == "systemd" and r["changed"] and not r["failed"]
+    assert _verbs(fake_systemd) == ["daemon-reload", "enable k", "start k"]
+    run_module("service", {"name": "k", "state": "started"}, tmp_path)      # nothing new
+    assert _verbs(fake_systemd) == ["daemon-reload", "enable k", "start k"]
+    unit.write_text("[Service]\nExecStart=/bin/k --new\n")
+    run_module("service", {"name": "k", "state": "restarted"}, tmp_path)
+    assert _verbs(fake_systemd)[3:] == ["daemon-reload", "restart k"]
+
+
 def test_wait_for_port(tmp_path):
     srv = socket.socket()
     srv.bind(("127.0.0.1", 0))
