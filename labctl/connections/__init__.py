@@ -4,7 +4,9 @@
 ``smart``) or ``local``.  SSH uses ``ansible_host`` (else the inventory name),
 ``ansible_port``, ``ansible_user`` (default root),
 ``ansible_ssh_private_key_file``, ``ansible_password``/``ansible_ssh_pass``,
-``ansible_ssh_timeout``/``ansible_timeout`` (connect timeout, default 10 s) and
+``ansible_ssh_timeout``/``ansible_timeout`` (connect timeout, default 10 s),
+``labctl_ssh_channel_timeout`` (opening a session and starting the command helper;
+default the connect timeout, at least 10 s) and
 ``ansible_python_interpreter`` (runs the command helper; default python3).
 """
 from __future__ import annotations
@@ -34,4 +36,5 @@ def connect(host_vars: dict) -> Connection:
         password=host_vars.get("ansible_password") or host_vars.get("ansible_ssh_pass"),
         connect_timeout=float(host_vars.get("ansible_ssh_timeout") or host_vars.get("ansible_timeout") or 10),
         python=host_vars.get("ansible_python_interpreter") or "python3",
+        channel_timeout=host_vars.get("labctl_ssh_channel_timeout") or None,
     )

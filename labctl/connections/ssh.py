@@ -94,7 +94,8 @@ class SSHConnection(Connection):
     kind = "ssh"
 
     def __init__(self, host, *, address=None, port=22, user="root", key_file=None,
-                 password=None, connect_timeout=10, shell="/bin/sh", agent=None, python="python3"):
+                 password=None, connect_timeout=10, shell="/bin/sh", agent=None, python="python3",
+                 channel_timeout=None):
         self.host = host
         self.address = address or host
         self.port = int(port or 22)
@@ -102,6 +103,9 @@ class SSHConnection(Connection):
         self.key_file = os.path.expanduser(key_file) if key_file else None
         self.password = password
         self.connect_timeout = connect_timeout
+        # opening a session and the command helper's first answer: on a slow (emulated,
+        # loaded) host sshd and python3 need longer than the TCP connect
+        self.channel_timeout = float(channel_timeout) if channel_timeout else max(connect_timeout, 10)
         self.shell = shell
         self._client = None
         self._sftp = None
@@ -166,7 +170,7 @@ class SSHConnection(Connection):
         with self._lock:
             client = self._connect()
             try:
-                return client.get_transport().open_session(timeout=self.connect_timeout)
+                return client.get_transport().open_session(timeout=self.channel_timeout)
             except (paramiko.SSHException, OSError, EOFError) as e:
                 self._client = None
                 raise UnreachableError(f"{self.host}: SSH session failed: {e}") from None
@@ -194,7 +198,7 @@ class SSHConnection(Connection):
         chan = self._channel()
         try:
             chan.exec_command(f"{shlex.quote(self.python)} -u -c {shlex.quote(_AGENT)}")
-            chan.settimeout(max(self.connect_timeout, 10))
+            chan.settimeout(self.channel_timeout)
             f = None
             self._rbuf = b""
             hello = self._readline(chan)

@@ -35,7 +35,7 @@ from .variables import VariablesMixin, _HostVars
 CONN_VARS = ("ansible_connection", "ansible_host", "ansible_port", "ansible_user",
              "ansible_ssh_private_key_file", "ansible_private_key_file", "ansible_password",
              "ansible_ssh_pass", "ansible_ssh_timeout", "ansible_timeout", "ansible_ssh_user",
-             "ansible_ssh_port", "ansible_python_interpreter")
+             "ansible_ssh_port", "ansible_python_interpreter", "labctl_ssh_channel_timeout")
 
 
 class Runner(VariablesMixin, HostExecMixin):
