@@ -4,6 +4,8 @@ import shutil
 
 import pytest
 
+VAGRANT_TEST_TIMEOUT = 5400
+
 
 def pytest_collection_modifyitems(config, items):
     reason = None
@@ -16,5 +18,8 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "tests/vagrant" in str(item.fspath):
             item.add_marker(pytest.mark.vagrant)
+            # the first test also pays for the box and `labctl up` (tens of minutes under
+            # QEMU emulation): far more than the suite's default 600 s per test
+            item.add_marker(pytest.mark.timeout(VAGRANT_TEST_TIMEOUT))
             if reason:
                 item.add_marker(pytest.mark.skip(reason=reason))

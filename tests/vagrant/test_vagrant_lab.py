@@ -17,7 +17,7 @@ INVENTORY = str(ROOT / "inventories" / "vagrant")
 LABCTL = [sys.executable, "-m", "labctl.cli.main"]
 
 
-def labctl(*args, env, timeout=1800):
+def labctl(*args, env, timeout=3600):
     return subprocess.run([*LABCTL, *args, "-i", INVENTORY] if args[0] != "box" else [*LABCTL, *args],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
 
