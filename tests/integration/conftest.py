@@ -10,6 +10,8 @@ import shutil
 
 import pytest
 
+from labtools import labctl
+
 NEEDED = ["ip", "unshare", "crun", "/usr/sbin/sshd"]
 
 
@@ -44,3 +46,23 @@ def machine_lab_lock(request):
             yield
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory):
+    """An environment of one's own for labctl: a throwaway HOME and state directory; the lab is
+    removed before (one left behind by an earlier run) and after the module."""
+    home = tmp_path_factory.mktemp("home")
+    state = tmp_path_factory.mktemp("state") / "lab"
+    e = dict(os.environ, HOME=str(home), LABCTL_STATE_DIR=str(state))
+    labctl("down", env=e)
+    yield e
+    labctl("down", env=e)
+
+
+@pytest.fixture(scope="module")
+def lab(env):
+    """The default 3-node netns lab, up, with KUBECONFIG pointing at its admin kubeconfig."""
+    up = labctl("up", env=env)
+    assert up.returncode == 0, f"labctl up failed:\n{up.stdout[-3000:]}\n{up.stderr[-3000:]}"
+    return dict(env, KUBECONFIG=labctl("kubeconfig", env=env).stdout.strip())

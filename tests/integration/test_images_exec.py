@@ -32,19 +32,6 @@ def running(env, name):
     return wait_for(f"pod {name} Running", probe)
 
 
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory):
-    home = tmp_path_factory.mktemp("home")
-    state = tmp_path_factory.mktemp("state") / "lab"
-    env = dict(os.environ, HOME=str(home), LABCTL_STATE_DIR=str(state))
-    labctl("down", env=env)
-    up = labctl("up", env=env)
-    assert up.returncode == 0, f"labctl up failed:\n{up.stdout[-3000:]}\n{up.stderr[-3000:]}"
-    kubeconfig = labctl("kubeconfig", env=env).stdout.strip()
-    yield dict(env, KUBECONFIG=kubeconfig)
-    labctl("down", env=env)
-
-
 def test_registry_holds_the_lab_images(lab):
     ls = labctl("image", "ls", env=lab)
     assert ls.returncode == 0, ls.stderr

@@ -73,23 +73,6 @@ def run_client(name, script, env):
     return kubectl("logs", name, env=env).stdout
 
 
-@pytest.fixture(scope="module")
-def env(tmp_path_factory):
-    home = tmp_path_factory.mktemp("home")
-    state = tmp_path_factory.mktemp("state") / "lab"
-    e = dict(os.environ, HOME=str(home), LABCTL_STATE_DIR=str(state))
-    labctl("down", env=e)  # a lab left behind by an earlier run
-    yield e
-    labctl("down", env=e)
-
-
-@pytest.fixture(scope="module")
-def lab(env):
-    up = labctl("up", env=env)
-    assert up.returncode == 0, f"labctl up failed:\n{up.stdout[-3000:]}\n{up.stderr[-3000:]}"
-    return dict(env, KUBECONFIG=labctl("kubeconfig", env=env).stdout.strip())
-
-
 def ready_ips(lab, name="web"):
     ep = get_json("endpoints", name, env=lab)
     return sorted(a["ip"] for s in ep.get("subsets") or [] for a in s.get("addresses") or [])
