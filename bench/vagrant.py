@@ -9,10 +9,15 @@ run. Prints one JSON object (with --json) and a one-line summary.
 
 Goals on a 2-core machine without KVM: box build <= 180 s, up <= 240 s, down <= 30 s.
 A step that fails is reported with its error (and null timings) instead of aborting.
+Only one netns lab fits on a machine: the netns part holds the machine-wide lab lock
+(/run/lock/labctl-lab.lock, the one `flock` and the integration tests take) while it
+runs, so do not wrap this script in `flock` yourself. The VM part needs no lock.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
+import fcntl
 import json
 import os
 import re
@@ -26,6 +31,21 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 SITE = re.compile(r"Deploying the cluster \(site\.yml\): (?:done|failed) (?:in|after) ([\d.]+) s")
 CREATE = re.compile(r"Creating \d+ \w+ node\(s\): (?:done|failed) (?:in|after) ([\d.]+) s")
+
+
+LAB_LOCK = Path("/run/lock/labctl-lab.lock")
+
+
+@contextlib.contextmanager
+def lab_lock(path: Path = LAB_LOCK):
+    """Hold the machine-wide netns lab lock (waits for whoever holds it now)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 def labctl(args: list[str], env: dict, timeout: float = 3600) -> tuple[float, subprocess.CompletedProcess]:
@@ -88,11 +108,15 @@ def main() -> None:
         result["box_build_s"] = round(took, 1) if proc.returncode == 0 else None
         if proc.returncode != 0:
             result["box_error"] = last_line(proc)
-        lab_cycle(local, dict(env, LABCTL_STATE_DIR=str(tmp / "netns-state")), args.quick, result, "netns_")
+        netns_env = dict(env, LABCTL_STATE_DIR=str(tmp / "netns-state"))
+        with lab_lock():
+            try:
+                lab_cycle(local, netns_env, args.quick, result, "netns_")
+            finally:
+                labctl(["down", "-i", str(local)], netns_env)
         lab_cycle(vms, dict(env, LABCTL_STATE_DIR=str(tmp / "vagrant-state")), args.quick, result, "vagrant_")
     finally:
-        for inv, sub in ((local, "netns-state"), (vms, "vagrant-state")):
-            labctl(["down", "-i", str(inv)], dict(env, LABCTL_STATE_DIR=str(tmp / sub)))
+        labctl(["down", "-i", str(vms)], dict(env, LABCTL_STATE_DIR=str(tmp / "vagrant-state")))
         shutil.rmtree(tmp, ignore_errors=True)
     result["up_s"] = result.pop("vagrant_up_s", None)
     result["down_s"] = result.pop("vagrant_down_s", None)
