@@ -76,3 +76,31 @@ def test_other_inventory_ranges_and_group_vars(tmp_path):
     assert s["config.vm.define(node2).vm.provider(libvirt).memory"] == 512
     assert s["config.vm.define(node2).vm.network(private_network)"]["netmask"] == "255.255.0.0"
     assert s["config.vm.provider(libvirt).default_prefix"] == "labctl-tiny-"
+
+
+def test_virtualbox_branch_uses_a_stock_box_linked_clones_and_the_same_sizes():
+    s = settings()
+    for name, mem in [("m-k8s", 1024), ("w1-k8s", 768)]:
+        vb = f"config.vm.define({name}).vm.provider(virtualbox)"
+        assert s[f"{vb}.override.vm.box"] == "debian/bookworm64"
+        assert s[f"{vb}.name"] == f"labctl-vagrant-{name}"
+        assert (s[f"{vb}.memory"], s[f"{vb}.cpus"]) == (mem, 1)
+        assert s[f"{vb}.linked_clone"] is True and s[f"{vb}.gui"] is False
+        prep = s[f"{vb}.override.vm.provision(labctl-virtualbox)"]
+        assert prep["type"] == "shell"
+        assert "crun" in prep["inline"] and "/usr/local/lib/systemd/system" in prep["inline"]
+
+
+def test_provisioner_finds_the_lab_nic_by_position_not_by_name(tmp_path):
+    """eth1 in the libvirt box, enp0s8 in VirtualBox boxes: the second NIC with a device."""
+    script = settings()["config.vm.define(m-k8s).vm.provision(labctl)"]["inline"]
+    assert "eth1" not in script
+    line = next(ln for ln in script.splitlines() if ln.strip().startswith("lab=$("))
+    sysfs = tmp_path / "sys" / "class" / "net"
+    for nic, has_device in [("lo", False), ("enp0s3", True), ("enp0s8", True), ("docker0", False)]:
+        (sysfs / nic).mkdir(parents=True)
+        if has_device:
+            (sysfs / nic / "device").mkdir()
+    found = subprocess.run(["sh", "-c", line.replace("/sys/class/net", str(sysfs)) + '; echo "$lab"'],
+                           capture_output=True, text=True, check=True).stdout.strip()
+    assert found == "enp0s8"

@@ -17,7 +17,7 @@ class Recorder
     key = args.empty? ? "#{@path}.#{n}" : "#{@path}.#{n}(#{args.first})"
     if blk
       child = Recorder.new(key, @log)
-      blk.call(child)
+      blk.call(child, Recorder.new("#{key}.override", @log))   # |provider, override| blocks
       return child
     end
     return @vals[n] if args.empty? && kw.empty? && @vals.key?(n)
