@@ -1,7 +1,8 @@
 """From a pod's container spec and its image to the runtime's ContainerConfig.
 
 Kubernetes semantics: command/args over the image's Entrypoint/Cmd, `$(VAR)` expansion,
-image Env then container env (fieldRef and resourceFieldRef supported), workingDir,
+image Env, then envFrom (ConfigMap/Secret, with prefix), then env (fieldRef, resourceFieldRef,
+ConfigMap/Secret keys), workingDir,
 volume mounts (emptyDir, hostPath; the pod worker resolves the sources), resource
 limits, runAsUser/runAsGroup, image stop signal.
 """
@@ -17,6 +18,7 @@ class ContainerConfigError(Exception):
     """The container cannot be created as specified (reason CreateContainerConfigError)."""
 
 
+_ENV_NAME = re.compile(r"[-._a-zA-Z][-._a-zA-Z0-9]*")
 _VAR = re.compile(r"\$\$|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)")
 
 
@@ -74,14 +76,39 @@ def _resource_ref(container: dict, ref: dict) -> str:
     return str(bytes_(val) // max(1, bytes_(div)))
 
 
+def env_from(container: dict, lookup_all) -> tuple[dict, list]:
+    """The variables of a container's envFrom sources ({name: value}, names skipped as invalid).
+    ``lookup_all(kind, name, optional)`` returns a ConfigMap's/Secret's decoded data (None when
+    optional and missing); keys that are no valid variable name after the prefix are skipped."""
+    out: dict[str, str] = {}
+    skipped: list[str] = []
+    for src in container.get("envFrom") or []:
+        if "configMapRef" not in src and "secretRef" not in src:
+            raise ContainerConfigError(f"envFrom: unsupported source {sorted(src)}")
+        kind = "configmaps" if "configMapRef" in src else "secrets"
+        ref = src.get("configMapRef") or src.get("secretRef") or {}
+        if lookup_all is None:
+            raise ContainerConfigError(f"envFrom {kind[:-1]} {ref.get('name')}: no lookup available")
+        data = lookup_all(kind, ref.get("name"), bool(ref.get("optional")))
+        for key in sorted(data or {}):
+            name = (src.get("prefix") or "") + key
+            if _ENV_NAME.fullmatch(name):
+                out[name] = data[key]
+            else:
+                skipped.append(name)
+    return out, skipped
+
+
 def environment(pod: dict, container: dict, image_config: dict, host_ip: str, pod_ip: str,
-                lookup=None) -> list[str]:
-    """["K=V", ...]: image Env, then the container's env in order (later wins).
-    ``lookup(kind, name, key, optional)`` resolves configMapKeyRef/secretKeyRef values."""
+                lookup=None, lookup_all=None) -> list[str]:
+    """["K=V", ...]: image Env, then envFrom, then the container's env in order (later wins).
+    ``lookup(kind, name, key, optional)`` resolves configMapKeyRef/secretKeyRef values,
+    ``lookup_all(kind, name, optional)`` the whole data of envFrom's sources."""
     env: dict[str, str] = {}
     for item in image_config.get("Env") or []:
         k, _, v = item.partition("=")
         env[k] = v
+    env.update(env_from(container, lookup_all)[0])
     for e in container.get("env") or []:
         name = e["name"]
         if "valueFrom" in e:
@@ -139,8 +166,9 @@ def user_of(pod: dict, container: dict) -> tuple:
 
 
 def build_container_config(pod: dict, container: dict, image, *, host_ip: str, pod_ip: str,
-                           mounts: list, log_path: str, restart_count: int, lookup=None) -> ContainerConfig:
-    env = environment(pod, container, image.config, host_ip, pod_ip, lookup)
+                           mounts: list, log_path: str, restart_count: int, lookup=None,
+                           lookup_all=None) -> ContainerConfig:
+    env = environment(pod, container, image.config, host_ip, pod_ip, lookup, lookup_all)
     env_map = dict(e.split("=", 1) for e in env)
     mem, quota, shares = resource_limits(container)
     csc = container.get("securityContext") or {}

@@ -26,6 +26,7 @@ from .podmanager import PodManager
 from .podsandbox import pod_dir
 from .runtime import make_runtime
 from .server import KubeletServer
+from .startup import StartupLog
 from .status_manager import StatusManager
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,7 @@ class Kubelet:
         self.backoff = Backoff()
         self.statuses = StatusManager(self.client)
         self.recorder = EventRecorder(self.client, "kubelet", cfg.node_name)
+        self.startup = StartupLog()
         self.pods = PodManager(self)
         self.node_agent = NodeAgent(self)
         self.lease = LeaseRenewer(self)
@@ -90,6 +92,18 @@ class Kubelet:
             raise ContainerConfigError(f'{kind[:-1]} "{name}" not found')
         raise ContainerConfigError(f'couldn\'t find key {key} in {kind[:-1].capitalize()} {name}')
 
+    def lookup_all(self, kind: str, name: str, optional: bool) -> dict | None:
+        """The decoded data of a ConfigMap (data + binaryData) or Secret, for envFrom."""
+        obj = self.fetch_object(kind, name)
+        if obj is None:
+            if optional:
+                return None
+            raise ContainerConfigError(f'{kind[:-1]} "{name}" not found')
+        data = obj.get("data") or {}
+        if kind == "secrets":
+            return {k: base64.b64decode(v).decode(errors="replace") for k, v in data.items()}
+        return dict(data)
+
     async def prefetch(self, pod: dict) -> None:
         """Load the ConfigMaps/Secrets a pod refers to into the cache."""
         ns = pod["metadata"]["namespace"]
@@ -108,6 +122,11 @@ class Kubelet:
                     wanted.add(("configmaps", vf["configMapKeyRef"].get("name")))
                 if "secretKeyRef" in vf:
                     wanted.add(("secrets", vf["secretKeyRef"].get("name")))
+            for src in c.get("envFrom") or []:
+                if "configMapRef" in src:
+                    wanted.add(("configmaps", src["configMapRef"].get("name")))
+                if "secretRef" in src:
+                    wanted.add(("secrets", src["secretRef"].get("name")))
         for kind, name in wanted:
             try:
                 self._cache[(kind, name)] = await self.client.get(kind, name, namespace=ns)

@@ -21,11 +21,13 @@ from .podsandbox import pod_dir, sandbox_config
 from .podprobes import WorkerProbes
 from .termination import grace_period, terminate_pod
 from .runtime.base import ContainerStatus, RuntimeError_, Sandbox
+from .startup import StartupTimings
 from .status import ContainerView, pod_status
-from .volumes import VolumeError, container_mounts, prepare_volumes
+from .volumes import VolumeError, container_mounts, has_file_volumes, prepare_volumes, refresh_volumes
 
 log = logging.getLogger(__name__)
 RESYNC = 10.0
+VOLUME_REFRESH = 10.0       # configMap/secret/downwardAPI volumes follow their objects this often
 TERMINAL = ("Succeeded", "Failed")
 
 
@@ -44,12 +46,15 @@ class PodWorker:
         self.waiting: dict[str, tuple] = {}
         self.probe_set = WorkerProbes(self)
         self.volumes: dict | None = None
+        self.volumes_at = 0.0
         self.wake = asyncio.Event()
         self.removed = False
         self.done = False
         self.start_time = time.time()
         self.phase = (pod.get("status") or {}).get("phase") or "Pending"
         self.task: asyncio.Task | None = None
+        self.timings = kl.startup.new(pod) if hasattr(kl, "startup") else StartupTimings(pod)
+        self.timings.first_start_done = sandbox is not None or bool(containers)   # adopted: not measured
 
     # -- events ---------------------------------------------------------------------------
     def start(self) -> None:
@@ -120,24 +125,30 @@ class PodWorker:
             await self.replace_sandbox()
         if self.sandbox is None:
             try:
-                self.sandbox = await self.kl.runtime.run_pod_sandbox(
-                    sandbox_config(self.pod, self.kl.cfg.root_dir, self.kl.cfg.cluster_dns, self.kl.cfg.cluster_domain,
-                                   self.kl.cfg.node_name, self.kl.cfg.node_ip))
+                with self.timings.step("sandbox"):
+                    self.sandbox = await self.kl.runtime.run_pod_sandbox(
+                        sandbox_config(self.pod, self.kl.cfg.root_dir, self.kl.cfg.cluster_dns,
+                                       self.kl.cfg.cluster_domain, self.kl.cfg.node_name, self.kl.cfg.node_ip))
             except RuntimeError_ as e:
                 self.kl.event(self.pod, "Warning", e.reason, e.message)
                 for c in spec.get("containers") or []:
                     self.waiting[c["name"]] = ("ContainerCreating", e.message)
                 return 5.0
         if self.volumes is None:
-            await self.kl.prefetch(self.pod)
             try:
-                self.volumes = await asyncio.to_thread(prepare_volumes, self.pod, self.sandbox.pod_dir or
-                                                       pod_dir(self.kl.cfg.root_dir, self.uid), self.kl.fetch_object)
+                with self.timings.step("volumes"):
+                    await self.kl.prefetch(self.pod)
+                    self.volumes = await asyncio.to_thread(prepare_volumes, self.pod, self.sandbox.pod_dir or
+                                                           pod_dir(self.kl.cfg.root_dir, self.uid),
+                                                           self.kl.fetch_object)
             except (VolumeError, OSError) as e:
                 for c in spec.get("containers") or []:
                     self.waiting[c["name"]] = ("CreateContainerConfigError", str(e))
                 self.kl.event(self.pod, "Warning", "FailedMount", str(e))
                 return 10.0
+            self.volumes_at = time.monotonic()
+        elif has_file_volumes(self.pod) and time.monotonic() - self.volumes_at >= VOLUME_REFRESH - 0.5:
+            await self.refresh_volumes()
         policy = spec.get("restartPolicy") or "Always"
         for c in spec.get("initContainers") or []:
             cur = self.current(c["name"])
@@ -160,6 +171,16 @@ class PodWorker:
             if d is not None:
                 wake = d if wake is None else min(wake, d)
         return wake
+
+    async def refresh_volumes(self) -> None:
+        """Bring configMap/secret/downwardAPI/projected volume files up to date."""
+        self.volumes_at = time.monotonic()
+        await self.kl.prefetch(self.pod)
+        try:
+            await asyncio.to_thread(refresh_volumes, self.pod, self.sandbox.pod_dir or
+                                    pod_dir(self.kl.cfg.root_dir, self.uid), self.kl.fetch_object)
+        except OSError as e:
+            log.warning("refreshing volumes of pod %s/%s: %s", self.namespace, self.name, e)
 
     async def replace_sandbox(self) -> None:
         """The pod's sandbox is gone (e.g. the node restarted): stop what is left of its
@@ -198,7 +219,8 @@ class PodWorker:
             self.waiting[name] = ("ImagePullBackOff", f'Back-off pulling image "{c.get("image")}"')
             return self.kl.backoff.remaining(pull_key)
         try:
-            image = await asyncio.to_thread(self.kl.images.ensure, c.get("image", ""), c.get("imagePullPolicy"))
+            with self.timings.step("image"):
+                image = await asyncio.to_thread(self.kl.images.ensure, c.get("image", ""), c.get("imagePullPolicy"))
         except ImageError as e:
             self.waiting[name] = (e.reason, e.message)
             self.kl.event(self.pod, "Warning", "Failed", e.message)
@@ -208,19 +230,21 @@ class PodWorker:
         elif self.kl.backoff.delay(pull_key) or restart_count == 0:
             self.kl.event(self.pod, "Normal", "Pulled", f'Container image "{c.get("image")}" already present on machine')
         self.kl.backoff.reset(pull_key)
-        await self.kl.prefetch(self.pod)          # ConfigMaps/Secrets may have changed
         try:
-            cfg = build_container_config(
-                self.pod, c, image, host_ip=self.kl.cfg.node_ip, pod_ip=self.sandbox.ip,
-                mounts=container_mounts(c, self.volumes or {}) + [
-                    termination_message.prepare(self.sandbox.pod_dir, c, restart_count)],
-                log_path=os.path.join(self.sandbox.pod_dir, "logs", name, f"{restart_count}.log"),
-                restart_count=restart_count, lookup=self.kl.lookup_key)
+            with self.timings.step("create"):
+                await self.kl.prefetch(self.pod)          # ConfigMaps/Secrets may have changed
+                cfg = build_container_config(
+                    self.pod, c, image, host_ip=self.kl.cfg.node_ip, pod_ip=self.sandbox.ip,
+                    mounts=container_mounts(c, self.volumes or {}) + [
+                        termination_message.prepare(self.sandbox.pod_dir, c, restart_count)],
+                    log_path=os.path.join(self.sandbox.pod_dir, "logs", name, f"{restart_count}.log"),
+                    restart_count=restart_count, lookup=self.kl.lookup_key,
+                    lookup_all=self.kl.lookup_all)
+                cid = await self.kl.runtime.create_container(self.sandbox, cfg)
         except (ContainerConfigError, VolumeError, ValueError, KeyError) as e:
             self.waiting[name] = ("CreateContainerConfigError", str(e))
+            self.kl.event(self.pod, "Warning", "Failed", f"Error: {e}")
             return 10.0
-        try:
-            cid = await self.kl.runtime.create_container(self.sandbox, cfg)
         except RuntimeError_ as e:
             self.waiting[name] = (e.reason, e.message)
             return 10.0
@@ -228,7 +252,8 @@ class PodWorker:
         self.kl.event(self.pod, "Normal", "Created", f"Created container {name}")
         self.records.setdefault(name, []).append(await self.kl.runtime.container_status(cid))
         try:
-            await self.kl.runtime.start_container(cid)
+            with self.timings.step("start"):
+                await self.kl.runtime.start_container(cid)
             self._watch(cid)
             ok, msg = await run_hook("postStart", c, cid, self.sandbox.ip, self.kl.runtime.exec_sync,
                                      POST_START_TIMEOUT)
@@ -292,7 +317,8 @@ class PodWorker:
         if self.phase in TERMINAL and status["phase"] not in TERMINAL:
             return                          # a terminal phase is final (e.g. after a node restart)
         self.phase = status["phase"]
-        await self.kl.statuses.set(self.pod, status)
+        if await self.kl.statuses.set(self.pod, status):
+            self.timings.status_sent(status)
 
     # -- termination ----------------------------------------------------------------------
     def grace_period(self) -> float:

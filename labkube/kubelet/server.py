@@ -1,5 +1,5 @@
 """The kubelet's HTTPS API (docs/contracts.md): `/containerLogs/<ns>/<pod>/<container>`,
-`/healthz`, `/pods`, `POST /run/<ns>/<pod>/<container>?cmd=...` (non-interactive exec) and the
+`/healthz`, `/pods`, `/debug/podStartup` (startup.py), `POST /run/<ns>/<pod>/<container>?cmd=...` (non-interactive exec) and the
 websocket endpoints `/exec`, `/attach`, `/portForward` (streaming/routes.py).
 Clients must present a certificate signed by `client_ca_file`.
 """
@@ -62,6 +62,7 @@ class KubeletServer:
         self.app = web.Application()
         self.app.router.add_get("/healthz", self.healthz)
         self.app.router.add_get("/pods", self.pods)
+        self.app.router.add_get("/debug/podStartup", self.pod_startup)
         self.app.router.add_get("/containerLogs/{namespace}/{pod}/{container}", self.container_logs)
         self.app.router.add_post("/run/{namespace}/{pod}/{container}", self.run_in_container)
         add_streaming_routes(self.app, kl)
@@ -85,6 +86,11 @@ class KubeletServer:
     async def pods(self, request: web.Request) -> web.Response:
         items = [w.pod for w in self.kl.pods.workers.values()]
         return web.json_response({"kind": "PodList", "apiVersion": "v1", "metadata": {}, "items": items})
+
+    async def pod_startup(self, request: web.Request) -> web.Response:
+        """Where each pod's start-up time went on this node (startup.py), `?namespace=` to filter."""
+        return web.json_response({"node": self.kl.cfg.node_name,
+                                  "pods": self.kl.startup.as_list(request.query.get("namespace") or None)})
 
     async def run_in_container(self, request: web.Request) -> web.Response:
         """Run a command in a running container and return its output (the kubelet's /run API):

@@ -1,8 +1,12 @@
 """Pod volumes on the node: emptyDir, hostPath, configMap, secret, downwardAPI and projected
-(configMap/secret/downwardAPI sources); files are written once, when the pod starts.
+(configMap/secret/downwardAPI sources).
 
 `prepare_volumes` returns {volume name: host path}; `container_mounts` turns a
-container's volumeMounts into the runtime's mount list.
+container's volumeMounts into the runtime's mount list. `refresh_volumes` rewrites the
+file volumes (configMap, secret, downwardAPI, projected) from the current objects: changed
+files are replaced atomically (write + rename inside the bind-mounted directory, so running
+containers see the new content; subPath mounts, as in Kubernetes, do not), removed keys
+disappear.
 """
 from __future__ import annotations
 
@@ -22,18 +26,45 @@ def volume_dir(pod_dir: str, kind: str, name: str) -> str:
     return os.path.join(pod_dir, "volumes", f"kubernetes.io~{kind}", name)
 
 
-def _write_items(path: str, data: dict, items: list | None, mode: int) -> None:
-    os.makedirs(path, exist_ok=True)
+def _item_files(data: dict, items: list | None) -> dict:
+    """{relative path: bytes} of the keys selected by ``items`` (all keys when None)."""
     wanted = {i["key"]: i.get("path", i["key"]) for i in items} if items else {k: k for k in data}
+    out = {}
     for key, rel in wanted.items():
-        if key not in data:
-            continue
+        if key in data:
+            val = data[key]
+            out[rel] = val if isinstance(val, bytes) else str(val).encode()
+    return out
+
+
+def sync_files(path: str, files: dict, mode: int) -> bool:
+    """Make the regular files under ``path`` exactly ``files`` ({relative path: bytes});
+    each changed file is replaced atomically. True if anything changed."""
+    os.makedirs(path, exist_ok=True)
+    changed = False
+    for rel, content in files.items():
         target = os.path.join(path, rel)
+        try:
+            with open(target, "rb") as f:
+                if f.read() == content and (os.stat(target).st_mode & 0o7777) == mode:
+                    continue
+        except OSError:
+            pass
         os.makedirs(os.path.dirname(target), exist_ok=True)
-        val = data[key]
-        with open(target, "wb") as f:
-            f.write(val if isinstance(val, bytes) else str(val).encode())
-        os.chmod(target, mode)
+        tmp = os.path.join(os.path.dirname(target), f"..tmp.{os.path.basename(target)}")
+        with open(tmp, "wb") as f:
+            f.write(content)
+        os.chmod(tmp, mode)
+        os.replace(tmp, target)
+        changed = True
+    wanted = {os.path.normpath(rel) for rel in files}
+    for root, _dirs, names in os.walk(path):
+        for n in names:
+            full = os.path.join(root, n)
+            if os.path.relpath(full, path) not in wanted:
+                os.unlink(full)
+                changed = True
+    return changed
 
 
 def _object_data(kind: str, src: dict, fetch, volume: str) -> dict:
@@ -72,6 +103,37 @@ def downward_data(pod: dict, items: list) -> dict:
     return out
 
 
+FILE_KINDS = {"configMap": "configmap", "secret": "secret", "downwardAPI": "downward-api",
+              "projected": "projected"}
+
+
+def file_volume(pod: dict, v: dict, fetch) -> tuple[str, dict, int]:
+    """(volume dir kind, {relative path: bytes}, file mode) of a configMap/secret/downwardAPI/
+    projected volume, from the objects ``fetch(kind, name)`` returns now."""
+    name = v["name"]
+    if "configMap" in v or "secret" in v:
+        kind = "configmaps" if "configMap" in v else "secrets"
+        src = v.get("configMap") or v.get("secret")
+        return (FILE_KINDS["configMap" if "configMap" in v else "secret"],
+                _item_files(_object_data(kind, src, fetch, name), src.get("items")),
+                int(src.get("defaultMode", 0o644)))
+    if "downwardAPI" in v:
+        src = v["downwardAPI"]
+        return FILE_KINDS["downwardAPI"], _item_files(downward_data(pod, src.get("items") or []), None), \
+            int(src.get("defaultMode", 0o644))
+    src = v["projected"]
+    files: dict = {}
+    for source in src.get("sources") or []:
+        if "configMap" in source or "secret" in source:
+            kind = "configmaps" if "configMap" in source else "secrets"
+            s_ = source.get("configMap") or source.get("secret")
+            files.update(_item_files(_object_data(kind, s_, fetch, name), s_.get("items")))
+        elif "downwardAPI" in source:
+            files.update(_item_files(downward_data(pod, source["downwardAPI"].get("items") or []), None))
+        # serviceAccountToken sources: this lab has no token issuer; nothing is written
+    return FILE_KINDS["projected"], files, int(src.get("defaultMode", 0o644))
+
+
 def prepare_volumes(pod: dict, pod_dir: str, fetch=None) -> dict:
     """Create each volume's directory; ``fetch(kind, name)`` returns a ConfigMap/Secret dict."""
     out = {}
@@ -98,35 +160,35 @@ def prepare_volumes(pod: dict, pod_dir: str, fetch=None) -> dict:
                 open(path, "a").close()
             if not os.path.exists(path):
                 raise VolumeError(f"hostPath {path} of volume {name} does not exist")
-        elif "configMap" in v or "secret" in v:
-            kind = "configmaps" if "configMap" in v else "secrets"
-            src = v.get("configMap") or v.get("secret")
-            path = volume_dir(pod_dir, "configmap" if kind == "configmaps" else "secret", name)
-            _write_items(path, _object_data(kind, src, fetch, name), src.get("items"),
-                         int(src.get("defaultMode", 0o644)))
-        elif "downwardAPI" in v:
-            src = v["downwardAPI"]
-            path = volume_dir(pod_dir, "downward-api", name)
-            data = downward_data(pod, src.get("items") or [])
-            _write_items(path, data, None, int(src.get("defaultMode", 0o644)))
-        elif "projected" in v:
-            src = v["projected"]
-            path = volume_dir(pod_dir, "projected", name)
-            mode = int(src.get("defaultMode", 0o644))
-            for source in src.get("sources") or []:
-                if "configMap" in source or "secret" in source:
-                    kind = "configmaps" if "configMap" in source else "secrets"
-                    s_ = source.get("configMap") or source.get("secret")
-                    _write_items(path, _object_data(kind, s_, fetch, name), s_.get("items"), mode)
-                elif "downwardAPI" in source:
-                    _write_items(path, downward_data(pod, source["downwardAPI"].get("items") or []), None, mode)
-                # serviceAccountToken sources: this lab has no token issuer; nothing is written
-            os.makedirs(path, exist_ok=True)
+        elif any(k in v for k in FILE_KINDS):
+            kind, files, mode = file_volume(pod, v, fetch)
+            path = volume_dir(pod_dir, kind, name)
+            sync_files(path, files, mode)
         else:
             kinds = sorted(k for k in v if k != "name")
             raise VolumeError(f"volume {name}: type {kinds} is not supported by this kubelet")
         out[name] = path
     return out
+
+
+def has_file_volumes(pod: dict) -> bool:
+    return any(k in v for v in (pod.get("spec") or {}).get("volumes") or [] for k in FILE_KINDS)
+
+
+def refresh_volumes(pod: dict, pod_dir: str, fetch) -> list[str]:
+    """Rewrite the file volumes from the current objects; the names of those that changed.
+    A volume whose object is gone keeps its last content (as in Kubernetes)."""
+    changed = []
+    for v in (pod.get("spec") or {}).get("volumes") or []:
+        if not any(k in v for k in FILE_KINDS):
+            continue
+        try:
+            kind, files, mode = file_volume(pod, v, fetch)
+        except VolumeError:
+            continue
+        if sync_files(volume_dir(pod_dir, kind, v["name"]), files, mode):
+            changed.append(v["name"])
+    return changed
 
 
 def cleanup(pod_dir: str) -> None:

@@ -135,6 +135,36 @@ async def test_configmap_env_and_volume(kubelet):
     assert open(f"{src}/greeting").read() == "hello"
 
 
+async def test_envfrom_and_a_configmap_update_reaching_the_volume(kubelet, monkeypatch):
+    from labkube.kubelet import podworker
+    monkeypatch.setattr(podworker, "VOLUME_REFRESH", 0.6)
+    monkeypatch.setattr(podworker, "RESYNC", 0.1)
+    api = kubelet.client
+    await api.create("configmaps", {"metadata": {"name": "live"}, "data": {"k": "v1"}}, namespace="default")
+    await api.create("secrets", {"metadata": {"name": "pw"}, "data": {"p": "czNjcmV0"}}, namespace="default")
+    await api.create("pods", pod("live", containers=[{
+        "name": "main", "image": "busybox", "envFrom": [{"configMapRef": {"name": "live"}, "prefix": "CM_"},
+                                                       {"secretRef": {"name": "pw"}}],
+        "volumeMounts": [{"name": "conf", "mountPath": "/etc/live"}]}],
+        volumes=[{"name": "conf", "configMap": {"name": "live"}}]), namespace="default")
+    await eventually(lambda: (x := _pod(api, "live")) and x["status"].get("phase") == "Running")
+    cfg = next(c for c in kubelet.runtime.configs.values() if c.name == "main" and "CM_k=v1" in c.env)
+    assert "p=s3cret" in cfg.env
+    await api.patch("configmaps", "live", {"data": {"k": "v2"}}, namespace="default")
+    await eventually(lambda: open(f"{cfg.mounts[0]['source']}/k").read() == "v2")
+
+
+async def test_startup_timings_of_a_pod(kubelet):
+    api = kubelet.client
+    await api.create("pods", pod("timed"), namespace="default")
+    await eventually(lambda: (x := _pod(api, "timed")) and x["status"].get("phase") == "Running")
+    rec = await eventually(lambda: next((r for r in kubelet.startup.as_list("default")
+                                         if r["name"] == "timed" and r["ready_sent"]), None))
+    assert set(rec["steps"]) == {"sandbox", "volumes", "image", "create", "start"}
+    assert all(v >= 0 for v in rec["steps"].values())
+    assert rec["seen"] <= rec["running_sent"] <= rec["ready_sent"]
+
+
 async def test_missing_configmap_reports_config_error(kubelet):
     api = kubelet.client
     await api.create("pods", pod("nocm", containers=[{

@@ -7,7 +7,7 @@ import os
 import pytest
 
 from labkube.kubelet.containers import (ContainerConfigError, build_container_config, command_line,
-                                        environment, expand, resource_limits)
+                                        env_from, environment, expand, resource_limits)
 from labkube.kubelet.images.store import Image
 from labkube.kubelet.runtime.base import ContainerConfig, Sandbox
 from labkube.kubelet.runtime.spec import DEFAULT_CAPS, build_spec
@@ -85,6 +85,38 @@ def test_environment_order_and_field_refs():
          "resources": {"limits": {"memory": "64Mi"}}}
     env = environment(pod, c, {"Env": ["PATH=/usr/bin", "X=1"]}, "10.200.0.11", "10.244.1.5")
     assert env == ["PATH=/bin", "X=1", "A=a", "B=ab", "POD=web", "IP=10.244.1.5", "APP=x", "MEM=64"]
+
+
+ENV_OBJECTS = {("configmaps", "app"): {"MODE": "prod", "LEVEL": "3", "bad key": "x", "1st": "y"},
+               ("secrets", "db"): {"PASSWORD": "s3cret"}}
+
+
+def lookup_all(kind, name, optional):
+    if (kind, name) in ENV_OBJECTS:
+        return ENV_OBJECTS[(kind, name)]
+    if optional:
+        return None
+    raise ContainerConfigError(f'{kind[:-1]} "{name}" not found')
+
+
+@pytest.mark.parametrize("sources, want, skipped", [
+    ([{"configMapRef": {"name": "app"}}], {"LEVEL": "3", "MODE": "prod"}, ["1st", "bad key"]),
+    ([{"secretRef": {"name": "db"}, "prefix": "DB_"}], {"DB_PASSWORD": "s3cret"}, []),
+    ([{"configMapRef": {"name": "gone", "optional": True}}], {}, []),
+    ([{"configMapRef": {"name": "app"}, "prefix": "APP_"}, {"secretRef": {"name": "db"}}],
+     {"APP_1st": "y", "APP_LEVEL": "3", "APP_MODE": "prod", "PASSWORD": "s3cret"}, ["APP_bad key"]),
+    ([{"configMapRef": {"name": "app"}, "prefix": "9"}], {}, ["91st", "9LEVEL", "9MODE", "9bad key"]),
+])
+def test_env_from(sources, want, skipped):
+    assert env_from({"name": "c", "envFrom": sources}, lookup_all) == (want, skipped)
+
+
+def test_env_from_missing_object_and_env_wins():
+    with pytest.raises(ContainerConfigError, match='configmap "gone" not found'):
+        env_from({"name": "c", "envFrom": [{"configMapRef": {"name": "gone"}}]}, lookup_all)
+    c = {"name": "c", "envFrom": [{"configMapRef": {"name": "app"}}], "env": [{"name": "MODE", "value": "dev"}]}
+    env = environment({"metadata": {}}, c, {"Env": ["MODE=image"]}, "", "", lookup_all=lookup_all)
+    assert "MODE=dev" in env and "LEVEL=3" in env and "MODE=image" not in env
 
 
 def test_resource_limits():

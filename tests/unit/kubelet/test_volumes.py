@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from labkube.kubelet.volumes import VolumeError, container_mounts, prepare_volumes
+from labkube.kubelet.volumes import VolumeError, container_mounts, prepare_volumes, refresh_volumes
 
 
 def test_volumes_and_mounts(tmp_path):
@@ -74,3 +74,27 @@ def test_downward_api_and_projected(tmp_path):
     assert open(os.path.join(vols["info"], "name")).read() == "web"
     assert open(os.path.join(vols["info"], "note")).read() == "x"
     assert sorted(os.listdir(vols["all"])) == ["k", "ns"]
+
+
+def test_refresh_follows_the_objects(tmp_path):
+    """A running pod's configMap/secret volumes follow changed, added and removed keys; the
+    directory (the bind mount's source) stays the same, files are replaced, not rewritten."""
+    pod = {"spec": {"volumes": [{"name": "cfg", "configMap": {"name": "app"}},
+                                {"name": "sec", "secret": {"secretName": "pw", "defaultMode": 0o400}},
+                                {"name": "scratch", "emptyDir": {}}]}}
+    objs = {("configmaps", "app"): {"data": {"a": "1", "b": "2"}},
+            ("secrets", "pw"): {"data": {"p": base64.b64encode(b"old").decode()}}}
+    fetch = lambda k, n: objs.get((k, n))   # noqa: E731
+    vols = prepare_volumes(pod, str(tmp_path), fetch)
+    inode = os.stat(os.path.join(vols["cfg"], "a")).st_ino
+    assert refresh_volumes(pod, str(tmp_path), fetch) == []
+    objs[("configmaps", "app")] = {"data": {"a": "1", "c": "3"}}
+    objs[("secrets", "pw")] = {"data": {"p": base64.b64encode(b"new").decode()}}
+    assert refresh_volumes(pod, str(tmp_path), fetch) == ["cfg", "sec"]
+    assert sorted(os.listdir(vols["cfg"])) == ["a", "c"]
+    assert os.stat(os.path.join(vols["cfg"], "a")).st_ino == inode          # unchanged file left alone
+    assert open(os.path.join(vols["sec"], "p"), "rb").read() == b"new"
+    assert os.stat(os.path.join(vols["sec"], "p")).st_mode & 0o777 == 0o400
+    del objs[("configmaps", "app")]                                         # gone: last content stays
+    assert refresh_volumes(pod, str(tmp_path), fetch) == []
+    assert sorted(os.listdir(vols["cfg"])) == ["a", "c"]
