@@ -2,7 +2,8 @@
 
 Config (/etc/labkube/controllers.yaml): kubeconfig, controllers (module names),
 node_monitor_grace_period, pod_eviction_timeout, concurrent_syncs, and optionally
-node_monitor_period, leader_elect (Lease kube-system/kube-controller-manager).
+node_monitor_period, leader_elect (Lease kube-system/kube-controller-manager),
+loadbalancer_pool (addresses for LoadBalancer Services, loadbalancer.py).
 """
 from __future__ import annotations
 
@@ -34,6 +35,7 @@ CONTROLLERS = {
     "statefulset": ("statefulset", "StatefulSetController"),
     "resourcequota": ("resourcequota", "ResourceQuotaController"),
     "disruption": ("disruption", "DisruptionController"),
+    "loadbalancer": ("loadbalancer", "LoadBalancerController"),
 }
 
 
@@ -55,7 +57,7 @@ class ManagerConfig:
 
     @classmethod
     def from_dict(cls, path: str, d: dict) -> "ManagerConfig":
-        known = {"kubeconfig", "controllers", "leader_elect", "identity", *NUMBERS}
+        known = {"kubeconfig", "controllers", "leader_elect", "identity", "loadbalancer_pool", *NUMBERS}
         extra = sorted(set(d) - known)
         if extra:
             raise ConfigError(f"{path}: {extra[0]}: unknown setting (known: {', '.join(sorted(known))})")
@@ -73,6 +75,13 @@ class ManagerConfig:
                 if isinstance(v, bool) or not isinstance(v, (int, float)) or v <= 0:
                     raise ConfigError(f"{path}: {k}: must be a positive number, got {v!r}")
                 settings[k] = v
+        if d.get("loadbalancer_pool"):
+            from .loadbalancer import PoolError, parse_pool
+            try:
+                parse_pool(d["loadbalancer_pool"])
+            except PoolError as e:
+                raise ConfigError(f"{path}: {e}") from None
+            settings["loadbalancer_pool"] = d["loadbalancer_pool"]
         return cls(kubeconfig=d["kubeconfig"], controllers=names, settings=settings,
                    concurrent_syncs=int(d.get("concurrent_syncs", 5)), leader_elect=bool(d.get("leader_elect")))
 
