@@ -7,6 +7,7 @@
     service_cidr: 10.96.0.0/12       # routed on the node so its own processes reach ClusterIPs
     sync_period: 15                  # seconds between full resyncs (they repair hand-made damage)
     min_sync_period: 0.1             # changes arriving closer together are applied in one go
+    announce_load_balancers: true    # answer on the lab network for LoadBalancer addresses (announce.py)
 """
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ class ProxyConfig:
     iptables_save: str = "iptables-save"
     iptables_restore: str = "iptables-restore"
     masquerade_bit: int = 14
+    announce_load_balancers: bool = True
 
     @property
     def masq_mark(self) -> str:
@@ -56,6 +58,8 @@ class ProxyConfig:
         for key in ("sync_period", "min_sync_period"):
             if key in d and (not isinstance(d[key], (int, float)) or isinstance(d[key], bool) or d[key] < 0):
                 raise ConfigError(f"{path}: {key}: must be a non-negative number of seconds")
+        if "announce_load_balancers" in d and not isinstance(d["announce_load_balancers"], bool):
+            raise ConfigError(f"{path}: announce_load_balancers: must be true or false")
         if "masquerade_bit" in d and (not isinstance(d["masquerade_bit"], int) or not 0 <= d["masquerade_bit"] <= 31):
             raise ConfigError(f"{path}: masquerade_bit: must be an integer 0-31")
         return cls(**{k: v for k, v in d.items() if v is not None})

@@ -3,7 +3,8 @@
 Informers on services and endpoints mark the state dirty; the sync loop then renders and
 applies the whole ruleset (changes closer together than min_sync_period are applied in one
 go). Without changes it still resyncs every sync_period seconds, which repairs rules or
-chains removed by hand. Nothing is cleaned up on exit, as with kube-proxy: the rules keep
+chains removed by hand. With `announce_load_balancers` it also answers on the lab network
+for the LoadBalancer addresses elected to this node (announce.py). Nothing is cleaned up on exit, as with kube-proxy: the rules keep
 working while the proxy restarts, and the node's netns takes them along when it goes.
 """
 from __future__ import annotations
@@ -15,6 +16,7 @@ import time
 from labkube.client.informer import Informer
 
 from . import iptables
+from .announce import Announcer
 from .chains import Snapshot
 from .config import ProxyConfig
 from .model import service_ports
@@ -24,16 +26,22 @@ log = logging.getLogger("labkube.proxy")
 
 
 class Proxier:
-    def __init__(self, client, cfg: ProxyConfig, backend=iptables):
+    def __init__(self, client, cfg: ProxyConfig, backend=iptables, lb_host=None):
         self.cfg = cfg
         self.backend = backend
         self.services = Informer(client, "services")
         self.endpoints = Informer(client, "endpoints")
+        self.nodes = Informer(client, "nodes") if cfg.announce_load_balancers else None
+        self.announcer = Announcer(cfg.node_name, lb_host) if cfg.announce_load_balancers else None
+        self.announced: set[str] = set()
         self.changed = asyncio.Event()
         self.syncs = 0
         self.last_ruleset = ""
-        for inf in (self.services, self.endpoints):
+        for inf in self._informers():
             inf.add_handlers(self._dirty, self._dirty_update, self._dirty)
+
+    def _informers(self) -> list:
+        return [self.services, self.endpoints] + ([self.nodes] if self.nodes is not None else [])
 
     def _dirty(self, _obj=None) -> None:
         self.changed.set()
@@ -55,16 +63,20 @@ class Proxier:
         if self.cfg.service_cidr:
             dev = self.cfg.service_route_dev or await self.backend.device_of(self.cfg.node_ip)
             await self.backend.ensure_route(self.cfg.service_cidr, dev)
+        if self.announcer is not None:
+            lab_dev = await self.backend.device_of(self.cfg.node_ip)
+            self.announced = await self.announcer.sync(lab_dev, self.services.items(), self.endpoints.items(),
+                                                       self.nodes.items())
         self.syncs += 1
         self.last_ruleset = text
         log.debug("synced %d service ports, %d endpoints in %.0f ms", len(ports),
                   sum(len(p.endpoints) for p in ports), (time.monotonic() - start) * 1000)
 
     async def run(self) -> None:
-        for inf in (self.services, self.endpoints):
+        for inf in self._informers():
             inf.start()
         try:
-            await asyncio.gather(self.services.wait_synced(), self.endpoints.wait_synced())
+            await asyncio.gather(*(inf.wait_synced() for inf in self._informers()))
             log.info("caches synced; programming rules on %s", self.cfg.node_name)
             self.changed.set()
             while True:
@@ -81,5 +93,5 @@ class Proxier:
                     await asyncio.sleep(1)
                 await asyncio.sleep(self.cfg.min_sync_period)
         finally:
-            for inf in (self.services, self.endpoints):
+            for inf in self._informers():
                 await inf.stop()
