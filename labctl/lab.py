@@ -121,37 +121,55 @@ class Lab:
                           f"(supported: netns, vagrant)")
 
     # ---- up / down -------------------------------------------------------------
+    def playbook_vars(self, key_file: str | None = None) -> dict:
+        """The extra vars the lab's playbooks (site.yml, smoke.yml) get from labctl: the state
+        directory, the wheelhouse, images and installer (rebuilt only when their sources
+        changed) and the nodes' SSH key."""
+        from . import artifacts
+        out = {
+            "lab_state_dir": str(self.state_dir),
+            "labctl_wheelhouse": str(artifacts.wheelhouse()),
+            "labctl_images_dir": str(artifacts.images()),
+            "labctl_uv": str(artifacts.uv_binary()),
+        }
+        key = key_file or self.state_dir / "ssh" / "id_ed25519"
+        if key_file or key.exists():
+            out["ansible_ssh_private_key_file"] = str(key)
+        return out
+
     def up(self, progress: Progress | None = None, smoke: bool = True, json_events=None):
-        """Create the nodes, deploy the cluster with site.yml, write the admin kubeconfig."""
+        """Create the nodes, deploy the cluster with site.yml, write the admin kubeconfig,
+        then (unless smoke=False) run smoke.yml. Returns the site.yml result."""
         progress = progress or Progress()
         self.masters()
         specs = self.node_specs()
         provider = self.provider()
-        from . import artifacts
-        from .engine import run_playbook
         with progress.step(f"Creating {len(specs)} {provider.name} node(s)"):
             try:
                 endpoints = provider.create(specs)
             except ProviderError as exc:
                 raise LabError(str(exc))
         with progress.step("Building the wheelhouse and images"):
-            wheels, images, uv = artifacts.wheelhouse(), artifacts.images(), artifacts.uv_binary()
-        extra = {
-            "lab_state_dir": str(self.state_dir),
-            "labctl_wheelhouse": str(wheels),
-            "labctl_images_dir": str(images),
-            "labctl_uv": str(uv),
-            "ansible_ssh_private_key_file": endpoints[0].private_key_file,
-        }
-        playbook = artifacts.project_root() / "site.yml"
-        with progress.step("Deploying the cluster (site.yml)"):
-            result = run_playbook(str(playbook), self.inventory, extra_vars=extra,
-                                  skip_tags=None if smoke else ["smoke"],
+            extra = self.playbook_vars(endpoints[0].private_key_file)
+        result = self.run_lab_playbook("site.yml", extra, "Deploying the cluster", progress, json_events)
+        self.write_kubeconfig()
+        if smoke:
+            self.run_lab_playbook("smoke.yml", extra, "Smoke-testing the cluster", progress, json_events)
+        return result
+
+    def run_lab_playbook(self, name: str, extra: dict, title: str, progress: Progress | None = None,
+                         json_events=None):
+        """Run one of the lab's playbooks (site.yml, smoke.yml) against this inventory;
+        LabError naming the hosts when it fails."""
+        from . import artifacts
+        from .engine import run_playbook
+        progress = progress or Progress()
+        with progress.step(f"{title} ({name})"):
+            result = run_playbook(str(artifacts.project_root() / name), self.inventory, extra_vars=extra,
                                   callback=progress.engine_callback(json_events))
         if not result.ok:
             bad = [h for h, s in result.stats.items() if s["failed"] or s["unreachable"]]
-            raise LabError(f"site.yml failed on {', '.join(bad) or 'some hosts'}; see the task output above")
-        self.write_kubeconfig()
+            raise LabError(f"{name} failed on {', '.join(bad) or 'some hosts'}; see the task output above")
         return result
 
     def down(self) -> list[str]:

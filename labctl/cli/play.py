@@ -4,8 +4,13 @@ Besides running (`labctl play [-i INV] PLAYBOOK`), the ansible-playbook
 inspection options are here: `--syntax-check` (load and check everything, run
 nothing), `--list-hosts`, `--list-tasks`, plus `--start-at-task NAME` and
 `-v`/`-vv` for more output. The real work is in :mod:`labctl.engine`.
+
+The lab's own playbooks (site.yml, smoke.yml in the checkout) get the variables
+`labctl up` gives them (wheelhouse, images, installer, SSH key), so
+`labctl play site.yml` re-deploys a lab that is up; -e overrides them.
 """
 import sys
+from pathlib import Path
 
 from ..errors import ConfigError
 from ..lab import Lab
@@ -39,6 +44,12 @@ def parse_extra_vars(items: list[str]) -> dict:
         return engine_parse(items)
     except PlaybookError as exc:
         raise ConfigError(str(exc))
+
+
+def _is_lab_playbook(path: str) -> bool:
+    """True for the lab's own playbooks (site.yml, smoke.yml: next to labctl in the checkout)."""
+    from .. import artifacts
+    return Path(path).resolve().parent == artifacts.project_root().resolve()
 
 
 def _split(values: list[str]) -> list[str] | None:
@@ -89,10 +100,14 @@ def run(args) -> int:
             _list_tasks(args)
             return 0
         lab = Lab(args.inventory)
-        extra = {"lab_state_dir": str(lab.state_dir), **parse_extra_vars(args.extra_vars)}
-        key = lab.state_dir / "ssh" / "id_ed25519"
-        if key.exists():
-            extra.setdefault("ansible_ssh_private_key_file", str(key))
+        extra = parse_extra_vars(args.extra_vars)
+        if _is_lab_playbook(args.playbook):     # site.yml, smoke.yml: what `labctl up` gives them
+            extra = {**lab.playbook_vars(), **extra}
+        else:
+            extra = {"lab_state_dir": str(lab.state_dir), **extra}
+            key = lab.state_dir / "ssh" / "id_ed25519"
+            if key.exists():
+                extra.setdefault("ansible_ssh_private_key_file", str(key))
         if args.list_hosts:
             _list_hosts(args, lab, extra)
             return 0

@@ -140,13 +140,14 @@ def test_failing_host_exit_code(tree, capsys):
 @pytest.mark.skipif(not os.path.exists(ANSIBLE), reason="ansible-core not installed "
                     "(pip install ansible-core to run the compatibility checks)")
 @pytest.mark.skipif(not (ROOT / "site.yml").exists(), reason="no site.yml in this checkout")
-def test_site_yml_passes_ansible_syntax_check():
-    """The lab's site.yml and roles load in ansible-playbook (library/pki.py provides `pki`)."""
-    p = subprocess.run([ANSIBLE, "--syntax-check", "-i", "inventories/local", "site.yml"],
+@pytest.mark.parametrize("playbook", ["site.yml", "smoke.yml"])
+def test_lab_playbooks_pass_ansible_syntax_check(playbook):
+    """The lab's playbooks and roles load in ansible-playbook (library/pki.py provides `pki`)."""
+    p = subprocess.run([ANSIBLE, "--syntax-check", "-i", "inventories/local", playbook],
                        cwd=ROOT, capture_output=True, text=True, timeout=300,
                        env={**os.environ, "ANSIBLE_NOCOLOR": "1"})
     assert p.returncode == 0, p.stdout + p.stderr
-    assert "playbook: site.yml" in p.stdout
+    assert f"playbook: {playbook}" in p.stdout
 
 
 PKI_BOOK = """\

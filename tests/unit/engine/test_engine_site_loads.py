@@ -1,4 +1,4 @@
-"""The lab's own site.yml and roles load (the equivalent of --syntax-check)."""
+"""The lab's own playbooks (site.yml, smoke.yml) and roles load (the equivalent of --syntax-check)."""
 from pathlib import Path
 
 import pytest
@@ -9,6 +9,7 @@ ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.mark.skipif(not (ROOT / "site.yml").exists(), reason="no site.yml in this checkout")
-def test_site_yml_loads():
-    plays = load_playbook(ROOT / "site.yml")
+@pytest.mark.parametrize("playbook", ["site.yml", "smoke.yml"])
+def test_lab_playbook_loads(playbook):
+    plays = load_playbook(ROOT / playbook)
     assert plays and all(p.hosts for p in plays)
