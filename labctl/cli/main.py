@@ -14,10 +14,12 @@ from ..errors import LabError
 SUBCOMMANDS = ["up", "down", "status", "ssh", "kubeconfig", "smoke", "node", "play", "inventory", "box", "image", "storage"]
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The parser with every subcommand, or with just `only` (the one being run: each
+    subcommand module imports what it needs, and a run should not pay for the others)."""
     parser = argparse.ArgumentParser(prog="labctl", description="Stand up a Kubernetes-style lab cluster.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name in SUBCOMMANDS:
+    for name in ([only] if only in SUBCOMMANDS else SUBCOMMANDS):
         module = importlib.import_module(f"labctl.cli.{name}")
         p = sub.add_parser(name, help=module.__doc__.strip().splitlines()[0],
                            description=module.__doc__.strip())
@@ -32,7 +34,8 @@ def add_inventory_argument(parser: argparse.ArgumentParser) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser(only=argv[0] if argv else None).parse_args(argv)
     try:
         return args.handler(args)
     except LabError as exc:

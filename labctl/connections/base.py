@@ -69,6 +69,11 @@ class Connection:
             return None
         return r.stdout.split()[0]
 
+    def run_python(self, code: str, args=(), timeout=None) -> CommandResult:
+        """Run a small stdlib-only Python program on the host with sys.argv[1:] = args."""
+        argv = " ".join(shlex.quote(str(a)) for a in args)
+        return self.run(f"python3 -c {shlex.quote(code)} {argv}", timeout=timeout)
+
     def stat(self, path, follow=False, checksum=False):
         """Optional fast path: a file_info dict, None if missing, or NotImplemented (use the shell)."""
         return NotImplemented

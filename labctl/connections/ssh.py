@@ -18,13 +18,17 @@ import json
 import os
 import shlex
 import socket
+import sys
 import threading
 import uuid
 from time import monotonic as _monotonic
 from time import sleep as _sleep
 
-
-import paramiko
+# paramiko.config imports `invoke` when it is installed, only for `Match exec` in ssh_config
+# files, which labctl never reads; that import (asyncio, unittest.mock...) costs about
+# 0.1 s of CPU in every labctl run. Unless something imported it already, it is left out.
+sys.modules.setdefault("invoke", None)
+import paramiko  # noqa: E402
 
 from . import fileinfo
 from .base import CommandResult, Connection, UnreachableError, build_command, parse_mode
@@ -33,10 +37,31 @@ from .base import CommandResult, Connection, UnreachableError, build_command, pa
 _AGENT_LOOP = r"""
 import base64, json, os, signal, subprocess, sys
 rd, wr = sys.stdin.buffer, sys.stdout.buffer
-wr.write(b"LABCTL-AGENT-2\n"); wr.flush()
+wr.write(b"LABCTL-AGENT-3\n"); wr.flush()
 enc = lambda b: base64.b64encode(b).decode()
+def run_py(q):
+    import io, traceback
+    out, err, rc = io.StringIO(), io.StringIO(), 0
+    saved = sys.argv, sys.stdout, sys.stderr
+    sys.argv, sys.stdout, sys.stderr = ["-c"] + q["argv"], out, err
+    try:
+        exec(compile(q["code"], "<labctl>", "exec"), {"__name__": "__main__"})
+    except SystemExit as e:
+        rc = e.code if isinstance(e.code, int) else 0 if e.code is None else 1
+        if not isinstance(e.code, int) and e.code is not None:
+            err.write(str(e.code) + "\n")
+    except BaseException:
+        rc = 1
+        err.write(traceback.format_exc())
+    finally:
+        sys.argv, sys.stdout, sys.stderr = saved
+    return {"rc": rc, "out": enc(out.getvalue().encode()), "err": enc(err.getvalue().encode()), "to": False}
 for line in rd:
     q = json.loads(line)
+    if q.get("op") == "py":
+        wr.write(json.dumps(run_py(q)).encode() + b"\n")
+        wr.flush()
+        continue
     if q.get("op") == "stat":
         wr.write(json.dumps({"st": file_info(q["path"], q["follow"], q["checksum"])}).encode() + b"\n")
         wr.flush()
@@ -204,7 +229,7 @@ class SSHConnection(Connection):
             hello = self._readline(chan)
         except (socket.timeout, TimeoutError, paramiko.SSHException, OSError, EOFError):
             hello = b""
-        if hello.strip() != b"LABCTL-AGENT-2":
+        if hello.strip() != b"LABCTL-AGENT-3":
             chan.close()
             self.use_agent = False  # no python3 there: one channel per command
             return None
@@ -245,6 +270,37 @@ class SSHConnection(Connection):
             dec = lambda s: base64.b64decode(s).decode(errors="replace")
             return CommandResult(r["rc"], dec(r["out"]), dec(r["err"]) if not r["to"] else
                                  f"command timed out after {timeout} s", timed_out=r["to"])
+
+    def run_python(self, code: str, args=(), timeout=None) -> CommandResult:
+        """A small stdlib-only Python program run inside the helper (no interpreter started),
+        with sys.argv[1:] = args; without the helper, `python3 -c`. Its output is captured
+        when it ends, so it must not run longer than `timeout`."""
+        if self.use_agent:
+            with self._agent_lock:
+                agent = self._agent
+                if agent is None or agent[0].closed:
+                    agent = self._start_agent()
+                res = None if agent is None else self._agent_request(
+                    agent[0], {"op": "py", "code": code, "argv": [str(a) for a in args]}, timeout)
+            if res is not None:
+                dec = lambda s: base64.b64decode(s).decode(errors="replace")
+                return CommandResult(res["rc"], dec(res["out"]), dec(res["err"]))
+        return Connection.run_python(self, code, args, timeout)
+
+    def _agent_request(self, chan, req: dict, timeout) -> dict:
+        """One request to the running helper and its answer (the agent lock is held)."""
+        try:
+            chan.sendall(json.dumps(req).encode() + b"\n")
+            chan.settimeout(timeout + 60 if timeout else None)
+            line = self._readline(chan)
+        except (socket.timeout, TimeoutError, paramiko.SSHException, OSError, EOFError) as e:
+            chan.close()
+            self._agent = None
+            raise UnreachableError(f"{self.host}: SSH connection lost: {e}") from None
+        if not line:
+            self._agent = None
+            raise UnreachableError(f"{self.host}: SSH connection lost (command helper exited)")
+        return json.loads(line)
 
     def stat(self, path, follow=False, checksum=False):
         """File facts computed by the helper (no process started); NotImplemented without it."""

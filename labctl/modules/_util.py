@@ -6,9 +6,12 @@ shell commands, so the same code works over SSH and locally.
 from __future__ import annotations
 
 import hashlib
+import os
 import shlex
+import threading
+import time
 
-from labctl.connections.base import parse_mode
+from labctl.connections.base import Connection, parse_mode
 from labctl.engine.context import ModuleError, TaskResult
 
 q = shlex.quote
@@ -22,6 +25,17 @@ def sh(ctx, cmd, what=None, **kw):
         msg = (r.stderr or r.stdout).strip().splitlines()
         raise ModuleError(f"{what or cmd}: {msg[-1] if msg else 'exit status %d' % r.rc}")
     return r
+
+
+def run_python(ctx, code: str, args=(), timeout=None):
+    """Run a small stdlib-only Python program on the host (sys.argv[1:] = args): inside the
+    connection's command helper when it has one (no interpreter to start), else `python3 -c`.
+    Through `become` or `environment:` wrappers it always starts python3, as that user and
+    with that environment."""
+    if isinstance(ctx.conn, Connection):         # not a become/environment wrapper
+        return ctx.conn.run_python(code, args, timeout=timeout)
+    argv = " ".join(q(str(a)) for a in args)
+    return ctx.conn.run(f"python3 -c {q(code)} {argv}", timeout=timeout)
 
 
 def remote_stat(ctx, path, follow=False, checksum=False) -> dict | None:
@@ -115,19 +129,57 @@ def is_text(data: bytes) -> bool:
         return False
 
 
-def put_content(ctx, dest, data: bytes, mode=None, owner=None, group=None, force=True,
-                backup=False, validate=None, st=False) -> TaskResult:
+_SUMS: dict = {}
+_SUMS_LOCK = threading.Lock()
+
+
+def local_sha256(path: str) -> str:
+    """The sha256 of a file on the control machine, computed once per run however many hosts
+    and tasks copy it (remembered by path, inode, size, mtime and ctime; a file changed in
+    the last second is hashed every time, since its timestamps may not show a change yet)."""
+    st = os.stat(path)
+    key = (os.path.abspath(path), st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+    with _SUMS_LOCK:
+        if key in _SUMS:
+            return _SUMS[key]
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    digest = h.hexdigest()
+    if time.time() - st.st_ctime > 1:
+        with _SUMS_LOCK:
+            _SUMS[key] = digest
+    return digest
+
+
+def read_local(path: str):
+    """A loader for put_content: the file's bytes, read only when they must be sent or diffed."""
+    def load() -> bytes:
+        with open(path, "rb") as fh:
+            return fh.read()
+    return load
+
+
+def put_content(ctx, dest, data, mode=None, owner=None, group=None, force=True,
+                backup=False, validate=None, st=False, checksum=None) -> TaskResult:
     """Make ``dest`` hold ``data`` (checksum compare first); report changed/diff.
 
-    ``st``: a ``remote_stat(..., follow=True, checksum=True)`` of dest the caller already has.
+    ``data``: bytes, or a zero-argument loader (``read_local``) called only when the bytes
+    are needed, with ``checksum`` their sha256. ``st``: a ``remote_stat(..., follow=True,
+    checksum=True)`` of dest the caller already has.
     """
     if st is False:
         st = remote_stat(ctx, dest, follow=True, checksum=True)
     if st and st["type"] == "directory":
         raise ModuleError(f"destination {dest} is a directory")
-    want = hashlib.sha256(data).hexdigest()
+    if not callable(data):
+        data, checksum = (lambda raw=data: raw), hashlib.sha256(data).hexdigest()
+    want = checksum
     have = (st.get("sha256") if "sha256" in st else ctx.conn.sha256(dest)) if st else None
     changed = have != want and (force or st is None)
+    if changed:
+        data = data()
     diff = None
     if changed and ctx.diff_mode and is_text(data):
         before = ""

@@ -11,7 +11,7 @@ import os
 
 from labctl.engine.context import ModuleError, TaskResult
 
-from ._util import bool_arg, put_content, q, remote_stat, sh
+from ._util import bool_arg, local_sha256, put_content, q, read_local, remote_stat, sh
 
 ARGS = {"src", "content", "dest", "mode", "owner", "group", "force", "backup", "validate",
         "directory_mode", "remote_src", "follow", "decrypt", "local_follow", "unsafe_writes",
@@ -38,8 +38,6 @@ def _remote_tree(ctx, dest):
 
 def _copy_tree(ctx, src, dest, args):
     """Copy a local directory tree; one remote listing, then only what differs is sent."""
-    import hashlib
-
     from labctl.connections.base import parse_mode
     remote = _remote_tree(ctx, dest) if remote_stat(ctx, dest, follow=True) else None
     mode, owner, group = args.get("mode"), args.get("owner"), args.get("group")
@@ -56,16 +54,15 @@ def _copy_tree(ctx, src, dest, args):
             missing_dirs.append(os.path.join(dest, rel))
         for f in sorted(files):
             relf = os.path.join(rel, f) if rel else f
-            with open(os.path.join(root, f), "rb") as fh:
-                data = fh.read()
+            path = os.path.join(root, f)
             have = (remote or {}).get(relf)
             target = os.path.join(dest, relf)
-            if have and have[0] == "f" and (have[4] == hashlib.sha256(data).hexdigest() or not force):
+            if have and have[0] == "f" and (not force or have[4] == local_sha256(path)):
                 if (want_mode is not None and have[1] != want_mode) or \
                         (owner and str(owner) != have[2]) or (group and str(group) != have[3]):
                     fix.append(target)
                 continue
-            fix.append((target, data))
+            fix.append((target, path))
     if missing_dirs:
         changed = True
         if not ctx.check_mode:
@@ -75,8 +72,9 @@ def _copy_tree(ctx, src, dest, args):
                "create directories")
     for item in fix:
         if isinstance(item, tuple):
-            target, data = item
-            r = put_content(ctx, target, data, mode, owner, group, force=force,
+            target, path = item
+            r = put_content(ctx, target, read_local(path), mode, owner, group, force=force,
+                            checksum=local_sha256(path),
                             st=None if remote is None or os.path.relpath(target, dest) not in remote else False)
             if r.diff:
                 diffs.append(r.diff)
@@ -116,10 +114,8 @@ def run(ctx, args):
     if dest.endswith("/") or (st and st["type"] == "directory"):
         dest = os.path.join(dest, os.path.basename(local))
         st = False
-    with open(local, "rb") as fh:
-        data = fh.read()
-    r = put_content(ctx, dest, data, args.get("mode"), args.get("owner"), args.get("group"),
+    r = put_content(ctx, dest, read_local(local), args.get("mode"), args.get("owner"), args.get("group"),
                     force=bool_arg(args.get("force"), True), backup=bool_arg(args.get("backup")),
-                    validate=args.get("validate"), st=st)
+                    validate=args.get("validate"), st=st, checksum=local_sha256(local))
     r.data["src"] = local
     return r

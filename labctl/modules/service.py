@@ -12,6 +12,7 @@ yet), so a role that writes a unit and then starts it needs no reload step.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import shlex
 
@@ -35,8 +36,9 @@ class _Labnode:
     def __init__(self, ctx, name):
         self.ctx, self.name = ctx, name
 
-    def status(self) -> dict:
-        r = self.ctx.conn.run(f"{LABNODE} status {q(self.name)}")
+    def status(self, r=None) -> dict:
+        """The service's state; ``r``: the output of ``labnode-svc status NAME`` if already run."""
+        r = r or self.ctx.conn.run(f"{LABNODE} status {q(self.name)}")
         try:
             st = json.loads(r.stdout) if r.stdout.strip() else {}
         except ValueError:
@@ -97,12 +99,18 @@ def run(ctx, args):
     enabled = args.get("enabled")
     if state not in (None, "started", "stopped", "restarted", "reloaded"):
         raise ModuleError(f"unsupported state {state!r} (started, stopped, restarted, reloaded)")
-    use_labnode = ctx.conn.run(f"test -x {LABNODE}").rc == 0
+    # which manager, and on netns nodes the status too, in one round trip
+    probe = ctx.conn.run(f"[ -x {LABNODE} ] || exit 0; echo labnode; {LABNODE} status {q(name)}")
+    use_labnode = probe.stdout.startswith("labnode\n")
     svc = _Labnode(ctx, name) if use_labnode else _Systemd(ctx, name)
-    if not ctx.check_mode and (bool_arg(args.get("daemon_reload")) or
-                               (not use_labnode and svc.needs_reload())):
+    reload = not ctx.check_mode and (bool_arg(args.get("daemon_reload")) or
+                                     (not use_labnode and svc.needs_reload()))
+    if reload:
         svc.daemon_reload()
-    before = svc.status()
+    if use_labnode and not reload:
+        before = svc.status(dataclasses.replace(probe, stdout=probe.stdout[len("labnode\n"):]))
+    else:
+        before = svc.status()
     active = _active(before.get("active"))
     actions = []
     if enabled is not None:

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import shlex
 from urllib.parse import urlparse
 
 from labctl.engine.context import ModuleError, TaskResult
 
-from ._util import bool_arg
+from ._util import bool_arg, run_python
 
 ARGS = {"url", "method", "status_code", "return_content", "ca_path", "client_cert", "client_key",
         "validate_certs", "headers", "body", "body_format", "timeout", "follow_redirects",
@@ -83,7 +82,7 @@ def run(ctx, args):
     a = {"url": url, "method": method, "headers": headers, "body": body,
          "timeout": float(args.get("timeout") or 30), "validate": bool_arg(args.get("validate_certs"), True),
          "ca_path": args.get("ca_path"), "cert": args.get("client_cert"), "key": args.get("client_key")}
-    r = ctx.conn.run(f"python3 -c {shlex.quote(_PY)} {shlex.quote(json.dumps(a))}",
+    r = run_python(ctx, _PY, [json.dumps(a)],
                      timeout=a["timeout"] + 30)
     try:
         out = json.loads(r.stdout.strip().splitlines()[-1])

@@ -15,6 +15,8 @@ import shlex
 
 from labctl.engine.context import ModuleError, TaskResult
 
+from ._util import run_python
+
 ARGS = {"host", "port", "path", "state", "timeout", "delay", "sleep", "connect_timeout",
         "search_regex", "msg", "active_connection_states", "exclude_hosts"}
 
@@ -83,7 +85,7 @@ def run(ctx, args):
     if ctx.check_mode:
         return TaskResult(changed=False, msg=f"check mode: did not wait for {what}")
     limit = a["timeout"] + a["delay"] + a["connect_timeout"] + 30
-    r = ctx.conn.run(f"python3 -c {shlex.quote(_PY)} {shlex.quote(json.dumps(a))}", timeout=limit)
+    r = run_python(ctx, _PY, [json.dumps(a)], timeout=limit)
     if r.rc == 127 or (r.rc != 0 and "python3" in r.stderr):
         r = ctx.conn.run(_bash(a), timeout=limit)
     try:

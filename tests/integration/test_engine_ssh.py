@@ -105,6 +105,29 @@ def test_ssh_connection_api(sshd, tmp_path, agent):
         conn.close()
 
 
+PROGRAMS = [   # (program, args, (rc, stdout, stderr contains))
+    ("import sys; print(sys.argv[1:])", ["a b", "c"], (0, "['a b', 'c']\n", "")),
+    ("import sys; print('x'); sys.exit(3)", [], (3, "x\n", "")),
+    ("import sys; sys.exit('bad input')", [], (1, "", "bad input")),
+    ("raise ValueError('boom')", [], (1, "", "ValueError: boom")),
+    ("import sys; sys.stderr.write('warn\\n'); print(__name__)", [], (0, "__main__\n", "warn")),
+]
+
+
+@pytest.mark.parametrize("agent", [True, False], ids=["helper", "exec-per-command"])
+def test_run_python_on_the_host(sshd, agent):
+    conn = connect(_hv(sshd))
+    conn.use_agent = agent
+    try:
+        for program, args, (rc, out, err) in PROGRAMS:
+            r = conn.run_python(program, args, timeout=30)
+            assert (r.rc, r.stdout) == (rc, out), program
+            assert err in r.stderr, (program, r.stderr)
+        assert conn.run("echo still").stdout == "still\n"    # the helper survives them all
+    finally:
+        conn.close()
+
+
 def test_ssh_unreachable_names_host(sshd):
     hv = _hv(sshd, "ghost")
     hv["ansible_port"] = _free_port()

@@ -49,3 +49,28 @@ def test_unarchive_once_then_only_when_archive_changes(tmp_path):
     assert (dest / "bin" / "tool").read_bytes() == b"v1"
     assert run_module("unarchive", args, tmp_path)["changed"]
     assert (dest / "bin" / "tool").read_bytes() == b"v2"
+
+
+def test_unchanged_file_is_not_read_again_and_its_checksum_is_computed_once(tmp_path, monkeypatch):
+    import builtins
+
+    import labctl.modules._util as util
+    (tmp_path / "files").mkdir()
+    src = tmp_path / "files" / "tool"
+    src.write_bytes(b"binary" * 1000)
+    os.utime(src, (1_000_000, 1_000_000))
+    monkeypatch.setattr(util.time, "time", lambda: os.stat(src).st_ctime + 60)   # ctime is old
+    opened = []                                               # opens of the source file
+    real_open = builtins.open
+    monkeypatch.setattr(builtins, "open", lambda f, *a, **kw: (opened.append(1) if str(f) == str(src) else None)
+                        or real_open(f, *a, **kw))
+    for host in ("h1", "h2", "h3"):                         # three hosts, one file
+        assert run_module("copy", {"src": "tool", "dest": str(tmp_path / host)}, tmp_path)["changed"]
+    assert len(opened) == 1 + 3                               # hashed once, read for each host
+    for host in ("h1", "h2", "h3"):
+        assert run_module("copy", {"src": "tool", "dest": str(tmp_path / host)}, tmp_path)["changed"] is False
+    assert len(opened) == 4                                   # nothing read or hashed again
+    src.write_bytes(b"BINARY" * 1000)                        # same size, new content
+    os.utime(src, (2_000_000, 2_000_000))
+    assert run_module("copy", {"src": "tool", "dest": str(tmp_path / "h1")}, tmp_path)["changed"]
+    assert (tmp_path / "h1").read_bytes() == b"BINARY" * 1000

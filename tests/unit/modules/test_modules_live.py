@@ -57,6 +57,17 @@ def test_service_started_enabled_idempotent(fake_labnode, tmp_path):
     assert _log(fake_labnode) == ["enable apiserver", "start apiserver"]
 
 
+def test_service_already_running_costs_one_command(fake_labnode, tmp_path, monkeypatch):
+    from labctl.connections import LocalConnection
+    run_module("service", {"name": "k", "state": "started", "enabled": True}, tmp_path)
+    commands = []
+    real_run = LocalConnection.run
+    monkeypatch.setattr(LocalConnection, "run", lambda self, cmd, **kw: commands.append(cmd) or real_run(self, cmd, **kw))
+    r = run_module("service", {"name": "k", "state": "started", "enabled": True}, tmp_path)
+    assert r["changed"] is False and r["status"]["active"] is True and r["manager"] == "labnode"
+    assert len(commands) == 1
+
+
 def test_service_restart_always_changes_and_stop(fake_labnode, tmp_path):
     run_module("service", {"name": "k", "state": "started"}, tmp_path)
     assert run_module("service", {"name": "k", "state": "restarted"}, tmp_path)["changed"]
