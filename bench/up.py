@@ -6,6 +6,8 @@ re-run, and `labctl down`. Prints one JSON object (with --json) and a one-line s
   bench/up.py --quick --json   1 master + 1 worker, a fast check
 
 Goals for the walking skeleton on a 2-core machine: up < 30 s, rerun < 5 s, down < 10 s.
+The rerun is `labctl up` again: site.yml, which changes nothing, then smoke.yml, which
+really starts a pod and a deployment. Holds the machine's lab lock while it runs.
 """
 from __future__ import annotations
 
@@ -46,6 +48,9 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from lablock import hold_lab_lock
+    hold_lab_lock()
     tmp = Path(tempfile.mkdtemp(prefix="labctl-bench-"))
     inventory = quick_inventory(tmp) if args.quick else ROOT / "inventories" / "local"
     env = dict(os.environ, LABCTL_STATE_DIR=str(tmp / "state"), CI="true")
