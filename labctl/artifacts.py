@@ -7,6 +7,8 @@ nothing new.
 """
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import os
 import shutil
@@ -60,6 +62,8 @@ def _rebuild(out: Path, digest: str, build) -> None:
     if stamp.exists() and stamp.read_text() == digest:
         return
     tmp = out.with_name(out.name + ".tmp")
+    if tmp.is_file() or tmp.is_symlink():     # left by an interrupted or concurrent older build
+        tmp.unlink()
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     build(tmp)
@@ -68,12 +72,28 @@ def _rebuild(out: Path, digest: str, build) -> None:
     tmp.rename(out)
 
 
+@contextlib.contextmanager
+def _building():
+    """One build at a time in the cache: labctl runs on one machine (a lab and a test, two
+    users) share it, and a build swaps directories another build would be writing into."""
+    base = cache_dir()
+    base.mkdir(parents=True, exist_ok=True)
+    with open(base / ".build-lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
 def wheelhouse() -> Path:
     """A directory of wheels holding labctl/labkube and all their dependencies.
 
     Dependencies are rebuilt only when pyproject.toml changes, the project's own wheel
     when any source file changes; the wheelhouse is their union.
     """
+    with _building():
+        return _wheelhouse()
+
+
+def _wheelhouse() -> Path:
     root = project_root()
     base = cache_dir()
     deps, own, out = base / "wheels-deps", base / "wheels-own", base / "wheelhouse"
@@ -101,6 +121,11 @@ def uv_binary() -> Path:
 
 def images() -> Path:
     """A directory with the lab's base images as OCI archives (busybox, nginx)."""
+    with _building():
+        return _images()
+
+
+def _images() -> Path:
     from .images import build_busybox, build_nginx
     out = cache_dir() / "images"
     out.mkdir(parents=True, exist_ok=True)

@@ -57,61 +57,128 @@ def _pod_requests(pod: dict, non_zero: bool) -> dict[str, int]:
     return dict(total)
 
 
-@dataclass
-class NodeInfo:
-    node: dict
-    pods: list[dict] = field(default_factory=list)
+HARD_EFFECTS = ("NoSchedule", "NoExecute")
 
-    @property
-    def name(self) -> str:
-        return self.node["metadata"]["name"]
+
+def pod_key(pod: dict) -> str:
+    md = pod.get("metadata") or {}
+    return f"{md.get('namespace')}/{md.get('name')}" if md.get("namespace") else str(md.get("name"))
+
+
+def controller_uid(pod: dict) -> str | None:
+    for ref in (pod.get("metadata") or {}).get("ownerReferences") or []:
+        if ref.get("controller"):
+            return ref.get("uid")
+    return None
+
+
+def has_required_anti_affinity(pod: dict) -> bool:
+    return bool((((pod.get("spec") or {}).get("affinity") or {}).get("podAntiAffinity") or {})
+                .get("requiredDuringSchedulingIgnoredDuringExecution"))
+
+
+class NodeInfo:
+    """One node and the pods on it, with aggregates the plugins read on every cycle, kept up to
+    date incrementally by `add_pod`/`remove_pod` (the scheduler's cache calls them from informer
+    events; do not edit `pods` directly): requested resources (`req`, and `req_nz` where unset
+    cpu/memory count as the scoring defaults), pods per controller uid (`owners`), pods with
+    required anti-affinity (`anti`), and the allocatable amounts (`alloc`)."""
+
+    def __init__(self, node: dict, pods: list[dict] | None = None):
+        self.pods: list[dict] = []
+        self.req: Counter = Counter()
+        self.req_nz: Counter = Counter()
+        self.owners: Counter = Counter()
+        self.anti: list[dict] = []
+        self.generation = 0
+        self.set_node(node)
+        for p in pods or ():
+            self.add_pod(p)
+
+    def __repr__(self) -> str:
+        return f"NodeInfo({self.name!r}, {len(self.pods)} pods)"
+
+    def set_node(self, node: dict) -> None:
+        """A new version of the node object (same name)."""
+        self.node = node
+        self.name = node["metadata"]["name"]
+        spec, st = node.get("spec") or {}, node.get("status") or {}
+        alloc = st.get("allocatable") or st.get("capacity") or {}
+        self.alloc = {k: quantity.amount(k, v) for k, v in alloc.items()}
+        self.unschedulable = bool(spec.get("unschedulable"))
+        taints = spec.get("taints") or []
+        self.hard_taints = [t for t in taints if t.get("effect") in HARD_EFFECTS]
+        self.prefer_taints = [t for t in taints if t.get("effect") == "PreferNoSchedule"]
+        self.generation += 1
+
+    def _account(self, pod: dict, sign: int) -> None:
+        for k, v in pod_requests(pod).items():
+            self.req[k] += sign * v
+        for k, v in pod_requests(pod, non_zero=True).items():
+            self.req_nz[k] += sign * v
+        uid = controller_uid(pod)
+        if uid is not None:
+            self.owners[uid] += sign
+            if self.owners[uid] <= 0:
+                del self.owners[uid]
+        if has_required_anti_affinity(pod):
+            if sign > 0:
+                self.anti.append(pod)
+            else:
+                self.anti = [p for p in self.anti if p is not pod]
+        self.generation += 1
+
+    def add_pod(self, pod: dict) -> None:
+        self.pods.append(pod)
+        self._account(pod, 1)
+
+    def remove_pod(self, key: str) -> dict | None:
+        """Remove the pod with this `namespace/name` key; returns it (None: not here)."""
+        for i, p in enumerate(self.pods):
+            if pod_key(p) == key:
+                del self.pods[i]
+                self._account(p, -1)
+                return p
+        return None
 
     def allocatable(self) -> dict[str, int]:
-        if getattr(self, "_alloc", None) is None:
-            st = self.node.get("status") or {}
-            alloc = st.get("allocatable") or st.get("capacity") or {}
-            self._alloc = {k: quantity.amount(k, v) for k, v in alloc.items()}
-        return self._alloc
+        return self.alloc
 
     def requested(self, non_zero: bool = False) -> dict[str, int]:
-        """Sum of the pods' requests; cached until the pod list changes."""
-        cache = self.__dict__.setdefault("_req", {})
-        stamp = (non_zero, len(self.pods), id(self.pods[-1]) if self.pods else None)
-        if stamp not in cache:
-            total: Counter = Counter()
-            for p in self.pods:
-                total.update(pod_requests(p, non_zero))
-            total["pods"] = len(self.pods)
-            cache.clear() if len(cache) > 8 else None
-            cache[stamp] = dict(total)
-        return cache[stamp]
-
-
-    def _stamped(self, what: str, build):
-        """A per-NodeInfo cache of build(pods), renewed when the pod list changes."""
-        stamp = (what, len(self.pods), id(self.pods[-1]) if self.pods else None)
-        cache = self.__dict__.setdefault("_derived", {})
-        if cache.get(what, (None,))[0] != stamp:
-            cache[what] = (stamp, build(self.pods))
-        return cache[what][1]
+        """Sum of the pods' requests (non_zero: unset cpu/memory counted as scoring defaults),
+        plus "pods": how many there are."""
+        return {**(self.req_nz if non_zero else self.req), "pods": len(self.pods)}
 
     def anti_affinity_pods(self) -> list[dict]:
         """The pods here with required pod anti-affinity (most nodes: none)."""
-        return self._stamped("anti", lambda pods: [
-            p for p in pods if (((p.get("spec") or {}).get("affinity") or {}).get("podAntiAffinity") or {})
-            .get("requiredDuringSchedulingIgnoredDuringExecution")])
+        return self.anti
 
     def owner_counts(self) -> Counter:
         """How many pods here each controller (owner uid) has."""
-        def count(pods):
-            c: Counter = Counter()
-            for p in pods:
-                for ref in (p.get("metadata") or {}).get("ownerReferences") or []:
-                    if ref.get("controller"):
-                        c[ref.get("uid")] += 1
-                        break
-            return c
-        return self._stamped("owners", count)
+        return self.owners
+
+
+class NodeList(list):
+    """The nodes of one cycle, as the scheduler's cache keeps them (in name order), with
+    cluster-wide facts kept incrementally so plugins need not scan every node to learn them.
+    Plugins also accept a plain list (then they scan)."""
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.by_name: dict[str, NodeInfo] = {}
+        self.unschedulable: set[str] = set()           # node names
+        self.hard_tainted: set[str] = set()
+        self.with_anti_affinity: set[str] = set()      # nodes with pods that have required anti-affinity
+
+
+def nodes_where(nodes: list[NodeInfo], attr: str, test) -> list[NodeInfo]:
+    """The nodes for which test(NodeInfo) holds: from the NodeList's index `attr` when there is
+    one, else by scanning."""
+    names = getattr(nodes, attr, None)
+    if names is not None:
+        by = nodes.by_name
+        return [by[n] for n in sorted(names) if n in by]
+    return [ni for ni in nodes if test(ni)]
 
 
 SKIP = "Skip"
@@ -139,6 +206,10 @@ class ScorePlugin:
 
     def score(self, pod: dict, node: NodeInfo) -> float:
         raise NotImplementedError
+
+    def score_all(self, pod: dict, nodes: list[NodeInfo]) -> list[float]:
+        """Scores of the feasible nodes, in order (plugins override this with one tight loop)."""
+        return [self.score(pod, ni) for ni in nodes]
 
 
 class FitError(Exception):
@@ -184,19 +255,23 @@ class Profile:
         n = len(nodes)
         want = feasible_nodes_to_find(n, self.percentage_of_nodes_to_score)
         start = self.next_start % n if want < n else 0
-        processed = 0
-        for i in range(n):
-            ni = nodes[(start + i) % n]
-            processed += 1
-            for f in active:
-                why = f.filter(pod, ni)
-                if why:
-                    reasons[ni.name] = why
-                    break
-            else:
-                feasible.append(ni)
-                if len(feasible) >= want:
-                    break
+        order = nodes[start:] + nodes[:start] if start else nodes
+        if not active:                  # nothing to check: the first `want` nodes
+            feasible = list(order[:want])
+            processed = len(feasible)
+        else:
+            processed = 0
+            for ni in order:
+                processed += 1
+                for f in active:
+                    why = f.filter(pod, ni)
+                    if why:
+                        reasons[ni.name] = why
+                        break
+                else:
+                    feasible.append(ni)
+                    if len(feasible) >= want:
+                        break
         if want < n:
             self.next_start = (start + processed) % n
         if not feasible:
@@ -207,8 +282,12 @@ class Profile:
         feasible = self.find_nodes(pod, nodes)
         if len(feasible) == 1:
             return feasible[0].name
-        active = [s for s in self.scores if s.pre_score(pod, feasible) != SKIP]
-        scored = [(sum(s.weight * s.score(pod, ni) for s in active), ni.name) for ni in feasible]
-        best = max(s for s, _ in scored)
-        top = sorted(n for s, n in scored if s >= best - 1e-9)
+        totals = [0] * len(feasible)
+        for s in self.scores:
+            if s.pre_score(pod, feasible) == SKIP:
+                continue
+            w = s.weight
+            totals = [t + w * v for t, v in zip(totals, s.score_all(pod, feasible))]
+        best = max(totals)
+        top = sorted(ni.name for t, ni in zip(totals, feasible) if t >= best - 1e-9)
         return self.rng.choice(top)

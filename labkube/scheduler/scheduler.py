@@ -8,7 +8,6 @@ condition and waits in the queue until nodes or pods change; a bound pod is reme
 from __future__ import annotations
 
 import asyncio
-import copy
 import logging
 
 from labkube.client.clock import Clock
@@ -16,6 +15,7 @@ from labkube.client.errors import ApiError
 from labkube.client.events import EventRecorder
 from labkube.client.informer import Informer, object_key
 
+from .cache import SchedulerCache
 from .framework import FitError, NodeInfo, Profile
 from .plugins import default_profile
 from .preemption import find_victims
@@ -42,14 +42,16 @@ class Scheduler:
         self.recorder = EventRecorder(client, scheduler_name, clock=self.clock)
         self.pods = Informer(client, "pods")
         self.nodes = Informer(client, "nodes")
-        self.assumed: dict[str, dict] = {}
+        self.cache = SchedulerCache()
         self._binding: set[asyncio.Task] = set()
-        self._infos: dict[str, tuple] = {}
-        self._by_node: dict[str, dict[str, dict]] = {}   # node -> {key: bound, non-terminal pod}
-        self._node_ver: dict[str, int] = {}              # node -> bumped when its pod set changes
         self._bind_slots = asyncio.Semaphore(16)
         self.pods.add_handlers(self._pod_added, self._pod_updated, self._pod_deleted)
-        self.nodes.add_handlers(lambda n: self.queue.move_all_to_active(), self._node_updated, None)
+        self.nodes.add_handlers(self._node_added, self._node_updated, self._node_deleted)
+
+    @property
+    def assumed(self) -> dict[str, dict]:
+        """Pods assumed on a node whose binding the informer has not shown yet (key -> copy)."""
+        return self.cache.assumed
 
     # -- eligibility and informer handlers ---------------------------------------------------
 
@@ -62,27 +64,13 @@ class Scheduler:
     def _enqueue(self, pod: dict) -> None:
         self.queue.add(object_key(pod), int((pod.get("spec") or {}).get("priority") or 0))
 
-    def _track(self, old: dict | None, new: dict | None) -> None:
-        """Keep the pods of each node (from informer events) so a cycle need not scan every pod."""
-        key = object_key(new or old)
-        for p, adding in ((old, False), (new, True)):
-            node = ((p or {}).get("spec") or {}).get("nodeName")
-            if not node:
-                continue
-            on = self._by_node.setdefault(node, {})
-            if adding and (p.get("status") or {}).get("phase") not in TERMINAL:
-                on[key] = p
-            else:
-                on.pop(key, None)
-            self._node_ver[node] = self._node_ver.get(node, 0) + 1
-
     def _pod_added(self, pod: dict) -> None:
-        self._track(None, pod)
+        self.cache.set_pod(pod)
         if self.is_pending_for_us(pod):
             self._enqueue(pod)
 
     def _pod_updated(self, old: dict, new: dict) -> None:
-        self._track(old, new)
+        self.cache.set_pod(new)
         key = object_key(new)
         if self.is_pending_for_us(new):
             changed = (old.get("spec") != new.get("spec")
@@ -97,47 +85,33 @@ class Scheduler:
             if (new.get("status") or {}).get("phase") in TERMINAL or new["metadata"].get("deletionTimestamp"):
                 self.queue.move_all_to_active()
 
+    def _node_added(self, node: dict) -> None:
+        self.cache.set_node(node)
+        self.queue.move_all_to_active()
+
     def _node_updated(self, old: dict, new: dict) -> None:
         """Retry unschedulable pods only for changes that can matter (not heartbeats)."""
+        self.cache.set_node(new)
         if _node_shape(old) != _node_shape(new):
             self.queue.move_all_to_active()
 
+    def _node_deleted(self, node: dict) -> None:
+        self.cache.remove_node(node["metadata"]["name"])
+
     def _pod_deleted(self, pod: dict) -> None:
-        self._track(pod, None)
+        self.cache.remove_pod(pod)
         key = object_key(pod)
         self.queue.delete(key)
-        self.assumed.pop(key, None)
         if (pod.get("spec") or {}).get("nodeName"):
             self.queue.move_all_to_active()
 
     # -- one cycle --------------------------------------------------------------------------
 
     def node_infos(self) -> list[NodeInfo]:
-        """Every node with the pods on it. A node whose object and pods are unchanged since the
-        last cycle keeps its NodeInfo (and the request sums cached there); the pods per node are
-        kept up to date by the informer handlers, so a cycle costs O(nodes), not O(pods)."""
-        assumed_on: dict[str, list[dict]] = {}
-        for key, ap in list(self.assumed.items()):
-            cur = self.pods.get(key)
-            if cur is None or (cur.get("spec") or {}).get("nodeName"):
-                del self.assumed[key]
-            else:
-                assumed_on.setdefault(ap["spec"]["nodeName"], []).append(ap)
-        out, cache = [], {}
-        for n in sorted(self.nodes.items(), key=lambda n: n["metadata"]["name"]):
-            name = n["metadata"]["name"]
-            extra = assumed_on.get(name, ())
-            sig = (n["metadata"].get("resourceVersion"), self._node_ver.get(name, 0),
-                   tuple(map(object_key, extra)) if extra else ())
-            old = self._infos.get(name)
-            if old is not None and old[0] == sig and old[1].node is n:
-                ni = old[1]
-            else:
-                ni = NodeInfo(n, list(self._by_node.get(name, {}).values()) + list(extra))
-            cache[name] = (sig, ni)
-            out.append(ni)
-        self._infos = cache
-        return out
+        """Every node with the pods on it (bound or assumed), in name order: the cache's
+        snapshot, kept up to date by the informer handlers, so a cycle does no per-node work
+        before the plugins run."""
+        return self.cache.snapshot()
 
     async def schedule_one(self, key: str) -> str | None:
         """Try to place one pod; returns the chosen node (binding continues in the background) or None."""
@@ -160,9 +134,7 @@ class Scheduler:
             return None
         # assume the pod on its node at once, so the next cycle sees it; bind in the background
         # (as kube-scheduler's binding cycle does) so API latency does not serialise scheduling
-        assumed = copy.deepcopy(pod)
-        assumed["spec"]["nodeName"] = host
-        self.assumed[key] = assumed
+        self.cache.assume(pod, host)
         self.queue.done(key)
         task = asyncio.create_task(self._bind(key, pod, host, prio))
         self._binding.add(task)
@@ -177,7 +149,7 @@ class Scheduler:
                     "apiVersion": "v1", "kind": "Binding", "metadata": {"name": name, "namespace": ns},
                     "target": {"apiVersion": "v1", "kind": "Node", "name": host}}, namespace=ns)
             except Exception as e:  # noqa: BLE001 - API or connection trouble
-                self.assumed.pop(key, None)
+                self.cache.forget(key)
                 if isinstance(e, ApiError) and e.code in (404, 409):   # gone, or someone else bound it
                     return False
                 log.warning("binding %s to %s failed: %s", key, host, e)

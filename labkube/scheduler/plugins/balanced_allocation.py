@@ -2,17 +2,16 @@
 (score = (1 - standard deviation of the used fractions) * 100)."""
 from __future__ import annotations
 
-import math
-
 from ..framework import NodeInfo, ScorePlugin
-from .least_allocated import fractions
+from .least_allocated import all_fractions
 
 
 class BalancedAllocation(ScorePlugin):
     name = "NodeResourcesBalancedAllocation"
 
     def score(self, pod: dict, node: NodeInfo) -> float:
-        f = list(fractions(pod, node).values())
-        mean = sum(f) / len(f)
-        std = math.sqrt(sum((x - mean) ** 2 for x in f) / len(f))     # population standard deviation
-        return (1 - std) * 100
+        return self.score_all(pod, [node])[0]
+
+    def score_all(self, pod: dict, nodes: list[NodeInfo]) -> list[float]:
+        # population standard deviation of two values: half their distance
+        return [(1 - abs(fc - fm) / 2) * 100 for fc, fm in all_fractions(pod, nodes)]

@@ -7,7 +7,7 @@
 """
 from __future__ import annotations
 
-from ..framework import SKIP, FilterPlugin, NodeInfo
+from ..framework import SKIP, FilterPlugin, NodeInfo, nodes_where
 from .podutil import pods_on, same_domain, term_matches
 
 AFFINITY = "node(s) didn't match pod affinity rules"
@@ -27,7 +27,8 @@ class InterPodAffinity(FilterPlugin):
         """Work out once per cycle which pods each term is about; filter() then only compares domains."""
         ns = pod["metadata"].get("namespace", "default")
         # existing pods whose required anti-affinity matches this pod: (their node, topology key)
-        self.repelling = [(ni, term.get("topologyKey", "")) for ni in nodes for other in ni.anti_affinity_pods()
+        holders = nodes_where(nodes, "with_anti_affinity", lambda ni: ni.anti_affinity_pods())
+        self.repelling = [(ni, term.get("topologyKey", "")) for ni in holders for other in ni.anti_affinity_pods()
                           for term in required(other, "podAntiAffinity")
                           if term_matches(term, other["metadata"].get("namespace"), pod)]
         self.anti = [(term.get("topologyKey", ""), [ni for ni, p in pods_on(nodes) if term_matches(term, ns, p)])

@@ -4,27 +4,35 @@ from __future__ import annotations
 
 from ..framework import NodeInfo, ScorePlugin, pod_requests
 
+RESOURCES = ("cpu", "memory")
+
 
 def fractions(pod: dict, node: NodeInfo) -> dict[str, float]:
-    """Used fractions of cpu and memory with the pod placed; computed once per pod and node state
-    (LeastAllocated and BalancedAllocation both ask)."""
-    stamp = (pod, len(node.pods), id(node.pods[-1]) if node.pods else None)
-    hit = node.__dict__.get("_fractions")
-    if hit is not None and hit[0][0] is pod and hit[0][1:] == stamp[1:]:
-        return hit[1]
-    out = _fractions(pod, node)
-    node.__dict__["_fractions"] = (stamp, out)
-    return out
-
-
-def _fractions(pod: dict, node: NodeInfo) -> dict[str, float]:
-    alloc = node.allocatable()
-    used = node.requested(non_zero=True)
+    """Used fractions of cpu and memory on the node with the pod placed (capped at 1)."""
     want = pod_requests(pod, non_zero=True)
-    out = {}
-    for r in ("cpu", "memory"):
-        cap = alloc.get(r, 0)
-        out[r] = 1.0 if cap <= 0 else min(1.0, (used.get(r, 0) + want.get(r, 0)) / cap)
+    return dict(zip(RESOURCES, _fractions(want.get("cpu", 0), want.get("memory", 0), node)))
+
+
+def _fractions(cpu: int, mem: int, node: NodeInfo) -> tuple[float, float]:
+    cap_c, cap_m = node.alloc.get("cpu", 0), node.alloc.get("memory", 0)
+    fc = 1.0 if cap_c <= 0 else min(1.0, (node.req_nz["cpu"] + cpu) / cap_c)
+    fm = 1.0 if cap_m <= 0 else min(1.0, (node.req_nz["memory"] + mem) / cap_m)
+    return fc, fm
+
+
+_last: tuple = (None, None, None)      # (pod, nodes, fractions) of the latest cycle
+
+
+def all_fractions(pod: dict, nodes: list[NodeInfo]) -> list[tuple[float, float]]:
+    """(cpu, memory) used fractions per node with the pod placed; LeastAllocated and
+    BalancedAllocation both ask in the same cycle, so the latest answer is kept."""
+    global _last
+    if _last[0] is pod and _last[1] is nodes:
+        return _last[2]
+    want = pod_requests(pod, non_zero=True)
+    cpu, mem = want.get("cpu", 0), want.get("memory", 0)
+    out = [_fractions(cpu, mem, ni) for ni in nodes]
+    _last = (pod, nodes, out)
     return out
 
 
@@ -32,5 +40,7 @@ class LeastAllocated(ScorePlugin):
     name = "NodeResourcesLeastAllocated"
 
     def score(self, pod: dict, node: NodeInfo) -> float:
-        f = fractions(pod, node)
-        return sum((1 - v) * 100 for v in f.values()) / len(f)
+        return self.score_all(pod, [node])[0]
+
+    def score_all(self, pod: dict, nodes: list[NodeInfo]) -> list[float]:
+        return [((1 - fc) * 100 + (1 - fm) * 100) / 2 for fc, fm in all_fractions(pod, nodes)]

@@ -7,16 +7,23 @@ from ..framework import FilterPlugin, NodeInfo, pod_requests
 
 class NodeResourcesFit(FilterPlugin):
     name = "NodeResourcesFit"
+    _pod: dict | None = None
+    _want: list[tuple[str, int]] = []
+
+    def pre_filter(self, pod: dict, nodes: list[NodeInfo]) -> str | None:
+        """The pod's non-zero requests, worked out once per cycle."""
+        self._pod = pod
+        self._want = sorted((k, v) for k, v in pod_requests(pod).items() if v > 0)
+        return None
 
     def filter(self, pod: dict, node: NodeInfo) -> list[str]:
-        alloc = node.allocatable()
-        used = node.requested()
+        if pod is not self._pod:
+            self.pre_filter(pod, [node])
+        alloc, used = node.alloc, node.req
         reasons = []
-        if "pods" in alloc and used.get("pods", 0) + 1 > alloc["pods"]:
+        if "pods" in alloc and len(node.pods) + 1 > alloc["pods"]:
             reasons.append("Too many pods")
-        for name, want in sorted(pod_requests(pod).items()):
-            if want <= 0:
-                continue
+        for name, want in self._want:
             if used.get(name, 0) + want > alloc.get(name, 0):
                 reasons.append(f"Insufficient {name}")
         return reasons

@@ -2,7 +2,7 @@
 node.kubernetes.io/unschedulable:NoSchedule."""
 from __future__ import annotations
 
-from ..framework import FilterPlugin, NodeInfo
+from ..framework import SKIP, FilterPlugin, NodeInfo, nodes_where
 from .taint_toleration import tolerates
 
 REASON = "node(s) were unschedulable"
@@ -12,8 +12,14 @@ TAINT = {"key": "node.kubernetes.io/unschedulable", "effect": "NoSchedule"}
 class NodeUnschedulable(FilterPlugin):
     name = "NodeUnschedulable"
 
+    def pre_filter(self, pod: dict, nodes: list[NodeInfo]) -> str | None:
+        """Nothing to check when no node is cordoned (or the pod tolerates it anyway)."""
+        if tolerates((pod.get("spec") or {}).get("tolerations") or [], TAINT):
+            return SKIP
+        return None if nodes_where(nodes, "unschedulable", lambda ni: ni.unschedulable) else SKIP
+
     def filter(self, pod: dict, node: NodeInfo) -> list[str]:
-        if not (node.node.get("spec") or {}).get("unschedulable"):
+        if not node.unschedulable:
             return []
         if tolerates((pod.get("spec") or {}).get("tolerations") or [], TAINT):
             return []

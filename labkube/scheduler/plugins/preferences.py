@@ -50,10 +50,15 @@ class NodeAffinityPreference(_Normalised):
 class TaintPreference(_Normalised):
     name = "TaintToleration"
 
+    def pre_score(self, pod: dict, nodes: list[NodeInfo]) -> str | None:
+        if not any(ni.prefer_taints for ni in nodes):      # the usual case: all 0
+            self.scores = {}
+            return SKIP
+        return super().pre_score(pod, nodes)
+
     def raw(self, pod, node, nodes):
         tols = (pod.get("spec") or {}).get("tolerations") or []
-        return -sum(1 for t in (node.node.get("spec") or {}).get("taints") or []
-                    if t.get("effect") == "PreferNoSchedule" and not tolerates(tols, t))
+        return -sum(1 for t in node.prefer_taints if not tolerates(tols, t))
 
 
 class InterPodAffinityPreference(_Normalised):

@@ -4,7 +4,7 @@ Also the shared toleration matching used by the node lifecycle controller.
 """
 from __future__ import annotations
 
-from ..framework import FilterPlugin, NodeInfo
+from ..framework import SKIP, FilterPlugin, NodeInfo, nodes_where
 
 
 def toleration_matches(tol: dict, taint: dict) -> bool:
@@ -31,11 +31,15 @@ def taint_text(taint: dict) -> str:
 class TaintToleration(FilterPlugin):
     name = "TaintToleration"
 
+    def pre_filter(self, pod: dict, nodes: list[NodeInfo]) -> str | None:
+        """Nothing to check when no node has a NoSchedule/NoExecute taint."""
+        return None if nodes_where(nodes, "hard_tainted", lambda ni: ni.hard_taints) else SKIP
+
     def filter(self, pod: dict, node: NodeInfo) -> list[str]:
+        if not node.hard_taints:
+            return []
         tols = (pod.get("spec") or {}).get("tolerations") or []
-        for taint in (node.node.get("spec") or {}).get("taints") or []:
-            if taint.get("effect") not in ("NoSchedule", "NoExecute"):
-                continue
+        for taint in node.hard_taints:
             if not tolerates(tols, taint):
                 return [f"node(s) had untolerated taint {taint_text(taint)}"]
         return []

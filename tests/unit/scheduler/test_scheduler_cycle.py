@@ -208,11 +208,12 @@ async def test_node_snapshot_follows_pod_changes_between_cycles():
     api, s, clock = await setup([node("w1", cpu="1")], [pod("a", cpu="800m", node_name="w1"), pod("b", cpu="800m")])
     await run_queue(api, s)
     assert (await api.get("pods", "b", "default"))["spec"].get("nodeName") is None
-    first = s.node_infos()[0]
-    assert s.node_infos()[0] is first                    # unchanged: reused
+    w1 = s.node_infos()[0]
+    assert w1.requested()["cpu"] == 800 and w1.requested()["pods"] == 1
     await api.delete("pods", "a", "default", grace_period_seconds=0)
     await api.settle()
-    assert s.node_infos()[0] is not first and s.node_infos()[0].requested().get("cpu", 0) == 0
+    assert s.node_infos()[0] is w1                       # updated in place from the informer event
+    assert w1.requested().get("cpu", 0) == 0 and w1.requested()["pods"] == 0
     clock.advance(1)
     await run_queue(api, s)
     assert (await api.get("pods", "b", "default"))["spec"]["nodeName"] == "w1"

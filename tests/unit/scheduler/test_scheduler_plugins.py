@@ -77,7 +77,7 @@ def test_resources_fit_counts_bound_pods_and_pod_limit():
     ni = NodeInfo(node("n", cpu="2", pods="2"), pods=[pod("a", cpu="1500m", node_name="n")])
     assert NodeResourcesFit().filter(pod("p", cpu="500m"), ni) == []
     assert NodeResourcesFit().filter(pod("p", cpu="600m"), ni) == ["Insufficient cpu"]
-    ni.pods.append(pod("b", node_name="n"))
+    ni.add_pod(pod("b", node_name="n"))
     assert NodeResourcesFit().filter(pod("p"), ni) == ["Too many pods"]
 
 

@@ -121,7 +121,7 @@ def test_preferred_node_affinity_taints_and_pod_affinity_scores():
     for plugin in (NodeAffinityPreference(), TaintPreference()):
         plugin.pre_score(p, nodes)
         assert (plugin.score(p, nodes[0]), plugin.score(p, nodes[1])) == (100.0, 0.0), plugin.name
-    nodes[1].pods.append(labeled(pod("web", node_name="hdd"), app="web"))
+    nodes[1].add_pod(labeled(pod("web", node_name="hdd"), app="web"))
     near = pod("cache", affinity={"podAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [
         {"weight": 5, "podAffinityTerm": {"labelSelector": {"matchLabels": {"app": "web"}}, "topologyKey": HOST}}]}})
     far = pod("rival", affinity={"podAntiAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [

@@ -10,7 +10,7 @@ from labkube.scheduler.framework import FitError, NodeInfo, feasible_nodes_to_fi
 from labkube.scheduler.plugins import default_profile
 from labkube.scheduler.scheduler import Scheduler
 
-from .objs import node, pod
+from .objs import CP_TAINT, node, pod
 
 
 def test_feasible_nodes_to_find_follows_kube_scheduler():
@@ -51,8 +51,8 @@ def test_node_info_caches_follow_its_pods():
     owned = pod("b")
     owned["metadata"]["ownerReferences"] = [{"kind": "ReplicaSet", "name": "rs", "uid": "rs1", "controller": True}]
     assert ni.anti_affinity_pods() == [] and ni.owner_counts() == {}
-    ni.pods.append(anti)
-    ni.pods.append(owned)
+    ni.add_pod(anti)
+    ni.add_pod(owned)
     assert ni.anti_affinity_pods() == [anti] and ni.owner_counts() == {"rs1": 1}
 
 
@@ -130,7 +130,12 @@ def test_filters_skip_what_the_pod_does_not_ask_for():
     nodes = [NodeInfo(node("w1", labels={"disk": "ssd"})), NodeInfo(node("w2"))]
     prof = default_profile(random.Random(0))
     skipped = {f.name for f in prof.filters if f.pre_filter(pod("plain"), nodes) == SKIP}
-    assert skipped == {"NodeName", "NodeAffinity", "NodePorts", "PodTopologySpread", "InterPodAffinity"}
+    assert skipped == {"NodeName", "NodeAffinity", "NodePorts", "PodTopologySpread", "InterPodAffinity",
+                       "NodeUnschedulable", "TaintToleration"}      # no node is cordoned or tainted
+    marked = nodes + [NodeInfo(node("m", taints=[CP_TAINT])), NodeInfo(node("c", unschedulable=True))]
+    skipped = {f.name for f in prof.filters if f.pre_filter(pod("plain"), marked) == SKIP}
+    assert "NodeUnschedulable" not in skipped and "TaintToleration" not in skipped
+    assert [n.name for n in prof.find_nodes(pod("plain"), marked)] == ["w1", "w2"]
     picky = pod("picky", node_selector={"disk": "ssd"})
     assert [n.name for n in prof.find_nodes(picky, nodes)] == ["w1"]
     named = pod("named")
