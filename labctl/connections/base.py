@@ -78,6 +78,10 @@ class Connection:
         """Optional fast path: a file_info dict, None if missing, or NotImplemented (use the shell)."""
         return NotImplemented
 
+    def tree(self, path):
+        """Optional fast path: fileinfo.tree_info of a directory, or NotImplemented (use the shell)."""
+        return NotImplemented
+
     def close(self) -> None:
         pass
 

@@ -11,7 +11,7 @@ import subprocess
 import tempfile
 
 from .base import CommandResult, Connection, parse_mode
-from .fileinfo import file_info
+from .fileinfo import file_info, tree_info
 
 
 class LocalConnection(Connection):
@@ -78,3 +78,6 @@ class LocalConnection(Connection):
     def stat(self, path, follow=False, checksum=False):
         """File facts without starting a process (see :mod:`labctl.connections.fileinfo`)."""
         return file_info(path, follow, checksum)
+
+    def tree(self, path):
+        return tree_info(path)

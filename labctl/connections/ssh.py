@@ -56,8 +56,13 @@ def run_py(q):
     finally:
         sys.argv, sys.stdout, sys.stderr = saved
     return {"rc": rc, "out": enc(out.getvalue().encode()), "err": enc(err.getvalue().encode()), "to": False}
+SUM_CACHE = os.path.expanduser("~/.cache/labctl/sha256-cache.json")
 for line in rd:
     q = json.loads(line)
+    if q.get("op") == "tree":
+        wr.write(json.dumps({"tree": tree_info(q["path"])}).encode() + b"\n")
+        wr.flush()
+        continue
     if q.get("op") == "py":
         wr.write(json.dumps(run_py(q)).encode() + b"\n")
         wr.flush()
@@ -325,6 +330,18 @@ class SSHConnection(Connection):
                 self._agent = None
                 raise UnreachableError(f"{self.host}: SSH connection lost (command helper exited)")
             return json.loads(line)["st"]
+
+    def tree(self, path):
+        """fileinfo.tree_info of a directory, computed by the helper; NotImplemented without it."""
+        if not self.use_agent:
+            return NotImplemented
+        with self._agent_lock:
+            agent = self._agent
+            if agent is None or agent[0].closed:
+                agent = self._start_agent()
+                if agent is None:
+                    return NotImplemented
+            return self._agent_request(agent[0], {"op": "tree", "path": str(path)}, 300)["tree"]
 
     def sha256(self, remote_path: str) -> str | None:
         st = self.stat(remote_path, follow=True, checksum=True)

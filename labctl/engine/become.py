@@ -56,7 +56,7 @@ class BecomeConnection:
         r = self.run(f"sha256sum -- {q(remote_path)} 2>/dev/null")
         return r.stdout.split()[0] if r.rc == 0 and r.stdout.strip() else None
 
-    stat = None  # file facts must be read as the target user: modules use the shell path
+    stat = tree = None  # file facts must be read as the target user: modules use the shell path
 
     def close(self):
         pass

@@ -139,16 +139,15 @@ def local_sha256(path: str) -> str:
     the last second is hashed every time, since its timestamps may not show a change yet)."""
     st = os.stat(path)
     key = (os.path.abspath(path), st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
-    with _SUMS_LOCK:
+    with _SUMS_LOCK:     # the hosts copying the same file wait for the first one's checksum
         if key in _SUMS:
             return _SUMS[key]
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    digest = h.hexdigest()
-    if time.time() - st.st_ctime > 1:
-        with _SUMS_LOCK:
+        h = hashlib.sha256()
+        with open(path, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                h.update(chunk)
+        digest = h.hexdigest()
+        if time.time() - st.st_ctime > 1:
             _SUMS[key] = digest
     return digest
 

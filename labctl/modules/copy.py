@@ -20,6 +20,11 @@ ARGS = {"src", "content", "dest", "mode", "owner", "group", "force", "backup", "
 
 def _remote_tree(ctx, dest):
     """{relpath: (type, mode, owner, group, sha256|None)} of everything under dest, in one round trip."""
+    fast = getattr(ctx.conn, "tree", None)
+    if fast is not None:
+        tree = fast(dest)
+        if tree is not NotImplemented:
+            return tree
     r = ctx.conn.run(f"cd {q(dest)} 2>/dev/null || exit 0; find . -mindepth 1 -printf '%y|%m|%u|%g|%P\\n'; "
                      f"find . -type f -print0 | xargs -0 -r sha256sum")
     tree, sums = {}, {}

@@ -97,8 +97,11 @@ def test_ssh_connection_api(sshd, tmp_path, agent):
             os.symlink(target, tmp_path / "ln")
             assert conn.stat(str(tmp_path / "ln"))["target"] == target
             assert conn.stat(str(tmp_path / "nope")) is None
+            from labctl.connections import LocalConnection
+            assert conn.tree(str(tmp_path)) == LocalConnection("h").tree(str(tmp_path))
+            assert conn.tree(str(tmp_path))["f.txt"][4] == st["sha256"]
         else:
-            assert st is NotImplemented
+            assert st is NotImplemented and conn.tree(str(tmp_path)) is NotImplemented
         assert conn.run("sleep 5", timeout=0.3).timed_out
         assert conn.run("echo again").stdout == "again\n"   # usable after a timeout
     finally:
