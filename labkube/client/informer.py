@@ -5,6 +5,9 @@ resumes from the last resourceVersion seen; a 410 Expired (or any other watch er
 means a relist, and a stream that ends is simply re-opened. A relist diffs against the
 cache so handlers see deletions that happened while disconnected. `has_synced` becomes
 true after the first list has been delivered.
+
+Indexes (`add_index(name, fn)`, fn(obj) -> the values to file it under) answer
+`by_index(name, value)` without scanning the cache, e.g. a controller's pods by owner uid.
 """
 from __future__ import annotations
 
@@ -44,11 +47,53 @@ class Informer:
         self._task: asyncio.Task | None = None
         self._stopped = False
         self.relists = 0
+        self._indexers: dict[str, Callable[[dict], list]] = {}
+        self._indices: dict[str, dict[object, dict[str, None]]] = {}   # name -> value -> keys (ordered)
 
     def add_handlers(self, on_add: Callable | None = None, on_update: Callable | None = None,
                      on_delete: Callable | None = None) -> None:
         """on_add(obj), on_update(old, new), on_delete(obj); plain functions, called in order."""
         self._handlers.append((on_add, on_update, on_delete))
+
+    # -- indexes ------------------------------------------------------------------------------
+
+    def add_index(self, name: str, fn: Callable[[dict], list]) -> None:
+        """File every object under fn(obj) (a list of hashable values) in index `name`. Adding
+        an index that exists already keeps the first one (informers are shared)."""
+        if name in self._indexers:
+            return
+        self._indexers[name] = fn
+        self._indices[name] = {}
+        for key, obj in self.cache.items():
+            self._file(name, key, None, obj)
+
+    def by_index(self, name: str, value) -> list[dict]:
+        keys = self._indices[name].get(value) or {}
+        return [self.cache[k] for k in keys]
+
+    def _file(self, name: str, key: str, old: dict | None, new: dict | None) -> None:
+        fn, idx = self._indexers[name], self._indices[name]
+        before = set(fn(old)) if old is not None else set()
+        after = set(fn(new)) if new is not None else set()
+        for v in before - after:
+            keys = idx.get(v)
+            if keys is not None:
+                keys.pop(key, None)
+                if not keys:
+                    del idx[v]
+        for v in after - before:
+            idx.setdefault(v, {})[key] = None
+
+    def _store(self, key: str, obj: dict | None) -> dict | None:
+        """Put obj in the cache under key (None: remove it), keeping the indexes; returns the old one."""
+        old = self.cache.get(key)
+        if obj is None:
+            self.cache.pop(key, None)
+        else:
+            self.cache[key] = obj
+        for name in self._indexers:
+            self._file(name, key, old, obj)
+        return old
 
     # -- cache access -----------------------------------------------------------------------
 
@@ -118,11 +163,10 @@ class Informer:
         fresh = {object_key(o): o for o in out["items"]}
         for key, old in list(self.cache.items()):
             if key not in fresh:
-                del self.cache[key]
+                self._store(key, None)
                 self._dispatch("DELETED", old, None)
         for key, obj in fresh.items():
-            old = self.cache.get(key)
-            self.cache[key] = obj
+            old = self._store(key, obj)
             if old is None:
                 self._dispatch("ADDED", None, obj)
             elif old["metadata"].get("resourceVersion") != obj["metadata"].get("resourceVersion"):
@@ -149,12 +193,11 @@ class Informer:
         if t == "BOOKMARK":
             return
         key = object_key(obj)
-        old = self.cache.get(key)
         if t == "DELETED":
-            self.cache.pop(key, None)
+            old = self._store(key, None)
             self._dispatch("DELETED", old, obj)
         else:
-            self.cache[key] = obj
+            old = self._store(key, obj)
             self._dispatch("ADDED" if old is None else "MODIFIED", old, obj)
 
     def _dispatch(self, t: str, old: dict | None, new: dict | None) -> None:

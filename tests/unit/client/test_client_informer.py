@@ -170,3 +170,52 @@ def test_bookmarks_move_the_resume_point_without_events():
     inf.handle_event({"type": "ADDED", "object": {"metadata": {"name": "a", "namespace": "ns", "resourceVersion": "43"}}})
     inf.handle_event({"type": "DELETED", "object": {"metadata": {"name": "a", "namespace": "ns", "resourceVersion": "44"}}})
     assert inf.last_rv == "44" and len(seen) == 2 and inf.cache == {}
+
+
+def _ev(t, name, ns="ns", owner=None, rv="1"):
+    md = {"name": name, "namespace": ns, "resourceVersion": rv}
+    if owner:
+        md["ownerReferences"] = [{"uid": owner, "controller": True}]
+    return {"type": t, "object": {"metadata": md}}
+
+
+def _owner(obj):
+    return [r["uid"] for r in obj["metadata"].get("ownerReferences") or [] if r.get("controller")]
+
+
+def _names(objs):
+    return sorted(o["metadata"]["name"] for o in objs)
+
+
+def test_index_follows_adds_updates_deletes():
+    inf = Informer(FakeApi(), "pods")
+    inf.handle_event(_ev("ADDED", "early", owner="rs1"))
+    inf.add_index("owner", _owner)                     # added late: files what is cached already
+    inf.handle_event(_ev("ADDED", "a", owner="rs1"))
+    inf.handle_event(_ev("ADDED", "b", owner="rs2"))
+    inf.handle_event(_ev("ADDED", "orphan"))
+    assert _names(inf.by_index("owner", "rs1")) == ["a", "early"]
+    inf.handle_event(_ev("MODIFIED", "a", owner="rs2", rv="2"))      # re-owned
+    assert _names(inf.by_index("owner", "rs1")) == ["early"] and _names(inf.by_index("owner", "rs2")) == ["a", "b"]
+    inf.handle_event(_ev("DELETED", "early", owner="rs1", rv="3"))
+    assert inf.by_index("owner", "rs1") == [] and inf.by_index("owner", "nobody") == []
+    assert any(o is inf.get("ns/a") for o in inf.by_index("owner", "rs2"))   # the cached objects themselves
+    inf.add_index("owner", lambda o: ["ignored"])                     # a second add keeps the first
+    assert _names(inf.by_index("owner", "rs2")) == ["a", "b"]
+
+
+async def test_index_follows_a_relist():
+    api = FakeApi()
+    await api.create("pods", {"metadata": {"name": "x", "ownerReferences": [{"uid": "rs1", "controller": True}]},
+                              "spec": {}})
+    inf = Informer(api, "pods")
+    inf.add_index("owner", _owner)
+    inf.start()
+    await api.settle()
+    assert _names(inf.by_index("owner", "rs1")) == ["x"]
+    api.close_watches()
+    await api.delete("pods", "x", "default")
+    api.compact()                                       # history lost: the relist notices the deletion
+    await api.settle()
+    assert inf.relists == 2 and inf.by_index("owner", "rs1") == []
+    await inf.stop()
