@@ -4,7 +4,8 @@ Only nodes that failed for reasons eviction can fix (insufficient resources, too
 pods) are candidates. On each, all lower-priority pods are removed, the pod must then pass
 every filter, and victims are given back (highest priority first) while it still fits.
 The node with the fewest victims (then the lowest highest-victim priority) wins. Pods with
-preemptionPolicy: Never do not preempt.
+preemptionPolicy: Never do not preempt, nor does a pod whose earlier victims are still
+terminating on its nominated node.
 """
 from __future__ import annotations
 
@@ -15,6 +16,15 @@ FIXABLE = ("Insufficient ", "Too many pods")
 
 def priority(pod: dict) -> int:
     return int((pod.get("spec") or {}).get("priority") or 0)
+
+
+def waiting_for_victims(pod: dict, node: str, nodes: list[NodeInfo]) -> bool:
+    """True while `node` (where `pod` preempted) still has a terminating pod of lower priority:
+    kube-scheduler's PodEligibleToPreemptOthers, so one preemptor does not take victims on
+    node after node while the first ones shut down."""
+    mine = priority(pod)
+    ni = next((n for n in nodes if n.name == node), None)
+    return ni is not None and any(p["metadata"].get("deletionTimestamp") and priority(p) < mine for p in ni.pods)
 
 
 def fits(profile: Profile, pod: dict, ni: NodeInfo, nodes: list[NodeInfo]) -> bool:

@@ -4,6 +4,9 @@ Only pods with our schedulerName, no spec.nodeName, no deletionTimestamp and not
 are scheduled. A pod that fits nowhere gets a FailedScheduling Event plus a PodScheduled=False
 condition and waits in the queue until nodes or pods change; a bound pod is remembered as
 "assumed" on its node until the informer sees the binding, so back-to-back pods see it.
+A pod that preempted is "nominated" to its node: the room its victims leave is held for it
+(pods of lower or equal priority see it as taken), and it does not preempt again while
+victims there are still terminating.
 """
 from __future__ import annotations
 
@@ -18,7 +21,7 @@ from labkube.client.informer import Informer, object_key
 from .cache import SchedulerCache
 from .framework import FitError, NodeInfo, Profile
 from .plugins import default_profile
-from .preemption import find_victims
+from .preemption import find_victims, priority, waiting_for_victims
 from .queue import SchedulingQueue
 
 log = logging.getLogger(__name__)
@@ -43,6 +46,7 @@ class Scheduler:
         self.pods = Informer(client, "pods")
         self.nodes = Informer(client, "nodes")
         self.cache = SchedulerCache()
+        self.nominated: dict[str, tuple[str, dict]] = {}   # key -> (node, pod) of preemptors waiting for room
         self._binding: set[asyncio.Task] = set()
         self._bind_slots = asyncio.Semaphore(16)
         self.pods.add_handlers(self._pod_added, self._pod_updated, self._pod_deleted)
@@ -64,13 +68,24 @@ class Scheduler:
     def _enqueue(self, pod: dict) -> None:
         self.queue.add(object_key(pod), int((pod.get("spec") or {}).get("priority") or 0))
 
+    def _nominate(self, pod: dict) -> None:
+        """Follow status.nominatedNodeName of pending pods (ours, or another scheduler instance's)."""
+        key = object_key(pod)
+        node = (pod.get("status") or {}).get("nominatedNodeName")
+        if node and self.is_pending_for_us(pod):
+            self.nominated[key] = (node, pod)
+        elif key in self.nominated and (not self.is_pending_for_us(pod) or node == ""):
+            del self.nominated[key]         # bound, gone, or its nomination cleared
+
     def _pod_added(self, pod: dict) -> None:
         self.cache.set_pod(pod)
+        self._nominate(pod)
         if self.is_pending_for_us(pod):
             self._enqueue(pod)
 
     def _pod_updated(self, old: dict, new: dict) -> None:
         self.cache.set_pod(new)
+        self._nominate(new)
         key = object_key(new)
         if self.is_pending_for_us(new):
             changed = (old.get("spec") != new.get("spec")
@@ -102,6 +117,7 @@ class Scheduler:
         self.cache.remove_pod(pod)
         key = object_key(pod)
         self.queue.delete(key)
+        self.nominated.pop(key, None)
         if (pod.get("spec") or {}).get("nodeName"):
             self.queue.move_all_to_active()
 
@@ -113,6 +129,21 @@ class Scheduler:
         before the plugins run."""
         return self.cache.snapshot()
 
+    def with_nominated(self, pod: dict, nodes: list[NodeInfo]) -> list[NodeInfo]:
+        """The nodes as `pod` must see them: with the pods nominated there (after preempting) whose
+        priority is at least its own, as kube-scheduler does, so a lower or equal pod cannot take
+        the room a preemptor's victims leave."""
+        if not self.nominated:
+            return nodes
+        key, mine = object_key(pod), priority(pod)
+        held: dict[str, list[dict]] = {}
+        for other, (node, p) in self.nominated.items():
+            if other != key and priority(p) >= mine:
+                held.setdefault(node, []).append(dict(p, spec=dict(p.get("spec") or {}, nodeName=node)))
+        if not held:
+            return nodes
+        return [NodeInfo(ni.node, ni.pods + held[ni.name]) if ni.name in held else ni for ni in nodes]
+
     async def schedule_one(self, key: str) -> str | None:
         """Try to place one pod; returns the chosen node (binding continues in the background) or None."""
         pod = self.pods.get(key)
@@ -120,8 +151,9 @@ class Scheduler:
             self.queue.done(key)
             return None
         prio = int((pod.get("spec") or {}).get("priority") or 0)
+        nodes = self.with_nominated(pod, self.node_infos())
         try:
-            host = self.profile.select_host(pod, self.node_infos())
+            host = self.profile.select_host(pod, nodes)
         except FitError as e:
             msg = e.message()
             log.info("pod %s unschedulable: %s", key, msg)
@@ -130,11 +162,12 @@ class Scheduler:
             await self.recorder.warning(pod, "FailedScheduling", msg)
             await self._mark_unschedulable(pod, msg)
             if prio > 0:
-                await self._preempt(pod, e)
+                await self._preempt(pod, e, nodes)
             return None
         # assume the pod on its node at once, so the next cycle sees it; bind in the background
         # (as kube-scheduler's binding cycle does) so API latency does not serialise scheduling
         self.cache.assume(pod, host)
+        self.nominated.pop(key, None)
         self.queue.done(key)
         task = asyncio.create_task(self._bind(key, pod, host, prio))
         self._binding.add(task)
@@ -166,12 +199,17 @@ class Scheduler:
         while self._binding:
             await asyncio.gather(*list(self._binding), return_exceptions=True)
 
-    async def _preempt(self, pod: dict, err: FitError) -> None:
-        found = find_victims(self.profile, pod, self.node_infos(), err)
+    async def _preempt(self, pod: dict, err: FitError, nodes: list[NodeInfo]) -> None:
+        key = object_key(pod)
+        earlier = self.nominated.get(key)
+        if earlier and waiting_for_victims(pod, earlier[0], nodes):
+            return                  # it preempted already: wait for those victims, take no more
+        found = find_victims(self.profile, pod, nodes, err)
         if found is None:
             return
         node, victims = found
         ns, name = pod["metadata"]["namespace"], pod["metadata"]["name"]
+        self.nominated[key] = (node, pod)
         for v in victims:
             vmd = v["metadata"]
             log.info("preempting %s/%s on %s for %s/%s", vmd["namespace"], vmd["name"], node, ns, name)

@@ -149,6 +149,38 @@ async def test_high_priority_pod_preempts_the_cheapest_victims():
     assert (await api.get("pods", "vip", "default"))["spec"]["nodeName"] == "w2"
 
 
+def terminating(api):
+    return {p["metadata"]["name"] for p in api.all("pods") if p["metadata"].get("deletionTimestamp")}
+
+
+async def test_a_preemptor_waits_for_its_victim_and_its_room_is_held():
+    api, s, clock = await setup([node("w1", cpu="2"), node("w2", cpu="2")],
+                                [pod("low1", cpu="1500m", node_name="w1", priority=1),
+                                 pod("low2", cpu="1500m", node_name="w2", priority=1),
+                                 pod("vip", cpu="1500m", priority=100)])
+    await run_queue(api, s)
+    victims = terminating(api)
+    assert len(victims) == 1                        # one victim is enough
+    held = (await api.get("pods", "vip", "default"))["status"]["nominatedNodeName"]
+    # while the victim shuts down, vip is tried again: it takes no second victim elsewhere ...
+    s.queue.move_all_to_active()
+    clock.advance(60)
+    await run_queue(api, s)
+    assert terminating(api) == victims
+    # ... and a pod of equal priority arriving now cannot take the room held for vip
+    await api.create("pods", pod("rival", cpu="1500m", priority=100))
+    await api.delete("pods", victims.pop(), "default", grace_period_seconds=0)
+    await api.settle()
+    clock.advance(60)
+    await run_queue(api, s)
+    assert (await api.get("pods", "vip", "default"))["spec"]["nodeName"] == held
+    rival = await api.get("pods", "rival", "default")
+    other = ({"w1", "w2"} - {held}).pop()
+    assert not rival["spec"].get("nodeName")        # it preempts on the other node instead
+    assert rival["status"]["nominatedNodeName"] == other
+    assert {key: n for key, (n, _) in s.nominated.items()} == {"default/rival": other}
+
+
 async def test_no_preemption_for_unfixable_reasons_or_policy_never():
     api, s, _ = await setup([node("m", taints=[CP_TAINT])], [pod("low", node_name="m", priority=0),
                                                            pod("vip", priority=100)])
