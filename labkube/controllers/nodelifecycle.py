@@ -91,8 +91,7 @@ class NodeLifecycleController(Controller):
         if node is None:
             await self.delete_orphaned_pods(name)
             return
-        node = copy.deepcopy(node)
-        silent = self.observe(node)
+        silent = self.observe(node)         # read only: no copy of the cached node per heartbeat
         ready = get_condition(node.get("status") or {}, "Ready")
         if silent > self.grace and (ready is None or ready.get("status") != "Unknown"):
             node = await self.mark_unknown(node)
@@ -125,6 +124,7 @@ class NodeLifecycleController(Controller):
                     raise
 
     async def mark_unknown(self, node: dict) -> dict:
+        node = copy.deepcopy(node)          # the informer's object stays as it is
         now = self.clock.now_str()
         st = node.setdefault("status", {})
         conds = st.setdefault("conditions", [])

@@ -15,7 +15,8 @@ from labkube.client.selectors import selector_matches
 
 from .base import Controller
 from .expectations import Expectations
-from .util import controller_ref, is_active, is_available, is_ready, owner_ref, random_suffix
+from .util import (BY_CONTROLLER, ORPHANS, controller_ref, controller_uid_index, is_active, is_available, is_ready,
+                   orphan_namespace_index, owner_ref, random_suffix)
 
 
 def pod_from_template(rs: dict, name: str) -> dict:
@@ -50,6 +51,8 @@ class ReplicaSetController(Controller):
         self.burst = int(self.settings.get("replicaset_burst", 100))
         self.rs_inf = self.informer(self.resource)
         self.pods = self.informer("pods")
+        self.pods.add_index(BY_CONTROLLER, controller_uid_index)
+        self.pods.add_index(ORPHANS, orphan_namespace_index)
         self.rs_inf.add_handlers(self.enqueue, lambda o, n: self.enqueue(n), self._rs_deleted)
         self.pods.add_handlers(self._pod_added, self._pod_updated, self._pod_deleted)
 
@@ -105,7 +108,9 @@ class ReplicaSetController(Controller):
         sel = (rs.get("spec") or {}).get("selector")
         adoptable = bool((sel or {}).get("matchLabels") or (sel or {}).get("matchExpressions"))  # never "everything"
         owned = []
-        for pod in self.pods.items():
+        # its own pods and the namespace's orphans (from the informer's indexes, not every pod)
+        candidates = self.pods.by_index(BY_CONTROLLER, uid) + (self.pods.by_index(ORPHANS, ns) if adoptable else [])
+        for pod in candidates:
             if pod["metadata"].get("namespace") != ns:
                 continue
             ref = controller_ref(pod)

@@ -14,6 +14,19 @@ def controller_ref(obj: dict) -> dict | None:
     return None
 
 
+BY_CONTROLLER = "controller-uid"          # informer index: objects by their controller's uid
+ORPHANS = "orphans-by-namespace"          # informer index: objects without a controller, by namespace
+
+
+def controller_uid_index(obj: dict) -> list[str]:
+    ref = controller_ref(obj)
+    return [ref["uid"]] if ref and ref.get("uid") else []
+
+
+def orphan_namespace_index(obj: dict) -> list[str]:
+    return [] if controller_ref(obj) else [(obj.get("metadata") or {}).get("namespace") or ""]
+
+
 def owner_ref(owner: dict, block: bool = True) -> dict:
     return {"apiVersion": owner["apiVersion"], "kind": owner["kind"], "name": owner["metadata"]["name"],
             "uid": owner["metadata"]["uid"], "controller": True, "blockOwnerDeletion": block}
