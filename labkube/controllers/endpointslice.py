@@ -13,8 +13,7 @@ import hashlib
 
 from labkube.client.errors import ApiError
 
-from .base import Controller
-from .endpoints import desired_subsets
+from .servicepods import ServicePodsController, desired_subsets
 
 SERVICE_NAME = "kubernetes.io/service-name"
 MANAGED_BY = "endpointslice.kubernetes.io/managed-by"
@@ -51,23 +50,13 @@ def desired_slices(svc: dict, pods: list[dict]) -> dict[str, dict]:
     return out
 
 
-class EndpointSliceController(Controller):
+class EndpointSliceController(ServicePodsController):
     name = "endpointslice"
 
     def setup(self) -> None:
-        self.services = self.informer("services")
-        self.pods = self.informer("pods")
+        super().setup()
         self.slices = self.informer("endpointslices")
-        self.services.add_handlers(self.enqueue, lambda o, n: self.enqueue(n), self.enqueue)
-        self.pods.add_handlers(self._pod, lambda o, n: (self._pod(o), self._pod(n)), self._pod)
         self.slices.add_handlers(None, None, self._slice)
-
-    def _pod(self, pod: dict) -> None:
-        ns, labels = pod["metadata"].get("namespace"), pod["metadata"].get("labels") or {}
-        for svc in self.services.items():
-            sel = (svc.get("spec") or {}).get("selector")
-            if svc["metadata"].get("namespace") == ns and sel and all(labels.get(k) == v for k, v in sel.items()):
-                self.enqueue(svc)
 
     def _slice(self, sl: dict) -> None:
         svc = (sl["metadata"].get("labels") or {}).get(SERVICE_NAME)
@@ -82,12 +71,9 @@ class EndpointSliceController(Controller):
     async def sync(self, key: str) -> None:
         ns, name = key.split("/", 1)
         svc = self.services.get(key)
-        sel = ((svc or {}).get("spec") or {}).get("selector")
         want: dict[str, dict] = {}
-        if svc is not None and sel:
-            pods = [p for p in self.pods.items() if p["metadata"].get("namespace") == ns
-                    and all((p["metadata"].get("labels") or {}).get(k) == v for k, v in sel.items())]
-            want = desired_slices(svc, pods)
+        if svc is not None and (svc.get("spec") or {}).get("selector"):
+            want = desired_slices(svc, self.selected_pods(svc))
         have = {s["metadata"]["name"]: s for s in self._managed(ns, name)}
         for sname, cur in have.items():
             if sname not in want:

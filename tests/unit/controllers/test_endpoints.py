@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from labkube.controllers.endpoints import EndpointsController, desired_subsets
+from labkube.controllers.endpoints import EndpointsController
+from labkube.controllers.servicepods import desired_subsets, selects
 
 from .harness import Harness
 
@@ -30,6 +31,23 @@ def pod(name, ip, ready=True, node="w1", labels=None, ports=None, deleting=False
 
 def ips(subsets, key="addresses"):
     return [a["ip"] for s in subsets for a in s.get(key) or []]
+
+
+SELECTS = [
+    # (id, service, pod labels, pod namespace, selected)
+    ("all-labels-match", svc(selector={"app": "web", "tier": "fe"}), {"app": "web", "tier": "fe", "x": "1"},
+     "default", True),
+    ("one-label-differs", svc(selector={"app": "web", "tier": "fe"}), {"app": "web", "tier": "be"}, "default", False),
+    ("other-namespace", svc(), {"app": "web"}, "other", False),
+    ("empty-selector-selects-nothing", svc(selector={}), {"app": "web"}, "default", False),
+]
+
+
+@pytest.mark.parametrize("service, labels, namespace, selected", [c[1:] for c in SELECTS], ids=[c[0] for c in SELECTS])
+def test_which_pods_a_service_selects(service, labels, namespace, selected):
+    p = pod("a", "10.244.1.2", labels=labels)
+    p["metadata"]["namespace"] = namespace
+    assert selects(service, p) is selected
 
 
 CASES = [
