@@ -230,10 +230,18 @@ def site_bench(tmp: Path, reruns: int = 3) -> list[float]:
         p = subprocess.run(lab + ["up"], cwd=ROOT, env=env, capture_output=True, text=True)
         if p.returncode != 0:
             sys.exit(f"bench: labctl up failed:\n{(p.stdout + p.stderr)[-3000:]}")
+        # the wheelhouse is rebuilt whenever a source file changes; in a checkout others edit
+        # meanwhile that would be a real change, so the reruns use a copy taken now (one
+        # untimed run installs it if the sources changed since `up`)
+        from labctl import artifacts
+        pinned = tmp / "wheelhouse"
+        shutil.copytree(artifacts.wheelhouse(), pinned)
+        play = lab + ["play", "-i", "inventories/local", "-e", json.dumps({"labctl_wheelhouse": str(pinned)}),
+                      "site.yml"]
+        subprocess.run(play, cwd=ROOT, env=env, capture_output=True, text=True)
         for _ in range(reruns):
             start = time.monotonic()
-            p = subprocess.run(lab + ["play", "-i", "inventories/local", "site.yml"], cwd=ROOT, env=env,
-                               capture_output=True, text=True)
+            p = subprocess.run(play, cwd=ROOT, env=env, capture_output=True, text=True)
             elapsed = time.monotonic() - start
             if p.returncode != 0 or _changed(recap(p.stdout)):
                 sys.exit(f"bench: site.yml rerun failed or changed something:\n{(p.stdout + p.stderr)[-3000:]}")

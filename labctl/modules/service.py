@@ -18,7 +18,7 @@ import shlex
 
 from labctl.engine.context import ModuleError, TaskResult
 
-from ._util import bool_arg
+from ._util import bool_arg, run_python
 
 ARGS = {"name", "state", "enabled", "daemon_reload", "daemon_reexec", "sleep", "pattern",
         "arguments", "args", "runlevel", "scope", "no_block", "masked", "force", "use"}
@@ -32,13 +32,43 @@ def _active(v) -> bool:
     return bool(v)
 
 
+# labnode-svc ARGS on the node. The node's labnode-svc is a Python script: it runs inside
+# the SSH helper (no interpreter to start for each status); anything else runs as a
+# program. The first line says whether the node has labnode-svc at all.
+_LABNODE_PY = r"""
+import os, subprocess, sys
+tool, argv = sys.argv[1], sys.argv[2:]
+if not os.access(tool, os.X_OK):
+    print("no-labnode")
+    sys.exit(0)
+print("labnode")
+with open(tool, "rb") as f:
+    src = f.read()
+if src.startswith(b"#!") and b"python" in src.split(b"\n", 1)[0]:
+    sys.argv = [tool] + argv
+    exec(compile(src, tool, "exec"), {"__name__": "__main__"})
+else:
+    p = subprocess.run([tool] + argv, capture_output=True, text=True)
+    sys.stdout.write(p.stdout)
+    sys.stderr.write(p.stderr)
+    sys.exit(p.returncode)
+"""
+
+
+def _labnode(ctx, *argv):
+    """`labnode-svc ARGV` on the host; None where there is no labnode-svc (systemd hosts)."""
+    r = run_python(ctx, _LABNODE_PY, [LABNODE, *argv], timeout=300)
+    first, _, rest = r.stdout.partition("\n")
+    return dataclasses.replace(r, stdout=rest) if first == "labnode" else None
+
+
 class _Labnode:
     def __init__(self, ctx, name):
         self.ctx, self.name = ctx, name
 
     def status(self, r=None) -> dict:
         """The service's state; ``r``: the output of ``labnode-svc status NAME`` if already run."""
-        r = r or self.ctx.conn.run(f"{LABNODE} status {q(self.name)}")
+        r = r or _labnode(self.ctx, "status", self.name)
         try:
             st = json.loads(r.stdout) if r.stdout.strip() else {}
         except ValueError:
@@ -49,13 +79,13 @@ class _Labnode:
         return st
 
     def do(self, verb):
-        r = self.ctx.conn.run(f"{LABNODE} {verb} {q(self.name)}")
+        r = _labnode(self.ctx, verb, self.name)
         if r.rc != 0:
             raise ModuleError(f"labnode-svc {verb} {self.name} failed: "
                               f"{(r.stderr or r.stdout).strip() or 'exit %d' % r.rc}")
 
     def daemon_reload(self):
-        r = self.ctx.conn.run(f"{LABNODE} daemon-reload")
+        r = _labnode(self.ctx, "daemon-reload")
         if r.rc != 0:
             raise ModuleError(f"labnode-svc daemon-reload failed: {(r.stderr or r.stdout).strip()}")
 
@@ -100,17 +130,14 @@ def run(ctx, args):
     if state not in (None, "started", "stopped", "restarted", "reloaded"):
         raise ModuleError(f"unsupported state {state!r} (started, stopped, restarted, reloaded)")
     # which manager, and on netns nodes the status too, in one round trip
-    probe = ctx.conn.run(f"[ -x {LABNODE} ] || exit 0; echo labnode; {LABNODE} status {q(name)}")
-    use_labnode = probe.stdout.startswith("labnode\n")
+    probe = _labnode(ctx, "status", name)
+    use_labnode = probe is not None
     svc = _Labnode(ctx, name) if use_labnode else _Systemd(ctx, name)
     reload = not ctx.check_mode and (bool_arg(args.get("daemon_reload")) or
                                      (not use_labnode and svc.needs_reload()))
     if reload:
         svc.daemon_reload()
-    if use_labnode and not reload:
-        before = svc.status(dataclasses.replace(probe, stdout=probe.stdout[len("labnode\n"):]))
-    else:
-        before = svc.status()
+    before = svc.status(probe) if use_labnode and not reload else svc.status()
     active = _active(before.get("active"))
     actions = []
     if enabled is not None:

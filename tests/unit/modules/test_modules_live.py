@@ -68,6 +68,32 @@ def test_service_already_running_costs_one_command(fake_labnode, tmp_path, monke
     assert len(commands) == 1
 
 
+FAKE_SVC_PY = """#!/usr/bin/python3
+# fake labnode-svc in Python, as the node's real one (run inside the command helper)
+import json, os, sys
+state = %(state)r
+verb, name = sys.argv[1], sys.argv[2]
+flag = os.path.join(state, name + ".active")
+if verb == "start":
+    open(flag, "w").close()
+    open(os.path.join(state, "log"), "a").write("start " + name + chr(10))
+print(json.dumps({"name": name, "active": os.path.exists(flag), "enabled": True}))
+"""
+
+
+def test_service_with_labnode_svc_written_in_python(tmp_path, monkeypatch):
+    state = tmp_path / "svcstate"
+    state.mkdir()
+    exe = tmp_path / "labnode-svc"
+    exe.write_text(FAKE_SVC_PY % {"state": str(state)})
+    exe.chmod(0o755)
+    monkeypatch.setattr(service_mod, "LABNODE", str(exe))
+    assert run_module("service", {"name": "k", "state": "started"}, tmp_path)["changed"]
+    r = run_module("service", {"name": "k", "state": "started"}, tmp_path)
+    assert r["changed"] is False and r["manager"] == "labnode" and r["status"]["active"] is True
+    assert _log(state) == ["start k"]
+
+
 def test_service_restart_always_changes_and_stop(fake_labnode, tmp_path):
     run_module("service", {"name": "k", "state": "started"}, tmp_path)
     assert run_module("service", {"name": "k", "state": "restarted"}, tmp_path)["changed"]
