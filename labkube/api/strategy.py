@@ -3,7 +3,8 @@
 - create: name from generateName, uid, creationTimestamp, generation 1 for objects with
   a spec, status reset for kinds whose status is owned by controllers, defaults.
 - update of the main resource: status kept from the stored object (for kinds with a
-  status subresource), server-owned metadata kept, generation bumped when spec changed.
+  status subresource), server-owned metadata kept (managedFields too: the registry
+  recomputes them per field manager), generation bumped when spec changed.
 - update of `status`: only status changes; everything else is the stored object.
 """
 from __future__ import annotations
@@ -94,7 +95,10 @@ def prepare_update(res: Resource, new: dict, old: dict, subresource: str | None 
             md[f] = om[f]
         else:
             md.pop(f, None)
-    md.pop("managedFields", None)
+    if om.get("managedFields"):  # server-owned: the apiserver computes them after the update
+        md["managedFields"] = copy.deepcopy(om["managedFields"])
+    else:
+        md.pop("managedFields", None)
     if has_status_subresource(res) and "status" in old:
         new["status"] = copy.deepcopy(old["status"])
     elif has_status_subresource(res):

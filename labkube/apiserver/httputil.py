@@ -6,6 +6,7 @@ from aiohttp import web
 
 from .. import jsonio
 from ..api import errors
+from ..api.managedfields import APPLY, UPDATE, Manager
 from .protobuf import ProtobufError, decode_body
 
 _TRUE = {"1", "t", "T", "true", "True", "TRUE"}
@@ -41,6 +42,25 @@ def dry_run(request: web.Request) -> bool:
         if v != "All":
             raise errors.bad_request(f'dryRun: Unsupported value: "{v}": supported values: "All"')
     return bool(vals)
+
+
+def field_manager(request: web.Request, operation: str = UPDATE, sub: str | None = None) -> Manager:
+    """The request's field manager: ?fieldManager=, else (Update only) the User-Agent's product
+    name as upstream derives it (`kubectl/v1.31.0 (...)` -> `kubectl`); ?force= for apply."""
+    name = request.query.get("fieldManager", "")
+    force = qbool(request, "force")
+    if operation == APPLY and not name:
+        raise errors.ApiError(422, "Invalid", 'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: '
+                              "is required for apply patch")
+    if operation != APPLY and force:
+        raise errors.ApiError(422, "Invalid", 'PatchOptions.meta.k8s.io "" is invalid: force: Forbidden: '
+                              "may not be specified for non-apply patch")
+    if not name:
+        name = (request.headers.get("User-Agent") or "").split("/")[0].strip()[:128] or "unknown"
+    if len(name) > 128 or not name.isprintable():
+        raise errors.ApiError(422, "Invalid", f'fieldManager: Invalid value: "{name[:40]}": must consist of at most '
+                              "128 printable characters")
+    return Manager(name, operation, sub, force)
 
 
 def media_type(request: web.Request) -> str:

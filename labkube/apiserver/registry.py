@@ -9,9 +9,11 @@ import contextlib
 import copy
 
 from ..api import errors
+from ..api import managedfields
+from ..api.managedfields import APPLY, Manager
 from ..api.resources import Resource, resource
 from ..api.shape import shape_error
-from ..api.strategy import INTERNAL, prepare_create, prepare_update, strip_for_compare
+from ..api.strategy import INTERNAL, has_status_subresource, prepare_create, prepare_update, strip_for_compare
 from ..api.validation import validate
 from ..storage import KeyExists, KeyNotFound, RevisionConflict, Storage
 from .allocator import ServiceAllocator
@@ -59,9 +61,12 @@ class Registry(Reader):
             raise errors.forbidden(f'{res.name} "{name}" is forbidden: unable to create new content in namespace '
                                    f"{ns} because it is being terminated", res.name, name)
 
-    async def create(self, res: Resource, ns: str | None, obj: dict, dry_run: bool = False) -> dict:
+    async def create(self, res: Resource, ns: str | None, obj: dict, dry_run: bool = False,
+                     manager: Manager | None = None) -> dict:
+        """POST; manager (when given) owns the created fields (for Apply: only the applied ones)."""
         if not isinstance(obj, dict):
             raise errors.bad_request("the body of the request must be a JSON object")
+        applied = copy.deepcopy(obj) if manager is not None and manager.operation == APPLY else None
         body_ns = (obj.get("metadata") or {}).get("namespace") if isinstance(obj.get("metadata"), dict) else None
         if res.namespaced and ns and body_ns and body_ns != ns:
             raise errors.bad_request("the namespace of the provided object does not match the namespace sent on the request")
@@ -72,6 +77,9 @@ class Registry(Reader):
             errs = validate(res, obj)
         if errs:
             raise errors.invalid(res.kind, name, errs, res.group)
+        if manager is not None:
+            obj["metadata"]["managedFields"] = managedfields.created(obj, manager, res.api_version,
+                                                                     has_status_subresource(res), applied)
         ns = obj["metadata"].get("namespace")
         await self.check_namespace(res, ns, name)
         guard = await self.create_guard(self, res, ns) if self.create_guard else contextlib.nullcontext()
@@ -114,7 +122,7 @@ class Registry(Reader):
 
     # -- update --------------------------------------------------------------------
     async def update(self, res: Resource, ns: str | None, name: str, obj: dict, sub: str | None = None,
-                     dry_run: bool = False) -> dict:
+                     dry_run: bool = False, manager: Manager | None = None) -> dict:
         """PUT: replace (or replace status); 409 when metadata.resourceVersion is stale."""
         if not isinstance(obj, dict):
             raise errors.bad_request("the body of the request must be a JSON object")
@@ -123,11 +131,15 @@ class Registry(Reader):
             raise errors.bad_request(f'the name of the object ({md["name"]}) does not match the name on the URL ({name})')
         want = md.get("resourceVersion")
         return await self.guaranteed_update(res, ns, name, lambda cur: copy.deepcopy(obj), sub, dry_run,
-                                            precondition=str(want) if want else None)
+                                            precondition=str(want) if want else None, manager=manager)
 
     async def guaranteed_update(self, res: Resource, ns: str | None, name: str, mutate, sub: str | None = None,
-                                dry_run: bool = False, precondition: str | None = None) -> dict:
-        """Read, mutate(current) -> new, store with a revision precondition; retry on races."""
+                                dry_run: bool = False, precondition: str | None = None,
+                                manager: Manager | None = None) -> dict:
+        """Read, mutate(current) -> new, store with a revision precondition; retry on races.
+
+        manager: who writes, for managedFields. An Update manager owns what it changed; for an
+        Apply manager, mutate is `managedfields.apply` and has set them already."""
         k = key(res, ns, name)
         for _ in range(20):
             try:
@@ -147,6 +159,7 @@ class Registry(Reader):
             if res.namespaced:
                 new["metadata"].setdefault("namespace", ns)
             _check_shape(res, new)
+            applied_fields = new["metadata"].get("managedFields") if manager and manager.operation == APPLY else None
             with _malformed(res):
                 new = prepare_update(res, new, with_rv(copy.deepcopy(cur), rev), sub)
                 if res.name == "services":
@@ -154,6 +167,13 @@ class Registry(Reader):
                 errs = validate(res, new, None if sub in INTERNAL else cur)
             if errs:
                 raise errors.invalid(res.kind, name, errs, res.group)
+            if manager is not None and sub not in INTERNAL:
+                mf = applied_fields if manager.operation == APPLY else managedfields.updated(
+                    cur, new, manager, res.api_version, has_status_subresource(res))
+                if mf:
+                    new["metadata"]["managedFields"] = mf
+                else:
+                    new["metadata"].pop("managedFields", None)
             new["metadata"].pop("resourceVersion", None)
             if strip_for_compare(new) == strip_for_compare(cur) or dry_run:
                 return with_rv(new, rev)

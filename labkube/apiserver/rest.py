@@ -8,12 +8,14 @@ from __future__ import annotations
 from aiohttp import web
 
 from ..api import errors
+from ..api import managedfields
 from ..api.patch import APPLY, PATCH_TYPES, apply_patch
+from ..api.strategy import has_status_subresource
 from ..api.strict import unknown_fields
 from ..api.tables import to_table
 from . import componentstatus, deletion, reviews, subresources, watchhttp
-from .httputil import (dry_run, dumps, include_object, media_type, qbool, qint, read_body, reply, status_success,
-                       wants_table)
+from .httputil import (dry_run, dumps, field_manager, include_object, media_type, qbool, qint, read_body, reply,
+                       status_success, wants_table)
 from .paths import Target, parse
 from .registry import Registry
 from .deletion import RETURNS_OBJECT
@@ -58,7 +60,7 @@ async def handle(request: web.Request) -> web.StreamResponse:
         if m == "PUT":
             body = await read_body(request)
             warn = check_fields(request, t, body)
-            obj = await reg.update(t.res, t.namespace, t.name, body, None, dry_run(request))
+            obj = await reg.update(t.res, t.namespace, t.name, body, None, dry_run(request), field_manager(request))
             return reply(obj, headers=warn)
         if m == "PATCH":
             warn = check_fields(request, t, await read_body(request))
@@ -116,33 +118,61 @@ async def list_(request: web.Request, reg: Registry, t: Target) -> web.Response:
 async def create(request: web.Request, reg: Registry, t: Target) -> web.Response:
     body = await read_body(request)
     warn = check_fields(request, t, body)
-    obj = await reg.create(t.res, t.namespace, body, dry_run(request))
+    obj = await reg.create(t.res, t.namespace, body, dry_run(request), field_manager(request))
     return reply(obj, 201, headers=warn)
 
 
 async def patch(request: web.Request, reg: Registry, t: Target, sub: str | None):
-    """(patched object, created) for the main resource or its status subresource."""
+    """(patched object, created) for the main resource or its status subresource.
+
+    An apply patch (server-side apply) merges the applied configuration under its field
+    manager's ownership (labkube.api.managedfields); an apply to a missing object creates it."""
     ct = media_type(request)
     if ct not in PATCH_TYPES:
         raise errors.unsupported_media(ct)
     body = await read_body(request)
     dry = dry_run(request)
-    if ct == APPLY and sub is None:
-        try:
-            await reg.get(t.res, t.namespace, t.name, latest=True)
-        except errors.ApiError as e:
-            if e.code != 404:
-                raise
-            if not isinstance(body, dict):
-                raise errors.bad_request("apply patch must be an object") from None
-            body.setdefault("metadata", {}).setdefault("name", t.name)
-            return await reg.create(t.res, t.namespace, body, dry), True
+    manager = field_manager(request, managedfields.APPLY if ct == APPLY else managedfields.UPDATE, sub)
+    if ct == APPLY:
+        _check_apply_config(t, body)
+        if sub is None:
+            try:
+                await reg.get(t.res, t.namespace, t.name, latest=True)
+            except errors.ApiError as e:
+                if e.code != 404:
+                    raise
+                body.setdefault("metadata", {}).setdefault("name", t.name)
+                return await reg.create(t.res, t.namespace, body, dry, manager), True
     pre = None
     if isinstance(body, dict) and isinstance(body.get("metadata"), dict) and body["metadata"].get("resourceVersion"):
         pre = str(body["metadata"]["resourceVersion"])
-    obj = await reg.guaranteed_update(t.res, t.namespace, t.name, lambda cur: apply_patch(ct, cur, body),
-                                      sub, dry, precondition=pre)
+    if ct == APPLY:
+        status_sub = has_status_subresource(t.res)
+
+        def mutate(cur: dict) -> dict:
+            return managedfields.apply(cur, body, manager, t.res.api_version, status_sub)[0]
+    else:
+        def mutate(cur: dict) -> dict:
+            return apply_patch(ct, cur, body)
+    obj = await reg.guaranteed_update(t.res, t.namespace, t.name, mutate, sub, dry, precondition=pre, manager=manager)
     return obj, False
+
+
+def _check_apply_config(t: Target, body) -> None:
+    """An applied configuration names its apiVersion and kind and carries no managedFields."""
+    if not isinstance(body, dict):
+        raise errors.bad_request("apply patch must be an object")
+    if body.get("kind") != t.res.kind or body.get("apiVersion") != t.res.api_version:
+        raise errors.bad_request(f'the apiVersion and kind of an applied configuration must be "{t.res.api_version}" '
+                                 f'and "{t.res.kind}" (got "{body.get("apiVersion")}" and "{body.get("kind")}")')
+    md = body.get("metadata")
+    if md is not None and not isinstance(md, dict):
+        raise errors.bad_request("metadata must be an object")
+    if md and md.get("managedFields") is not None:
+        raise errors.ApiError(422, "Invalid", f'{t.res.kind} "{md.get("name") or t.name}" is invalid: '
+                              "metadata.managedFields: Invalid value: must be nil in an applied configuration")
+    if md and md.get("name") not in (None, t.name):
+        raise errors.bad_request(f'the name of the object ({md["name"]}) does not match the name on the URL ({t.name})')
 
 
 async def _delete_options(request: web.Request) -> dict:

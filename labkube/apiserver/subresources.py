@@ -11,7 +11,7 @@ from ..api import crschema
 from ..api.patch import PATCH_TYPES, apply_patch
 from ..api.selectors import selector_string
 from . import deletion, logs
-from .httputil import dry_run, media_type, read_body, read_object, reply, status_success, sub_dict
+from .httputil import dry_run, field_manager, media_type, read_body, read_object, reply, status_success, sub_dict
 from .paths import Target
 from .registry import Registry
 
@@ -23,7 +23,7 @@ async def handle(request: web.Request, reg: Registry, t: Target) -> web.StreamRe
             return reply(await reg.get(t.res, t.namespace, t.name))
         if m == "PUT":
             return reply(await reg.update(t.res, t.namespace, t.name, await read_body(request), "status",
-                                          dry_run(request)))
+                                          dry_run(request), field_manager(request, sub="status")))
         if m == "PATCH":
             from .rest import patch
             obj, _ = await patch(request, reg, t, "status")
@@ -123,7 +123,8 @@ async def scale(request: web.Request, reg: Registry, t: Target) -> web.Response:
         _set_at(cur, _paths(t.res)[0], reps)
         return cur
     obj = await reg.guaranteed_update(t.res, t.namespace, t.name, mutate, None, dry_run(request),
-                                      precondition=str(pre) if pre else None)
+                                      precondition=str(pre) if pre else None,
+                                      manager=field_manager(request, sub="scale"))
     return reply(to_scale(obj, t.res))
 
 

@@ -342,6 +342,67 @@ def test_edit_with_editor(lab):
     lab.kubectl("delete", "deploy", "ed1")
 
 
+def _managers(obj) -> dict:
+    return {(e["manager"], e["operation"]): e for e in obj["metadata"].get("managedFields") or []}
+
+
+def test_server_side_apply_field_managers_conflicts_and_force(lab):
+    ssa = ("apply", "--server-side", "-f", "-")
+    first = lab.kubectl(*ssa, input=yaml.safe_dump(_deploy("ssa1", replicas=2)))
+    assert "deployment.apps/ssa1 serverside-applied" in first.stdout
+    labelled = _deploy("ssa1", replicas=2)
+    labelled["metadata"]["labels"] = {"team": "a", "tier": "web"}
+    lab.kubectl(*ssa, input=yaml.safe_dump(labelled))
+    shown = yaml.safe_load(lab.kubectl("get", "deploy", "ssa1", "-o", "yaml", "--show-managed-fields").stdout)
+    entry = _managers(shown)[("kubectl", "Apply")]
+    assert entry["apiVersion"] == "apps/v1" and entry["fieldsType"] == "FieldsV1"
+    assert entry["fieldsV1"]["f:metadata"]["f:labels"] == {".": {}, "f:team": {}, "f:tier": {}}
+    assert entry["fieldsV1"]["f:spec"]["f:template"]["f:spec"]["f:containers"]['k:{"name":"web"}']["f:image"] == {}
+    assert "managedFields" not in lab.kubectl("get", "deploy", "ssa1", "-o", "yaml").stdout  # hidden by default
+
+    # a second field manager that wants another replica count conflicts, and changes nothing
+    other = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "ssa1"}, "spec": {"replicas": 5}}
+    p = lab.kubectl(*ssa, "--field-manager=autoscaler", input=yaml.safe_dump(other), check=False)
+    assert p.returncode != 0
+    assert 'Apply failed with 1 conflict: conflict with "kubectl": .spec.replicas' in p.stderr
+    assert lab.json("get", "deploy", "ssa1")["spec"]["replicas"] == 2
+    # --force-conflicts takes the field over
+    lab.kubectl(*ssa, "--field-manager=autoscaler", "--force-conflicts", input=yaml.safe_dump(other))
+    dep = lab.json("get", "deploy", "ssa1", "--show-managed-fields")
+    assert dep["spec"]["replicas"] == 5
+    managers = _managers(dep)
+    assert managers[("autoscaler", "Apply")]["fieldsV1"] == {"f:spec": {"f:replicas": {}}}
+    assert "f:replicas" not in managers[("kubectl", "Apply")]["fieldsV1"]["f:spec"]
+
+    # kubectl's config without a label and without replicas: the label goes, replicas stay (not its field)
+    cfg = _deploy("ssa1", replicas=2)
+    del cfg["spec"]["replicas"]
+    cfg["metadata"]["labels"] = {"team": "a"}
+    lab.kubectl(*ssa, input=yaml.safe_dump(cfg))
+    dep = lab.json("get", "deploy", "ssa1", "--show-managed-fields")
+    assert dep["metadata"]["labels"] == {"team": "a"} and dep["spec"]["replicas"] == 5
+
+    # updates are recorded as Update managers: kubectl scale, kubectl edit
+    lab.kubectl("scale", "deploy", "ssa1", "--replicas=3")
+    editor = lab.dir / "editor-ssa.sh"
+    editor.write_text("#!/bin/sh\nsed -i 's/image: nginx:1.25/image: nginx:1.27/' \"$1\"\n")
+    editor.chmod(0o755)
+    lab.kubectl("edit", "deploy", "ssa1", env={"KUBE_EDITOR": str(editor)})
+    dep = lab.json("get", "deploy", "ssa1", "--show-managed-fields")
+    managers = _managers(dep)
+    edit = managers[("kubectl-edit", "Update")]["fieldsV1"]
+    assert edit["f:spec"]["f:template"]["f:spec"]["f:containers"]['k:{"name":"web"}'] == {"f:image": {}}
+    scaled = [e for e in dep["metadata"]["managedFields"] if e.get("subresource") == "scale"]
+    assert [e["fieldsV1"] for e in scaled] == [{"f:spec": {"f:replicas": {}}}] and scaled[0]["operation"] == "Update"
+    assert ("autoscaler", "Apply") not in managers  # it owned only replicas, which the scale took over
+    # applying kubectl's own image again now conflicts with the editor
+    cfg["spec"]["template"]["spec"]["containers"][0]["image"] = "nginx:1.25"
+    p = lab.kubectl(*ssa, input=yaml.safe_dump(cfg), check=False)
+    assert p.returncode != 0 and 'conflict with "kubectl-edit" using apps/v1' in p.stderr
+    assert '.spec.template.spec.containers[name="web"].image' in p.stderr
+    lab.kubectl("delete", "deploy", "ssa1")
+
+
 class LineReader:
     """Collects a process's stdout lines on a thread; `until` waits (bounded) for needles."""
 

@@ -106,7 +106,9 @@ async def test_status_patch_only_changes_status(api):
 ])
 async def test_patch_types(api, ctype, patch):
     await _ok(await api.post(DEPLOYS, json=deploy("p")), 201)
-    body = await _ok(await api.patch(DEPLOYS + "/p", data=json.dumps(patch), headers={"Content-Type": ctype}))
+    # apply needs a field manager, and force: the creator owns spec.replicas
+    query = "?fieldManager=test&force=true" if ctype == "application/apply-patch+yaml" else ""
+    body = await _ok(await api.patch(DEPLOYS + "/p" + query, data=json.dumps(patch), headers={"Content-Type": ctype}))
     assert body["spec"]["replicas"] == 4 and body["metadata"]["generation"] == 2
 
 

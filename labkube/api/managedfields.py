@@ -1,0 +1,382 @@
+"""Server-side apply: field ownership (`metadata.managedFields`) per field manager.
+
+An object's fields are a set of paths, each a tuple of elements in upstream's FieldsV1
+notation: `f:<name>` (a field of a struct or map), `k:{"name":"c"}` (an item of an
+associative list, keys sorted), `v:<json>` (an item of a set of scalars). Struct nodes are
+not members themselves (only their leaves are); map nodes (`labels`, `data`, `requests` ...)
+and list items are, which FieldsV1 writes as `".": {}`. Lists without merge keys and atomic
+maps (label selectors) are owned as a whole.
+
+- `created()` -> the managedFields of a new object (an Update entry, or Apply for an apply
+  that creates);
+- `updated()` -> managedFields after a PUT/PATCH/scale/status write: the writer owns what it
+  changed, others lose it (updates never conflict);
+- `apply()` -> (merged object, managedFields) for an apply patch: 409 Conflict when it would
+  change a value another manager owns (unless forced, which takes the field over), fields
+  the manager applied before and no longer applies are removed unless someone else owns them.
+"""
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import dataclass
+
+from .errors import ApiError
+from .meta import now as _now
+from .patch.strategic import MERGE_KEYS, PRIMITIVE_MERGE, merge_map
+
+APPLY, UPDATE = "Apply", "Update"
+MARK = ("<member>",)  # the value recorded for map nodes and list items: presence, not a value
+
+# metadata the server owns: never part of anyone's field set
+IGNORED_META = frozenset({"name", "namespace", "uid", "resourceVersion", "generation", "creationTimestamp",
+                          "deletionTimestamp", "deletionGracePeriodSeconds", "selfLink", "managedFields"})
+# maps whose keys are owned one by one (upstream `map[string]...` fields)
+GRANULAR_MAPS = frozenset({"labels", "annotations", "nodeSelector", "data", "binaryData", "stringData", "requests",
+                           "limits", "capacity", "allocatable", "hard", "used", "overhead", "parameters"})
+SELECTOR_KEYS = ("matchLabels", "matchExpressions")
+# associative lists whose items are identified by more than one field (protocol defaults to TCP)
+MULTI_KEYS = {"ports": {"containerPort": ("containerPort", "protocol"), "port": ("port", "protocol")},
+              "topologySpreadConstraints": {"topologyKey": ("topologyKey", "whenUnsatisfiable")}}
+KEY_DEFAULTS = {"protocol": "TCP", "whenUnsatisfiable": "DoNotSchedule"}
+
+
+@dataclass(frozen=True)
+class Manager:
+    """Who writes: `name` (fieldManager), `operation` Apply or Update, the subresource written."""
+    name: str
+    operation: str = UPDATE
+    subresource: str | None = None
+    force: bool = False
+
+
+def _dumps(v) -> str:
+    return json.dumps(v, separators=(",", ":"), sort_keys=True)
+
+
+# -- the field set of an object ---------------------------------------------------------------
+
+def _list_keys(name: str, items: list) -> tuple[str, ...] | None:
+    if not items or not all(isinstance(i, dict) for i in items):
+        return None
+    if name in MULTI_KEYS:
+        for first, keys in MULTI_KEYS[name].items():
+            if all(first in i for i in items):
+                return keys
+        return None
+    key = MERGE_KEYS.get(name)
+    if key and all(key in i for i in items):
+        return (key,)
+    return None
+
+
+def key_element(item: dict, keys: tuple[str, ...]) -> str:
+    return "k:" + _dumps({k: item.get(k, KEY_DEFAULTS.get(k)) for k in keys if k in item or k in KEY_DEFAULTS})
+
+
+def _walk(value, path: tuple, name: str, out: dict) -> None:
+    if isinstance(value, dict):
+        if not value or (name == "selector" and any(k in value for k in SELECTOR_KEYS)):
+            out[path] = value  # an empty struct or an atomic map: owned as a whole
+            return
+        if name in GRANULAR_MAPS or name == "selector":  # a Service's selector is a plain map
+            out[path] = MARK
+        for k, v in value.items():
+            if v is not None:
+                _walk(v, path + ("f:" + k,), k, out)
+    elif isinstance(value, list):
+        keys = _list_keys(name, value)
+        if keys:
+            for item in value:
+                p = path + (key_element(item, keys),)
+                out[p] = MARK
+                for k, v in item.items():
+                    if v is not None:
+                        _walk(v, p + ("f:" + k,), k, out)
+        elif name in PRIMITIVE_MERGE and value and not any(isinstance(v, (dict, list)) for v in value):
+            out[path] = MARK
+            for v in value:
+                out[path + ("v:" + _dumps(v),)] = v
+        else:
+            out[path] = value  # atomic list
+    else:
+        out[path] = value
+
+
+def fields(obj: dict, status_scope: bool | None) -> dict[tuple, object]:
+    """{path: value} of an object's managed fields (MARK for map nodes and list items).
+
+    status_scope None: every field; False: all but `status` (the main resource of a kind with a
+    status subresource); True: only `status`.
+    """
+    out: dict = {}
+    for k, v in (obj or {}).items():
+        if v is None or k in ("apiVersion", "kind"):
+            continue
+        if (status_scope is True and k != "status") or (status_scope is False and k == "status"):
+            continue
+        if k == "metadata" and isinstance(v, dict):
+            for mk, mv in v.items():
+                if mk not in IGNORED_META and mv is not None:
+                    _walk(mv, ("f:metadata", "f:" + mk), mk, out)
+            continue
+        _walk(v, ("f:" + k,), k, out)
+    return out
+
+
+# -- FieldsV1 ------------------------------------------------------------------------------
+
+def _sort_key(el: str):
+    return (el != ".", el[:2], el)
+
+
+def _sorted_node(node: dict, members: set, path: tuple) -> dict:
+    keys = sorted(node, key=_sort_key)
+    out = {".": {}} if node and path in members else {}
+    for k in keys:
+        child = node[k]
+        out[k] = _sorted_node(child, members, path + (k,)) if child else {}
+    return out
+
+
+def to_fields_v1(paths) -> dict:
+    """The FieldsV1 trie of a set of paths (`.` marks a node that is itself a member), sorted."""
+    members = paths if isinstance(paths, (set, frozenset)) else set(paths)
+    root: dict = {}
+    for p in members:
+        node = root
+        for el in p:
+            node = node.setdefault(el, {})
+    return _sorted_node(root, members, ())
+
+
+def from_fields_v1(trie: dict) -> set[tuple]:
+    out: set = set()
+
+    def walk(node: dict, path: tuple):
+        for el, child in node.items():
+            if el == ".":
+                out.add(path)
+                continue
+            if not isinstance(child, dict) or not child:
+                out.add(path + (el,))
+            else:
+                walk(child, path + (el,))
+    walk(trie or {}, ())
+    return out
+
+
+def path_string(path: tuple) -> str:
+    """A path as upstream prints it in conflicts: `.spec.containers[name="c"].image`."""
+    parts = []
+    for el in path:
+        kind, rest = el[:2], el[2:]
+        if kind == "f:":
+            parts.append("." + rest)
+        elif kind == "k:":
+            keys = json.loads(rest)
+            parts.append("[" + ",".join(f"{k}={_dumps(v)}" for k, v in keys.items()) + "]")
+        elif kind == "v:":
+            parts.append("[=" + rest + "]")
+        else:
+            parts.append("[" + rest + "]")
+    return "".join(parts)
+
+
+# -- managedFields entries -----------------------------------------------------------------
+
+class _Entry:
+    __slots__ = ("raw", "paths", "changed")
+
+    def __init__(self, raw: dict, paths: set):
+        self.raw, self.paths, self.changed = raw, paths, False
+
+    def matches(self, m: Manager, api_version: str) -> bool:
+        r = self.raw
+        return (r.get("manager") == m.name and r.get("operation") == m.operation
+                and (r.get("subresource") or None) == m.subresource
+                and (m.operation == APPLY or r.get("apiVersion") == api_version))
+
+    def describe(self) -> str:
+        r = self.raw
+        s = _dumps(r.get("manager", ""))
+        if r.get("subresource"):
+            s += f' with subresource "{r["subresource"]}"'
+        if r.get("operation") == UPDATE:
+            s += f' using {r.get("apiVersion", "")}' + (f' at {r["time"]}' if r.get("time") else "")
+        return s
+
+
+def _entries(obj: dict) -> list[_Entry]:
+    out = []
+    for raw in (obj.get("metadata") or {}).get("managedFields") or []:
+        if isinstance(raw, dict):
+            out.append(_Entry(dict(raw), from_fields_v1(raw.get("fieldsV1") or {})))
+    return out
+
+
+def _new_entry(m: Manager, api_version: str) -> _Entry:
+    raw = {"manager": m.name, "operation": m.operation, "apiVersion": api_version}
+    e = _Entry(raw, set())
+    e.changed = True
+    return e
+
+
+def _render(entries: list[_Entry], when: str) -> list[dict]:
+    out = []
+    for e in entries:
+        if not e.paths:
+            continue
+        raw = e.raw
+        if e.changed:
+            raw = {"manager": raw.get("manager"), "operation": raw.get("operation"), "apiVersion": raw.get("apiVersion"),
+                   "time": when, "fieldsType": "FieldsV1", "fieldsV1": to_fields_v1(e.paths)}
+            if e.changed and e.raw.get("subresource"):
+                raw["subresource"] = e.raw["subresource"]
+        out.append(raw)
+    return out
+
+
+def _mine(entries: list[_Entry], m: Manager, api_version: str) -> _Entry:
+    for e in entries:
+        if e.matches(m, api_version):
+            return e
+    e = _new_entry(m, api_version)
+    if m.subresource:
+        e.raw["subresource"] = m.subresource
+    entries.append(e)
+    return e
+
+
+def _scope(status_subresource: bool, sub: str | None) -> bool | None:
+    if sub == "status":
+        return True
+    return False if status_subresource else None
+
+
+def created(obj: dict, m: Manager, api_version: str, status_subresource: bool, applied: dict | None = None) -> list:
+    """managedFields of a newly created object (what `applied` sets, for an apply that creates)."""
+    e = _new_entry(m, api_version)
+    e.paths = set(fields(applied if applied is not None else obj, _scope(status_subresource, m.subresource)))
+    return _render([e], _now())
+
+
+def updated(old: dict, new: dict, m: Manager, api_version: str, status_subresource: bool) -> list:
+    """managedFields after an Update by m: m owns what changed; removed fields are owned by no one."""
+    scope = _scope(status_subresource, m.subresource)
+    before, after = fields(old, scope), fields(new, scope)
+    changed = {p for p, v in after.items() if p not in before or before[p] != v}
+    removed = set(before) - set(after)
+    current = (old.get("metadata") or {}).get("managedFields") or []
+    if not changed and not removed:
+        return copy.deepcopy(current) if isinstance(current, list) else []
+    entries = _entries(old)
+    mine = _mine(entries, m, api_version)
+    for e in entries:
+        if e is mine:
+            continue
+        if e.paths & (changed | removed):
+            e.paths -= changed | removed
+            e.changed = True
+    grown = (mine.paths | changed) - removed
+    if grown != mine.paths:
+        mine.paths, mine.changed = grown, True
+    return _render(entries, _now())
+
+
+def conflict_error(conflicts: list[tuple[_Entry, tuple]]) -> ApiError:
+    causes = [{"type": "FieldManagerConflict", "message": f"conflict with {e.describe()}", "field": path_string(p)}
+              for e, p in conflicts]
+    if len(conflicts) == 1:
+        e, p = conflicts[0]
+        msg = f"Apply failed with 1 conflict: conflict with {e.describe()}: {path_string(p)}"
+    else:
+        by: dict[str, list] = {}
+        for e, p in conflicts:
+            by.setdefault(e.describe(), []).append(path_string(p))
+        lines = []
+        for who in sorted(by):
+            lines.append(f"conflicts with {who}")
+            lines.extend(f"- {p}" for p in by[who])
+        msg = f"Apply failed with {len(conflicts)} conflicts: " + "\n".join(lines)
+    return ApiError(409, "Conflict", msg, {"causes": causes})
+
+
+def _remove(obj: dict, path: tuple) -> None:
+    """Delete the field, list item or set value at path (nothing when it is not there); an
+    associative list left empty goes too."""
+    node, parent, field = obj, None, None
+    for i, el in enumerate(path):
+        last = i == len(path) - 1
+        kind, rest = el[:2], el[2:]
+        if kind == "f:":
+            if not isinstance(node, dict) or rest not in node:
+                return
+            if last:
+                del node[rest]
+                return
+            parent, field, node = node, rest, node[rest]
+        elif kind == "k:":
+            want = json.loads(rest)
+            if not isinstance(node, list):
+                return
+            idx = next((j for j, it in enumerate(node) if isinstance(it, dict)
+                        and all(it.get(k, KEY_DEFAULTS.get(k)) == v for k, v in want.items())), None)
+            if idx is None:
+                return
+            if last:
+                node.pop(idx)
+                if not node and parent is not None:
+                    parent.pop(field, None)
+                return
+            parent, field, node = None, None, node[idx]
+        elif kind == "v:":
+            if isinstance(node, list) and last:
+                val = json.loads(rest)
+                node[:] = [x for x in node if x != val]
+            return
+        else:
+            return
+
+
+def _is_item_key(path: tuple) -> bool:
+    """A key field of a list item (it goes with its item, never alone)."""
+    if len(path) < 2 or not path[-2].startswith("k:") or not path[-1].startswith("f:"):
+        return False
+    return path[-1][2:] in json.loads(path[-2][2:])
+
+
+def apply(live: dict, config: dict, m: Manager, api_version: str, status_subresource: bool) -> tuple[dict, list]:
+    """(the object with config applied by m, its managedFields); ApiError 409 on conflicts."""
+    scope = _scope(status_subresource, m.subresource)
+    want = fields(config, scope)
+    have = fields(live, scope)
+    entries = _entries(live)
+    mine = _mine(entries, m, api_version)
+    conflicts = []
+    for e in entries:
+        if e is mine:
+            continue
+        for p in sorted(e.paths & want.keys()):
+            v = want[p]
+            if v is not MARK and p in have and have[p] is not MARK and have[p] != v:
+                conflicts.append((e, p))
+    if conflicts and not m.force:
+        raise conflict_error(conflicts)
+    for e, p in conflicts:
+        e.paths.discard(p)
+        e.changed = True
+    merged = merge_map(live, config)
+    others: set = set()
+    for e in entries:
+        if e is not mine:
+            others |= e.paths
+    held = {p[:i] for p in others for i in range(1, len(p))}  # ancestors of what others own
+    for p in sorted(mine.paths - want.keys() - others, key=len):
+        if p not in held and not _is_item_key(p):
+            _remove(merged, p)
+    if set(want) != mine.paths:
+        mine.paths, mine.changed = set(want), True
+    md = merged.setdefault("metadata", {})
+    md["managedFields"] = _render(entries, _now())
+    return merged, md["managedFields"]
