@@ -317,8 +317,9 @@ class PodWorker:
         if self.phase in TERMINAL and status["phase"] not in TERMINAL:
             return                          # a terminal phase is final (e.g. after a node restart)
         self.phase = status["phase"]
+        sent_at = time.time()
         if await self.kl.statuses.set(self.pod, status):
-            self.timings.status_sent(status)
+            self.timings.status_sent(status, sent_at)
 
     # -- termination ----------------------------------------------------------------------
     def grace_period(self) -> float:

@@ -6,7 +6,8 @@ duration of each step of the first start. Served as JSON by the kubelet's
 Steps: `sandbox` (netns + CNI), `volumes`, `image` (ensure: cache lookup or pull), `create`
 (bundle, overlay, config.json), `start` (crun start); first-start durations summed over
 init and app containers. Stamps: `seen` (the worker got the pod), `running_sent` /
-`ready_sent` (the status PATCH saying phase Running / Ready=True was accepted).
+`ready_sent` (the status PATCH saying phase Running / Ready=True was sent: the time it
+left, recorded once the apiserver accepted it).
 """
 from __future__ import annotations
 
@@ -39,8 +40,9 @@ class StartupTimings:
         finally:
             self.steps[name] = self.steps.get(name, 0.0) + time.monotonic() - t0
 
-    def status_sent(self, status: dict) -> None:
-        now = time.time()
+    def status_sent(self, status: dict, at: float) -> None:
+        """A status was accepted; ``at`` is when its PATCH was sent."""
+        now = at
         if self.running_sent is None and status.get("phase") == "Running":
             self.running_sent = now
             self.first_start_done = True
