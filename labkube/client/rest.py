@@ -19,6 +19,7 @@ from .errors import ApiError
 from .kubeconfig import KubeConfig
 
 log = logging.getLogger(__name__)
+KEEPALIVE_S = 60.0
 
 PATCH_TYPES = {
     "merge": "application/merge-patch+json",
@@ -69,8 +70,11 @@ class Client:
         if self._session is None or self._session.closed:
             ssl_ctx = self.config.ssl_context()
             # no connection cap: every watch holds a connection for its lifetime (HTTP/1.1), and a
-            # controller-manager watches dozens of resources at once
-            conn = aiohttp.TCPConnector(ssl=ssl_ctx if ssl_ctx is not None else False, limit=0)
+            # controller-manager watches dozens of resources at once. Idle connections are kept a
+            # minute (aiohttp's default is 15 s): bursty callers otherwise pay a TLS handshake on
+            # both sides for most connections of each burst (the apiserver closes idle ones at 75 s)
+            conn = aiohttp.TCPConnector(ssl=ssl_ctx if ssl_ctx is not None else False, limit=0,
+                                        keepalive_timeout=KEEPALIVE_S)
             self._session = aiohttp.ClientSession(connector=conn, headers=self._headers)
         return self._session
 
@@ -199,9 +203,14 @@ class Client:
                 raise ApiError.from_body(resp.status, await resp.read())
             buf = b""
             async for chunk in resp.content.iter_any():
-                buf += chunk
-                while b"\n" in buf:
-                    line, buf = buf.split(b"\n", 1)
+                if b"\n" not in chunk:
+                    buf += chunk
+                    continue
+                # one split per chunk: a chunk holding many events (a watcher that fell behind)
+                # must not be copied once per line
+                lines = (buf + chunk).split(b"\n")
+                buf = lines.pop()
+                for line in lines:
                     ev = _event(line, r, raise_errors)
                     if ev is not None:
                         yield ev

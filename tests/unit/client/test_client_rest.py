@@ -74,6 +74,15 @@ async def server(tmp_path):
             await resp.prepare(request)
             await release.wait()                # a watch that stays open until teardown
             return resp
+        if p == "/api/v1/namespaces/many/pods" and request.query.get("watch") == "true":
+            resp = web.StreamResponse()
+            await resp.prepare(request)
+            lines = [json.dumps({"type": "ADDED", "object": {"metadata": {"name": f"p{i}"}}}).encode()
+                     for i in range(300)]
+            blob = b"\n".join(lines[:299]) + b"\n" + lines[299]       # the last one without its newline
+            await resp.write(blob[:50])                                  # a line split across writes
+            await resp.write(blob[50:])
+            return resp
         if p == "/api/v1/namespaces/default/pods" and request.query.get("watch") == "true":
             resp = web.StreamResponse()
             await resp.prepare(request)
@@ -152,6 +161,13 @@ async def test_watch_stream_and_expired(server):
         assert ei.value.code == 410 and len(got) == 2
         raw = [e async for e in c.watch("pods", namespace="default", resource_version="1", raise_errors=False)]
         assert raw[-1]["type"] == "ERROR" and raw[-1]["object"]["code"] == 410
+
+
+async def test_watch_splits_many_events_per_chunk_and_lines_across_chunks(server):
+    kc, _ = server
+    async with Client(KubeConfig.load(kc)) as c:
+        evs = [e async for e in c.watch("pods", namespace="many")]
+    assert [e["object"]["metadata"]["name"] for e in evs] == [f"p{i}" for i in range(300)]
 
 
 async def test_many_open_watches_do_not_starve_requests(server):
