@@ -26,6 +26,8 @@ from .queue import SchedulingQueue
 
 log = logging.getLogger(__name__)
 TERMINAL = ("Succeeded", "Failed")
+BIND_CONCURRENCY = 16       # bindings in flight
+EVENT_CONCURRENCY = 4       # Scheduled events in flight
 
 
 def _node_shape(node: dict) -> tuple:
@@ -48,7 +50,8 @@ class Scheduler:
         self.cache = SchedulerCache()
         self.nominated: dict[str, tuple[str, dict]] = {}   # key -> (node, pod) of preemptors waiting for room
         self._binding: set[asyncio.Task] = set()
-        self._bind_slots = asyncio.Semaphore(16)
+        self._bind_slots = asyncio.Semaphore(BIND_CONCURRENCY)
+        self._event_slots = asyncio.Semaphore(EVENT_CONCURRENCY)
         self.pods.add_handlers(self._pod_added, self._pod_updated, self._pod_deleted)
         self.nodes.add_handlers(self._node_added, self._node_updated, self._node_deleted)
 
@@ -191,8 +194,11 @@ class Scheduler:
                 return False
             self.queue.done(key, scheduled=True)
             log.info("bound %s to %s", key, host)
+        # the Scheduled event after the bind slot is free, with fewer requests in flight: bindings
+        # come first at the apiserver, events catch up (they are best effort)
+        async with self._event_slots:
             await self.recorder.normal(pod, "Scheduled", f"Successfully assigned {ns}/{name} to {host}")
-            return True
+        return True
 
     async def wait_bindings(self) -> None:
         """Wait for the bindings in flight (tests, shutdown)."""
