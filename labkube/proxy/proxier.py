@@ -37,8 +37,10 @@ class Proxier:
         self.changed = asyncio.Event()
         self.syncs = 0
         self.last_ruleset = ""
-        for inf in self._informers():
+        for inf in (self.services, self.endpoints):
             inf.add_handlers(self._dirty, self._dirty_update, self._dirty)
+        if self.nodes is not None:
+            self.nodes.add_handlers(self._dirty, self._node_update, self._dirty)
 
     def _informers(self) -> list:
         return [self.services, self.endpoints] + ([self.nodes] if self.nodes is not None else [])
@@ -51,6 +53,11 @@ class Proxier:
         if {k: v for k, v in old.items() if k != "metadata"} != {k: v for k, v in new.items() if k != "metadata"} \
                 or {k: v for k, v in old["metadata"].items() if k not in strip} != \
                 {k: v for k, v in new["metadata"].items() if k not in strip}:
+            self.changed.set()
+
+    def _node_update(self, old: dict, new: dict) -> None:
+        """Nodes post status every few seconds: only readiness and labels matter here."""
+        if node_facts(old) != node_facts(new):
             self.changed.set()
 
     async def sync(self) -> None:
@@ -95,3 +102,9 @@ class Proxier:
         finally:
             for inf in self._informers():
                 await inf.stop()
+
+
+def node_facts(node: dict) -> tuple:
+    ready = any(c.get("type") == "Ready" and c.get("status") == "True"
+                for c in (node.get("status") or {}).get("conditions") or [])
+    return ready, tuple(sorted(((node.get("metadata") or {}).get("labels") or {}).items()))

@@ -133,6 +133,16 @@ async def _until(pred, host):
         await host.changed.wait()
 
 
+def test_node_heartbeats_do_not_resync():
+    from labkube.proxy.proxier import node_facts
+    a = node("w1")
+    beat = {**a, "status": {**a["status"], "conditions": [dict(a["status"]["conditions"][0],
+                                                               lastHeartbeatTime="2026-12-01T17:00:00Z")]}}
+    assert node_facts(a) == node_facts(beat)
+    assert node_facts(a) != node_facts(node("w1", ready=False))
+    assert node_facts(a) != node_facts(node("w1", labels={"x": "y"}))
+
+
 def test_assignments_exclude_labelled_nodes_and_follow_local_endpoints():
     from labkube.proxy.announce import EXCLUDE_LABEL, assignments
     svc = {"metadata": {"name": "web", "namespace": "default"},
