@@ -6,6 +6,10 @@ means a relist, and a stream that ends is simply re-opened. A relist diffs again
 cache so handlers see deletions that happened while disconnected. `has_synced` becomes
 true after the first list has been delivered.
 
+Objects pass through `transform` before they are cached: by default it drops
+`metadata.managedFields` (as kube components do: no controller reads them, and they are about
+half of a pod's metadata; the apiserver keeps them when an update omits them).
+
 Indexes (`add_index(name, fn)`, fn(obj) -> the values to file it under) answer
 `by_index(name, value)` without scanning the cache, e.g. a controller's pods by owner uid.
 """
@@ -22,6 +26,13 @@ from .rest import as_resource
 log = logging.getLogger(__name__)
 
 
+def strip_managed_fields(obj: dict) -> dict:
+    md = obj.get("metadata")
+    if md and "managedFields" in md:
+        del md["managedFields"]
+    return obj
+
+
 def object_key(obj: dict) -> str:
     md = obj.get("metadata") or {}
     ns = md.get("namespace")
@@ -31,7 +42,8 @@ def object_key(obj: dict) -> str:
 class Informer:
     def __init__(self, client, res, namespace: str | None = None, label_selector: str | None = None,
                  field_selector: str | None = None, retry_delay: float = 1.0,
-                 watch_timeout: tuple[int, int] | None = (300, 600)):
+                 watch_timeout: tuple[int, int] | None = (300, 600),
+                 transform: Callable[[dict], dict] | None = strip_managed_fields):
         self.client = client
         self.resource = as_resource(res)
         self.namespace = namespace
@@ -39,6 +51,7 @@ class Informer:
         self.field_selector = field_selector
         self.retry_delay = retry_delay
         self.watch_timeout = watch_timeout      # ask the server to end each watch after 300-600 s
+        self.transform = transform              # applied to every object before it is cached
         self.cache: dict[str, dict] = {}
         self.last_rv: str | None = None
         self.has_synced = False
@@ -160,7 +173,8 @@ class Informer:
         out = await self.client.list_raw(self.resource, self.namespace, self.label_selector,
                                          self.field_selector)
         self.relists += 1
-        fresh = {object_key(o): o for o in out["items"]}
+        tf = self.transform or (lambda o: o)
+        fresh = {object_key(o): tf(o) for o in out["items"]}
         for key, old in list(self.cache.items()):
             if key not in fresh:
                 self._store(key, None)
@@ -192,6 +206,8 @@ class Informer:
         t = ev.get("type")
         if t == "BOOKMARK":
             return
+        if self.transform is not None:
+            obj = self.transform(obj)
         key = object_key(obj)
         if t == "DELETED":
             old = self._store(key, None)
