@@ -92,6 +92,28 @@ async def test_event_recorder_aggregates():
     assert fs["firstTimestamp"] < fs["lastTimestamp"]
 
 
+async def test_event_spam_filter_25_per_object_then_one_per_5_minutes():
+    clock = FakeClock()
+    api = FakeApi(clock=clock)
+    rs = await api.create("replicasets", {"metadata": {"name": "rs"}, "spec": {}})
+    other = await api.create("replicasets", {"metadata": {"name": "other"}, "spec": {}})
+    rec = EventRecorder(api, "replicaset-controller", clock=clock)
+    for i in range(30):
+        await rec.normal(rs, "SuccessfulCreate", f"Created pod: rs-{i}")
+    await rec.normal(other, "SuccessfulCreate", "Created pod: other-0")     # its own bucket
+
+    def created(name):
+        return [e for e in api.all("events", "default") if e["involvedObject"]["name"] == name]
+    assert len(created("rs")) == 25 and rec.dropped == 5 and len(created("other")) == 1
+    clock.advance(299)
+    await rec.normal(rs, "SuccessfulCreate", "Created pod: rs-30")
+    assert len(created("rs")) == 25                                         # no token back yet
+    clock.advance(301)                                                      # 600 s since: 2 tokens
+    for i in range(31, 34):
+        await rec.normal(rs, "SuccessfulCreate", f"Created pod: rs-{i}")
+    assert len(created("rs")) == 27 and rec.dropped == 7
+
+
 async def test_leader_election_takeover_after_expiry():
     from labkube.client.leaderelection import LeaderElector
     clock = FakeClock()
@@ -219,3 +241,16 @@ async def test_index_follows_a_relist():
     await api.settle()
     assert inf.relists == 2 and inf.by_index("owner", "rs1") == []
     await inf.stop()
+
+
+def test_managed_fields_are_dropped_unless_asked_for():
+    mf = [{"manager": "kubectl", "operation": "Update", "fieldsV1": {"f:data": {}}}]
+    for transform, want in ((..., None), (None, mf)):
+        inf = Informer(FakeApi(), "configmaps") if transform is ... else Informer(FakeApi(), "configmaps",
+                                                                                  transform=transform)
+        seen = []
+        inf.add_handlers(seen.append, None, None)
+        inf.handle_event({"type": "ADDED", "object": {"metadata": {"name": "c", "namespace": "ns",
+                                                                   "managedFields": list(mf)}}})
+        assert inf.get("ns/c")["metadata"].get("managedFields") == want
+        assert seen[0] is inf.get("ns/c")               # handlers see the object as cached
