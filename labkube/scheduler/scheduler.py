@@ -26,7 +26,7 @@ from .queue import SchedulingQueue
 
 log = logging.getLogger(__name__)
 TERMINAL = ("Succeeded", "Failed")
-BIND_CONCURRENCY = 16       # bindings in flight
+BIND_CONCURRENCY = 64       # bindings in flight (the apiserver commits concurrent writes in batches)
 EVENT_CONCURRENCY = 4       # Scheduled events in flight
 
 
