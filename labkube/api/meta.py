@@ -4,14 +4,22 @@ from __future__ import annotations
 import datetime as _dt
 import random
 import string
+import time
 import uuid
 
 _ALNUM = "bcdfghjklmnpqrstvwxz2456789"  # upstream's alphabet for generated suffixes
 
 
+_NOW = [0, ""]  # (second, its text): formatted once a second, not once per write
+
+
 def now() -> str:
     """The current time as RFC 3339 (seconds, UTC), the format of creationTimestamp."""
-    return _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    t = int(time.time())
+    if t != _NOW[0]:
+        _NOW[1] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
+        _NOW[0] = t
+    return _NOW[1]
 
 
 def parse_time(text: str | None) -> _dt.datetime | None:

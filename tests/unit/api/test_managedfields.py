@@ -188,3 +188,17 @@ def test_set_values_are_removed_one_by_one():
     live, _ = mf.apply(copy.deepcopy(cm), cm, Manager("a", APPLY), "v1", False)
     merged, _ = mf.apply(live, {**cm, "metadata": {"name": "c", "finalizers": ["x/a"]}}, Manager("a", APPLY), "v1", False)
     assert merged["metadata"]["finalizers"] == ["x/a"]
+
+
+@pytest.mark.parametrize("obj", [
+    DEPLOY,
+    {"metadata": {"name": "x", "labels": {}, "finalizers": ["b", "a"], "annotations": {"k": None}},
+     "spec": {"selector": {"app": "x"}, "ports": [{"port": 443, "name": "https"}, {"port": 80, "protocol": "UDP"}],
+              "containers": [{"name": "z"}, {"name": "a", "env": [{"name": "E", "valueFrom": None}]}],
+              "volumes": [{"name": "v", "emptyDir": {}}], "empty": {"x": None}, "tolerations": []},
+     "status": {"phase": "Running"}},
+])
+@pytest.mark.parametrize("scope", [None, False, True])
+def test_one_pass_trie_equals_the_trie_of_the_field_set(obj, scope):
+    assert mf.fields_v1_of(obj, scope) == mf.to_fields_v1(set(mf.fields(obj, scope)))
+    assert list(mf.fields_v1_of(obj, scope)) == list(mf.to_fields_v1(set(mf.fields(obj, scope))))
