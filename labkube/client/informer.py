@@ -84,6 +84,10 @@ class Informer:
         keys = self._indices[name].get(value) or {}
         return [self.cache[k] for k in keys]
 
+    def index_values(self, name: str) -> list:
+        """The values index `name` currently files objects under."""
+        return list(self._indices[name])
+
     def _file(self, name: str, key: str, old: dict | None, new: dict | None) -> None:
         fn, idx = self._indexers[name], self._indices[name]
         before = set(fn(old)) if old is not None else set()

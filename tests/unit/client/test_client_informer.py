@@ -221,6 +221,7 @@ def test_index_follows_adds_updates_deletes():
     assert _names(inf.by_index("owner", "rs1")) == ["early"] and _names(inf.by_index("owner", "rs2")) == ["a", "b"]
     inf.handle_event(_ev("DELETED", "early", owner="rs1", rv="3"))
     assert inf.by_index("owner", "rs1") == [] and inf.by_index("owner", "nobody") == []
+    assert inf.index_values("owner") == ["rs2"]                      # emptied values are gone
     assert any(o is inf.get("ns/a") for o in inf.by_index("owner", "rs2"))   # the cached objects themselves
     inf.add_index("owner", lambda o: ["ignored"])                     # a second add keeps the first
     assert _names(inf.by_index("owner", "rs2")) == ["a", "b"]
