@@ -22,7 +22,7 @@ from labkube.client.errors import ApiError
 from labkube.scheduler.plugins.taint_toleration import toleration_matches
 
 from .base import Controller
-from .util import get_condition, is_terminal
+from .util import BY_NODE, get_condition, is_terminal, node_name_index
 
 UNREACHABLE = "node.kubernetes.io/unreachable"
 NOT_READY = "node.kubernetes.io/not-ready"
@@ -49,6 +49,7 @@ class NodeLifecycleController(Controller):
         self.nodes = self.informer("nodes")
         self.leases = self.informer("leases", "kube-node-lease")
         self.pods = self.informer("pods")
+        self.pods.add_index(BY_NODE, node_name_index)     # a node's pods without scanning them all
         self.health: dict[str, tuple[tuple, float]] = {}   # node -> (heartbeat signature, when it changed)
         self.nodes.add_handlers(self.enqueue, lambda o, n: self.enqueue(n), self._node_deleted)
         self.leases.add_handlers(self._lease, lambda o, n: self._lease(n), None)
@@ -69,7 +70,7 @@ class NodeLifecycleController(Controller):
             await self.clock.sleep(self.period)
             for name in self.nodes.keys():
                 self.queue.add(name)
-            for name in {(p.get("spec") or {}).get("nodeName") for p in self.pods.items()} - {None, ""}:
+            for name in self.pods.index_values(BY_NODE):
                 if self.nodes.get(name) is None:
                     self.queue.add(name)
 
@@ -105,7 +106,7 @@ class NodeLifecycleController(Controller):
         await self.evict(node)
 
     async def delete_orphaned_pods(self, node_name: str) -> None:
-        pods = [p for p in self.pods.items() if (p.get("spec") or {}).get("nodeName") == node_name]
+        pods = self.pods.by_index(BY_NODE, node_name)
         if not pods:
             return
         try:
@@ -162,7 +163,7 @@ class NodeLifecycleController(Controller):
         return await self.client.patch("nodes", node["metadata"]["name"], {"spec": {"taints": keep}})
 
     async def mark_pods_not_ready(self, node_name: str) -> None:
-        for pod in self.pods.items():
+        for pod in self.pods.by_index(BY_NODE, node_name):
             if (pod.get("spec") or {}).get("nodeName") != node_name or is_terminal(pod):
                 continue
             st = copy.deepcopy(pod.get("status") or {})
@@ -200,7 +201,7 @@ class NodeLifecycleController(Controller):
             return
         now = self.clock.now()
         soonest = None
-        for pod in self.pods.items():
+        for pod in self.pods.by_index(BY_NODE, node["metadata"]["name"]):
             if (pod.get("spec") or {}).get("nodeName") != node["metadata"]["name"]:
                 continue
             if pod["metadata"].get("deletionTimestamp") or is_terminal(pod):

@@ -27,6 +27,14 @@ def orphan_namespace_index(obj: dict) -> list[str]:
     return [] if controller_ref(obj) else [(obj.get("metadata") or {}).get("namespace") or ""]
 
 
+BY_NODE = "node-name"                     # informer index: pods by spec.nodeName
+
+
+def node_name_index(pod: dict) -> list[str]:
+    node = (pod.get("spec") or {}).get("nodeName")
+    return [node] if node else []
+
+
 def owner_ref(owner: dict, block: bool = True) -> dict:
     return {"apiVersion": owner["apiVersion"], "kind": owner["kind"], "name": owner["metadata"]["name"],
             "uid": owner["metadata"]["uid"], "controller": True, "blockOwnerDeletion": block}
