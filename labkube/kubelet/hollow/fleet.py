@@ -3,6 +3,11 @@
 Nodes register with bounded concurrency; each then renews its Lease every
 `lease_interval` seconds and re-posts its status every `status_interval` seconds, each
 node at its own random phase so the heartbeats are spread evenly over the interval.
+
+Concurrency is sized for a busy apiserver: 1,000 nodes renew 100 Leases/s, so at 0.5 s per
+write 50 must be in flight just to keep up (real kubelets each have their own connection); with
+too few slots renewals queue up, Leases go stale and the node lifecycle controller marks
+healthy nodes Unknown.
 """
 from __future__ import annotations
 
@@ -19,7 +24,7 @@ log = logging.getLogger(__name__)
 
 class HollowFleet:
     def __init__(self, client, count: int, prefix: str = "hollow-", start_index: int = 0,
-                 lease_interval: float = 10.0, status_interval: float = 300.0, concurrency: int = 32,
+                 lease_interval: float = 10.0, status_interval: float = 300.0, concurrency: int = 128,
                  labels: dict | None = None, taints: list | None = None, lease_duration: int = 40):
         self.client = client
         self.lease_interval = lease_interval
