@@ -1,8 +1,10 @@
 """Workloads and self-healing on a real netns lab, driven with the real kubectl: Deployment
 rollout, history, undo and pause; a DaemonSet on every schedulable node; Jobs that succeed
-and fail; a CronJob (run by hand and on its schedule); StatefulSet ordering and DNS names;
-placement by taints, node labels and pod anti-affinity; priority and preemption; and a
-stopped worker whose pods come back on the other worker. Every test removes what it made;
+and fail (backoff limit, deadline), indexed Jobs and their TTL; a CronJob (run by hand and on
+its schedule); StatefulSet ordering and DNS names; placement by taints, node labels and pod
+anti-affinity; priority and preemption; orphan/foreground deletion and namespace deletion;
+cordon and drain within a PodDisruptionBudget; and a stopped worker whose pods come back on
+the other worker. Every test removes what it made;
 the node-stopping test comes last because it disturbs the lab."""
 import json
 import re
@@ -524,6 +526,139 @@ def test_a_high_priority_pod_preempts_and_a_polite_one_does_not(lab):
     finally:
         delete("pod", "low-0", "low-1", "polite", "vip", env=lab)
         kubectl("delete", "-f", "-", "--ignore-not-found", stdin=PRIORITY_CLASSES, env=lab)
+
+
+# ---- more Job semantics: indexed completion, TTL, active deadline ------------------------------
+
+INDEXED = """
+apiVersion: batch/v1
+kind: Job
+metadata: {name: indexed}
+spec:
+  completions: 3
+  parallelism: 3
+  completionMode: Indexed
+  ttlSecondsAfterFinished: 30
+  template:
+    spec:
+      restartPolicy: Never
+      containers:
+      - name: main
+        image: busybox
+        command: [sh, -c, 'echo index=$JOB_COMPLETION_INDEX host=$(hostname)']
+"""
+DEADLINE = """
+apiVersion: batch/v1
+kind: Job
+metadata: {name: deadline}
+spec:
+  activeDeadlineSeconds: 5
+  template:
+    spec:
+      restartPolicy: Never
+      terminationGracePeriodSeconds: 1
+      containers:
+      - name: main
+        image: busybox
+        command: [sleep, '3600']
+"""
+
+
+def job_or_none(name, env):
+    proc = kubectl("get", "job", name, "-o", "json", env=env, check=False)
+    return json.loads(proc.stdout) if proc.returncode == 0 else None
+
+
+def test_indexed_job_then_its_ttl_and_a_job_past_its_deadline(lab):
+    apply(INDEXED, lab)
+    apply(DEADLINE, lab)
+    try:
+        job = wait_for("job indexed to complete", lambda: finished_job("indexed", lab), SLOW)
+        assert condition(job, "Complete") and job["status"]["completedIndexes"] == "0-2"
+        logs = {}
+        for p in pods("job-name=indexed", lab):
+            index = p["metadata"]["annotations"]["batch.kubernetes.io/job-completion-index"]
+            logs[index] = kubectl("logs", p["metadata"]["name"], env=lab).stdout.strip()
+        assert logs == {i: f"index={i} host=indexed-{i}" for i in ("0", "1", "2")}
+        wait_for("job indexed removed by its TTL, with its pods", lambda: job_or_none("indexed", lab) is None
+                 and not pods("job-name=indexed", lab), SLOW)
+
+        job = wait_for("job deadline to fail", lambda: finished_job("deadline", lab), SLOW)
+        failed = condition(job, "Failed")
+        assert failed["status"] == "True" and failed["reason"] == "DeadlineExceeded"
+        wait_for("the deadline job's running pod stopped", lambda: not live(pods("job-name=deadline", lab)), SLOW)
+    finally:
+        delete("job", "indexed", "deadline", env=lab)
+
+
+# ---- garbage collection and namespace deletion --------------------------------------------------
+
+def test_orphan_and_foreground_deletion_and_a_namespace_emptied_on_delete(lab):
+    apply(deployment("keep", 2), lab)
+    try:
+        placed("keep", 2, lab)
+        (rs,) = get_json("rs", "-l", "app=keep", env=lab)["items"]
+        kubectl("delete", "deployment", "keep", "--cascade=orphan", env=lab)
+        orphan = wait_for("the ReplicaSet released by its deleted Deployment",
+                          lambda: (r := get_json("rs", rs["metadata"]["name"], env=lab)) and
+                          not r["metadata"].get("ownerReferences") and r, SLOW)
+        assert orphan["metadata"]["uid"] == rs["metadata"]["uid"]
+        assert len(ready_on("app=keep", lab)) == 2                       # its pods keep running
+        kubectl("delete", "rs", rs["metadata"]["name"], "--cascade=foreground", "--wait=true", "--timeout=300s",
+                env=lab, timeout=330)
+        assert not pods("app=keep", lab)      # foreground: the owner went only after its pods
+    finally:
+        delete("deployment", "keep", env=lab)
+        kubectl("delete", "rs", "-l", "app=keep", "--ignore-not-found", env=lab)
+
+    kubectl("create", "namespace", "lab-scratch", env=lab)
+    kubectl("create", "deployment", "inside", "--image=busybox", "--replicas=2", "-n", "lab-scratch", "--",
+            "sleep", "3600", env=lab)
+    wait_for("2 ready pods in lab-scratch", lambda: len([
+        p for p in live(get_json("pods", "-n", "lab-scratch", env=lab)["items"]) if is_ready(p)]) == 2, SLOW)
+    assert get_json("serviceaccount", "default", "-n", "lab-scratch", env=lab)
+    kubectl("delete", "namespace", "lab-scratch", "--wait=true", "--timeout=300s", env=lab, timeout=330)
+    assert kubectl("get", "namespace", "lab-scratch", env=lab, check=False).returncode != 0
+    assert not [p for p in get_json("pods", "-A", env=lab)["items"] if p["metadata"]["namespace"] == "lab-scratch"]
+
+
+# ---- cordon and drain, respecting a PodDisruptionBudget -----------------------------------------
+
+PDB = """
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata: {name: drainme}
+spec:
+  minAvailable: 3
+  selector: {matchLabels: {app: drainme}}
+"""
+
+
+def test_drain_moves_pods_off_a_cordoned_worker_within_the_budget(lab):
+    apply(deployment("drainme", 4, SPREAD.replace("heal", "drainme")), lab)
+    apply(PDB, lab)
+    try:
+        before = placed("drainme", 4, lab)
+        assert set(before.values()) == set(WORKERS)
+        wait_for("the budget to allow one disruption",
+                 lambda: get_json("pdb", "drainme", env=lab)["status"].get("disruptionsAllowed") == 1, SLOW)
+        out = kubectl("drain", "w1-k8s", "--ignore-daemonsets", "--grace-period=1", "--timeout=300s", env=lab,
+                      timeout=330)
+        assert "drained" in out.stdout, out.stdout
+        node = get_json("node", "w1-k8s", env=lab)
+        assert node["spec"]["unschedulable"] is True
+        assert {"key": "node.kubernetes.io/unschedulable", "effect": "NoSchedule"} in [
+            {k: t[k] for k in ("key", "effect")} for t in node["spec"].get("taints") or []]
+        after = placed("drainme", 4, lab)
+        assert set(after.values()) == {"w2-k8s"}
+        assert not {n for n, node in before.items() if node == "w1-k8s"} & set(after)
+    finally:
+        kubectl("uncordon", "w1-k8s", env=lab, check=False)
+        delete("pdb", "drainme", env=lab)
+        delete("deployment", "drainme", env=lab)
+    wait_for("w1-k8s schedulable again, without the unschedulable taint", lambda: not (
+        n := get_json("node", "w1-k8s", env=lab))["spec"].get("unschedulable") and not any(
+        t["key"] == "node.kubernetes.io/unschedulable" for t in n["spec"].get("taints") or []), SLOW)
 
 
 # ---- self-healing: a stopped worker (LAST: it disturbs the lab) ---------------------------------
