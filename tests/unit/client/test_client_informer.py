@@ -255,3 +255,20 @@ def test_managed_fields_are_dropped_unless_asked_for():
                                                                    "managedFields": list(mf)}}})
         assert inf.get("ns/c")["metadata"].get("managedFields") == want
         assert seen[0] is inf.get("ns/c")               # handlers see the object as cached
+
+
+def test_compact_objects_share_keys_and_short_strings():
+    from labkube.client.informer import compact
+
+    def pod(name):      # built at run time: equal strings, distinct objects
+        return {"".join(["meta", "data"]): {"name": name, "namespace": "".join(["de", "fault"]),
+                                            "managedFields": [{"manager": "x"}]},
+                "status": {"phase": "".join(["Run", "ning"]), "conditions": [{"type": "".join(["Rea", "dy"])}],
+                           "blob": "x" * 100 + name}}
+    a, b = compact(pod("a")), compact(pod("b"))
+    assert a == {"metadata": {"name": "a", "namespace": "default"},
+                 "status": {"phase": "Running", "conditions": [{"type": "Ready"}], "blob": "x" * 100 + "a"}}
+    ka, kb = next(iter(a)), next(iter(b))
+    assert ka is kb and a["metadata"]["namespace"] is b["metadata"]["namespace"]
+    assert a["status"]["phase"] is b["status"]["phase"]
+    assert a["status"]["conditions"][0]["type"] is b["status"]["conditions"][0]["type"]
