@@ -5,6 +5,10 @@ from __future__ import annotations
 from ..framework import FilterPlugin, NodeInfo, pod_requests
 
 
+FITS: list[str] = []            # shared "no reasons" answer (never modified)
+UNLIMITED = float("inf")
+
+
 class NodeResourcesFit(FilterPlugin):
     name = "NodeResourcesFit"
     _pod: dict | None = None
@@ -15,6 +19,22 @@ class NodeResourcesFit(FilterPlugin):
         self._pod = pod
         self._want = sorted((k, v) for k, v in pod_requests(pod).items() if v > 0)
         return None
+
+    def filter_batch(self, pod: dict, nodes: list[NodeInfo]) -> list[list[str]]:
+        """The usual case (the pod fits) checked inline; reasons worked out only for the rest."""
+        if pod is not self._pod:
+            self.pre_filter(pod, nodes)
+        want, out, fits = self._want, [], FITS
+        for ni in nodes:
+            alloc, used = ni.alloc, ni.req
+            ok = len(ni.pods) < alloc.get("pods", UNLIMITED)
+            if ok:
+                for name, w in want:
+                    if used.get(name, 0) + w > alloc.get(name, 0):
+                        ok = False
+                        break
+            out.append(fits if ok else self.filter(pod, ni))
+        return out
 
     def filter(self, pod: dict, node: NodeInfo) -> list[str]:
         if pod is not self._pod:

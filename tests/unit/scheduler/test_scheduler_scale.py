@@ -141,3 +141,56 @@ def test_filters_skip_what_the_pod_does_not_ask_for():
     named = pod("named")
     named["spec"]["nodeName"] = "w2"
     assert [n.name for n in prof.find_nodes(named, nodes)] == ["w2"]
+
+
+def test_chunked_filtering_matches_node_by_node():
+    """Filters run a chunk of nodes at a time; the outcome must be what checking node after node
+    and stopping at the wanted number of feasible nodes gives: same feasible nodes, same reasons
+    for the nodes looked at, same round-robin start for the next cycle."""
+    from labkube.scheduler.framework import FILTER_CHUNK
+
+    def build():
+        out = []
+        for i in range(300):
+            name = f"n{i:03d}"
+            if i % 7 == 0:
+                out.append(NodeInfo(node(name, taints=[CP_TAINT])))
+            elif i % 5 == 0:
+                out.append(NodeInfo(node(name, cpu="100m")))
+            else:
+                out.append(NodeInfo(node(name)))
+        return out
+
+    def by_hand(prof, p, nodes, start):
+        want = feasible_nodes_to_find(len(nodes), prof.percentage_of_nodes_to_score)
+        feasible, reasons, looked = [], {}, 0
+        for ni in nodes[start:] + nodes[:start]:
+            looked += 1
+            why = next((w for f in prof.filters if (w := f.filter(p, ni))), None)
+            if why:
+                reasons[ni.name] = why
+            else:
+                feasible.append(ni.name)
+                if len(feasible) >= want:
+                    break
+        return feasible, reasons, (start + looked) % len(nodes)
+
+    assert FILTER_CHUNK < 300
+    for pct, start in ((10, 0), (10, 250), (40, 37), (100, 0)):
+        nodes = build()
+        prof = default_profile(random.Random(0))
+        prof.percentage_of_nodes_to_score, prof.next_start = pct, start
+        p = pod("p", cpu="500m")
+        want_feasible, _, want_next = by_hand(prof, p, nodes, start if pct < 100 else 0)
+        got = prof.find_nodes(p, nodes)
+        assert [ni.name for ni in got] == want_feasible, pct
+        if pct < 100:
+            assert prof.next_start == want_next, pct
+    try:                                                    # nothing fits: every node's reason
+        default_profile(random.Random(0)).find_nodes(pod("big", cpu="64"), build())
+    except FitError as e:
+        assert len(e.reasons) == 300 and e.message() == (
+            "0/300 nodes are available: 257 Insufficient cpu, 43 node(s) had untolerated taint "
+            "{node-role.kubernetes.io/control-plane: }.")
+    else:
+        raise AssertionError("expected FitError")
