@@ -17,7 +17,6 @@ maps (label selectors) are owned as a whole.
 """
 from __future__ import annotations
 
-import copy
 import json
 from dataclasses import dataclass
 
@@ -273,8 +272,8 @@ class _Entry:
 def _entries(obj: dict) -> list[_Entry]:
     out = []
     for raw in (obj.get("metadata") or {}).get("managedFields") or []:
-        if isinstance(raw, dict):
-            out.append(_Entry(dict(raw), from_fields_v1(raw.get("fieldsV1") or {})))
+        if isinstance(raw, dict) and isinstance(raw.get("fieldsV1"), dict):  # a malformed entry owns nothing
+            out.append(_Entry(dict(raw), from_fields_v1(raw["fieldsV1"])))
     return out
 
 
@@ -337,7 +336,7 @@ def updated(old: dict, new: dict, m: Manager, api_version: str, status_subresour
     removed = set(before) - set(after)
     current = (old.get("metadata") or {}).get("managedFields") or []
     if not changed and not removed:
-        return copy.deepcopy(current) if isinstance(current, list) else []
+        return _render(_entries(old), _now()) if isinstance(current, list) else []
     entries = _entries(old)
     mine = _mine(entries, m, api_version)
     for e in entries:

@@ -159,7 +159,9 @@ class Registry(Reader):
             if res.namespaced:
                 new["metadata"].setdefault("namespace", ns)
             _check_shape(res, new)
-            applied_fields = new["metadata"].get("managedFields") if manager and manager.operation == APPLY else None
+            # Apply: managedfields.apply computed them; Update: a list the client set replaces the
+            # stored one as the base (kubectl's client-side to server-side apply migration, or [{}] to reset)
+            sent_fields = new["metadata"].get("managedFields") if manager else None
             with _malformed(res):
                 new = prepare_update(res, new, with_rv(copy.deepcopy(cur), rev), sub)
                 if res.name == "services":
@@ -168,8 +170,12 @@ class Registry(Reader):
             if errs:
                 raise errors.invalid(res.kind, name, errs, res.group)
             if manager is not None and sub not in INTERNAL:
-                mf = applied_fields if manager.operation == APPLY else managedfields.updated(
-                    cur, new, manager, res.api_version, has_status_subresource(res))
+                base = cur
+                if manager.operation != APPLY and isinstance(sent_fields, list) and sent_fields and \
+                        sent_fields != (cur.get("metadata") or {}).get("managedFields"):
+                    base = dict(cur, metadata=dict(cur.get("metadata") or {}, managedFields=sent_fields))
+                mf = sent_fields if manager.operation == APPLY else managedfields.updated(
+                    base, new, manager, res.api_version, has_status_subresource(res))
                 if mf:
                     new["metadata"]["managedFields"] = mf
                 else:

@@ -487,6 +487,28 @@ def _pyclient(lab):
     return client.CoreV1Api(client.ApiClient(cfg))
 
 
+def test_python_client_server_side_apply(lab):
+    from kubernetes.client.rest import ApiException
+    api = _pyclient(lab)
+    cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "pyssa"}, "data": {"a": "1", "b": "2"}}
+    ssa = {"_content_type": "application/apply-patch+yaml"}
+    api.patch_namespaced_config_map("pyssa", "default", cm, field_manager="op-a", **ssa)
+    got = api.patch_namespaced_config_map("pyssa", "default", {**cm, "data": {"a": "1"}}, field_manager="op-a", **ssa)
+    assert got.data == {"a": "1"}  # b is no longer applied by its only manager
+    [entry] = got.metadata.managed_fields
+    assert (entry.manager, entry.operation, entry.fields_v1) == ("op-a", "Apply", {"f:data": {".": {}, "f:a": {}}})
+    with pytest.raises(ApiException) as e:
+        api.patch_namespaced_config_map("pyssa", "default", {**cm, "data": {"a": "9"}}, field_manager="op-b", **ssa)
+    assert e.value.status == 409
+    assert json.loads(e.value.body)["message"] == 'Apply failed with 1 conflict: conflict with "op-a": .data.a'
+    got = api.patch_namespaced_config_map("pyssa", "default", {**cm, "data": {"a": "9"}}, field_manager="op-b",
+                                          force=True, **ssa)
+    assert got.data == {"a": "9"}
+    owned = {m.manager: m.fields_v1 for m in got.metadata.managed_fields}
+    assert owned["op-b"] == {"f:data": {".": {}, "f:a": {}}} and owned["op-a"] == {"f:data": {}}  # a kept the map
+    api.delete_namespaced_config_map("pyssa", "default")
+
+
 def test_python_client_list_create_patch_watch_delete(lab):
     from kubernetes import watch
     api = _pyclient(lab)

@@ -123,3 +123,20 @@ async def test_dry_run_apply_stores_nothing(api):
                         headers=APPLY_CT)
     assert (await r.json())["spec"]["replicas"] == 9
     assert (await (await api.get(f"{DEPLOYS}/d")).json())["spec"]["replicas"] == 1
+
+
+async def test_managed_fields_sent_in_an_update_replace_the_stored_ones(api):
+    """kubectl's migration from client-side apply rewrites managedFields with a JSON patch;
+    `[{}]` resets them; a body without them keeps them."""
+    created = await _apply(api, "d", deploy("d"), code=201)
+    r = await api.put(f"{DEPLOYS}/d?fieldManager=edit", json={**created, "metadata": {
+        k: v for k, v in created["metadata"].items() if k != "managedFields"}})
+    assert r.status == 200 and _owners(await r.json()) == _owners(created)
+    moved = [dict(created["metadata"]["managedFields"][0], manager="renamed")]
+    r = await api.patch(f"{DEPLOYS}/d?fieldManager=kubectl", data=json.dumps(
+        [{"op": "replace", "path": "/metadata/managedFields", "value": moved}]),
+        headers={"Content-Type": "application/json-patch+json"})
+    assert list(_owners(await r.json())) == [("renamed", "Apply", "")]
+    r = await api.patch(f"{DEPLOYS}/d?fieldManager=kubectl", json={"metadata": {"managedFields": [{}]}},
+                        headers={"Content-Type": "application/merge-patch+json"})
+    assert "managedFields" not in (await r.json())["metadata"]
