@@ -2,8 +2,8 @@
 
 - A playbook (the benchmark's role: file/copy/template/command/lineinfile/stat/assert
   and handlers) run twice by labctl on netns nodes: the second run reports 0 changed.
-- The same playbook run by ansible-playbook: the same changes per host and the same
-  files on the nodes.
+- The same playbook run by ansible-playbook on the same nodes (each tool into its own
+  directory): the same changes per host, first run and rerun, and the same files.
 - The shipped roles: the part of site.yml that uses only modules both tools share —
   the "Prepare every node" play (common, pki, install) and the masters' storage role —
   run by each tool on a fresh netns lab (3 nodes, the default inventory), then rerun:
@@ -13,14 +13,15 @@
 Why not all of site.yml: the later roles start their services with `service`, which on
 netns nodes drives the node supervisor (`labnode-svc`); Ansible's service module does not
 know it (it looks for systemd/sysvinit), and everything after the first service
-(wait_for on ports, uri health checks, smoke) depends on the services running. So the
+(wait_for on ports, uri health checks) depends on the services running. So the
 comparison stops where the roles' first service task would run; the playbook is written
 here and pulls the shipped roles by name (ANSIBLE_ROLES_PATH, which labctl honours too),
 so the roles are compared unchanged. `pki` is labctl's own module: Ansible runs
 library/pki.py, which calls the same labctl.pki.
 
-Only one lab may be up on the machine: the tests wait for another lab to go away (up to
-5 minutes) and are skipped if it does not. ansible-core missing: those tests are skipped.
+The module holds the machine's lab lock (conftest), so no other lab comes up meanwhile;
+the bench-role tests share one pair of nodes. ansible-core missing: those tests are
+skipped (it is in the `test` extra).
 """
 from __future__ import annotations
 
@@ -29,7 +30,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -41,17 +41,17 @@ bench = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(bench)
 needs_ansible = pytest.mark.skipif(not os.path.exists(bench.ANSIBLE), reason="ansible-core not installed "
                                    "(pip install ansible-core to run the compatibility tests)")
-# the side-by-side runs take many minutes of ansible-playbook and have not yet had a clean
-# pass on a quiet machine: opt in with LABCTL_TEST_ANSIBLE_COMPAT=1
-side_by_side = pytest.mark.skipif(os.environ.get("LABCTL_TEST_ANSIBLE_COMPAT") != "1",
-                                  reason="set LABCTL_TEST_ANSIBLE_COMPAT=1 to compare with ansible-playbook on netns nodes")
+BENCH_HOSTS = [("bench1", "10.200.0.10"), ("bench2", "10.200.0.11")]
 
 SNAPSHOT = r"""
 import hashlib, json, os, sys
 out = {}
+# made for each node set by the netns provider (host keys, authorized keys), not by the roles
+NODE_OWN = ("/etc/labkube/ssh",)
 for base in sys.argv[1:]:
     for d, dirs, files in os.walk(base):
-        dirs[:] = sorted(x for x in dirs if x not in ("venv", "uv-cache", "__pycache__"))
+        dirs[:] = sorted(x for x in dirs if x not in ("venv", "uv-cache", "__pycache__")
+                         and os.path.join(d, x) not in NODE_OWN)
         out[d] = ["dir", oct(os.stat(d).st_mode & 0o7777)]
         for f in sorted(files):
             p = os.path.join(d, f)
@@ -63,39 +63,37 @@ print(json.dumps(out))
 """
 
 
-def _wait_for_free_machine():
-    deadline = time.monotonic() + 300
-    while OWNER.exists() and time.monotonic() < deadline:
-        time.sleep(5)
-    if OWNER.exists():
-        pytest.skip(f"another lab ({OWNER.read_text().strip()}) is up on this machine")
+class NodeSets:
+    """At most one set of netns nodes at a time (one lab fits on the machine): asking for
+    another label removes the current set first; everything is removed at the end."""
+
+    def __init__(self, base: Path):
+        self.base, self.label, self.provider, self.key = base, None, None, None
+
+    def get(self, label: str, specs) -> Path:
+        """The SSH key of the node set `label` (made now unless it is the current one)."""
+        from labctl.providers.netns import NetnsProvider
+        if label != self.label:
+            self.close()
+            if OWNER.exists():
+                pytest.fail(f"another lab ({OWNER.read_text().strip()}) is up although this module "
+                            f"holds the lab lock: was it started without `flock /run/lock/labctl-lab.lock`?")
+            self.provider = NetnsProvider(self.base / f"nodes-{label}", subnet=bench.SUBNET)
+            self.key = Path(self.provider.create(specs)[0].private_key_file)
+            self.label = label
+        return self.key
+
+    def close(self):
+        if self.provider is not None:
+            self.provider.destroy()
+        self.label = self.provider = self.key = None
 
 
-@pytest.fixture
-def make_nodes(tmp_path):
-    """make_nodes(label, specs) -> key; destroys every node set it made."""
-    from labctl.providers.netns import NetnsProvider
-    made = []
-
-    def make(label, specs):
-        for earlier in made:          # this test's own earlier node set: its results are taken
-            earlier.destroy()
-        _wait_for_free_machine()
-        provider = NetnsProvider(tmp_path / f"nodes-{label}", subnet=bench.SUBNET)
-        made.append(provider)
-        eps = provider.create(specs)
-        return Path(eps[0].private_key_file)
-    yield make
-    for p in made:
-        p.destroy()
-
-
-def _check_ours(tmp_path, label, what):
-    """A failed run on nodes another lab removed meanwhile says nothing about the engine: skip."""
-    owner = OWNER.read_text().strip() if OWNER.exists() else ""
-    if owner != str(tmp_path / f"nodes-{label}"):
-        pytest.skip(f"another lab ({owner or 'none'}) replaced this test's nodes during {what}; "
-                    f"one lab at a time on a machine")
+@pytest.fixture(scope="module")
+def nodes(tmp_path_factory):
+    sets = NodeSets(tmp_path_factory.mktemp("compat"))
+    yield sets
+    sets.close()
 
 
 def _specs(n):
@@ -111,62 +109,73 @@ def _ssh(key, address, argv, stdin=None):
     return p.stdout
 
 
+def _differences(l_files, a_files, limit=30) -> str:
+    """The paths whose entries differ between two snapshots, one line each (labctl | ansible)."""
+    lines = []
+    for host in sorted(set(l_files) | set(a_files)):
+        left, right = l_files.get(host, {}), a_files.get(host, {})
+        for path in sorted(set(left) | set(right)):
+            if left.get(path) != right.get(path):
+                lines.append(f"{host} {path}: labctl {left.get(path)} | ansible {right.get(path)}")
+    return "\n".join(lines[:limit]) + (f"\n... {len(lines) - limit} more" if len(lines) > limit else "")
+
+
 def _snapshot(key, addresses, bases):
     return {a: json.loads(_ssh(key, a, ["/usr/bin/python3", "-", *bases], stdin=SNAPSHOT)) for a in addresses}
 
 
-def test_playbook_twice_on_netns_nodes_second_run_changes_nothing(tmp_path, make_nodes):
+def _bench_inventory(tmp_path, key):
+    return bench.write_inventory(tmp_path / "play", BENCH_HOSTS, key)
+
+
+def test_playbook_twice_on_netns_nodes_second_run_changes_nothing(tmp_path, nodes):
     from labctl.engine import run_playbook
     from labctl.inventory import load_inventory
-    key = make_nodes("twice", _specs(2))
+    key = nodes.get("bench", _specs(2))
     book = bench.write_role(tmp_path / "play", 24)
-    inv = load_inventory(bench.write_inventory(tmp_path / "play", [("bench1", "10.200.0.10"),
-                                                                     ("bench2", "10.200.0.11")], key))
-    first = run_playbook(book, inv, callback=lambda ev: None)
-    if first.unreachable_hosts:
-        _check_ours(tmp_path, "twice", "the first run")
+    inv = load_inventory(_bench_inventory(tmp_path, key))
+    extra = {"bench_dir": "/var/lib/labkube/twice"}
+    first = run_playbook(book, inv, extra_vars=extra, callback=lambda ev: None)
     assert first.ok and first.changed > 0, first.stats
     events = []
-    second = run_playbook(book, inv, callback=events.append)
-    if second.unreachable_hosts:
-        _check_ours(tmp_path, "twice", "the rerun")
+    second = run_playbook(book, inv, extra_vars=extra, callback=events.append)
     assert second.ok, second.stats
     assert second.changed == 0, [(e["host"], e["task"]) for e in events
                                  if e["event"] == "host_result" and e["result"].get("changed")]
     assert all(s["ok"] > 0 and s["changed"] == 0 for s in second.stats.values())
-    listing = _ssh(key, "10.200.0.11", ["ls", "/var/lib/labkube/bench/etc", "/var/lib/labkube/bench/run"])
+    listing = _ssh(key, "10.200.0.11", ["ls", "/var/lib/labkube/twice/etc", "/var/lib/labkube/twice/run"])
     assert "conf-0.ini" in listing and "restarted" in listing
 
 
 @needs_ansible
-@side_by_side
-@pytest.mark.timeout(1200)      # ansible-playbook pays a new SSH session per task
-def test_same_changes_as_ansible_playbook_on_netns_nodes(tmp_path, make_nodes):
-    book = bench.write_role(tmp_path / "play", 30)
-    hosts = [("bench1", "10.200.0.10"), ("bench2", "10.200.0.11")]
+@pytest.mark.timeout(1200)      # ansible-playbook pays a module start per task and host
+def test_same_changes_as_ansible_playbook_on_netns_nodes(tmp_path, nodes):
+    key = nodes.get("bench", _specs(2))
+    book = bench.write_role(tmp_path / "play", 20)
+    inv = _bench_inventory(tmp_path, key)
     results = {}
-    for tool in ("labctl", "ansible"):
-        key = make_nodes(tool, _specs(2))     # fresh nodes for each tool
-        inv = bench.write_inventory(tmp_path / "play", hosts, key)
+    for tool in ("labctl", "ansible"):      # the same nodes, each tool into its own directory
+        base = f"/var/lib/labkube/compat-{tool}"
         runs = []
         for _ in range(2):
             try:
-                runs.append(bench.run_tool(tool, book, inv, 10, {}, tmp_path)[1])
+                runs.append(bench.run_tool(tool, book, inv, 10, {"bench_dir": base}, tmp_path)[1])
             except SystemExit as exc:     # the bench's run_tool exits on a failed run
-                _check_ours(tmp_path, tool, f"the {tool} run")
                 pytest.fail(str(exc))
-        results[tool] = (runs, _snapshot(key, [a for _, a in hosts], ["/var/lib/labkube/bench"]))
+        snap = _snapshot(key, [a for _, a in BENCH_HOSTS], [base])
+        results[tool] = (runs, {a: {p.replace(base, "{dir}"): v for p, v in files.items()}
+                                for a, files in snap.items()})
     (l_runs, l_files), (a_runs, a_files) = results["labctl"], results["ansible"]
     assert l_runs[0] == a_runs[0], f"first run: labctl {l_runs[0]} ansible {a_runs[0]}"
     assert l_runs[1] == a_runs[1], f"rerun: labctl {l_runs[1]} ansible {a_runs[1]}"
     assert all(v[1] == 0 for v in l_runs[1].values())
-    assert l_files == a_files
+    assert all("{dir}/etc/conf-1.ini" in files and "{dir}/run/restarted" in files for files in l_files.values())
+    assert l_files == a_files, _differences(l_files, a_files)
 
 
 @needs_ansible
-@side_by_side
 @pytest.mark.timeout(2400)      # two fresh 3-node labs, install role (wheelhouse, uv) by each tool
-def test_shipped_roles_same_changes_as_ansible_playbook(tmp_path, make_nodes):
+def test_shipped_roles_same_changes_as_ansible_playbook(tmp_path, nodes):
     from labctl import artifacts
     from labctl.lab import Lab
     lab = Lab(ROOT / "inventories" / "local")
@@ -184,7 +193,7 @@ def test_shipped_roles_same_changes_as_ansible_playbook(tmp_path, make_nodes):
     base_env = {"ANSIBLE_ROLES_PATH": str(ROOT / "roles"), "ANSIBLE_LIBRARY": str(ROOT / "library")}
     results = {}
     for tool in ("labctl", "ansible"):
-        key = make_nodes(tool, specs)
+        key = nodes.get(f"roles-{tool}", specs)     # fresh nodes: the roles write fixed paths
         extra = {"lab_state_dir": str(tmp_path / f"{tool}-state"),
                  "labctl_wheelhouse": wheelhouse, "labctl_uv": uv,
                  "ansible_ssh_private_key_file": str(key)}
@@ -199,8 +208,6 @@ def test_shipped_roles_same_changes_as_ansible_playbook(tmp_path, make_nodes):
                        "-e", json.dumps(extra), str(book)]
                 env = dict(bench.ansible_env(tmp_path), **base_env)
             p = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
-            if p.returncode == 4:
-                _check_ours(tmp_path, tool, f"the {tool} run")
             assert p.returncode == 0, f"{tool}:\n{(p.stdout + p.stderr)[-4000:]}"
             runs.append(bench.recap(p.stdout))
         results[tool] = (runs, _snapshot(key, addresses, ["/etc/labkube", "/var/lib/labkube"]))
@@ -208,4 +215,4 @@ def test_shipped_roles_same_changes_as_ansible_playbook(tmp_path, make_nodes):
     assert l_runs[0] == a_runs[0], f"first run: labctl {l_runs[0]} ansible {a_runs[0]}"
     assert l_runs[1] == a_runs[1], f"rerun: labctl {l_runs[1]} ansible {a_runs[1]}"
     assert all(v[1] == 0 for v in l_runs[1].values()), l_runs[1]
-    assert l_files == a_files
+    assert l_files == a_files, _differences(l_files, a_files)
