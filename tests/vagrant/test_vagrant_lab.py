@@ -112,5 +112,10 @@ def test_down_leaves_no_vm_volume_or_network(lab):
     down = labctl("down", env=lab, timeout=600)
     assert down.returncode == 0, down.stderr
     assert libvirt.leftovers("vagrant") == []
+    # nothing of the lab anywhere in libvirt: no VM, no network, no volume in any pool
+    assert not [d for d in libvirt._names("list", "--all", "--name") if "labctl" in d]
+    assert not [n for n in libvirt._names("net-list", "--all", "--name") if "labctl" in n]
+    for pool in libvirt._names("pool-list", "--all", "--name"):
+        assert not [v for v in libvirt.volumes(pool) if "labctl" in v], pool
     assert subprocess.run(["pgrep", "-f", "qemu-system.*labctl-vagrant"], capture_output=True).returncode == 1
     assert not Path(lab["LABCTL_STATE_DIR"]).exists()

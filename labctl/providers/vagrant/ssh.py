@@ -19,8 +19,9 @@ def lab_key(state_dir: Path) -> Path:
     return key
 
 
-def wait_ssh(name: str, address: str, key: Path, timeout: float = 120) -> None:
-    """Until sshd on address:22 accepts root with the lab key (a VM boots slowly under TCG)."""
+def wait_ssh(name: str, address: str, key: Path, timeout: float = 600) -> None:
+    """Until sshd on address:22 accepts root with the lab key. A VM under emulation on a
+    busy host can need minutes for its lab address and sshd after a boot."""
     import paramiko
     deadline = time.monotonic() + timeout
     last = "no answer"
@@ -30,8 +31,8 @@ def wait_ssh(name: str, address: str, key: Path, timeout: float = 120) -> None:
                 pass
             client = paramiko.SSHClient()
             client.set_missing_host_key_policy(paramiko.AutoAddPolicy())
-            client.connect(address, username="root", key_filename=str(key), timeout=10,
-                           allow_agent=False, look_for_keys=False)
+            client.connect(address, username="root", key_filename=str(key), timeout=30,
+                           banner_timeout=60, auth_timeout=60, allow_agent=False, look_for_keys=False)
             client.close()
             return
         except Exception as exc:  # refused, reset, auth not yet set up: try again
