@@ -47,7 +47,8 @@ test-integration: install
 	$(PY) -m pytest -q -ra tests/integration
 
 # Opt-in: builds the box if needed, 1 master + 2 workers as VMs, smoke, a worker stopped,
-# everything torn down. Slow under QEMU emulation (no KVM): about 10 minutes.
+# everything torn down. Slow under QEMU emulation (no KVM) on a busy 2-core host:
+# about an hour (VMs created in ~10 min, site.yml ~40 min); much faster with KVM.
 test-vagrant: install host-vagrant
 	LABCTL_TEST_VAGRANT=1 $(PY) -m pytest -q -ra tests/vagrant
 
