@@ -222,7 +222,7 @@ class Registry(Reader):
         if isinstance(ns, dict) and not ns.get("clusterIP") and os_.get("clusterIP"):
             ns["clusterIP"] = os_["clusterIP"]
             ns["clusterIPs"] = os_.get("clusterIPs") or [os_["clusterIP"]]
-        if isinstance(ns, dict):
+        if isinstance(ns, dict) and ns.get("type") in ("NodePort", "LoadBalancer"):   # else they are released
             old_ports = {(p.get("port"), p.get("protocol")): p.get("nodePort") for p in os_.get("ports") or []}
             for p in ns.get("ports") or []:
                 if isinstance(p, dict) and not p.get("nodePort") and old_ports.get((p.get("port"), p.get("protocol"))):

@@ -127,6 +127,20 @@ async def test_service_ip_allocation(api, svc_type):
     assert r.status == 422 and "already allocated" in (await r.json())["message"]
 
 
+async def test_node_ports_kept_on_update_only_while_the_type_needs_them(api):
+    url = "/api/v1/namespaces/default/services"
+    s = await (await api.post(url, json={"metadata": {"name": "lb"},
+                                         "spec": {"type": "LoadBalancer", "ports": [{"port": 80}]}})).json()
+    node_port = s["spec"]["ports"][0]["nodePort"]
+    s["spec"]["ports"] = [{"port": 80}]                          # a replace that leaves nodePort out keeps it
+    s = await (await api.put(f"{url}/lb", json=s)).json()
+    assert s["spec"]["ports"][0]["nodePort"] == node_port
+    s["spec"].update(type="ClusterIP", ports=[{"port": 80}])     # ... unless the new type has no node ports
+    r = await api.put(f"{url}/lb", json=s)
+    assert r.status == 200, await r.text()
+    assert "nodePort" not in (await r.json())["spec"]["ports"][0]
+
+
 @pytest.mark.parametrize("ns", ["default", "kube-system", "kube-public"])
 async def test_system_namespaces_may_not_be_deleted(api, ns):
     r = await api.delete(f"/api/v1/namespaces/{ns}")
