@@ -47,7 +47,9 @@ class NodeLifecycleController(Controller):
         self.eviction_timeout = float(s.get("pod_eviction_timeout", 300))
         self.period = float(s.get("node_monitor_period", 5))
         self.nodes = self.informer("nodes")
-        self.leases = self.informer("leases", "kube-node-lease")
+        # the cluster-wide lease informer the garbage collector has anyway (one watch, one parse
+        # per renewal, instead of a second informer for kube-node-lease)
+        self.leases = self.informer("leases")
         self.pods = self.informer("pods")
         self.pods.add_index(BY_NODE, node_name_index)     # a node's pods without scanning them all
         self.health: dict[str, tuple[tuple, float]] = {}   # node -> (heartbeat signature, when it changed)
@@ -62,7 +64,7 @@ class NodeLifecycleController(Controller):
         self.queue.add(node["metadata"]["name"])
 
     def _lease(self, lease: dict) -> None:
-        if self.nodes.get(lease["metadata"]["name"]) is not None:
+        if lease["metadata"].get("namespace") == "kube-node-lease" and self.nodes.get(lease["metadata"]["name"]) is not None:
             self.queue.add(lease["metadata"]["name"])
 
     async def periodic(self) -> None:

@@ -45,6 +45,16 @@ async def setup():
     return h
 
 
+async def test_a_lease_named_like_the_node_elsewhere_is_no_heartbeat():
+    h = await setup()
+    await h.api.create("leases", {"metadata": {"name": "w1"}, "spec": {"renewTime": "x0"}}, namespace="kube-system")
+    for i in range(3):
+        await h.api.patch("leases", "w1", {"spec": {"renewTime": f"x{i + 1}"}}, namespace="kube-system")
+        await tick(h, 30)
+    n = await h.api.get("nodes", "w1")
+    assert n["status"]["conditions"][0]["status"] == "Unknown"
+
+
 def taints(n):
     return sorted((t["key"], t["effect"]) for t in n["spec"].get("taints") or [])
 
