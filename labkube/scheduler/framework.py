@@ -22,9 +22,12 @@ _REQ_CACHE: dict[tuple, dict[str, int]] = {}
 
 def pod_requests(pod: dict, non_zero: bool = False) -> dict[str, int]:
     """Effective requests: sum over containers, at least each init container, plus overhead.
-    Cached per (uid, resourceVersion): a pod's spec does not change once stored."""
+    Cached per (uid, generation): container resources cannot change once a pod is stored, and
+    status writes (most of a pod's updates) leave the generation alone; objects without a
+    generation are cached per resourceVersion."""
     md = pod.get("metadata") or {}
-    key = (md.get("uid"), md.get("resourceVersion"), non_zero) if md.get("uid") and md.get("resourceVersion") else None
+    ver = md.get("generation") or md.get("resourceVersion")
+    key = (md.get("uid"), ver, non_zero) if md.get("uid") and ver else None
     if key is not None and key in _REQ_CACHE:
         return _REQ_CACHE[key]
     out = _pod_requests(pod, non_zero)
