@@ -178,6 +178,7 @@ async def bench(args, cluster: LocalCluster, out: dict) -> None:
         await until(lambda: len(backlog.running) >= args.backlog, 60, 0.25)
         for inf in (nodes, pods.inf, backlog.inf):
             await inf.stop()
+        out["nodes_ready_end"] = ready()      # below `nodes`: heartbeats fell behind under load
 
 
 def main(argv=None) -> int:
@@ -203,7 +204,8 @@ def main(argv=None) -> int:
     d = tempfile.mkdtemp(prefix="bench-scale-")
     signal.signal(signal.SIGTERM, signal.default_int_handler)     # SIGTERM: stop, report what we have
     cluster = LocalCluster(d, apiserver_cfg={"storage": {"fsync": not args.no_fsync}})
-    out: dict = {"bench": "scale", "quick": q, "nodes": args.nodes, "pods": args.pods, "fsync": not args.no_fsync}
+    out: dict = {"bench": "scale", "quick": q, "nodes": args.nodes, "pods": args.pods, "fsync": not args.no_fsync,
+                 "loadavg_start": os.getloadavg()[0], "cpus": os.cpu_count()}
     t_start = time.monotonic()
     try:
         cluster.start()
@@ -216,6 +218,12 @@ def main(argv=None) -> int:
         out["rss_peak_mb"] = round(sum(m[1] for m in mem), 1)
         out["rss_mb_by_component"] = {n: round(m[0], 1) for n, m in zip(CONTROL_PLANE, mem)}
         out["cpu_s_by_component"] = {n: round(proc_cpu(p.pid), 1) for n, p in cluster.procs.items()}
+        # CPU per pod handled: comparable between runs on a shared machine, unlike wall-clock rates
+        handled = out.get("pods_running", 0) + out.get("scheduler_backlog_bound", 0)
+        if handled:
+            out["cpu_ms_per_pod_by_component"] = {n: round(1000 * c / handled, 2)
+                                                  for n, c in out["cpu_s_by_component"].items()}
+        out["loadavg_end"] = os.getloadavg()[0]
     finally:
         rcs = cluster.stop()
         out["exit_codes"] = rcs
