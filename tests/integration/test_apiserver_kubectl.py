@@ -346,6 +346,22 @@ def _managers(obj) -> dict:
     return {(e["manager"], e["operation"]): e for e in obj["metadata"].get("managedFields") or []}
 
 
+def test_client_side_apply_then_server_side_apply_migrates_ownership(lab):
+    lab.apply(_deploy("csa1", replicas=2))
+    before = _managers(lab.json("get", "deploy", "csa1", "--show-managed-fields"))
+    assert ("kubectl-client-side-apply", "Update") in before
+    # a changed value would conflict with the client-side manager (as upstream); the same config
+    # does not, and kubectl then moves that manager's fields to its apply manager
+    lab.kubectl("apply", "--server-side", "-f", "-", input=yaml.safe_dump(_deploy("csa1", replicas=2)))
+    lab.kubectl("apply", "--server-side", "-f", "-", input=yaml.safe_dump(_deploy("csa1", replicas=3)))
+    dep = lab.json("get", "deploy", "csa1", "--show-managed-fields")
+    assert dep["spec"]["replicas"] == 3
+    managers = _managers(dep)
+    assert ("kubectl-client-side-apply", "Update") not in managers
+    assert managers[("kubectl", "Apply")]["fieldsV1"]["f:spec"]["f:replicas"] == {}
+    lab.kubectl("delete", "deploy", "csa1")
+
+
 def test_server_side_apply_field_managers_conflicts_and_force(lab):
     ssa = ("apply", "--server-side", "-f", "-")
     first = lab.kubectl(*ssa, input=yaml.safe_dump(_deploy("ssa1", replicas=2)))
