@@ -10,13 +10,16 @@ Prints a one-line summary, or one JSON object with --json:
 
   bench/engine.py --json           10 nodes, 50 tasks, plus the site.yml rerun
   bench/engine.py --quick --json   2 nodes, 4 tasks, no site.yml (under a minute)
+  bench/engine.py --site-only      only the site.yml reruns
 
 ansible-playbook runs with pipelining, SSH ControlPersist and no fact gathering
 (its fastest ordinary settings). Only one lab may be up on the machine at a time: the
 bench holds the machine's lab lock (/run/lock/labctl-lab.lock, as the integration tests
 do; it also runs under `flock` on that file) and removes its nodes and lab at the end,
 also when it fails or gets SIGTERM. site_rerun_s is the median of three no-change
-`labctl play site.yml` runs (each one listed in site_reruns_s).
+`labctl play site.yml` runs (each one listed in site_reruns_s; site_rerun_engine_s is
+the engine's own time in each, without the process start); load_avg_1m_* is the
+machine's load when the bench started and ended (timings depend on it).
 Goal (issue 5): labctl >= 5x faster on both runs; site.yml rerun on 3 nodes < 2 s.
 """
 from __future__ import annotations
@@ -51,7 +54,7 @@ def write_role(root: Path, tasks: int = 50) -> Path:
     (role / "defaults" / "main.yml").write_text(
         "bench_dir: /var/lib/labkube/bench\nbench_port: 8080\n"
         "bench_peers: \"{{ groups['all'] }}\"\n")
-    n = max(tasks // 10, 1)    # tasks per kind (ten kinds below, about `tasks` in all)
+    n = max(-(-(tasks - 3) // 9), 1)   # tasks per kind: 3 single tasks and 9 kinds of n cover `tasks`
     t = [
         "- name: Create the bench directory\n  file: {path: \"{{ bench_dir }}\", state: directory, mode: '0755'}\n",
         "- name: Create the sub-directories\n  file: {path: \"{{ bench_dir }}/{{ item }}\", state: directory, mode: '0755'}\n"
@@ -237,19 +240,32 @@ def site_bench(tmp: Path, reruns: int = 3) -> list[float]:
         pinned = tmp / "wheelhouse"
         shutil.copytree(artifacts.wheelhouse(), pinned)
         play = lab + ["play", "-i", "inventories/local", "-e", json.dumps({"labctl_wheelhouse": str(pinned)}),
-                      "site.yml"]
+                      "--json", "site.yml"]
         subprocess.run(play, cwd=ROOT, env=env, capture_output=True, text=True)
+        engine = []
         for _ in range(reruns):
             start = time.monotonic()
             p = subprocess.run(play, cwd=ROOT, env=env, capture_output=True, text=True)
             elapsed = time.monotonic() - start
-            if p.returncode != 0 or _changed(recap(p.stdout)):
+            events = [json.loads(line) for line in p.stdout.splitlines() if line.startswith("{")]
+            end = next((e for e in reversed(events) if e.get("event") == "recap"), None)
+            if p.returncode != 0 or end is None or any(s["changed"] for s in end["stats"].values()):
                 sys.exit(f"bench: site.yml rerun failed or changed something:\n{(p.stdout + p.stderr)[-3000:]}")
             times.append(round(elapsed, 2))
-        progress(f"site.yml no-change reruns on 3 nodes: {times} s")
-        return times
+            engine.append(round(end["duration"], 2))
+            slowest = sorted(_task_times(events), reverse=True)[:5]
+            progress(f"site.yml rerun {elapsed:.2f} s (engine {end['duration']:.2f} s); slowest tasks: "
+                     + ", ".join(f"{name} {secs:.2f}" for secs, name in slowest))
+        progress(f"site.yml no-change reruns on 3 nodes: {times} s (engine: {engine} s)")
+        return times, engine
     finally:
         subprocess.run(lab + ["down"], cwd=ROOT, env=env, capture_output=True)
+
+
+def _task_times(events: list[dict]) -> list[tuple[float, str]]:
+    """(seconds, task) for each task of a --json event stream: from its start to the next."""
+    marks = [(e["ts"], e.get("task", "")) for e in events if e.get("event") in ("task_start", "recap")]
+    return [(b[0] - a[0], a[1]) for a, b in zip(marks, marks[1:])]
 
 
 def main() -> None:
@@ -260,10 +276,11 @@ def main() -> None:
     parser.add_argument("--tasks", type=int)
     parser.add_argument("--forks", type=int, default=10)
     parser.add_argument("--no-site", action="store_true", help="skip the site.yml reruns (they stand the default lab up)")
+    parser.add_argument("--site-only", action="store_true", help="only the site.yml reruns (no ansible-playbook)")
     args = parser.parse_args()
     if os.geteuid() != 0:
         sys.exit("bench: needs root (it creates network namespaces)")
-    if not os.path.exists(ANSIBLE):
+    if not os.path.exists(ANSIBLE) and not args.site_only:
         sys.exit("bench: ansible-playbook not found (pip install ansible-core into the venv)")
     nodes = args.nodes or (2 if args.quick else 10)
     tasks = args.tasks or (4 if args.quick else 50)
@@ -272,13 +289,21 @@ def main() -> None:
     hold_lab_lock()
     tmp = Path(tempfile.mkdtemp(prefix="labctl-bench-"))
     try:
-        result = engine_bench(tmp, nodes, tasks, args.forks)
+        result = {"load_avg_1m_start": round(os.getloadavg()[0], 1)}
+        if args.site_only:
+            result.update({k: None for k in ("labctl_first_s", "ansible_first_s", "labctl_rerun_s",
+                                             "ansible_rerun_s", "speedup_first", "speedup_rerun")},
+                          nodes=3, tasks=None, forks=None)
+        else:
+            result.update(engine_bench(tmp, nodes, tasks, args.forks))
         if args.quick or args.no_site:
             result["site_rerun_s"] = None
         else:
-            reruns = site_bench(tmp)
+            reruns, engine = site_bench(tmp)
             result["site_rerun_s"] = sorted(reruns)[len(reruns) // 2]    # the median
             result["site_reruns_s"] = reruns
+            result["site_rerun_engine_s"] = engine       # the engine's own time (no process start)
+        result["load_avg_1m_end"] = round(os.getloadavg()[0], 1)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     summary = (f"engine bench: {result['nodes']} nodes x {result['tasks']} tasks, forks {result['forks']}: "
