@@ -293,7 +293,7 @@ def _render(entries: list[_Entry], when: str) -> list[dict]:
         if e.changed:
             raw = {"manager": raw.get("manager"), "operation": raw.get("operation"), "apiVersion": raw.get("apiVersion"),
                    "time": when, "fieldsType": "FieldsV1", "fieldsV1": to_fields_v1(e.paths)}
-            if e.changed and e.raw.get("subresource"):
+            if e.raw.get("subresource"):
                 raw["subresource"] = e.raw["subresource"]
         out.append(raw)
     return out
@@ -444,6 +444,7 @@ def apply(live: dict, config: dict, m: Manager, api_version: str, status_subreso
             _remove(merged, p)
     if set(want) != mine.paths:
         mine.paths, mine.changed = set(want), True
+        mine.raw["apiVersion"] = api_version  # the version the manager applies now
     md = merged.setdefault("metadata", {})
     md["managedFields"] = _render(entries, _now())
     return merged, md["managedFields"]
