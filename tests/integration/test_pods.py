@@ -100,9 +100,10 @@ spec:
   containers:
   - name: main
     image: busybox
-    command: ["sh", "-c", "echo run $(cat /proc/sys/kernel/random/uuid); touch /tmp/alive; exec sleep 3600"]
+    command: ["sh", "-c", "touch /tmp/alive; echo run $(cat /proc/sys/kernel/random/uuid); exec sleep 3600"]
     livenessProbe:
       exec: {command: ["test", "-f", "/tmp/alive"]}
+      initialDelaySeconds: 1
       periodSeconds: 1
       failureThreshold: 2
 """
