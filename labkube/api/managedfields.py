@@ -49,8 +49,20 @@ class Manager:
     force: bool = False
 
 
+try:
+    import orjson
+except ImportError:  # pragma: no cover - orjson is a dependency
+    orjson = None
+
+
 def _dumps(v) -> str:
-    return json.dumps(v, separators=(",", ":"), sort_keys=True)
+    """Compact JSON with sorted keys, non-ASCII as UTF-8 (as upstream writes `k:`/`v:` elements)."""
+    if orjson is not None:
+        try:
+            return orjson.dumps(v, option=orjson.OPT_SORT_KEYS).decode()
+        except (TypeError, ValueError):
+            pass
+    return json.dumps(v, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
 
 
 # -- the field set of an object ---------------------------------------------------------------
