@@ -3,11 +3,12 @@ from its PriorityClass (or the global default). Namespace lifecycle is enforced 
 registry itself."""
 from __future__ import annotations
 
+from .. import jsonio
 from ..api import errors
 from ..api.resources import Resource, resource
 from .limitrange import apply_limit_ranges
 from .quota import admit_quota
-from .registry import Registry
+from .registry import Registry, prefix
 
 PRIORITY_CLASSES = resource("priorityclasses")
 SYSTEM_CLASSES = {"system-node-critical": 2000001000, "system-cluster-critical": 2000000000}
@@ -30,11 +31,28 @@ async def admit_create(reg: Registry, res: Resource, obj: dict) -> None:
             raise errors.forbidden(f'pods "{(obj.get("metadata") or {}).get("name", "")}" is forbidden: '
                                    f"no PriorityClass with name {name} was found", "pods") from None
     else:
-        items, _, _ = await reg.list(PRIORITY_CLASSES, None, latest=True)
-        pc = next((i for i in items if i.get("globalDefault")), None)
+        pc = await _global_default(reg)
         if pc is None:
             return
         spec["priorityClassName"] = pc["metadata"]["name"]
     spec["priority"] = pc.get("value", 0)
     if pc.get("preemptionPolicy"):
         spec["preemptionPolicy"] = pc["preemptionPolicy"]
+
+
+async def _global_default(reg: Registry) -> dict | None:
+    """The PriorityClass with globalDefault, decoded again only when a PriorityClass changed
+    (every pod create asks; the classes almost never change)."""
+    items, _ = await reg.storage.list_raw(prefix(PRIORITY_CLASSES, None))
+    sig = tuple((k, r) for k, _text, r in items)
+    cached = getattr(reg, "_default_priority", None)
+    if cached is None or cached[0] != sig:
+        found = None
+        for _k, text, _r in items:
+            obj = jsonio.loads(text)
+            if obj.get("globalDefault"):
+                found = obj
+                break
+        cached = (sig, found)
+        reg._default_priority = cached
+    return cached[1]

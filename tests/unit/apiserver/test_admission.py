@@ -63,3 +63,19 @@ async def test_quota_holds_under_concurrent_creates(api):
     assert sorted(r.status for r in rs) == [201] * 3 + [403] * 9
     pods = await (await api.get(PODS)).json()
     assert len(pods["items"]) == 3
+
+
+async def test_global_default_priority_class_follows_its_changes(api):
+    """Pods without priorityClassName get the globalDefault class; a change to it is seen at once."""
+    pcs = "/apis/scheduling.k8s.io/v1/priorityclasses"
+    spec = (await (await api.post(PODS, json=_pod("p0"))).json())["spec"]
+    assert "priorityClassName" not in spec and spec.get("priority", 0) == 0
+    r = await api.post(pcs, json={"metadata": {"name": "dflt"}, "value": 100, "globalDefault": True})
+    assert r.status == 201, await r.text()
+    spec = (await (await api.post(PODS, json=_pod("p1"))).json())["spec"]
+    assert (spec["priorityClassName"], spec["priority"]) == ("dflt", 100)
+    r = await api.patch(pcs + "/dflt", json={"globalDefault": False},
+                        headers={"Content-Type": "application/merge-patch+json"})
+    assert r.status == 200, await r.text()
+    spec = (await (await api.post(PODS, json=_pod("p2"))).json())["spec"]
+    assert "priorityClassName" not in spec and spec.get("priority", 0) == 0
