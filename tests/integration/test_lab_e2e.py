@@ -121,7 +121,9 @@ def test_down_leaves_nothing_behind(lab):
     assert down.returncode == 0, down.stderr
     assert "labctl-" not in subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
     assert subprocess.run(["ip", "link", "show", "labctl0"], capture_output=True).returncode != 0
-    for pattern in ("labctl.providers.netns.supervisor", "labkube", "crun"):
+    # the lab's processes: node supervisors, services from the nodes' virtualenv, containers
+    # (not labkube processes of unit tests that others run on the machine meanwhile)
+    for pattern in ("labctl.providers.netns.supervisor", "/var/lib/labkube/venv", "/etc/labkube/", "crun"):
         assert subprocess.run(["pgrep", "-f", pattern], capture_output=True).returncode == 1, pattern
     mounts = Path("/proc/mounts").read_text()
     assert "labctl" not in mounts and "labkube" not in mounts
