@@ -25,6 +25,9 @@ import yaml
 
 pytestmark = pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl not installed")
 
+# runs its own apiserver on loopback: no netns nodes, so no need to wait for the lab lock
+USES_LAB = False
+
 
 # -- PKI ------------------------------------------------------------------------------
 def _pki(d):
