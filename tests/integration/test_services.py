@@ -191,3 +191,50 @@ def test_resync_repairs_a_flushed_service_chain(lab, web):
     assert damage.returncode == 0, damage.stderr
     assert f"-A {chain} " not in node_nat_rules("w1-k8s", lab)
     wait_for(f"{chain} rebuilt by the periodic resync", lambda: f"-A {chain} " in node_nat_rules("w1-k8s", lab))
+
+
+LB = """
+apiVersion: v1
+kind: Service
+metadata: {name: NAME}
+spec:
+  type: LoadBalancer
+  selector: {app: web}
+  ports: [{name: http, port: 80, targetPort: 80}]
+"""
+LB_POOL = [f"10.200.0.{i}" for i in range(200, 221)]       # inventories/local: loadbalancer_pool
+
+
+def ingress_ips(lab, name):
+    lb = (get_json("service", name, env=lab).get("status") or {}).get("loadBalancer") or {}
+    return [i["ip"] for i in lb.get("ingress") or []]
+
+
+def lb_holders(lab, ip):
+    """The nodes that answer for ``ip`` on the lab network (hold it on their lab interface)."""
+    return [n for n in ("m-k8s", "w1-k8s", "w2-k8s")
+            if f" {ip}/32 " in labctl("ssh", n, "--", "ip -o -4 addr show label eth0:lb", env=lab).stdout]
+
+
+def test_load_balancer_address_from_the_lab_pool_reaches_the_pods(lab, web):
+    kubectl("apply", "-f", "-", stdin=LB.replace("NAME", "web-lb"), env=lab)
+    (ip,) = wait_for("an address from the pool", lambda: ingress_ips(lab, "web-lb"))
+    assert ip in LB_POOL
+    assert ip in kubectl("get", "service", "web-lb", env=lab).stdout          # EXTERNAL-IP column
+    body = wait_for(f"http://{ip}/ from the host", lambda: http_get(f"http://{ip}/"))
+    assert body.startswith("hello from web-")
+    assert len(lb_holders(lab, ip)) == 1
+
+    # no longer a LoadBalancer: the address is given back and nobody answers for it
+    kubectl("patch", "service", "web-lb", "--type=merge", "-p",     # merge: the ports lose their nodePort
+            '{"spec": {"type": "ClusterIP", "ports": [{"name": "http", "port": 80, "targetPort": 80}]}}', env=lab)
+    wait_for("the address released", lambda: ingress_ips(lab, "web-lb") == [])
+    wait_for("no node answering for it", lambda: lb_holders(lab, ip) == [])
+    assert http_get(f"http://{ip}/") is None
+
+    # the released address is the lowest free one again: the next Service gets it
+    kubectl("apply", "-f", "-", stdin=LB.replace("NAME", "web-lb2"), env=lab)
+    assert wait_for("an address for web-lb2", lambda: ingress_ips(lab, "web-lb2")) == [ip]
+    assert wait_for(f"http://{ip}/ again", lambda: http_get(f"http://{ip}/")).startswith("hello from web-")
+    kubectl("delete", "service", "web-lb2", env=lab)
+    wait_for("no node answering after the delete", lambda: lb_holders(lab, ip) == [])
