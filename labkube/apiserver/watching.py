@@ -25,6 +25,9 @@ class WatchStream:
         self._initial = deque(initial)
         self._watch = watch
         self._ls, self._fs = label, field
+        # most watchers (informers) select everything: they never need the previous value,
+        # which would otherwise be decoded for every update just to be matched
+        self._selects_all = label.empty() and not field.terms
 
     def _match(self, obj: dict | None) -> bool:
         return obj is not None and self._ls.matches((obj.get("metadata") or {}).get("labels")) and self._fs.matches(obj)
@@ -42,6 +45,8 @@ class WatchStream:
                 return (*out, ev)
 
     def _translate(self, ev):
+        if self._selects_all:
+            return ev.type, with_rv(ev.obj, ev.rev)
         new_ok = self._match(ev.obj)
         if ev.type == "ADDED":
             return ("ADDED", with_rv(ev.obj, ev.rev)) if new_ok else None
