@@ -16,7 +16,7 @@ from ..api.shape import shape_error
 from ..api.strategy import INTERNAL, has_status_subresource, prepare_create, prepare_update, strip_for_compare
 from ..api.validation import validate
 from ..storage import KeyExists, KeyNotFound, RevisionConflict, Storage
-from .allocator import ServiceAllocator
+from .allocator import ServiceAllocator, carry_over
 from .reading import Reader
 from .storekeys import as_version, key, prefix, with_rv
 
@@ -95,17 +95,19 @@ class Registry(Reader):
                 raise errors.already_exists(res.name, name, res.group)
             if dry_run:
                 return obj
-            self.alloc.allocate(obj, name)
+            change = self.alloc.allocate(obj, name)
         if dry_run:
             if await self._exists(k):
                 raise errors.already_exists(res.name, name, res.group)
             return obj
         try:
             rev = await self.storage.create(k, obj)
-        except KeyExists:
+        except BaseException as e:
             if res.name == "services":
-                self.alloc.release(obj)
-            raise errors.already_exists(res.name, name, res.group) from None
+                change.rollback()
+            if isinstance(e, KeyExists):
+                raise errors.already_exists(res.name, name, res.group) from None
+            raise
         await self.written(res, obj, False)
         return with_rv(obj, rev)
 
@@ -164,8 +166,8 @@ class Registry(Reader):
             sent_fields = new["metadata"].get("managedFields") if manager else None
             with _malformed(res):
                 new = prepare_update(res, new, with_rv(copy.deepcopy(cur), rev), sub)
-                if res.name == "services":
-                    self._keep_cluster_ip(new, cur)
+                if res.name == "services" and sub is None:
+                    carry_over(new, cur)
                 errs = validate(res, new, None if sub in INTERNAL else cur)
             if errs:
                 raise errors.invalid(res.kind, name, errs, res.group)
@@ -181,9 +183,16 @@ class Registry(Reader):
                 else:
                     new["metadata"].pop("managedFields", None)
             new["metadata"].pop("resourceVersion", None)
+            # a Service update goes through the allocators: 422 on a taken port or address, else
+            # what it adds is reserved now and what it drops is released once stored
+            change = self.alloc.update(new, cur, name) if res.name == "services" and sub is None else None
             if strip_for_compare(new) == strip_for_compare(cur) or dry_run:
+                if change:
+                    change.rollback()
                 return with_rv(new, rev)
             if self._finished(res, new):
+                if change:
+                    change.rollback()
                 try:
                     last, drev = await self.storage.delete(k, expected_rev=rev)
                 except RevisionConflict:
@@ -193,13 +202,19 @@ class Registry(Reader):
                 return with_rv(new, drev)
             try:
                 nrev = await self.storage.update(k, new, expected_rev=rev)
-            except RevisionConflict:
-                if precondition is not None:
-                    raise errors.conflict(res.name, name, "the object has been modified; please apply your "
-                                          "changes to the latest version and try again", res.group) from None
-                continue
-            except KeyNotFound:
-                raise errors.not_found(res.name, name, res.group) from None
+            except BaseException as e:
+                if change:
+                    change.rollback()
+                if isinstance(e, RevisionConflict):
+                    if precondition is not None:
+                        raise errors.conflict(res.name, name, "the object has been modified; please apply your "
+                                              "changes to the latest version and try again", res.group) from None
+                    continue
+                if isinstance(e, KeyNotFound):
+                    raise errors.not_found(res.name, name, res.group) from None
+                raise
+            if change:
+                change.commit()
             await self.written(res, new, False)
             return with_rv(new, nrev)
         raise errors.conflict(res.name, name, "too many concurrent updates", res.group)
@@ -215,18 +230,6 @@ class Registry(Reader):
         if res.name == "namespaces":
             return not (obj.get("spec") or {}).get("finalizers")
         return True
-
-    @staticmethod
-    def _keep_cluster_ip(new: dict, old: dict) -> None:
-        ns, os_ = new.setdefault("spec", {}), old.get("spec") or {}
-        if isinstance(ns, dict) and not ns.get("clusterIP") and os_.get("clusterIP"):
-            ns["clusterIP"] = os_["clusterIP"]
-            ns["clusterIPs"] = os_.get("clusterIPs") or [os_["clusterIP"]]
-        if isinstance(ns, dict) and ns.get("type") in ("NodePort", "LoadBalancer"):   # else they are released
-            old_ports = {(p.get("port"), p.get("protocol")): p.get("nodePort") for p in os_.get("ports") or []}
-            for p in ns.get("ports") or []:
-                if isinstance(p, dict) and not p.get("nodePort") and old_ports.get((p.get("port"), p.get("protocol"))):
-                    p["nodePort"] = old_ports[(p.get("port"), p.get("protocol"))]
 
     def _released(self, res: Resource, obj: dict) -> None:
         if res.name == "services":

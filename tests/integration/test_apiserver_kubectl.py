@@ -591,6 +591,21 @@ def test_more_kinds_with_kubectl_create(lab):
         lab.kubectl("delete", *args)
 
 
+def test_patch_service_type_allocates_and_releases_the_node_port(lab):
+    lab.kubectl("create", "service", "clusterip", "web-np", "--tcp=80:8080")
+    lab.kubectl("patch", "svc", "web-np", "-p", '{"spec":{"type":"NodePort"}}')
+    port = lab.json("get", "svc", "web-np")["spec"]["ports"][0]["nodePort"]
+    assert 30000 <= port <= 32767
+    taken = lab.kubectl("create", "service", "nodeport", "web-np2", "--tcp=80:8080", f"--node-port={port}", check=False)
+    assert taken.returncode != 0
+    assert f"spec.ports[0].nodePort: Invalid value: {port}: provided port is already allocated" in taken.stderr
+    lab.kubectl("patch", "svc", "web-np", "-p", '{"spec":{"type":"ClusterIP"}}')
+    assert "nodePort" not in lab.json("get", "svc", "web-np")["spec"]["ports"][0]
+    lab.kubectl("create", "service", "nodeport", "web-np2", "--tcp=80:8080", f"--node-port={port}")
+    assert lab.json("get", "svc", "web-np2")["spec"]["ports"][0]["nodePort"] == port
+    lab.kubectl("delete", "svc", "web-np", "web-np2")
+
+
 def test_logs_through_the_kubelet_api(lab):
     kubelet = FakeKubelet(lab.dir)
     try:

@@ -55,6 +55,12 @@ def validate_service(obj: dict) -> list[FieldError]:
         errs.append(unsupported(p.child("sessionAffinity"), aff, ("ClientIP", "None")))
     if st == "ExternalName" and not spec.get("externalName"):
         errs.append(required(p.child("externalName")))
+    if st == "ExternalName" and spec.get("clusterIP"):
+        errs.append(FieldError("forbidden", p.child("clusterIP"), detail="may not be set for ExternalName services"))
+    hc = spec.get("healthCheckNodePort")
+    if hc and not (st == "LoadBalancer" and spec.get("externalTrafficPolicy") == "Local"):
+        errs.append(invalid(p.child("healthCheckNodePort"), hc,
+                            "may only be set when `type` is 'LoadBalancer' and `externalTrafficPolicy` is 'Local'"))
     return errs
 
 
