@@ -93,9 +93,10 @@ class Registry(Reader):
         if res.name == "services":
             if await self._exists(k):
                 raise errors.already_exists(res.name, name, res.group)
+            change = self.alloc.allocate(obj, name)   # a dry run shows (and checks) what it would get
             if dry_run:
+                change.rollback()
                 return obj
-            change = self.alloc.allocate(obj, name)
         if dry_run:
             if await self._exists(k):
                 raise errors.already_exists(res.name, name, res.group)

@@ -191,6 +191,16 @@ async def test_put_without_node_ports_keeps_them_and_dry_run_reserves_nothing(ap
     assert nps(s["spec"]) == [port] and not await can_take_port(api, port)
 
 
+async def test_dry_run_create_shows_and_checks_the_allocation_but_holds_nothing(api):
+    r = await api.post(f"{SVCS}?dryRun=All", json=svc("web", "NodePort"))
+    s = (await r.json())["spec"]
+    assert r.status == 201 and s["clusterIP"].startswith("10.96.") and LOW <= nps(s)[0] <= HIGH
+    assert await can_take_port(api, nps(s)[0]) and await can_take_ip(api, s["clusterIP"])
+    assert (await api.post(SVCS, json=svc("other", "NodePort", [{"port": 80, "nodePort": 30080}]))).status == 201
+    r = await api.post(f"{SVCS}?dryRun=All", json=svc("web", "NodePort", [{"port": 80, "nodePort": 30080}]))
+    assert r.status == 422 and "provided port is already allocated" in (await r.json())["message"]
+
+
 async def test_one_node_port_may_serve_tcp_and_udp_but_not_twice_the_same_protocol(api):
     both = [{"name": "t", "port": 53, "protocol": "TCP", "nodePort": 30053},
             {"name": "u", "port": 53, "protocol": "UDP", "nodePort": 30053}]
