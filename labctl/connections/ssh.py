@@ -280,17 +280,11 @@ class SSHConnection(Connection):
         """A small stdlib-only Python program run inside the helper (no interpreter started),
         with sys.argv[1:] = args; without the helper, `python3 -c`. Its output is captured
         when it ends, so it must not run longer than `timeout`."""
-        if self.use_agent:
-            with self._agent_lock:
-                agent = self._agent
-                if agent is None or agent[0].closed:
-                    agent = self._start_agent()
-                res = None if agent is None else self._agent_request(
-                    agent[0], {"op": "py", "code": code, "argv": [str(a) for a in args]}, timeout)
-            if res is not None:
-                dec = lambda s: base64.b64decode(s).decode(errors="replace")
-                return CommandResult(res["rc"], dec(res["out"]), dec(res["err"]))
-        return Connection.run_python(self, code, args, timeout)
+        res = self._helper_call({"op": "py", "code": code, "argv": [str(a) for a in args]}, timeout)
+        if res is NotImplemented:
+            return Connection.run_python(self, code, args, timeout)
+        dec = lambda s: base64.b64decode(s).decode(errors="replace")
+        return CommandResult(res["rc"], dec(res["out"]), dec(res["err"]))
 
     def _agent_request(self, chan, req: dict, timeout) -> dict:
         """One request to the running helper and its answer (the agent lock is held)."""
@@ -307,8 +301,8 @@ class SSHConnection(Connection):
             raise UnreachableError(f"{self.host}: SSH connection lost (command helper exited)")
         return json.loads(line)
 
-    def stat(self, path, follow=False, checksum=False):
-        """File facts computed by the helper (no process started); NotImplemented without it."""
+    def _helper_call(self, req: dict, timeout: float):
+        """One request to the command helper (started if needed); NotImplemented without it."""
         if not self.use_agent:
             return NotImplemented
         with self._agent_lock:
@@ -317,31 +311,18 @@ class SSHConnection(Connection):
                 agent = self._start_agent()
                 if agent is None:
                     return NotImplemented
-            chan = agent[0]
-            try:
-                chan.sendall(json.dumps({"op": "stat", "path": str(path), "follow": bool(follow),
-                                         "checksum": bool(checksum)}).encode() + b"\n")
-                chan.settimeout(300)
-                line = self._readline(chan)
-            except (socket.timeout, TimeoutError, paramiko.SSHException, OSError, EOFError) as e:
-                self._agent = None
-                raise UnreachableError(f"{self.host}: SSH connection lost: {e}") from None
-            if not line:
-                self._agent = None
-                raise UnreachableError(f"{self.host}: SSH connection lost (command helper exited)")
-            return json.loads(line)["st"]
+            return self._agent_request(agent[0], req, timeout)
+
+    def stat(self, path, follow=False, checksum=False):
+        """File facts computed by the helper (no process started); NotImplemented without it."""
+        res = self._helper_call({"op": "stat", "path": str(path), "follow": bool(follow),
+                                 "checksum": bool(checksum)}, 240)
+        return res if res is NotImplemented else res["st"]
 
     def tree(self, path):
         """fileinfo.tree_info of a directory, computed by the helper; NotImplemented without it."""
-        if not self.use_agent:
-            return NotImplemented
-        with self._agent_lock:
-            agent = self._agent
-            if agent is None or agent[0].closed:
-                agent = self._start_agent()
-                if agent is None:
-                    return NotImplemented
-            return self._agent_request(agent[0], {"op": "tree", "path": str(path)}, 300)["tree"]
+        res = self._helper_call({"op": "tree", "path": str(path)}, 240)
+        return res if res is NotImplemented else res["tree"]
 
     def sha256(self, remote_path: str) -> str | None:
         st = self.stat(remote_path, follow=True, checksum=True)

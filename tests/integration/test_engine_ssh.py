@@ -30,6 +30,10 @@ def _free_port():
     return port
 
 
+# a throwaway sshd on loopback: no netns nodes, so no need to wait for the lab lock
+USES_LAB = False
+
+
 @pytest.fixture(scope="module")
 def sshd(tmp_path_factory):
     d = tmp_path_factory.mktemp("sshd")
