@@ -2,7 +2,6 @@
 against the cluster, smoke tests, status and ssh, a no-change re-run (site.yml, then
 smoke.yml), and `labctl down` leaving nothing behind. The steps share one lab and run in order."""
 import json
-import os
 import re
 import subprocess
 from pathlib import Path
@@ -22,15 +21,10 @@ def wait_for(what, probe, timeout=90):
 
 
 @pytest.fixture(scope="module")
-def env(tmp_path_factory):
-    home = tmp_path_factory.mktemp("home")
-    state = tmp_path_factory.mktemp("state") / "lab"
-    e = dict(os.environ, HOME=str(home), LABCTL_STATE_DIR=str(state))
-    labctl("down", env=e)  # a lab left behind by an earlier run
+def env(env):
     # mount points the lab creates on the host; ones that existed before are not its to remove
-    e["_NEW_MOUNT_POINTS"] = ",".join(p for p in ("/etc/labkube", "/var/lib/labkube") if not Path(p).exists())
-    yield e
-    labctl("down", env=e)
+    env["_NEW_MOUNT_POINTS"] = ",".join(p for p in ("/etc/labkube", "/var/lib/labkube") if not Path(p).exists())
+    return env
 
 
 @pytest.fixture(scope="module")
