@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import fcntl
 import json
 import os
 import ssl
@@ -48,8 +47,8 @@ sys.path.insert(0, str(ROOT))
 
 from labkube.client import Client, KubeConfig  # noqa: E402
 from labkube.client.informer import Informer  # noqa: E402
+from lablock import lab_lock  # noqa: E402
 
-LAB_LOCK = "/run/lock/labctl-lab.lock"
 GOAL_P99_S = 2.0
 STEPS = ("scheduling", "sandbox", "volumes", "image", "container", "kubelet_other", "report")
 
@@ -303,44 +302,39 @@ def main(argv=None) -> int:
         ap.error("--pods must be >= 1 and --rate > 0")
     out: dict = {"bench": "pods", "quick": args.quick, "pods": args.pods, "rate_per_s": args.rate,
                  "image": "busybox (cached, IfNotPresent)", "goal_p99_s": GOAL_P99_S}
-    os.makedirs(os.path.dirname(LAB_LOCK), exist_ok=True)
-    lock = open(LAB_LOCK, "w")
     t_lock = time.monotonic()
-    log(f"waiting for the lab lock {LAB_LOCK}")
-    fcntl.flock(lock, fcntl.LOCK_EX)
-    out["lock_wait_s"] = round(time.monotonic() - t_lock, 1)
-    tmp = None
-    env = dict(os.environ)
-    if not args.reuse:
-        tmp = tempfile.mkdtemp(prefix="bench-pods-")
-        env.update(HOME=os.path.join(tmp, "home"), LABCTL_STATE_DIR=os.path.join(tmp, "state", "lab"))
-        os.makedirs(env["HOME"])
-    t_start = time.monotonic()
-    try:
+    with lab_lock(say=log):
+        out["lock_wait_s"] = round(time.monotonic() - t_lock, 1)
+        tmp = None
+        env = dict(os.environ)
         if not args.reuse:
-            labctl("down", env=env)
-        log("labctl up")
-        t = time.monotonic()
-        up = labctl("up", env=env)
-        if up.returncode != 0:
-            print(f"bench/pods.py: labctl up failed: {(up.stderr or up.stdout).strip().splitlines()[-1:]}",
-                  file=sys.stderr)
-            return 2
-        out["lab_up_s"] = round(time.monotonic() - t, 1)
-        kubeconfig = labctl("kubeconfig", env=env).stdout.strip()
+            tmp = tempfile.mkdtemp(prefix="bench-pods-")
+            env.update(HOME=os.path.join(tmp, "home"), LABCTL_STATE_DIR=os.path.join(tmp, "state", "lab"))
+            os.makedirs(env["HOME"])
+        t_start = time.monotonic()
         try:
-            asyncio.run(bench(args, kubeconfig, env, out))
-        except KeyboardInterrupt:
-            out["interrupted"] = True
-    finally:
-        if not args.keep_lab:
-            log("labctl down")
-            labctl("down", env=env)
-        if tmp is not None and not args.keep_lab:
-            import shutil
-            shutil.rmtree(tmp, ignore_errors=True)
-        fcntl.flock(lock, fcntl.LOCK_UN)
-        lock.close()
+            if not args.reuse:
+                labctl("down", env=env)
+            log("labctl up")
+            t = time.monotonic()
+            up = labctl("up", env=env)
+            if up.returncode != 0:
+                print(f"bench/pods.py: labctl up failed: {(up.stderr or up.stdout).strip().splitlines()[-1:]}",
+                      file=sys.stderr)
+                return 2
+            out["lab_up_s"] = round(time.monotonic() - t, 1)
+            kubeconfig = labctl("kubeconfig", env=env).stdout.strip()
+            try:
+                asyncio.run(bench(args, kubeconfig, env, out))
+            except KeyboardInterrupt:
+                out["interrupted"] = True
+        finally:
+            if not args.keep_lab:
+                log("labctl down")
+                labctl("down", env=env)
+            if tmp is not None and not args.keep_lab:
+                import shutil
+                shutil.rmtree(tmp, ignore_errors=True)
     out["total_s"] = round(time.monotonic() - t_start, 1)
     p99, h99 = out.get("startup_p99_s"), out.get("hollow_p99_s")
     out["node_share_p50_s"] = (round(out["startup_p50_s"] - out["hollow_p50_s"], 3)

@@ -16,8 +16,6 @@ runs, so do not wrap this script in `flock` yourself. The VM part needs no lock.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import fcntl
 import json
 import os
 import re
@@ -28,24 +26,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from lablock import lab_lock
+
 ROOT = Path(__file__).resolve().parents[1]
 SITE = re.compile(r"Deploying the cluster \(site\.yml\): (?:done|failed) (?:in|after) ([\d.]+) s")
 CREATE = re.compile(r"Creating \d+ \w+ node\(s\): (?:done|failed) (?:in|after) ([\d.]+) s")
-
-
-LAB_LOCK = Path("/run/lock/labctl-lab.lock")
-
-
-@contextlib.contextmanager
-def lab_lock(path: Path = LAB_LOCK):
-    """Hold the machine-wide netns lab lock (waits for whoever holds it now)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 def labctl(args: list[str], env: dict, timeout: float = 3600) -> tuple[float, subprocess.CompletedProcess]:
