@@ -13,7 +13,7 @@ from aiohttp import web
 
 from labkube.client import ApiError, Client, KubeConfig, KubeConfigError
 
-from .pki import make_pki
+from labkube.testing import make_pki
 
 
 def write_kubeconfig(d, pki, server, inline=False):

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import socket
 import ssl
 import subprocess
 import sys
@@ -21,33 +20,18 @@ import pytest
 import yaml
 
 from labkube.client import ApiError, Client, KubeConfig
+from labkube.testing import free_port, make_pki
 
 
-def _load_pki():
-    import importlib.util
-    path = os.path.join(os.path.dirname(os.path.dirname(__file__)), "client", "pki.py")
-    spec = importlib.util.spec_from_file_location("labkube_test_pki", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod.make_pki
-
-
-make_pki = _load_pki()
 
 CP_TAINT = {"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"}
-
-
-def _port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
     d = tmp_path_factory.mktemp("cluster")
     pki = make_pki(str(d))
-    port = _port()
+    port = free_port()
     (d / "apiserver.yaml").write_text(yaml.safe_dump({
         "bind_address": "127.0.0.1", "secure_port": port, "tls_cert_file": pki["server.crt"],
         "tls_private_key_file": pki["server.key"], "client_ca_file": pki["ca.crt"],
