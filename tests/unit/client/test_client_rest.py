@@ -12,7 +12,6 @@ import yaml
 from aiohttp import web
 
 from labkube.client import ApiError, Client, KubeConfig, KubeConfigError
-
 from labkube.testing import make_pki
 
 
