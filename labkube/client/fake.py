@@ -15,11 +15,13 @@ import random
 import string
 import uuid
 
+from labkube.api.errors import ApiError as ServerError
+from labkube.api.patch import apply_patch
+
 from .clock import Clock
 from .errors import status_error
-from .patch import json_patch, merge_patch
 from .fake_watch import FakeWatches
-from .rest import as_resource, fill_kind
+from .rest import PATCH_TYPES, as_resource, fill_kind
 
 
 def _rand(n: int = 5) -> str:
@@ -189,7 +191,10 @@ class FakeApi(FakeWatches):
     async def patch(self, res, name, patch, namespace=None, patch_type="merge", subresource=None):
         r = as_resource(res)
         cur = copy.deepcopy(self._get(r, name, namespace))
-        new = json_patch(cur, patch) if patch_type == "json" else merge_patch(cur, patch)
+        try:     # the apiserver's own patch code, so the fake patches as the server does
+            new = apply_patch(PATCH_TYPES[patch_type], cur, patch)
+        except ServerError as e:
+            raise status_error(e.code, e.reason, e.message) from e
         # a resourceVersion inside a merge patch is a precondition, as on the real apiserver
         want_rv = ((patch.get("metadata") or {}).get("resourceVersion") if isinstance(patch, dict) else None)
         return await self.replace(r, name, new, namespace, subresource, _check_rv=bool(want_rv))
