@@ -2,8 +2,9 @@
 
 No box can be downloaded on the build machines, so labctl makes its own: debootstrap
 from the host's Debian mirror, the guest configured for Vagrant (providers/vagrant/rootfs.py),
-one ext4 filesystem as the whole disk (mkfs.ext4 -d: no loop device, no mount), a
-compressed qcow2, and the kernel + initrd beside it for direct kernel boot under QEMU.
+labkube's virtualenv and the lab images pre-installed (site.yml then finds them in place:
+nothing to pip-install under emulation), one ext4 filesystem as the whole disk
+(mkfs.ext4 -d: no loop device, no mount), a compressed qcow2, and the kernel + initrd beside it for direct kernel boot under QEMU.
 The box is registered with `vagrant box add`; `labctl up` builds it when it is missing.
 """
 from __future__ import annotations
@@ -45,6 +46,7 @@ class BoxConfig:
     work_dir: Path | None = None          # None: <labctl cache>/box
     disk_gib: int = 8
     packages: list[str] = field(default_factory=lambda: list(guest.PACKAGES))
+    preinstall: bool = True               # labkube's virtualenv and the lab images in the box
 
     def __post_init__(self):
         if self.work_dir is None:
@@ -143,6 +145,13 @@ def build_box(cfg: BoxConfig | None = None, log=print) -> dict:
     except RuntimeError as exc:
         raise LabError(f"box build: {exc}")
     times["configure_s"], t = time.monotonic() - t, time.monotonic()
+    if cfg.preinstall:
+        from . import artifacts
+        try:
+            guest.preinstall(tree, artifacts.wheelhouse(), artifacts.uv_binary(), artifacts.images(), log=log)
+        except RuntimeError as exc:
+            raise LabError(f"box build: {exc}")
+        times["preinstall_s"], t = time.monotonic() - t, time.monotonic()
     for cmd in disk_commands(cfg, tree, out):
         _run(cmd, log)
     shutil.copy(max(tree.glob("boot/vmlinuz-*")), out / "vmlinuz")

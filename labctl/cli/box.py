@@ -16,6 +16,8 @@ def add_arguments(p):
     p.add_argument("--mirror", default="", help="Debian mirror (default: the host's apt mirror)")
     p.add_argument("--force", action="store_true", help="rebuild even when the box is installed")
     p.add_argument("--json", action="store_true", help="print the stage timings as JSON")
+    p.add_argument("--bare", action="store_true",
+                   help="without labkube's virtualenv and the lab images (site.yml installs them)")
 
 
 def run(args) -> int:
@@ -25,7 +27,7 @@ def run(args) -> int:
     if box_installed(args.name) and not args.force:
         print(f"box {args.name} is already installed (use --force to rebuild)")
         return 0
-    times = build_box(BoxConfig(name=args.name, mirror=args.mirror))
+    times = build_box(BoxConfig(name=args.name, mirror=args.mirror, preinstall=not args.bare))
     times["total_s"] = sum(times.values())
     if args.json:
         print(json.dumps({k: round(v, 1) for k, v in times.items()}))

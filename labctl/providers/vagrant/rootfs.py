@@ -9,6 +9,7 @@ after Vagrant's own, a host key made at first boot, a small initrd with virtio d
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -21,8 +22,11 @@ PACKAGES = [
 ]
 
 INITRD_MODULES = ["virtio_pci", "virtio_blk", "virtio_scsi", "sd_mod", "ahci", "virtio_net"]
-# quiet: every console character is a trapped I/O write under emulation
-KERNEL_CMDLINE = "root=LABEL=root ro console=ttyS0 net.ifnames=0 biosdevname=0 quiet"
+# quiet: every console character is a trapped I/O write under emulation; no CPU
+# vulnerability mitigations (each costs on every syscall, emulated); no fsck of the
+# fresh root filesystem at boot
+KERNEL_CMDLINE = ("root=LABEL=root ro console=ttyS0 net.ifnames=0 biosdevname=0 quiet "
+                  "mitigations=off fsck.mode=skip")
 
 HOSTKEY_DROPIN = """[Service]
 ExecStartPre=
@@ -62,7 +66,8 @@ SYSTEM_CONF = "[Manager]\nDefaultTimeoutStartSec=15min\nDefaultTimeoutStopSec=30
 MASKED = ["apt-daily.timer", "apt-daily-upgrade.timer", "e2scrub_all.timer", "e2scrub_reap.service",
           "fstrim.timer", "systemd-binfmt.service", "proc-sys-fs-binfmt_misc.automount",
           "proc-sys-fs-binfmt_misc.mount", "sys-kernel-debug.mount", "sys-kernel-tracing.mount",
-          "systemd-pstore.service", "modprobe@drm.service", "modprobe@efi_pstore.service"]
+          "systemd-pstore.service", "modprobe@drm.service", "modprobe@efi_pstore.service",
+          "modprobe@dm_mod.service", "modprobe@fuse.service", "modprobe@loop.service"]
 
 
 def files(vagrant_pubkey: str) -> dict[str, tuple[str, int]]:
@@ -141,3 +146,50 @@ def configure(rootfs: Path, vagrant_pubkey: str, log=print) -> None:
                 p.unlink()
             elif p.is_dir():
                 subprocess.run(["rm", "-rf", str(p)], check=True)
+
+
+# What site.yml installs on every node, installed when the box is built instead (as kind's
+# node image carries its binaries), natively on the host rather than under emulation in
+# each VM: the wheelhouse, uv, the labkube virtualenv with every dependency compiled to
+# bytecode, and the lab images. The paths are the vagrant inventory's (kube_data_dir,
+# kube_venv, wheelhouse_dir, the kubelet role's preload directory): the roles find these
+# files present and unchanged and skip the copies and the install. A labkube changed
+# since the box was built is reinstalled by site.yml (only its own wheel: the
+# dependencies are there), and an inventory with other paths gets everything from
+# site.yml as on a bare box.
+NODE_DATA_DIR = "/var/lib/labkube"
+NODE_VENV = f"{NODE_DATA_DIR}/venv"
+NODE_WHEELHOUSE = f"{NODE_DATA_DIR}/wheelhouse"
+NODE_UV = f"{NODE_DATA_DIR}/bin/uv"
+NODE_PRELOAD = f"{NODE_DATA_DIR}/images/preload"
+UV_CACHE = "/tmp/labctl-uv-cache"          # removed again: the venv does not need it
+
+
+def preinstall_commands() -> list[list[str]]:
+    """Commands run inside the tree after the wheelhouse and uv are in place, in order."""
+    return [
+        ["python3", "-m", "venv", "--without-pip", NODE_VENV],
+        [NODE_UV, "pip", "install", "--quiet", "--offline", "--no-index", "--find-links", NODE_WHEELHOUSE,
+         "--python", f"{NODE_VENV}/bin/python", "--compile-bytecode", "labctl"],
+    ]
+
+
+def preinstall(rootfs: Path, wheelhouse: Path, uv: Path, images: Path, log=print) -> None:
+    """Put labkube, its virtualenv and the lab images into the tree (needs root)."""
+    rootfs = Path(rootfs)
+    for src, dest in ((wheelhouse, NODE_WHEELHOUSE), (images, NODE_PRELOAD)):
+        target = rootfs / dest.lstrip("/")
+        shutil.rmtree(target, ignore_errors=True)
+        shutil.copytree(src, target)     # every file, .digest too: the copy tasks compare them all
+    (rootfs / NODE_UV.lstrip("/")).parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(uv, rootfs / NODE_UV.lstrip("/"))
+    os.chmod(rootfs / NODE_UV.lstrip("/"), 0o755)
+    env = dict(os.environ, LC_ALL="C", UV_CACHE_DIR=UV_CACHE, UV_NO_CONFIG="1", HOME="/root")
+    try:
+        for cmd in preinstall_commands():
+            log("  chroot " + " ".join(cmd))
+            res = subprocess.run(["chroot", str(rootfs), *cmd], env=env, capture_output=True, text=True)
+            if res.returncode != 0:
+                raise RuntimeError(f"chroot {' '.join(cmd[:3])} failed: {(res.stderr or res.stdout).strip()[-300:]}")
+    finally:
+        shutil.rmtree(rootfs / UV_CACHE.lstrip("/"), ignore_errors=True)

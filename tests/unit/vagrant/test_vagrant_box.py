@@ -63,3 +63,29 @@ def test_guest_commands_enable_networkd_and_make_the_user():
     assert ["systemctl", "enable", "systemd-networkd.service", "labkube-units.path"] in cmds
     assert any(c[0] == "useradd" and "vagrant" in c for c in cmds)
     assert ["update-initramfs", "-u", "-k", "all"] in cmds
+
+
+def test_preinstall_puts_labkube_where_the_vagrant_inventory_expects_it():
+    import yaml
+    root = Path(__file__).resolve().parents[3]
+    group_vars = yaml.safe_load((root / "inventories/vagrant/group_vars/all.yml").read_text())
+    assert rootfs.NODE_DATA_DIR == group_vars["kube_data_dir"]
+    assert rootfs.NODE_VENV == group_vars["kube_venv"]
+    install_defaults = (root / "roles/install/defaults/main.yml").read_text()
+    assert 'wheelhouse_dir: "{{ kube_data_dir }}/wheelhouse"' in install_defaults
+    assert rootfs.NODE_WHEELHOUSE == rootfs.NODE_DATA_DIR + "/wheelhouse"
+    kubelet_tasks = (root / "roles/kubelet/tasks/main.yml").read_text()
+    assert 'dest: "{{ kube_data_dir }}/images/preload/"' in kubelet_tasks
+    assert rootfs.NODE_PRELOAD == rootfs.NODE_DATA_DIR + "/images/preload"
+
+
+def test_preinstall_makes_the_venv_then_installs_offline_with_bytecode():
+    venv, install = rootfs.preinstall_commands()
+    assert venv == ["python3", "-m", "venv", "--without-pip", rootfs.NODE_VENV]
+    assert install[:3] == [rootfs.NODE_UV, "pip", "install"]
+    for flag in ("--offline", "--no-index", "--compile-bytecode"):
+        assert flag in install
+    assert install[install.index("--find-links") + 1] == rootfs.NODE_WHEELHOUSE
+    assert install[install.index("--python") + 1] == rootfs.NODE_VENV + "/bin/python"
+    assert install[-1] == "labctl"
+
