@@ -23,6 +23,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -38,6 +39,48 @@ def labctl(args: list[str], env: dict, timeout: float = 3600) -> tuple[float, su
     proc = subprocess.run([sys.executable, "-m", "labctl.cli.main", *args], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=timeout)
     return time.monotonic() - start, proc
+
+
+def labctl_up(args: list[str], env: dict, timeout: float = 5400) -> tuple[float, subprocess.CompletedProcess, dict]:
+    """`labctl up --json ...`, read as it runs: each engine task's wall time is the time from
+    its task_start event to the next one (all hosts run a task together), summed per title."""
+    cmd = [sys.executable, "-m", "labctl.cli.main", *args, "--json"]
+    start = time.monotonic()
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    killer = threading.Timer(timeout, proc.kill)
+    killer.start()
+    err: list[str] = []
+    reader = threading.Thread(target=lambda: err.extend(proc.stderr), daemon=True)
+    reader.start()
+    out, tasks, current = [], {}, None
+
+    def close(now):
+        if current:
+            tasks[current[0]] = tasks.get(current[0], 0.0) + now - current[1]
+    try:
+        for line in proc.stdout:
+            now = time.monotonic()
+            out.append(line)
+            ev = None
+            if line.startswith("{"):
+                try:
+                    ev = json.loads(line)
+                except ValueError:
+                    pass
+            if isinstance(ev, dict) and ev.get("event") in ("task_start", "play_start", "recap"):
+                close(now)
+                current = (ev["task"], now) if ev["event"] == "task_start" else None
+        proc.wait()
+    finally:
+        killer.cancel()
+    reader.join(5)
+    close(time.monotonic())
+    done = subprocess.CompletedProcess(cmd, proc.returncode, "".join(out), "".join(err))
+    return time.monotonic() - start, done, tasks
+
+
+def slowest(tasks: dict, n: int = 6) -> dict:
+    return {name: round(t, 1) for name, t in sorted(tasks.items(), key=lambda kv: -kv[1])[:n]}
 
 
 def last_line(proc: subprocess.CompletedProcess) -> str:
@@ -61,9 +104,10 @@ def lab_cycle(inventory: Path, env: dict, quick: bool, result: dict, prefix: str
     """up (timed, with the site.yml part parsed from the progress lines), then down."""
     labctl(["down", "-i", str(inventory)], env)
     up_args = ["up", "-i", str(inventory)] + (["--no-smoke"] if quick else [])
-    took, proc = labctl(up_args, env)
+    took, proc, tasks = labctl_up(up_args, env)
     result[f"{prefix}create_s"] = found(CREATE, proc)
     result[f"{prefix}site_s"] = found(SITE, proc)
+    result[f"{prefix}slowest_tasks"] = slowest(tasks)      # site.yml and smoke.yml tasks
     if proc.returncode == 0:
         result[f"{prefix}up_s"] = round(took, 1)
     else:
