@@ -31,7 +31,7 @@ def test_disk_is_made_without_loop_devices(tmp_path):
     cmds = box.disk_commands(cfg, Path("/t/rootfs"), Path("/t/out"))
     assert cmds[0] == ["truncate", "-s", "8G", "/t/out/root.raw"]
     assert cmds[1] == ["mkfs.ext4", "-q", "-F", "-L", "root", "-d", "/t/rootfs", "/t/out/root.raw"]
-    assert cmds[2][:5] == ["qemu-img", "convert", "-O", "qcow2", "-c"]
+    assert cmds[2][:7] == ["qemu-img", "convert", "-O", "qcow2", "-c", "-o", "compression_type=zstd"]
     assert not any("losetup" in c[0] or c[0] == "mount" for c in cmds)
 
 
