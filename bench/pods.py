@@ -46,8 +46,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from labkube.client import Client, KubeConfig  # noqa: E402
-from labkube.client.informer import Informer  # noqa: E402
 from lablock import lab_lock  # noqa: E402
+from podtracker import PodTracker, until  # noqa: E402
 
 GOAL_P99_S = 2.0
 STEPS = ("scheduling", "sandbox", "volumes", "image", "container", "kubelet_other", "report")
@@ -80,39 +80,6 @@ def pod_manifest(name: str, placement: dict, probe: bool) -> dict:
             "spec": {"containers": [c], "terminationGracePeriodSeconds": 0, **placement}}
 
 
-class Tracker:
-    """Client-side stamps (time.time()) per pod name: bound, Running, Ready as first seen."""
-
-    def __init__(self, client, namespace: str):
-        self.inf = Informer(client, "pods", namespace=namespace)
-        self.bound: dict[str, float] = {}
-        self.running: dict[str, float] = {}
-        self.ready: dict[str, float] = {}
-        self.nodes: dict[str, str] = {}
-        self.inf.add_handlers(self._seen, lambda o, n: self._seen(n), None)
-
-    def _seen(self, pod: dict) -> None:
-        name, now = pod["metadata"]["name"], time.time()
-        node = (pod.get("spec") or {}).get("nodeName")
-        if node:
-            self.bound.setdefault(name, now)
-            self.nodes[name] = node
-        st = pod.get("status") or {}
-        if st.get("phase") == "Running":
-            self.running.setdefault(name, now)
-        if any(c.get("type") == "Ready" and c.get("status") == "True" for c in st.get("conditions") or []):
-            self.ready.setdefault(name, now)
-
-
-async def until(pred, timeout: float, step: float = 0.1) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        await asyncio.sleep(step)
-    return pred()
-
-
 async def create_at_rate(client, namespace: str, names: list[str], manifest, rate: float) -> dict[str, float]:
     """Create the pods ``rate`` per second; {name: time.time() just before its create}."""
     created: dict[str, float] = {}
@@ -127,15 +94,13 @@ async def create_at_rate(client, namespace: str, names: list[str], manifest, rat
 
 
 async def phase(client, namespace: str, count: int, rate: float, placement: dict, probe: bool,
-                timeout: float) -> tuple[dict, Tracker]:
+                timeout: float) -> tuple[dict, PodTracker]:
     await client.create("namespaces", {"metadata": {"name": namespace}})
-    tr = Tracker(client, namespace)
-    tr.inf.start()
-    await tr.inf.wait_synced()
+    tr = await PodTracker(client, namespace).start()
     names = [f"p{i:03d}" for i in range(count)]
     created = await create_at_rate(client, namespace, names, lambda n: pod_manifest(n, placement, probe), rate)
     done = await until(lambda: len(tr.ready if probe else tr.running) >= count, timeout, 0.1)
-    await tr.inf.stop()
+    await tr.stop()
     if not done:
         log(f"{namespace}: only {len(tr.running)} Running, {len(tr.ready)} Ready of {count} after {timeout:.0f} s")
     return created, tr
@@ -175,7 +140,7 @@ async def kubelet_timings(kc: KubeConfig, node_ips: dict[str, str], namespace: s
     return out
 
 
-def split(created: dict, tr: Tracker, timings: dict) -> dict[str, list[float]]:
+def split(created: dict, tr: PodTracker, timings: dict) -> dict[str, list[float]]:
     parts: dict[str, list[float]] = {k: [] for k in STEPS}
     for name, t_create in created.items():
         rec = timings.get(name)
@@ -193,7 +158,7 @@ def split(created: dict, tr: Tracker, timings: dict) -> dict[str, list[float]]:
     return parts
 
 
-def summary(created: dict, tr: Tracker) -> dict:
+def summary(created: dict, tr: PodTracker) -> dict:
     startup = [tr.running[n] - t for n, t in created.items() if n in tr.running]
     ready = [tr.ready[n] - t for n, t in created.items() if n in tr.ready]
     bound = [tr.bound[n] - t for n, t in created.items() if n in tr.bound]

@@ -43,6 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from labkube.client import Client, KubeConfig  # noqa: E402
 from labkube.client.informer import Informer  # noqa: E402
 from labkube.testing import LocalCluster  # noqa: E402
+from podtracker import PodTracker, until  # noqa: E402
 
 CONTROL_PLANE = ("apiserver", "scheduler", "controllers")
 GOALS = {"nodes_ready_s": 60, "pods_running_s": 120, "scheduler_pods_per_s": 300, "rss_mb": 500}
@@ -71,34 +72,6 @@ def deployment(name: str, replicas: int) -> dict:
         "replicas": replicas, "selector": {"matchLabels": labels},
         "template": {"metadata": {"labels": labels}, "spec": {"containers": [{
             "name": "c", "image": "nginx", "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}}}]}}}}
-
-
-class Tracker:
-    """Pod informer of the benchmark: when each pod of a namespace was first seen bound / Running."""
-
-    def __init__(self, client, namespace: str):
-        self.inf = Informer(client, "pods", namespace=namespace)
-        self.created: dict[str, float] = {}
-        self.bound: dict[str, float] = {}
-        self.running: dict[str, float] = {}
-        self.inf.add_handlers(self._seen, lambda o, n: self._seen(n), None)
-
-    def _seen(self, pod: dict) -> None:
-        uid, now = pod["metadata"]["uid"], time.monotonic()
-        self.created.setdefault(uid, now)
-        if (pod.get("spec") or {}).get("nodeName"):
-            self.bound.setdefault(uid, now)
-        if (pod.get("status") or {}).get("phase") == "Running":
-            self.running.setdefault(uid, now)
-
-
-async def until(pred, timeout: float, step: float = 0.1) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        await asyncio.sleep(step)
-    return pred()
 
 
 async def bounded(coros, concurrency: int) -> None:
@@ -138,9 +111,7 @@ async def bench(args, cluster: LocalCluster, out: dict) -> None:
 
         per = args.pods // args.deployments
         await c.create("namespaces", {"metadata": {"name": "bench"}})
-        pods = Tracker(c, "bench")
-        pods.inf.start()
-        await pods.inf.wait_synced()
+        pods = await PodTracker(c, "bench", clock=time.monotonic).start()
         t0 = time.monotonic()
         await bounded((c.create("deployments", deployment(f"d{i}", per), namespace="bench")
                        for i in range(args.deployments)), 8)
@@ -164,9 +135,7 @@ async def bench(args, cluster: LocalCluster, out: dict) -> None:
         # scheduler alone: a backlog created while it is paused, then drained
         sched = cluster.procs["scheduler"]
         await c.create("namespaces", {"metadata": {"name": "bench-sched"}})
-        backlog = Tracker(c, "bench-sched")
-        backlog.inf.start()
-        await backlog.inf.wait_synced()
+        backlog = await PodTracker(c, "bench-sched", clock=time.monotonic).start()
         os.kill(sched.pid, signal.SIGSTOP)
         try:
             await c.create("deployments", deployment("backlog", args.backlog), namespace="bench-sched")
@@ -183,8 +152,9 @@ async def bench(args, cluster: LocalCluster, out: dict) -> None:
             out["scheduler_first_bind_s"] = round(first - t0, 2)
         out["scheduler_backlog_bound"] = len(backlog.bound)
         await until(lambda: len(backlog.running) >= args.backlog, 60, 0.25)
-        for inf in (nodes, pods.inf, backlog.inf):
-            await inf.stop()
+        await nodes.stop()
+        for tr in (pods, backlog):
+            await tr.stop()
         out["nodes_ready_end"] = ready()      # below `nodes`: heartbeats fell behind under load
 
 

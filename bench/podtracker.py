@@ -1,0 +1,58 @@
+"""Pod stamps for benchmarks: a pod informer over one namespace that records when each pod was
+first seen at all, bound to a node, Running and Ready (client-side clock), plus `until`, the
+polling wait the benchmarks use. Shared by bench/pods.py and bench/scale.py.
+"""
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Callable
+
+from labkube.client.informer import Informer
+
+
+class PodTracker:
+    """When each pod (by name) of `namespace` was first seen, bound, Running and Ready, by `clock`
+    (time.time by default; time.monotonic to compare with monotonic phase starts), and its node."""
+
+    def __init__(self, client, namespace: str, clock: Callable[[], float] = time.time):
+        self.inf = Informer(client, "pods", namespace=namespace)
+        self.clock = clock
+        self.created: dict[str, float] = {}
+        self.bound: dict[str, float] = {}
+        self.running: dict[str, float] = {}
+        self.ready: dict[str, float] = {}
+        self.nodes: dict[str, str] = {}
+        self.inf.add_handlers(self._seen, lambda old, new: self._seen(new), None)
+
+    async def start(self) -> "PodTracker":
+        """Start the informer and wait for its first list."""
+        self.inf.start()
+        await self.inf.wait_synced()
+        return self
+
+    async def stop(self) -> None:
+        await self.inf.stop()
+
+    def _seen(self, pod: dict) -> None:
+        name, now = pod["metadata"]["name"], self.clock()
+        self.created.setdefault(name, now)
+        node = (pod.get("spec") or {}).get("nodeName")
+        if node:
+            self.bound.setdefault(name, now)
+            self.nodes[name] = node
+        st = pod.get("status") or {}
+        if st.get("phase") == "Running":
+            self.running.setdefault(name, now)
+        if any(c.get("type") == "Ready" and c.get("status") == "True" for c in st.get("conditions") or []):
+            self.ready.setdefault(name, now)
+
+
+async def until(pred: Callable[[], bool], timeout: float, step: float = 0.1) -> bool:
+    """Poll pred() every `step` seconds until it holds (True) or `timeout` passes (its last value)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return True
+        await asyncio.sleep(step)
+    return pred()
