@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import glob
 import json
+import os
 import re
 import shutil
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,6 +64,23 @@ class BoxConfig:
     def deb_cache(self) -> Path:
         """Downloaded .debs, kept between builds (debootstrap --cache-dir)."""
         return self.work_dir.parent / "debootstrap-debs"
+
+
+TREE_MIN_FREE = 3 << 30                  # bytes a tmpfs needs free to hold the tree
+
+
+def tree_parent(work_dir: Path, candidates=("/dev/shm",), statvfs=os.statvfs) -> Path:
+    """Where debootstrap builds the root filesystem: a tmpfs with room when there is one
+    (dpkg syncs every file it unpacks, which on a busy disk is most of the build), else
+    the work directory."""
+    for c in candidates:
+        try:
+            st = statvfs(c)
+        except OSError:
+            continue
+        if st.f_bavail * st.f_frsize >= TREE_MIN_FREE:
+            return Path(c)
+    return work_dir
 
 
 def host_mirror(sources: list[str] | None = None) -> str:
@@ -135,8 +154,16 @@ def build_box(cfg: BoxConfig | None = None, log=print) -> dict:
     pubkey = insecure_public_key()
     ensure_vagrant_home()
     work = cfg.work_dir
-    tree, out = work / "rootfs", work / "box"
     shutil.rmtree(work, ignore_errors=True)
+    out = work / "box"
+    tree = Path(tempfile.mkdtemp(prefix=f"labctl-{cfg.name}-", dir=tree_parent(work))) / "rootfs"
+    try:
+        return _build(cfg, pubkey, tree, out, log)
+    finally:
+        shutil.rmtree(tree.parent, ignore_errors=True)   # on a tmpfs: memory
+
+
+def _build(cfg: BoxConfig, pubkey: str, tree: Path, out: Path, log) -> dict:
     out.mkdir(parents=True)
     cfg.deb_cache.mkdir(parents=True, exist_ok=True)
     times, t = {}, time.monotonic()
@@ -165,7 +192,6 @@ def build_box(cfg: BoxConfig | None = None, log=print) -> dict:
     times["disk_s"], t = time.monotonic() - t, time.monotonic()
     _run(box_add_command(cfg), log)
     times["box_add_s"] = time.monotonic() - t
-    shutil.rmtree(tree)
     shutil.rmtree(out)
     return times
 

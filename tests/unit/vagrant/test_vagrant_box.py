@@ -89,3 +89,16 @@ def test_preinstall_makes_the_venv_then_installs_offline_with_bytecode():
     assert install[install.index("--python") + 1] == rootfs.NODE_VENV + "/bin/python"
     assert install[-1] == "labctl"
 
+
+
+def test_the_tree_goes_to_a_tmpfs_with_room_else_the_work_dir(tmp_path):
+    from types import SimpleNamespace
+
+    def statvfs(free_gib):
+        def fake(path):
+            if free_gib is None:
+                raise FileNotFoundError(path)
+            return SimpleNamespace(f_bavail=free_gib * (1 << 30) // 4096, f_frsize=4096)
+        return fake
+    for free_gib, expected in ((8, Path("/dev/shm")), (1, tmp_path), (None, tmp_path)):
+        assert box.tree_parent(tmp_path, statvfs=statvfs(free_gib)) == expected, free_gib
