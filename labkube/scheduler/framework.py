@@ -94,6 +94,8 @@ class NodeInfo:
         self.owners: Counter = Counter()
         self.anti: list[dict] = []
         self.generation = 0
+        self.score_memo: tuple = ()       # (generation, key, summed node-local scores): Profile.select_host
+        self.fit_memo: tuple = ()         # (generation, requests that fit): NodeResourcesFit
         self.set_node(node)
         for p in pods or ():
             self.add_pod(p)
@@ -207,6 +209,13 @@ class ScorePlugin:
     name = "Score"
     weight = 1
 
+    def node_local_key(self, pod: dict):
+        """None, or a hashable summary of the pod such that the score of a node depends only on
+        it and on the node's own state (NodeInfo.generation), never on the other nodes: then the
+        profile keeps each node's score between cycles and recomputes it only for nodes that
+        changed or pods with another key (most cycles: one node, the previous pod's)."""
+        return None
+
     def pre_score(self, pod: dict, nodes: list[NodeInfo]) -> str | None:
         """Called once per cycle with the feasible nodes, before score(). Returning SKIP (every
         node would get the same score) spares the score() calls, as kube-scheduler's PreScore Skip."""
@@ -304,8 +313,9 @@ class Profile:
         feasible = self.find_nodes(pod, nodes)
         if len(feasible) == 1:
             return feasible[0].name
-        totals = [0] * len(feasible)
-        for s in self.scores:
+        n, key = self._local_prefix(pod)
+        totals = self._node_local_totals(pod, feasible, n, key)
+        for s in self.scores[n:]:
             if s.pre_score(pod, feasible) == SKIP:
                 continue
             w = s.weight
@@ -313,3 +323,39 @@ class Profile:
         best = max(totals)
         top = sorted(ni.name for t, ni in zip(totals, feasible) if t >= best - 1e-9)
         return self.rng.choice(top)
+
+    def _local_prefix(self, pod: dict) -> tuple[int, tuple]:
+        """How many leading score plugins are node-local for this pod, and their keys."""
+        keys = []
+        for s in self.scores:
+            k = s.node_local_key(pod)
+            if k is None:
+                break
+            keys.append(k)
+        return len(keys), tuple(keys)
+
+    def _node_local_totals(self, pod: dict, feasible: list[NodeInfo], n: int, key: tuple) -> list[float]:
+        """The weighted sum of the first `n` (node-local) plugins' scores per node, added in the
+        same order as the plain loop, from each node's memo where the node and the pod's key are
+        unchanged."""
+        if not n:
+            return [0] * len(feasible)
+        totals, stale = [], []
+        for i, ni in enumerate(feasible):
+            m = ni.score_memo
+            if m and m[0] == ni.generation and m[1] == key:
+                totals.append(m[2])
+            else:
+                totals.append(0)
+                stale.append(i)
+        if stale:
+            nodes = [feasible[i] for i in stale]
+            sums = [0] * len(nodes)
+            for s in self.scores[:n]:
+                s.pre_score(pod, nodes)
+                w = s.weight
+                sums = [t + w * v for t, v in zip(sums, s.score_all(pod, nodes))]
+            for i, ni, v in zip(stale, nodes, sums):
+                totals[i] = v
+                ni.score_memo = (ni.generation, key, v)
+        return totals

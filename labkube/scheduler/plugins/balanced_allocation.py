@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from ..framework import NodeInfo, ScorePlugin
-from .least_allocated import all_fractions
+from .least_allocated import all_fractions, request_key
 
 
 class BalancedAllocation(ScorePlugin):
     name = "NodeResourcesBalancedAllocation"
+
+    def node_local_key(self, pod: dict):
+        return request_key(pod)
 
     def score(self, pod: dict, node: NodeInfo) -> float:
         return self.score_all(pod, [node])[0]

@@ -36,8 +36,17 @@ def all_fractions(pod: dict, nodes: list[NodeInfo]) -> list[tuple[float, float]]
     return out
 
 
+def request_key(pod: dict) -> tuple[int, int]:
+    """What the resource scores read from the pod: its non-zero cpu and memory requests."""
+    want = pod_requests(pod, non_zero=True)
+    return want.get("cpu", 0), want.get("memory", 0)
+
+
 class LeastAllocated(ScorePlugin):
     name = "NodeResourcesLeastAllocated"
+
+    def node_local_key(self, pod: dict):
+        return request_key(pod)
 
     def score(self, pod: dict, node: NodeInfo) -> float:
         return self.score_all(pod, [node])[0]

@@ -1,5 +1,10 @@
 """Filter NodeResourcesFit: pod requests (cpu, memory, pods and any other resource) must fit in
-the node's allocatable minus what the pods already on it request."""
+the node's allocatable minus what the pods already on it request.
+
+The answer for a node depends only on the pod's requests and the node's own state, so each
+node remembers its last "fits" (NodeInfo.fit_memo, with the node's generation and the
+requests): most nodes are unchanged from one cycle to the next, and most pods of a cycle
+burst have the same requests."""
 from __future__ import annotations
 
 from ..framework import FilterPlugin, NodeInfo, pod_requests
@@ -12,12 +17,12 @@ UNLIMITED = float("inf")
 class NodeResourcesFit(FilterPlugin):
     name = "NodeResourcesFit"
     _pod: dict | None = None
-    _want: list[tuple[str, int]] = []
+    _want: tuple[tuple[str, int], ...] = ()
 
     def pre_filter(self, pod: dict, nodes: list[NodeInfo]) -> str | None:
         """The pod's non-zero requests, worked out once per cycle."""
         self._pod = pod
-        self._want = sorted((k, v) for k, v in pod_requests(pod).items() if v > 0)
+        self._want = tuple(sorted((k, v) for k, v in pod_requests(pod).items() if v > 0))
         return None
 
     def filter_batch(self, pod: dict, nodes: list[NodeInfo]) -> list[list[str]]:
@@ -26,6 +31,10 @@ class NodeResourcesFit(FilterPlugin):
             self.pre_filter(pod, nodes)
         want, out, fits = self._want, [], FITS
         for ni in nodes:
+            m = ni.fit_memo
+            if m and m[0] == ni.generation and m[1] == want:
+                out.append(fits)
+                continue
             alloc, used = ni.alloc, ni.req
             ok = len(ni.pods) < alloc.get("pods", UNLIMITED)
             if ok:
@@ -33,7 +42,11 @@ class NodeResourcesFit(FilterPlugin):
                     if used.get(name, 0) + w > alloc.get(name, 0):
                         ok = False
                         break
-            out.append(fits if ok else self.filter(pod, ni))
+            if ok:
+                ni.fit_memo = (ni.generation, want)
+                out.append(fits)
+            else:
+                out.append(self.filter(pod, ni))
         return out
 
     def filter(self, pod: dict, node: NodeInfo) -> list[str]:

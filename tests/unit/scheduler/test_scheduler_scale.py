@@ -194,3 +194,62 @@ def test_chunked_filtering_matches_node_by_node():
             "{node-role.kubernetes.io/control-plane: }.")
     else:
         raise AssertionError("expected FitError")
+
+
+def _owned(name, app, cpu=None, memory=None):
+    p = pod(name, cpu=cpu, memory=memory)
+    p["metadata"]["labels"] = {"app": app}
+    p["metadata"]["ownerReferences"] = [{"kind": "ReplicaSet", "name": app, "uid": "rs-" + app, "controller": True}]
+    return p
+
+
+def test_node_memos_give_the_choices_of_fresh_scoring():
+    """Per-node memos (resource fit, resource scores) must change no decision: the same pods
+    placed with memos and with a fresh profile and fresh NodeInfos every cycle land on the same
+    nodes, while pods of several request shapes come and go and nodes change."""
+    from labkube.scheduler.cache import SchedulerCache
+    shapes = [("10m", "16Mi"), ("100m", None), (None, None), ("1", "1Gi")]
+
+    def place(fresh: bool) -> list[str]:
+        rnd = random.Random(3)
+        cache = SchedulerCache()
+        for i in range(150):
+            cache.set_node(node(f"n{i:03d}", cpu=rnd.choice(["2", "4"]), memory=rnd.choice(["4Gi", "8Gi"])))
+        prof, chosen = default_profile(random.Random(0)), []
+        for i in range(600):
+            cpu, mem = shapes[i % len(shapes)]
+            p = _owned(f"p{i}", f"d{i % 9}", cpu, mem)
+            nodes = cache.snapshot()
+            if fresh:                    # nothing remembered from earlier cycles
+                nodes = [NodeInfo(ni.node, list(ni.pods)) for ni in nodes]
+                start, prof = prof.next_start, default_profile(prof.rng)
+                prof.next_start = start
+            host = prof.select_host(p, nodes)
+            cache.assume(p, host)
+            chosen.append(host)
+            if i % 7 == 0:
+                cache.forget(f"default/p{rnd.randrange(i + 1)}")
+            if i % 50 == 0:
+                cache.set_node(node(f"n{rnd.randrange(150):03d}", cpu="8", memory="2Gi"))
+        return chosen
+
+    assert place(fresh=False) == place(fresh=True)
+
+
+def test_a_node_is_rescored_after_it_changes():
+    """The memo of a node is dropped once a pod lands there: the emptier node wins next."""
+    nodes = [NodeInfo(node("w1", cpu="2")), NodeInfo(node("w2", cpu="2"))]
+    prof = default_profile(random.Random(0))
+    placed = []
+    for i in range(4):
+        p = pod(f"p{i}", cpu="1", memory="1Gi")
+        host = prof.select_host(p, nodes)
+        next(ni for ni in nodes if ni.name == host).add_pod(p)
+        placed.append(host)
+    assert placed[0] != placed[1] and placed[2] != placed[3]      # a tie after each pair
+    try:                                                    # both full now: the fit memo is not reused
+        prof.find_nodes(pod("late", cpu="1"), nodes)
+    except FitError as e:
+        assert e.message() == "0/2 nodes are available: 2 Insufficient cpu."
+    else:
+        raise AssertionError("expected FitError")
