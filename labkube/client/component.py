@@ -1,8 +1,10 @@
 """Shared start-up for labkube components run as `python -m labkube.<component> --config FILE`.
 
-Parses --config, loads the YAML, sets up logging on stderr, runs the component's coroutine,
-stops cleanly on SIGTERM/SIGINT, and turns configuration errors into one line on stderr
-with exit status 2.
+`main` parses --config, loads the YAML, sets up logging on stderr and hands the component's
+coroutine to `run`, which runs it until it returns or SIGTERM/SIGINT cancels it, and turns
+configuration errors into one line on stderr with exit status 2 (any other error: status 1).
+Components with their own command line (the hollow-node fleet) call `setup_logging` and `run`
+directly. `tune_gc` applies labkube.gctuning before the coroutine starts.
 """
 from __future__ import annotations
 
@@ -14,6 +16,8 @@ import sys
 from typing import Awaitable, Callable
 
 import yaml
+
+from labkube import gctuning
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
@@ -38,23 +42,35 @@ def load_config(path: str, required: tuple[str, ...] = ()) -> dict:
     return cfg
 
 
+def setup_logging(verbose: bool = False) -> None:
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format=LOG_FORMAT, stream=sys.stderr)
+
+
 def main(prog: str, argv: list[str] | None,
-         build: Callable[[str, dict], Awaitable[None]], required: tuple[str, ...] = ("kubeconfig",)) -> int:
+         build: Callable[[str, dict], Awaitable[None]], required: tuple[str, ...] = ("kubeconfig",),
+         tune_gc: bool = False) -> int:
     """build(config_path, cfg) is the component's main coroutine; it is cancelled on SIGTERM."""
     ap = argparse.ArgumentParser(prog=prog)
     ap.add_argument("--config", required=True, help="component config YAML")
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format=LOG_FORMAT,
-                        stream=sys.stderr)
+    setup_logging(args.verbose)
     try:
         cfg = load_config(args.config, required)
     except ConfigError as e:
         print(f"{prog}: {e}", file=sys.stderr)
         return 2
+    return run(prog, lambda: build(args.config, cfg), tune_gc=tune_gc)
+
+
+def run(prog: str, start: Callable[[], Awaitable[None]], tune_gc: bool = False) -> int:
+    """Run the coroutine start() returns until it ends or SIGTERM/SIGINT cancels it (status 0);
+    ConfigError: one line on stderr, status 2; any other exception: logged, status 1."""
+    if tune_gc:
+        gctuning.tune()
 
     async def runner() -> int:
-        task = asyncio.create_task(build(args.config, cfg))
+        task = asyncio.create_task(start())
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, task.cancel)

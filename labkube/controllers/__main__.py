@@ -28,4 +28,4 @@ async def run(path: str, raw: dict) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main("labkube.controllers", None, run))
+    sys.exit(main("labkube.controllers", None, run, tune_gc=True))

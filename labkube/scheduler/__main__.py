@@ -10,6 +10,7 @@ from labkube.client.component import ConfigError, main
 from labkube.client.leaderelection import LeaderElector
 
 from .config import SchedulerConfig
+from .plugins import default_profile
 from .scheduler import Scheduler
 
 
@@ -20,7 +21,9 @@ async def run(path: str, raw: dict) -> None:
     except KubeConfigError as e:
         raise ConfigError(str(e)) from e
     async with Client(kc, user_agent="labkube-scheduler") as client:
-        sched = Scheduler(client, cfg.scheduler_name)
+        profile = default_profile()
+        profile.percentage_of_nodes_to_score = cfg.percentage_of_nodes_to_score
+        sched = Scheduler(client, cfg.scheduler_name, profile=profile)
         if cfg.leader_elect:
             ident = cfg.identity or f"{socket.gethostname()}_{uuid.uuid4()}"
             await LeaderElector(client, "kube-scheduler", ident).run(sched.run)
@@ -29,4 +32,4 @@ async def run(path: str, raw: dict) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main("labkube.scheduler", None, run))
+    sys.exit(main("labkube.scheduler", None, run, tune_gc=True))

@@ -6,12 +6,11 @@ like a stopped kubelet's). Exit 2 with one line on stderr for a bad kubeconfig o
 from __future__ import annotations
 
 import argparse
-import asyncio
-import logging
-import signal
 import sys
 
-LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+from labkube.client.component import run, setup_logging
+
+PROG = "labkube.kubelet.hollow"
 
 
 def _label(s: str) -> tuple[str, str]:
@@ -21,23 +20,14 @@ def _label(s: str) -> tuple[str, str]:
     return k, v
 
 
-async def _run(args, kc) -> int:
+async def _run(args, kc) -> None:
     from labkube.client import Client
 
     from .fleet import HollowFleet
     async with Client(kc, user_agent="hollow-kubelet") as client:
-        fleet = HollowFleet(client, args.nodes, prefix=args.prefix, start_index=args.start_index,
-                            lease_interval=args.lease_interval, status_interval=args.status_interval,
-                            concurrency=args.concurrency, labels=dict(args.node_label or []))
-        task = asyncio.create_task(fleet.run())
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, task.cancel)
-        try:
-            await task
-        except asyncio.CancelledError:
-            logging.getLogger("labkube.kubelet.hollow").info("stopping")
-    return 0
+        await HollowFleet(client, args.nodes, prefix=args.prefix, start_index=args.start_index,
+                          lease_interval=args.lease_interval, status_interval=args.status_interval,
+                          concurrency=args.concurrency, labels=dict(args.node_label or [])).run()
 
 
 def main(argv=None) -> int:
@@ -62,8 +52,8 @@ def main(argv=None) -> int:
     except KubeConfigError as e:
         print(f"hollow: kubeconfig: {e}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format=LOG_FORMAT, stream=sys.stderr)
-    return asyncio.run(_run(args, kc))
+    setup_logging(args.verbose)
+    return run(PROG, lambda: _run(args, kc), tune_gc=True)
 
 
 if __name__ == "__main__":
