@@ -24,50 +24,42 @@ PACKAGES = [
 INITRD_MODULES = ["virtio_pci", "virtio_blk", "virtio_scsi", "sd_mod", "ahci", "virtio_net"]
 # quiet: every console character is a trapped I/O write under emulation; no CPU
 # vulnerability mitigations (each costs on every syscall, emulated); no fsck of the
-# fresh root filesystem at boot
-KERNEL_CMDLINE = ("root=LABEL=root ro console=ttyS0 net.ifnames=0 biosdevname=0 quiet "
+# fresh root filesystem at boot, which is mounted read-write at once (no remount unit)
+KERNEL_CMDLINE = ("root=LABEL=root rw console=ttyS0 net.ifnames=0 biosdevname=0 quiet "
                   "mitigations=off fsck.mode=skip")
 
 HOSTKEY_DROPIN = """[Service]
 ExecStartPre=
 ExecStartPre=/bin/sh -c 'test -s /etc/ssh/ssh_host_ed25519_key || ssh-keygen -q -t ed25519 -N "" -f /etc/ssh/ssh_host_ed25519_key'
-ExecStartPre=/usr/sbin/sshd -t
 """
 
 # labkube's roles write units to /etc/labkube/units (the netns supervisor reads them
 # there). On a VM systemd must see the same files: /usr/local/lib/systemd/system is in
-# systemd's unit search path, so the box makes it a link to /etc/labkube/units, and a
-# path unit runs `systemctl daemon-reload` whenever a unit file there changes.
+# systemd's unit search path, so the box makes it a link to /etc/labkube/units. The
+# `service` module runs `systemctl daemon-reload` when a unit's file is new or changed
+# (no path unit reloading on every write: each reload reruns all generators, slow
+# under emulation).
 UNITS_LINK = ("usr/local/lib/systemd/system", "/etc/labkube/units")
-RELOAD_PATH_UNIT = """[Unit]
-Description=Reload systemd when labkube unit files change
-
-[Path]
-PathChanged=/etc/labkube/units
-MakeDirectory=yes
-DirectoryMode=0755
-
-[Install]
-WantedBy=multi-user.target
-"""
-RELOAD_SERVICE_UNIT = """[Unit]
-Description=Reload systemd for changed labkube unit files
-
-[Service]
-Type=oneshot
-ExecStart=/bin/systemctl daemon-reload
-"""
 
 
 # Under QEMU emulation on a busy host, early units (udevd above all) can need minutes:
 # systemd's default 90 s start timeout would kill and restart them forever.
 SYSTEM_CONF = "[Manager]\nDefaultTimeoutStartSec=15min\nDefaultTimeoutStopSec=30s\n"
-# Units a lab VM does not need and that cost boot time under emulation.
+# Units a lab VM does not need and that cost boot time under emulation (each unit
+# started is seconds of emulated CPU). The system users exist from the packages'
+# install, the root filesystem is checked by nobody and mounted read-write by the
+# kernel, the VM has virtio-rng, and FUSE, loop, device-mapper, configfs, huge pages,
+# POSIX message queues (containers mount their own) and network setup from the kernel
+# command line are unused.
 MASKED = ["apt-daily.timer", "apt-daily-upgrade.timer", "e2scrub_all.timer", "e2scrub_reap.service",
           "fstrim.timer", "systemd-binfmt.service", "proc-sys-fs-binfmt_misc.automount",
           "proc-sys-fs-binfmt_misc.mount", "sys-kernel-debug.mount", "sys-kernel-tracing.mount",
           "systemd-pstore.service", "modprobe@drm.service", "modprobe@efi_pstore.service",
-          "modprobe@dm_mod.service", "modprobe@fuse.service", "modprobe@loop.service"]
+          "modprobe@dm_mod.service", "modprobe@fuse.service", "modprobe@loop.service",
+          "modprobe@configfs.service", "sys-kernel-config.mount", "kmod-static-nodes.service",
+          "dev-hugepages.mount", "dev-mqueue.mount", "systemd-network-generator.service",
+          "systemd-sysusers.service", "systemd-random-seed.service", "systemd-fsck-root.service",
+          "systemd-remount-fs.service"]
 
 
 def files(vagrant_pubkey: str) -> dict[str, tuple[str, int]]:
@@ -75,7 +67,7 @@ def files(vagrant_pubkey: str) -> dict[str, tuple[str, int]]:
     return {
         "etc/hostname": ("debian12\n", 0o644),
         "etc/hosts": ("127.0.0.1\tlocalhost\n127.0.1.1\tdebian12\n", 0o644),
-        "etc/fstab": ("LABEL=root\t/\text4\terrors=remount-ro\t0\t1\n", 0o644),
+        "etc/fstab": ("LABEL=root\t/\text4\tdefaults\t0\t0\n", 0o644),
         "etc/resolv.conf": ("", 0o644),
         "etc/machine-id": ("", 0o444),
         "etc/systemd/network/99-dhcp.network": ("[Match]\nName=eth0\n\n[Network]\nDHCP=ipv4\n", 0o644),
@@ -89,15 +81,13 @@ def files(vagrant_pubkey: str) -> dict[str, tuple[str, int]]:
         # udev would load KVM for the emulated CPU's flags: useless in a lab VM, slow to load
         "etc/modprobe.d/labctl-no-kvm.conf": ("blacklist kvm_amd\nblacklist kvm_intel\nblacklist kvm\n", 0o644),
         "etc/initramfs-tools/modules": ("\n".join(INITRD_MODULES) + "\n", 0o644),
-        "etc/systemd/system/labkube-units.path": (RELOAD_PATH_UNIT, 0o644),
-        "etc/systemd/system/labkube-units.service": (RELOAD_SERVICE_UNIT, 0o644),
     }
 
 
 def chroot_commands() -> list[list[str]]:
     """Commands run inside the tree (chroot ROOTFS CMD...), in order."""
     return [
-        ["systemctl", "enable", "systemd-networkd.service", "labkube-units.path"],
+        ["systemctl", "enable", "systemd-networkd.service"],
         ["systemctl", "disable", "systemd-networkd-wait-online.service"],
         ["systemctl", "mask", *MASKED],
         ["useradd", "-m", "-s", "/bin/bash", "-U", "vagrant"],
