@@ -23,6 +23,7 @@ from .framework import FitError, NodeInfo, Profile
 from .plugins import default_profile
 from .preemption import find_victims, priority, waiting_for_victims
 from .queue import SchedulingQueue
+from .views import node_view, pod_view
 
 log = logging.getLogger(__name__)
 TERMINAL = ("Succeeded", "Failed")
@@ -45,8 +46,8 @@ class Scheduler:
         self.profile = profile or default_profile()
         self.queue = queue or SchedulingQueue(self.clock)
         self.recorder = EventRecorder(client, scheduler_name, clock=self.clock)
-        self.pods = Informer(client, "pods")
-        self.nodes = Informer(client, "nodes")
+        self.pods = Informer(client, "pods", transform=pod_view)
+        self.nodes = Informer(client, "nodes", transform=node_view)
         self.cache = SchedulerCache()
         self.nominated: dict[str, tuple[str, dict]] = {}   # key -> (node, pod) of preemptors waiting for room
         self._binding: set[asyncio.Task] = set()

@@ -1,0 +1,47 @@
+"""What the scheduler's informers keep of each pod and node: the fields scheduling reads,
+nothing else (the informer cache holds every pod of the cluster, so this is most of the
+scheduler's memory).
+
+A pod keeps its metadata (without annotations), its spec with containers cut down to
+name/resources/ports (and an init container's restartPolicy), and of its status the phase,
+nominatedNodeName and, while it is not bound, its conditions (the scheduler rewrites the
+PodScheduled condition of a pending pod and sends the whole list back). A bound pod's
+conditions, IPs and container statuses are dropped. A node keeps metadata, spec, and of its
+status the allocatable/capacity amounts and conditions (the Ready condition decides whether a
+change is worth a retry of unschedulable pods).
+
+Both views go through the informer's `compact` (no managedFields, shared strings).
+"""
+from __future__ import annotations
+
+from labkube.client.informer import compact
+
+CONTAINER_KEEP = ("name", "resources", "ports", "restartPolicy")
+POD_STATUS_KEEP = ("phase", "nominatedNodeName")
+NODE_STATUS_KEEP = ("allocatable", "capacity", "conditions")
+
+
+def _containers(cs: list | None) -> list:
+    return [{k: c[k] for k in CONTAINER_KEEP if k in c} for c in cs or ()]
+
+
+def pod_view(pod: dict) -> dict:
+    md, spec, st = pod.get("metadata") or {}, pod.get("spec") or {}, pod.get("status") or {}
+    spec = dict(spec)
+    for k in ("containers", "initContainers"):
+        if k in spec:
+            spec[k] = _containers(spec[k])
+    spec.pop("volumes", None)
+    status = {k: st[k] for k in POD_STATUS_KEEP if k in st}
+    if not spec.get("nodeName") and "conditions" in st:
+        status["conditions"] = st["conditions"]
+    out = {k: v for k, v in pod.items() if k not in ("metadata", "spec", "status")}
+    out.update(metadata={k: v for k, v in md.items() if k != "annotations"}, spec=spec, status=status)
+    return compact(out)
+
+
+def node_view(node: dict) -> dict:
+    st = node.get("status") or {}
+    out = {k: v for k, v in node.items() if k != "status"}
+    out["status"] = {k: st[k] for k in NODE_STATUS_KEEP if k in st}
+    return compact(out)
