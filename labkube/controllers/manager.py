@@ -15,8 +15,10 @@ from dataclasses import dataclass, field
 from labkube.client.clock import Clock
 from labkube.client.component import ConfigError
 from labkube.client.factory import InformerFactory
+from .views import pod_view
 
 log = logging.getLogger("labkube.controllers")
+MANAGER_TRANSFORMS = {"pods": pod_view}     # what the shared informers keep (labkube.controllers.views)
 
 # name -> (module, class); imported only when configured, so one controller's optional
 # dependency (croniter for cronjob) cannot stop the others.
@@ -91,7 +93,7 @@ class Manager:
         self.client = client
         self.cfg = cfg
         self.clock = clock or Clock()
-        self.factory = InformerFactory(client)
+        self.factory = InformerFactory(client, transforms=MANAGER_TRANSFORMS)
         self.controllers = [controller_class(n)(client, self.factory, self.clock, cfg.settings) for n in cfg.controllers]
 
     async def run(self) -> None:

@@ -5,13 +5,14 @@ from __future__ import annotations
 from labkube.client.clock import FakeClock
 from labkube.client.fake import FakeApi
 from labkube.client.factory import InformerFactory
+from labkube.controllers.manager import MANAGER_TRANSFORMS
 
 
 class Harness:
     def __init__(self, *controller_classes, settings=None, clock=None):
         self.clock = clock or FakeClock()
         self.api = FakeApi(clock=self.clock)
-        self.factory = InformerFactory(self.api)
+        self.factory = InformerFactory(self.api, transforms=MANAGER_TRANSFORMS)   # as the controller-manager
         self.controllers = [c(self.api, self.factory, self.clock, settings or {}) for c in controller_classes]
         self.kubelet = False          # when True, pods become Running+Ready and deletions complete
 
