@@ -137,6 +137,9 @@ def fields(obj: dict, status_scope: bool | None) -> dict[tuple, object]:
 
 # -- FieldsV1 ------------------------------------------------------------------------------
 
+_SCALARS = frozenset({str, int, float, bool})
+
+
 def _trie(value, name: str):
     """The FieldsV1 node of a value in one pass (None: no fields), the same trie as
     to_fields_v1(fields(...)) without the path set: the cheap way for a created object."""
@@ -146,10 +149,14 @@ def _trie(value, name: str):
         node = {".": {}} if name in GRANULAR_MAPS or name == "selector" else {}
         for k in sorted(value):
             v = value[k]
-            if v is not None:
-                child = _trie(v, k)
-                if child is not None:
-                    node["f:" + k] = child
+            if v is None:
+                continue
+            if type(v) in _SCALARS:  # a leaf (most fields): no call
+                node["f:" + k] = {}
+                continue
+            child = _trie(v, k)
+            if child is not None:
+                node["f:" + k] = child
         if node == {".": {}}:
             return {}  # a map whose values are all null: a member without children
         return node if node else None
@@ -160,10 +167,15 @@ def _trie(value, name: str):
             for item in value:
                 node = {".": {}}
                 for k in sorted(item):
-                    if item[k] is not None:
-                        child = _trie(item[k], k)
-                        if child is not None:
-                            node["f:" + k] = child
+                    v = item[k]
+                    if v is None:
+                        continue
+                    if type(v) in _SCALARS:
+                        node["f:" + k] = {}
+                        continue
+                    child = _trie(v, k)
+                    if child is not None:
+                        node["f:" + k] = child
                 items[key_element(item, keys)] = node
             return {k: items[k] for k in sorted(items)}
         if name in PRIMITIVE_MERGE and value and not any(isinstance(v, (dict, list)) for v in value):

@@ -43,6 +43,8 @@ async def admit_create(reg: Registry, res: Resource, obj: dict) -> None:
 async def _global_default(reg: Registry) -> dict | None:
     """The PriorityClass with globalDefault, decoded again only when a PriorityClass changed
     (every pod create asks; the classes almost never change)."""
+    if not await reg.storage.any(prefix(PRIORITY_CLASSES, None)):
+        return None
     items, _ = await reg.storage.list_raw(prefix(PRIORITY_CLASSES, None))
     sig = tuple((k, r) for k, _text, r in items)
     cached = getattr(reg, "_default_priority", None)

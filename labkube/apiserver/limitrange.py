@@ -5,13 +5,15 @@ from ..api import errors
 from ..api import quantity
 from ..api.defaults.pod import qos_class
 from ..api.resources import resource
-from .registry import Registry
+from .registry import Registry, prefix
 
 LIMITRANGES = resource("limitranges")
 
 
 async def apply_limit_ranges(reg: Registry, pod: dict) -> None:
     ns = pod["metadata"].get("namespace")
+    if not await reg.storage.any(prefix(LIMITRANGES, ns), latest=True):
+        return
     ranges, _, _ = await reg.list(LIMITRANGES, ns, latest=True)
     items = [lim for lr in ranges for lim in (lr.get("spec") or {}).get("limits") or [] if lim.get("type") == "Container"]
     if not items:

@@ -33,8 +33,7 @@ async def quota_guard(reg: Registry, res: Resource, ns: str | None):
     """The namespace's admission lock when it has ResourceQuotas, else a no-op context."""
     if not res.namespaced or not ns:
         return contextlib.nullcontext()
-    quotas, _ = await reg.storage.list(prefix(QUOTAS, ns), latest=True)
-    if not quotas:
+    if not await reg.storage.any(prefix(QUOTAS, ns), latest=True):
         return contextlib.nullcontext()
     return _locks.setdefault(reg, {}).setdefault(ns, asyncio.Lock())
 
@@ -61,7 +60,7 @@ def _live(res: Resource, obj: dict) -> bool:
 
 async def admit_quota(reg: Registry, res: Resource, obj: dict) -> None:
     ns = (obj.get("metadata") or {}).get("namespace")
-    if not res.namespaced or not ns:
+    if not res.namespaced or not ns or not await reg.storage.any(prefix(QUOTAS, ns), latest=True):
         return
     quotas, _, _ = await reg.list(QUOTAS, ns, latest=True)
     if not quotas:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import copy
 
+from .. import jsonio
 from ..api import errors
 from ..api import managedfields
 from ..api.managedfields import APPLY, Manager
@@ -48,16 +49,24 @@ class Registry(Reader):
         self.admit = None  # async (registry, resource, obj) -> None, run on create before storing
         self.after_write = None  # async (registry, resource, obj, deleted) -> None, run after each stored change
         self.create_guard = None  # async (registry, resource, namespace) -> async context held over admit + store
+        self._ns_terminating: dict[str, tuple[str, bool]] = {}  # namespace -> (its stored text, terminating)
 
     # -- create ------------------------------------------------------------------
     async def check_namespace(self, res: Resource, ns: str | None, name: str) -> None:
         if not res.namespaced:
             return
         try:
-            nso, _ = await self.storage.get(key(NAMESPACES, None, ns), True)
+            text, _ = await self.storage.get_raw(key(NAMESPACES, None, ns), latest=True)
         except KeyNotFound:
+            self._ns_terminating.pop(ns, None)
             raise errors.not_found("namespaces", ns) from None
-        if (nso.get("metadata") or {}).get("deletionTimestamp") or (nso.get("status") or {}).get("phase") == "Terminating":
+        seen = self._ns_terminating.get(ns)
+        if seen is None or seen[0] is not text:  # decoded again only when the namespace changed
+            nso = jsonio.loads(text)
+            seen = (text, bool((nso.get("metadata") or {}).get("deletionTimestamp")
+                               or (nso.get("status") or {}).get("phase") == "Terminating"))
+            self._ns_terminating[ns] = seen
+        if seen[1]:
             raise errors.forbidden(f'{res.name} "{name}" is forbidden: unable to create new content in namespace '
                                    f"{ns} because it is being terminated", res.name, name)
 

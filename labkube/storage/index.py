@@ -24,6 +24,12 @@ class KeyIndex:
     def delete(self, key: str) -> None:
         self._buckets.get(bucket_of(key), {}).pop(key, None)
 
+    def any(self, prefix: str) -> bool:
+        """Whether any key lies under prefix (without collecting and sorting them)."""
+        if prefix.count("/") >= 3:
+            return any(k.startswith(prefix) for k in self._buckets.get(bucket_of(prefix), ()))
+        return any(k.startswith(prefix) for items in self._buckets.values() for k in items)
+
     def scan(self, prefix: str) -> list[tuple[str, str, int]]:
         """[(key, text, rev)] under prefix, sorted by key."""
         out = []

@@ -67,10 +67,15 @@ class Storage(abc.ABC):
     async def list(self, prefix: str, latest: bool = False) -> tuple[list[tuple[str, dict, int]], int]:
         """([(key, value, mod revision)] sorted by key, the revision of that state)."""
 
-    async def get_raw(self, key: str) -> tuple[str, int]:
-        """Like get (committed), with the value as its stored JSON text (for fast plain GETs)."""
-        value, rev = await self.get(key)
+    async def get_raw(self, key: str, latest: bool = False) -> tuple[str, int]:
+        """Like get, with the value as its stored JSON text (for fast plain GETs)."""
+        value, rev = await self.get(key, latest)
         return jsonio.dumps_str(value), rev
+
+    async def any(self, prefix: str, latest: bool = False) -> bool:
+        """Whether any key lies under prefix (cheap: admission asks it on every create)."""
+        items, _ = await self.list(prefix, latest)
+        return bool(items)
 
     async def list_raw(self, prefix: str) -> tuple[list[tuple[str, str, int]], int]:
         """Like list, with each value as its stored JSON text (for fast unfiltered lists)."""

@@ -84,8 +84,8 @@ class SqliteStorage(Storage):
             raise KeyNotFound(f"{key} not found", key)
         return jsonio.loads(hit[0]), hit[1]
 
-    async def get_raw(self, key: str) -> tuple[str, int]:
-        hit = self._committed.get(key)
+    async def get_raw(self, key: str, latest: bool = False) -> tuple[str, int]:
+        hit = self._view(latest).get(key)
         if hit is None:
             raise KeyNotFound(f"{key} not found", key)
         return hit
@@ -93,6 +93,9 @@ class SqliteStorage(Storage):
     async def list(self, prefix: str, latest: bool = False):
         rev = self._rev if latest else self._hub.last_rev
         return [(k, jsonio.loads(v), r) for k, v, r in self._view(latest).scan(prefix)], rev
+
+    async def any(self, prefix: str, latest: bool = False) -> bool:
+        return self._view(latest).any(prefix)
 
     async def list_raw(self, prefix: str):
         return self._committed.scan(prefix), self._hub.last_rev

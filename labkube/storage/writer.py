@@ -18,6 +18,7 @@ log = logging.getLogger(__name__)
 
 Op = tuple  # ("put", key, json, rev) | ("del", key, rev)
 _STOP = object()
+_PUT = "INSERT OR REPLACE INTO kv(key, value, rev) VALUES (?, ?, ?)"
 
 
 class BatchWriter:
@@ -77,15 +78,20 @@ class BatchWriter:
         try:
             c.execute("BEGIN IMMEDIATE")
             top = None
+            puts: list = []  # consecutive puts go in one executemany (in order: a later op on a key wins)
             for _loop, ops, _cb, _fut in batch:
                 for op in ops:
                     if op[0] == "put":
-                        c.execute("INSERT OR REPLACE INTO kv(key, value, rev) VALUES (?, ?, ?)",
-                                  (op[1], op[2], op[3]))
+                        puts.append(op[1:4])
                         top = op[3]
                     elif op[0] == "del":
+                        if puts:
+                            c.executemany(_PUT, puts)
+                            puts = []
                         c.execute("DELETE FROM kv WHERE key = ?", (op[1],))
                         top = op[2]
+            if puts:
+                c.executemany(_PUT, puts)
             if top is not None:
                 c.execute("UPDATE meta SET rev = ? WHERE id = 1", (top,))
             c.execute("COMMIT")

@@ -66,6 +66,9 @@ async def test_namespace_lifecycle(api):
     assert (await api.put("/api/v1/namespaces/team/finalize", json=ns)).status == 200
     await api.delete("/api/v1/namespaces/team")
     assert (await api.get("/api/v1/namespaces/team")).status == 404
+    assert (await api.post("/api/v1/namespaces/team/pods", json=pod("z"))).status == 404
+    assert (await api.post("/api/v1/namespaces", json={"metadata": {"name": "team"}})).status == 201
+    assert (await api.post("/api/v1/namespaces/team/pods", json=pod("z"))).status == 201
 
 
 async def test_system_namespaces_and_kubernetes_service_exist(api):

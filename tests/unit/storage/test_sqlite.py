@@ -181,3 +181,40 @@ async def test_failed_commit_is_forgotten_and_reported(store, monkeypatch):
     with pytest.raises(KeyNotFound):
         await store.get("/registry/pods/a/y", latest=True)
     assert await store.healthy() is False
+
+
+@pytest.mark.parametrize("prefix,want", [
+    ("/registry/limitranges/a/", True),
+    ("/registry/limitranges/b/", False),
+    ("/registry/limitranges/", True),
+    ("/registry/resourcequotas/a/", False),
+    ("/registry/", True),
+])
+async def test_any_under_a_prefix(store, prefix, want):
+    await store.create("/registry/limitranges/a/x", {"v": 1})
+    assert await store.any(prefix) is want
+
+
+async def test_any_and_get_raw_see_accepted_writes_only_when_asked(store):
+    pending = asyncio.ensure_future(store.create("/registry/resourcequotas/a/q", {"v": 1}))
+    await asyncio.sleep(0)  # accepted, not yet committed
+    assert await store.any("/registry/resourcequotas/a/") is False
+    assert await store.any("/registry/resourcequotas/a/", latest=True) is True
+    with pytest.raises(KeyNotFound):
+        await store.get_raw("/registry/resourcequotas/a/q")
+    assert '"v":1' in (await store.get_raw("/registry/resourcequotas/a/q", latest=True))[0]
+    await pending
+    assert await store.any("/registry/resourcequotas/a/") is True
+
+
+async def test_a_batch_of_puts_and_deletes_keeps_their_order(tmp_path):
+    import sqlite3
+    path = str(tmp_path / "r.db")
+    s = await SqliteStorage.open(path)
+    await s.create("/registry/pods/a/x", {"v": 0})
+    # one event-loop iteration: all three go into one transaction
+    await asyncio.gather(s.delete("/registry/pods/a/x"), s.create("/registry/pods/a/y", {"v": 1}),
+                         s.update("/registry/pods/a/y", {"v": 2}))
+    await s.close()
+    rows = dict(sqlite3.connect(path).execute("SELECT key, value FROM kv").fetchall())
+    assert list(rows) == ["/registry/pods/a/y"] and '"v":2' in rows["/registry/pods/a/y"]
