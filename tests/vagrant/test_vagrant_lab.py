@@ -3,8 +3,10 @@ from site.yml, `labctl smoke`, a worker halted and its pods back on the other wo
 the worker booted again, and `labctl down` leaving no VM, volume or network behind.
 The steps share one lab and run in order (slow under QEMU emulation)."""
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -33,12 +35,16 @@ def wait_for(what, probe, timeout=300, every=3):
 
 
 @pytest.fixture(scope="module")
-def env(tmp_path_factory):
-    state = tmp_path_factory.mktemp("vagrant-state") / "lab"
-    e = dict(os.environ, LABCTL_STATE_DIR=str(state), CI="true")
+def env():
+    # not under pytest's basetemp: the VM disks live in the state dir, and every pytest
+    # session on the machine resets /tmp/pytest-of-<user> to 0700 (QEMU then cannot
+    # reach them when a halted VM boots again)
+    base = Path(tempfile.mkdtemp(prefix="labctl-vagrant-test-", dir="/var/tmp"))
+    e = dict(os.environ, LABCTL_STATE_DIR=str(base / "lab"), CI="true")
     labctl("down", env=e)
     yield e
     labctl("down", env=e)
+    shutil.rmtree(base, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")

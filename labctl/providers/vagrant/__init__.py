@@ -144,6 +144,8 @@ class VagrantProvider(Provider):
 
     def start_node(self, name: str) -> None:
         address = self._node(name)
+        if self.kind == "libvirt":
+            libvirt.ensure_pool(self.lab, self.state_dir / "images")   # QEMU must still reach the disk
         self._call("up", self.vagrant().up, vm_name=name)
         wait_ssh(name, address, self.state_dir / "ssh" / "id_ed25519")
 

@@ -59,17 +59,26 @@ def power_off(lab: str) -> list[str]:
     return running
 
 
+def traversable(path: Path) -> None:
+    """o+x on path and every parent: QEMU (user libvirt-qemu) opens the images by path.
+    Checked before every VM start, not only at creation: a parent's mode can change
+    while the lab lives (pytest, for one, resets its /tmp/pytest-of-<user> to 0700)."""
+    for d in [path, *path.parents]:
+        if d == Path("/"):
+            break
+        mode = d.stat().st_mode
+        if not mode & 0o001:
+            d.chmod(mode | 0o001)
+
+
 def ensure_pool(lab: str, path: Path) -> bool:
-    """A directory pool for the lab's volumes; True when it was created now."""
+    """A directory pool for the lab's volumes, reachable by QEMU; True when it was created now."""
     name = pool_name(lab)
+    path.mkdir(parents=True, exist_ok=True)
+    traversable(path)
     if name in pools(lab):
         virsh("pool-start", name)          # no-op error when already active
         return False
-    path.mkdir(parents=True, exist_ok=True)
-    for d in [path, *path.parents]:        # libvirt-qemu must traverse to the images
-        if d == Path("/"):
-            break
-        d.chmod(d.stat().st_mode | 0o001)
     virsh("pool-define-as", name, "dir", "--target", str(path), check=True)
     virsh("pool-start", name, check=True)
     return True

@@ -66,3 +66,13 @@ def test_leftover_removal_by_name(monkeypatch):
     assert ("pool-undefine", "labctl-x-pool") in calls and ("pool-undefine", "default") not in calls
     assert not any("other-vm" in c for c in calls)
     assert "removed storage pool labctl-x-pool" in removed
+
+
+def test_images_stay_reachable_for_qemu_when_a_parent_loses_its_x_bit(tmp_path):
+    images = tmp_path / "state" / "lab" / "images"
+    images.mkdir(parents=True)
+    (tmp_path / "state").chmod(0o700)                 # as pytest does to its basetemp
+    libvirt.traversable(images)
+    for d in (images, images.parent, tmp_path / "state"):
+        assert d.stat().st_mode & 0o001, d
+    assert (tmp_path / "state").stat().st_mode & 0o777 == 0o701   # nothing else opened up
