@@ -8,7 +8,10 @@ run. Prints one JSON object (with --json) and a one-line summary.
                                     node, no smoke (VM boot alone is ~1 min under emulation)
 
 Goals on a 2-core machine without KVM: box build <= 180 s, up <= 240 s, down <= 30 s.
-A step that fails is reported with its error (and null timings) instead of aborting.
+A step that fails is reported with its error (and null timings) instead of aborting;
+on SIGTERM the labs are torn down and what was measured so far is printed
+("interrupted": true). Besides the totals, the result names the slowest site.yml /
+smoke.yml tasks of each provider (`*_slowest_tasks`) and the box build's stages.
 Only one netns lab fits on a machine: the netns part holds the machine-wide lab lock
 (/run/lock/labctl-lab.lock, the one `flock` and the integration tests take) while it
 runs, so do not wrap this script in `flock` yourself. The VM part needs no lock.
@@ -20,6 +23,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -71,6 +75,9 @@ def labctl_up(args: list[str], env: dict, timeout: float = 5400) -> tuple[float,
                 close(now)
                 current = (ev["task"], now) if ev["event"] == "task_start" else None
         proc.wait()
+    except BaseException:
+        proc.kill()                         # interrupted: the caller's `labctl down` follows
+        raise
     finally:
         killer.cancel()
     reader.join(5)
@@ -131,10 +138,15 @@ def main() -> None:
         local, vms = single_master(local, tmp / "local"), single_master(vms, tmp / "vagrant")
     result: dict = {"quick": args.quick, "nodes": 1 if args.quick else 3,
                     "kvm": False if os.environ.get("LABCTL_LIBVIRT_DRIVER", "qemu") == "qemu" else True}
+    # SIGTERM (a deadline, a CI timeout): clean up and print what was measured so far
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("bench: terminated"))
     try:
         took, proc = labctl(["box", "build", "--json"] + ([] if args.quick else ["--force"]), env)
         result["box_cached"] = "already installed" in proc.stdout
         result["box_build_s"] = round(took, 1) if proc.returncode == 0 else None
+        stages = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
+        if stages:
+            result["box_stages"] = json.loads(stages[-1])
         if proc.returncode != 0:
             result["box_error"] = last_line(proc)
         netns_env = dict(env, LABCTL_STATE_DIR=str(tmp / "netns-state"))
@@ -144,6 +156,8 @@ def main() -> None:
             finally:
                 labctl(["down", "-i", str(local)], netns_env)
         lab_cycle(vms, dict(env, LABCTL_STATE_DIR=str(tmp / "vagrant-state")), args.quick, result, "vagrant_")
+    except (KeyboardInterrupt, SystemExit):
+        result["interrupted"] = True
     finally:
         labctl(["down", "-i", str(vms)], dict(env, LABCTL_STATE_DIR=str(tmp / "vagrant-state")))
         shutil.rmtree(tmp, ignore_errors=True)
@@ -151,7 +165,7 @@ def main() -> None:
     result["down_s"] = result.pop("vagrant_down_s", None)
     if args.json:
         print(json.dumps(result))
-    print(f"box build {result['box_build_s']} s (goal 180), vagrant up {result['up_s']} s (goal 240), "
+    print(f"box build {result.get('box_build_s')} s (goal 180), vagrant up {result['up_s']} s (goal 240), "
           f"down {result['down_s']} s (goal 30); site.yml {result.get('vagrant_site_s')} s on VMs vs "
           f"{result.get('netns_site_s')} s on netns ({result['nodes']} node(s))")
 
