@@ -9,7 +9,7 @@ from aiohttp import web
 
 from .. import gctuning
 from ..storage import open_storage
-from . import crd, discovery, openapi, rest, system
+from . import crd, discovery, openapi, rest, routing, system
 from .admission import admit_create
 from .quota import quota_guard
 from .allocator import ServiceAllocator
@@ -43,8 +43,9 @@ def make_app(config: ApiserverConfig, authenticate: bool = True) -> web.Applicat
     r.add_get("/apis/{group}", discovery.api_group)
     r.add_get("/apis/{group}/{version}", discovery.api_group_version)
     r.add_get("/apis/{group}/{version}/", discovery.api_group_version)
-    r.add_route("*", "/api/{version}/{rest:.+}", rest.handle)
-    r.add_route("*", "/apis/{group}/{version}/{rest:.+}", rest.handle)
+    core = r.add_route("*", "/api/{version}/{rest:.+}", rest.handle)
+    groups = r.add_route("*", "/apis/{group}/{version}/{rest:.+}", rest.handle)
+    routing.install(app, core, groups)
     r.add_get("/openapi/v3", openapi.root)
     r.add_get("/openapi/v3/{rest:.+}", openapi.group_version)
     app.cleanup_ctx.append(_lifecycle)
