@@ -109,7 +109,9 @@ class SqliteStorage(Storage):
             self._hub.publish(event)
         fut = self._writer.submit(asyncio.get_running_loop(), ops, committed)
         try:
-            await asyncio.shield(fut)
+            # no shield needed: a cancelled waiter cancels only its future; the commit and its
+            # `committed` step (index, watchers) happen regardless (writer._resolve)
+            await fut
         except Exception:
             # the commit failed: forget the accepted write and report unhealthy until restarted
             self._failed = True

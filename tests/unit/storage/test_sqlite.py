@@ -218,3 +218,16 @@ async def test_a_batch_of_puts_and_deletes_keeps_their_order(tmp_path):
     await s.close()
     rows = dict(sqlite3.connect(path).execute("SELECT key, value FROM kv").fetchall())
     assert list(rows) == ["/registry/pods/a/y"] and '"v":2' in rows["/registry/pods/a/y"]
+
+
+async def test_a_cancelled_writer_still_commits_and_publishes(store):
+    w = store.watch("/registry/pods/", store.revision)
+    task = asyncio.ensure_future(store.create("/registry/pods/a/c", {"v": 1}))
+    await asyncio.sleep(0)  # accepted and handed to the writer
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    ev = await w.next_event(timeout=5)
+    assert (ev.type, ev.key) == ("ADDED", "/registry/pods/a/c")
+    assert (await store.get("/registry/pods/a/c"))[0] == {"v": 1}
+    w.close()
