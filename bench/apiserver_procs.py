@@ -60,9 +60,10 @@ def _wait_http(url: str, ctx, proc: subprocess.Popen, what: str, timeout: float 
 
 
 class Apiserver:
-    """`python -m labkube.apiserver` on 127.0.0.1:<free port>, durable SQLite (fsync on)."""
+    """`python -m labkube.apiserver` on 127.0.0.1:<free port>, durable SQLite (fsync on);
+    `tree`: the source tree whose labkube runs (default: this checkout)."""
 
-    def __init__(self, tmp: Path):
+    def __init__(self, tmp: Path, tree: Path = ROOT):
         self.dir = tmp / "apiserver"
         self.pki = self.dir / "pki"
         pki.ensure(self.pki, [pki.CertSpec("apiserver", "kube-apiserver", server=True, client=False,
@@ -77,7 +78,7 @@ class Apiserver:
                        f"storage: {{backend: sqlite, path: {self.dir}/registry.db}}\n")
         self.log = open(self.dir / "apiserver.log", "wb")
         self.proc = subprocess.Popen([sys.executable, "-m", "labkube.apiserver", "--config", str(cfg)],
-                                     stdout=self.log, stderr=subprocess.STDOUT, cwd=str(ROOT))
+                                     stdout=self.log, stderr=subprocess.STDOUT, cwd=str(tree))
         _wait_http(self.url + "/readyz", self.ssl(), self.proc, "apiserver")
 
     def ssl(self) -> ssl.SSLContext:
