@@ -8,10 +8,16 @@ is "<resource>|<namespace/name>", meaning "look at this object":
   remove the finalizer once no dependent with blockOwnerDeletion remains;
 - it is being deleted with the `orphan` finalizer: strip its ownerReference from its
   dependents, then remove the finalizer.
+
+Custom resources take part like built-in ones: for every CustomResourceDefinition the collector
+starts an informer on the resource it serves (and stops it when the CRD goes), so a ConfigMap
+owned by, say, a Greeting is collected once its Greeting is deleted.
 """
 from __future__ import annotations
 
-from labkube.api.resources import RESOURCES, resource
+import asyncio
+
+from labkube.api.resources import RESOURCES, Resource, resource
 from labkube.client.errors import ApiError
 from labkube.client.informer import object_key
 
@@ -20,6 +26,21 @@ from .base import Controller
 FOREGROUND = "foregroundDeletion"
 ORPHAN = "orphan"
 SKIP = {"events", "componentstatuses"}
+CRDS = "customresourcedefinitions"
+
+
+def custom_resource(crd: dict, version: str | None = None) -> Resource | None:
+    """The resource a CRD serves at `version` (default: its storage version); None if it serves none."""
+    spec = crd.get("spec") or {}
+    names = spec.get("names") or {}
+    served = [v for v in spec.get("versions") or [] if v.get("served", True) and v.get("name")]
+    if not served or not names.get("plural") or not names.get("kind") or not spec.get("group"):
+        return None
+    pick = next((v for v in served if v["name"] == version), None) or \
+        next((v for v in served if v.get("storage")), served[0])
+    return Resource(names["plural"], names["kind"], spec["group"], pick["name"],
+                    spec.get("scope", "Namespaced") == "Namespaced", singular=names.get("singular", ""),
+                    custom=True)
 
 
 class GarbageCollector(Controller):
@@ -30,14 +51,63 @@ class GarbageCollector(Controller):
         self.uids: dict[str, tuple[str, str]] = {}          # uid -> (resource, key)
         self.dependents: dict[str, set[tuple[str, str]]] = {}  # owner uid -> {(resource, key)}
         self._owners_of: dict[tuple[str, str], set[str]] = {}
+        self.res: dict[str, Resource] = {}                  # graph name -> resource (client calls)
         for r in RESOURCES:
             if r.name in SKIP or "watch" not in r.verbs:
                 continue
-            inf = self.informer(r.name)
-            self.infs[r.name] = inf
-            inf.add_handlers(lambda o, rn=r.name: self._upsert(rn, o),
-                             lambda a, b, rn=r.name: self._upsert(rn, b),
-                             lambda o, rn=r.name: self._removed(rn, o))
+            self._track(r.name, r)
+        self.infs[CRDS].add_handlers(self._watch_custom, lambda a, b: self._watch_custom(b),
+                                     self._unwatch_custom)
+
+    def _track(self, rn: str, r: Resource):
+        inf = self.informer(r)
+        self.infs[rn], self.res[rn] = inf, r
+        inf.add_handlers(lambda o: self._upsert(rn, o), lambda a, b: self._upsert(rn, b),
+                         lambda o: self._removed(rn, o))
+        return inf
+
+    # -- custom resources: one informer per CRD ---------------------------------------------------
+
+    def _watch_custom(self, crd: dict) -> None:
+        r = custom_resource(crd)
+        if r is None or crd["metadata"].get("deletionTimestamp"):
+            return
+        rn = f"{r.name}.{r.group}"
+        if rn in self.infs:
+            return
+        if (r.name, None) in self.factory.informers:
+            self.log.warning("not collecting on account of %s: its plural %r is taken", rn, r.name)
+            return
+        self._track(rn, r).start()
+
+    def _unwatch_custom(self, crd: dict) -> None:
+        r = custom_resource(crd)
+        rn = f"{r.name}.{r.group}" if r is not None else None
+        inf = self.infs.pop(rn, None)
+        if inf is None:
+            return
+        self.factory.informers.pop((r.name, None), None)
+        if inf in self.informers:
+            self.informers.remove(inf)
+        for obj in inf.items():
+            self._removed(rn, obj)
+        del self.res[rn]
+        asyncio.get_running_loop().create_task(inf.stop())
+
+    def _owner_resource(self, ref: dict) -> Resource | None:
+        """The resource an ownerReference points at: built-in by kind, else from a CRD of its group."""
+        group, _, version = ref.get("apiVersion", "").rpartition("/")
+        try:
+            r = resource(ref.get("kind", ""))
+            if r.group == group and not r.custom:
+                return r
+        except KeyError:
+            pass
+        for crd in self.infs[CRDS].items():
+            spec = crd.get("spec") or {}
+            if spec.get("group") == group and (spec.get("names") or {}).get("kind") == ref.get("kind"):
+                return custom_resource(crd, version)
+        return None
 
     def event_component(self) -> str:
         return "garbage-collector-controller"
@@ -51,7 +121,7 @@ class GarbageCollector(Controller):
         for uid in owner_uids:
             if uid in self.uids:
                 rn, key = self.uids[uid]
-                owner = self.infs[rn].get(key)
+                owner = self.infs[rn].get(key) if rn in self.infs else None
                 if owner and owner["metadata"].get("deletionTimestamp"):
                     self._item(rn, key)
 
@@ -96,7 +166,7 @@ class GarbageCollector(Controller):
 
     async def sync(self, item: str) -> None:
         rn, key = item.split("|", 1)
-        obj = self.infs[rn].get(key)
+        obj = self.infs[rn].get(key) if rn in self.infs else None
         if obj is None:
             return
         md = obj["metadata"]
@@ -111,9 +181,8 @@ class GarbageCollector(Controller):
     async def owner_exists(self, ref: dict, namespace: str | None) -> bool:
         if ref.get("uid") in self.uids:
             return True
-        try:
-            r = resource(ref.get("kind", ""))
-        except KeyError:
+        r = self._owner_resource(ref)
+        if r is None:
             return True                     # a kind we do not serve: never collect on its account
         if r.namespaced and not namespace:
             return True                     # invalid cross-scope reference: leave it alone
@@ -137,11 +206,11 @@ class GarbageCollector(Controller):
                     return
                 self.log.info("deleting %s %s: owner %s %s is gone", rn, object_key(obj),
                               absent[0].get("kind"), absent[0].get("name"))
-                await self.client.delete(rn, md["name"], namespace=md.get("namespace"),
+                await self.client.delete(self.res[rn], md["name"], namespace=md.get("namespace"),
                                          propagation_policy="Background", preconditions={"uid": md["uid"]})
             else:
                 gone = {r.get("uid") for r in absent}
-                await self.client.patch(rn, md["name"], {"metadata": {"ownerReferences": [
+                await self.client.patch(self.res[rn], md["name"], {"metadata": {"ownerReferences": [
                     r for r in refs if r.get("uid") not in gone]}}, namespace=md.get("namespace"))
         except ApiError as e:
             if e.code not in (404, 409):
@@ -150,7 +219,7 @@ class GarbageCollector(Controller):
     def _dependents(self, obj: dict) -> list[tuple[str, dict]]:
         out = []
         for rn, key in sorted(self.dependents.get(obj["metadata"]["uid"], ())):
-            dep = self.infs[rn].get(key)
+            dep = self.infs[rn].get(key) if rn in self.infs else None
             if dep is not None:
                 out.append((rn, dep))
         return out
@@ -166,7 +235,7 @@ class GarbageCollector(Controller):
                 continue
             policy = "Foreground" if self.dependents.get(dep["metadata"]["uid"]) else "Background"
             try:
-                await self.client.delete(drn, dep["metadata"]["name"], namespace=dep["metadata"].get("namespace"),
+                await self.client.delete(self.res[drn], dep["metadata"]["name"], namespace=dep["metadata"].get("namespace"),
                                          propagation_policy=policy, preconditions={"uid": dep["metadata"]["uid"]})
             except ApiError as e:
                 if e.code not in (404, 409):
@@ -179,7 +248,7 @@ class GarbageCollector(Controller):
         for drn, dep in self._dependents(owner):
             refs = [r for r in dep["metadata"].get("ownerReferences") or [] if r.get("uid") != uid]
             try:
-                await self.client.patch(drn, dep["metadata"]["name"], {"metadata": {"ownerReferences": refs}},
+                await self.client.patch(self.res[drn], dep["metadata"]["name"], {"metadata": {"ownerReferences": refs}},
                                         namespace=dep["metadata"].get("namespace"))
             except ApiError as e:
                 if e.code != 404:
@@ -189,7 +258,7 @@ class GarbageCollector(Controller):
     async def _remove_finalizer(self, rn: str, obj: dict, fin: str) -> None:
         md = obj["metadata"]
         try:
-            cur = await self.client.get(rn, md["name"], namespace=md.get("namespace"))
+            cur = await self.client.get(self.res[rn], md["name"], namespace=md.get("namespace"))
         except ApiError as e:
             if e.code == 404:
                 return
@@ -197,6 +266,6 @@ class GarbageCollector(Controller):
         fins = cur["metadata"].get("finalizers") or []
         if fin not in fins:
             return
-        await self.client.patch(rn, md["name"], {"metadata": {
+        await self.client.patch(self.res[rn], md["name"], {"metadata": {
             "finalizers": [f for f in fins if f != fin], "resourceVersion": cur["metadata"]["resourceVersion"]}},
             namespace=md.get("namespace"))

@@ -1,8 +1,11 @@
 """Garbage collector on the FakeApi: background collection, partial owners, foreground and orphan deletion."""
 from __future__ import annotations
 
+import pytest
+
+from labkube.api.resources import Resource, register_custom, unregister_custom
 from labkube.controllers.deployment import DeploymentController
-from labkube.controllers.garbagecollector import GarbageCollector
+from labkube.controllers.garbagecollector import GarbageCollector, custom_resource
 from labkube.controllers.replicaset import ReplicaSetController
 
 from .harness import Harness, deploy_obj
@@ -100,3 +103,60 @@ async def test_graph_forgets_deleted_objects():
     await h.run()
     gc = h.controllers[0]
     assert gc.dependents == {} and not any(k[0] in ("pods", "replicasets") for k in gc._owners_of)
+
+
+# -- custom resources as owners ----------------------------------------------------------------
+
+GREETINGS = Resource("greetings", "Greeting", "lab.example", "v1", True, singular="greeting", custom=True)
+GREETING_CRD = {"metadata": {"name": "greetings.lab.example"}, "spec": {
+    "group": "lab.example", "scope": "Namespaced",
+    "names": {"plural": "greetings", "singular": "greeting", "kind": "Greeting"},
+    "versions": [{"name": "v1beta1", "served": True, "storage": False},
+                 {"name": "v1", "served": True, "storage": True}]}}
+
+
+@pytest.fixture
+def greetings():
+    register_custom(GREETINGS)            # what the apiserver does for a CRD (the FakeApi needs it)
+    yield GREETINGS
+    unregister_custom("lab.example", "greetings")
+
+
+def test_custom_resource_of_a_crd_is_its_storage_version_or_the_asked_served_one():
+    assert custom_resource(GREETING_CRD) == GREETINGS
+    assert custom_resource(GREETING_CRD, "v1beta1").version == "v1beta1"
+    assert custom_resource(GREETING_CRD, "v2") == GREETINGS
+    assert custom_resource({"metadata": {"name": "x"}, "spec": {"versions": []}}) is None
+
+
+async def test_dependents_of_a_deleted_custom_resource_are_collected(greetings):
+    h = await make()
+    await h.api.create("customresourcedefinitions", GREETING_CRD)
+    await h.run()
+    owner = await h.api.create(greetings, {"metadata": {"name": "hi"}, "spec": {}})
+    await h.api.create("configmaps", {"metadata": {"name": "hi-greeting", "ownerReferences": [ref(owner)]}})
+    await h.api.create("configmaps", {"metadata": {"name": "free"}})
+    await h.run()
+    assert [c["metadata"]["name"] for c in h.api.all("configmaps")] == ["free", "hi-greeting"]
+    await h.api.delete(greetings, "hi", "default")
+    await h.run()
+    assert [c["metadata"]["name"] for c in h.api.all("configmaps")] == ["free"]
+
+
+async def test_owner_of_a_kind_no_crd_serves_is_never_collected_on(greetings):
+    h = await make()
+    await h.api.create("configmaps", {"metadata": {"name": "dep", "ownerReferences": [
+        {"apiVersion": "lab.example/v1", "kind": "Greeting", "name": "gone", "uid": "u-1"}]}})
+    await h.run()
+    assert [c["metadata"]["name"] for c in h.api.all("configmaps")] == ["dep"]
+
+
+async def test_deleting_the_crd_stops_watching_its_resource(greetings):
+    h = await make()
+    crd = await h.api.create("customresourcedefinitions", GREETING_CRD)
+    await h.run()
+    (gc,) = h.controllers
+    assert "greetings.lab.example" in gc.infs
+    await h.api.delete("customresourcedefinitions", crd["metadata"]["name"])
+    await h.run()
+    assert "greetings.lab.example" not in gc.infs and ("greetings", None) not in h.factory.informers
