@@ -6,6 +6,8 @@ ApiError for ERROR events (e.g. 410 Expired) so callers can relist.
 """
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
 from typing import Any, AsyncIterator
@@ -41,11 +43,25 @@ def fill_kind(items: list[dict], res: Resource) -> list[dict]:
     return items
 
 
-class Client:
-    """Async Kubernetes API client. Use as `async with Client(cfg) as c:`."""
+MAX_IN_FLIGHT = 32
 
-    def __init__(self, config: KubeConfig, *, timeout: float = 30.0, user_agent: str = "labkube"):
+
+class Client:
+    """Async Kubernetes API client. Use as `async with Client(cfg) as c:`.
+
+    At most `max_in_flight` requests (not counting watches) are sent at once; more wait their
+    turn. Each request in flight needs its own HTTP/1.1 connection, and each TLS connection
+    costs the process about half a megabyte (buffers), so an unbounded burst (a ReplicaSet
+    creating a hundred pods per worker, a scheduler binding a backlog) would leave hundreds of
+    connections and their memory behind; 32 keep the apiserver's write batches full."""
+
+    def __init__(self, config: KubeConfig, *, timeout: float = 30.0, user_agent: str = "labkube",
+                 max_in_flight: int = MAX_IN_FLIGHT):
+        if max_in_flight < 1:
+            raise ValueError(f"max_in_flight must be at least 1, got {max_in_flight}")
         self.config = config
+        self.max_in_flight = max_in_flight
+        self._slots: asyncio.Semaphore | None = None
         self.base = config.server.rstrip("/")
         self._timeout = timeout
         self._headers = {"User-Agent": user_agent, "Accept": "application/json"}
@@ -91,8 +107,9 @@ class Client:
 
     async def request(self, method: str, path: str, *, query: dict | None = None, body: Any = None,
                       content_type: str = "application/json", raw: bool = False,
-                      timeout: float | None = None) -> Any:
-        """One request; returns parsed JSON (or text when raw); raises ApiError on >= 400."""
+                      timeout: float | None = None, limited: bool = True) -> Any:
+        """One request; returns parsed JSON (or text when raw); raises ApiError on >= 400.
+        limited=False: not counted against max_in_flight (long-lived streams such as followed logs)."""
         session = self._ensure_session()
         headers = {}
         data = None
@@ -100,16 +117,20 @@ class Client:
             data = json.dumps(body).encode()
             headers["Content-Type"] = content_type
         tmo = aiohttp.ClientTimeout(total=timeout or self._timeout)
-        async with session.request(method, self.url(path, query), data=data, headers=headers,
-                                   timeout=tmo, **self._tls_name) as resp:
-            payload = await resp.read()
-            if resp.status >= 400:
-                raise ApiError.from_body(resp.status, payload)
-            if raw:
-                return payload.decode("utf-8", "replace")
-            if not payload:
-                return {}
-            return json.loads(payload)
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(self.max_in_flight)
+        async with (self._slots if limited else contextlib.nullcontext()):
+            async with session.request(method, self.url(path, query), data=data, headers=headers,
+                                       timeout=tmo, **self._tls_name) as resp:
+                payload = await resp.read()
+                status = resp.status
+        if status >= 400:
+            raise ApiError.from_body(status, payload)
+        if raw:
+            return payload.decode("utf-8", "replace")
+        if not payload:
+            return {}
+        return json.loads(payload)
 
     # -- verbs ----------------------------------------------------------------------------
 
@@ -226,7 +247,7 @@ class Client:
             "container": container, "follow": "true" if follow else None,
             "tailLines": tail_lines, "previous": "true" if previous else None,
             "timestamps": "true" if timestamps else None},
-            timeout=None if not follow else 3600)
+            timeout=None if not follow else 3600, limited=not follow)
 
 
 def _qv(v) -> str:

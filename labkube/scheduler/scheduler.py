@@ -27,7 +27,8 @@ from .views import node_view, pod_view
 
 log = logging.getLogger(__name__)
 TERMINAL = ("Succeeded", "Failed")
-BIND_CONCURRENCY = 64       # bindings in flight (the apiserver commits concurrent writes in batches)
+BIND_CONCURRENCY = 24       # bindings in flight (the apiserver commits concurrent writes in batches; the
+                            # client sends 32 requests at most, the rest is room for events and status)
 EVENT_CONCURRENCY = 4       # Scheduled events in flight
 
 

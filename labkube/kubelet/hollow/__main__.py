@@ -24,7 +24,7 @@ async def _run(args, kc) -> None:
     from labkube.client import Client
 
     from .fleet import HollowFleet
-    async with Client(kc, user_agent="hollow-kubelet") as client:
+    async with Client(kc, user_agent="hollow-kubelet", max_in_flight=args.concurrency) as client:
         await HollowFleet(client, args.nodes, prefix=args.prefix, start_index=args.start_index,
                           lease_interval=args.lease_interval, status_interval=args.status_interval,
                           concurrency=args.concurrency, labels=dict(args.node_label or [])).run()

@@ -53,14 +53,23 @@ def test_kubeconfig_errors(tmp_path):
         KubeConfig.load(str(p))
 
 
+INFLIGHT = {"now": 0, "peak": 0}          # requests inside the server's /namespaces/slow/ handler
+
+
 @pytest.fixture
 async def server(tmp_path):
     pki = make_pki(str(tmp_path))
     seen = []
     release = asyncio.Event()
+    INFLIGHT.update(now=0, peak=0)
 
     async def handle(request: web.Request):
         body = await request.read()
+        if request.path.startswith("/api/v1/namespaces/slow/"):
+            INFLIGHT["now"] += 1
+            INFLIGHT["peak"] = max(INFLIGHT["peak"], INFLIGHT["now"])
+            await asyncio.sleep(0.01)           # let the other requests of the burst arrive
+            INFLIGHT["now"] -= 1
         seen.append((request.method, request.path_qs, request.headers.get("Content-Type"),
                      json.loads(body) if body else None, request.transport.get_extra_info("peercert")))
         p = request.path
@@ -167,6 +176,27 @@ async def test_watch_splits_many_events_per_chunk_and_lines_across_chunks(server
     async with Client(KubeConfig.load(kc)) as c:
         evs = [e async for e in c.watch("pods", namespace="many")]
     assert [e["object"]["metadata"]["name"] for e in evs] == [f"p{i}" for i in range(300)]
+
+
+async def test_requests_in_flight_are_capped_and_watches_do_not_count(server):
+    kc, seen = server
+    async with Client(KubeConfig.load(kc), max_in_flight=3) as c:
+        async def hold():
+            async for _ in c.watch("pods", namespace="hold"):
+                pass
+        watches = [asyncio.create_task(hold()) for _ in range(5)]
+        for _ in range(200):
+            if sum(1 for s in seen if "namespaces/hold" in s[1]) == 5:
+                break
+            await asyncio.sleep(0.02)
+        got = await asyncio.gather(*(c.get("pods", f"p{i}", namespace="slow") for i in range(12)))
+        assert sum(1 for s in seen if "namespaces/hold" in s[1]) == 5       # five watches open ...
+        assert len(got) == 12 and INFLIGHT["peak"] == 3                      # ... and still 3 requests at once
+        for t in watches:
+            t.cancel()
+        await asyncio.gather(*watches, return_exceptions=True)
+    with pytest.raises(ValueError, match="max_in_flight must be at least 1, got 0"):
+        Client(KubeConfig.load(kc), max_in_flight=0)
 
 
 async def test_many_open_watches_do_not_starve_requests(server):
