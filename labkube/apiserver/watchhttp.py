@@ -3,7 +3,8 @@
 Honours timeoutSeconds (ends the stream cleanly), allowWatchBookmarks (BOOKMARK events
 carrying the newest delivered resourceVersion when idle), Table Accept (each object a
 one-row Table, column definitions on the first), and answers a too-old resourceVersion
-with an ERROR event holding a 410 Expired Status.
+with an ERROR event holding a 410 Expired Status. sendInitialEvents=true (a streaming list)
+needs resourceVersionMatch=NotOlderThan and allowWatchBookmarks=true, as in Kubernetes.
 """
 from __future__ import annotations
 
@@ -12,8 +13,10 @@ import time
 
 from aiohttp import web
 
+from ..api import errors
 from ..api.errors import ApiError
 from ..api.tables import to_table
+from ..api.validation.field import forbidden
 from .httputil import dumps, include_object, qbool, qint, wants_table
 from .paths import Target
 from .registry import Registry
@@ -28,11 +31,34 @@ def _event(kind: str, obj: dict) -> bytes:
     return dumps({"type": kind, "object": obj}) + b"\n"
 
 
+def send_initial_events(request: web.Request) -> bool | None:
+    """sendInitialEvents of a watch (None when not given), checked with resourceVersionMatch and
+    allowWatchBookmarks like Kubernetes' ListOptions validation (422 naming the field)."""
+    given = request.query.get("sendInitialEvents", "") != ""
+    send = given and qbool(request, "sendInitialEvents")
+    match = request.query.get("resourceVersionMatch", "")
+    errs = []
+    if given:
+        if match != "NotOlderThan":
+            errs.append(forbidden("resourceVersionMatch",
+                                  "sendInitialEvents requires setting resourceVersionMatch to NotOlderThan"))
+        if send and not qbool(request, "allowWatchBookmarks"):
+            errs.append(forbidden("allowWatchBookmarks", "allowWatchBookmarks must be set to true "
+                                  "when sendInitialEvents is set to true"))
+    elif match:
+        errs.append(forbidden("resourceVersionMatch",
+                              "resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided"))
+    if errs:
+        raise errors.invalid("ListOptions", "", errs, group="meta.k8s.io")
+    return send if given else None
+
+
 async def serve(request: web.Request, reg: Registry, t: Target) -> web.StreamResponse:
     q = request.query
     table = wants_table(request)
     include = include_object(request)
     bookmarks = qbool(request, "allowWatchBookmarks")
+    send_initial = send_initial_events(request)
     timeout = qint(request, "timeoutSeconds")
     if timeout is None or timeout <= 0:
         timeout = random.randint(*DEFAULT_TIMEOUT)
@@ -40,7 +66,7 @@ async def serve(request: web.Request, reg: Registry, t: Target) -> web.StreamRes
     resp.enable_chunked_encoding()
     try:
         stream = await open_watch(reg.storage, t.res, t.namespace, q.get("resourceVersion"),
-                                  q.get("labelSelector"), q.get("fieldSelector"))
+                                  q.get("labelSelector"), q.get("fieldSelector"), send_initial)
     except ApiError as e:
         if e.code != 410:
             raise
@@ -67,7 +93,9 @@ async def serve(request: web.Request, reg: Registry, t: Target) -> web.StreamRes
                     await resp.write(_event("BOOKMARK", bm))
                 continue
             kind, obj, ev = item
-            if table:
+            if kind == "BOOKMARK":           # the end of a streaming list's initial events
+                line = _event(kind, dict(obj, kind=t.res.kind, apiVersion=t.res.api_version))
+            elif table:
                 rv = (obj.get("metadata") or {}).get("resourceVersion", "")
                 line = _event(kind, to_table(t.res, [obj], rv, include, with_columns=first))
             else:

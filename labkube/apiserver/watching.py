@@ -1,7 +1,11 @@
 """Watch on top of storage: resourceVersion semantics, selector filtering, event translation.
 
 RV unset or "0": the current matching objects first as synthetic ADDED, then changes.
-RV N: changes after N (Expired -> the caller sends an ERROR 410 event). Label/field
+RV N: changes after N (Expired -> the caller sends an ERROR 410 event).
+sendInitialEvents=true (a streaming list, with resourceVersionMatch=NotOlderThan): the current
+matching objects as ADDED whatever the RV, then a BOOKMARK annotated
+`k8s.io/initial-events-end: "true"` at the revision they were read at, then changes;
+sendInitialEvents=false: changes only (after RV N, or from now when RV is unset or "0"). Label/field
 selectors are applied to old and new state: an object that stops matching is DELETED
 for this watcher, one that starts matching is ADDED.
 """
@@ -16,13 +20,17 @@ from ..storage import Expired, Storage
 from ..storage.hub import TIMEOUT
 from .registry import prefix, with_rv
 
+INITIAL_EVENTS_END = "k8s.io/initial-events-end"
+
 
 class WatchStream:
     """Yields (type, object) pairs; `next(timeout)` returns TIMEOUT or None at the end."""
 
-    def __init__(self, storage: Storage, initial: list, watch, label: LabelSelector, field: FieldSelector):
+    def __init__(self, storage: Storage, initial: list, watch, label: LabelSelector, field: FieldSelector,
+                 initial_end_rv: str | None = None):
         self.storage = storage
         self._initial = deque(initial)
+        self._initial_end_rv = initial_end_rv     # the end-of-initial-events bookmark still to send
         self._watch = watch
         self._ls, self._fs = label, field
         # most watchers (informers) select everything: they never need the previous value,
@@ -36,6 +44,10 @@ class WatchStream:
         """(type, object, storage event or None), TIMEOUT, or None at the end."""
         if self._initial:
             return (*self._initial.popleft(), None)
+        if self._initial_end_rv is not None:
+            rv, self._initial_end_rv = self._initial_end_rv, None
+            return "BOOKMARK", {"metadata": {"resourceVersion": rv,
+                                             "annotations": {INITIAL_EVENTS_END: "true"}}}, None
         while True:
             ev = await self._watch.next_event(timeout)
             if ev is None or ev == TIMEOUT:
@@ -74,17 +86,28 @@ class WatchStream:
 
 
 async def open_watch(storage: Storage, res: Resource, ns: str | None, rv: str | None,
-                     label: str | None, field: str | None) -> WatchStream:
-    """Raises ApiError 410 (Expired) for a too-old resourceVersion, 400 for a bad one."""
+                     label: str | None, field: str | None, send_initial: bool | None = None) -> WatchStream:
+    """Raises ApiError 410 (Expired) for a too-old resourceVersion, 400 for a bad one.
+    send_initial: the request's sendInitialEvents (the caller has checked resourceVersionMatch)."""
     ls, fs = LabelSelector.parse(label), FieldSelector.parse(field)
     pfx = prefix(res, ns)
     initial = []
-    if rv in (None, "", "0"):
+    if send_initial is False and rv in (None, "", "0"):
+        return WatchStream(storage, [], storage.watch(pfx, storage.committed_revision), ls, fs)
+    if rv in (None, "", "0") or send_initial:
+        if rv not in (None, ""):
+            try:
+                int(rv)
+            except ValueError:
+                raise errors.bad_request(f'invalid resource version "{rv}"') from None
+        # the newest state is never older than any resourceVersion a client has seen
         items, rev = await storage.list(pfx)
         w = storage.watch(pfx, rev)
         for _k, obj, r in items:
             if ls.matches((obj.get("metadata") or {}).get("labels")) and fs.matches(obj):
                 initial.append(("ADDED", with_rv(obj, r)))
+        if send_initial:
+            return WatchStream(storage, initial, w, ls, fs, initial_end_rv=str(rev))
     else:
         try:
             start = int(rv)

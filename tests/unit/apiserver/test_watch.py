@@ -2,6 +2,8 @@
 import asyncio
 import json
 
+import pytest
+
 from apiserver_helpers import PODS, pod
 
 
@@ -96,3 +98,57 @@ async def test_many_watchers_all_get_the_event(api):
         evs = await _events(r, 1)
         assert evs[0]["object"]["metadata"]["name"] == "fan"
         r.close()
+
+
+async def test_streaming_list_sends_current_objects_then_the_initial_events_end_bookmark(api):
+    await api.post(PODS, json=pod("one"))
+    lst = await (await api.get(PODS)).json()
+    resp = await api.get(PODS + "?watch=true&sendInitialEvents=true&resourceVersionMatch=NotOlderThan"
+                                "&allowWatchBookmarks=true&resourceVersion=" + lst["metadata"]["resourceVersion"])
+    assert resp.status == 200
+    added, end = await _events(resp, 2)
+    assert (added["type"], added["object"]["metadata"]["name"]) == ("ADDED", "one")
+    assert end == {"type": "BOOKMARK", "object": {
+        "kind": "Pod", "apiVersion": "v1", "metadata": {
+            "resourceVersion": lst["metadata"]["resourceVersion"],
+            "annotations": {"k8s.io/initial-events-end": "true"}}}}
+    await api.post(PODS, json=pod("two"))
+    (ev,) = await _events(resp, 1)
+    while ev["type"] == "BOOKMARK":              # idle bookmarks may come first
+        (ev,) = await _events(resp, 1)
+    assert (ev["type"], ev["object"]["metadata"]["name"]) == ("ADDED", "two")
+    assert int(ev["object"]["metadata"]["resourceVersion"]) > int(lst["metadata"]["resourceVersion"])
+    resp.close()
+
+
+async def test_streaming_list_of_nothing_still_ends_with_the_bookmark(api):
+    resp = await api.get("/api/v1/namespaces/default/configmaps?watch=true&sendInitialEvents=true"
+                         "&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true")
+    (end,) = await _events(resp, 1)
+    assert end["type"] == "BOOKMARK"
+    assert end["object"]["metadata"]["annotations"] == {"k8s.io/initial-events-end": "true"}
+    resp.close()
+
+
+async def test_send_initial_events_false_starts_at_now_without_the_current_objects(api):
+    await api.post(PODS, json=pod("old"))
+    resp = await api.get(PODS + "?watch=true&sendInitialEvents=false&resourceVersionMatch=NotOlderThan")
+    assert resp.status == 200
+    await api.post(PODS, json=pod("new"))
+    (ev,) = await _events(resp, 1)
+    assert (ev["type"], ev["object"]["metadata"]["name"]) == ("ADDED", "new")
+    resp.close()
+
+
+@pytest.mark.parametrize("query, field", [
+    ("sendInitialEvents=true&allowWatchBookmarks=true", "resourceVersionMatch"),
+    ("sendInitialEvents=true&resourceVersionMatch=NotOlderThan", "allowWatchBookmarks"),
+    ("sendInitialEvents=true&resourceVersionMatch=Exact&allowWatchBookmarks=true", "resourceVersionMatch"),
+    ("resourceVersionMatch=NotOlderThan", "resourceVersionMatch"),
+])
+async def test_streaming_list_options_are_validated(api, query, field):
+    resp = await api.get(PODS + "?watch=true&" + query)
+    assert resp.status == 422
+    body = await resp.json()
+    assert [c["field"] for c in body["details"]["causes"]] == [field]
+    assert body["message"].startswith('ListOptions.meta.k8s.io "" is invalid: ' + field + ": Forbidden")
