@@ -235,8 +235,8 @@ class GarbageCollector(Controller):
                 continue
             policy = "Foreground" if self.dependents.get(dep["metadata"]["uid"]) else "Background"
             try:
-                await self.client.delete(self.res[drn], dep["metadata"]["name"], namespace=dep["metadata"].get("namespace"),
-                                         propagation_policy=policy, preconditions={"uid": dep["metadata"]["uid"]})
+                await self.client.delete(self.res[drn], dep["metadata"]["name"],
+                                         namespace=dep["metadata"].get("namespace"), propagation_policy=policy, preconditions={"uid": dep["metadata"]["uid"]})
             except ApiError as e:
                 if e.code not in (404, 409):
                     raise
