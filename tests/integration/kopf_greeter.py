@@ -3,9 +3,10 @@
 Each Greeting (lab.example/v1) gets a child ConfigMap `<name>-greeting` holding its message,
 adopted by the Greeting (ownerReference, so the garbage collector removes it with its owner).
 The create and update handlers report through their return values, which kopf stores in the
-Greeting's status; the delete handler runs behind kopf's finalizer. The update handler finds the
-child through a kopf index of ConfigMaps by owning Greeting (kopf holds every handler back until
-each indexed resource has been listed once).
+Greeting's status; the delete handler runs behind kopf's finalizer. spec.failTimes makes the
+create handler fail that many times first (kopf retries, keeping its progress in annotations).
+The update handler finds the child through a kopf index of ConfigMaps by owning Greeting (kopf
+holds every handler back until each indexed resource has been listed once).
 
 GREETER_INITIAL_STREAMING=1 makes kopf list through watch streams (sendInitialEvents=true,
 ended by the `k8s.io/initial-events-end` bookmark) instead of a LIST call.
@@ -36,12 +37,14 @@ def _configmap(name: str, message: str) -> dict:
 
 
 @kopf.on.create("lab.example", "v1", "greetings")
-def create_fn(body, spec, name, namespace, logger, **_):
+def create_fn(body, spec, name, namespace, retry, logger, **_):
+    if retry < spec.get("failTimes", 0):        # kopf keeps the retry count in an annotation
+        raise kopf.TemporaryError(f"failing on purpose ({retry + 1}/{spec['failTimes']})", delay=0.5)
     cm = _configmap(name, _message(spec))
     kopf.adopt(cm)
     kubernetes.client.CoreV1Api().create_namespaced_config_map(namespace, cm)
     kopf.info(body, reason="Greeted", message=f"made configmap {name}-greeting")
-    return {"configmap": f"{name}-greeting", "message": cm["data"]["message"]}
+    return {"configmap": f"{name}-greeting", "message": cm["data"]["message"], "attempts": retry + 1}
 
 
 @kopf.index("", "v1", "configmaps")

@@ -45,7 +45,8 @@ CRD = {
                            "subresources": {"status": {}},
                            "schema": {"openAPIV3Schema": {"type": "object", "properties": {
                                "spec": {"type": "object", "properties": {
-                                   "greeting": {"type": "string"}, "name": {"type": "string"}}},
+                                   "greeting": {"type": "string"}, "name": {"type": "string"},
+                                   "failTimes": {"type": "integer"}}},
                                "status": {"type": "object",
                                           "x-kubernetes-preserve-unknown-fields": True}}}}}]},
 }
@@ -89,10 +90,10 @@ class Cluster:
                 return None
             raise
 
-    def create_greeting(self, name: str, greeting: str, who: str) -> dict:
+    def create_greeting(self, name: str, greeting: str, who: str, **spec) -> dict:
         return self.custom.create_namespaced_custom_object(GROUP, VERSION, self.ns, PLURAL, {
             "apiVersion": f"{GROUP}/{VERSION}", "kind": "Greeting", "metadata": {"name": name},
-            "spec": {"greeting": greeting, "name": who}})
+            "spec": {"greeting": greeting, "name": who, **spec}})
 
     def handled(self, name: str, handler: str) -> dict | None:
         """The Greeting once `handler`'s return value is in its status."""
@@ -145,7 +146,7 @@ def cluster(tmp_path_factory):
 def test_create_makes_an_adopted_child_and_sets_status(cluster):
     created = cluster.create_greeting("hello", "Hello", "lab")
     g = cluster.wait("create_fn's result in the status", lambda: cluster.handled("hello", "create_fn"))
-    assert g["status"]["create_fn"] == {"configmap": "hello-greeting", "message": "Hello, lab!"}
+    assert g["status"]["create_fn"] == {"configmap": "hello-greeting", "message": "Hello, lab!", "attempts": 1}
     assert FINALIZER in g["metadata"]["finalizers"]
     assert g["spec"] == {"greeting": "Hello", "name": "lab"}          # a status patch leaves spec alone
 
@@ -154,6 +155,17 @@ def test_create_makes_an_adopted_child_and_sets_status(cluster):
     (owner,) = cm.metadata.owner_references
     assert (owner.api_version, owner.kind, owner.name, owner.uid, owner.controller) == \
         (f"{GROUP}/{VERSION}", "Greeting", "hello", created["metadata"]["uid"], True)
+
+
+def test_a_failing_handler_is_retried_and_its_progress_cleared(cluster):
+    cluster.create_greeting("flaky", "Hello", "retries", failTimes=2)
+    g = cluster.wait("create_fn to succeed after two failures", lambda: cluster.handled("flaky", "create_fn"))
+    assert g["status"]["create_fn"]["attempts"] == 3
+    # kopf kept its progress in annotations between attempts and cleared it with a merge patch of nulls
+    annotations = g["metadata"].get("annotations") or {}
+    assert "kopf.zalando.org/create_fn" not in annotations and "kopf.zalando.org/touch-dummy" not in annotations
+    assert "kopf.zalando.org/last-handled-configuration" in annotations
+    assert cluster.configmap("flaky-greeting").data == {"message": "Hello, retries!"}
 
 
 def test_kopf_posts_events_for_the_greeting(cluster):
@@ -218,3 +230,39 @@ def test_an_operator_listing_through_watch_streams_sees_old_and_new_greetings(cl
         assert c.configmap("early-greeting").data == {"message": "Hello, index!"}
     finally:
         stop(operator)
+
+
+def test_a_restarted_operator_catches_up_on_what_happened_while_it_was_down(cluster):
+    """kopf keeps its state in the objects (annotations, finalizer): after a restart it lists them
+    and handles exactly what changed meanwhile, no handler twice."""
+    c = Cluster(cluster.local, os.path.join(cluster.local.d, "operator-restart-1.log"), ns="greeters-restart")
+    c.core.create_namespace({"metadata": {"name": c.ns}})
+    operator = start_operator(c.local, c.ns, c.operator_log)
+    try:
+        for name in ("changed", "doomed"):
+            c.create_greeting(name, "Hello", "restart")
+            c.wait(f"create_fn on {name}", lambda: c.handled(name, "create_fn"))
+    finally:
+        stop(operator)
+
+    c.custom.patch_namespaced_custom_object(GROUP, VERSION, c.ns, PLURAL, "changed",
+                                            {"spec": {"greeting": "Welcome back"}})
+    c.custom.delete_namespaced_custom_object(GROUP, VERSION, c.ns, PLURAL, "doomed")
+    assert c.greeting("doomed")["metadata"]["deletionTimestamp"]          # held by kopf's finalizer
+    c.create_greeting("newcomer", "Hi", "restart")
+
+    c.operator_log = os.path.join(c.local.d, "operator-restart-2.log")
+    operator = start_operator(c.local, c.ns, c.operator_log)
+    try:
+        g = c.wait("update_fn on the Greeting changed meanwhile", lambda: c.handled("changed", "update_fn/spec"))
+        assert g["status"]["create_fn"]["attempts"] == 1
+        assert c.configmap("changed-greeting").data == {"message": "Welcome back, restart!"}
+        c.wait("create_fn on the Greeting made meanwhile", lambda: c.handled("newcomer", "create_fn"))
+        c.wait("the Greeting deleted meanwhile to go", lambda: c.greeting("doomed") is None)
+        assert c.configmap("doomed-farewell") is not None
+        c.wait("its child to be garbage-collected", lambda: c.configmap("doomed-greeting") is None)
+    finally:
+        stop(operator)
+    with open(c.operator_log) as f:
+        log = f.read()
+    assert "[greeters-restart/changed] Handler 'create_fn'" not in log, log[-4000:]
