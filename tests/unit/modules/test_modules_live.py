@@ -121,6 +121,7 @@ FAKE_SYSTEMCTL = r"""#!/bin/sh
 # is "loaded" once daemon-reload copied it to $STATE/loaded/; verbs go to $STATE/log
 STATE=%(state)s
 echo "$*" >> $STATE/log
+[ "$1" = --no-reload ] && shift
 case $1 in
   daemon-reload) rm -rf $STATE/loaded; cp -r $STATE/units $STATE/loaded ;;
   show)
@@ -159,9 +160,10 @@ def test_systemd_service_reloads_systemd_for_a_new_or_changed_unit_file(fake_sys
     unit.write_text("[Service]\nExecStart=/bin/k\n")
     r = run_module("service", {"name": "k", "state": "started", "enabled": True}, tmp_path)
     assert r["manager"] == "systemd" and r["changed"] and not r["failed"]
-    assert _verbs(fake_systemd) == ["daemon-reload", "enable k", "start k"]
+    # enabling needs no reload of its own: the unit was loaded by the daemon-reload before
+    assert _verbs(fake_systemd) == ["daemon-reload", "--no-reload enable k", "start k"]
     run_module("service", {"name": "k", "state": "started"}, tmp_path)      # nothing new
-    assert _verbs(fake_systemd) == ["daemon-reload", "enable k", "start k"]
+    assert _verbs(fake_systemd) == ["daemon-reload", "--no-reload enable k", "start k"]
     unit.write_text("[Service]\nExecStart=/bin/k --new\n")
     run_module("service", {"name": "k", "state": "restarted"}, tmp_path)
     assert _verbs(fake_systemd)[3:] == ["daemon-reload", "restart k"]
