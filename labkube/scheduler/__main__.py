@@ -11,7 +11,7 @@ from labkube.client.leaderelection import LeaderElector
 
 from .config import SchedulerConfig
 from .plugins import default_profile
-from .scheduler import Scheduler
+from .scheduler import CLIENT_IN_FLIGHT, Scheduler
 
 
 async def run(path: str, raw: dict) -> None:
@@ -20,7 +20,7 @@ async def run(path: str, raw: dict) -> None:
         kc = KubeConfig.load(cfg.kubeconfig)
     except KubeConfigError as e:
         raise ConfigError(str(e)) from e
-    async with Client(kc, user_agent="labkube-scheduler") as client:
+    async with Client(kc, user_agent="labkube-scheduler", max_in_flight=CLIENT_IN_FLIGHT) as client:
         profile = default_profile()
         profile.percentage_of_nodes_to_score = cfg.percentage_of_nodes_to_score
         sched = Scheduler(client, cfg.scheduler_name, profile=profile)

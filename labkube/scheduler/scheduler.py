@@ -27,8 +27,9 @@ from .views import node_view, pod_view
 
 log = logging.getLogger(__name__)
 TERMINAL = ("Succeeded", "Failed")
-BIND_CONCURRENCY = 24       # bindings in flight (the apiserver commits concurrent writes in batches; the
-                            # client sends 32 requests at most, the rest is room for events and status)
+BIND_CONCURRENCY = 64       # bindings in flight: each waits for the apiserver's batched commit, so the
+                            # drain rate is about BIND_CONCURRENCY / bind latency until a core saturates
+CLIENT_IN_FLIGHT = BIND_CONCURRENCY + 32    # the scheduler's Client: binds plus events and status
 EVENT_CONCURRENCY = 4       # Scheduled events in flight
 
 
