@@ -98,6 +98,23 @@ _BY_KIND = {r.kind: r for r in RESOURCES}
 _CUSTOM: dict[tuple[str, str, str], Resource] = {}
 
 
+def crd_resources(crd: dict) -> list[Resource]:
+    """The resources a CustomResourceDefinition serves, one per served version, in its order
+    (KeyError/TypeError for a CRD without names or group)."""
+    spec = crd.get("spec") or {}
+    names = spec.get("names") or {}
+    out = []
+    for v in spec.get("versions") or []:
+        if not v.get("served", True):
+            continue
+        subs = v.get("subresources") or {}
+        out.append(Resource(names["plural"], names["kind"], spec["group"], v["name"], spec.get("scope") == "Namespaced",
+                            tuple(names.get("shortNames") or ()), tuple(names.get("categories") or ()),
+                            tuple(s for s in ("status", "scale") if s in subs), singular=names.get("singular", ""),
+                            custom=True))
+    return out
+
+
 def register_custom(res: Resource) -> None:
     """Serve a custom resource (the apiserver calls this for each served CRD version)."""
     _CUSTOM[(res.group, res.version, res.name)] = res

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 
 from ..api import crschema
-from ..api.resources import Resource, clear_custom, register_custom, resource, unregister_custom
+from ..api.resources import Resource, clear_custom, crd_resources, register_custom, resource, unregister_custom
 from .registry import Registry, prefix
 
 log = logging.getLogger(__name__)
@@ -16,25 +16,10 @@ CRDS = resource("customresourcedefinitions")
 _SERVED: dict[str, tuple[str, str]] = {}   # CRD name -> (group, plural) currently served
 
 
-def resources_of(crd: dict) -> list[Resource]:
-    spec = crd.get("spec") or {}
-    names = spec.get("names") or {}
-    out = []
-    for v in spec.get("versions") or []:
-        if not v.get("served", True):
-            continue
-        subs = v.get("subresources") or {}
-        out.append(Resource(names["plural"], names["kind"], spec["group"], v["name"], spec.get("scope") == "Namespaced",
-                            tuple(names.get("shortNames") or ()), tuple(names.get("categories") or ()),
-                            tuple(s for s in ("status", "scale") if s in subs), singular=names.get("singular", ""),
-                            custom=True))
-    return out
-
-
 def serve(crd: dict) -> None:
     unserve(crd)
     spec = crd.get("spec") or {}
-    for res in resources_of(crd):
+    for res in crd_resources(crd):
         version = next(v for v in spec["versions"] if v["name"] == res.version)
         crschema.register_schema(res.group, res.version, res.name, (version.get("schema") or {}).get("openAPIV3Schema"),
                                  version.get("additionalPrinterColumns"), (version.get("subresources") or {}).get("scale"))
@@ -69,7 +54,7 @@ async def after_write(reg: Registry, res: Resource, obj: dict, deleted: bool) ->
     if not deleted:
         serve(obj)
         return
-    custom = resources_of(obj)
+    custom = crd_resources(obj)
     unserve(obj)
     if custom:  # the objects go with their definition
         items, _ = await reg.storage.list(prefix(custom[0], None), latest=True)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 
-from labkube.api.resources import RESOURCES, Resource, resource
+from labkube.api.resources import RESOURCES, Resource, crd_resources, resource
 from labkube.client.errors import ApiError
 from labkube.client.informer import object_key
 
@@ -31,16 +31,13 @@ CRDS = "customresourcedefinitions"
 
 def custom_resource(crd: dict, version: str | None = None) -> Resource | None:
     """The resource a CRD serves at `version` (default: its storage version); None if it serves none."""
-    spec = crd.get("spec") or {}
-    names = spec.get("names") or {}
-    served = [v for v in spec.get("versions") or [] if v.get("served", True) and v.get("name")]
-    if not served or not names.get("plural") or not names.get("kind") or not spec.get("group"):
+    try:
+        served = crd_resources(crd)
+    except (KeyError, TypeError):
         return None
-    pick = next((v for v in served if v["name"] == version), None) or \
-        next((v for v in served if v.get("storage")), served[0])
-    return Resource(names["plural"], names["kind"], spec["group"], pick["name"],
-                    spec.get("scope", "Namespaced") == "Namespaced", singular=names.get("singular", ""),
-                    custom=True)
+    stored = next((v.get("name") for v in (crd.get("spec") or {}).get("versions") or [] if v.get("storage")), None)
+    return next((r for r in served if r.version == version), None) or \
+        next((r for r in served if r.version == stored), served[0] if served else None)
 
 
 class GarbageCollector(Controller):
