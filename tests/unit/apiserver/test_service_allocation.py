@@ -26,25 +26,26 @@ def nps(spec) -> list:
     return [p.get("nodePort") for p in spec.get("ports") or []]
 
 
-async def can_take_port(api, port) -> bool:
-    """Whether another Service may be created with this nodePort (it is deleted again)."""
-    r = await api.post(SVCS, json=svc("probe", "NodePort", [{"port": 80, "nodePort": port}]))
+async def can_create_probe(api, probe: dict, taken: str) -> bool:
+    """Whether the Service `probe` may be created (it is deleted again); else the 422 says `taken`."""
+    r = await api.post(SVCS, json=probe)
     if r.status == 201:
         assert (await api.delete(f"{SVCS}/probe")).status == 200
         return True
     body = await r.json()
-    assert r.status == 422 and "provided port is already allocated" in body["message"], body
+    assert r.status == 422 and taken in body["message"], body
     return False
+
+
+async def can_take_port(api, port) -> bool:
+    """Whether another Service may be created with this nodePort."""
+    return await can_create_probe(api, svc("probe", "NodePort", [{"port": 80, "nodePort": port}]),
+                                  "provided port is already allocated")
 
 
 async def can_take_ip(api, ip) -> bool:
-    r = await api.post(SVCS, json=svc("probe", clusterIP=ip))
-    if r.status == 201:
-        assert (await api.delete(f"{SVCS}/probe")).status == 200
-        return True
-    body = await r.json()
-    assert r.status == 422 and "provided IP is already allocated" in body["message"], body
-    return False
+    """Whether another Service may be created with this clusterIP."""
+    return await can_create_probe(api, svc("probe", clusterIP=ip), "provided IP is already allocated")
 
 
 @dataclass

@@ -178,17 +178,23 @@ async def test_watch_splits_many_events_per_chunk_and_lines_across_chunks(server
     assert [e["object"]["metadata"]["name"] for e in evs] == [f"p{i}" for i in range(300)]
 
 
+async def open_watches(c, seen, n: int) -> list[asyncio.Task]:
+    """n watches held open on namespace "hold"; returns once the server has seen them (or ~4 s)."""
+    async def hold():
+        async for _ in c.watch("pods", namespace="hold"):
+            pass
+    tasks = [asyncio.create_task(hold()) for _ in range(n)]
+    for _ in range(200):
+        if sum(1 for s in seen if "namespaces/hold" in s[1]) == n:
+            break
+        await asyncio.sleep(0.02)
+    return tasks
+
+
 async def test_requests_in_flight_are_capped_and_watches_do_not_count(server):
     kc, seen = server
     async with Client(KubeConfig.load(kc), max_in_flight=3) as c:
-        async def hold():
-            async for _ in c.watch("pods", namespace="hold"):
-                pass
-        watches = [asyncio.create_task(hold()) for _ in range(5)]
-        for _ in range(200):
-            if sum(1 for s in seen if "namespaces/hold" in s[1]) == 5:
-                break
-            await asyncio.sleep(0.02)
+        watches = await open_watches(c, seen, 5)
         got = await asyncio.gather(*(c.get("pods", f"p{i}", namespace="slow") for i in range(12)))
         assert sum(1 for s in seen if "namespaces/hold" in s[1]) == 5       # five watches open ...
         assert len(got) == 12 and INFLIGHT["peak"] == 3                      # ... and still 3 requests at once
@@ -202,14 +208,7 @@ async def test_requests_in_flight_are_capped_and_watches_do_not_count(server):
 async def test_many_open_watches_do_not_starve_requests(server):
     kc, seen = server
     async with Client(KubeConfig.load(kc)) as c:
-        async def hold():
-            async for _ in c.watch("pods", namespace="hold"):
-                pass
-        tasks = [asyncio.create_task(hold()) for _ in range(60)]
-        for _ in range(200):
-            if sum(1 for s in seen if "namespaces/hold" in s[1]) == 60:
-                break
-            await asyncio.sleep(0.02)
+        tasks = await open_watches(c, seen, 60)
         assert sum(1 for s in seen if "namespaces/hold" in s[1]) == 60
         got = await asyncio.wait_for(c.get("pods", "p", namespace="default"), 5)
         assert got["metadata"]["name"] == "x"
