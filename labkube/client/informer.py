@@ -55,6 +55,11 @@ def compact(obj: dict) -> dict:
     return _shared(strip_managed_fields(obj))
 
 
+def keep_keys(items: list | None, keep: tuple[str, ...]) -> list:
+    """Each dict of `items` cut down to the keys in `keep` (for a transform's container lists)."""
+    return [{k: c[k] for k in keep if k in c} for c in items or ()]
+
+
 def object_key(obj: dict) -> str:
     md = obj.get("metadata") or {}
     ns = md.get("namespace")

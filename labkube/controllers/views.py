@@ -13,15 +13,11 @@ status stay as they are. The result goes through the informer's `compact`.
 """
 from __future__ import annotations
 
-from labkube.client.informer import compact
+from labkube.client.informer import compact, keep_keys
 
 CONTAINER_KEEP = ("name", "ports", "resources", "restartPolicy")
 CONTAINER_STATUS_KEEP = ("name", "ready", "restartCount", "state")
 CONDITIONS_KEEP = ("Ready",)
-
-
-def _trim(items: list | None, keep: tuple[str, ...]) -> list:
-    return [{k: c[k] for k in keep if k in c} for c in items or ()]
 
 
 def pod_view(pod: dict) -> dict:
@@ -31,12 +27,12 @@ def pod_view(pod: dict) -> dict:
         out["spec"] = spec = dict(spec)
         for k in ("containers", "initContainers"):
             if k in spec:
-                spec[k] = _trim(spec[k], CONTAINER_KEEP)
+                spec[k] = keep_keys(spec[k], CONTAINER_KEEP)
     if st:
         out["status"] = st = dict(st)
         for k in ("containerStatuses", "initContainerStatuses"):
             if k in st:
-                st[k] = _trim(st[k], CONTAINER_STATUS_KEEP)
+                st[k] = keep_keys(st[k], CONTAINER_STATUS_KEEP)
         if "conditions" in st:
             st["conditions"] = [c for c in st["conditions"] or () if c.get("type") in CONDITIONS_KEEP]
     return compact(out)

@@ -14,15 +14,11 @@ Both views go through the informer's `compact` (no managedFields, shared strings
 """
 from __future__ import annotations
 
-from labkube.client.informer import compact
+from labkube.client.informer import compact, keep_keys
 
 CONTAINER_KEEP = ("name", "resources", "ports", "restartPolicy")
 POD_STATUS_KEEP = ("phase", "nominatedNodeName")
 NODE_STATUS_KEEP = ("allocatable", "capacity", "conditions")
-
-
-def _containers(cs: list | None) -> list:
-    return [{k: c[k] for k in CONTAINER_KEEP if k in c} for c in cs or ()]
 
 
 def pod_view(pod: dict) -> dict:
@@ -30,7 +26,7 @@ def pod_view(pod: dict) -> dict:
     spec = dict(spec)
     for k in ("containers", "initContainers"):
         if k in spec:
-            spec[k] = _containers(spec[k])
+            spec[k] = keep_keys(spec[k], CONTAINER_KEEP)
     spec.pop("volumes", None)
     status = {k: st[k] for k in POD_STATUS_KEEP if k in st}
     if not spec.get("nodeName") and "conditions" in st:
