@@ -140,23 +140,28 @@ def fields(obj: dict, status_scope: bool | None) -> dict[tuple, object]:
 _SCALARS = frozenset({str, int, float, bool})
 
 
+def _members(node: dict, value: dict) -> dict:
+    """node with an `f:<key>` child for each non-null member of the map `value`, in key order."""
+    for k in sorted(value):
+        v = value[k]
+        if v is None:
+            continue
+        if type(v) in _SCALARS:  # a leaf (most fields): no call
+            node["f:" + k] = {}
+            continue
+        child = _trie(v, k)
+        if child is not None:
+            node["f:" + k] = child
+    return node
+
+
 def _trie(value, name: str):
     """The FieldsV1 node of a value in one pass (None: no fields), the same trie as
     to_fields_v1(fields(...)) without the path set: the cheap way for a created object."""
     if isinstance(value, dict):
         if not value or (name == "selector" and any(k in value for k in SELECTOR_KEYS)):
             return {}
-        node = {".": {}} if name in GRANULAR_MAPS or name == "selector" else {}
-        for k in sorted(value):
-            v = value[k]
-            if v is None:
-                continue
-            if type(v) in _SCALARS:  # a leaf (most fields): no call
-                node["f:" + k] = {}
-                continue
-            child = _trie(v, k)
-            if child is not None:
-                node["f:" + k] = child
+        node = _members({".": {}} if name in GRANULAR_MAPS or name == "selector" else {}, value)
         if node == {".": {}}:
             return {}  # a map whose values are all null: a member without children
         return node if node else None
@@ -165,18 +170,7 @@ def _trie(value, name: str):
         if keys:
             items = {}
             for item in value:
-                node = {".": {}}
-                for k in sorted(item):
-                    v = item[k]
-                    if v is None:
-                        continue
-                    if type(v) in _SCALARS:
-                        node["f:" + k] = {}
-                        continue
-                    child = _trie(v, k)
-                    if child is not None:
-                        node["f:" + k] = child
-                items[key_element(item, keys)] = node
+                items[key_element(item, keys)] = _members({".": {}}, item)
             return {k: items[k] for k in sorted(items)}
         if name in PRIMITIVE_MERGE and value and not any(isinstance(v, (dict, list)) for v in value):
             node = {".": {}}
