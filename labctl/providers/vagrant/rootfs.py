@@ -99,6 +99,14 @@ def chroot_commands() -> list[list[str]]:
     ]
 
 
+def chroot(rootfs: Path, cmd: list[str], env: dict, log=print) -> None:
+    """Run cmd inside the tree; RuntimeError with the end of its output when it fails."""
+    log("  chroot " + " ".join(cmd))
+    res = subprocess.run(["chroot", str(rootfs), *cmd], env=env, capture_output=True, text=True)
+    if res.returncode != 0:
+        raise RuntimeError(f"chroot {' '.join(cmd[:3])} failed: {(res.stderr or res.stdout).strip()[-300:]}")
+
+
 def configure(rootfs: Path, vagrant_pubkey: str, log=print) -> None:
     """Turn a fresh debootstrap tree into the box's root filesystem (needs root)."""
     rootfs = Path(rootfs)
@@ -126,10 +134,7 @@ def configure(rootfs: Path, vagrant_pubkey: str, log=print) -> None:
     for cmd in chroot_commands():
         if cmd[0] == "useradd" and (rootfs / "etc/passwd").read_text().find("\nvagrant:") >= 0:
             continue
-        log("  chroot " + " ".join(cmd))
-        res = subprocess.run(["chroot", str(rootfs), *cmd], env=env, capture_output=True, text=True)
-        if res.returncode != 0:
-            raise RuntimeError(f"chroot {' '.join(cmd)} failed: {(res.stderr or res.stdout).strip()[-300:]}")
+        chroot(rootfs, cmd, env, log)
     for junk in ("var/lib/apt/lists", "tmp"):
         for p in (rootfs / junk).glob("*"):
             if p.is_file() or p.is_symlink():
@@ -177,9 +182,6 @@ def preinstall(rootfs: Path, wheelhouse: Path, uv: Path, images: Path, log=print
     env = dict(os.environ, LC_ALL="C", UV_CACHE_DIR=UV_CACHE, UV_NO_CONFIG="1", HOME="/root")
     try:
         for cmd in preinstall_commands():
-            log("  chroot " + " ".join(cmd))
-            res = subprocess.run(["chroot", str(rootfs), *cmd], env=env, capture_output=True, text=True)
-            if res.returncode != 0:
-                raise RuntimeError(f"chroot {' '.join(cmd[:3])} failed: {(res.stderr or res.stdout).strip()[-300:]}")
+            chroot(rootfs, cmd, env, log)
     finally:
         shutil.rmtree(rootfs / UV_CACHE.lstrip("/"), ignore_errors=True)
