@@ -10,6 +10,10 @@ Assumed pods: `assume(pod, node)` counts a pod on its node at once, so the next 
 room it takes while the binding is still in flight. When the informer shows the pod bound,
 the assumed copy is replaced by the real pod; `forget(key)` (binding failed) takes it off
 again.
+
+Most pod updates are status writes of bound pods (Running, Ready): when a pod stays on its node
+and nothing plugins read has changed (spec, labels, owners), the new object replaces the old one
+on its NodeInfo without re-accounting, so the node's generation and its score memos stay valid.
 """
 from __future__ import annotations
 
@@ -113,6 +117,10 @@ class SchedulerCache:
         if key in self.assumed and not (pod.get("spec") or {}).get("nodeName") \
                 and (pod.get("status") or {}).get("phase") not in TERMINAL:
             return          # still pending as far as the informer knows: the assumed copy stays
+        if key not in self.assumed and node is not None and self.placed.get(key) == node:
+            ni = self.infos.get(node)
+            if ni is not None and ni.replace_pod(key, pod):
+                return      # same node, nothing plugins read has changed (a status write): no re-accounting
         self.assumed.pop(key, None)
         self._unplace(key)
         if node is not None:

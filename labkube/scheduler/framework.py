@@ -80,6 +80,16 @@ def has_required_anti_affinity(pod: dict) -> bool:
                 .get("requiredDuringSchedulingIgnoredDuringExecution"))
 
 
+def _same_for_plugins(old: dict, new: dict) -> bool:
+    """Whether a plugin could tell `old` from `new` when they are pods on a node: plugins read
+    their spec (requests, affinity, ports, tolerations), labels, namespace and owners, never
+    their status (the cache drops terminal pods before they get here)."""
+    om, nm = old.get("metadata") or {}, new.get("metadata") or {}
+    return (old.get("spec") == new.get("spec") and om.get("labels") == nm.get("labels")
+            and om.get("namespace") == nm.get("namespace") and om.get("uid") == nm.get("uid")
+            and om.get("ownerReferences") == nm.get("ownerReferences"))
+
+
 class NodeInfo:
     """One node and the pods on it, with aggregates the plugins read on every cycle, kept up to
     date incrementally by `add_pod`/`remove_pod` (the scheduler's cache calls them from informer
@@ -145,6 +155,20 @@ class NodeInfo:
                 self._account(p, -1)
                 return p
         return None
+
+    def replace_pod(self, key: str, pod: dict) -> bool:
+        """Put `pod` in place of the pod with this key when plugins would see no difference (same
+        namespace, spec, labels and ownerReferences: a status write), without re-accounting or a
+        new generation; False (nothing done) when the pod is not here or differs in those."""
+        for i, p in enumerate(self.pods):
+            if pod_key(p) == key:
+                if not _same_for_plugins(p, pod):
+                    return False
+                self.pods[i] = pod
+                if any(a is p for a in self.anti):
+                    self.anti = [pod if a is p else a for a in self.anti]
+                return True
+        return False
 
     def allocatable(self) -> dict[str, int]:
         return self.alloc

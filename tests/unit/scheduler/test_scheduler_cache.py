@@ -2,6 +2,8 @@
 cluster-wide indexes plugins read instead of scanning every node."""
 from __future__ import annotations
 
+from collections import Counter
+
 from labkube.scheduler.cache import SchedulerCache
 from labkube.scheduler.framework import NodeInfo
 
@@ -126,3 +128,55 @@ def test_node_info_aggregates_follow_add_and_remove():
     assert ni.remove_pod("default/o")["metadata"]["name"] == "o"
     assert ni.remove_pod("default/repel") is not None and ni.remove_pod("default/nope") is None
     assert (ni.requested()["pods"], ni.requested()["cpu"], ni.owner_counts(), ni.anti_affinity_pods()) == (1, 0, {}, [])
+
+
+def _owned(p, uid="rs1"):
+    p["metadata"]["ownerReferences"] = [{"kind": "ReplicaSet", "name": "rs", "uid": uid, "controller": True}]
+    return p
+
+
+def _running(p):
+    return {**p, "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}]}}
+
+
+REACCOUNT_CASES = [  # (what changed in the update of a pod bound to w1, re-accounted: new generation)
+    ("status only (Running, Ready)", _running, False),
+    ("labels", lambda p: {**p, "metadata": {**p["metadata"], "labels": {"app": "other"}}}, True),
+    ("owner", lambda p: _owned({**p, "metadata": dict(p["metadata"])}, uid="rs2"), True),
+    ("spec", lambda p: {**p, "spec": {**p["spec"], "priority": 7}}, True),
+    ("moved to w2", lambda p: {**p, "spec": {**p["spec"], "nodeName": "w2"}}, True),
+    ("terminal", lambda p: {**p, "status": {"phase": "Failed"}}, True),
+]
+
+
+def test_status_writes_of_bound_pods_replace_the_pod_without_re_accounting():
+    for what, change, reaccounted in REACCOUNT_CASES:
+        c = SchedulerCache()
+        c.set_node(node("w1"))
+        c.set_node(node("w2"))
+        p = _owned(bound("p", "w1", cpu="500m", affinity=ANTI))
+        c.set_pod(p)
+        ni = c.infos["w1"]
+        gen, req = ni.generation, ni.requested()
+        new = change(p)
+        c.set_pod(new)
+        assert (ni.generation != gen) == reaccounted, what
+        on_w1 = [q for q in ni.pods if q["metadata"]["name"] == "p"]
+        if new["spec"].get("nodeName") == "w1" and new.get("status", {}).get("phase") != "Failed":
+            assert on_w1 == [new] and on_w1[0] is new, what          # the newest object is kept
+            assert ni.requested() == req and ni.owner_counts() == Counter({
+                new["metadata"]["ownerReferences"][0]["uid"]: 1}), what
+            assert [a["metadata"]["name"] for a in ni.anti_affinity_pods()] == ["p"], what
+            assert ni.anti_affinity_pods()[0] is new, what
+        else:
+            assert on_w1 == [] and ni.requested()["pods"] == 0 and ni.requested()["cpu"] == 0, what
+
+
+def test_a_status_write_of_an_assumed_pod_still_replaces_the_assumed_copy():
+    c = SchedulerCache()
+    c.set_node(node("w1"))
+    c.assume(pod("p", cpu="1"), "w1")
+    gen = c.infos["w1"].generation
+    c.set_pod(_running(bound("p", "w1", cpu="1")))          # the binding seen (with a status already)
+    assert not c.is_assumed("default/p") and on(c, "w1") == ["p"]
+    assert c.infos["w1"].generation != gen and c.infos["w1"].requested()["cpu"] == 1000
