@@ -108,21 +108,26 @@ class ReplicaSetController(Controller):
         sel = (rs.get("spec") or {}).get("selector")
         adoptable = bool((sel or {}).get("matchLabels") or (sel or {}).get("matchExpressions"))  # never "everything"
         owned = []
-        # its own pods and the namespace's orphans (from the informer's indexes, not every pod)
+        # its own pods and the namespace's orphans (from the informer's indexes, not every pod); this
+        # runs over every pod of the ReplicaSet on each sync, so the common case (its own pods, a
+        # matchLabels selector) is checked inline
+        ml = list(((sel or {}).get("matchLabels") or {}).items())
+        plain = not (sel or {}).get("matchExpressions")
         candidates = self.pods.by_index(BY_CONTROLLER, uid) + (self.pods.by_index(ORPHANS, ns) if adoptable else [])
         for pod in candidates:
-            if pod["metadata"].get("namespace") != ns:
+            md = pod["metadata"]
+            if md.get("namespace") != ns:
                 continue
             ref = controller_ref(pod)
-            matches = selector_matches(sel, pod["metadata"].get("labels"))
+            labels = md.get("labels") or {}
+            matches = (all(labels.get(k) == v for k, v in ml) if plain else selector_matches(sel, labels))
             if ref is not None and ref.get("uid") == uid:
                 if matches:
                     owned.append(pod)
-                elif not pod["metadata"].get("deletionTimestamp"):
-                    await self._set_owner_refs(pod, [r for r in pod["metadata"]["ownerReferences"]
-                                                     if r.get("uid") != uid])
+                elif not md.get("deletionTimestamp"):
+                    await self._set_owner_refs(pod, [r for r in md["ownerReferences"] if r.get("uid") != uid])
             elif ref is None and matches and adoptable and is_active(pod) and not rs["metadata"].get("deletionTimestamp"):
-                refs = list(pod["metadata"].get("ownerReferences") or []) + [owner_ref(rs)]
+                refs = list(md.get("ownerReferences") or []) + [owner_ref(rs)]
                 adopted = await self._set_owner_refs(pod, refs)
                 if adopted is not None:
                     owned.append(adopted)
@@ -210,20 +215,27 @@ class ReplicaSetController(Controller):
         await self.recorder.normal(rs, "SuccessfulDelete", f"Deleted pod: {name}")
 
     def compute_status(self, rs: dict, pods: list[dict]) -> dict:
+        """replicas, fullyLabeledReplicas, readyReplicas, availableReplicas from the pods (one pass:
+        a sync runs this over every pod of the ReplicaSet)."""
         spec = rs.get("spec") or {}
-        active = [p for p in pods if is_active(p)]
-        tmpl_labels = ((spec.get("template") or {}).get("metadata") or {}).get("labels") or {}
+        tmpl_labels = list((((spec.get("template") or {}).get("metadata") or {}).get("labels") or {}).items())
         now = self.clock.now()
         min_ready = int(spec.get("minReadySeconds") or 0)
+        replicas = labeled = ready = available = 0
+        for p in pods:
+            if not is_active(p):
+                continue
+            replicas += 1
+            labels = p["metadata"].get("labels") or {}
+            if all(labels.get(k) == v for k, v in tmpl_labels):
+                labeled += 1
+            if is_ready(p):
+                ready += 1
+                if not min_ready or is_available(p, min_ready, now):
+                    available += 1
         status = copy.deepcopy(rs.get("status") or {})
-        status.update({
-            "replicas": len(active),
-            "fullyLabeledReplicas": sum(1 for p in active if all(
-                (p["metadata"].get("labels") or {}).get(k) == v for k, v in tmpl_labels.items())),
-            "readyReplicas": sum(1 for p in active if is_ready(p)),
-            "availableReplicas": sum(1 for p in active if is_available(p, min_ready, now)),
-            "observedGeneration": rs["metadata"].get("generation", 1),
-        })
+        status.update({"replicas": replicas, "fullyLabeledReplicas": labeled, "readyReplicas": ready,
+                       "availableReplicas": available, "observedGeneration": rs["metadata"].get("generation", 1)})
         return status
 
     async def update_status(self, rs: dict, pods: list[dict], failure: ApiError | None = None,

@@ -142,3 +142,42 @@ async def test_slow_start_stops_at_the_first_refusal():
     await h.run()
     # batches 1, 2, then 4 with refusals; the few event-driven retries start again at 1 (not 47 at once)
     assert len(h.pods()) == 3 and len(calls) <= 10
+
+
+def _pod(name, labels=None, phase="Running", ready=None, deleting=False):
+    """A pod for compute_status: `ready` is None (no Ready condition) or its lastTransitionTime."""
+    md = {"name": name, "namespace": "default", "labels": labels if labels is not None else {"app": "web", "tier": "fe"}}
+    if deleting:
+        md["deletionTimestamp"] = "2026-01-01T00:00:00Z"
+    st = {"phase": phase}
+    if ready is not None:
+        st["conditions"] = [{"type": "Ready", "status": "True", "lastTransitionTime": ready}]
+    return {"metadata": md, "status": st}
+
+
+STATUS_CASES = [  # (what, pods, minReadySeconds, (replicas, fullyLabeled, ready, available))
+    ("none", [], 0, (0, 0, 0, 0)),
+    ("pending and running", [_pod("a", phase="Pending"), _pod("b")], 0, (2, 2, 0, 0)),
+    ("ready counts as available without minReadySeconds",
+     [_pod("a", ready="2026-01-01T00:00:00Z"), _pod("b")], 0, (2, 2, 1, 1)),
+    ("terminating and terminal pods do not count",
+     [_pod("a", deleting=True, ready="2026-01-01T00:00:00Z"), _pod("b", phase="Succeeded"),
+      _pod("c", phase="Failed"), _pod("d", ready="2026-01-01T00:00:00Z")], 0, (1, 1, 1, 1)),
+    ("a pod missing a template label is not fully labeled",
+     [_pod("a", labels={"app": "web"}), _pod("b"), _pod("c", labels=None)], 0, (3, 2, 0, 0)),
+    ("available once ready for minReadySeconds (clock at 00:01:00)",
+     [_pod("a", ready="2026-01-01T00:00:00Z"), _pod("b", ready="2026-01-01T00:00:45Z")], 30, (2, 2, 2, 1)),
+]
+
+
+@pytest.mark.parametrize("what,pods,min_ready,want", STATUS_CASES, ids=[c[0] for c in STATUS_CASES])
+async def test_compute_status_counts(what, pods, min_ready, want):
+    import datetime
+    from labkube.client.clock import FakeClock
+    h = Harness(ReplicaSetController, clock=FakeClock(datetime.datetime(2026, 1, 1, 0, 1, tzinfo=datetime.timezone.utc)))
+    rs = rs_obj("web", 3, labels={"app": "web"}, min_ready=min_ready)
+    rs["spec"]["template"]["metadata"]["labels"] = {"app": "web", "tier": "fe"}
+    rs["metadata"]["generation"] = 4
+    st = h.controllers[0].compute_status(rs, pods)
+    assert (st["replicas"], st["fullyLabeledReplicas"], st["readyReplicas"], st["availableReplicas"]) == want
+    assert st["observedGeneration"] == 4
