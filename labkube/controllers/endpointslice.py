@@ -33,7 +33,7 @@ def desired_slices(svc: dict, pods: list[dict]) -> dict[str, dict]:
     md = svc["metadata"]
     out = {}
     for subset in desired_subsets(svc, pods) or [{}]:
-        ports = subset.get("ports") or []
+        ports = [{"name": "", **p} for p in subset.get("ports") or []]   # unnamed is "", as kubectl describe expects
         sig = ",".join(f"{p.get('name', '')}:{p['port']}/{p['protocol']}" for p in ports)
         name = f"{md['name'][:52]}-{hashlib.sha256(sig.encode()).hexdigest()[:10]}"
         out[name] = {

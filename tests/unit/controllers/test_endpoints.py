@@ -175,3 +175,16 @@ async def test_endpointslices_mirror_the_pods():
     await h.api.delete("services", "web", "default")
     await h.run()
     assert [s["metadata"]["name"] for s in h.api.all("endpointslices", "default")] == ["web-by-hand"]
+
+
+async def test_an_unnamed_service_port_is_named_empty_in_the_slice():
+    """kubectl describe service dereferences every slice port's name: an unnamed port must
+    carry name "" as the Kubernetes controller writes it (a missing name crashed kubectl)."""
+    from labkube.controllers.endpointslice import EndpointSliceController
+    h = Harness(EndpointSliceController)
+    await h.api.create("services", svc(ports=[{"port": 80, "targetPort": 8080}]))
+    await h.api.create("pods", pod("a", "10.244.1.2"))
+    await h.start()
+    await h.run()
+    (sl,) = h.api.all("endpointslices", "default")
+    assert sl["ports"] == [{"name": "", "port": 8080, "protocol": "TCP"}]
