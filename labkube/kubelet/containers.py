@@ -183,5 +183,6 @@ def build_container_config(pod: dict, container: dict, image, *, host_ip: str, p
         mounts=mounts, log_path=log_path, restart_count=restart_count,
         stop_signal=image.config.get("StopSignal") or "SIGTERM", memory_limit=mem, cpu_quota=quota,
         cpu_shares=shares, user=user, tty=bool(container.get("tty")),
+        stdin=bool(container.get("stdin")), stdin_once=bool(container.get("stdinOnce")),
         readonly_rootfs=bool(csc.get("readOnlyRootFilesystem")), capabilities=capabilities(container),
         privileged=bool(csc.get("privileged")), no_new_privileges=csc.get("allowPrivilegeEscalation") is False)

@@ -18,14 +18,16 @@ class Result:
         return (self.stderr or self.stdout).decode(errors="replace").strip()
 
 
-async def run(args: list, *, stdin: bytes | None = None, env: dict | None = None,
+async def run(args: list, *, stdin: bytes | int | None = None, env: dict | None = None,
               timeout: float = 60.0, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
               new_session: bool = False) -> Result:
+    """``stdin``: bytes to feed, a file descriptor to hand over, or None for /dev/null."""
+    fd = isinstance(stdin, int)
     proc = await asyncio.create_subprocess_exec(
-        *args, stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
+        *args, stdin=stdin if fd else asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
         stdout=stdout, stderr=stderr, env=env, start_new_session=new_session)
     try:
-        out, err = await asyncio.wait_for(proc.communicate(stdin), timeout)
+        out, err = await asyncio.wait_for(proc.communicate(None if fd else stdin), timeout)
     except asyncio.TimeoutError:
         proc.kill()
         await proc.wait()

@@ -79,6 +79,8 @@ class ContainerConfig:
     cpu_shares: int | None = None
     user: tuple = (0, 0)
     tty: bool = False
+    stdin: bool = False                    # keep the container's stdin open for attach
+    stdin_once: bool = False               # ... until the first attached client closes it
     readonly_rootfs: bool = False
     capabilities: list | None = None       # None: the runtime's defaults (Docker's 14)
     privileged: bool = False

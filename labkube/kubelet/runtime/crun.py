@@ -3,7 +3,9 @@
 Bundle `<root_dir>/containers/<id>/`: config.json (built in process), an overlay rootfs
 over the image's unpacked rootfs (upper/, work/), pid, crun.log and meta.json.
 Containers start with `crun run -d`, stdout+stderr appended to the container's log
-file; exit codes come from the kubelet being the subreaper (reaper.py).
+file; exit codes come from the kubelet being the subreaper (reaper.py). A `tty: true`
+container gets its terminal over a console socket and a `stdin: true` one a pipe; we keep
+their ends (stdio.py) for attach.
 """
 from __future__ import annotations
 
@@ -25,6 +27,8 @@ from .reaper import Reaper, become_subreaper, pid_alive, pid_start_time
 from .sandboxes import Sandboxes
 from .spec import bounding_set, build_spec
 from .state import StateDir
+from .stdio import ContainerStdio
+from ..streaming.console import ConsoleError, start_with_console
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +56,7 @@ class CrunRuntime(Runtime):
         self.sandboxes = Sandboxes(self.state, self.cni)
         self.containers: dict[str, ContainerStatus] = {}
         self.extra: dict[str, dict] = {}
+        self.stdios: dict[str, ContainerStdio] = {}
         self.reaper = Reaper()
         self.use_cgroups = cgroups.cgroupfs_usable()
         self._version = ""
@@ -117,6 +122,8 @@ class CrunRuntime(Runtime):
                              restart_count=cfg.restart_count, image_ref=cfg.image_ref, image_id=cfg.image_id,
                              created_at=time.time(), log_path=cfg.log_path, sandbox_id=sandbox.id)
         self.containers[cid], self.extra[cid] = st, {"stop_signal": cfg.stop_signal}
+        if cfg.tty or cfg.stdin:
+            self.extra[cid].update(tty=cfg.tty, stdin=cfg.stdin, stdin_once=cfg.stdin_once)
         try:
             overlay.mount_overlay(cfg.rootfs, bundle)
             cg = cgroups.container_path(sandbox.cgroup_parent, cid) if self.use_cgroups else None
@@ -139,15 +146,16 @@ class CrunRuntime(Runtime):
         st = self.containers[container_id]
         bundle = self.state.bundle(container_id)
         os.makedirs(os.path.dirname(st.log_path), exist_ok=True)
-        fd = os.open(st.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o640)
-        try:
-            r = await run(self._crun(f"--log=file:{bundle}/crun.log", "run", "-d", "--bundle", bundle,
-                                     "--pid-file", f"{bundle}/pid", container_id), stdout=fd, stderr=fd,
-                    new_session=True)     # a signal to the kubelet's process group must not reach containers
-        finally:
-            os.close(fd)
-        if r.rc != 0:
-            msg = _tail(os.path.join(bundle, "crun.log")) or f"crun exited {r.rc}"
+        extra = self.extra[container_id]
+        if extra.get("tty"):
+            rc, err = await self._run_with_terminal(container_id, bundle)
+        else:
+            rc, err = await self._run_detached(container_id, bundle, st.log_path, extra)
+        if rc != 0:
+            stdio = self.stdios.pop(container_id, None)
+            if stdio is not None:
+                stdio.close()
+            msg = _tail(os.path.join(bundle, "crun.log")) or err or f"crun exited {rc}"
             self._fail(container_id, msg, "StartError")
             raise RuntimeError_(f"failed to start container {st.name}: {msg}", "StartError")
         with open(f"{bundle}/pid") as f:
@@ -156,6 +164,49 @@ class CrunRuntime(Runtime):
         self.extra[container_id]["pid_start"] = pid_start_time(st.pid)
         self._save(container_id)
         self._watch(container_id, st.pid)
+
+    def _run_argv(self, cid: str, bundle: str, *opts) -> list:
+        return self._crun(f"--log=file:{bundle}/crun.log", "run", "-d", *opts, "--bundle", bundle,
+                          "--pid-file", f"{bundle}/pid", cid)
+
+    async def _run_detached(self, cid: str, bundle: str, log_path: str, extra: dict) -> tuple[int, str]:
+        """`crun run -d` with stdout+stderr on the log file and stdin from /dev/null, or from a
+        pipe we keep when the container wants stdin."""
+        fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o640)
+        pipe = os.pipe() if extra.get("stdin") else None
+        try:
+            r = await run(self._run_argv(cid, bundle), stdout=fd, stderr=fd, stdin=pipe[0] if pipe else None,
+                          new_session=True)   # a signal to the kubelet's process group must not reach containers
+        finally:
+            os.close(fd)
+            if pipe:
+                os.close(pipe[0])
+        if pipe:
+            self.stdios[cid] = ContainerStdio(log_path, stdin_fd=pipe[1], stdin_once=bool(extra.get("stdin_once")))
+            self.stdios[cid].start()
+        return r.rc, r.err
+
+    async def _run_with_terminal(self, cid: str, bundle: str) -> tuple[int, str]:
+        """`crun run -d --console-socket`: crun makes the container's terminal and sends us its
+        master, which we keep (its output goes to the log file and to attached clients)."""
+        try:
+            proc, master = await start_with_console(lambda path: self._run_argv(cid, bundle, "--console-socket", path),
+                                                    timeout=60)
+        except ConsoleError as e:
+            return 1, str(e)
+        rc = await proc.wait()
+        if rc != 0:
+            os.close(master)
+            return rc, (await proc.stderr.read()).decode(errors="replace").strip()
+        extra = self.extra[cid]
+        self.stdios[cid] = ContainerStdio(self.containers[cid].log_path, master=master,
+                                          stdin_once=bool(extra.get("stdin_once")))
+        self.stdios[cid].start()
+        return 0, ""
+
+    def stdio(self, container_id: str) -> ContainerStdio | None:
+        """The kept stdin/terminal of a running container started with stdin or tty, else None."""
+        return self.stdios.get(container_id)
 
     def _watch(self, cid: str, pid: int) -> None:
         fut = self.reaper.watch(pid)
@@ -220,6 +271,9 @@ class CrunRuntime(Runtime):
         if st is not None and st.state == "running":
             await self.stop_container(container_id, 0)
         await run(self._crun("delete", "-f", container_id))
+        stdio = self.stdios.pop(container_id, None)
+        if stdio is not None:
+            stdio.close()
         bundle = self.state.bundle(container_id)
         overlay.unmount(os.path.join(bundle, "rootfs"))
         shutil.rmtree(bundle, ignore_errors=True)

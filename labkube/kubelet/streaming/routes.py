@@ -2,7 +2,7 @@
 pods/portforward to, over websockets):
 
     GET /exec/<ns>/<pod>/<container>?command=..&stdin=&stdout=&stderr=&tty=   v5/v4.channel.k8s.io
-    GET /attach/<ns>/<pod>/<container>?stdout=...    the container's output from now on (read-only)
+    GET /attach/<ns>/<pod>/<container>?stdin=&stdout=&tty=  the main process: terminal or log + stdin
     GET /portForward/<ns>/<pod>                      SPDY/3.1+portforward.k8s.io
 
 Errors before the upgrade are plain HTTP answers (404 pod or container not here, 400 bad
@@ -17,6 +17,7 @@ from aiohttp import web
 
 from ..runtime.base import RuntimeError_
 from . import channels, podnet
+from .attach import AttachSession
 from .execsession import ExecSession
 from .portforward import PROTOCOL as PF_PROTOCOL, PortForwardSession
 
@@ -76,31 +77,19 @@ class Handlers:
         return ws
 
     async def attach(self, request: web.Request) -> web.StreamResponse:
-        """Output of the container's main process from now on (our containers log to a file,
-        so attach follows that file; stdin is not connected)."""
+        """The container's main process: its terminal, or its log file from now on plus its
+        stdin pipe when it keeps one (attach.py)."""
         w, cur = self._running(request)
         container = request.match_info["container"]
         from .. import logs
+        stdio_of = getattr(self.kl.runtime, "stdio", None)
+        stdio = stdio_of(cur.id) if stdio_of else None
         files = logs.log_files(w.sandbox.pod_dir, container) if w.sandbox else []
+        path = files[-1] if files else None
         ws = web.WebSocketResponse(protocols=channels.PROTOCOLS, max_msg_size=0)
         await ws.prepare(request)
-        if not files:
-            await ws.send_bytes(channels.status_message(None, "no output of this container yet"))
-            await ws.close()
-            return ws
-        path = files[-1]
-        _, offset = await asyncio.to_thread(logs.render, path)
-        reader = asyncio.create_task(ws.receive())       # ends when the client goes away
-        while not reader.done():
-            chunk, offset = await asyncio.to_thread(logs.render, path, start=offset)
-            if chunk:
-                await ws.send_bytes(channels.encode(channels.STDOUT, chunk))
-            elif not self.kl.log_is_live(w, container, path):
-                break
-            else:
-                await asyncio.wait([reader], timeout=0.2)
-        reader.cancel()
-        await ws.send_bytes(channels.status_message(0))
+        await AttachSession(ws, stdio, stdin=_flag(request.query, "stdin"), log_path=path,
+                            is_live=lambda: self.kl.log_is_live(w, container, path)).run()
         await ws.close()
         return ws
 
