@@ -15,6 +15,7 @@ from .quota import quota_guard
 from .allocator import ServiceAllocator
 from .bootstrap import bootstrap
 from .config import ApiserverConfig
+from .fastget import FastAppRunner
 from .middleware import auth_middleware, errors_middleware
 from .registry import Registry
 from .tls import client_context, server_context
@@ -84,7 +85,7 @@ async def serve(config: ApiserverConfig, access_log: bool = False) -> None:
     """Run until SIGTERM/SIGINT (access_log: one log line per request)."""
     ssl_ctx = server_context(config.tls_cert_file, config.tls_private_key_file, config.client_ca_file)
     app = make_app(config)
-    runner = web.AppRunner(app, access_log=logging.getLogger("labkube.apiserver.access") if access_log else None,
+    runner = FastAppRunner(app, access_log=logging.getLogger("labkube.apiserver.access") if access_log else None,
                            shutdown_timeout=2)
     await runner.setup()  # the store is open and bootstrapped: the long-lived start-up state exists
     # out of the collector's sight, collections rarer (LABKUBE_GC=default opts out): measured under

@@ -38,8 +38,11 @@ def peer_user(request: web.Request) -> UserInfo | None:
     Decoding the certificate costs tens of microseconds, so it is done once per connection
     (remembered on the connection's SSL object)."""
     transport = request.transport
-    if transport is None:
-        return None
+    return None if transport is None else transport_user(transport)
+
+
+def transport_user(transport) -> UserInfo | None:
+    """peer_user for a connection's transport."""
     sslobj = transport.get_extra_info("ssl_object")
     user = getattr(sslobj, "_labkube_user", _UNKNOWN)
     if user is _UNKNOWN:

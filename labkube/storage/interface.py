@@ -72,6 +72,11 @@ class Storage(abc.ABC):
         value, rev = await self.get(key, latest)
         return jsonio.dumps_str(value), rev
 
+    def get_raw_nowait(self, key: str) -> tuple[str, int] | None:
+        """get_raw (committed) answered without awaiting, or None: absent, or this store cannot
+        answer without I/O (the caller then awaits get_raw). The apiserver's direct GET path."""
+        return None
+
     async def any(self, prefix: str, latest: bool = False) -> bool:
         """Whether any key lies under prefix (cheap: admission asks it on every create)."""
         items, _ = await self.list(prefix, latest)

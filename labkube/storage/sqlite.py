@@ -90,6 +90,10 @@ class SqliteStorage(Storage):
             raise KeyNotFound(f"{key} not found", key)
         return hit
 
+    def get_raw_nowait(self, key: str) -> tuple[str, int] | None:
+        """get_raw of the committed value without awaiting (the index is in memory); None if absent."""
+        return self._committed.get(key)
+
     async def list(self, prefix: str, latest: bool = False):
         rev = self._rev if latest else self._hub.last_rev
         return [(k, jsonio.loads(v), r) for k, v, r in self._view(latest).scan(prefix)], rev

@@ -1,0 +1,160 @@
+"""The direct path for the most frequent request: a plain GET of one built-in object.
+
+Controllers, kubelets, kubectl and the Python client read single objects far more often than
+anything else, and such a GET does almost no work of its own (the stored JSON text is the
+answer). Through aiohttp each one still builds a Request, a Task, a middleware chain, a
+Response with a header multidict and a writer - about half of its CPU time. Here the
+connection's protocol answers such a request as soon as it is parsed, with the bytes aiohttp
+would have sent, and hands every other request to aiohttp unchanged.
+
+A request is answered here only when all of this holds, else it takes the aiohttp path (which
+also produces every error reply, so 401/404/400 look exactly as before):
+  - the connection is idle: no request of it queued or in progress in aiohttp's request loop
+    (so responses stay in order),
+    it is keep-alive, not upgraded, and access logging is off;
+  - HTTP/1.1 GET without a body, `Connection: close` or upgrade; a path without query string
+    or %-escapes that names one object of a built-in resource (no subresource; not
+    componentstatuses or the review resources);
+  - no Table output asked for in Accept;
+  - the TLS peer presented a client certificate the lab CA signed (the same check as
+    `auth_middleware`);
+  - the store answers from memory (`Storage.get_raw_nowait`) and has the object.
+"""
+from __future__ import annotations
+
+from aiohttp import web
+from aiohttp.helpers import rfc822_formatted_time
+from aiohttp.http import SERVER_SOFTWARE, HttpVersion11
+from aiohttp.streams import EMPTY_PAYLOAD
+from aiohttp.web_protocol import RequestHandler
+from aiohttp.web_server import Server
+
+from ..api.errors import ApiError
+from ..api.resources import Resource
+from . import keys
+from .paths import parse
+from .reviews import VIRTUAL
+from .routing import CORE, GROUPS
+from .storekeys import key
+from .tls import transport_user
+
+_NOT_HERE = frozenset(("componentstatuses",) + VIRTUAL)
+_HEAD = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nDate: {}\r\nServer: {}\r\n\r\n"
+
+
+def _resource_target(path: str) -> tuple[Resource, str | None, str] | None:
+    """(resource, namespace, name) when `path` names one object of a built-in resource."""
+    if "?" in path or "%" in path or "#" in path:
+        return None
+    m = CORE.fullmatch(path) if path.startswith("/api/") else \
+        GROUPS.fullmatch(path) if path.startswith("/apis/") else None
+    if m is None:
+        return None
+    g = m.groupdict()
+    try:
+        t = parse(g.get("group", ""), g["version"], g["rest"])
+    except (web.HTTPException, ApiError):  # unknown resource or path: the aiohttp path answers it
+        return None
+    if t.name is None or t.sub is not None or t.res.custom or t.res.name in _NOT_HERE:
+        return None
+    return t.res, t.namespace, t.name
+
+
+class _Parser:
+    """Wraps the connection's HTTP parser: requests it can answer directly are answered as
+    soon as they are parsed and not passed on; everything else is returned as before."""
+
+    def __init__(self, parser, handler: FastRequestHandler):
+        self._parser = parser
+        self._handler = handler
+
+    def __getattr__(self, name):  # anything else the protocol asks of its parser
+        return getattr(self._parser, name)
+
+    def message_consumed(self) -> None:  # once per request aiohttp handles: no __getattr__ detour
+        self._parser.message_consumed()
+
+    def feed_data(self, data: bytes):
+        messages, upgraded, tail = self._parser.feed_data(data)
+        if not messages or upgraded:
+            return messages, upgraded, tail
+        served = 0
+        for msg, payload in messages:
+            if not self._handler.answer(msg, payload):
+                break
+            self._parser.message_consumed()
+            served += 1
+        if served:
+            messages = messages[served:]
+        if messages:
+            self._handler.handed_over = True
+        return messages, upgraded, tail
+
+
+class FastRequestHandler(RequestHandler):
+    """aiohttp's connection protocol with the direct GET path in front of it."""
+
+    __slots__ = ("handed_over",)
+
+    def connection_made(self, transport) -> None:
+        self.handed_over = False  # whether aiohttp's request loop has had any request of this connection
+        super().connection_made(transport)
+        if self._parser is not None:
+            self._parser = _Parser(self._parser, self)
+
+    def answer(self, msg, payload) -> bool:
+        """Answer `msg` on this connection now if it is a direct GET; False: aiohttp does."""
+        if (msg.method != "GET" or payload is not EMPTY_PAYLOAD or msg.version != HttpVersion11
+                or msg.should_close or msg.upgrade):
+            return False
+        # idle: aiohttp's loop has had no request yet or waits for the next one (responses in order)
+        if ((self.handed_over and self._waiter is None) or self._messages or self._request_in_progress
+                or not self._keepalive or self._force_close or self._close or self._logging_enabled
+                or self._upgraded):
+            return False
+        target = _resource_target(msg.path)
+        if target is None or "as=Table" in msg.headers.get("Accept", "").replace(" ", ""):
+            return False
+        transport = self.transport
+        if transport is None or transport_user(transport) is None:
+            return False
+        manager = self._manager
+        reg = manager.app_registry() if manager is not None else None
+        if reg is None:
+            return False
+        res, ns, name = target
+        hit = reg.storage.get_raw_nowait(key(res, ns, name))
+        if hit is None:
+            return False
+        body = hit[0].encode()
+        transport.write(_HEAD.format(len(body), rfc822_formatted_time(), SERVER_SOFTWARE).encode() + body)
+        self._request_count += 1
+        manager.requests_count += 1
+        loop = self._loop
+        if self._keepalive_timeout > 0:  # as aiohttp's loop does after each request
+            self._next_keepalive_close_time = loop.time() + self._keepalive_timeout
+            if self._keepalive_handle is None:
+                self._keepalive_handle = loop.call_at(self._next_keepalive_close_time, self._process_keepalive)
+        return True
+
+
+class FastServer(Server):
+    """aiohttp's Server making FastRequestHandler connections for an apiserver app."""
+
+    app: web.Application
+
+    def __call__(self) -> FastRequestHandler:
+        return FastRequestHandler(self, loop=self._loop, **self._kwargs)
+
+    def app_registry(self):
+        return self.app.get(keys.REGISTRY)
+
+
+class FastAppRunner(web.AppRunner):
+    """web.AppRunner whose connections take the direct GET path."""
+
+    async def _make_server(self) -> Server:
+        server = await super()._make_server()
+        server.__class__ = FastServer  # same state, one more method and another protocol class
+        server.app = self.app
+        return server
