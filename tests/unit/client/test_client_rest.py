@@ -82,6 +82,14 @@ async def server(tmp_path):
             await resp.prepare(request)
             await release.wait()                # a watch that stays open until teardown
             return resp
+        if p == "/api/v1/namespaces/echo/configmaps" and request.method == "POST":
+            return web.Response(body=body, content_type="application/json")     # the body as sent
+        if p == "/api/v1/namespaces/echo/configmaps" and request.query.get("watch") == "true":
+            resp = web.StreamResponse()
+            await resp.prepare(request)
+            for obj in ECHO_CASES.values():
+                await resp.write(json.dumps({"type": "ADDED", "object": obj}, ensure_ascii=False).encode() + b"\n")
+            return resp
         if p == "/api/v1/namespaces/many/pods" and request.query.get("watch") == "true":
             resp = web.StreamResponse()
             await resp.prepare(request)
@@ -169,6 +177,26 @@ async def test_watch_stream_and_expired(server):
         assert ei.value.code == 410 and len(got) == 2
         raw = [e async for e in c.watch("pods", namespace="default", resource_version="1", raise_errors=False)]
         assert raw[-1]["type"] == "ERROR" and raw[-1]["object"]["code"] == 410
+
+
+ECHO_CASES = {  # what: an object that must come back exactly as sent, in a body, a reply and a watch event
+    "plain": {"metadata": {"name": "a"}, "data": {"k": "v"}},
+    "non-ASCII text": {"metadata": {"name": "b"}, "data": {"greeting": "grüße, 你好 ✓"}},
+    "integer beyond 64 bits": {"metadata": {"name": "c"}, "x": {"big": 2 ** 70, "neg": -(2 ** 65)}},
+    "floats, nulls, booleans": {"metadata": {"name": "d"}, "x": {"f": 0.25, "n": None, "t": True, "e": []}},
+}
+
+
+@pytest.mark.parametrize("what", list(ECHO_CASES))
+async def test_bodies_replies_and_watch_events_keep_every_json_value(server, what):
+    kc, seen = server
+    obj = ECHO_CASES[what]
+    async with Client(KubeConfig.load(kc)) as c:
+        back = await c.create("configmaps", obj, namespace="echo")
+        evs = [e async for e in c.watch("configmaps", namespace="echo")]
+    assert seen[-2][3] == obj and back == obj, what                 # as the server read it, as we read its reply
+    got = next(e["object"] for e in evs if e["object"]["metadata"]["name"] == obj["metadata"]["name"])
+    assert {k: v for k, v in got.items() if k not in ("kind", "apiVersion")} == obj, what
 
 
 async def test_watch_splits_many_events_per_chunk_and_lines_across_chunks(server):
