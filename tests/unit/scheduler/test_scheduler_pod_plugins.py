@@ -131,3 +131,29 @@ def test_preferred_node_affinity_taints_and_pod_affinity_scores():
     assert plugin.score(near, nodes[1]) > plugin.score(near, nodes[0])
     plugin.pre_score(far, nodes)
     assert plugin.score(far, nodes[0]) > plugin.score(far, nodes[1])
+
+
+SPREAD_CASES = [  # (what, siblings per node a/b/c, other controllers' pods per node, scores a/b/c)
+    ("no siblings anywhere: every node the same", (0, 0, 0), (1, 0, 2), None),
+    ("fewer siblings, higher score", (2, 1, 0), (0, 3, 0), (0.0, 50.0, 100.0)),
+    ("one node with siblings", (0, 4, 0), (0, 0, 0), (100.0, 0.0, 100.0)),
+    ("siblings everywhere alike", (3, 3, 3), (1, 1, 1), (0.0, 0.0, 0.0)),
+]
+
+
+@pytest.mark.parametrize("what,mine,others,want", SPREAD_CASES, ids=[c[0] for c in SPREAD_CASES])
+def test_selector_spread_scores_by_sibling_count(what, mine, others, want):
+    from labkube.scheduler.framework import SKIP
+    pods = {}
+    for name, m, o in zip("abc", mine, others):
+        pods[name] = ([owned(pod(f"{name}-s{i}", node_name=name), "rs1") for i in range(m)]
+                      + [owned(pod(f"{name}-o{i}", node_name=name), "other") for i in range(o)])
+    nodes = cluster(pods)
+    p = owned(pod("new"), "rs1")
+    plugin = SelectorSpread()
+    skipped = plugin.pre_score(p, nodes) == SKIP
+    assert skipped == (want is None), what
+    want = want or (100.0, 100.0, 100.0)
+    assert plugin.score_all(p, nodes) == list(want), what                      # the counts of pre_score
+    assert plugin.score_all(p, list(nodes)) == list(want), what                # another list: counted again
+    assert [plugin.score(p, ni) for ni in nodes] == list(want), what
