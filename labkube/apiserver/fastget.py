@@ -12,8 +12,8 @@ also produces every error reply, so 401/404/400 look exactly as before):
   - the connection is idle: no request of it queued or in progress in aiohttp's request loop
     (so responses stay in order),
     it is keep-alive, not upgraded, and access logging is off;
-  - HTTP/1.1 GET without a body, `Connection: close` or upgrade; a path without query string
-    or %-escapes that names one object of a built-in resource (no subresource; not
+  - HTTP/1.1 GET without a body, `Connection: close` or upgrade; a path without query string,
+    %-escapes, dot segments or empty segments that names one object of a built-in resource (no subresource; not
     componentstatuses or the review resources);
   - no Table output asked for in Accept;
   - the TLS peer presented a client certificate the lab CA signed (the same check as
@@ -44,7 +44,7 @@ _HEAD = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}
 
 def _resource_target(path: str) -> tuple[Resource, str | None, str] | None:
     """(resource, namespace, name) when `path` names one object of a built-in resource."""
-    if "?" in path or "%" in path or "#" in path:
+    if "?" in path or "%" in path or "#" in path or "/." in path or "//" in path:  # aiohttp normalises these
         return None
     m = CORE.fullmatch(path) if path.startswith("/api/") else \
         GROUPS.fullmatch(path) if path.startswith("/apis/") else None

@@ -103,6 +103,8 @@ CASES = [
     ("unknown resource", _get("/api/v1/namespaces/default/gizmos/x"), 1, [], True),
     ("componentstatuses", _get("/api/v1/componentstatuses/etcd-0"), 1, [], True),
     ("escaped path", _get(PODS + "/w%65b"), 1, [], True),
+    ("dot segment", _get("/api/v1/namespaces/default/nodes/../pods/web"), 1, [], True),
+    ("empty segment", _get("/api/v1/namespaces/default//pods/web"), 1, [], True),
     ("Connection: close", _get(PODS + "/web", "Connection: close"), 1, [], True),
     ("no client certificate: 401", _get(PODS + "/web"), 1, [], False),
     ("HTTP/1.0", f"GET {PODS}/web HTTP/1.0\r\nHost: x\r\n\r\n".encode(), 1, [], True),
