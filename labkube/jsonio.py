@@ -12,15 +12,25 @@ more digits is parsed by the standard library too: orjson would turn an integer 
 from __future__ import annotations
 
 import json
-import re
 
 try:
     import orjson
 except ImportError:  # pragma: no cover - orjson is a dependency; keep working without it
     orjson = None
 
-_LONG_DIGITS = re.compile(r"[0-9]{19}")
-_LONG_DIGITS_B = re.compile(rb"[0-9]{19}")
+# a run of 19 digits, found as 19 zeros after every digit is mapped to "0": str/bytes.translate
+# and `in` are C loops, about 25 times faster than re.search([0-9]{19}) on a pod's JSON (the
+# search ran on every parse and cost four times the parse itself)
+_DIGITS_B = bytes.maketrans(b"0123456789", b"0" * 10)
+_DIGITS = str.maketrans("123456789", "0" * 9)
+_RUN_B, _RUN = b"0" * 19, "0" * 19
+
+
+def _long_digits(data: str | bytes) -> bool:
+    """Whether `data` holds a run of 19 or more digits."""
+    if isinstance(data, (bytes, bytearray)):
+        return _RUN_B in data.translate(_DIGITS_B)
+    return _RUN in data.translate(_DIGITS)
 
 
 def dumps(obj) -> bytes:
@@ -45,8 +55,7 @@ def dumps_str(obj) -> str:
 
 def loads(data: str | bytes):
     """Parse JSON text or bytes; errors are the standard library's ValueError."""
-    long_digits = _LONG_DIGITS_B if isinstance(data, (bytes, bytearray)) else _LONG_DIGITS
-    if orjson is not None and not long_digits.search(data):
+    if orjson is not None and not _long_digits(data):
         try:
             return orjson.loads(data)
         except ValueError:
