@@ -39,6 +39,10 @@ from .storekeys import key
 from .tls import transport_user
 
 _NOT_HERE = frozenset(("componentstatuses",) + VIRTUAL)
+# path -> storage key of the paths answered here (built-in resources take precedence over custom
+# ones in `find`, so a path's key never changes); bounded: emptied when full
+_KEYS: dict[str, str] = {}
+_KEYS_MAX = 20000
 _HEAD = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nDate: {}\r\nServer: {}\r\n\r\n"
 
 
@@ -112,8 +116,16 @@ class FastRequestHandler(RequestHandler):
                 or not self._keepalive or self._force_close or self._close or self._logging_enabled
                 or self._upgraded):
             return False
-        target = _resource_target(msg.path)
-        if target is None or "as=Table" in msg.headers.get("Accept", "").replace(" ", ""):
+        path = msg.path
+        k = _KEYS.get(path)
+        if k is None:
+            target = _resource_target(path)
+            if target is None:
+                return False
+            if len(_KEYS) >= _KEYS_MAX:
+                _KEYS.clear()
+            k = _KEYS[path] = key(*target)
+        if "as=Table" in msg.headers.get("Accept", "").replace(" ", ""):
             return False
         transport = self.transport
         if transport is None or transport_user(transport) is None:
@@ -122,8 +134,7 @@ class FastRequestHandler(RequestHandler):
         reg = manager.app_registry() if manager is not None else None
         if reg is None:
             return False
-        res, ns, name = target
-        hit = reg.storage.get_raw_nowait(key(res, ns, name))
+        hit = reg.storage.get_raw_nowait(k)
         if hit is None:
             return False
         body = hit[0].encode()

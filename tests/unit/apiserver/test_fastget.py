@@ -12,6 +12,7 @@ from apiserver_pki import make_pki
 from labkube import jsonio
 from labkube.apiserver.app import make_app
 from labkube.apiserver.config import ApiserverConfig
+from labkube.apiserver import fastget
 from labkube.apiserver.fastget import FastAppRunner
 from labkube.apiserver.tls import server_context
 
@@ -125,3 +126,14 @@ async def test_direct_answers_equal_aiohttp_answers(servers, raw, count, direct,
     for path in fast_seen:
         answered_directly.remove(path)
     assert answered_directly == direct
+
+
+async def test_path_keys_remembered_within_a_bound(servers, monkeypatch):
+    (_, fast_port, fast_seen), _ = servers[0]
+    monkeypatch.setattr(fastget, "_KEYS", {})
+    monkeypatch.setattr(fastget, "_KEYS_MAX", 2)
+    paths = [PODS + "/web", "/api/v1/nodes/n1", "/apis/scheduling.k8s.io/v1/priorityclasses/system-node-critical"]
+    fast_seen.clear()
+    for resp in await _exchange(fast_port, servers[1], b"".join(_get(p) for p in paths + paths), 2 * len(paths)):
+        assert resp.startswith(b"HTTP/1.1 200 ")
+    assert fast_seen == [] and 0 < len(fastget._KEYS) <= 2
