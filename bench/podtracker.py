@@ -11,12 +11,22 @@ from typing import Callable
 from labkube.client.informer import Informer
 
 
+def stamp_view(pod: dict) -> dict:
+    """The little of a pod the tracker reads (names, node, phase, conditions): cheaper to build
+    than the informer's default compact copy of the whole pod, and the benchmark process shares
+    the cores with the components it measures."""
+    md, st = pod.get("metadata") or {}, pod.get("status") or {}
+    return {"metadata": {k: md.get(k) for k in ("name", "namespace", "resourceVersion")},
+            "spec": {"nodeName": (pod.get("spec") or {}).get("nodeName")},
+            "status": {"phase": st.get("phase"), "conditions": st.get("conditions")}}
+
+
 class PodTracker:
     """When each pod (by name) of `namespace` was first seen, bound, Running and Ready, by `clock`
     (time.time by default; time.monotonic to compare with monotonic phase starts), and its node."""
 
     def __init__(self, client, namespace: str, clock: Callable[[], float] = time.time):
-        self.inf = Informer(client, "pods", namespace=namespace)
+        self.inf = Informer(client, "pods", namespace=namespace, transform=stamp_view)
         self.clock = clock
         self.created: dict[str, float] = {}
         self.bound: dict[str, float] = {}
