@@ -26,15 +26,15 @@ def settings(inventory=None, **env):
 def test_default_inventory_gives_one_master_two_workers():
     s = settings()
     assert s["config.vm.box"] == "labctl-debian12"
-    for name, ip, mem in [("m-k8s", "10.210.0.10", 1024), ("w1-k8s", "10.210.0.11", 768),
-                          ("w2-k8s", "10.210.0.12", 768)]:
+    for name, ip, mem, cpus in [("m-k8s", "10.210.0.10", 1024, 2), ("w1-k8s", "10.210.0.11", 768, 1),
+                                ("w2-k8s", "10.210.0.12", 768, 1)]:
         m = f"config.vm.define({name})"
         net = s[f"{m}.vm.network(private_network)"]
         assert net["ip"] == ip and net["netmask"] == "255.255.255.0"
         assert net["auto_config"] is False          # the provisioner configures eth1
         assert s[f"{m}.vm.provision(labctl)"]["args"][:2] == [name, f"{ip}/24"]
         assert s[f"{m}.vm.provider(libvirt).memory"] == mem
-        assert s[f"{m}.vm.provider(libvirt).cpus"] == 1
+        assert s[f"{m}.vm.provider(libvirt).cpus"] == cpus
 
 
 def test_networks_are_isolated():
@@ -80,11 +80,11 @@ def test_other_inventory_ranges_and_group_vars(tmp_path):
 
 def test_virtualbox_branch_uses_a_stock_box_linked_clones_and_the_same_sizes():
     s = settings()
-    for name, mem in [("m-k8s", 1024), ("w1-k8s", 768)]:
+    for name, mem, cpus in [("m-k8s", 1024, 2), ("w1-k8s", 768, 1)]:
         vb = f"config.vm.define({name}).vm.provider(virtualbox)"
         assert s[f"{vb}.override.vm.box"] == "debian/bookworm64"
         assert s[f"{vb}.name"] == f"labctl-vagrant-{name}"
-        assert (s[f"{vb}.memory"], s[f"{vb}.cpus"]) == (mem, 1)
+        assert (s[f"{vb}.memory"], s[f"{vb}.cpus"]) == (mem, cpus)
         assert s[f"{vb}.linked_clone"] is True and s[f"{vb}.gui"] is False
         prep = s[f"{vb}.override.vm.provision(labctl-virtualbox)"]
         assert prep["type"] == "shell"
