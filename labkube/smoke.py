@@ -1,5 +1,6 @@
 """Cluster smoke checks: nodes Ready, a pod is scheduled onto a worker, runs and logs, a
-deployment converges and heals, and everything is cleaned up again.
+deployment converges and heals, and everything is cleaned up again. The lone pod's checks
+and the deployment's run side by side; results are listed in the same order every time.
 
     results = await run_smoke("/var/lib/labctl/lab/admin.kubeconfig")
     python -m labkube.smoke --kubeconfig FILE [--namespace NS] [--timeout SECONDS] [--min-nodes N]
@@ -62,6 +63,12 @@ class Smoke:
             await self.clock.sleep(self.poll)
 
     async def check(self, name: str, coro) -> CheckResult:
+        r = await self.measure(name, coro)
+        self.results.append(r)
+        return r
+
+    async def measure(self, name: str, coro) -> CheckResult:
+        """Run one check: its CheckResult, not yet recorded in self.results."""
         start = self.clock.monotonic()
         try:
             ok, detail = await coro
@@ -72,9 +79,7 @@ class Smoke:
             unreachable = isinstance(e, (OSError, aiohttp.ClientConnectionError))
         else:
             unreachable = False
-        r = CheckResult(name, ok, detail, round(self.clock.monotonic() - start, 2), unreachable and not ok)
-        self.results.append(r)
-        return r
+        return CheckResult(name, ok, detail, round(self.clock.monotonic() - start, 2), unreachable and not ok)
 
     # -- checks -------------------------------------------------------------------------------
 
@@ -223,20 +228,26 @@ class Smoke:
         left = await self.c.list("pods", namespace=self.ns)
         return False, f"namespace {self.ns} still terminating ({len(left)} pods left)"
 
+    async def lone_pod_checks(self) -> list[CheckResult]:
+        pod = await self.measure("pod-runs-on-worker", self.pod_runs())
+        if not pod.ok:
+            return [pod, CheckResult("pod-logs", False, "skipped: pod not running")]
+        return [pod, await self.measure("pod-logs", self.pod_logs())]
+
+    async def deployment_checks(self) -> list[CheckResult]:
+        dep = await self.measure("deployment-available", self.deployment())
+        if not dep.ok:
+            return [dep, CheckResult("deployment-self-heals", False, "skipped: deployment not available")]
+        return [dep, await self.measure("deployment-self-heals", self.self_heal())]
+
     async def run(self) -> list[CheckResult]:
         await self.check("nodes-ready", self.nodes_ready())
         ns = await self.check("namespace", self.namespace())
         if ns.ok:
-            pod = await self.check("pod-runs-on-worker", self.pod_runs())
-            if pod.ok:
-                await self.check("pod-logs", self.pod_logs())
-            else:
-                self.results.append(CheckResult("pod-logs", False, "skipped: pod not running"))
-            dep = await self.check("deployment-available", self.deployment())
-            if dep.ok:
-                await self.check("deployment-self-heals", self.self_heal())
-            else:
-                self.results.append(CheckResult("deployment-self-heals", False, "skipped: deployment not available"))
+            # the lone pod and the deployment share nothing but the namespace: checked side
+            # by side (on slow nodes each waits mostly for scheduling and container starts)
+            pod, dep = await asyncio.gather(self.lone_pod_checks(), self.deployment_checks())
+            self.results += pod + dep
         await self.check("cleanup", self.cleanup())
         return self.results
 

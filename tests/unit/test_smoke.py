@@ -33,8 +33,12 @@ def node(name, ready="True", cp=False):
     return n
 
 
-async def kubelet(api: FakeApi, broken: bool):
+async def kubelet(api: FakeApi, broken: bool, hold=lambda pods: False):
+    """Runs every scheduled pod at once, unless broken; while hold(pods) is true it runs none."""
     while True:
+        if hold(api.all("pods")):
+            await asyncio.sleep(0)
+            continue
         for p in api.all("pods"):
             md = p["metadata"]
             if md.get("deletionTimestamp"):
@@ -48,7 +52,7 @@ async def kubelet(api: FakeApi, broken: bool):
         await asyncio.sleep(0)
 
 
-async def cluster(nodes, broken=False):
+async def cluster(nodes, broken=False, hold=lambda pods: False):
     clock = StepClock()
     api = FakeApi(clock=clock)
     for n in nodes:
@@ -60,7 +64,7 @@ async def cluster(nodes, broken=False):
     await factory.wait_synced()
     tasks = [asyncio.create_task(c.run(2)) for c in ctls]
     tasks.append(asyncio.create_task(sched.run()))
-    tasks.append(asyncio.create_task(kubelet(api, broken)))
+    tasks.append(asyncio.create_task(kubelet(api, broken, hold)))
     return api, clock, tasks
 
 
@@ -82,6 +86,21 @@ async def test_healthy_cluster_passes_every_check():
     assert results[2].detail.startswith("on w") and "IP 10.244.1.7" in results[2].detail
     assert [n["metadata"]["name"] for n in api.all("namespaces")] == ["default", "kube-node-lease",
                                                                       "kube-public", "kube-system"]
+
+
+async def test_the_lone_pod_and_the_deployment_are_checked_side_by_side():
+    """A kubelet that runs nothing until the lone pod and both deployment pods exist: checks
+    run one after the other would wait for the lone pod with no deployment created yet."""
+    def hold(pods):
+        return len([p for p in pods if p["metadata"].get("namespace") == "labctl-smoke"]) < 3
+    api, clock, tasks = await cluster([node("m-k8s", cp=True), node("w1-k8s"), node("w2-k8s")], hold=hold)
+    try:
+        results = await Smoke(api, "labctl-smoke", 60, clock=clock).run()
+    finally:
+        await stop(tasks)
+    assert [(r.name, r.ok) for r in results] == [
+        ("nodes-ready", True), ("namespace", True), ("pod-runs-on-worker", True), ("pod-logs", True),
+        ("deployment-available", True), ("deployment-self-heals", True), ("cleanup", True)], results
 
 
 async def test_broken_cluster_reports_failures_within_the_budget():
