@@ -39,14 +39,35 @@ def strip_managed_fields(obj: dict) -> dict:
     return obj
 
 
-def _shared(v, intern=sys.intern):
+def _shared(v, intern=sys.intern, limit=SHARED_STR_MAX):
+    """`v` copied with dict keys and short strings interned. Strings, numbers and booleans inside a
+    dict or list are handled inline, not by a call each: most values of an object are such leaves,
+    and this runs on every watch event an informer receives."""
     t = type(v)
-    if t is str:
-        return intern(v) if len(v) <= SHARED_STR_MAX else v
     if t is dict:
-        return {intern(k): _shared(x) for k, x in v.items()}
+        out = {}
+        for k, x in v.items():
+            tx = type(x)
+            if tx is str:
+                out[intern(k)] = intern(x) if len(x) <= limit else x
+            elif tx is dict or tx is list:
+                out[intern(k)] = _shared(x)
+            else:
+                out[intern(k)] = x
+        return out
     if t is list:
-        return [_shared(x) for x in v]
+        out = []
+        for x in v:
+            tx = type(x)
+            if tx is str:
+                out.append(intern(x) if len(x) <= limit else x)
+            elif tx is dict or tx is list:
+                out.append(_shared(x))
+            else:
+                out.append(x)
+        return out
+    if t is str:
+        return intern(v) if len(v) <= limit else v
     return v
 
 

@@ -1,6 +1,10 @@
 """Informer (list, watch, resume, relist after 410 with deletes seen) and WorkQueue semantics."""
 from __future__ import annotations
 
+import sys
+
+import pytest
+
 from labkube.client.clock import FakeClock
 from labkube.client.events import EventRecorder
 from labkube.client.fake import FakeApi
@@ -272,3 +276,23 @@ def test_compact_objects_share_keys_and_short_strings():
     assert ka is kb and a["metadata"]["namespace"] is b["metadata"]["namespace"]
     assert a["status"]["phase"] is b["status"]["phase"]
     assert a["status"]["conditions"][0]["type"] is b["status"]["conditions"][0]["type"]
+
+
+COMPACT_VALUES = [  # (what, value inside an object): compact keeps it equal, of the same types
+    ("numbers, booleans and null", {"i": 3, "f": 0.5, "t": True, "n": None}),
+    ("a list of strings", {"finalizers": ["".join(["a", "b"]), "c" * 80]}),
+    ("lists of lists and dicts", {"m": [[1, "x"], [{"k": ["v", 2]}], []]}),
+    ("empty containers", {"d": {}, "l": []}),
+]
+
+
+@pytest.mark.parametrize("what,value", COMPACT_VALUES, ids=[c[0] for c in COMPACT_VALUES])
+def test_compact_keeps_every_value(what, value):
+    import copy
+    from labkube.client.informer import compact
+    out = compact({"metadata": {"name": "x"}, "spec": copy.deepcopy(value)})
+    assert out == {"metadata": {"name": "x"}, "spec": value}, what
+    assert repr(out["spec"]) == repr(value), what           # same types (1 stays 1, not 1.0 or True)
+    short = [s for s in (value.get("finalizers") or []) if len(s) <= 64]
+    for got, want in zip(out["spec"].get("finalizers") or [], short):
+        assert got is sys.intern(want), what                # short strings in lists are shared too
