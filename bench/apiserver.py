@@ -6,7 +6,9 @@ and Debian's etcd on 127.0.0.1, and drives both from separate client processes (
 the load never runs on the server's event loop):
 
   creates   N pods by 50 concurrent clients (closed loop): creates/s, write p50/p99
-  get       GETs of random stored pods by 50 clients: p50/p99
+  get       GETs of random stored pods by 50 clients: p50/p99 (with `Accept: application/json`
+            and no query, as the Python client and `kubectl get -o json` send them: the
+            apiserver's direct GET path, labkube/apiserver/fastget.py)
   list      LIST of every stored pod (10,000 in a full run), best of 3
   watch     100 watchers on the pods of the namespace; a writer creates pods carrying
             their send time; delay = delivery time - send time (includes the durable write)

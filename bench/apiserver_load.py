@@ -145,7 +145,8 @@ class _Client:
         u = urlsplit(job["url"])
         self.host, self.port = u.hostname, u.port or (443 if u.scheme == "https" else 80)
         self.ssl = _ssl(job) if u.scheme == "https" else None
-        self.prefix = f"Host: {self.host}:{self.port}\r\nUser-Agent: bench-apiserver\r\n"
+        # the headers the Python client sends (kubectl -o json too): JSON asked for and a User-Agent
+        self.prefix = f"Host: {self.host}:{self.port}\r\nAccept: application/json\r\nUser-Agent: bench-apiserver\r\n"
 
     def raw(self, method: str, path: str, body: bytes | None = None) -> bytes:
         if body is None:
