@@ -47,6 +47,7 @@ def make_app(config: ApiserverConfig, authenticate: bool = True) -> web.Applicat
     core = r.add_route("*", "/api/{version}/{rest:.+}", rest.handle)
     groups = r.add_route("*", "/apis/{group}/{version}/{rest:.+}", rest.handle)
     routing.install(app, core, groups)
+    r.add_get("/openapi/v2", openapi.v2)
     r.add_get("/openapi/v3", openapi.root)
     r.add_get("/openapi/v3/{rest:.+}", openapi.group_version)
     app.cleanup_ctx.append(_lifecycle)

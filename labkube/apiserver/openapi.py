@@ -1,8 +1,11 @@
 """OpenAPI v3 documents good enough for kubectl's validation step: a root listing each
 group-version, and per group-version a `patch` operation per kind that carries
 x-kubernetes-group-version-kind and a `fieldValidation` query parameter, plus component
-schemas with field types (labkube.api.schema) for `kubectl explain`. /openapi/v2 is not
-served (404)."""
+schemas with field types (labkube.api.schema) for `kubectl explain`. /openapi/v2 is an empty
+document: kubectl falls back to it for a group-version v3 does not list (apps/v1beta1 from an
+old course), finds no schema there and goes on to say `no matches for kind` as Kubernetes
+does (a 404 made it fail with "error validating data: the server could not find the
+requested resource")."""
 from __future__ import annotations
 
 import hashlib
@@ -27,6 +30,17 @@ async def root(request: web.Request) -> web.Response:
     paths = {_gv_path(gv): {"serverRelativeURL": f"/openapi/v3/{_gv_path(gv)}?hash={_hash(gv)}"}
              for gv in group_versions()}
     return reply({"paths": paths})
+
+
+V2_PROTOBUF = "application/com.github.proto-openapi.spec.v2@v1.0+protobuf"
+
+
+async def v2(request: web.Request) -> web.Response:
+    """An OpenAPI v2 document without definitions: empty bytes are an empty protobuf Document."""
+    if V2_PROTOBUF in request.headers.get("Accept", ""):
+        return web.Response(body=b"", content_type=V2_PROTOBUF)
+    return reply({"swagger": "2.0", "info": {"title": "Kubernetes", "version": "v1.31.0"}, "paths": {},
+                  "definitions": {}})
 
 
 _PARAMS = [{"name": n, "in": "query", "schema": {"type": "string"}, "uniqueItems": True}

@@ -48,7 +48,16 @@ async def test_openapi_v3_has_patch_with_gvk_and_field_validation(api):
     dep = next(o for o in ops if o["x-kubernetes-group-version-kind"]["kind"] == "Deployment")
     assert {"name": "fieldValidation", "in": "query"}.items() <= next(
         p for p in dep["parameters"] if p["name"] == "fieldValidation").items()
-    assert (await api.get("/openapi/v2")).status == 404
+
+
+async def test_openapi_v2_is_an_empty_document(api):
+    """kubectl falls back to v2 for a group-version v3 lacks (apps/v1beta1) and must find no
+    schema there, so that it reports `no matches for kind` as against Kubernetes."""
+    from labkube.apiserver.openapi import V2_PROTOBUF
+    pb = await api.get("/openapi/v2", headers={"Accept": f"{V2_PROTOBUF}, application/json"})
+    assert pb.status == 200 and pb.content_type == V2_PROTOBUF and await pb.read() == b""
+    doc = await (await api.get("/openapi/v2")).json()
+    assert doc["swagger"] == "2.0" and doc["paths"] == {} and doc["definitions"] == {}
 
 
 async def test_componentstatuses(api):
