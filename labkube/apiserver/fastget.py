@@ -10,7 +10,8 @@ would have sent, and hands every other request to aiohttp unchanged.
 A request is answered here only when all of this holds, else it takes the aiohttp path (which
 also produces every error reply, so 401/404/400 look exactly as before):
   - the connection is idle: no request of it queued or in progress in aiohttp's request loop
-    (so responses stay in order),
+    (so responses stay in order), and its transport is not paused for writing (a client that
+    does not read its responses meets aiohttp's back-pressure: it waits for the drain),
     it is keep-alive, not upgraded, and access logging is off;
   - HTTP/1.1 GET without a body, `Connection: close` or upgrade; a path without query string,
     %-escapes, dot segments or empty segments that names one object of a built-in resource (no subresource; not
@@ -114,7 +115,7 @@ class FastRequestHandler(RequestHandler):
         # idle: aiohttp's loop has had no request yet or waits for the next one (responses in order)
         if ((self.handed_over and self._waiter is None) or self._messages or self._request_in_progress
                 or not self._keepalive or self._force_close or self._close or self._logging_enabled
-                or self._upgraded):
+                or self._upgraded or self._paused):  # paused: the client is not reading; aiohttp waits
             return False
         path = msg.path
         k = _KEYS.get(path)

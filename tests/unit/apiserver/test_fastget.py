@@ -137,3 +137,28 @@ async def test_path_keys_remembered_within_a_bound(servers, monkeypatch):
     for resp in await _exchange(fast_port, servers[1], b"".join(_get(p) for p in paths + paths), 2 * len(paths)):
         assert resp.startswith(b"HTTP/1.1 200 ")
     assert fast_seen == [] and 0 < len(fastget._KEYS) <= 2
+
+
+async def test_client_not_reading_meets_aiohttps_back_pressure(servers):
+    """With the connection's writing paused (the client's buffers are full), aiohttp answers:
+    it writes the response and waits for the drain before reading the next request."""
+    (runner, fast_port, fast_seen), _ = servers[0]
+    reader, writer = await asyncio.open_connection("127.0.0.1", fast_port, ssl=servers[1])
+
+    async def get():
+        writer.write(_get(PODS + "/web"))
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
+        await reader.readexactly(int(re.search(rb"Content-Length: (\d+)", head).group(1)))
+        return head
+
+    fast_seen.clear()
+    assert (await get()).startswith(b"HTTP/1.1 200 ") and fast_seen == []
+    paused = [h for h in runner.server.connections if h.transport is not None and not h.writing_paused]
+    for h in paused:
+        h.pause_writing()
+    try:
+        assert (await get()).startswith(b"HTTP/1.1 200 ") and fast_seen == [PODS + "/web"]
+    finally:
+        for h in paused:
+            h.resume_writing()
+    writer.close()
