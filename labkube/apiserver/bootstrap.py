@@ -1,4 +1,5 @@
-"""Objects the apiserver ensures at start: the system namespaces and the `kubernetes` Service."""
+"""Objects the apiserver ensures at start: the system namespaces and the `kubernetes` Service
+with its Endpoints and EndpointSlice."""
 from __future__ import annotations
 
 import asyncio
@@ -47,3 +48,8 @@ async def bootstrap(reg: Registry, advertise_address: str, port: int) -> None:
           "subsets": [{"addresses": [{"ip": advertise_address}],
                        "ports": [{"name": "https", "port": port, "protocol": "TCP"}]}]}
     await _ensure(reg, "endpoints", "default", ep)
+    # and its EndpointSlice (what `kubectl describe service kubernetes` reads), as Kubernetes' own
+    await _ensure(reg, "endpointslices", "default", {
+        "metadata": {"name": "kubernetes", "labels": {"kubernetes.io/service-name": "kubernetes"}},
+        "addressType": "IPv4", "endpoints": [{"addresses": [advertise_address], "conditions": {"ready": True}}],
+        "ports": [{"name": "https", "port": port, "protocol": "TCP"}]})

@@ -76,6 +76,11 @@ async def test_system_namespaces_and_kubernetes_service_exist(api):
     assert names == ["default", "kube-node-lease", "kube-public", "kube-system"]
     svc = await (await api.get("/api/v1/namespaces/default/services/kubernetes")).json()
     assert svc["spec"]["clusterIP"] == "10.96.0.1"
+    sl = await (await api.get("/apis/discovery.k8s.io/v1/namespaces/default/endpointslices/kubernetes")).json()
+    assert sl["metadata"]["labels"] == {"kubernetes.io/service-name": "kubernetes"}
+    assert [e["addresses"] for e in sl["endpoints"]] == [[a["ip"] for a in (await (await api.get(
+        "/api/v1/namespaces/default/endpoints/kubernetes")).json())["subsets"][0]["addresses"]]]
+    assert [p["name"] for p in sl["ports"]] == ["https"]
 
 
 async def test_binding(api):
