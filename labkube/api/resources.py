@@ -79,6 +79,8 @@ RESOURCES: tuple[Resource, ...] = (
     Resource("networkpolicies", "NetworkPolicy", "networking.k8s.io", "v1", True, ("netpol",)),
     Resource("endpointslices", "EndpointSlice", "discovery.k8s.io", "v1", True),
     Resource("priorityclasses", "PriorityClass", "scheduling.k8s.io", "v1", False, ("pc",)),
+    Resource("horizontalpodautoscalers", "HorizontalPodAutoscaler", "autoscaling", "v1", True, ("hpa",), ("all",),
+             ("status",)),
     Resource("poddisruptionbudgets", "PodDisruptionBudget", "policy", "v1", True, ("pdb",), subresources=("status",)),
     Resource("storageclasses", "StorageClass", "storage.k8s.io", "v1", False, ("sc",)),
     Resource("roles", "Role", "rbac.authorization.k8s.io", "v1", True),

@@ -24,7 +24,8 @@ TOP = {
 }
 for _r in ("pods", "deployments", "replicasets", "statefulsets", "daemonsets", "jobs", "cronjobs", "services",
            "namespaces", "nodes", "persistentvolumes", "persistentvolumeclaims", "leases", "resourcequotas",
-           "limitranges", "ingresses", "networkpolicies", "poddisruptionbudgets", "ingressclasses"):
+           "limitranges", "ingresses", "networkpolicies", "poddisruptionbudgets", "ingressclasses",
+           "horizontalpodautoscalers"):
     TOP[_r] = _SPEC_STATUS
 
 META = {"name", "generateName", "namespace", "selfLink", "uid", "resourceVersion", "generation", "creationTimestamp",

@@ -38,6 +38,7 @@ CONTROLLERS = {
     "resourcequota": ("resourcequota", "ResourceQuotaController"),
     "disruption": ("disruption", "DisruptionController"),
     "loadbalancer": ("loadbalancer", "LoadBalancerController"),
+    "horizontalpodautoscaler": ("horizontalpodautoscaler", "HorizontalPodAutoscalerController"),
 }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from ..resources import Resource
 from .apps import default_deployment, default_replicaset
 from .core import default_namespace, default_node, default_secret, default_service
-from .cluster import default_ingress, default_priorityclass, default_pv, default_pvc, default_storageclass
+from .cluster import default_hpa, default_ingress, default_priorityclass, default_pv, default_pvc, default_storageclass
 from .crd import default_crd
 from .pod import default_pod, default_pod_spec
 from .workloads import default_cronjob, default_daemonset, default_job, default_statefulset
@@ -26,6 +26,7 @@ _BY_RESOURCE = {
     "storageclasses": default_storageclass,
     "priorityclasses": default_priorityclass,
     "ingresses": default_ingress,
+    "horizontalpodautoscalers": default_hpa,
     "customresourcedefinitions": default_crd,
 }
 

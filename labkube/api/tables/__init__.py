@@ -29,6 +29,7 @@ PRINTERS: dict[str, Printer] = {
     "storageclasses": more.STORAGECLASSES,
     "ingresses": more.INGRESSES,
     "poddisruptionbudgets": more.PDBS,
+    "horizontalpodautoscalers": more.HPAS,
     "resourcequotas": more.QUOTAS,
     "limitranges": more.CREATED_AT,
     "roles": more.CREATED_AT,

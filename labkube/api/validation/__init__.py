@@ -32,6 +32,7 @@ _CREATE = {
     "persistentvolumes": cluster.validate_pv,
     "ingresses": cluster.validate_ingress,
     "poddisruptionbudgets": cluster.validate_pdb,
+    "horizontalpodautoscalers": cluster.validate_hpa,
     "storageclasses": cluster.validate_storageclass,
     "resourcequotas": cluster.validate_quota,
     "limitranges": cluster.validate_limitrange,
