@@ -14,8 +14,8 @@ also produces every error reply, so 401/404/400 look exactly as before):
     does not read its responses meets aiohttp's back-pressure: it waits for the drain),
     it is keep-alive, not upgraded, and access logging is off;
   - HTTP/1.1 GET without a body, `Connection: close` or upgrade; a path without query string,
-    %-escapes, dot segments or empty segments that names one object of a built-in resource (no subresource; not
-    componentstatuses or the review resources);
+    %-escapes, dot segments or empty segments that names one object of a built-in resource
+    (no subresource; not componentstatuses or the review resources);
   - no Table output asked for in Accept;
   - the TLS peer presented a client certificate the lab CA signed (the same check as
     `auth_middleware`);
