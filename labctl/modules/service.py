@@ -84,6 +84,10 @@ class _Labnode:
             raise ModuleError(f"labnode-svc {verb} {self.name} failed: "
                               f"{(r.stderr or r.stdout).strip() or 'exit %d' % r.rc}")
 
+    def do_all(self, verbs: list[str]) -> None:
+        for verb in verbs:
+            self.do(verb)
+
     def daemon_reload(self):
         r = _labnode(self.ctx, "daemon-reload")
         if r.rc != 0:
@@ -91,34 +95,65 @@ class _Labnode:
 
 
 class _Systemd:
+    """systemctl on the host, in as few round trips as possible (each costs seconds on an
+    emulated VM): one command reads the load, reload and active states (`systemctl show`)
+    and the enabled state, and the actions run in one command that ends with that read.
+    The enabled state comes from `systemctl is-enabled`, which reads the [Install] links
+    on disk: systemd's own UnitFileState stays stale after `enable --no-reload`."""
+    PROPS = "LoadState,NeedDaemonReload,ActiveState"
+    ENABLED = ("enabled", "enabled-runtime", "alias", "static", "indirect")
+
     def __init__(self, ctx, name):
         self.ctx, self.name = ctx, name
+        self.props: dict | None = None          # the last `systemctl show`, until something changes
+
+    def _show_cmd(self) -> str:
+        n = q(self.name)
+        return f"systemctl show -p {self.PROPS} {n}; echo UnitFileState=$(systemctl is-enabled {n} 2>/dev/null)"
+
+    def _read(self, stdout: str) -> dict:
+        self.props = dict(line.split("=", 1) for line in stdout.splitlines() if "=" in line)
+        return self.props
+
+    def show(self) -> dict:
+        if self.props is None:
+            self._read(self.ctx.conn.run(self._show_cmd()).stdout)
+        return self.props
 
     def status(self) -> dict:
-        # one round trip: every command costs on a slow (emulated) host
-        r = self.ctx.conn.run(f"systemctl is-active {q(self.name)}; systemctl is-enabled {q(self.name)}")
-        a, e = (r.stdout.split() + ["unknown", "unknown"])[:2]
+        props = self.show()
+        a, e = props.get("ActiveState") or "unknown", props.get("UnitFileState") or "unknown"
         return {"name": self.name, "active": a in ("active", "activating", "reloading"),
-                "enabled": e in ("enabled", "enabled-runtime", "alias", "static", "indirect"),
-                "ActiveState": a, "UnitFileState": e}
+                "enabled": e in self.ENABLED, "ActiveState": a, "UnitFileState": e}
 
     def needs_reload(self) -> bool:
         """True when systemd has not read the unit's current file: a unit file written
         since the last daemon-reload (NeedDaemonReload=yes) or one it has never loaded."""
-        r = self.ctx.conn.run(f"systemctl show -p LoadState -p NeedDaemonReload {q(self.name)}")
-        props = dict(line.split("=", 1) for line in r.stdout.splitlines() if "=" in line)
+        props = self.show()
         return props.get("NeedDaemonReload") == "yes" or props.get("LoadState") == "not-found"
 
-    def do(self, verb):
+    @staticmethod
+    def _verb_cmd(verb: str, name: str) -> str:
         # enable/disable only change the [Install] links, read at the next boot; without
         # --no-reload systemctl also reloads systemd (every generator again: 15-40 s
         # under VM emulation), which the unit itself does not need
         opt = "--no-reload " if verb in ("enable", "disable") else ""
-        r = self.ctx.conn.run(f"systemctl {opt}{verb} {q(self.name)}")
+        return f"systemctl {opt}{verb} {q(name)}"
+
+    def do_all(self, verbs: list[str]) -> None:
+        """Run the verbs in order, stopping at the first that fails, then read the state."""
+        if not verbs:
+            return
+        chain = " && ".join(self._verb_cmd(v, self.name) for v in verbs)
+        r = self.ctx.conn.run(f"{chain} && {{ {self._show_cmd()}; }}")
         if r.rc != 0:
-            raise ModuleError(f"systemctl {verb} {self.name} failed: {(r.stderr or r.stdout).strip()}")
+            self.props = None
+            raise ModuleError(f"systemctl {'/'.join(verbs)} {self.name} failed: "
+                              f"{(r.stderr or r.stdout).strip() or 'exit %d' % r.rc}")
+        self._read(r.stdout)
 
     def daemon_reload(self):
+        self.props = None
         r = self.ctx.conn.run("systemctl daemon-reload")
         if r.rc != 0:
             raise ModuleError(f"systemctl daemon-reload failed: {r.stderr.strip()}")
@@ -157,8 +192,7 @@ def run(ctx, args):
     elif state == "reloaded":
         actions.append("reload" if active else "start")
     if not ctx.check_mode:
-        for verb in actions:
-            svc.do(verb)
+        svc.do_all(actions)
     after = svc.status() if actions and not ctx.check_mode else before
     data = {"name": name, "status": after, "state": "started" if _active(after.get("active")) else "stopped",
             "enabled": bool(after.get("enabled")), "manager": "labnode" if use_labnode else "systemd"}

@@ -125,9 +125,11 @@ echo "$*" >> $STATE/log
 case $1 in
   daemon-reload) rm -rf $STATE/loaded; cp -r $STATE/units $STATE/loaded ;;
   show)
-    f=$STATE/units/$6.service; l=$STATE/loaded/$6.service
+    [ "$2 $3" = "-p LoadState,NeedDaemonReload,ActiveState" ] || { echo "fake: show $*" >&2; exit 2; }
+    f=$STATE/units/$4.service; l=$STATE/loaded/$4.service
     if [ -f "$l" ]; then echo LoadState=loaded; else echo LoadState=not-found; fi
-    if [ -f "$l" ] && ! cmp -s "$f" "$l"; then echo NeedDaemonReload=yes; else echo NeedDaemonReload=no; fi ;;
+    if [ -f "$l" ] && ! cmp -s "$f" "$l"; then echo NeedDaemonReload=yes; else echo NeedDaemonReload=no; fi
+    [ -f $STATE/$4.active ] && echo ActiveState=active || echo ActiveState=inactive ;;
   start|restart) [ -f $STATE/loaded/$2.service ] || exit 5; echo 1 > $STATE/$2.active ;;
   enable) echo 1 > $STATE/$2.enabled ;;
   is-active) [ -f $STATE/$2.active ] && echo active || { echo inactive; exit 3; } ;;
@@ -167,6 +169,27 @@ def test_systemd_service_reloads_systemd_for_a_new_or_changed_unit_file(fake_sys
     unit.write_text("[Service]\nExecStart=/bin/k --new\n")
     run_module("service", {"name": "k", "state": "restarted"}, tmp_path)
     assert _verbs(fake_systemd)[3:] == ["daemon-reload", "restart k"]
+
+
+def test_systemd_service_reads_the_state_once_and_runs_the_actions_in_one_command(fake_systemd, tmp_path):
+    """One command reads the load, reload, active and enabled states; the actions and the
+    read of the result go in one command (each round trip is slow on emulated VMs)."""
+    unit = fake_systemd / "units" / "k.service"
+    unit.write_text("[Service]\nExecStart=/bin/k\n")
+    r = run_module("service", {"name": "k", "state": "started", "enabled": True}, tmp_path)
+    assert r["status"]["active"] and r["status"]["enabled"] and r["changed"]
+    log = (fake_systemd / "log").read_text().splitlines()
+    show = ["show -p LoadState,NeedDaemonReload,ActiveState k", "is-enabled k"]
+    assert log == [*show, "daemon-reload", *show, "--no-reload enable k", "start k", *show]
+    (fake_systemd / "log").write_text("")
+    r = run_module("service", {"name": "k", "state": "started", "enabled": True}, tmp_path)
+    assert not r["changed"] and (fake_systemd / "log").read_text().splitlines() == show
+
+
+def test_systemd_service_failure_names_the_actions_and_the_error(fake_systemd, tmp_path):
+    """A unit systemd cannot load (no file even after the reload): start fails, with its error."""
+    r = run_module("service", {"name": "nope", "state": "started", "enabled": True}, tmp_path)
+    assert r["failed"] and r["msg"].startswith("systemctl enable/start nope failed: ")
 
 
 def test_wait_for_port(tmp_path):
