@@ -55,8 +55,10 @@ async def _exchange(port, ctx, raw: bytes, responses: int) -> list[bytes]:
 
 
 def _normalised(resp: bytes) -> bytes:
-    """Without what differs between two servers given the same writes: Date, uid, timestamps."""
+    """Without what differs between two servers given the same writes: Date, uid, timestamps,
+    and the Age a Table shows (seconds since creation)."""
     resp = re.sub(rb"Date: [^\r]*", b"Date: -", resp)
+    resp = re.sub(rb'"[0-9]s"', b'"-"', resp)
     return re.sub(rb'"(uid|creationTimestamp|time)":"[^"]*"', rb'"\1":"-"', resp)
 
 
