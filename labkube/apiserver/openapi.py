@@ -32,13 +32,15 @@ async def root(request: web.Request) -> web.Response:
     return reply({"paths": paths})
 
 
-V2_PROTOBUF = "application/com.github.proto-openapi.spec.v2@v1.0+protobuf"
+V2_PROTOBUF = "application/com.github.proto-openapi.spec.v2@v1.0+protobuf"     # what clients accept
+V2_PROTOBUF_REPLY = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf"  # what they can parse back
 
 
 async def v2(request: web.Request) -> web.Response:
-    """An OpenAPI v2 document without definitions: empty bytes are an empty protobuf Document."""
+    """An OpenAPI v2 document without definitions: empty bytes are an empty protobuf Document.
+    The reply's media type has no `@` (Go's mime parser, in kubectl, rejects it)."""
     if V2_PROTOBUF in request.headers.get("Accept", ""):
-        return web.Response(body=b"", content_type=V2_PROTOBUF)
+        return web.Response(body=b"", content_type=V2_PROTOBUF_REPLY)
     return reply({"swagger": "2.0", "info": {"title": "Kubernetes", "version": "v1.31.0"}, "paths": {},
                   "definitions": {}})
 
