@@ -16,7 +16,7 @@ also produces every error reply, so 401/404/400 look exactly as before):
   - HTTP/1.1 GET without a body, `Connection: close` or upgrade; a path without query string,
     %-escapes, dot segments or empty segments that names one object of a built-in resource
     (no subresource; not componentstatuses or the review resources);
-  - no Table output asked for in Accept;
+  - no Table output asked for in Accept, no Expect header (aiohttp answers 100 Continue first);
   - the TLS peer presented a client certificate the lab CA signed (the same check as
     `auth_middleware`);
   - the store answers from memory (`Storage.get_raw_nowait`) and has the object.
@@ -126,7 +126,8 @@ class FastRequestHandler(RequestHandler):
             if len(_KEYS) >= _KEYS_MAX:
                 _KEYS.clear()
             k = _KEYS[path] = key(*target)
-        if "as=Table" in msg.headers.get("Accept", "").replace(" ", ""):
+        headers = msg.headers
+        if "as=Table" in headers.get("Accept", "").replace(" ", "") or "Expect" in headers:  # aiohttp: 100 Continue
             return False
         transport = self.transport
         if transport is None or transport_user(transport) is None:

@@ -21,8 +21,8 @@ NODE = {"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n1"}}
 
 async def _start(tmp_path, name, runner_class):
     """An apiserver over TLS on an ephemeral port; returns (runner, port, paths aiohttp handled)."""
-    cfg = ApiserverConfig(tls_cert_file=str(tmp_path / "apiserver.crt"), tls_private_key_file=str(tmp_path / "apiserver.key"),
-                          client_ca_file=str(tmp_path / "ca.crt"),
+    cfg = ApiserverConfig(tls_cert_file=str(tmp_path / "apiserver.crt"),
+                          tls_private_key_file=str(tmp_path / "apiserver.key"), client_ca_file=str(tmp_path / "ca.crt"),
                           storage={"backend": "sqlite", "path": str(tmp_path / f"{name}.db"), "fsync": False})
     app = make_app(cfg)
     handled = []
@@ -42,12 +42,16 @@ async def _start(tmp_path, name, runner_class):
 
 
 async def _exchange(port, ctx, raw: bytes, responses: int) -> list[bytes]:
-    """Send raw request bytes on one connection; read `responses` responses (Content-Length framed)."""
+    """Send raw request bytes on one connection; read `responses` responses (Content-Length framed,
+    each with any interim response before it)."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port, ssl=ctx)
     writer.write(raw)
     out = []
     for _ in range(responses):
-        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
+        head = last = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
+        while last.startswith(b"HTTP/1.1 1"):  # an interim response (100 Continue) comes before the final one
+            last = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
+            head += last
         length = int(re.search(rb"Content-Length: (\d+)", head).group(1))
         out.append(head + await reader.readexactly(length))
     writer.close()
@@ -109,6 +113,7 @@ CASES = [
     ("dot segment", _get("/api/v1/namespaces/default/nodes/../pods/web"), 1, [], True),
     ("empty segment", _get("/api/v1/namespaces/default//pods/web"), 1, [], True),
     ("Connection: close", _get(PODS + "/web", "Connection: close"), 1, [], True),
+    ("Expect: 100-continue", _get(PODS + "/web", "Expect: 100-continue"), 1, [], True),
     ("no client certificate: 401", _get(PODS + "/web"), 1, [], False),
     ("HTTP/1.0", f"GET {PODS}/web HTTP/1.0\r\nHost: x\r\n\r\n".encode(), 1, [], True),
     ("GET behind a slow request stays behind it", _get(PODS) + _get(PODS + "/web"), 2, [], True),
