@@ -10,13 +10,28 @@ def _spec(obj: dict):
     return spec if isinstance(spec, dict) else None
 
 
+def _with_claim_volumes(spec: dict) -> dict:
+    """The spec with its volumeClaimTemplates as pod volumes, as the pods get them (a
+    container may mount a claim template by name)."""
+    tmpl = spec.get("template")
+    if not isinstance(tmpl, dict) or not isinstance(tmpl.get("spec"), dict):
+        return spec
+    volumes = list(tmpl["spec"].get("volumes") or [])
+    have = {(v or {}).get("name") for v in volumes}
+    for t in spec.get("volumeClaimTemplates") or []:
+        name = ((t or {}).get("metadata") or {}).get("name")
+        if name and name not in have:
+            volumes.append({"name": name, "persistentVolumeClaim": {"claimName": name}})
+    return {**spec, "template": {**tmpl, "spec": {**tmpl["spec"], "volumes": volumes}}}
+
+
 def validate_statefulset(obj: dict) -> list[FieldError]:
     p, spec = Path("spec"), _spec(obj)
     if spec is None:
         return [required(p)]
     errs = _nonneg(spec.get("replicas"), p.child("replicas"))
     errs += validate_selector(spec.get("selector"), p.child("selector"))
-    errs += validate_template(spec, p)
+    errs += validate_template(_with_claim_volumes(spec), p)
     pmp = spec.get("podManagementPolicy")
     if pmp not in (None, "OrderedReady", "Parallel"):
         errs.append(unsupported(p.child("podManagementPolicy"), pmp, ("OrderedReady", "Parallel")))

@@ -97,3 +97,22 @@ def test_deployment_selector_is_immutable():
     new = _set(new, "spec.template.metadata.labels", {"app": "web", "x": "y"})
     assert any("spec.selector: Invalid value" in str(e) and "field is immutable" in str(e)
                for e in validate(r, new, old))
+
+
+STS = {"metadata": {"name": "web", "namespace": "d"},
+       "spec": {"selector": {"matchLabels": {"app": "nginx"}}, "serviceName": "nginx",
+                "template": {"metadata": {"labels": {"app": "nginx"}},
+                             "spec": {"containers": [{"name": "nginx", "image": "nginx", "volumeMounts": [
+                                 {"name": "www", "mountPath": "/usr/share/nginx/html"}]}]}},
+                "volumeClaimTemplates": [{"metadata": {"name": "www"}, "spec": {
+                    "accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}}]}}
+
+
+@pytest.mark.parametrize("claims,errors", [
+    (STS["spec"]["volumeClaimTemplates"], []),                      # the Kubernetes docs' StatefulSet
+    ([], ['spec.template.spec.containers[0].volumeMounts[0].name']),  # a mount of nothing
+])
+def test_a_statefulset_may_mount_its_claim_templates(claims, errors):
+    sts = copy.deepcopy(STS)
+    sts["spec"]["volumeClaimTemplates"] = claims
+    assert [e.path for e in validate(resource("statefulsets"), sts)] == errors
