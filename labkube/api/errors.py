@@ -15,7 +15,7 @@ class ApiError(Exception):
     def status(self) -> dict:
         body = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
                 "message": self.message, "reason": self.reason, "code": self.code}
-        if self.details:
+        if self.details is not None:      # {} too: a 404 for a path has empty details, as upstream
             body["details"] = self.details
         return body
 

@@ -34,5 +34,5 @@ def parse(group: str, version: str, rest: str) -> Target:
     if len(segs) > 3 and not (sub == "proxy"):
         raise web.HTTPNotFound()
     if sub is not None and sub not in res.subresources:
-        raise errors.ApiError(404, "NotFound", "the server could not find the requested resource")
+        raise errors.ApiError(404, "NotFound", "the server could not find the requested resource", {})
     return Target(res, ns, name, sub)

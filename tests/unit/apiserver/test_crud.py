@@ -43,6 +43,15 @@ async def test_not_found_is_status(api, path, code, reason, message):
     assert body["message"].startswith(message)
 
 
+@pytest.mark.parametrize("path", ["/api/v1/widgets", PODS + "/p1/ephemeralcontainers"])
+async def test_a_missing_path_has_empty_details(api, path):
+    """kubectl debug reads details.name of the 404 for /ephemeralcontainers (it panicked on a
+    Status without details); upstream sends `details: {}` for a path it does not serve."""
+    r = await api.get(path)
+    body = await r.json()
+    assert r.status == 404 and body["details"] == {}
+
+
 async def test_create_errors(api):
     await _ok(await api.post(PODS, json=pod("a")), 201)
     dup = await api.post(PODS, json=pod("a"))
