@@ -362,6 +362,53 @@ def test_a_job_from_a_cronjob_and_a_parallel_job(lab):
         kubectl("delete", "cronjob/hello", "job/manual", "job/par", "--ignore-not-found", env=lab)
 
 
+DOCS_STATEFULSET = """
+apiVersion: v1
+kind: Service
+metadata: {name: nginx, labels: {app: nginx}}
+spec:
+  ports: [{port: 80, name: web}]
+  clusterIP: None
+  selector: {app: nginx}
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: web}
+spec:
+  selector: {matchLabels: {app: nginx}}
+  serviceName: nginx
+  replicas: 2
+  template:
+    metadata: {labels: {app: nginx}}
+    spec:
+      terminationGracePeriodSeconds: 1
+      containers:
+      - name: nginx
+        image: nginx
+        ports: [{containerPort: 80, name: web}]
+        volumeMounts: [{name: www, mountPath: /usr/share/nginx/html}]
+  volumeClaimTemplates:
+  - metadata: {name: www}
+    spec:
+      accessModes: [ReadWriteOnce]
+      resources: {requests: {storage: 1Gi}}
+"""
+
+
+def test_the_docs_statefulset_with_claim_templates_is_accepted(lab):
+    """The Kubernetes docs' StatefulSet mounts its claim template by name (it was rejected);
+    its first claim is made. (The lab has no volume provisioner: see the report.)"""
+    kubectl("apply", "-f", "-", input=DOCS_STATEFULSET, env=lab)
+    try:
+        wait_for("the claim www-web-0", lambda: not gone("pvc/www-web-0", lab), SLOW)
+        assert get_json("sts", "web", env=lab)["spec"]["volumeClaimTemplates"][0]["metadata"]["name"] == "www"
+    finally:
+        kubectl("delete", "statefulset/web", "service/nginx", "--ignore-not-found", "--wait=true", env=lab,
+                timeout=SLOW)
+        kubectl("delete", "pvc", "-l", "app=nginx", "--ignore-not-found", env=lab)
+        kubectl("delete", "pvc", "www-web-0", "www-web-1", "--ignore-not-found", env=lab)
+
+
 # ---- mistakes get clear errors -------------------------------------------------------------------
 
 def deployment(api_version="apps/v1", selector="  selector: {matchLabels: {app: one}}\n", labels="{app: one}"):
@@ -417,6 +464,14 @@ COMMAND_MISTAKES = [
 def test_a_mistaken_command_gets_a_clear_error(lab, web, args, says):
     out = kubectl(*args, env=lab, check=False)
     assert out.returncode != 0 and says in out.stderr, out.stderr
+
+
+def test_debug_says_that_ephemeral_containers_are_off(lab, web):
+    """The lab has no ephemeral containers: kubectl debug says so (it once crashed instead)."""
+    pod = get_json("pods", "-l", "app=web", env=lab)["items"][0]["metadata"]["name"]
+    out = kubectl("debug", pod, "--image=busybox", "--attach=false", "--", "true", env=lab, check=False)
+    assert out.returncode != 0 and "ephemeral containers are disabled for this cluster" in out.stderr, out.stderr
+    assert "panic" not in out.stderr
 
 
 def test_explain_and_can_i(lab):
