@@ -8,6 +8,11 @@ run. Prints one JSON object (with --json) and a one-line summary.
                                     node, no smoke (VM boot alone is ~1 min under emulation)
 
 Goals on a 2-core machine without KVM: box build <= 180 s, up <= 240 s, down <= 30 s.
+Measured here (details in inventories/vagrant/README.md): quiet machine (load ~2) on
+2026-12-01 21:24: box 99.5 s, up 323.0 s, down 9.9 s - up over its goal; with the master
+at 2 vCPUs, kube-proxy started before the Ready wait, side-by-side smoke checks and fewer
+systemctl round trips, 23:08 under load 9-12 from other test runs: box 211.5 s,
+up 1027.3 s, down 10.3 s (not comparable: VMs at nice 10 starved, labkube reinstalled).
 A step that fails is reported with its error (and null timings) instead of aborting;
 on SIGTERM the labs are torn down and what was measured so far is printed
 ("interrupted": true). Besides the totals, the result names the slowest site.yml /
