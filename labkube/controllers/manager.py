@@ -39,6 +39,7 @@ CONTROLLERS = {
     "disruption": ("disruption", "DisruptionController"),
     "loadbalancer": ("loadbalancer", "LoadBalancerController"),
     "horizontalpodautoscaler": ("horizontalpodautoscaler", "HorizontalPodAutoscalerController"),
+    "persistentvolume": ("persistentvolume", "PersistentVolumeController"),
 }
 
 
