@@ -1,6 +1,6 @@
-"""Admission on create, in upstream order: LimitRange defaults, ResourceQuota, pod priority
-from its PriorityClass (or the global default). Namespace lifecycle is enforced by the
-registry itself."""
+"""Admission on create, in upstream order: LimitRange defaults, DefaultStorageClass (a claim
+without storageClassName gets the default StorageClass), ResourceQuota, pod priority from its
+PriorityClass (or the global default). Namespace lifecycle is enforced by the registry itself."""
 from __future__ import annotations
 
 from .. import jsonio
@@ -11,12 +11,17 @@ from .quota import admit_quota
 from .registry import Registry, prefix
 
 PRIORITY_CLASSES = resource("priorityclasses")
+STORAGE_CLASSES = resource("storageclasses")
+DEFAULT_CLASS_ANNOTATIONS = ("storageclass.kubernetes.io/is-default-class",
+                             "storageclass.beta.kubernetes.io/is-default-class")
 SYSTEM_CLASSES = {"system-node-critical": 2000001000, "system-cluster-critical": 2000000000}
 
 
 async def admit_create(reg: Registry, res: Resource, obj: dict) -> None:
     if res.name == "pods" and isinstance(obj.get("spec"), dict):
         await apply_limit_ranges(reg, obj)
+    if res.name == "persistentvolumeclaims" and isinstance(obj.get("spec"), dict):
+        await default_storage_class(reg, obj["spec"])
     await admit_quota(reg, res, obj)
     if res.name != "pods" or not isinstance(obj.get("spec"), dict):
         return
@@ -58,3 +63,20 @@ async def _global_default(reg: Registry) -> dict | None:
         cached = (sig, found)
         reg._default_priority = cached
     return cached[1]
+
+
+def is_default_class(sc: dict) -> bool:
+    anns = (sc.get("metadata") or {}).get("annotations") or {}
+    return any(anns.get(a) == "true" for a in DEFAULT_CLASS_ANNOTATIONS)
+
+
+async def default_storage_class(reg: Registry, spec: dict) -> None:
+    """A claim without storageClassName (absent or null; "" means "no class") gets the default
+    StorageClass, the newest one if several are marked default (as Kubernetes since 1.28)."""
+    if spec.get("storageClassName") is not None:
+        return
+    classes, _, _ = await reg.list(STORAGE_CLASSES, None, latest=True)
+    defaults = [sc for sc in classes if is_default_class(sc)]
+    if defaults:
+        newest = max(defaults, key=lambda sc: (sc["metadata"].get("creationTimestamp") or "", sc["metadata"]["name"]))
+        spec["storageClassName"] = newest["metadata"]["name"]

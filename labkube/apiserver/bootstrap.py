@@ -1,8 +1,10 @@
-"""Objects the apiserver ensures at start: the system namespaces and the `kubernetes` Service
-with its Endpoints and EndpointSlice."""
+"""Objects the apiserver ensures at start: the system namespaces, the `kubernetes` Service
+with its Endpoints and EndpointSlice, the system PriorityClasses and the default StorageClass
+`standard` (hostPath volumes made by the controller-manager's persistentvolume controller)."""
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
 
 from ..api.errors import ApiError
@@ -12,6 +14,10 @@ from .registry import Registry
 
 log = logging.getLogger(__name__)
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+DEFAULT_STORAGE_CLASS = {
+    "metadata": {"name": "standard", "annotations": {"storageclass.kubernetes.io/is-default-class": "true"},
+                 "labels": {"addonmanager.kubernetes.io/mode": "EnsureExists"}},
+    "provisioner": "labkube.io/hostpath", "reclaimPolicy": "Delete", "volumeBindingMode": "Immediate"}
 
 
 async def rebuild_allocations(reg: Registry) -> None:
@@ -44,6 +50,7 @@ async def bootstrap(reg: Registry, advertise_address: str, port: int) -> None:
         "description": "Used for system critical pods that must not be moved from their current node."
         if pc == "system-node-critical" else "Used for system critical pods that must run in the cluster, "
         "but can be moved to another node if necessary."}) for pc, value in SYSTEM_CLASSES.items()))
+    await _ensure(reg, "storageclasses", None, copy.deepcopy(DEFAULT_STORAGE_CLASS))
     ep = {"metadata": {"name": "kubernetes", "labels": {"endpointslice.kubernetes.io/skip-mirror": "true"}},
           "subsets": [{"addresses": [{"ip": advertise_address}],
                        "ports": [{"name": "https", "port": port, "protocol": "TCP"}]}]}

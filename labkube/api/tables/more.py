@@ -109,9 +109,17 @@ PRIORITYCLASSES = Printer((NAME, Column("Value", type="integer"), Column("Global
                            Column("PreemptionPolicy")),
                           lambda o: [name_of(o), o.get("value", 0), "true" if o.get("globalDefault") else "false",
                                      age_of(o), o.get("preemptionPolicy", "")])
+def _sc_name(o) -> str:
+    """`standard (default)` for the default class, as kubectl shows it."""
+    anns = (o.get("metadata") or {}).get("annotations") or {}
+    default = any(anns.get(a) == "true" for a in ("storageclass.kubernetes.io/is-default-class",
+                                                   "storageclass.beta.kubernetes.io/is-default-class"))
+    return f"{name_of(o)} (default)" if default else name_of(o)
+
+
 STORAGECLASSES = Printer((NAME, Column("Provisioner"), Column("ReclaimPolicy"), Column("VolumeBindingMode"),
                           Column("AllowVolumeExpansion"), AGE),
-                         lambda o: [name_of(o), o.get("provisioner", ""), o.get("reclaimPolicy", ""),
+                         lambda o: [_sc_name(o), o.get("provisioner", ""), o.get("reclaimPolicy", ""),
                                     o.get("volumeBindingMode", ""), "true" if o.get("allowVolumeExpansion") else "false",
                                     age_of(o)])
 

@@ -79,3 +79,33 @@ async def test_global_default_priority_class_follows_its_changes(api):
     assert r.status == 200, await r.text()
     spec = (await (await api.post(PODS, json=_pod("p2"))).json())["spec"]
     assert "priorityClassName" not in spec and spec.get("priority", 0) == 0
+
+
+CLAIMS = "/api/v1/namespaces/default/persistentvolumeclaims"
+CLASSES = "/apis/storage.k8s.io/v1/storageclasses"
+
+
+def _claim(name, **spec):
+    return {"metadata": {"name": name}, "spec": {"accessModes": ["ReadWriteOnce"],
+                                                 "resources": {"requests": {"storage": "1Gi"}}, **spec}}
+
+
+async def test_default_storage_class_is_served_and_given_to_claims_without_class(api):
+    sc = await (await api.get(CLASSES + "/standard")).json()
+    assert (sc["provisioner"], sc["reclaimPolicy"], sc["volumeBindingMode"]) == (
+        "labkube.io/hostpath", "Delete", "Immediate")
+    assert sc["metadata"]["annotations"]["storageclass.kubernetes.io/is-default-class"] == "true"
+    table = await (await api.get(CLASSES, headers={"Accept": "application/json;as=Table;v=v1;g=meta.k8s.io"})).json()
+    assert [r["cells"][0] for r in table["rows"]] == ["standard (default)"]
+    for name, spec, want in [("unset", {}, "standard"), ("null", {"storageClassName": None}, "standard"),
+                             ("none", {"storageClassName": ""}, ""), ("fast", {"storageClassName": "fast"}, "fast")]:
+        body = await (await api.post(CLAIMS, json=_claim(name, **spec))).json()
+        assert body["spec"].get("storageClassName") == want, name
+
+
+async def test_without_a_default_class_a_claim_keeps_no_class(api):
+    await api.patch(CLASSES + "/standard", json={"metadata": {"annotations": {
+        "storageclass.kubernetes.io/is-default-class": "false"}}},
+        headers={"Content-Type": "application/merge-patch+json"})
+    body = await (await api.post(CLAIMS, json=_claim("plain"))).json()
+    assert "storageClassName" not in body["spec"]
