@@ -77,7 +77,8 @@ class Kubelet:
                 raise
 
     def fetch_object(self, kind: str, name: str) -> dict | None:
-        """ConfigMap/Secret for volumes and env (called from worker threads)."""
+        """ConfigMap/Secret for volumes and env, PVC ("<ns>/<name>") and PV for claim volumes
+        (called from worker threads)."""
         return self._cache.get((kind, name))
 
     def lookup_key(self, kind: str, name: str, key: str, optional: bool) -> str | None:
@@ -132,6 +133,23 @@ class Kubelet:
                 self._cache[(kind, name)] = await self.client.get(kind, name, namespace=ns)
             except Exception:  # noqa: BLE001 - missing: the worker reports it
                 self._cache[(kind, name)] = None
+        for v in spec.get("volumes") or []:
+            if "persistentVolumeClaim" in v:
+                await self.prefetch_claim(ns, (v["persistentVolumeClaim"] or {}).get("claimName", ""))
+
+    async def prefetch_claim(self, ns: str, name: str) -> None:
+        """Cache a claim (as "<ns>/<name>") and, once it is bound, its PersistentVolume."""
+        try:
+            claim = await self.client.get("persistentvolumeclaims", name, namespace=ns)
+        except Exception:  # noqa: BLE001 - missing: the worker reports it
+            claim = None
+        self._cache[("persistentvolumeclaims", f"{ns}/{name}")] = claim
+        pv_name = ((claim or {}).get("spec") or {}).get("volumeName")
+        if pv_name:
+            try:
+                self._cache[("persistentvolumes", pv_name)] = await self.client.get("persistentvolumes", pv_name)
+            except Exception:  # noqa: BLE001
+                self._cache[("persistentvolumes", pv_name)] = None
 
     async def runtime_ready(self) -> tuple[bool, str]:
         if self.cfg.runtime == "fake":

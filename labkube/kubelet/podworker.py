@@ -23,7 +23,8 @@ from .termination import grace_period, terminate_pod
 from .runtime.base import ContainerStatus, RuntimeError_, Sandbox
 from .startup import StartupTimings
 from .status import ContainerView, pod_status
-from .volumes import VolumeError, container_mounts, has_file_volumes, prepare_volumes, refresh_volumes
+from .volumes import (VolumeError, VolumeNotReady, container_mounts, has_file_volumes, prepare_volumes,
+                      read_only_volumes, refresh_volumes)
 
 log = logging.getLogger(__name__)
 RESYNC = 10.0
@@ -142,10 +143,11 @@ class PodWorker:
                                                            pod_dir(self.kl.cfg.root_dir, self.uid),
                                                            self.kl.fetch_object)
             except (VolumeError, OSError) as e:
+                waiting = "ContainerCreating" if isinstance(e, VolumeNotReady) else "CreateContainerConfigError"
                 for c in spec.get("containers") or []:
-                    self.waiting[c["name"]] = ("CreateContainerConfigError", str(e))
+                    self.waiting[c["name"]] = (waiting, str(e))
                 self.kl.event(self.pod, "Warning", "FailedMount", str(e))
-                return 10.0
+                return 3.0 if isinstance(e, VolumeNotReady) else 10.0   # a claim binds within seconds
             self.volumes_at = time.monotonic()
         elif has_file_volumes(self.pod) and time.monotonic() - self.volumes_at >= VOLUME_REFRESH - 0.5:
             await self.refresh_volumes()
@@ -235,7 +237,7 @@ class PodWorker:
                 await self.kl.prefetch(self.pod)          # ConfigMaps/Secrets may have changed
                 cfg = build_container_config(
                     self.pod, c, image, host_ip=self.kl.cfg.node_ip, pod_ip=self.sandbox.ip,
-                    mounts=container_mounts(c, self.volumes or {}) + [
+                    mounts=container_mounts(c, self.volumes or {}, read_only_volumes(self.pod)) + [
                         termination_message.prepare(self.sandbox.pod_dir, c, restart_count)],
                     log_path=os.path.join(self.sandbox.pod_dir, "logs", name, f"{restart_count}.log"),
                     restart_count=restart_count, lookup=self.kl.lookup_key,

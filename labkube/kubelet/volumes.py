@@ -1,8 +1,10 @@
-"""Pod volumes on the node: emptyDir, hostPath, configMap, secret, downwardAPI and projected
-(configMap/secret/downwardAPI sources).
+"""Pod volumes on the node: emptyDir, hostPath, configMap, secret, downwardAPI, projected
+(configMap/secret/downwardAPI sources) and persistentVolumeClaim (a Bound claim whose
+PersistentVolume is a hostPath or local volume, mounted like a hostPath).
 
 `prepare_volumes` returns {volume name: host path}; `container_mounts` turns a
-container's volumeMounts into the runtime's mount list. `refresh_volumes` rewrites the
+container's volumeMounts into the runtime's mount list (read-only for a claim volume with
+readOnly, see `read_only_volumes`). `refresh_volumes` rewrites the
 file volumes (configMap, secret, downwardAPI, projected) from the current objects: changed
 files are replaced atomically (write + rename inside the bind-mounted directory, so running
 containers see the new content; subPath mounts, as in Kubernetes, do not), removed keys
@@ -20,6 +22,17 @@ from .runtime.overlay import mount_tmpfs, unmount
 
 class VolumeError(Exception):
     pass
+
+
+class VolumeNotReady(VolumeError):
+    """The volume cannot be set up yet (its claim is not bound): the pod waits and retries."""
+
+
+# the kinds a fetch function serves besides configmaps/secrets; claims are asked for as
+# "<namespace>/<name>", volumes (cluster-wide) by name
+CLAIMS, PVS = "persistentvolumeclaims", "persistentvolumes"
+PV_SOURCES = ("hostPath", "local")
+PV_NOT_SOURCES = ("capacity", "claimRef", "nodeAffinity")      # the other object fields of a PV spec
 
 
 def volume_dir(pod_dir: str, kind: str, name: str) -> str:
@@ -134,6 +147,51 @@ def file_volume(pod: dict, v: dict, fetch) -> tuple[str, dict, int]:
     return FILE_KINDS["projected"], files, int(src.get("defaultMode", 0o644))
 
 
+def host_path(hp: dict, name: str) -> str:
+    """Create what a hostPath's type asks for; the path (VolumeError if it does not exist)."""
+    path = hp["path"]
+    if hp.get("type") in ("DirectoryOrCreate",) or (not hp.get("type") and not os.path.exists(path)):
+        os.makedirs(path, exist_ok=True)
+    elif hp.get("type") == "FileOrCreate" and not os.path.exists(path):
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        open(path, "a").close()
+    if not os.path.exists(path):
+        raise VolumeError(f"hostPath {path} of volume {name} does not exist")
+    return path
+
+
+def claim_source(pod: dict, v: dict, fetch) -> dict:
+    """The hostPath-like source ({"path", "type"}) behind a persistentVolumeClaim volume:
+    the claim must exist and be Bound, its PersistentVolume be a hostPath or local volume."""
+    claim_name = (v["persistentVolumeClaim"] or {}).get("claimName", "")
+    ns = (pod.get("metadata") or {}).get("namespace", "default")
+    claim = fetch(CLAIMS, f"{ns}/{claim_name}") if fetch else None
+    if claim is None:
+        raise VolumeError(f'persistentvolumeclaim "{claim_name}" not found (volume {v["name"]})')
+    if (claim.get("metadata") or {}).get("deletionTimestamp"):
+        raise VolumeError(f'persistentvolumeclaim "{claim_name}" is being deleted (volume {v["name"]})')
+    pv_name = (claim.get("spec") or {}).get("volumeName")
+    if not pv_name or (claim.get("status") or {}).get("phase") != "Bound":
+        raise VolumeNotReady(f'persistentvolumeclaim "{claim_name}" not bound (volume {v["name"]})')
+    pv = fetch(PVS, pv_name)
+    if pv is None:
+        raise VolumeError(f'persistentvolume "{pv_name}" of claim "{claim_name}" not found (volume {v["name"]})')
+    spec = pv.get("spec") or {}
+    if "hostPath" in spec:
+        return spec["hostPath"]
+    if "local" in spec:
+        return {"path": (spec["local"] or {}).get("path", ""), "type": "Directory"}
+    kinds = sorted(k for k, val in spec.items() if isinstance(val, dict) and k not in PV_NOT_SOURCES)
+    raise VolumeError(f"volume {v['name']}: persistentvolume {pv_name} of type {kinds or 'unknown'} is not "
+                      f"supported by this kubelet (only {' and '.join(PV_SOURCES)})")
+
+
+def read_only_volumes(pod: dict) -> set:
+    """Names of the claim volumes the pod mounts readOnly (every container mounts them read-only)."""
+    return {v["name"] for v in (pod.get("spec") or {}).get("volumes") or []
+            if (v.get("persistentVolumeClaim") or {}).get("readOnly")}
+
+
 def prepare_volumes(pod: dict, pod_dir: str, fetch=None) -> dict:
     """Create each volume's directory; ``fetch(kind, name)`` returns a ConfigMap/Secret dict."""
     out = {}
@@ -151,15 +209,9 @@ def prepare_volumes(pod: dict, pod_dir: str, fetch=None) -> dict:
                 except OSError as e:
                     raise VolumeError(f"emptyDir {name} (medium Memory): {e}") from None
         elif "hostPath" in v:
-            hp = v["hostPath"]
-            path = hp["path"]
-            if hp.get("type") in ("DirectoryOrCreate",) or (not hp.get("type") and not os.path.exists(path)):
-                os.makedirs(path, exist_ok=True)
-            elif hp.get("type") == "FileOrCreate" and not os.path.exists(path):
-                os.makedirs(os.path.dirname(path), exist_ok=True)
-                open(path, "a").close()
-            if not os.path.exists(path):
-                raise VolumeError(f"hostPath {path} of volume {name} does not exist")
+            path = host_path(v["hostPath"], name)
+        elif "persistentVolumeClaim" in v:
+            path = host_path(claim_source(pod, v, fetch), name)
         elif any(k in v for k in FILE_KINDS):
             kind, files, mode = file_volume(pod, v, fetch)
             path = volume_dir(pod_dir, kind, name)
@@ -200,7 +252,7 @@ def cleanup(pod_dir: str) -> None:
     shutil.rmtree(pod_dir, ignore_errors=True)
 
 
-def container_mounts(container: dict, volumes: dict) -> list:
+def container_mounts(container: dict, volumes: dict, read_only: set | frozenset = frozenset()) -> list:
     mounts = []
     for vm in container.get("volumeMounts") or []:
         src = volumes.get(vm["name"])
@@ -209,5 +261,6 @@ def container_mounts(container: dict, volumes: dict) -> list:
         if vm.get("subPath"):
             src = os.path.join(src, vm["subPath"])
             os.makedirs(src, exist_ok=True)
-        mounts.append({"destination": vm["mountPath"], "source": src, "readonly": bool(vm.get("readOnly"))})
+        mounts.append({"destination": vm["mountPath"], "source": src,
+                       "readonly": bool(vm.get("readOnly")) or vm["name"] in read_only})
     return mounts

@@ -226,3 +226,28 @@ async def test_projected_configmap_is_fetched(kubelet):
     await eventually(lambda: (x := _pod(api, "pj")) and x["status"].get("phase") == "Running")
     cfg = next(c for c in kubelet.runtime.configs.values() if c.name == "main" and c.mounts)
     assert open(f"{cfg.mounts[0]['source']}/x").read() == "1"
+
+
+async def test_claim_volume_waits_until_bound_then_mounts_the_volume(kubelet, tmp_path):
+    api = kubelet.client
+    await api.create("persistentvolumeclaims", {"metadata": {"name": "www"}, "spec": {
+        "accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}},
+        "status": {"phase": "Pending"}}, namespace="default")
+    await api.create("pods", pod("web", volumes=[{"name": "www", "persistentVolumeClaim": {"claimName": "www"}}],
+                                 containers=[{"name": "main", "image": "busybox", "volumeMounts": [
+                                     {"name": "www", "mountPath": "/data"}]}]), namespace="default")
+
+    def waiting():
+        cs = ((_pod(api, "web") or {}).get("status") or {}).get("containerStatuses") or [{}]
+        return ((cs[0].get("state") or {}).get("waiting") or {})
+    w = await eventually(lambda: waiting().get("message") and waiting())
+    assert w == {"reason": "ContainerCreating", "message": 'persistentvolumeclaim "www" not bound (volume www)'}
+    target = str(tmp_path / "pv-www")
+    await api.create("persistentvolumes", {"metadata": {"name": "pv-www"}, "spec": {
+        "capacity": {"storage": "1Gi"}, "accessModes": ["ReadWriteOnce"],
+        "hostPath": {"path": target, "type": "DirectoryOrCreate"}}})
+    await api.patch("persistentvolumeclaims", "www", {"spec": {"volumeName": "pv-www"}}, "default")
+    await api.patch("persistentvolumeclaims", "www", {"status": {"phase": "Bound"}}, "default", subresource="status")
+    await eventually(lambda: (x := _pod(api, "web")) and x["status"].get("phase") == "Running", tries=500, step=0.05)
+    mounts = [m for cfg in kubelet.runtime.configs.values() for m in cfg.mounts if m["destination"] == "/data"]
+    assert mounts == [{"destination": "/data", "source": target, "readonly": False}]

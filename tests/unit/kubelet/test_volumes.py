@@ -98,3 +98,50 @@ def test_refresh_follows_the_objects(tmp_path):
     del objs[("configmaps", "app")]                                         # gone: last content stays
     assert refresh_volumes(pod, str(tmp_path), fetch) == []
     assert sorted(os.listdir(vols["cfg"])) == ["a", "c"]
+
+
+def _claim_pod(read_only=False):
+    return {"metadata": {"name": "p", "namespace": "shop"},
+            "spec": {"volumes": [{"name": "data", "persistentVolumeClaim": {"claimName": "www", "readOnly": read_only}}]}}
+
+
+def _bound(volume="pv1", phase="Bound", deleting=False):
+    md = {"name": "www", "namespace": "shop", **({"deletionTimestamp": "2026-01-01T00:00:00Z"} if deleting else {})}
+    return {"metadata": md, "spec": {"volumeName": volume}, "status": {"phase": phase}}
+
+
+@pytest.mark.parametrize("claim,pv,error", [
+    (None, None, 'persistentvolumeclaim "www" not found'),
+    ({"metadata": {"name": "www"}, "spec": {}, "status": {"phase": "Pending"}}, None,
+     'persistentvolumeclaim "www" not bound'),
+    (_bound(deleting=True), None, 'persistentvolumeclaim "www" is being deleted'),
+    (_bound(), None, 'persistentvolume "pv1" of claim "www" not found'),
+    (_bound(), {"spec": {"nfs": {"server": "s", "path": "/"}, "capacity": {"storage": "1Gi"}}},
+     r"persistentvolume pv1 of type \['nfs'\] is not supported by this kubelet \(only hostPath and local\)"),
+])
+def test_claim_volume_errors(tmp_path, claim, pv, error):
+    from labkube.kubelet.volumes import VolumeNotReady
+    objs = {("persistentvolumeclaims", "shop/www"): claim, ("persistentvolumes", "pv1"): pv}
+    with pytest.raises(VolumeError, match=error) as e:
+        prepare_volumes(_claim_pod(), str(tmp_path / "pod"), lambda k, n: objs.get((k, n)))
+    assert isinstance(e.value, VolumeNotReady) is ("not bound" in error)      # only that one is worth waiting for
+
+
+@pytest.mark.parametrize("source,read_only", [
+    ("hostPath", False), ("hostPath", True), ("local", False)])
+def test_claim_volume_mounts_the_bound_volume(tmp_path, source, read_only):
+    from labkube.kubelet.volumes import read_only_volumes
+    target = tmp_path / "volumes" / "pv1"
+    if source == "local":
+        target.mkdir(parents=True)                     # local volumes exist beforehand
+        spec = {"local": {"path": str(target)}}
+    else:
+        spec = {"hostPath": {"path": str(target), "type": "DirectoryOrCreate"}}
+    objs = {("persistentvolumeclaims", "shop/www"): _bound(), ("persistentvolumes", "pv1"): {"spec": spec},
+            ("persistentvolumeclaims", "default/www"): None}       # same claim name elsewhere: not this one
+    pod = _claim_pod(read_only)
+    vols = prepare_volumes(pod, str(tmp_path / "pod"), lambda k, n: objs.get((k, n)))
+    assert vols == {"data": str(target)} and target.is_dir()
+    c = {"name": "c", "volumeMounts": [{"name": "data", "mountPath": "/usr/share/nginx/html"}]}
+    assert container_mounts(c, vols, read_only_volumes(pod)) == [
+        {"destination": "/usr/share/nginx/html", "source": str(target), "readonly": read_only}]
