@@ -4,7 +4,9 @@ attach -it` to a terminal pod; create deployment + expose (ClusterIP, NodePort),
 service and ingress, port-forward to a service and a deployment, `get all`; ConfigMaps and
 Secrets from files, env files and literals, labels and annotations with and without
 --overwrite; a namespace with a quota and a LimitRange; a Job made from a CronJob and a
-parallel Job; force deletion seen by a watch; `kubectl autoscale` without metrics; and the common mistakes of course YAML and
+parallel Job; force deletion seen by a watch; `kubectl autoscale` without metrics; persistent
+volumes (the default StorageClass, a hand-made hostPath PV, the docs' StatefulSet with claim
+templates); and the common mistakes of course YAML and
 commands, each answered with a clear error. What other modules already cover (rollouts,
 drain, probes, DNS, exec/cp on a pod) is not repeated here. Traffic goes only to the lab and
 to loopback (port-forward)."""
@@ -15,6 +17,7 @@ import queue
 import select
 import socket
 import subprocess
+import shutil
 import threading
 import time
 import urllib.request
@@ -395,18 +398,129 @@ spec:
 """
 
 
-def test_the_docs_statefulset_with_claim_templates_is_accepted(lab):
-    """The Kubernetes docs' StatefulSet mounts its claim template by name (it was rejected);
-    its first claim is made. (The lab has no volume provisioner: see the report.)"""
+def phase(kind_name, env):
+    return (get_json(kind_name, env=env).get("status") or {}).get("phase")
+
+
+def test_the_docs_statefulset_runs_with_bound_claims_that_outlive_its_pods(lab):
+    """The Kubernetes docs' StatefulSet: each pod gets its claim www-web-<n> from the default
+    class, Bound to a provisioned volume; a pod deleted and recreated finds its data again."""
     kubectl("apply", "-f", "-", input=DOCS_STATEFULSET, env=lab)
     try:
-        wait_for("the claim www-web-0", lambda: not gone("pvc/www-web-0", lab), SLOW)
-        assert get_json("sts", "web", env=lab)["spec"]["volumeClaimTemplates"][0]["metadata"]["name"] == "www"
+        kubectl("rollout", "status", "statefulset/web", "--timeout=240s", env=lab, timeout=SLOW)
+        for n in (0, 1):
+            claim = get_json(f"pvc/www-web-{n}", env=lab)
+            assert claim["status"]["phase"] == "Bound" and claim["spec"]["storageClassName"] == "standard"
+            assert phase(f"pv/{claim['spec']['volumeName']}", lab) == "Bound"
+            assert phase(f"pod/web-{n}", lab) == "Running"
+        kubectl("exec", "web-0", "--", "sh", "-c", "echo page of web-0 > /usr/share/nginx/html/index.html", env=lab)
+        old_uid = get_json("pod/web-0", env=lab)["metadata"]["uid"]
+        kubectl("delete", "pod", "web-0", env=lab, timeout=SLOW)
+        wait_for("web-0 recreated and running", lambda: (p := get_json("pods", env=lab)) and any(
+            x["metadata"]["name"] == "web-0" and x["metadata"]["uid"] != old_uid
+            and x["status"].get("phase") == "Running" for x in p["items"]), SLOW)
+        out = kubectl("exec", "web-0", "--", "cat", "/usr/share/nginx/html/index.html", env=lab).stdout
+        assert out == "page of web-0\n"
     finally:
         kubectl("delete", "statefulset/web", "service/nginx", "--ignore-not-found", "--wait=true", env=lab,
                 timeout=SLOW)
-        kubectl("delete", "pvc", "-l", "app=nginx", "--ignore-not-found", env=lab)
-        kubectl("delete", "pvc", "www-web-0", "www-web-1", "--ignore-not-found", env=lab)
+        kubectl("delete", "pvc", "www-web-0", "www-web-1", "--ignore-not-found", "--wait=true", env=lab, timeout=SLOW)
+
+
+SHARED_CLAIM = """
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: shared}
+spec:
+  accessModes: [ReadWriteOnce]
+  resources: {requests: {storage: 100Mi}}
+"""
+
+
+def claim_pod(name, node, script, read_only=False, claim="shared"):
+    return json.dumps({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name}, "spec": {
+        "restartPolicy": "Never", "nodeSelector": {"kubernetes.io/hostname": node},
+        "terminationGracePeriodSeconds": 1,
+        "volumes": [{"name": "data", "persistentVolumeClaim": {"claimName": claim, "readOnly": read_only}}],
+        "containers": [{"name": "c", "image": "busybox", "command": ["sh", "-c", script],
+                        "volumeMounts": [{"name": "data", "mountPath": "/data"}]}]}})
+
+
+def finished(pod, env):
+    wait_for(f"pod {pod} to finish", lambda: phase(f"pod/{pod}", env) in ("Succeeded", "Failed"), SLOW)
+    return phase(f"pod/{pod}", env)
+
+
+def test_a_claim_of_the_default_class_carries_a_file_from_one_pod_to_the_next(lab):
+    """`kubectl get sc` shows the default class; a claim without class gets it and is Bound to
+    a provisioned hostPath volume; what a pod on w1 writes, a pod on w2 reads (read-only)."""
+    assert "standard (default)" in kubectl("get", "sc", env=lab).stdout
+    kubectl("apply", "-f", "-", input=SHARED_CLAIM, env=lab)
+    try:
+        wait_for("the claim bound", lambda: phase("pvc/shared", lab) == "Bound", SLOW)
+        claim = get_json("pvc/shared", env=lab)
+        assert claim["spec"]["storageClassName"] == "standard"
+        pv = get_json(f"pv/{claim['spec']['volumeName']}", env=lab)
+        assert pv["spec"]["hostPath"]["path"] == f"/var/lib/labkube-volumes/{pv['metadata']['name']}"
+        assert pv["spec"]["persistentVolumeReclaimPolicy"] == "Delete" and pv["spec"]["claimRef"]["name"] == "shared"
+        kubectl("apply", "-f", "-", input=claim_pod("writer", "w1-k8s", "echo written on w1 > /data/msg"), env=lab)
+        assert finished("writer", lab) == "Succeeded"
+        kubectl("apply", "-f", "-", env=lab, input=claim_pod(
+            "reader", "w2-k8s", "cat /data/msg; touch /data/other 2>/dev/null || echo read-only", read_only=True))
+        assert finished("reader", lab) == "Succeeded"
+        assert kubectl("logs", "reader", env=lab).stdout == "written on w1\nread-only\n"
+    finally:
+        kubectl("delete", "pod", "writer", "reader", "--ignore-not-found", "--wait=true", env=lab, timeout=SLOW)
+        kubectl("delete", "pvc", "shared", "--ignore-not-found", "--wait=true", env=lab, timeout=SLOW)
+    wait_for("the provisioned volume deleted with its claim (reclaimPolicy Delete)",
+             lambda: gone(f"pv/{pv['metadata']['name']}", lab), SLOW)
+    assert not os.path.exists(pv["spec"]["hostPath"]["path"])
+
+
+MANUAL_VOLUME = """
+apiVersion: v1
+kind: PersistentVolume
+metadata: {name: manual-pv, labels: {type: local}}
+spec:
+  storageClassName: ""
+  capacity: {storage: 1Gi}
+  accessModes: [ReadWriteOnce]
+  hostPath: {path: /var/lib/labkube-volumes/course-manual-pv}
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: manual-claim}
+spec:
+  storageClassName: ""
+  accessModes: [ReadWriteOnce]
+  resources: {requests: {storage: 500Mi}}
+"""
+
+
+def test_a_hand_made_hostpath_volume_and_a_claim_without_class_bind(lab):
+    """The course's PV + PVC pair: they bind to each other, a pod's file lands in the
+    volume's directory on the host, and deleting the claim leaves the volume Released."""
+    path = "/var/lib/labkube-volumes/course-manual-pv"
+    kubectl("apply", "-f", "-", input=MANUAL_VOLUME, env=lab)
+    try:
+        wait_for("the claim bound", lambda: phase("pvc/manual-claim", lab) == "Bound", SLOW)
+        assert get_json("pvc/manual-claim", env=lab)["spec"]["volumeName"] == "manual-pv"
+        assert get_json("pvc/manual-claim", env=lab)["status"]["capacity"] == {"storage": "1Gi"}
+        row = kubectl("get", "pv", "manual-pv", "--no-headers", env=lab).stdout.split()
+        assert row[:6] == ["manual-pv", "1Gi", "RWO", "Retain", "Bound", "default/manual-claim"], row
+        kubectl("apply", "-f", "-", env=lab,
+                input=claim_pod("hostpath-writer", "w1-k8s", "echo kept > /data/kept.txt", claim="manual-claim"))
+        assert finished("hostpath-writer", lab) == "Succeeded"
+        with open(os.path.join(path, "kept.txt")) as f:       # netns nodes share this directory with the host
+            assert f.read() == "kept\n"
+        kubectl("delete", "pod", "hostpath-writer", "--wait=true", env=lab, timeout=SLOW)
+        kubectl("delete", "pvc", "manual-claim", "--wait=true", env=lab, timeout=SLOW)
+        wait_for("the volume released", lambda: phase("pv/manual-pv", lab) == "Released", SLOW)
+    finally:
+        kubectl("delete", "pod", "hostpath-writer", "--ignore-not-found", env=lab, timeout=SLOW)
+        kubectl("delete", "pvc", "manual-claim", "--ignore-not-found", env=lab, timeout=SLOW)
+        kubectl("delete", "pv", "manual-pv", "--ignore-not-found", env=lab, timeout=SLOW)
+        shutil.rmtree(path, ignore_errors=True)
 
 
 # ---- mistakes get clear errors -------------------------------------------------------------------
