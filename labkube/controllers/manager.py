@@ -40,6 +40,7 @@ CONTROLLERS = {
     "loadbalancer": ("loadbalancer", "LoadBalancerController"),
     "horizontalpodautoscaler": ("horizontalpodautoscaler", "HorizontalPodAutoscalerController"),
     "persistentvolume": ("persistentvolume", "PersistentVolumeController"),
+    "pvcprotection": ("pvcprotection", "PVCProtectionController"),
 }
 
 
