@@ -1,6 +1,8 @@
 """Admission on create, in upstream order: LimitRange defaults, DefaultStorageClass (a claim
-without storageClassName gets the default StorageClass), ResourceQuota, pod priority from its
-PriorityClass (or the global default). Namespace lifecycle is enforced by the registry itself."""
+without storageClassName gets the default StorageClass), StorageObjectInUseProtection (a claim
+gets the finalizer kubernetes.io/pvc-protection, removed by the pvcprotection controller once
+no pod uses it), ResourceQuota, pod priority from its PriorityClass (or the global default).
+Namespace lifecycle is enforced by the registry itself."""
 from __future__ import annotations
 
 from .. import jsonio
@@ -12,6 +14,7 @@ from .registry import Registry, prefix
 
 PRIORITY_CLASSES = resource("priorityclasses")
 STORAGE_CLASSES = resource("storageclasses")
+PVC_PROTECTION = "kubernetes.io/pvc-protection"
 DEFAULT_CLASS_ANNOTATIONS = ("storageclass.kubernetes.io/is-default-class",
                              "storageclass.beta.kubernetes.io/is-default-class")
 SYSTEM_CLASSES = {"system-node-critical": 2000001000, "system-cluster-critical": 2000000000}
@@ -22,6 +25,9 @@ async def admit_create(reg: Registry, res: Resource, obj: dict) -> None:
         await apply_limit_ranges(reg, obj)
     if res.name == "persistentvolumeclaims" and isinstance(obj.get("spec"), dict):
         await default_storage_class(reg, obj["spec"])
+        md = obj.setdefault("metadata", {})
+        if PVC_PROTECTION not in (md.get("finalizers") or []):
+            md["finalizers"] = [*(md.get("finalizers") or []), PVC_PROTECTION]
     await admit_quota(reg, res, obj)
     if res.name != "pods" or not isinstance(obj.get("spec"), dict):
         return

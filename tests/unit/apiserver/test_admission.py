@@ -109,3 +109,11 @@ async def test_without_a_default_class_a_claim_keeps_no_class(api):
         headers={"Content-Type": "application/merge-patch+json"})
     body = await (await api.post(CLAIMS, json=_claim("plain"))).json()
     assert "storageClassName" not in body["spec"]
+
+
+async def test_claims_get_the_pvc_protection_finalizer(api):
+    body = await (await api.post(CLAIMS, json=_claim("kept"))).json()
+    assert body["metadata"]["finalizers"] == ["kubernetes.io/pvc-protection"]
+    r = await api.delete(CLAIMS + "/kept")
+    gone_yet = await (await api.get(CLAIMS + "/kept")).json()
+    assert r.status == 200 and gone_yet["metadata"]["deletionTimestamp"]     # Terminating until released
