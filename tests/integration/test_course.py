@@ -404,7 +404,8 @@ def phase(kind_name, env):
 
 def test_the_docs_statefulset_runs_with_bound_claims_that_outlive_its_pods(lab):
     """The Kubernetes docs' StatefulSet: each pod gets its claim www-web-<n> from the default
-    class, Bound to a provisioned volume; a pod deleted and recreated finds its data again."""
+    class, Bound to a provisioned volume; a pod deleted and recreated finds its data again; a
+    claim deleted while its pod runs stays Terminating (pvc-protection) until the pod is gone."""
     kubectl("apply", "-f", "-", input=DOCS_STATEFULSET, env=lab)
     try:
         kubectl("rollout", "status", "statefulset/web", "--timeout=240s", env=lab, timeout=SLOW)
@@ -421,10 +422,16 @@ def test_the_docs_statefulset_runs_with_bound_claims_that_outlive_its_pods(lab):
             and x["status"].get("phase") == "Running" for x in p["items"]), SLOW)
         out = kubectl("exec", "web-0", "--", "cat", "/usr/share/nginx/html/index.html", env=lab).stdout
         assert out == "page of web-0\n"
+        kubectl("delete", "pvc", "www-web-1", "--wait=false", env=lab)        # still used by web-1: protected
+        claim = get_json("pvc/www-web-1", env=lab)
+        assert claim["metadata"]["deletionTimestamp"] and claim["status"]["phase"] == "Bound"
+        assert claim["metadata"]["finalizers"] == ["kubernetes.io/pvc-protection"]
+        assert phase("pod/web-1", lab) == "Running"
     finally:
         kubectl("delete", "statefulset/web", "service/nginx", "--ignore-not-found", "--wait=true", env=lab,
                 timeout=SLOW)
         kubectl("delete", "pvc", "www-web-0", "www-web-1", "--ignore-not-found", "--wait=true", env=lab, timeout=SLOW)
+    assert gone("pvc/www-web-1", lab)                 # released once its pod was deleted
 
 
 SHARED_CLAIM = """
