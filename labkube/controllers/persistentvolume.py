@@ -19,8 +19,10 @@ are Bound; once their claim is deleted (or replaced by one with another uid) the
 Released, and with reclaimPolicy Delete a volume this controller provisioned is deleted
 (its directory too when it is on this machine), a hand-made one goes Failed (no deleter).
 
-volumeBindingMode WaitForFirstConsumer is bound like Immediate: every lab volume is a
-hostPath, so there is no node to wait for (on Vagrant VMs the directory is node-local).
+A claim of a class with volumeBindingMode WaitForFirstConsumer stays Pending (event
+WaitForFirstConsumer) until a pod using it is scheduled to a node; then it is bound or
+provisioned, a provisioned volume getting nodeAffinity to that node (hostPath directories are
+node-local on Vagrant VMs; on the netns lab all nodes share them).
 """
 from __future__ import annotations
 
@@ -105,8 +107,9 @@ def refers_to(ref: dict | None, claim: dict) -> bool:
         and (not ref.get("uid") or ref["uid"] == md.get("uid"))
 
 
-def provisioned_volume(claim: dict, sc: dict, root: str) -> dict:
-    """The PersistentVolume the hostpath provisioner makes for ``claim`` of class ``sc``."""
+def provisioned_volume(claim: dict, sc: dict, root: str, node: str = "") -> dict:
+    """The PersistentVolume the hostpath provisioner makes for ``claim`` of class ``sc``
+    (with nodeAffinity to ``node`` when the class waited for the claim's first consumer)."""
     name = f"pvc-{claim['metadata']['uid']}"
     cs = claim.get("spec") or {}
     spec = {"capacity": {"storage": ((cs.get("resources") or {}).get("requests") or {}).get("storage", "0")},
@@ -115,6 +118,9 @@ def provisioned_volume(claim: dict, sc: dict, root: str) -> dict:
             "storageClassName": sc["metadata"]["name"], "volumeMode": cs.get("volumeMode") or "Filesystem",
             "hostPath": {"path": os.path.join(root, name), "type": "DirectoryOrCreate"},
             "claimRef": claim_ref(claim)}
+    if node:
+        spec["nodeAffinity"] = {"required": {"nodeSelectorTerms": [{"matchExpressions": [
+            {"key": "kubernetes.io/hostname", "operator": "In", "values": [node]}]}]}}
     if sc.get("mountOptions"):
         spec["mountOptions"] = list(sc["mountOptions"])
     return {"apiVersion": "v1", "kind": "PersistentVolume",
@@ -136,6 +142,8 @@ class PersistentVolumeController(Controller):
         self.claims.add_handlers(self.enqueue, lambda o, n: self.enqueue(n), self.claim_deleted)
         self.volumes.add_handlers(self.volume_changed, lambda o, n: self.volume_changed(n), self.volume_changed)
         self.classes.add_handlers(self.class_changed, lambda o, n: self.class_changed(n), None)
+        self.pods = self.informer("pods")
+        self.pods.add_handlers(self.pod_changed, lambda o, n: self.pod_changed(n), None)
 
     # -- event handlers ---------------------------------------------------------------------
 
@@ -154,6 +162,30 @@ class PersistentVolumeController(Controller):
         for c in self.claims.items():
             if claim_class(c) == sc["metadata"]["name"] and not (c.get("spec") or {}).get("volumeName"):
                 self.enqueue(c)
+
+    def pod_changed(self, pod: dict) -> None:
+        """A pod scheduled with claims: those waiting for their first consumer can bind now."""
+        if not (pod.get("spec") or {}).get("nodeName"):
+            return
+        ns = pod["metadata"].get("namespace")
+        for v in (pod.get("spec") or {}).get("volumes") or ():
+            name = (v.get("persistentVolumeClaim") or {}).get("claimName")
+            claim = self.claims.get(f"{ns}/{name}") if name else None
+            if claim is not None and not (claim.get("spec") or {}).get("volumeName"):
+                self.enqueue(claim)
+
+    def consumer_node(self, claim: dict) -> str:
+        """The node of a scheduled, unfinished pod that uses the claim ("" if none)."""
+        md = claim["metadata"]
+        for p in self.pods.items():
+            spec = p.get("spec") or {}
+            if p["metadata"].get("namespace") != md["namespace"] or not spec.get("nodeName") or \
+                    (p.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
+                continue
+            if any((v.get("persistentVolumeClaim") or {}).get("claimName") == md["name"]
+                   for v in spec.get("volumes") or ()):
+                return spec["nodeName"]
+        return ""
 
     def pending_claims(self) -> list[dict]:
         return [c for c in self.claims.items() if not (c.get("spec") or {}).get("volumeName")
@@ -189,16 +221,26 @@ class PersistentVolumeController(Controller):
             return
         pv = next((v for v in self.volumes.items() if refers_to((v.get("spec") or {}).get("claimRef"), claim)
                    and not v["metadata"].get("deletionTimestamp")), None)
-        pv = pv or best_match(claim, self.volumes.items())
         if pv is not None:
             await self.bind(claim, pv)
             return
         cls = claim_class(claim)
+        sc = self.classes.get(cls) if cls else None
+        node = ""
+        if (sc or {}).get("volumeBindingMode") == "WaitForFirstConsumer":
+            node = self.consumer_node(claim)
+            if not node:
+                await self.recorder.normal(claim, "WaitForFirstConsumer",
+                                           "waiting for first consumer to be created before binding")
+                return
+        pv = best_match(claim, self.volumes.items())
+        if pv is not None:
+            await self.bind(claim, pv)
+            return
         if not cls:
             await self.recorder.normal(claim, "FailedBinding",
                                        "no persistent volumes available for this claim and no storage class is set")
             return
-        sc = self.classes.get(cls)
         if sc is None:
             await self.recorder.warning(claim, "ProvisioningFailed", f'storageclass.storage.k8s.io "{cls}" not found')
             return
@@ -209,10 +251,10 @@ class PersistentVolumeController(Controller):
                                        "If volume creation is delayed, please verify that the provisioner is "
                                        "running and correctly registered.")
             return
-        await self.provision(claim, sc)
+        await self.provision(claim, sc, node)
 
-    async def provision(self, claim: dict, sc: dict) -> None:
-        body = provisioned_volume(claim, sc, self.root)
+    async def provision(self, claim: dict, sc: dict, node: str = "") -> None:
+        body = provisioned_volume(claim, sc, self.root, node)
         name = body["metadata"]["name"]
         try:
             pv = await self.client.create("persistentvolumes", body)

@@ -178,3 +178,24 @@ async def test_sync_is_idempotent():
     after = {(o["metadata"]["name"], o["metadata"]["resourceVersion"])
              for r in ("persistentvolumes", "persistentvolumeclaims") for o in h.api.all(r)}
     assert after == before
+
+
+async def test_wait_for_first_consumer_binds_once_a_pod_using_the_claim_is_scheduled(tmp_path):
+    local = {**standard(name="local"), "volumeBindingMode": "WaitForFirstConsumer"}
+    h = await h_with(pvc("data", cls="local"), classes=[local], tmp=tmp_path)
+    assert (await state(h, "data"))["status"]["phase"] == "Pending" and h.api.all("persistentvolumes") == []
+    assert [e["message"] for e in h.events("WaitForFirstConsumer")][0] == (
+        "waiting for first consumer to be created before binding")
+    user = {"metadata": {"name": "user", "namespace": "default"},
+            "spec": {"containers": [{"name": "c", "image": "busybox"}],
+                     "volumes": [{"name": "d", "persistentVolumeClaim": {"claimName": "data"}}]}}
+    await h.api.create("pods", user)
+    await h.run()
+    assert (await state(h, "data"))["status"]["phase"] == "Pending"          # created, not yet scheduled
+    await h.api.post_subresource("pods", "user", "binding", {"target": {"name": "w2"}}, "default")
+    await h.run()
+    c = await state(h, "data")
+    assert c["status"]["phase"] == "Bound"
+    v = await h.api.get("persistentvolumes", c["spec"]["volumeName"])
+    assert v["spec"]["nodeAffinity"]["required"]["nodeSelectorTerms"][0]["matchExpressions"] == [
+        {"key": "kubernetes.io/hostname", "operator": "In", "values": ["w2"]}]
