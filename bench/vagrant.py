@@ -12,7 +12,9 @@ Measured here (details in inventories/vagrant/README.md): quiet machine (load ~2
 2026-12-01 21:24: box 99.5 s, up 323.0 s, down 9.9 s - up over its goal; with the master
 at 2 vCPUs, kube-proxy started before the Ready wait, side-by-side smoke checks and fewer
 systemctl round trips, 23:08 under load 9-12 from other test runs: box 211.5 s,
-up 1027.3 s, down 10.3 s (not comparable: VMs at nice 10 starved, labkube reinstalled).
+up 1027.3 s, down 10.3 s, and 23:33 under load 6-7: box 172.3 s, up 730.2 s, down 9.2 s
+(neither comparable: VMs at nice 10 starved, labctl reinstalled in the VMs because the
+wheelhouse changed after the box build). up is still over its goal.
 A step that fails is reported with its error (and null timings) instead of aborting;
 on SIGTERM the labs are torn down and what was measured so far is printed
 ("interrupted": true). Besides the totals, the result names the slowest site.yml /
