@@ -453,6 +453,12 @@ def claim_pod(name, node, script, read_only=False, claim="shared"):
                         "volumeMounts": [{"name": "data", "mountPath": "/data"}]}]}})
 
 
+def on_host(volume_path, env):
+    """Where a path under the nodes' /var/lib/labkube-volumes lives on the host: the netns nodes
+    share that directory from the lab's state, so `labctl down` takes the volumes with it."""
+    return os.path.join(env["LABCTL_STATE_DIR"], "volumes", os.path.relpath(volume_path, "/var/lib/labkube-volumes"))
+
+
 def finished(pod, env):
     wait_for(f"pod {pod} to finish", lambda: phase(f"pod/{pod}", env) in ("Succeeded", "Failed"), SLOW)
     return phase(f"pod/{pod}", env)
@@ -481,7 +487,7 @@ def test_a_claim_of_the_default_class_carries_a_file_from_one_pod_to_the_next(la
         kubectl("delete", "pvc", "shared", "--ignore-not-found", "--wait=true", env=lab, timeout=SLOW)
     wait_for("the provisioned volume deleted with its claim (reclaimPolicy Delete)",
              lambda: gone(f"pv/{pv['metadata']['name']}", lab), SLOW)
-    assert not os.path.exists(pv["spec"]["hostPath"]["path"])
+    assert not os.path.exists(on_host(pv["spec"]["hostPath"]["path"], lab))
 
 
 MANUAL_VOLUME = """
@@ -507,7 +513,7 @@ spec:
 def test_a_hand_made_hostpath_volume_and_a_claim_without_class_bind(lab):
     """The course's PV + PVC pair: they bind to each other, a pod's file lands in the
     volume's directory on the host, and deleting the claim leaves the volume Released."""
-    path = "/var/lib/labkube-volumes/course-manual-pv"
+    path = on_host("/var/lib/labkube-volumes/course-manual-pv", lab)
     kubectl("apply", "-f", "-", input=MANUAL_VOLUME, env=lab)
     try:
         wait_for("the claim bound", lambda: phase("pvc/manual-claim", lab) == "Bound", SLOW)
@@ -518,7 +524,7 @@ def test_a_hand_made_hostpath_volume_and_a_claim_without_class_bind(lab):
         kubectl("apply", "-f", "-", env=lab,
                 input=claim_pod("hostpath-writer", "w1-k8s", "echo kept > /data/kept.txt", claim="manual-claim"))
         assert finished("hostpath-writer", lab) == "Succeeded"
-        with open(os.path.join(path, "kept.txt")) as f:       # netns nodes share this directory with the host
+        with open(os.path.join(path, "kept.txt")) as f:
             assert f.read() == "kept\n"
         kubectl("delete", "pod", "hostpath-writer", "--wait=true", env=lab, timeout=SLOW)
         kubectl("delete", "pvc", "manual-claim", "--wait=true", env=lab, timeout=SLOW)

@@ -22,7 +22,7 @@ from . import network
 from .sh import sh
 from .sshd import lab_key, prepare_node
 
-MOUNT_POINTS = ("/etc/labkube", "/var/lib/labkube")
+MOUNT_POINTS = ("/etc/labkube", "/var/lib/labkube", "/var/lib/labkube-volumes")
 OWNER_FILE = Path("/run/labctl/netns-owner")   # the state dir of the lab that owns the namespaces
 REQUIRED_TOOLS = ("ip", "unshare", "mount", "/usr/sbin/sshd", "ssh-keygen", "/usr/bin/python3")
 

@@ -35,6 +35,10 @@ SOCKET = CONTROL_DIR / "supervisor.sock"
 # node-private directories: (directory under NODEDIR, mount point)
 PRIVATE_DIRS = [("etc-labkube", "/etc/labkube"), ("var-lib-labkube", "/var/lib/labkube"),
                 ("var-log", "/var/log"), ("root-home", "/root"), ("run", "/run"), ("tmp", "/tmp")]
+# lab-wide directories: (directory under the lab's state dir, mount point), the same source on
+# every node, so they are shared by the nodes (as a network volume would be) yet removed with
+# the lab's state by `labctl down`, never left on the host
+LAB_SHARED_DIRS = [("volumes", "/var/lib/labkube-volumes")]
 CGROUP_V1 = ["cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "blkio", "pids"]
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -46,8 +50,14 @@ def _mount(*args: str) -> None:
 def make_private_mounts(root: Path) -> None:
     """Bind the node's own directories over the shared ones (tmp last: root may live there).
 
-    /run and /tmp start empty at every boot, as on a machine where they are tmpfs.
+    /run and /tmp start empty at every boot, as on a machine where they are tmpfs. The lab-wide
+    directories come first, while the state directory is still reachable.
     """
+    lab_dir = root.parent.parent          # NODEDIR is <state>/nodes/<node>
+    for sub, target in LAB_SHARED_DIRS:
+        (lab_dir / sub).mkdir(parents=True, exist_ok=True)
+        os.makedirs(target, exist_ok=True)
+        _mount("--bind", str(lab_dir / sub), target)
     for sub, target in PRIVATE_DIRS:
         if sub in ("run", "tmp"):
             shutil.rmtree(root / sub, ignore_errors=True)
