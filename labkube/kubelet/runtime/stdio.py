@@ -15,16 +15,9 @@ keeps running, only its stdin is gone).
 from __future__ import annotations
 
 import asyncio
-import fcntl
 import os
-import struct
-import termios
 
-CHUNK = 32 * 1024
-
-
-def set_winsize(fd: int, cols: int, rows: int) -> None:
-    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+from ..terminal import read_when_ready, set_winsize
 
 
 class ContainerStdio:
@@ -54,24 +47,12 @@ class ContainerStdio:
             self.ended.set()
 
     async def _pump(self) -> None:
-        loop, fd = asyncio.get_running_loop(), self.master
         os.makedirs(os.path.dirname(self.log_path) or ".", exist_ok=True)
         try:
             with open(self.log_path, "ab", buffering=0) as log:
                 while True:
-                    ready = loop.create_future()
-                    loop.add_reader(fd, lambda: ready.done() or ready.set_result(None))
-                    try:
-                        await ready
-                    finally:
-                        loop.remove_reader(fd)
-                    try:
-                        data = os.read(fd, CHUNK)
-                    except BlockingIOError:
-                        continue
-                    except OSError:              # EIO: the container's side of the terminal is closed
-                        break
-                    if not data:
+                    data = await read_when_ready(self.master)
+                    if not data:             # the container's side of the terminal is closed
                         break
                     log.write(data)
                     for q in list(self.listeners):

@@ -73,11 +73,7 @@ class AttachSession:
                 await asyncio.wait([feeder], timeout=0.2)
 
     async def _send(self, message: bytes) -> None:
-        if not self.ws.closed:
-            try:
-                await self.ws.send_bytes(message)
-            except (ConnectionResetError, RuntimeError):
-                pass
+        await channels.send(self.ws, message)
 
     async def _feed(self) -> None:
         """Client messages until the socket ends: stdin, resize, the stdin close signal."""

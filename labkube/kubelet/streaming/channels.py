@@ -68,3 +68,13 @@ def parse_resize(payload: bytes) -> tuple[int, int] | None:
     except (ValueError, TypeError, AttributeError):
         return None
     return (w, h) if w > 0 and h > 0 else None
+
+
+async def send(ws, message: bytes) -> None:
+    """Send one frame to the client unless it is gone (a closed or reset socket is the client
+    leaving, not an error of the session)."""
+    if not ws.closed:
+        try:
+            await ws.send_bytes(message)
+        except (ConnectionResetError, RuntimeError):
+            pass

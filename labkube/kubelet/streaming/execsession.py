@@ -11,25 +11,18 @@ away before the command ends takes the command with it (SIGHUP + SIGTERM, then S
 from __future__ import annotations
 
 import asyncio
-import fcntl
 import logging
 import os
 import pty
 import signal
-import struct
-import termios
 
 from aiohttp import WSMsgType, web
 
+from ..terminal import CHUNK, read_when_ready, set_winsize
 from . import channels
 from .console import start_with_console
 
 log = logging.getLogger(__name__)
-CHUNK = 32 * 1024
-
-
-def set_winsize(fd: int, cols: int, rows: int) -> None:
-    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
 
 
 class ExecSession:
@@ -130,11 +123,7 @@ class ExecSession:
 
     # -- output ---------------------------------------------------------------------------
     async def _send(self, message: bytes) -> None:
-        if not self.ws.closed:
-            try:
-                await self.ws.send_bytes(message)
-            except (ConnectionResetError, RuntimeError):
-                pass
+        await channels.send(self.ws, message)
 
     async def _pump(self, stream: asyncio.StreamReader, channel: int | None) -> None:
         while True:
@@ -145,21 +134,9 @@ class ExecSession:
                 await self._send(channels.encode(channel, data))
 
     async def _pump_pty(self, fd: int) -> None:
-        loop = asyncio.get_running_loop()
         while True:
-            ready = loop.create_future()
-            loop.add_reader(fd, lambda: ready.done() or ready.set_result(None))
-            try:
-                await ready
-            finally:
-                loop.remove_reader(fd)
-            try:
-                data = os.read(fd, CHUNK)
-            except BlockingIOError:
-                continue
-            except OSError:            # EIO: every slave end is closed, the process is gone
-                return
-            if not data:
+            data = await read_when_ready(fd)
+            if not data:               # every slave end is closed, the process is gone
                 return
             await self._send(channels.encode(channels.STDOUT, data))
 
