@@ -1,0 +1,78 @@
+"""The request path's access check, called by `middleware.auth_middleware` for every
+non-public request: who is asking (client certificate, else a ServiceAccount bearer token),
+whom it acts as (impersonation headers) and whether RBAC allows it.
+
+A client certificate in system:masters that impersonates nobody is allowed here after one
+tuple lookup and two header lookups: the hot path of the admin, the benchmark and kubectl as
+admin reads no rule. Everyone else is authorized by `authz.RbacIndex` from the watch-fed
+`rbaccache.RbacCache` the application carries under `CACHE` (started by `start`).
+"""
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+
+from ..api import errors
+from . import impersonation, satokens
+from .authz import MASTERS, attributes, forbidden
+from .rbaccache import RbacCache
+from .tls import UserInfo, peer_user
+
+log = logging.getLogger(__name__)
+CACHE = web.AppKey("rbac_cache", RbacCache)
+ISSUER = web.AppKey("token_issuer", satokens.TokenIssuer)
+def _unauthorized() -> errors.ApiError:
+    return errors.ApiError(401, "Unauthorized", "Unauthorized")
+
+
+def request_user(request: web.Request) -> UserInfo:
+    """The user a request acts as, once RBAC has allowed it (ApiError 401/403 otherwise)."""
+    user = peer_user(request)
+    headers = request.headers
+    if user is not None and MASTERS in user.groups and "Impersonate-User" not in headers \
+            and "Impersonate-Group" not in headers:
+        return user
+    app = request.app
+    cache = app.get(CACHE)
+    if user is None:
+        token = satokens.bearer_token(request)
+        issuer = app.get(ISSUER)
+        if token is None or issuer is None or cache is None:
+            raise _unauthorized()
+        user = issuer.user(token, cache.service_accounts)
+        if user is None:
+            raise _unauthorized()
+    if cache is None:  # authorization not started (an app without the lifecycle): authentication only
+        return user
+    index = cache.index
+    if impersonation.requested(headers):
+        user = impersonation.impersonate(headers, user, index)
+        if MASTERS in user.groups:
+            return user
+    a = attributes(user.name, user.groups, request.method, request.path,
+                   request.query.get("watch") in ("true", "1"))
+    allowed, _ = index.authorize(a)
+    if not allowed:
+        log.info("forbidden: %s %s for %s %s", request.method, request.path, user.name, list(user.groups))
+        raise forbidden(a)
+    return user
+
+
+async def start(app: web.Application, reg, tls_key_file: str | None) -> None:
+    """Bootstrap the default roles, load the RBAC cache and the token issuer."""
+    from .authz_bootstrap import bootstrap_rbac
+    await bootstrap_rbac(reg)
+    cache = RbacCache()
+    await cache.start(reg)
+    app[CACHE] = cache
+    if tls_key_file:
+        try:
+            app[ISSUER] = satokens.TokenIssuer.from_key_file(tls_key_file)
+        except OSError as e:
+            log.warning("no ServiceAccount tokens: cannot read %s: %s", tls_key_file, e)
+
+
+async def stop(app: web.Application) -> None:
+    if CACHE in app:
+        await app[CACHE].stop()

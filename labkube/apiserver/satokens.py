@@ -1,0 +1,159 @@
+"""ServiceAccount tokens: the TokenRequest subresource (`kubectl create token SA`) and bearer
+token authentication.
+
+A token is a JWT (HS256) whose claims are those Kubernetes puts in a bound ServiceAccount
+token: iss, sub `system:serviceaccount:<ns>:<name>`, aud, iat/nbf/exp and `kubernetes.io`
+(namespace, serviceaccount name and uid, the bound pod if any). It is signed with a key derived
+from the apiserver's TLS private key, so tokens stay valid across restarts of the same
+apiserver and no other key file is needed. (Kubernetes signs with RS256/ES256 so that others can
+verify with the public key; nothing in the lab verifies tokens but the apiserver itself.)
+
+A bearer token authenticates as the ServiceAccount, with groups system:serviceaccounts,
+system:serviceaccounts:<ns> and system:authenticated, while it is unexpired, names the
+apiserver's audience and its ServiceAccount still exists with the same uid.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import time
+from datetime import datetime, timezone
+
+from aiohttp import web
+
+from .. import jsonio
+from ..api import errors
+from .authz import service_account_groups, service_account_user
+from .httputil import read_body, reply
+from .tls import UserInfo
+
+ISSUER = "https://kubernetes.default.svc.cluster.local"
+AUDIENCES = (ISSUER,)
+DEFAULT_SECONDS = 3600
+MIN_SECONDS = 600
+MAX_SECONDS = 1 << 32
+_HEADER = base64.urlsafe_b64encode(b'{"alg":"HS256","typ":"JWT"}').rstrip(b"=")
+
+
+def _b64(data: bytes) -> bytes:
+    return base64.urlsafe_b64encode(data).rstrip(b"=")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+class TokenIssuer:
+    """Signs and verifies ServiceAccount tokens with one HMAC key."""
+
+    def __init__(self, key: bytes):
+        self._key = key
+        self._verified: dict[str, tuple[UserInfo, float, tuple[str, str], str]] = {}
+
+    @classmethod
+    def from_key_file(cls, path: str) -> "TokenIssuer":
+        with open(path, "rb") as f:
+            return cls(hashlib.sha256(b"labkube serviceaccount tokens\0" + f.read()).digest())
+
+    def issue(self, namespace: str, name: str, uid: str, audiences: list[str], seconds: int,
+              pod: dict | None = None, now: float | None = None) -> tuple[str, int]:
+        """(token, expiry as unix seconds)."""
+        iat = int(time.time() if now is None else now)
+        claims = {"aud": audiences, "exp": iat + seconds, "iat": iat, "iss": ISSUER, "nbf": iat,
+                  "sub": service_account_user(namespace, name),
+                  "kubernetes.io": {"namespace": namespace, "serviceaccount": {"name": name, "uid": uid}}}
+        if pod:
+            claims["kubernetes.io"]["pod"] = pod
+        body = _HEADER + b"." + _b64(jsonio.dumps(claims))
+        sig = hmac.new(self._key, body, hashlib.sha256).digest()
+        return (body + b"." + _b64(sig)).decode(), iat + seconds
+
+    def claims(self, token: str, now: float | None = None) -> dict | None:
+        """The claims of a token this issuer signed that is valid now, else None."""
+        parts = token.split(".")
+        if len(parts) != 3:
+            return None
+        body = (parts[0] + "." + parts[1]).encode()
+        try:
+            sig = _unb64(parts[2])
+            claims = jsonio.loads(_unb64(parts[1]))
+        except (ValueError, TypeError):
+            return None
+        if not hmac.compare_digest(sig, hmac.new(self._key, body, hashlib.sha256).digest()):
+            return None
+        t = time.time() if now is None else now
+        if not isinstance(claims, dict) or not isinstance(claims.get("exp"), int) or claims["exp"] <= t \
+                or claims.get("nbf", 0) > t + 60 or claims.get("iss") != ISSUER:
+            return None
+        aud = claims.get("aud")
+        if not isinstance(aud, list) or not set(aud) & set(AUDIENCES):
+            return None
+        return claims
+
+    def user(self, token: str, service_accounts: dict[tuple[str, str], str]) -> UserInfo | None:
+        """The ServiceAccount a bearer token authenticates, or None (bad, expired, or its
+        ServiceAccount deleted or recreated since). Checked tokens are remembered until expiry."""
+        now = time.time()
+        hit = self._verified.get(token)
+        if hit is None:
+            claims = self.claims(token, now)
+            if claims is None:
+                return None
+            k8s = claims.get("kubernetes.io") or {}
+            ns, sa = k8s.get("namespace", ""), k8s.get("serviceaccount") or {}
+            info = UserInfo(service_account_user(ns, sa.get("name", "")),
+                            service_account_groups(ns) + ("system:authenticated",))
+            hit = (info, claims["exp"], (ns, sa.get("name", "")), sa.get("uid", ""))
+            if len(self._verified) > 10000:
+                self._verified.clear()
+            self._verified[token] = hit
+        info, exp, sa_key, uid = hit
+        if exp <= now or service_accounts.get(sa_key) != uid:
+            return None
+        return info
+
+
+def bearer_token(request: web.Request) -> str | None:
+    h = request.headers.get("Authorization", "")
+    if h[:7].lower() != "bearer ":
+        return None
+    return h[7:].strip() or None
+
+
+async def token_request(request: web.Request, issuer: TokenIssuer, reg, t) -> web.Response:
+    """POST .../namespaces/<ns>/serviceaccounts/<name>/token: a TokenRequest answered with a token."""
+    from ..api.resources import resource
+    if request.method != "POST":
+        raise errors.method_not_allowed("serviceaccounts/token only supports create")
+    body = await read_body(request, allow_empty=True) or {}
+    if not isinstance(body, dict):
+        raise errors.bad_request("the body of the request must be a TokenRequest object")
+    spec = body.get("spec") or {}
+    if not isinstance(spec, dict):
+        raise errors.bad_request("TokenRequest spec must be an object")
+    sa = await reg.get(resource("serviceaccounts"), t.namespace, t.name)
+    seconds = spec.get("expirationSeconds")
+    seconds = DEFAULT_SECONDS if seconds is None else seconds
+    if not isinstance(seconds, int) or isinstance(seconds, bool):
+        raise errors.bad_request("spec.expirationSeconds must be an integer")
+    if seconds < MIN_SECONDS or seconds > MAX_SECONDS:
+        why = "may not specify a duration less than 10 minutes" if seconds < MIN_SECONDS else \
+            "may not specify a duration larger than 2^32 seconds"
+        raise errors.ApiError(422, "Invalid", f'TokenRequest.authentication.k8s.io "{t.name}" is invalid: '
+                              f"spec.expirationSeconds: Invalid value: {seconds}: {why}",
+                              {"name": t.name, "group": "authentication.k8s.io", "kind": "TokenRequest"})
+    audiences = spec.get("audiences") or list(AUDIENCES)
+    if not isinstance(audiences, list) or not all(isinstance(a, str) for a in audiences):
+        raise errors.bad_request("spec.audiences must be a list of strings")
+    ref = spec.get("boundObjectRef") or None
+    pod = None
+    if isinstance(ref, dict) and ref.get("kind") == "Pod":
+        pod = {"name": ref.get("name", ""), "uid": ref.get("uid", "")}
+    md = sa.get("metadata") or {}
+    token, exp = issuer.issue(t.namespace, t.name, md.get("uid", ""), audiences, seconds, pod)
+    expires = datetime.fromtimestamp(exp, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return reply({"kind": "TokenRequest", "apiVersion": "authentication.k8s.io/v1",
+                  "metadata": {"name": t.name, "namespace": t.namespace, "creationTimestamp": None},
+                  "spec": {"audiences": audiences, "expirationSeconds": seconds, "boundObjectRef": ref},
+                  "status": {"token": token, "expirationTimestamp": expires}}, 201)
