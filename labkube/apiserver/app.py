@@ -9,7 +9,7 @@ from aiohttp import web
 
 from .. import gctuning
 from ..storage import open_storage
-from . import crd, discovery, openapi, rest, routing, system
+from . import access, crd, discovery, openapi, rest, routing, system
 from .admission import admit_create
 from .quota import quota_guard
 from .allocator import ServiceAllocator
@@ -29,7 +29,7 @@ def make_app(config: ApiserverConfig, authenticate: bool = True) -> web.Applicat
     mws = [errors_middleware] + ([auth_middleware] if authenticate else [])
     app = web.Application(middlewares=mws, client_max_size=MAX_BODY)
     app[keys.CONFIG] = config
-    app[keys.STATE] = {"ready": False}
+    app[keys.STATE] = {"ready": False, "authorize": authenticate}
     r = app.router
     r.add_get("/version", system.version)
     for p in ("/healthz", "/readyz", "/livez"):
@@ -75,10 +75,13 @@ async def _lifecycle(app: web.Application):
                                             cfg.kubelet_client_key)
     await bootstrap(reg, cfg.bind_address if cfg.bind_address not in ("0.0.0.0", "::") else "127.0.0.1",
                     cfg.secure_port)
+    if app[keys.STATE]["authorize"]:
+        await access.start(app, reg, cfg.tls_private_key_file)  # default roles, RBAC cache, token issuer
     app[keys.STATE]["ready"] = True
     log.info("storage %s open at revision %d", cfg.storage.get("path"), storage.revision)
     yield
     app[keys.STATE]["ready"] = False
+    await access.stop(app)
     await storage.close()
 
 

@@ -1,4 +1,4 @@
-"""aiohttp middlewares: authentication by client certificate, and errors as Status objects.
+"""aiohttp middlewares: authentication and authorization (access.py), and errors as Status objects.
 
 Any unexpected exception becomes a 500 Status with a one-line message; the traceback
 goes to the log. Paths /version, /healthz, /readyz, /livez need no authentication.
@@ -13,7 +13,7 @@ from ..api.errors import ApiError
 from ..storage import Expired, KeyExists, KeyNotFound, RevisionConflict
 from . import keys
 from .httputil import reply
-from .tls import peer_user
+from .access import request_user
 
 log = logging.getLogger(__name__)
 PUBLIC = ("/version", "/healthz", "/readyz", "/livez")
@@ -54,8 +54,5 @@ async def errors_middleware(request: web.Request, handler):
 async def auth_middleware(request: web.Request, handler):
     if _public(request.path):
         return await handler(request)
-    user = peer_user(request)
-    if user is None:
-        return reply(ApiError(401, "Unauthorized", "Unauthorized").status(), 401)
-    request[keys.USER] = user
+    request[keys.USER] = request_user(request)  # access.py: authentication, impersonation, RBAC (401/403)
     return await handler(request)

@@ -1,5 +1,6 @@
 """Subresources: status (GET/PUT/PATCH), scale (autoscaling/v1 Scale), pods/binding,
-pods/eviction, pods/log (proxied to the kubelet), namespaces/finalize."""
+pods/eviction, pods/log (proxied to the kubelet), namespaces/finalize, serviceaccounts/token
+(satokens.py)."""
 from __future__ import annotations
 
 import copy
@@ -42,6 +43,12 @@ async def handle(request: web.Request, reg: Registry, t: Target) -> web.StreamRe
     elif sub in ("exec", "attach", "portforward") and m in ("GET", "POST"):
         from . import streaming                       # exec/attach/port-forward proxy (streaming.py)
         return await streaming.serve(request, reg, t)
+    elif sub == "token" and m == "POST":
+        from .access import ISSUER
+        from .satokens import token_request
+        if ISSUER not in request.app:
+            raise errors.ApiError(503, "ServiceUnavailable", "this apiserver issues no ServiceAccount tokens")
+        return await token_request(request, request.app[ISSUER], reg, t)
     elif sub == "finalize" and m == "PUT":
         body = await read_object(request, "Namespace")
         fins = sub_dict(body, "spec").get("finalizers") or []
