@@ -26,12 +26,14 @@ def reverse_name(ip: str) -> str:
 
 
 class Records:
-    """name -> list of records, plus the names that exist only as parents (empty non-terminals)."""
+    """name -> list of records, plus the names that exist only as parents (empty non-terminals)
+    and the namespaces the cluster's services and pods live in."""
 
     def __init__(self, domain: str = "cluster.local"):
         self.domain = domain.strip(".").lower()
         self.by_name: dict[str, list[Record]] = defaultdict(list)
         self.parents: set[str] = set()
+        self.namespaces: set[str] = set()
 
     def add(self, rtype: str, name: str, value) -> None:
         name = name.lower()
@@ -74,6 +76,7 @@ def _headless(r: Records, base: str, ep: dict | None, hosts: dict[str, str], pub
 
 def build(services: list[dict], endpoints: list[dict], pods: list[dict], domain: str = "cluster.local") -> Records:
     r = Records(domain)
+    r.namespaces.update((o["metadata"].get("namespace") or "default").lower() for o in [*services, *pods])
     eps = {(e["metadata"].get("namespace"), e["metadata"]["name"]): e for e in endpoints}
     pod_hosts = _pod_hosts(pods)
     for svc in services:

@@ -51,7 +51,7 @@ def handle(data: bytes, lookup: Callable[[str, str], Answer], ttl: int = 5, max_
     q = req.questions[0]
     ans = lookup(str(q.qname), QTYPE.get(q.qtype, str(q.qtype)))
     reply.header.rcode = getattr(RCODE, ans.rcode)
-    reply.header.aa = int(ans.rcode != "REFUSED")
+    reply.header.aa = int(ans.authoritative)
     for rec in ans.answers:
         reply.add_answer(_rr(rec, ttl))
     for rec in ans.authority:

@@ -33,6 +33,9 @@ def test_srv_and_negative_answers():
     assert nx.header.rcode == RCODE.NXDOMAIN and nx.auth[0].rtype == QTYPE.SOA
     refused = ask("example.com")
     assert refused.header.rcode == RCODE.REFUSED and not refused.rr and refused.header.aa == 0
+    short = ask("kubernetes.default")           # outside the zone, meant for the cluster: not authoritative
+    assert short.header.rcode == RCODE.NXDOMAIN and short.header.aa == 0 and not short.rr
+    assert str(short.auth[0].rname) == "." and short.auth[0].rtype == QTYPE.SOA
 
 
 def test_garbage_is_dropped_and_big_udp_answers_truncated():

@@ -79,8 +79,19 @@ CASES = [
     ("default.svc.cluster.local", "A", "NOERROR", []),                                 # a parent: NODATA
     ("cluster.local", "SOA", "NOERROR", [("SOA", ("ns.dns.cluster.local", "hostmaster.cluster.local",
                                                    ZONE.serial, 7200, 1800, 86400, 5))]),
-    ("example.com", "A", "REFUSED", []),                                               # never forwarded
-    ("web", "A", "REFUSED", []),
+    # outside the zone, never forwarded: cluster names typed short are NXDOMAIN (what CoreDNS
+    # gets from the Internet's root for them), the rest of the world is REFUSED
+    ("kubernetes.default", "A", "NXDOMAIN", []),          # busybox nslookup asks it without the search path
+    ("kubernetes.default", "AAAA", "NXDOMAIN", []),
+    ("other.team", "A", "NXDOMAIN", []),                  # team: a namespace with pods only
+    ("web.default.svc", "A", "NXDOMAIN", []),
+    ("10-244-2-50.team.pod", "A", "NXDOMAIN", []),
+    ("web", "A", "NXDOMAIN", []),                         # a resolver's last try after the search path
+    ("web.", "AAAA", "NXDOMAIN", []),
+    ("example.com", "A", "REFUSED", []),
+    ("web.nosuchns", "A", "REFUSED", []),                 # not a namespace the cluster has
+    ("svc.example.com", "A", "REFUSED", []),
+    (".", "NS", "REFUSED", []),
     ("1.1.168.192.in-addr.arpa", "PTR", "REFUSED", []),
 ]
 
@@ -92,6 +103,10 @@ def test_answers(qname, qtype, rcode, answers):
     assert sorted((r[0], r[2]) for r in got.answers) == sorted(answers)
     if rcode != "REFUSED" and not answers:
         assert got.authority and got.authority[0][0] == "SOA"      # negative answers carry the SOA
+    inside = qname.strip(".").lower().endswith(D)
+    assert got.authoritative == inside or rcode == "NOERROR"
+    if rcode == "NXDOMAIN" and not inside:
+        assert got.authority[0][1] == ""                           # the root's SOA, as a resolver passes it on
 
 
 def test_srv_answers_come_with_addresses():
