@@ -8,13 +8,11 @@ parallel Job; force deletion seen by a watch; `kubectl autoscale` without metric
 volumes (the default StorageClass, a hand-made hostPath PV, the docs' StatefulSet with claim
 templates); and the common mistakes of course YAML and
 commands, each answered with a clear error. What other modules already cover (rollouts,
-drain, probes, DNS, exec/cp on a pod) is not repeated here. Traffic goes only to the lab and
-to loopback (port-forward)."""
+drain, probes, DNS, exec/cp on a pod) is not repeated here; test_course_cluster.py has more.
+Traffic goes only to the lab and to loopback (port-forward)."""
 import json
 import os
-import pty
 import queue
-import select
 import socket
 import subprocess
 import shutil
@@ -25,6 +23,7 @@ import urllib.request
 import pytest
 
 import labtools
+import terminal
 from labtools import wait_for
 
 SLOW = 240      # a shared, loaded machine: wait generously, assert on what happens
@@ -43,33 +42,9 @@ def gone(kind_name, env):
 
 
 def on_a_terminal(argv, keystrokes: bytes, env, timeout=120):
-    """Run argv on a pseudo-terminal as a student would, type ``keystrokes`` once it has
-    printed something (kubectl's hint that it is attached), return (exit code, all output)."""
-    master, slave = pty.openpty()
-    proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, env=env, start_new_session=True)
-    os.close(slave)
-    out, typed, deadline = b"", False, time.monotonic() + timeout
-    try:
-        while time.monotonic() < deadline:
-            if select.select([master], [], [], 0.2)[0]:
-                try:
-                    chunk = os.read(master, 4096)
-                except OSError:
-                    break
-                if not chunk:
-                    break
-                out += chunk
-            elif proc.poll() is not None:
-                break
-            if not typed and b"command prompt" in out:
-                time.sleep(0.5)
-                os.write(master, keystrokes)
-                typed = True
-    finally:
-        os.close(master)
-        if proc.poll() is None:
-            proc.kill()
-    return proc.wait(timeout=30), out.decode(errors="replace")
+    """Run argv on a pseudo-terminal as a student would, type ``keystrokes`` once kubectl says it
+    is attached; (exit code, all output)."""
+    return terminal.on_a_terminal(argv, keystrokes, env, after=terminal.ATTACHED, timeout=timeout)
 
 
 # ---- interactive pods -------------------------------------------------------------------------

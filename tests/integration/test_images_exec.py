@@ -14,6 +14,7 @@ import pytest
 
 import labtools
 from labtools import labctl, wait_for
+from terminal import on_a_terminal
 
 
 def kubectl(*args, env, check=True, timeout=90, input=None):
@@ -126,30 +127,8 @@ def test_attach_follows_the_output(lab):
 
 def test_interactive_exec_on_a_terminal(lab):
     """`kubectl exec -it` on a 100x33 terminal: a shell in the container with that size."""
-    import fcntl
-    import pty
-    import select
-    import struct
-    import termios
     running(lab, "sh1")
-    master, slave = pty.openpty()
-    fcntl.ioctl(master, termios.TIOCSWINSZ, struct.pack("HHHH", 33, 100, 0, 0))
-    proc = subprocess.Popen(["kubectl", "exec", "-it", "sh1", "--", "sh"], stdin=slave, stdout=slave, stderr=slave,
-                            env=lab, start_new_session=True)
-    os.close(slave)
-    os.write(master, b"sleep 1; tty; stty size; exit 5\n")
-    out = b""
-    while True:
-        if select.select([master], [], [], 0.2)[0]:
-            try:
-                chunk = os.read(master, 4096)
-            except OSError:
-                break
-            if not chunk:
-                break
-            out += chunk
-        elif proc.poll() is not None:
-            break
-    os.close(master)
-    assert proc.wait(timeout=30) == 5, out
-    assert b"/dev/pts/" in out and b"33 100" in out, out
+    rc, out = on_a_terminal(["kubectl", "exec", "-it", "sh1", "--", "sh"], b"sleep 1; tty; stty size; exit 5\n",
+                            lab, rows=33, cols=100)
+    assert rc == 5, out
+    assert "/dev/pts/" in out and "33 100" in out, out

@@ -20,6 +20,7 @@ import pytest
 import yaml
 from aiohttp import web
 from apiserver_pki import make_pki
+from terminal import on_a_terminal
 
 from labkube.kubelet.streaming.routes import add_routes
 
@@ -151,32 +152,8 @@ def test_exec_stdin(lab):
 
 def _run_in_terminal(lab, args, typed: bytes, cols=100, rows=33):
     """Run kubectl on a terminal of the given size, type ``typed``; (exit code, output)."""
-    import fcntl
-    import pty
-    import select
-    import struct
-    import termios
-    master, slave = pty.openpty()
-    fcntl.ioctl(master, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
-    proc = subprocess.Popen(["kubectl", "--cache-dir", str(lab.dir / "cache"), *args],
-                            stdin=slave, stdout=slave, stderr=slave, env=lab.env, start_new_session=True)
-    os.close(slave)
-    os.write(master, typed)
-    out = b""
-    while True:
-        ready = select.select([master], [], [], 0.2)[0]
-        if ready:
-            try:
-                chunk = os.read(master, 4096)
-            except OSError:
-                break
-            if not chunk:
-                break
-            out += chunk
-        elif proc.poll() is not None:
-            break
-    os.close(master)
-    return proc.wait(timeout=30), out
+    return on_a_terminal(["kubectl", "--cache-dir", str(lab.dir / "cache"), *args], typed, lab.env,
+                         rows=rows, cols=cols)
 
 
 def test_exec_interactive_tty(lab):
@@ -185,7 +162,7 @@ def test_exec_interactive_tty(lab):
     rc, out = _run_in_terminal(lab, ["exec", "-it", "p", "--", "sh"],
                                b"sleep 1; test -t 0 && echo TTY$((6*7)); stty size; exit 4\n")
     assert rc == 4, out
-    assert b"TTY42" in out and b"33 100" in out, out
+    assert "TTY42" in out and "33 100" in out, out
 
 
 def test_cp_to_and_from(lab, tmp_path):
