@@ -88,15 +88,23 @@ def test_lab_components_work_under_rbac(lab):
         d = json.loads(kubectl("get", "deployment", "rbac-web", "-o", "json", env=lab).stdout)
         return (d.get("status") or {}).get("readyReplicas") == 2
     wait_for("2 ready replicas", ready, timeout=300)
+    def endpoints():
+        ep = json.loads(kubectl("get", "endpoints", "rbac-web", "-o", "json", env=lab).stdout)
+        return sum(len(s.get("addresses") or []) for s in ep.get("subsets") or []) == 2
+    wait_for("2 endpoints", endpoints, timeout=120)
     kubectl("run", "rbac-client", "--image=busybox", "--restart=Never", "--", "sh", "-c",
-            "wget -q -O- -T 5 http://rbac-web.default.svc.cluster.local/ >/dev/null && echo reached", env=lab)
+            "for i in $(seq 30); do wget -q -O- -T 3 http://rbac-web.default.svc.cluster.local/ && exit 0; "
+            "sleep 1; done; exit 1", env=lab)
     wait_for("client done", lambda: kubectl("get", "pod", "rbac-client", "-o", "jsonpath={.status.phase}",
                                             env=lab).stdout in ("Succeeded", "Failed"), timeout=300)
     phase = kubectl("get", "pod", "rbac-client", "-o", "jsonpath={.status.phase}", env=lab).stdout
+    out = kubectl("logs", "rbac-client", env=lab, check=False).stdout
     # the apiserver logs every request it refuses a lab component (access.py) as a warning
-    refused = labctl("ssh", "m-k8s", "--", "grep -hE 'forbidden: .* for system:(kube-|node:)' /var/log/labkube/*apiserver*.log || true",
+    log = "/var/log/labkube/*apiserver*.log"
+    assert labctl("ssh", "m-k8s", "--", f"ls {log}", env=lab).returncode == 0
+    refused = labctl("ssh", "m-k8s", "--", f"grep -hE 'forbidden: .* for system:(kube-|node:)' {log} || true",
                      env=lab).stdout
     kubectl("delete", "deployment,service", "rbac-web", env=lab)
     kubectl("delete", "pod", "rbac-client", "--wait=false", env=lab)
     assert refused.strip() == "", f"the apiserver refused lab components:\n{refused[-3000:]}"
-    assert phase == "Succeeded"
+    assert phase == "Succeeded" and "hi" in out, out
