@@ -20,9 +20,12 @@ Released, and with reclaimPolicy Delete a volume this controller provisioned is 
 (its directory too when it is on this machine), a hand-made one goes Failed (no deleter).
 
 A claim of a class with volumeBindingMode WaitForFirstConsumer stays Pending (event
-WaitForFirstConsumer) until a pod using it is scheduled to a node; then it is bound or
-provisioned, a provisioned volume getting nodeAffinity to that node (hostPath directories are
-node-local on Vagrant VMs; on the netns lab all nodes share them).
+WaitForFirstConsumer) until the scheduler picks a node for a pod using it: the scheduler
+pre-binds a fitting volume there (its claimRef, completed here as any pre-bound volume) or
+annotates the claim `volume.kubernetes.io/selected-node`, and a volume is provisioned with
+nodeAffinity to that node (hostPath directories are node-local on Vagrant VMs; on the netns lab
+all nodes share them). A pod placed without the scheduler (spec.nodeName) counts as choosing
+its node: the claim is then bound or provisioned there.
 """
 from __future__ import annotations
 
@@ -45,6 +48,7 @@ PROVISIONED_BY = "pv.kubernetes.io/provisioned-by"
 BOUND_BY_CONTROLLER = "pv.kubernetes.io/bound-by-controller"
 BIND_COMPLETED = "pv.kubernetes.io/bind-completed"
 STORAGE_PROVISIONER = "volume.kubernetes.io/storage-provisioner"
+SELECTED_NODE = "volume.kubernetes.io/selected-node"
 
 
 def _request(claim: dict) -> Fraction:
@@ -203,7 +207,7 @@ class PersistentVolumeController(Controller):
         claim = self.claims.get(key)
         if claim is None or claim["metadata"].get("deletionTimestamp"):
             return
-        spec = claim.get("spec") or {}
+        spec, md = claim.get("spec") or {}, claim["metadata"]
         if spec.get("volumeName"):
             pv = self.volumes.get(spec["volumeName"])
             if pv is None:
@@ -226,14 +230,14 @@ class PersistentVolumeController(Controller):
             return
         cls = claim_class(claim)
         sc = self.classes.get(cls) if cls else None
-        node = ""
-        if (sc or {}).get("volumeBindingMode") == "WaitForFirstConsumer":
+        node = selected = (md.get("annotations") or {}).get(SELECTED_NODE, "")
+        if (sc or {}).get("volumeBindingMode") == "WaitForFirstConsumer" and not node:
             node = self.consumer_node(claim)
             if not node:
                 await self.recorder.normal(claim, "WaitForFirstConsumer",
                                            "waiting for first consumer to be created before binding")
                 return
-        pv = best_match(claim, self.volumes.items())
+        pv = None if selected else best_match(claim, self.volumes.items())    # selected: the scheduler found none
         if pv is not None:
             await self.bind(claim, pv)
             return

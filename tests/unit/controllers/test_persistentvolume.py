@@ -199,3 +199,33 @@ async def test_wait_for_first_consumer_binds_once_a_pod_using_the_claim_is_sched
     v = await h.api.get("persistentvolumes", c["spec"]["volumeName"])
     assert v["spec"]["nodeAffinity"]["required"]["nodeSelectorTerms"][0]["matchExpressions"] == [
         {"key": "kubernetes.io/hostname", "operator": "In", "values": ["w2"]}]
+
+
+async def test_wait_for_first_consumer_provisions_on_the_node_the_scheduler_selected(tmp_path):
+    """The scheduler's selected-node annotation is enough (no pod needs to be bound yet), and an
+    Available volume of the class is not taken: the scheduler found none on that node."""
+    local = {**standard(name="local"), "volumeBindingMode": "WaitForFirstConsumer"}
+    elsewhere = pv("on-w1", cls="local")
+    h = await h_with(elsewhere, pvc("data", cls="local"), classes=[local], tmp=tmp_path)
+    assert (await state(h, "data"))["status"]["phase"] == "Pending"
+    await h.api.patch("persistentvolumeclaims", "data",
+                      {"metadata": {"annotations": {"volume.kubernetes.io/selected-node": "w3"}}}, "default")
+    await h.run()
+    c = await state(h, "data")
+    assert c["status"]["phase"] == "Bound" and c["spec"]["volumeName"].startswith("pvc-")
+    v = await h.api.get("persistentvolumes", c["spec"]["volumeName"])
+    assert v["spec"]["nodeAffinity"]["required"]["nodeSelectorTerms"][0]["matchExpressions"] == [
+        {"key": "kubernetes.io/hostname", "operator": "In", "values": ["w3"]}]
+    assert (await h.api.get("persistentvolumes", "on-w1"))["status"]["phase"] == "Available"
+
+
+async def test_wait_for_first_consumer_completes_a_volume_the_scheduler_pre_bound():
+    local = {**standard(name="local", provisioner="kubernetes.io/no-provisioner"),
+             "volumeBindingMode": "WaitForFirstConsumer"}
+    h = await h_with(pv("local-w2", cls="local"), pvc("data", cls="local"), classes=[local])
+    claim = await state(h, "data")
+    await h.api.patch("persistentvolumes", "local-w2", {"spec": {"claimRef": {
+        "namespace": "default", "name": "data", "uid": claim["metadata"]["uid"]}}})
+    await h.run()
+    c = await state(h, "data")
+    assert c["status"]["phase"] == "Bound" and c["spec"]["volumeName"] == "local-w2"
