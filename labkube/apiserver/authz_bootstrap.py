@@ -11,7 +11,7 @@ How the lab's components authenticate (client certificates from labctl/pki.py; r
     under this one identity (Kubernetes gives each controller its own ServiceAccount), so its
     role allows the eight object verbs on every resource;
   - scheduler: CN system:kube-scheduler -> system:kube-scheduler (reads, binding, status,
-    preemption's deletes, events, leases);
+    preemption's deletes, claims and volumes for VolumeBinding, events, leases);
   - kubelet, kube-proxy and DNS all use the node's certificate: CN system:node:<node>, O
     system:nodes. There is no Node authorizer here: the group is bound to system:node, a role
     with what these three do on any node's behalf.
@@ -129,6 +129,7 @@ CLUSTER_ROLES = [
         rule(["delete", "patch", "update"], [""], ["pods"]),
         rule(["create"], [""], ["pods/binding", "bindings"]),
         rule(["patch", "update"], [""], ["pods/status"]),
+        rule(["patch", "update"], [""], ["persistentvolumeclaims", "persistentvolumes"]),   # VolumeBinding's PreBind
         rule(["create", "get", "update", "patch"], ["coordination.k8s.io"], ["leases"]),
         rule(["create"], ["authentication.k8s.io"], ["tokenreviews"]),
         rule(["create"], ["authorization.k8s.io"], ["subjectaccessreviews"])]),
