@@ -57,6 +57,10 @@ class Scheduler:
         self._event_slots = asyncio.Semaphore(EVENT_CONCURRENCY)
         self.pods.add_handlers(self._pod_added, self._pod_updated, self._pod_deleted)
         self.nodes.add_handlers(self._node_added, self._node_updated, self._node_deleted)
+        # filter plugins with informers of their own (VolumeBinding: claims, volumes, classes);
+        # their changes retry the waiting pods
+        self.plugin_informers = [inf for p in self.profile.filters if hasattr(p, "informers")
+                                 for inf in p.informers(client, self.queue.move_all_to_active)]
 
     @property
     def assumed(self) -> dict[str, dict]:
@@ -184,6 +188,9 @@ class Scheduler:
         ns, name = pod["metadata"]["namespace"], pod["metadata"]["name"]
         async with self._bind_slots:
             try:
+                for plugin in self.profile.filters:      # PreBind (VolumeBinding: claims get their node)
+                    if hasattr(plugin, "pre_bind"):
+                        await plugin.pre_bind(self.client, pod, self.nodes.get(host) or {"metadata": {"name": host}})
                 await self.client.post_subresource("pods", name, "binding", {
                     "apiVersion": "v1", "kind": "Binding", "metadata": {"name": name, "namespace": ns},
                     "target": {"apiVersion": "v1", "kind": "Node", "name": host}}, namespace=ns)
@@ -253,8 +260,12 @@ class Scheduler:
     async def start(self) -> None:
         self.nodes.start()
         self.pods.start()
+        for inf in self.plugin_informers:
+            inf.start()
         await self.nodes.wait_synced()
         await self.pods.wait_synced()
+        for inf in self.plugin_informers:
+            await inf.wait_synced()
 
     async def run(self) -> None:
         await self.start()
@@ -277,6 +288,8 @@ class Scheduler:
             await self.wait_bindings()
             await self.pods.stop()
             await self.nodes.stop()
+            for inf in self.plugin_informers:
+                await inf.stop()
 
     def stop(self) -> None:
         self.queue.close()

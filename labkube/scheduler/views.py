@@ -3,7 +3,8 @@ nothing else (the informer cache holds every pod of the cluster, so this is most
 scheduler's memory).
 
 A pod keeps its metadata (without annotations), its spec with containers cut down to
-name/resources/ports (and an init container's restartPolicy), and of its status the phase,
+name/resources/ports (and an init container's restartPolicy) and only its persistentVolumeClaim
+volumes, and of its status the phase,
 nominatedNodeName and, while it is not bound, its conditions (the scheduler rewrites the
 PodScheduled condition of a pending pod and sends the whole list back). A bound pod's
 conditions, IPs and container statuses are dropped. A node keeps metadata, spec, and of its
@@ -27,7 +28,10 @@ def pod_view(pod: dict) -> dict:
     for k in ("containers", "initContainers"):
         if k in spec:
             spec[k] = keep_keys(spec[k], CONTAINER_KEEP)
-    spec.pop("volumes", None)
+    claims = [{"name": v.get("name"), "persistentVolumeClaim": v["persistentVolumeClaim"]}
+              for v in spec.pop("volumes", None) or () if v.get("persistentVolumeClaim")]
+    if claims:
+        spec["volumes"] = claims        # VolumeBinding reads the claims; other volumes do not matter here
     status = {k: st[k] for k in POD_STATUS_KEEP if k in st}
     if not spec.get("nodeName") and "conditions" in st:
         status["conditions"] = st["conditions"]

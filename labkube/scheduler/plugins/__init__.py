@@ -16,12 +16,13 @@ from .pod_topology_spread import PodTopologySpread
 from .preferences import InterPodAffinityPreference, NodeAffinityPreference, TaintPreference
 from .selector_spread import SelectorSpread
 from .taint_toleration import TaintToleration
+from .volume_binding import VolumeBinding
 
 
 def default_profile(rng: random.Random | None = None) -> Profile:
     spread = PodTopologySpread()
     return Profile(filters=[NodeUnschedulable(), NodeName(), TaintToleration(), NodeAffinity(),
-                            NodePorts(), NodeResourcesFit(), spread, InterPodAffinity()],
+                            NodePorts(), NodeResourcesFit(), VolumeBinding(), spread, InterPodAffinity()],
                    scores=[LeastAllocated(), BalancedAllocation(), spread, SelectorSpread(),
                            NodeAffinityPreference(), TaintPreference(), InterPodAffinityPreference()],
                    rng=rng or random.Random())

@@ -130,8 +130,8 @@ def test_filters_skip_what_the_pod_does_not_ask_for():
     nodes = [NodeInfo(node("w1", labels={"disk": "ssd"})), NodeInfo(node("w2"))]
     prof = default_profile(random.Random(0))
     skipped = {f.name for f in prof.filters if f.pre_filter(pod("plain"), nodes) == SKIP}
-    assert skipped == {"NodeName", "NodeAffinity", "NodePorts", "PodTopologySpread", "InterPodAffinity",
-                       "NodeUnschedulable", "TaintToleration"}      # no node is cordoned or tainted
+    assert skipped == {"NodeName", "NodeAffinity", "NodePorts", "VolumeBinding", "PodTopologySpread",
+                       "InterPodAffinity", "NodeUnschedulable", "TaintToleration"}      # no node is cordoned or tainted
     marked = nodes + [NodeInfo(node("m", taints=[CP_TAINT])), NodeInfo(node("c", unschedulable=True))]
     skipped = {f.name for f in prof.filters if f.pre_filter(pod("plain"), marked) == SKIP}
     assert "NodeUnschedulable" not in skipped and "TaintToleration" not in skipped
