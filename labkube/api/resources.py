@@ -52,7 +52,7 @@ RESOURCES: tuple[Resource, ...] = (
     Resource("namespaces", "Namespace", "", "v1", False, ("ns",), subresources=("status", "finalize")),
     Resource("nodes", "Node", "", "v1", False, ("no",), subresources=("status", "proxy")),
     Resource("pods", "Pod", "", "v1", True, ("po",), ("all",),
-             ("status", "binding", "log", "eviction", "exec", "attach", "portforward")),
+             ("status", "binding", "log", "eviction", "exec", "attach", "portforward", "ephemeralcontainers")),
     Resource("services", "Service", "", "v1", True, ("svc",), ("all",), ("status",)),
     Resource("endpoints", "Endpoints", "", "v1", True, ("ep",)),
     Resource("configmaps", "ConfigMap", "", "v1", True, ("cm",)),

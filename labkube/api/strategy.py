@@ -72,7 +72,7 @@ def _spec_changed(res: Resource, new: dict, old: dict) -> bool:
 
 
 # server-side subresources whose mutation is trusted as a whole (binding sets spec.nodeName)
-INTERNAL = ("binding", "finalize")
+INTERNAL = ("binding", "finalize", "ephemeralcontainers")   # their handlers build the whole object
 
 
 def prepare_update(res: Resource, new: dict, old: dict, subresource: str | None = None) -> dict:

@@ -21,6 +21,7 @@ _SUB = {
     "proxy": ("", "v1", "NodeProxyOptions", ["create", "delete", "get", "patch", "update"]),
     "status": (None, None, None, ["get", "patch", "update"]),
     "finalize": (None, None, None, ["update"]),
+    "ephemeralcontainers": (None, None, None, ["get", "patch", "update"]),
 }
 
 

@@ -18,12 +18,13 @@ def _container(pod: dict, name: str | None, pod_name: str) -> str:
     spec = pod.get("spec") or {}
     names = [c.get("name") for c in spec.get("containers") or []]
     init = [c.get("name") for c in spec.get("initContainers") or []]
+    ephemeral = [c.get("name") for c in spec.get("ephemeralContainers") or []]
     if not name:
         if len(names) == 1:
             return names[0]
         raise errors.bad_request(f"a container name must be specified for pod {pod_name}, choose one of: "
                                  f"[{' '.join(names)}]" + (f" or one of the init containers: [{' '.join(init)}]" if init else ""))
-    if name not in names + init:
+    if name not in names + init + ephemeral:
         raise errors.bad_request(f"container {name} is not valid for pod {pod_name}")
     return name
 

@@ -48,6 +48,7 @@ def _check_running(pod: dict, container: str | None, name: str) -> str:
                                  f"(current phase is {st.get('phase') or 'Pending'})")
     if container:
         cs = [c for c in (st.get("containerStatuses") or []) + (st.get("initContainerStatuses") or [])
+              + (st.get("ephemeralContainerStatuses") or [])
               if c.get("name") == container]
         if cs and "running" not in (cs[0].get("state") or {}):
             raise errors.bad_request(f"unable to upgrade connection: container {container} not found "

@@ -1,6 +1,6 @@
 """Subresources: status (GET/PUT/PATCH), scale (autoscaling/v1 Scale), pods/binding,
-pods/eviction, pods/log (proxied to the kubelet), namespaces/finalize, serviceaccounts/token
-(satokens.py)."""
+pods/eviction, pods/log (proxied to the kubelet), pods/ephemeralcontainers (ephemeral.py),
+namespaces/finalize, serviceaccounts/token (satokens.py)."""
 from __future__ import annotations
 
 import copy
@@ -40,6 +40,9 @@ async def handle(request: web.Request, reg: Registry, t: Target) -> web.StreamRe
         return reply(status_success(t.name, "pods", code=201), 201)
     elif sub == "log" and m == "GET":
         return await logs.serve(request, reg, t)
+    elif sub == "ephemeralcontainers" and m in ("GET", "PUT", "PATCH"):
+        from . import ephemeral                       # kubectl debug (ephemeral.py)
+        return await ephemeral.serve(request, reg, t)
     elif sub in ("exec", "attach", "portforward") and m in ("GET", "POST"):
         from . import streaming                       # exec/attach/port-forward proxy (streaming.py)
         return await streaming.serve(request, reg, t)
