@@ -9,6 +9,7 @@ import base64
 import json
 import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import yaml
@@ -121,21 +122,25 @@ class Lab:
                           f"(supported: netns, vagrant)")
 
     # ---- up / down -------------------------------------------------------------
-    def playbook_vars(self, key_file: str | None = None) -> dict:
+    def playbook_vars(self, key_file: str | None = None, built: dict | None = None) -> dict:
         """The extra vars the lab's playbooks (site.yml, smoke.yml) get from labctl: the state
         directory, the wheelhouse, images and installer (rebuilt only when their sources
-        changed) and the nodes' SSH key."""
-        from . import artifacts
-        out = {
-            "lab_state_dir": str(self.state_dir),
-            "labctl_wheelhouse": str(artifacts.wheelhouse()),
-            "labctl_images_dir": str(artifacts.images()),
-            "labctl_uv": str(artifacts.uv_binary()),
-        }
+        changed; `built` when artifact_vars() already ran) and the nodes' SSH key."""
+        out = {"lab_state_dir": str(self.state_dir), **(built or self.artifact_vars())}
         key = key_file or self.state_dir / "ssh" / "id_ed25519"
         if key_file or key.exists():
             out["ansible_ssh_private_key_file"] = str(key)
         return out
+
+    @staticmethod
+    def artifact_vars() -> dict:
+        """What this machine builds for the nodes: the wheelhouse, the images, the installer."""
+        from . import artifacts
+        return {
+            "labctl_wheelhouse": str(artifacts.wheelhouse()),
+            "labctl_images_dir": str(artifacts.images()),
+            "labctl_uv": str(artifacts.uv_binary()),
+        }
 
     def up(self, progress: Progress | None = None, smoke: bool = True, json_events=None):
         """Create the nodes, deploy the cluster with site.yml, write the admin kubeconfig,
@@ -144,13 +149,17 @@ class Lab:
         self.masters()
         specs = self.node_specs()
         provider = self.provider()
-        with progress.step(f"Creating {len(specs)} {provider.name} node(s)"):
-            try:
-                endpoints = provider.create(specs)
-            except ProviderError as exc:
-                raise LabError(str(exc))
-        with progress.step("Building the wheelhouse and images"):
-            extra = self.playbook_vars(endpoints[0].private_key_file)
+        # the wheelhouse, images and installer are built here while the nodes are created
+        # (VMs take minutes to boot; wheeling a changed source tree takes many seconds)
+        with ThreadPoolExecutor(1, thread_name_prefix="labctl-artifacts") as pool:
+            built = pool.submit(self.artifact_vars)
+            with progress.step(f"Creating {len(specs)} {provider.name} node(s)"):
+                try:
+                    endpoints = provider.create(specs)
+                except ProviderError as exc:
+                    raise LabError(str(exc))
+            with progress.step("Building the wheelhouse and images"):
+                extra = self.playbook_vars(endpoints[0].private_key_file, built.result())
         result = self.run_lab_playbook("site.yml", extra, "Deploying the cluster", progress, json_events)
         self.write_kubeconfig()
         if smoke:

@@ -89,3 +89,23 @@ def test_labctl_play_gives_the_lab_playbooks_labctl_up_vars(lab, monkeypatch):
     other.write_text("- hosts: all\n  gather_facts: false\n  tasks: []\n")
     assert main(["play", "-i", inv, "--json", str(other)]) == 0
     assert "labctl_wheelhouse" not in seen["other.yml"]
+
+
+def test_up_builds_the_artifacts_while_the_nodes_are_created(lab, monkeypatch):
+    """The wheelhouse is built on the control machine while the provider creates the nodes
+    (VMs boot for minutes), not after: here create() returns only once the build has begun."""
+    import threading
+    started = threading.Event()
+
+    def wheelhouse():
+        started.set()
+        return Path("/wh")
+
+    class WaitingProvider(FakeProvider):
+        def create(self, specs):
+            assert started.wait(30), "the wheelhouse build had not begun while the nodes were created"
+            return super().create(specs)
+    monkeypatch.setattr(artifacts, "wheelhouse", wheelhouse)
+    monkeypatch.setattr(Lab, "provider", lambda self: WaitingProvider())
+    lab.up(smoke=False)
+    assert lab.calls[0] == ("site.yml", {**EXPECTED_VARS, "lab_state_dir": str(lab.state_dir)})
