@@ -185,4 +185,5 @@ def build_container_config(pod: dict, container: dict, image, *, host_ip: str, p
         cpu_shares=shares, user=user, tty=bool(container.get("tty")),
         stdin=bool(container.get("stdin")), stdin_once=bool(container.get("stdinOnce")),
         readonly_rootfs=bool(csc.get("readOnlyRootFilesystem")), capabilities=capabilities(container),
-        privileged=bool(csc.get("privileged")), no_new_privileges=csc.get("allowPrivilegeEscalation") is False)
+        privileged=bool(csc.get("privileged")), no_new_privileges=csc.get("allowPrivilegeEscalation") is False,
+        host_pid=bool((pod.get("spec") or {}).get("hostPID")), host_ipc=bool((pod.get("spec") or {}).get("hostIPC")))

@@ -1,5 +1,7 @@
 """One asyncio task per pod: sandbox -> init containers -> containers -> restarts -> status,
 and graceful termination followed by the final DELETE (docs/contracts.md, pod deletion).
+Ephemeral containers (`kubectl debug`, added to a running pod) are started once each, never
+restarted, in the PID namespace of their targetContainerName when they name one.
 
 The worker wakes on pod updates, container exits and back-off expiry (and every
 `RESYNC` seconds), decides what to do from the runtime's records, and hands the
@@ -22,7 +24,7 @@ from .podprobes import WorkerProbes
 from .termination import grace_period, terminate_pod
 from .runtime.base import ContainerStatus, RuntimeError_, Sandbox
 from .startup import StartupTimings
-from .status import ContainerView, pod_status
+from .status import ContainerView, container_status, pod_status
 from .volumes import (VolumeError, VolumeNotReady, container_mounts, has_file_volumes, prepare_volumes,
                       read_only_volumes, refresh_volumes)
 
@@ -172,7 +174,19 @@ class PodWorker:
             d = await self.start_or_backoff(c, cur)
             if d is not None:
                 wake = d if wake is None else min(wake, d)
+        for c in spec.get("ephemeralContainers") or []:
+            if self.current(c["name"]) is None:       # started once, never restarted
+                d = await self.start_container(c, 0, target=c.get("targetContainerName") or "")
+                if d is not None:
+                    wake = d if wake is None else min(wake, d)
         return wake
+
+    def pid_namespace_of(self, target: str) -> str:
+        """The PID namespace of the running container ``target`` (an ephemeral container's target)."""
+        cur = self.current(target)
+        if cur is None or cur.state != "running" or not cur.pid:
+            raise ContainerConfigError(f"target container {target} is not running")
+        return f"/proc/{cur.pid}/ns/pid"
 
     async def refresh_volumes(self) -> None:
         """Bring configMap/secret/downwardAPI/projected volume files up to date."""
@@ -212,7 +226,7 @@ class PodWorker:
             self.kl.backoff.failed(key)
         return await self.start_container(c, 0 if cur is None else cur.restart_count + 1)
 
-    async def start_container(self, c: dict, restart_count: int) -> float | None:
+    async def start_container(self, c: dict, restart_count: int, target: str = "") -> float | None:
         name = c["name"]
         pull_key = (self.uid, name, "pull")
         if self.kl.backoff.remaining(pull_key) > 0:
@@ -242,6 +256,8 @@ class PodWorker:
                     log_path=os.path.join(self.sandbox.pod_dir, "logs", name, f"{restart_count}.log"),
                     restart_count=restart_count, lookup=self.kl.lookup_key,
                     lookup_all=self.kl.lookup_all)
+                if target:
+                    cfg.pid_namespace = self.pid_namespace_of(target)
                 cid = await self.kl.runtime.create_container(self.sandbox, cfg)
         except (ContainerConfigError, VolumeError, ValueError, KeyError) as e:
             self.waiting[name] = ("CreateContainerConfigError", str(e))
@@ -310,9 +326,13 @@ class PodWorker:
     def compute_status(self) -> dict:
         spec = self.pod.get("spec") or {}
         ips = list(self.sandbox.ips) if self.sandbox else []
-        return pod_status(self.pod, self.views(spec.get("initContainers") or []),
-                          self.views(spec.get("containers") or []), host_ip=self.kl.cfg.node_ip,
-                          pod_ips=ips, start_time=self.start_time)
+        status = pod_status(self.pod, self.views(spec.get("initContainers") or []),
+                            self.views(spec.get("containers") or []), host_ip=self.kl.cfg.node_ip,
+                            pod_ips=ips, start_time=self.start_time)
+        if spec.get("ephemeralContainers"):
+            status["ephemeralContainerStatuses"] = [container_status(v)
+                                                    for v in self.views(spec["ephemeralContainers"])]
+        return status
 
     async def publish(self) -> None:
         status = self.compute_status()

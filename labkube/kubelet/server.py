@@ -114,7 +114,8 @@ class KubeletServer:
         if w is None:
             raise web.HTTPNotFound(text=f'pod "{name}" not found in namespace "{ns}" on this node\n')
         spec = w.pod.get("spec") or {}
-        names = [c["name"] for c in (spec.get("initContainers") or []) + (spec.get("containers") or [])]
+        names = [c["name"] for c in (spec.get("initContainers") or []) + (spec.get("containers") or [])
+                 + (spec.get("ephemeralContainers") or [])]
         if container not in names:
             raise web.HTTPBadRequest(text=f"container {container} is not valid for pod {name}\n")
         files = logs.log_files(w.sandbox.pod_dir if w.sandbox else logs_dir(self.kl, w.uid), container)

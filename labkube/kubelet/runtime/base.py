@@ -85,6 +85,10 @@ class ContainerConfig:
     capabilities: list | None = None       # None: the runtime's defaults (Docker's 14)
     privileged: bool = False
     no_new_privileges: bool = False
+    pid_namespace: str = ""                # join this PID namespace (/proc/<pid>/ns/pid): an ephemeral
+                                           # container's targetContainerName
+    host_pid: bool = False                 # the pod's hostPID / hostIPC: the node's namespaces
+    host_ipc: bool = False
 
 
 @dataclass

@@ -1,8 +1,9 @@
 """Build the OCI runtime spec (config.json) for one pod container, in process.
 
 Follows node-stack.md section 8: Docker's 14 default capabilities, hostname = pod
-name, the pod's network namespace by path, /etc/hosts and /etc/resolv.conf bind
-mounted read-only from the pod directory, volumes as bind mounts, no terminal.
+name, the pod's network namespace by path (and another container's PID namespace for an
+ephemeral container with a target; the node's PID/IPC namespaces for hostPID/hostIPC), /etc/hosts and /etc/resolv.conf bind mounted read-only
+from the pod directory, volumes as bind mounts, no terminal.
 """
 from __future__ import annotations
 
@@ -76,7 +77,14 @@ def build_spec(cfg: ContainerConfig, sandbox: Sandbox, cgroups_path: str | None 
     for m in cfg.mounts:
         mounts.append({"destination": m["destination"], "type": "bind", "source": m["source"],
                        "options": ["rbind", "ro" if m.get("readonly") else "rw"]})
-    namespaces = [{"type": "pid"}, {"type": "ipc"}, {"type": "uts"}, {"type": "mount"}]
+    namespaces: list = []
+    if cfg.pid_namespace:
+        namespaces.append({"type": "pid", "path": cfg.pid_namespace})
+    elif not cfg.host_pid:              # hostPID: the node's PID namespace (kubectl debug node/...)
+        namespaces.append({"type": "pid"})
+    if not cfg.host_ipc:
+        namespaces.append({"type": "ipc"})
+    namespaces += [{"type": "uts"}, {"type": "mount"}]
     if not sandbox.host_network:        # hostNetwork: share the node's network namespace
         namespaces.append({"type": "network", "path": sandbox.netns} if sandbox.netns else {"type": "network"})
     linux: dict = {"namespaces": namespaces}

@@ -251,3 +251,41 @@ async def test_claim_volume_waits_until_bound_then_mounts_the_volume(kubelet, tm
     await eventually(lambda: (x := _pod(api, "web")) and x["status"].get("phase") == "Running", tries=500, step=0.05)
     mounts = [m for cfg in kubelet.runtime.configs.values() for m in cfg.mounts if m["destination"] == "/data"]
     assert mounts == [{"destination": "/data", "source": target, "readonly": False}]
+
+
+async def test_an_ephemeral_container_starts_once_in_its_targets_pid_namespace(kubelet):
+    """What `kubectl debug --target` asks: added to a running pod, started once (never
+    restarted) sharing the target's PID namespace, reported in ephemeralContainerStatuses."""
+    api = kubelet.client
+    await api.create("pods", pod("dbg"), namespace="default")
+    await eventually(lambda: (x := _pod(api, "dbg")) and x["status"].get("phase") == "Running")
+    debugger = {"name": "debugger-1", "image": "busybox", "stdin": True, "tty": True, "targetContainerName": "main"}
+    await api.patch("pods", "dbg", {"spec": {"ephemeralContainers": [debugger]}}, namespace="default")
+    st = await eventually(lambda: (x := _pod(api, "dbg")) and [
+        s for s in x["status"].get("ephemeralContainerStatuses") or [] if "running" in s["state"]])
+    assert st[0]["name"] == "debugger-1" and st[0]["image"] == "docker.io/library/busybox:latest"
+    rt = kubelet.runtime
+    cid = next(c for c, s in rt.containers.items() if s.name == "debugger-1")
+    main = next(s for s in rt.containers.values() if s.name == "main")
+    assert rt.configs[cid].pid_namespace == f"/proc/{main.pid}/ns/pid" and rt.configs[cid].tty
+    rt.finish(cid, 0)
+    st = await eventually(lambda: (x := _pod(api, "dbg")) and [
+        s for s in x["status"].get("ephemeralContainerStatuses") or [] if "terminated" in s["state"]])
+    assert st[0]["state"]["terminated"]["exitCode"] == 0
+    await asyncio.sleep(0.3)
+    assert [c for c in rt.calls if c == ("start_container", "debugger-1")] == [("start_container", "debugger-1")]
+    p = _pod(api, "dbg")
+    assert p["status"]["phase"] == "Running" and p["status"]["containerStatuses"][0]["ready"]
+
+
+async def test_an_ephemeral_container_waits_for_its_target_to_run(kubelet):
+    api = kubelet.client
+    await api.create("pods", pod("tgt", restart_policy="Never", containers=[
+        {"name": "main", "image": "busybox"}, {"name": "short", "image": "busybox", "command": ["exit", "0"]}]),
+        namespace="default")
+    await eventually(lambda: (x := _pod(api, "tgt")) and x["status"].get("phase") == "Running")
+    await api.patch("pods", "tgt", {"spec": {"ephemeralContainers": [
+        {"name": "debugger-2", "image": "busybox", "targetContainerName": "short"}]}}, namespace="default")
+    st = await eventually(lambda: (x := _pod(api, "tgt")) and x["status"].get("ephemeralContainerStatuses"))
+    assert st[0]["state"]["waiting"] == {"reason": "CreateContainerConfigError",
+                                         "message": "target container short is not running"}

@@ -184,3 +184,28 @@ def test_caps_limited_to_the_bounding_set():
     no_sys_module = ((1 << len(ALL_CAPS)) - 1) & ~(1 << ALL_CAPS.index("CAP_SYS_MODULE"))
     caps = build_spec(cfg, SB, None, bounding=no_sys_module)["process"]["capabilities"]["bounding"]
     assert "CAP_SYS_MODULE" not in caps and "CAP_SYS_ADMIN" in caps
+
+
+def test_an_ephemeral_container_joins_its_targets_pid_namespace():
+    cfg = ContainerConfig(name="debugger", pod_uid="u", image_ref="r", image_id="i", rootfs="/r", args=["sh"],
+                          env=[], pid_namespace="/proc/4242/ns/pid")
+    spaces = build_spec(cfg, SB)["linux"]["namespaces"]
+    assert {"type": "pid", "path": "/proc/4242/ns/pid"} in spaces
+    assert {"type": "network", "path": SB.netns} in spaces and {"type": "mount"} in spaces
+    plain = build_spec(ContainerConfig(name="c", pod_uid="u", image_ref="r", image_id="i", rootfs="/r", args=["sh"],
+                                       env=[]), SB)["linux"]["namespaces"]
+    assert {"type": "pid"} in plain
+
+
+@pytest.mark.parametrize("host_pid, host_ipc, want", [
+    (False, False, ["pid", "ipc", "uts", "mount", "network"]),
+    (True, False, ["ipc", "uts", "mount", "network"]),
+    (True, True, ["uts", "mount", "network"]),           # kubectl debug node/...: the node's PID and IPC
+])
+def test_host_pid_and_ipc_share_the_nodes_namespaces(host_pid, host_ipc, want):
+    pod = {"metadata": {"name": "p", "namespace": "default", "uid": "u"},
+           "spec": {"hostPID": host_pid, "hostIPC": host_ipc, "containers": [{"name": "c", "image": "busybox"}]}}
+    image = Image("docker.io/library/busybox:latest", "sha256:abc", "/r", {"Cmd": ["sh"]})
+    cfg = build_container_config(pod, pod["spec"]["containers"][0], image, host_ip="10.200.0.11",
+                                 pod_ip="10.244.1.5", mounts=[], log_path="", restart_count=0)
+    assert [n["type"] for n in build_spec(cfg, SB)["linux"]["namespaces"]] == want
