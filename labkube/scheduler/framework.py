@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import random
 from collections import Counter
+from operator import attrgetter
 from dataclasses import dataclass, field
+
+from labkube import jsonio
 
 from . import quantity
 
@@ -63,6 +66,12 @@ def _pod_requests(pod: dict, non_zero: bool) -> dict[str, int]:
 HARD_EFFECTS = ("NoSchedule", "NoExecute")
 
 
+def frozen(value) -> bytes:
+    """A hashable stand-in for a piece of a pod (lists and dicts, as JSON): for memo keys, where
+    two equal values written in another key order only cost a memo miss."""
+    return jsonio.dumps(value)
+
+
 def pod_key(pod: dict) -> str:
     md = pod.get("metadata") or {}
     return f"{md.get('namespace')}/{md.get('name')}" if md.get("namespace") else str(md.get("name"))
@@ -106,6 +115,7 @@ class NodeInfo:
         self.generation = 0
         self.score_memo: tuple = ()       # (generation, key, summed node-local scores): Profile.select_host
         self.fit_memo: tuple = ()         # (generation, requests that fit): NodeResourcesFit
+        self.filter_memo: tuple = ()      # (generation, filter key, reasons): Profile.find_nodes
         self.set_node(node)
         for p in pods or ():
             self.add_pod(p)
@@ -216,6 +226,14 @@ SKIP = "Skip"
 class FilterPlugin:
     name = "Filter"
 
+    def node_local_key(self, pod: dict):
+        """None, or a hashable summary of the pod such that, once pre_filter() has run,
+        filter(pod, node) depends only on it and on the node's own state (NodeInfo.generation):
+        then the profile keeps each node's verdict between cycles and runs the filters again only
+        for nodes that changed or pods with another summary (kube-scheduler's former equivalence
+        cache, kept per node). A plugin whose answer depends on other nodes returns None."""
+        return None
+
     def pre_filter(self, pod: dict, nodes: list[NodeInfo]) -> str | None:
         """Called once per cycle with every node, before filter(); for cluster-wide state.
         Returning SKIP (the pod asks nothing of this plugin) spares the filter() calls, as
@@ -269,6 +287,8 @@ class FitError(Exception):
 
 MIN_FEASIBLE_NODES = 100
 FILTER_CHUNK = 64
+MAX_INTERNED_KEYS = 4096
+FITS: list[str] = []            # the shared "no reasons" verdict (never modified)
 
 
 def feasible_nodes_to_find(num_nodes: int, percentage: int = 0) -> int:
@@ -287,6 +307,7 @@ class Profile:
     rng: random.Random = field(default_factory=random.Random)
     percentage_of_nodes_to_score: int = 0
     next_start: int = 0              # where the next cycle starts looking (round robin, as kube-scheduler)
+    _keys: dict = field(default_factory=dict, repr=False)     # interned memo keys
 
     def find_nodes(self, pod: dict, nodes: list[NodeInfo]) -> list[NodeInfo]:
         """Nodes passing every filter (enough of them: `feasible_nodes_to_find`); FitError naming
@@ -297,9 +318,12 @@ class Profile:
         want = feasible_nodes_to_find(n, self.percentage_of_nodes_to_score)
         start = self.next_start % n if want < n else 0
         order = nodes[start:] + nodes[:start] if start else nodes
+        fkey = self._filter_key(pod, active) if active else None
         if not active:                  # nothing to check: the first `want` nodes
             feasible = list(order[:want])
             processed = len(feasible)
+        elif fkey is not None:
+            processed = self._find_memoized(pod, active, fkey, order, want, feasible, reasons)
         else:
             processed = 0
             # nodes go through the filters a chunk at a time (each filter sees only the nodes that
@@ -333,6 +357,55 @@ class Profile:
             raise FitError(pod, len(nodes), reasons)
         return feasible
 
+    def _intern(self, key: tuple) -> tuple:
+        """One object per distinct key, so memos compare keys by identity (`is`)."""
+        keys = self._keys
+        got = keys.get(key)
+        if got is None:
+            if len(keys) >= MAX_INTERNED_KEYS:
+                keys.clear()            # old memos then miss once: never a wrong answer
+            got = keys[key] = key
+        return got
+
+    def _filter_key(self, pod: dict, active: list[FilterPlugin]) -> tuple | None:
+        """The pod's filter class: every active filter's node_local_key (None: one is not
+        node-local, so no node keeps a verdict for it)."""
+        parts = []
+        for f in active:
+            k = f.node_local_key(pod)
+            if k is None:
+                return None
+            parts.append((f.name, k))
+        return self._intern(tuple(parts))
+
+    @staticmethod
+    def _find_memoized(pod: dict, active: list[FilterPlugin], fkey: tuple, order: list[NodeInfo],
+                       want: int, feasible: list, reasons: dict) -> int:
+        """find_nodes when every active filter is node-local: node after node, each node's
+        verdict from its memo when neither the node (generation) nor the pod's class changed,
+        else from the filters in order (the first that fails gives the reasons). Returns how
+        many nodes were looked at."""
+        processed = 0
+        for ni in order:
+            processed += 1
+            m = ni.filter_memo
+            if m and m[1] is fkey and m[0] == ni.generation:
+                v = m[2]
+            else:
+                v = FITS
+                for f in active:
+                    v = f.filter(pod, ni)
+                    if v:
+                        break
+                ni.filter_memo = (ni.generation, fkey, v)
+            if v:
+                reasons[ni.name] = v
+            else:
+                feasible.append(ni)
+                if len(feasible) >= want:
+                    break
+        return processed
+
     def select_host(self, pod: dict, nodes: list[NodeInfo]) -> str:
         feasible = self.find_nodes(pod, nodes)
         if len(feasible) == 1:
@@ -344,19 +417,19 @@ class Profile:
                 continue
             w = s.weight
             totals = [t + w * v for t, v in zip(totals, s.score_all(pod, feasible))]
-        best = max(totals)
-        top = sorted(ni.name for t, ni in zip(totals, feasible) if t >= best - 1e-9)
+        best = max(totals) - 1e-9
+        top = sorted(feasible[i].name for i, t in enumerate(totals) if t >= best)
         return self.rng.choice(top)
 
     def _local_prefix(self, pod: dict) -> tuple[int, tuple]:
-        """How many leading score plugins are node-local for this pod, and their keys."""
+        """How many leading score plugins are node-local for this pod, and their keys (interned)."""
         keys = []
         for s in self.scores:
             k = s.node_local_key(pod)
             if k is None:
                 break
             keys.append(k)
-        return len(keys), tuple(keys)
+        return len(keys), self._intern(("score", *keys))
 
     def _node_local_totals(self, pod: dict, feasible: list[NodeInfo], n: int, key: tuple) -> list[float]:
         """The weighted sum of the first `n` (node-local) plugins' scores per node, added in the
@@ -364,10 +437,11 @@ class Profile:
         unchanged."""
         if not n:
             return [0] * len(feasible)
+        memos = list(map(_score_memo, feasible))
         totals, stale = [], []
         for i, ni in enumerate(feasible):
-            m = ni.score_memo
-            if m and m[0] == ni.generation and m[1] == key:
+            m = memos[i]
+            if m and m[1] is key and m[0] == ni.generation:
                 totals.append(m[2])
             else:
                 totals.append(0)
@@ -383,3 +457,6 @@ class Profile:
                 totals[i] = v
                 ni.score_memo = (ni.generation, key, v)
         return totals
+
+
+_score_memo = attrgetter("score_memo")

@@ -203,7 +203,7 @@ class Scheduler:
                 self.queue.move_all_to_active()      # the space it held is free again
                 return False
             self.queue.done(key, scheduled=True)
-            log.info("bound %s to %s", key, host)
+            log.debug("bound %s to %s", key, host)     # as kube-scheduler (V(2)): the Scheduled event says it
         # the Scheduled event after the bind slot is free, with fewer requests in flight: bindings
         # come first at the apiserver, events catch up (they are best effort)
         async with self._event_slots:

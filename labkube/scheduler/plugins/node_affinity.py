@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from labkube.client.selectors import requirement_matches
 
-from ..framework import SKIP, FilterPlugin, NodeInfo
+from ..framework import SKIP, FilterPlugin, NodeInfo, frozen
 
 REASON = "node(s) didn't match Pod's node affinity/selector"
 
@@ -48,6 +48,12 @@ class NodeAffinity(FilterPlugin):
         required = (((spec.get("affinity") or {}).get("nodeAffinity") or {})
                     .get("requiredDuringSchedulingIgnoredDuringExecution"))
         return None if spec.get("nodeSelector") or required is not None else SKIP
+
+    def node_local_key(self, pod: dict):
+        """nodeSelector and required node affinity match the node's labels and name only."""
+        spec = pod.get("spec") or {}
+        return frozen([spec.get("nodeSelector"), ((spec.get("affinity") or {}).get("nodeAffinity") or {})
+                       .get("requiredDuringSchedulingIgnoredDuringExecution")])
 
     def filter(self, pod: dict, node: NodeInfo) -> list[str]:
         return [] if node_matches(pod, node.node) else [REASON]

@@ -12,6 +12,9 @@ class NodeName(FilterPlugin):
     def pre_filter(self, pod: dict, nodes: list[NodeInfo]) -> str | None:
         return None if (pod.get("spec") or {}).get("nodeName") else SKIP
 
+    def node_local_key(self, pod: dict):
+        return (pod.get("spec") or {}).get("nodeName") or ""
+
     def filter(self, pod: dict, node: NodeInfo) -> list[str]:
         want = (pod.get("spec") or {}).get("nodeName")
         return [REASON] if want and want != node.name else []

@@ -27,6 +27,10 @@ class NodePorts(FilterPlugin):
     def pre_filter(self, pod: dict, nodes: list[NodeInfo]) -> str | None:
         return None if host_ports(pod) else SKIP
 
+    def node_local_key(self, pod: dict):
+        """The node's own pods' ports are its state; the pod's ports are the key."""
+        return tuple(host_ports(pod))
+
     def filter(self, pod: dict, node: NodeInfo) -> list[str]:
         want = host_ports(pod)
         if not want:

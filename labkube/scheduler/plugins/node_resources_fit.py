@@ -25,6 +25,10 @@ class NodeResourcesFit(FilterPlugin):
         self._want = tuple(sorted((k, v) for k, v in pod_requests(pod).items() if v > 0))
         return None
 
+    def node_local_key(self, pod: dict):
+        """The answer depends on the pod's requests and the node's allocatable and pods only."""
+        return tuple(sorted((k, v) for k, v in pod_requests(pod).items() if v > 0))
+
     def filter_batch(self, pod: dict, nodes: list[NodeInfo]) -> list[list[str]]:
         """The usual case (the pod fits) checked inline; reasons worked out only for the rest."""
         if pod is not self._pod:

@@ -18,6 +18,9 @@ class NodeUnschedulable(FilterPlugin):
             return SKIP
         return None if nodes_where(nodes, "unschedulable", lambda ni: ni.unschedulable) else SKIP
 
+    def node_local_key(self, pod: dict):
+        return tolerates((pod.get("spec") or {}).get("tolerations") or [], TAINT)
+
     def filter(self, pod: dict, node: NodeInfo) -> list[str]:
         if not node.unschedulable:
             return []

@@ -4,7 +4,7 @@ Also the shared toleration matching used by the node lifecycle controller.
 """
 from __future__ import annotations
 
-from ..framework import SKIP, FilterPlugin, NodeInfo, nodes_where
+from ..framework import SKIP, FilterPlugin, NodeInfo, frozen, nodes_where
 
 
 def toleration_matches(tol: dict, taint: dict) -> bool:
@@ -34,6 +34,9 @@ class TaintToleration(FilterPlugin):
     def pre_filter(self, pod: dict, nodes: list[NodeInfo]) -> str | None:
         """Nothing to check when no node has a NoSchedule/NoExecute taint."""
         return None if nodes_where(nodes, "hard_tainted", lambda ni: ni.hard_taints) else SKIP
+
+    def node_local_key(self, pod: dict):
+        return frozen((pod.get("spec") or {}).get("tolerations") or [])
 
     def filter(self, pod: dict, node: NodeInfo) -> list[str]:
         if not node.hard_taints:

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import random
 
+import pytest
+
 from labkube.client.clock import FakeClock
 from labkube.client.fake import FakeApi
-from labkube.scheduler.framework import FitError, NodeInfo, feasible_nodes_to_find
+from labkube.scheduler.framework import FilterPlugin, FitError, NodeInfo, Profile, feasible_nodes_to_find
 from labkube.scheduler.plugins import default_profile
+from labkube.scheduler.plugins.node_resources_fit import NodeResourcesFit
 from labkube.scheduler.scheduler import Scheduler
 
 from .objs import CP_TAINT, node, pod
@@ -143,6 +146,108 @@ def test_filters_skip_what_the_pod_does_not_ask_for():
     assert [n.name for n in prof.find_nodes(named, nodes)] == ["w2"]
 
 
+class PassNotLocal(FilterPlugin):
+    """Lets every node through, and says its answer may depend on other nodes."""
+    name = "PassNotLocal"
+
+    def filter(self, pod, node):
+        return []
+
+
+class CountingFit(NodeResourcesFit):
+    """NodeResourcesFit that counts the nodes it was asked about."""
+
+    def __init__(self):
+        self.asked = []
+
+    def filter(self, pod, node):
+        self.asked.append(node.name)
+        return super().filter(pod, node)
+
+
+def test_node_verdicts_are_kept_until_the_node_or_the_pod_class_changes():
+    """Every active filter is node-local: a node's verdict is computed once per pod class and
+    node generation, so a burst of pods from one template filters only the nodes that changed."""
+    fit = CountingFit()
+    prof = Profile(filters=[fit], scores=[], rng=random.Random(0), percentage_of_nodes_to_score=100)
+    nodes = [NodeInfo(node(f"n{i}", cpu="1")) for i in range(3)]
+    assert [n.name for n in prof.find_nodes(pod("a", cpu="300m"), nodes)] == ["n0", "n1", "n2"]
+    assert fit.asked == ["n0", "n1", "n2"]
+    fit.asked.clear()
+    assert len(prof.find_nodes(pod("b", cpu="300m"), nodes)) == 3       # same class, nothing changed
+    assert fit.asked == []
+    nodes[1].add_pod(pod("x", cpu="800m", node_name="n1"))              # n1 changed: only n1 again
+    assert [n.name for n in prof.find_nodes(pod("c", cpu="300m"), nodes)] == ["n0", "n2"]
+    assert fit.asked == ["n1"]
+    fit.asked.clear()
+    nodes[1].remove_pod("default/x")
+    nodes[2].set_node(node("n2", cpu="100m"))                           # a node update counts too
+    assert [n.name for n in prof.find_nodes(pod("d", cpu="300m"), nodes)] == ["n0", "n1"]
+    assert fit.asked == ["n1", "n2"]
+    fit.asked.clear()
+    assert [n.name for n in prof.find_nodes(pod("e", cpu="100m"), nodes)] == ["n0", "n1", "n2"]
+    assert fit.asked == ["n0", "n1", "n2"]                              # another class: every node
+
+
+@pytest.mark.parametrize("change, pods", [
+    ("nothing", ["plain", "cpu", "tolerant", "picky", "ports"]),
+    ("fill n1", ["cpu", "cpu", "plain"]),
+    ("taint n2", ["plain", "tolerant", "plain"]),
+    ("cordon n0", ["plain", "tolerant", "picky"]),
+    ("relabel n3", ["picky", "picky", "plain"]),
+    ("ports on n4", ["ports", "plain", "ports"]),
+    ("free n1", ["cpu", "plain"]),
+])
+def test_kept_verdicts_match_a_fresh_look(change, pods):
+    """Whatever changed on a node (its pods, taints, cordon, labels), the verdicts a profile kept
+    from earlier cycles give the same feasible nodes and the same FitError text as a profile
+    looking at fresh copies of the same nodes."""
+    toleration = [{"key": "dedicated", "operator": "Exists"}]
+
+    def make(kind, i):
+        return {"plain": lambda: pod(f"p{i}"), "cpu": lambda: pod(f"p{i}", cpu="1500m"),
+                "tolerant": lambda: pod(f"p{i}", tolerations=toleration),
+                "picky": lambda: pod(f"p{i}", node_selector={"disk": "ssd"}),
+                "ports": lambda: with_host_port(pod(f"p{i}"), 8080)}[kind]()
+
+    def with_host_port(p, port):
+        p["spec"]["containers"][0]["ports"] = [{"containerPort": port, "hostPort": port}]
+        return p
+
+    specs = {f"n{i}": node(f"n{i}", cpu="2", labels={"disk": "ssd"} if i % 2 else None) for i in range(5)}
+    infos = [NodeInfo(specs[n]) for n in sorted(specs)]
+    kept = default_profile(random.Random(0))
+    kept.percentage_of_nodes_to_score = 100
+    kept.find_nodes(make(pods[0], 0), infos)            # verdicts kept for the first pod's class
+    by = {ni.name: ni for ni in infos}
+    if change == "fill n1":
+        by["n1"].add_pod(pod("big", cpu="1", node_name="n1"))
+    elif change == "taint n2":
+        by["n2"].set_node(node("n2", cpu="2", taints=[{"key": "dedicated", "effect": "NoSchedule"}]))
+    elif change == "cordon n0":
+        by["n0"].set_node(node("n0", cpu="2", unschedulable=True))
+    elif change == "relabel n3":
+        by["n3"].set_node(node("n3", cpu="2"))
+    elif change == "ports on n4":
+        by["n4"].add_pod(with_host_port(pod("web", node_name="n4"), 8080))
+    elif change == "free n1":
+        by["n1"].add_pod(pod("big", cpu="1", node_name="n1"))
+        kept.find_nodes(make("cpu", 0), infos)
+        by["n1"].remove_pod("default/big")
+    for i, kind in enumerate(pods):
+        p = make(kind, i + 1)
+        fresh = [NodeInfo(ni.node, list(ni.pods)) for ni in infos]
+        look = default_profile(random.Random(0))
+        look.percentage_of_nodes_to_score = 100
+
+        def outcome(prof, nodes):
+            try:
+                return [ni.name for ni in prof.find_nodes(p, nodes)]
+            except FitError as e:
+                return e.message()
+        assert outcome(kept, infos) == outcome(look, fresh), (change, kind)
+
+
 def test_chunked_filtering_matches_node_by_node():
     """Filters run a chunk of nodes at a time; the outcome must be what checking node after node
     and stopping at the wanted number of feasible nodes gives: same feasible nodes, same reasons
@@ -176,16 +281,19 @@ def test_chunked_filtering_matches_node_by_node():
         return feasible, reasons, (start + looked) % len(nodes)
 
     assert FILTER_CHUNK < 300
-    for pct, start in ((10, 0), (10, 250), (40, 37), (100, 0)):
+    for pct, start, path in ((10, 0, "memo"), (10, 250, "memo"), (40, 37, "memo"), (100, 0, "memo"),
+                             (10, 0, "chunks"), (10, 250, "chunks"), (40, 37, "chunks"), (100, 0, "chunks")):
         nodes = build()
         prof = default_profile(random.Random(0))
+        if path == "chunks":                    # a filter that is not node-local: no memo, chunks
+            prof.filters.append(PassNotLocal())
         prof.percentage_of_nodes_to_score, prof.next_start = pct, start
         p = pod("p", cpu="500m")
         want_feasible, _, want_next = by_hand(prof, p, nodes, start if pct < 100 else 0)
         got = prof.find_nodes(p, nodes)
-        assert [ni.name for ni in got] == want_feasible, pct
+        assert [ni.name for ni in got] == want_feasible, (pct, path)
         if pct < 100:
-            assert prof.next_start == want_next, pct
+            assert prof.next_start == want_next, (pct, path)
     try:                                                    # nothing fits: every node's reason
         default_profile(random.Random(0)).find_nodes(pod("big", cpu="64"), build())
     except FitError as e:
