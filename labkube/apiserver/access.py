@@ -40,7 +40,7 @@ def request_user(request: web.Request) -> UserInfo:
         issuer = app.get(ISSUER)
         if token is None or issuer is None or cache is None:
             raise _unauthorized()
-        user = issuer.user(token, cache.service_accounts)
+        user = issuer.user(token, cache.service_accounts, cache.secret_tokens)
         if user is None:
             raise _unauthorized()
     if cache is None:  # authorization not started (an app without the lifecycle): authentication only
@@ -61,18 +61,20 @@ def request_user(request: web.Request) -> UserInfo:
     return user
 
 
-async def start(app: web.Application, reg, tls_key_file: str | None) -> None:
-    """Bootstrap the default roles, load the RBAC cache and the token issuer."""
+async def start(app: web.Application, reg, tls_key_file: str | None, ca_file: str | None = None) -> None:
+    """Bootstrap the default roles, load the RBAC cache and the token issuer (ca_file: the CA
+    written into ServiceAccount token Secrets)."""
     from .authz_bootstrap import bootstrap_rbac
     await bootstrap_rbac(reg)
-    cache = RbacCache()
-    await cache.start(reg)
-    app[CACHE] = cache
+    issuer = None
     if tls_key_file:
         try:
-            app[ISSUER] = satokens.TokenIssuer.from_key_file(tls_key_file)
+            issuer = app[ISSUER] = satokens.TokenIssuer.from_key_file(tls_key_file)
         except OSError as e:
             log.warning("no ServiceAccount tokens: cannot read %s: %s", tls_key_file, e)
+    cache = RbacCache(issuer, ca_file)
+    await cache.start(reg)
+    app[CACHE] = cache
 
 
 async def stop(app: web.Application) -> None:

@@ -8,6 +8,10 @@ from the apiserver's TLS private key, so tokens stay valid across restarts of th
 apiserver and no other key file is needed. (Kubernetes signs with RS256/ES256 so that others can
 verify with the public key; nothing in the lab verifies tokens but the apiserver itself.)
 
+Secrets of type kubernetes.io/service-account-token (annotation kubernetes.io/service-account.name)
+get a long-lived token, the CA and the namespace written into them (`rbaccache.py` does what
+Kubernetes' tokens controller does); such a token is valid while its Secret holds it.
+
 A bearer token authenticates as the ServiceAccount, with groups system:serviceaccounts,
 system:serviceaccounts:<ns> and system:authenticated, while it is unexpired, names the
 apiserver's audience and its ServiceAccount still exists with the same uid.
@@ -29,6 +33,10 @@ from .httputil import read_body, reply
 from .tls import UserInfo
 
 ISSUER = "https://kubernetes.default.svc.cluster.local"
+LEGACY_ISSUER = "kubernetes/serviceaccount"
+LEGACY_TYPE = "kubernetes.io/service-account-token"
+SA_NAME_ANNOTATION = "kubernetes.io/service-account.name"
+SA_UID_ANNOTATION = "kubernetes.io/service-account.uid"
 AUDIENCES = (ISSUER,)
 DEFAULT_SECONDS = 3600
 MIN_SECONDS = 600
@@ -69,8 +77,19 @@ class TokenIssuer:
         sig = hmac.new(self._key, body, hashlib.sha256).digest()
         return (body + b"." + _b64(sig)).decode(), iat + seconds
 
+    def issue_legacy(self, namespace: str, name: str, uid: str, secret: str) -> str:
+        """The long-lived token of a Secret of type kubernetes.io/service-account-token (valid
+        while that Secret holds it), with the claims Kubernetes' tokens controller writes."""
+        p = "kubernetes.io/serviceaccount/"
+        claims = {"iss": LEGACY_ISSUER, p + "namespace": namespace, p + "secret.name": secret,
+                  p + "service-account.name": name, p + "service-account.uid": uid,
+                  "sub": service_account_user(namespace, name)}
+        body = _HEADER + b"." + _b64(jsonio.dumps(claims))
+        return (body + b"." + _b64(hmac.new(self._key, body, hashlib.sha256).digest())).decode()
+
     def claims(self, token: str, now: float | None = None) -> dict | None:
-        """The claims of a token this issuer signed that is valid now, else None."""
+        """The claims of a token this issuer signed that is valid now, else None (a legacy
+        Secret token's claims are returned as they are: the caller checks its Secret)."""
         parts = token.split(".")
         if len(parts) != 3:
             return None
@@ -82,6 +101,8 @@ class TokenIssuer:
             return None
         if not hmac.compare_digest(sig, hmac.new(self._key, body, hashlib.sha256).digest()):
             return None
+        if isinstance(claims, dict) and claims.get("iss") == LEGACY_ISSUER:
+            return claims
         t = time.time() if now is None else now
         if not isinstance(claims, dict) or not isinstance(claims.get("exp"), int) or claims["exp"] <= t \
                 or claims.get("nbf", 0) > t + 60 or claims.get("iss") != ISSUER:
@@ -91,25 +112,34 @@ class TokenIssuer:
             return None
         return claims
 
-    def user(self, token: str, service_accounts: dict[tuple[str, str], str]) -> UserInfo | None:
-        """The ServiceAccount a bearer token authenticates, or None (bad, expired, or its
-        ServiceAccount deleted or recreated since). Checked tokens are remembered until expiry."""
+    def user(self, token: str, service_accounts: dict[tuple[str, str], str],
+             secret_tokens: dict[tuple[str, str], str] | None = None) -> UserInfo | None:
+        """The ServiceAccount a bearer token authenticates, or None (bad, expired, its
+        ServiceAccount deleted or recreated since, or - a legacy Secret token - its Secret gone
+        or holding another token). Checked tokens are remembered until expiry."""
         now = time.time()
         hit = self._verified.get(token)
         if hit is None:
             claims = self.claims(token, now)
             if claims is None:
                 return None
-            k8s = claims.get("kubernetes.io") or {}
-            ns, sa = k8s.get("namespace", ""), k8s.get("serviceaccount") or {}
-            info = UserInfo(service_account_user(ns, sa.get("name", "")),
-                            service_account_groups(ns) + ("system:authenticated",))
-            hit = (info, claims["exp"], (ns, sa.get("name", "")), sa.get("uid", ""))
+            if claims.get("iss") == LEGACY_ISSUER:
+                p = "kubernetes.io/serviceaccount/"
+                ns, name = claims.get(p + "namespace", ""), claims.get(p + "service-account.name", "")
+                uid, exp, secret = claims.get(p + "service-account.uid", ""), float("inf"), claims.get(p + "secret.name")
+            else:
+                k8s = claims.get("kubernetes.io") or {}
+                ns, sa = k8s.get("namespace", ""), k8s.get("serviceaccount") or {}
+                name, uid, exp, secret = sa.get("name", ""), sa.get("uid", ""), claims["exp"], None
+            info = UserInfo(service_account_user(ns, name), service_account_groups(ns) + ("system:authenticated",))
+            hit = (info, exp, (ns, name), uid, secret)
             if len(self._verified) > 10000:
                 self._verified.clear()
             self._verified[token] = hit
-        info, exp, sa_key, uid = hit
+        info, exp, sa_key, uid, secret = hit
         if exp <= now or service_accounts.get(sa_key) != uid:
+            return None
+        if secret is not None and (secret_tokens or {}).get((sa_key[0], secret)) != token:
             return None
         return info
 

@@ -139,11 +139,43 @@ async def test_service_account_token(server):
         assert (await sa.get("/api/v1/namespaces/dev/pods")).status == 401
 
 
+async def test_service_account_token_secret(server):
+    """The long-lived token of a Secret of type kubernetes.io/service-account-token (a course's
+    `kubectl get secret -o jsonpath={.data.token} | base64 -d`): written by the apiserver, valid
+    while the Secret holds it."""
+    import asyncio
+    import base64
+    secret = {"metadata": {"name": "reader-token", "annotations": {"kubernetes.io/service-account.name": "reader"}},
+              "type": "kubernetes.io/service-account-token"}
+    async with server.session("admin") as admin:
+        assert (await admin.post("/api/v1/namespaces/dev/secrets", json=secret)).status == 201
+        await _bind(admin, "sa", {"kind": "ServiceAccount", "name": "reader", "namespace": "dev"})
+        for _ in range(100):
+            s = await (await admin.get("/api/v1/namespaces/dev/secrets/reader-token")).json()
+            if (s.get("data") or {}).get("token"):
+                break
+            await asyncio.sleep(0.05)
+        data = s["data"]
+        assert base64.b64decode(data["namespace"]) == b"dev"
+        assert base64.b64decode(data["ca.crt"]) == (server.dir / "ca.crt").read_bytes()
+        assert s["metadata"]["annotations"]["kubernetes.io/service-account.uid"]
+        token = base64.b64decode(data["token"]).decode()
+    async with server.session(token=token) as sa:
+        assert (await sa.get("/api/v1/namespaces/dev/pods")).status == 200
+        assert (await sa.delete("/api/v1/namespaces/dev/pods/web")).status == 403
+    async with server.session("admin") as admin:
+        assert (await admin.delete("/api/v1/namespaces/dev/secrets/reader-token")).status == 200
+    async with server.session(token=token) as sa:
+        assert (await sa.get("/api/v1/namespaces/dev/pods")).status == 401
+
+
 async def test_impersonation(server):
     as_reader = {"Impersonate-User": "system:serviceaccount:dev:reader"}
     async with server.session("admin") as admin, server.session("jane") as jane:
         await _bind(admin, "sa", {"kind": "ServiceAccount", "name": "reader", "namespace": "dev"})
         assert (await admin.get("/api/v1/namespaces/dev/pods/web", headers=as_reader)).status == 200
+        # a plain GET by system:masters acting as someone else is that someone's (not the direct path's)
+        assert (await admin.get("/api/v1/namespaces/dev/pods/web", headers={"Impersonate-User": "nobody"})).status == 403
         r = await admin.delete("/api/v1/namespaces/dev/pods/web", headers=as_reader)
         assert r.status == 403 and 'User "system:serviceaccount:dev:reader" cannot delete' in (await r.json())["message"]
         r = await admin.post(f"{AUTHZ.replace('authorization', 'authentication')}/selfsubjectreviews", json={},
