@@ -76,7 +76,7 @@ async def _lifecycle(app: web.Application):
     await bootstrap(reg, cfg.bind_address if cfg.bind_address not in ("0.0.0.0", "::") else "127.0.0.1",
                     cfg.secure_port)
     if app[keys.STATE]["authorize"]:
-        await access.start(app, reg, cfg.tls_private_key_file)  # default roles, RBAC cache, token issuer
+        await access.start(app, reg, cfg.tls_private_key_file, cfg.client_ca_file)  # roles, RBAC cache, tokens
     app[keys.STATE]["ready"] = True
     log.info("storage %s open at revision %d", cfg.storage.get("path"), storage.revision)
     yield
