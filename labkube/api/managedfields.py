@@ -21,6 +21,7 @@ import json
 from dataclasses import dataclass
 
 from .errors import ApiError
+from .memo import JsonMemo, fresh, text_of
 from .meta import now as _now
 from .patch.strategic import MERGE_KEYS, PRIMITIVE_MERGE, merge_map
 
@@ -180,6 +181,25 @@ def _trie(value, name: str):
     return {}
 
 
+SPEC_TRIES = JsonMemo()  # a spec's text -> (its FieldsV1 node as JSON text, or None: no fields)
+
+
+def _spec_trie(spec):
+    """_trie(spec, "spec"), kept per spec text: objects from one template share it."""
+    key = SPEC_TRIES.key(spec)
+    hit = SPEC_TRIES.get(key)
+    if hit is not None:
+        return None if hit[0] is None else fresh(hit[0])
+    node = _trie(spec, "spec")
+    if node is None:
+        SPEC_TRIES.put(key, (None,))
+    else:
+        text = text_of(node)
+        if text is not None:
+            SPEC_TRIES.put(key, (text,))
+    return node
+
+
 def fields_v1_of(obj: dict, status_scope: bool | None) -> dict:
     """FieldsV1 of an object's managed fields (scopes as in `fields`)."""
     out: dict = {}
@@ -200,7 +220,7 @@ def fields_v1_of(obj: dict, status_scope: bool | None) -> dict:
             if md:
                 out["f:metadata"] = md
             continue
-        child = _trie(v, k)
+        child = _spec_trie(v) if k == "spec" else _trie(v, k)
         if child is not None:
             out["f:" + k] = child
     return out

@@ -1,5 +1,13 @@
-"""Defaults for Pods and pod templates, as the upstream apiserver applies them."""
+"""Defaults for Pods and pod templates, as the upstream apiserver applies them.
+
+A Pod's spec defaults are a function of its spec alone: `default_pod` keeps them per spec text
+(`labkube.api.memo`), so pods from one template are defaulted by one JSON parse.
+"""
 from __future__ import annotations
+
+from ..memo import JsonMemo, fresh, text_of
+
+SPEC_MEMO = JsonMemo()  # a pod's spec text -> (its defaulted spec text, its QoS class)
 
 
 def _pull_policy(image: str) -> str:
@@ -85,6 +93,25 @@ def default_pod(obj: dict) -> None:
     spec = obj.setdefault("spec", {})
     if not isinstance(spec, dict):
         return
+    key = SPEC_MEMO.key(spec)
+    hit = SPEC_MEMO.get(key)
+    if hit is not None:
+        obj["spec"] = fresh(hit[0])
+        qos = hit[1]
+    else:
+        _default_pod_spec(spec)
+        qos = qos_class(spec)
+        text = text_of(spec)
+        if text is not None:
+            SPEC_MEMO.put(key, (text, qos))
+    status = obj.get("status") if isinstance(obj.get("status"), dict) else {}
+    status.setdefault("phase", "Pending")
+    status["qosClass"] = qos
+    obj["status"] = status
+
+
+def _default_pod_spec(spec: dict) -> None:
+    """A Pod's own spec defaults (a template's are default_pod_spec's)."""
     default_pod_spec(spec)
     spec.setdefault("serviceAccountName", "default")
     spec.setdefault("serviceAccount", spec["serviceAccountName"])
@@ -92,8 +119,4 @@ def default_pod(obj: dict) -> None:
     spec.setdefault("preemptionPolicy", "PreemptLowerPriority")
     tol = spec.get("tolerations") or []
     keys = {(t or {}).get("key") for t in tol}
-    spec["tolerations"] = tol + [t for t in _NOT_READY if t["key"] not in keys]
-    status = obj.get("status") if isinstance(obj.get("status"), dict) else {}
-    status.setdefault("phase", "Pending")
-    status["qosClass"] = qos_class(spec)
-    obj["status"] = status
+    spec["tolerations"] = tol + [dict(t) for t in _NOT_READY if t["key"] not in keys]

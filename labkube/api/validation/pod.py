@@ -1,8 +1,13 @@
-"""Validation of Pods and pod templates (containers, ports, volumes, policies)."""
+"""Validation of Pods and pod templates (containers, ports, volumes, policies).
+
+A Pod's validation is a function of its spec alone: `validate_pod` remembers the spec texts
+that passed (`labkube.api.memo`), so pods from one template are validated once.
+"""
 from __future__ import annotations
 
 from .field import FieldError, Path, duplicate, forbidden, invalid, not_found, required, unsupported
 from .. import quantity
+from ..memo import JsonMemo
 from .names import check_labels, dns1123_label
 
 RESTART = ("Always", "OnFailure", "Never")
@@ -141,8 +146,18 @@ def validate_pod_spec(spec, p: Path, template: bool = False) -> list[FieldError]
     return errs
 
 
+VALID_SPECS = JsonMemo()  # pod spec texts that validated without error -> True
+
+
 def validate_pod(obj: dict) -> list[FieldError]:
-    return validate_pod_spec(obj.get("spec"), Path("spec"))
+    spec = obj.get("spec")
+    key = VALID_SPECS.key(spec) if isinstance(spec, dict) else None
+    if VALID_SPECS.get(key):
+        return []
+    errs = validate_pod_spec(spec, Path("spec"))
+    if not errs:
+        VALID_SPECS.put(key, True)
+    return errs
 
 
 _MUTABLE = ("activeDeadlineSeconds", "tolerations", "terminationGracePeriodSeconds")
