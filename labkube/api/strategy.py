@@ -9,8 +9,6 @@
 """
 from __future__ import annotations
 
-import copy
-
 from . import crschema
 from .defaults import apply_defaults
 from .meta import generate_name, metadata, new_uid, now
@@ -76,11 +74,13 @@ INTERNAL = ("binding", "finalize", "ephemeralcontainers")   # their handlers bui
 
 
 def prepare_update(res: Resource, new: dict, old: dict, subresource: str | None = None) -> dict:
-    """The object to store for an update of the main resource or its status."""
+    """The object to store for an update of the main resource or its status.
+
+    old: the stored object, the caller's own copy (parts of it go into the result uncopied)."""
     if subresource in INTERNAL:
         return new
     if subresource == "status":
-        out = copy.deepcopy(old)
+        out = old
         out["status"] = new.get("status") if new.get("status") is not None else {}
         if res.name == "pods" and not res.custom:
             apply_defaults(res, out)
@@ -96,11 +96,11 @@ def prepare_update(res: Resource, new: dict, old: dict, subresource: str | None 
         else:
             md.pop(f, None)
     if om.get("managedFields"):  # server-owned: the apiserver computes them after the update
-        md["managedFields"] = copy.deepcopy(om["managedFields"])
+        md["managedFields"] = om["managedFields"]
     else:
         md.pop("managedFields", None)
     if has_status_subresource(res) and "status" in old:
-        new["status"] = copy.deepcopy(old["status"])
+        new["status"] = old["status"]
     elif has_status_subresource(res):
         new.pop("status", None)
     for k in [k for k, v in md.items() if v is None]:

@@ -12,6 +12,7 @@ from .. import jsonio
 from ..api import errors
 from ..api import managedfields
 from ..api.managedfields import APPLY, Manager
+from ..api.memo import clone
 from ..api.resources import Resource, resource
 from ..api.shape import shape_error
 from ..api.strategy import INTERNAL, has_status_subresource, prepare_create, prepare_update, strip_for_compare
@@ -142,7 +143,7 @@ class Registry(Reader):
         if md.get("name") and md["name"] != name:
             raise errors.bad_request(f'the name of the object ({md["name"]}) does not match the name on the URL ({name})')
         want = md.get("resourceVersion")
-        return await self.guaranteed_update(res, ns, name, lambda cur: copy.deepcopy(obj), sub, dry_run,
+        return await self.guaranteed_update(res, ns, name, lambda cur: clone(obj), sub, dry_run,
                                             precondition=str(want) if want else None, manager=manager)
 
     async def guaranteed_update(self, res: Resource, ns: str | None, name: str, mutate, sub: str | None = None,
@@ -151,17 +152,20 @@ class Registry(Reader):
         """Read, mutate(current) -> new, store with a revision precondition; retry on races.
 
         manager: who writes, for managedFields. An Update manager owns what it changed; for an
-        Apply manager, mutate is `managedfields.apply` and has set them already."""
+        Apply manager, mutate is `managedfields.apply` and has set them already.
+        mutate and prepare_update each get their own parse of the stored text (several times
+        cheaper than deep copies of the current object)."""
         k = key(res, ns, name)
         for _ in range(20):
             try:
-                cur, rev = await self.storage.get(k, True)
+                text, rev = await self.storage.get_raw(k, True)
             except KeyNotFound:
                 raise errors.not_found(res.name, name, res.group) from None
+            cur = jsonio.loads(text)
             if precondition is not None and precondition != str(rev):
                 raise errors.conflict(res.name, name, "the object has been modified; please apply your changes "
                                       "to the latest version and try again", res.group)
-            new = mutate(with_rv(copy.deepcopy(cur), rev))
+            new = mutate(with_rv(jsonio.loads(text), rev))
             if not isinstance(new, dict):
                 raise errors.bad_request("the body of the request must be a JSON object")
             new.setdefault("metadata", {})
@@ -175,7 +179,7 @@ class Registry(Reader):
             # stored one as the base (kubectl's client-side to server-side apply migration, or [{}] to reset)
             sent_fields = new["metadata"].get("managedFields") if manager else None
             with _malformed(res):
-                new = prepare_update(res, new, with_rv(copy.deepcopy(cur), rev), sub)
+                new = prepare_update(res, new, with_rv(jsonio.loads(text), rev), sub)
                 if res.name == "services" and sub is None:
                     carry_over(new, cur)
                 errs = validate(res, new, None if sub in INTERNAL else cur)
