@@ -169,7 +169,7 @@ class RbacIndex:
         self._by_user: dict[str, list[_Grant]] | None = None
         self._by_group: dict[str, list[_Grant]] = {}
         self._rules_memo: dict[tuple, tuple] = {}
-        self._role_rules: dict[tuple[str, str], tuple[Rule, ...]] = {}
+        self._role_rules: dict[tuple[str, str, str], tuple[Rule, ...]] = {}   # (kind, namespace, name)
 
     # -- changes ----------------------------------------------------------------------------
     def put(self, resource: str, namespace: str, name: str, obj: dict | None) -> None:
@@ -222,18 +222,17 @@ class RbacIndex:
     def role_rules(self, kind: str, namespace: str, name: str) -> tuple[Rule, ...]:
         """The compiled rules of a Role (namespace, name) or ClusterRole (name); a ClusterRole
         with an aggregationRule has the rules of every ClusterRole its selectors match."""
-        k = (namespace if kind == "Role" else "", name) if kind in ("Role", "ClusterRole") else None
-        if k is None:
+        if kind not in ("Role", "ClusterRole"):
             return ()
-        hit = self._role_rules.get((kind,) + k)
+        k = (kind, namespace if kind == "Role" else "", name)
+        hit = self._role_rules.get(k)
         if hit is not None:
             return hit
         if kind == "Role":
-            raw = (self.roles.get(k) or {}).get("rules") or []
+            raw = (self.roles.get((namespace, name)) or {}).get("rules") or []
         else:
             raw = self.cluster_role_raw_rules(name)
-        rules = tuple(Rule(r) for r in raw if isinstance(r, dict))
-        self._role_rules[(kind,) + k] = rules
+        rules = self._role_rules[k] = tuple(Rule(r) for r in raw if isinstance(r, dict))
         return rules
 
     def cluster_role_raw_rules(self, name: str, seen: frozenset = frozenset()) -> list[dict]:
