@@ -16,6 +16,7 @@ from aiohttp import web
 from ..api import errors
 from . import impersonation, satokens
 from .authz import MASTERS, attributes, forbidden
+from .httputil import qbool
 from .rbaccache import RbacCache
 from .tls import UserInfo, peer_user
 
@@ -50,8 +51,7 @@ def request_user(request: web.Request) -> UserInfo:
         user = impersonation.impersonate(headers, user, index)
         if MASTERS in user.groups:
             return user
-    a = attributes(user.name, user.groups, request.method, request.path,
-                   request.query.get("watch") in ("true", "1"))
+    a = attributes(user.name, user.groups, request.method, request.path, qbool(request, "watch"))
     allowed, _ = index.authorize(a)
     if not allowed:
         # a lab component denied is a gap in authz_bootstrap's roles: say so where the operator looks
