@@ -568,14 +568,6 @@ def test_a_mistaken_command_gets_a_clear_error(lab, web, args, says):
     assert out.returncode != 0 and says in out.stderr, out.stderr
 
 
-def test_debug_says_that_ephemeral_containers_are_off(lab, web):
-    """The lab has no ephemeral containers: kubectl debug says so (it once crashed instead)."""
-    pod = get_json("pods", "-l", "app=web", env=lab)["items"][0]["metadata"]["name"]
-    out = kubectl("debug", pod, "--image=busybox", "--attach=false", "--", "true", env=lab, check=False)
-    assert out.returncode != 0 and "ephemeral containers are disabled for this cluster" in out.stderr, out.stderr
-    assert "panic" not in out.stderr
-
-
 def test_explain_and_can_i(lab):
     explained = kubectl("explain", "deployment.spec.strategy.rollingUpdate", env=lab).stdout
     assert "maxSurge" in explained and "maxUnavailable" in explained
