@@ -14,7 +14,10 @@ at 2 vCPUs, kube-proxy started before the Ready wait, side-by-side smoke checks 
 systemctl round trips, 23:08 under load 9-12 from other test runs: box 211.5 s,
 up 1027.3 s, down 10.3 s, and 23:33 under load 6-7: box 172.3 s, up 730.2 s, down 9.2 s
 (neither comparable: VMs at nice 10 starved, labctl reinstalled in the VMs because the
-wheelhouse changed after the box build). up is still over its goal.
+wheelhouse changed after the box build). Quiet run of 2026-12-02 00:29 (load 2-4) with
+those changes: up 447.2 s (create 170.6, site.yml 208.7, smoke ~68), slower than 323.0 s;
+the master's second vCPU and the kube-proxy overlap were then reverted (the A/B at
+01:27-02:05 was drowned by load 8-18 from other runs: see the README). up is still over its goal.
 A step that fails is reported with its error (and null timings) instead of aborting;
 on SIGTERM the labs are torn down and what was measured so far is printed
 ("interrupted": true). Besides the totals, the result names the slowest site.yml /
