@@ -23,6 +23,8 @@ from .tls import UserInfo, peer_user
 log = logging.getLogger(__name__)
 CACHE = web.AppKey("rbac_cache", RbacCache)
 ISSUER = web.AppKey("token_issuer", satokens.TokenIssuer)
+
+
 def _unauthorized() -> errors.ApiError:
     return errors.ApiError(401, "Unauthorized", "Unauthorized")
 
