@@ -42,16 +42,31 @@ class WatchStream:
 
     async def next(self, timeout: float | None = None):
         """(type, object, storage event or None), TIMEOUT, or None at the end."""
-        if self._initial:
-            return (*self._initial.popleft(), None)
-        if self._initial_end_rv is not None:
-            rv, self._initial_end_rv = self._initial_end_rv, None
-            return "BOOKMARK", {"metadata": {"resourceVersion": rv,
-                                             "annotations": {INITIAL_EVENTS_END: "true"}}}, None
+        if self._initial or self._initial_end_rv is not None:
+            return self._next_initial()
         while True:
             ev = await self._watch.next_event(timeout)
             if ev is None or ev == TIMEOUT:
                 return ev
+            out = self._translate(ev)
+            if out is not None:
+                return (*out, ev)
+
+    def _next_initial(self):
+        if self._initial:
+            return (*self._initial.popleft(), None)
+        rv, self._initial_end_rv = self._initial_end_rv, None
+        return "BOOKMARK", {"metadata": {"resourceVersion": rv, "annotations": {INITIAL_EVENTS_END: "true"}}}, None
+
+    def next_nowait(self):
+        """What next() would return at once, or None when it would have to wait (or the watch
+        ended); never waits. The HTTP side writes the events already queued in one go."""
+        if self._initial or self._initial_end_rv is not None:
+            return self._next_initial()
+        while True:
+            ev = self._watch.next_event_nowait()
+            if ev is None:
+                return None
             out = self._translate(ev)
             if out is not None:
                 return (*out, ev)

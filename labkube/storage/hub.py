@@ -68,6 +68,9 @@ class HubWatch(Watch):
                     return TIMEOUT
         return self._queue.popleft()
 
+    def next_event_nowait(self):
+        return self._queue.popleft() if self._queue else None
+
     def __aiter__(self):
         return self._iterate()
 

@@ -48,6 +48,11 @@ class Watch(abc.ABC):
     async def next_event(self, timeout: float | None = None):
         """The next Event; the string "timeout" if none arrived in time; None when ended."""
 
+    def next_event_nowait(self):
+        """The next Event if one is queued already, else None (never waits; a backend without
+        a queue of its own answers None and its watchers get one event per wake-up)."""
+        return None
+
     @property
     @abc.abstractmethod
     def closed_reason(self) -> str | None:

@@ -152,3 +152,30 @@ async def test_streaming_list_options_are_validated(api, query, field):
     body = await resp.json()
     assert [c["field"] for c in body["details"]["causes"]] == [field]
     assert body["message"].startswith('ListOptions.meta.k8s.io "" is invalid: ' + field + ": Forbidden")
+
+
+async def test_events_committed_together_go_out_together_in_order(api):
+    """A batch commit publishes its events at once: a watcher writes the ones queued behind the
+    first in the same HTTP chunk (one write, not one per event), in revision order."""
+    from labkube.api.resources import resource
+    from labkube.apiserver import keys
+    reg = api.server.app[keys.REGISTRY]
+    resp = await api.get(PODS + "?watch=true")
+    one = await api.get(PODS + "?watch=true&fieldSelector=metadata.name%3Db7")   # the others filtered out
+    await asyncio.gather(*(reg.create(resource("pods"), "default", pod(f"b{i}")) for i in range(20)))
+    data, chunks = b"", 0
+    while data.count(b"\n") < 20:
+        part, end_of_chunk = await asyncio.wait_for(resp.content.readchunk(), 30)
+        assert part, "the stream ended early"
+        data += part
+        chunks += end_of_chunk
+    evs = [json.loads(line) for line in data.splitlines()]
+    assert [e["type"] for e in evs] == ["ADDED"] * 20
+    assert sorted(e["object"]["metadata"]["name"] for e in evs) == sorted(f"b{i}" for i in range(20))
+    rvs = [int(e["object"]["metadata"]["resourceVersion"]) for e in evs]
+    assert rvs == sorted(rvs)
+    assert chunks == 1
+    resp.close()
+    only = await _events(one, 1)
+    assert [(e["type"], e["object"]["metadata"]["name"]) for e in only] == [("ADDED", "b7")]
+    one.close()
