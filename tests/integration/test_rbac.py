@@ -94,9 +94,11 @@ def test_lab_components_work_under_rbac(lab):
     wait_for("2 endpoints", endpoints, timeout=120)
     ip = kubectl("get", "service", "rbac-web", "-o", "jsonpath={.spec.clusterIP}", env=lab).stdout
     # DNS answers the Service's name with its ClusterIP; kube-proxy forwards the ClusterIP to a pod
+    # (nc, not wget: the lab image's busybox wget segfaults in its resolver, even for an IP)
     kubectl("run", "rbac-client", "--image=busybox", "--restart=Never", "--", "sh", "-c",
             "for i in $(seq 30); do nslookup rbac-web.default.svc.cluster.local | grep -q 'Address: *" + ip + "$' "
-            "&& wget -q -O- -T 3 http://" + ip + "/ && exit 0; sleep 1; done; exit 1", env=lab)
+            "&& printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 3 " + ip + " 80 | grep -x hi && exit 0; sleep 1; done; "
+            "exit 1", env=lab)
     wait_for("client done", lambda: kubectl("get", "pod", "rbac-client", "-o", "jsonpath={.status.phase}",
                                             env=lab).stdout in ("Succeeded", "Failed"), timeout=300)
     phase = kubectl("get", "pod", "rbac-client", "-o", "jsonpath={.status.phase}", env=lab).stdout
