@@ -64,6 +64,10 @@ def class_can_provision_on(sc: dict, node: dict) -> bool:
                                 for e in t.get("matchLabelExpressions") or ()) for t in terms)
 
 
+class PreBindError(Exception):
+    """A claim could not be given its volume or node before the binding."""
+
+
 class VolumeBinding(FilterPlugin):
     name = "VolumeBinding"
 
@@ -130,7 +134,17 @@ class VolumeBinding(FilterPlugin):
 
     async def pre_bind(self, client, pod: dict, node: dict) -> None:
         """Before the pod is bound to ``node``: give each of its waiting claims a volume there
-        (pre-bound) or the selected-node annotation for the provisioner."""
+        (pre-bound) or the selected-node annotation for the provisioner. A write the apiserver
+        refuses raises PreBindError (not an ApiError, whose 404/409 would tell the scheduler
+        that the pod is gone or bound): the pod is tried again after a backoff."""
+        try:
+            await self._pre_bind(client, pod, node)
+        except ApiError as e:
+            md = pod.get("metadata") or {}
+            raise PreBindError(f"volumes of pod {md.get('namespace')}/{md.get('name')} on node "
+                               f"{node['metadata']['name']}: {e}") from e
+
+    async def _pre_bind(self, client, pod: dict, node: dict) -> None:
         problem, _, waiting = self._state(pod)
         if problem:
             return              # changed since the cycle: the binding goes on, the kubelet waits for the claim

@@ -8,6 +8,7 @@ import random
 import pytest
 
 from labkube.client.clock import FakeClock
+from labkube.client.errors import ApiError
 from labkube.client.fake import FakeApi
 from labkube.scheduler.plugins import default_profile
 from labkube.scheduler.plugins.volume_binding import SELECTED_NODE
@@ -186,3 +187,24 @@ def test_the_scheduler_keeps_only_claim_volumes_of_a_pod():
     p = claim_pod("app", "data")
     p["spec"]["volumes"].append({"name": "tmp", "emptyDir": {}})
     assert pod_view(p)["spec"]["volumes"] == [{"name": "v0", "persistentVolumeClaim": {"claimName": "data"}}]
+
+
+async def test_a_volume_taken_meanwhile_sends_the_pod_back_to_the_queue():
+    """The volume's pre-binding is refused (409: another claim took it first): the pod is not
+    bound, and it is tried again after its backoff."""
+    api, s, clock = await cluster(storage_class("local", provisioner="kubernetes.io/no-provisioner"),
+                                  volume("local-w3", cls="local", node_name="w3-k8s"),
+                                  claim("data", "local"), claim_pod("app", "data"))
+    refused = []
+
+    def conflict_once(verb, resource, ns, name, body):
+        if resource == "persistentvolumes" and verb == "update" and not refused:
+            refused.append(name)
+            raise ApiError(409, "Conflict", f'persistentvolumes "{name}": the object has been modified')
+    api.reactors.append(conflict_once)
+    await run_queue(api, s)
+    assert refused == ["local-w3"] and await node_of(api, "app") is None
+    assert "default/app" in s.queue
+    clock.advance(10)
+    await run_queue(api, s)
+    assert await node_of(api, "app") == "w3-k8s"
