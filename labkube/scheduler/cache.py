@@ -71,11 +71,13 @@ class SchedulerCache:
         del self._nodes[i]
         if ni.pods:     # pods still bound there stay counted, in case the node comes back
             self._homeless[name] = {pod_key(p): p for p in ni.pods}
-        for idx in (self._nodes.unschedulable, self._nodes.hard_tainted, self._nodes.with_anti_affinity):
+        for idx in (self._nodes.unschedulable, self._nodes.hard_tainted, self._nodes.prefer_tainted,
+                    self._nodes.with_anti_affinity):
             idx.discard(name)
 
     def _index(self, ni: NodeInfo) -> None:
         for idx, on in ((self._nodes.unschedulable, ni.unschedulable), (self._nodes.hard_tainted, ni.hard_taints),
+                        (self._nodes.prefer_tainted, ni.prefer_taints),
                         (self._nodes.with_anti_affinity, ni.anti_affinity_pods())):
             if on:
                 idx.add(ni.name)

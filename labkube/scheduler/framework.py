@@ -207,7 +207,14 @@ class NodeList(list):
         self.by_name: dict[str, NodeInfo] = {}
         self.unschedulable: set[str] = set()           # node names
         self.hard_tainted: set[str] = set()
+        self.prefer_tainted: set[str] = set()          # nodes with PreferNoSchedule taints
         self.with_anti_affinity: set[str] = set()      # nodes with pods that have required anti-affinity
+
+
+class Feasible(list):
+    """The nodes that passed the filters in one cycle (what score plugins get), with `cluster`:
+    the list they were picked from, whose indexes (a NodeList's) tell what no node has."""
+    cluster: list | None = None
 
 
 def nodes_where(nodes: list[NodeInfo], attr: str, test) -> list[NodeInfo]:
@@ -355,7 +362,9 @@ class Profile:
             self.next_start = (start + processed) % n
         if not feasible:
             raise FitError(pod, len(nodes), reasons)
-        return feasible
+        out = Feasible(feasible)
+        out.cluster = nodes
+        return out
 
     def _intern(self, key: tuple) -> tuple:
         """One object per distinct key, so memos compare keys by identity (`is`)."""

@@ -51,7 +51,10 @@ class TaintPreference(_Normalised):
     name = "TaintToleration"
 
     def pre_score(self, pod: dict, nodes: list[NodeInfo]) -> str | None:
-        if not any(ni.prefer_taints for ni in nodes):      # the usual case: all 0
+        # the usual case: no node of the cluster has such a taint (the cache's index says so
+        # without a scan), so every node scores 0
+        known = getattr(getattr(nodes, "cluster", None), "prefer_tainted", None)
+        if (known is not None and not known) or not any(ni.prefer_taints for ni in nodes):
             self.scores = {}
             return SKIP
         return super().pre_score(pod, nodes)

@@ -108,6 +108,14 @@ def test_indexes_follow_node_and_pod_changes():
     c.remove_pod(bound("repel", "w2"))
     c.remove_node("m")
     assert (snap.hard_tainted, snap.with_anti_affinity) == (set(), set())
+    assert snap.prefer_tainted == set()
+    c.set_node(node("w2", taints=[{"key": "k", "effect": "PreferNoSchedule"}]))
+    assert (snap.prefer_tainted, snap.hard_tainted) == ({"w2"}, set())
+    c.set_node(node("w2"))
+    assert snap.prefer_tainted == set()
+    c.set_node(node("w3", taints=[{"key": "k", "effect": "PreferNoSchedule"}]))
+    c.remove_node("w3")
+    assert snap.prefer_tainted == set()
 
 
 def test_node_info_aggregates_follow_add_and_remove():

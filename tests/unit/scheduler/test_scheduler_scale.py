@@ -101,6 +101,43 @@ def test_score_plugins_skip_when_every_node_would_score_the_same():
     assert default_profile(random.Random(0)).select_host(p, nodes) == "w1"
 
 
+class ScanCountingNodes(list):
+    """A plain node list that counts how often a plugin walks it."""
+    walks = 0
+
+    def __iter__(self):
+        type(self).walks += 1
+        return super().__iter__()
+
+
+def test_taint_preference_trusts_the_cluster_index_of_prefer_no_schedule_taints():
+    """Scores get the feasible nodes with the cluster they came from: when the cache's index says
+    no node has a PreferNoSchedule taint, TaintPreference skips without walking the nodes; with
+    such a node in the cluster (feasible or not) it looks at the feasible ones."""
+    from labkube.scheduler.cache import SchedulerCache
+    from labkube.scheduler.framework import SKIP
+    from labkube.scheduler.plugins.preferences import TaintPreference
+    cache = SchedulerCache()
+    for n in ("w1", "w2"):
+        cache.set_node(node(n))
+    prof = default_profile(random.Random(0))
+    feasible = prof.find_nodes(pod("p"), cache.snapshot())
+    assert feasible.cluster is cache.snapshot()
+    walked = ScanCountingNodes(feasible)
+    walked.cluster = feasible.cluster
+    ScanCountingNodes.walks = 0
+    assert TaintPreference().pre_score(pod("p"), walked) == SKIP and ScanCountingNodes.walks == 0
+    cache.set_node(node("w3", taints=[{"key": "k", "effect": "PreferNoSchedule"}], cpu="1m"))
+    feasible = prof.find_nodes(pod("p", cpu="100m"), cache.snapshot())     # w3 is too small
+    assert [ni.name for ni in feasible] == ["w1", "w2"]
+    assert TaintPreference().pre_score(pod("p"), feasible) == SKIP         # none of these is tainted
+    cache.set_node(node("w3", taints=[{"key": "k", "effect": "PreferNoSchedule"}]))
+    taints = TaintPreference()
+    feasible = prof.find_nodes(pod("p"), cache.snapshot())
+    assert taints.pre_score(pod("p"), feasible) is None and taints.score(pod("p"), feasible[2]) == 0.0
+    assert prof.select_host(pod("q"), cache.snapshot()) in ("w1", "w2")
+
+
 async def test_bindings_proceed_while_the_queue_is_long():
     """Cycles are pure computation: the loop must yield between them, or no binding (and no
     informer event, no SIGTERM) gets through until the whole queue is drained."""
