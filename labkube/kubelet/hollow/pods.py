@@ -5,6 +5,9 @@ A bound pod is reported Running and Ready at once (init containers Completed, co
 running; the status is computed by the real kubelet's `status.pod_status`). A pod with a
 deletionTimestamp is finished with the kubelet's final `DELETE gracePeriodSeconds=0`
 (uid precondition), as the fake runtime would after stopping its containers.
+
+The informer keeps `pod_view`s: what this fake runtime reads of a pod, not the whole object
+(it follows every pod of the cluster, and most of each pod is never read here).
 """
 from __future__ import annotations
 
@@ -12,13 +15,32 @@ import asyncio
 import logging
 import time
 
-from labkube.client.informer import Informer
+from labkube.client.informer import Informer, keep_keys
 from labkube.client.workqueue import WorkQueue
 
 from ..runtime.base import ContainerStatus
 from ..status import ContainerView, pod_status
 
 log = logging.getLogger(__name__)
+
+
+META_KEEP = ("name", "namespace", "uid", "resourceVersion", "deletionTimestamp")
+SPEC_KEEP = ("nodeName", "restartPolicy", "hostNetwork")
+CONTAINER_KEEP = ("name", "image", "resources")
+STATUS_KEEP = ("phase", "conditions", "startTime", "qosClass")
+
+
+def pod_view(pod: dict) -> dict:
+    """The fields `HollowPods` and `running_status` read: names, uid, deletionTimestamp, node,
+    restart policy, host network, containers' names, images and resources, and the status
+    fields the kubelet's pod_status carries over (phase, conditions, startTime, qosClass)."""
+    md, spec, st = pod.get("metadata") or {}, pod.get("spec") or {}, pod.get("status") or {}
+    view_spec = {k: spec[k] for k in SPEC_KEEP if k in spec}
+    for k in ("containers", "initContainers"):
+        if k in spec:
+            view_spec[k] = keep_keys(spec[k], CONTAINER_KEEP)
+    return {"metadata": {k: md[k] for k in META_KEEP if k in md}, "spec": view_spec,
+            "status": {k: st[k] for k in STATUS_KEEP if k in st}}
 
 
 def running_status(pod: dict, host_ip: str, pod_ip: str, now: float | None = None) -> dict:
@@ -44,7 +66,7 @@ class HollowPods:
     def __init__(self, client, nodes: dict, workers: int = 16):
         self.client = client
         self.nodes = nodes                  # name -> HollowNode
-        self.informer = Informer(client, "pods")
+        self.informer = Informer(client, "pods", transform=pod_view)
         self.queue = WorkQueue()
         self.workers = workers
         self._reported: set[str] = set()    # uids whose Running status was sent

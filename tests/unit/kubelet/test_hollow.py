@@ -11,7 +11,7 @@ import pytest
 from labkube.client import Client, KubeConfig
 from labkube.kubelet.hollow.__main__ import main as hollow_main
 from labkube.kubelet.hollow.node import pod_cidr
-from labkube.kubelet.hollow.pods import running_status
+from labkube.kubelet.hollow.pods import pod_view, running_status
 from labkube.testing import LocalCluster
 
 
@@ -35,6 +35,49 @@ def test_running_status_and_pod_cidr():
     assert "running" in st["containerStatuses"][0]["state"] and st["containerStatuses"][0]["ready"]
     assert st["initContainerStatuses"][0]["state"]["terminated"]["reason"] == "Completed"
     assert [pod_cidr(0), pod_cidr(1), pod_cidr(256)] == ["10.128.0.0/24", "10.128.1.0/24", "10.129.0.0/24"]
+
+
+FULL_POD = {
+    "apiVersion": "v1", "kind": "Pod",
+    "metadata": {"name": "web-1", "namespace": "shop", "uid": "u-9", "resourceVersion": "42",
+                 "labels": {"app": "web"}, "annotations": {"a": "b"}, "managedFields": [{"manager": "x"}],
+                 "ownerReferences": [{"kind": "ReplicaSet", "name": "web", "uid": "rs", "controller": True}]},
+    "spec": {"nodeName": "hollow-3", "restartPolicy": "Always", "schedulerName": "default-scheduler",
+             "volumes": [{"name": "v", "emptyDir": {}}], "tolerations": [{"operator": "Exists"}],
+             "initContainers": [{"name": "init", "image": "busybox", "command": ["true"]}],
+             "containers": [{"name": "c", "image": "nginx", "env": [{"name": "X", "value": "1"}],
+                             "resources": {"requests": {"cpu": "10m"}, "limits": {"cpu": "10m", "memory": "16Mi"}},
+                             "volumeMounts": [{"name": "v", "mountPath": "/v"}]},
+                            {"name": "side", "image": "busybox", "resources": {}}]},
+    "status": {"phase": "Pending", "qosClass": "Burstable",
+               "conditions": [{"type": "PodScheduled", "status": "True", "lastTransitionTime": "2026-01-01T00:00:00Z"}]},
+}
+
+
+@pytest.mark.parametrize("change", ["as is", "host network", "terminal", "being deleted", "never restart", "no init"])
+def test_the_informer_view_gives_the_same_running_status(change):
+    """The hollow informer keeps a view of each pod; the status sent for it and the decisions made
+    on it are the ones the whole pod would give."""
+    import copy
+    pod = copy.deepcopy(FULL_POD)
+    if change == "host network":
+        pod["spec"]["hostNetwork"] = True
+    elif change == "terminal":
+        pod["status"]["phase"] = "Succeeded"
+    elif change == "being deleted":
+        pod["metadata"]["deletionTimestamp"] = "2026-01-01T00:00:10Z"
+    elif change == "never restart":
+        pod["spec"]["restartPolicy"] = "Never"
+    elif change == "no init":
+        del pod["spec"]["initContainers"]
+    view = pod_view(copy.deepcopy(pod))
+    assert running_status(view, "127.0.0.1", "10.128.3.2", now=5) == running_status(pod, "127.0.0.1", "10.128.3.2", now=5)
+    for path in (("metadata", "name"), ("metadata", "namespace"), ("metadata", "uid"), ("spec", "nodeName"),
+                 ("status", "phase")):
+        assert view[path[0]].get(path[1]) == pod[path[0]].get(path[1])
+    assert view["metadata"].get("deletionTimestamp") == pod["metadata"].get("deletionTimestamp")
+    assert "volumes" not in view["spec"] and "annotations" not in view["metadata"]
+    assert "env" not in view["spec"]["containers"][0]
 
 
 def test_bad_kubeconfig_exits_2(tmp_path, capsys):
