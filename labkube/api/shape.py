@@ -7,6 +7,8 @@ spec.containers of type []object`. Nulls are accepted anywhere (they mean "unset
 """
 from __future__ import annotations
 
+from .memo import JsonMemo
+
 S, I, B, O = "string", "int", "bool", "object"
 MAP = "map[string]string"
 QMAP = "map[string]quantity"
@@ -182,11 +184,37 @@ def _schema(resource_name: str, has_spec: bool) -> dict:
     return schema
 
 
+# per kind, the spec texts that passed: objects from one template (and every update of an
+# object whose spec did not change: status writes, bindings...) skip the spec's walk
+WELL_TYPED_SPECS: dict[str, JsonMemo] = {}
+
+
+def _valid_object(resource_name: str, obj: dict, schema: dict) -> bool:
+    """_valid(obj, schema), the spec looked up by its JSON text first."""
+    spec, spec_schema = obj.get("spec"), schema.get("spec")
+    if type(spec) is not dict or type(spec_schema) is not dict:
+        return _valid(obj, schema)
+    for k, item in obj.items():
+        sub = schema.get(k)
+        if k != "spec" and sub is not None and item is not None and not _valid(item, sub):
+            return False
+    memo = WELL_TYPED_SPECS.get(resource_name)
+    if memo is None:
+        memo = WELL_TYPED_SPECS[resource_name] = JsonMemo()
+    key = memo.key(spec)
+    if memo.get(key):
+        return True
+    if not _valid(spec, spec_schema):
+        return False
+    memo.put(key, True)
+    return True
+
+
 def shape_error(resource_name: str, obj) -> str | None:
     """A decoder-style message for the first wrongly typed field of obj, or None."""
     if not isinstance(obj, dict):
         return f"json: cannot unmarshal {_kind(obj)} into Go value of type object"
     schema = _schema(resource_name, "spec" in obj)
-    if _valid(obj, schema):
+    if _valid_object(resource_name, obj, schema):
         return None
     return check(obj, schema, "")

@@ -51,3 +51,21 @@ def test_fast_walk_agrees_with_the_checker(name, obj, want):
 
 def test_a_non_object_body():
     assert shape.shape_error("pods", [1]) == "json: cannot unmarshal array into Go value of type object"
+
+
+@pytest.mark.parametrize("name,obj,want", CASES, ids=[c[0] for c in CASES])
+def test_remembered_specs_give_the_same_answer(name, obj, want):
+    shape.WELL_TYPED_SPECS.clear()
+    first = shape.shape_error("pods", obj)
+    second = shape.shape_error("pods", obj)     # a well-typed spec: from the memo
+    assert first == second == want
+    remembered = len(shape.WELL_TYPED_SPECS.get("pods") or [])
+    assert remembered == (1 if want is None else 0)   # only specs that passed are kept
+
+
+def test_a_remembered_spec_does_not_hide_errors_elsewhere():
+    shape.WELL_TYPED_SPECS.clear()
+    spec = {"containers": [{"name": "c", "image": "x"}]}
+    assert shape.shape_error("pods", {"metadata": {"name": "a"}, "spec": spec}) is None
+    assert shape.shape_error("pods", {"metadata": {"name": 1}, "spec": spec}) == \
+        "json: cannot unmarshal number into Go struct field metadata.name of type string"
