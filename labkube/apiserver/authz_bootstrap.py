@@ -1,4 +1,5 @@
-"""The default ClusterRoles and ClusterRoleBindings the apiserver creates at start (when missing),
+"""The default ClusterRoles and ClusterRoleBindings the apiserver ensures at start (created when
+missing, missing rules/subjects added to existing ones as upstream's reconciliation does),
 named and shaped as Kubernetes' bootstrap policy: cluster-admin (group system:masters), the
 user-facing aggregated roles admin / edit / view, system:discovery, system:basic-user and
 system:public-info-viewer for every authenticated user, and the roles of the lab's own
@@ -163,19 +164,44 @@ CLUSTER_ROLE_BINDINGS = [
 ]
 
 
+AUTOUPDATE = "rbac.authorization.kubernetes.io/autoupdate"
+
+
+def reconciled(stored: dict, default: dict) -> dict | None:
+    """`stored` with what `default` has and it lacks (rules of a role that is not aggregated,
+    subjects of a binding), as Kubernetes reconciles its bootstrap policy at start; None when
+    nothing is missing or the stored object opted out (annotation autoupdate other than "true")."""
+    if ((stored.get("metadata") or {}).get("annotations") or {}).get(AUTOUPDATE, "true") != "true":
+        return None
+    field = "subjects" if "roleRef" in default else "rules"
+    if field == "rules" and default.get("aggregationRule"):
+        return None  # its rules are the aggregation's (rbaccache)
+    have = stored.get(field) or []
+    missing = [x for x in default.get(field) or [] if x not in have]
+    if not missing:
+        return None
+    return {**stored, field: have + copy.deepcopy(missing)}
+
+
 async def _ensure(reg: Registry, res_name: str, obj: dict) -> None:
     res = resource(res_name)
+    name = obj["metadata"]["name"]
     try:
-        await reg.get(res, None, obj["metadata"]["name"], latest=True)
+        stored = await reg.get(res, None, name, latest=True)
     except ApiError as e:
         if e.code != 404:
             raise
         await reg.create(res, None, copy.deepcopy(obj))
-        log.info("created %s %s", res_name, obj["metadata"]["name"])
+        log.info("created %s %s", res_name, name)
+        return
+    if reconciled(stored, obj) is not None:
+        await reg.guaranteed_update(res, None, name, lambda cur: reconciled(cur, obj) or cur)
+        log.info("reconciled %s %s (added what the default has)", res_name, name)
 
 
 async def bootstrap_rbac(reg: Registry) -> None:
-    """Create the default ClusterRoles and ClusterRoleBindings that are missing (existing ones,
-    possibly edited by the cluster's admin, are left as they are)."""
+    """Create the default ClusterRoles and ClusterRoleBindings that are missing, and add to
+    existing ones the rules or subjects a newer default has (an admin's additions stay; an object
+    annotated rbac.authorization.kubernetes.io/autoupdate: "false" is left alone)."""
     await asyncio.gather(*(_ensure(reg, "clusterroles", r) for r in CLUSTER_ROLES))
     await asyncio.gather(*(_ensure(reg, "clusterrolebindings", b) for b in CLUSTER_ROLE_BINDINGS))
