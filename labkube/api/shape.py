@@ -185,14 +185,17 @@ def _schema(resource_name: str, has_spec: bool) -> dict:
 
 
 # per kind, the spec texts that passed: objects from one template (and every update of an
-# object whose spec did not change: status writes, bindings...) skip the spec's walk
+# object whose spec did not change: status writes, bindings...) skip the spec's walk. Only
+# kinds whose specs are pod specs or templates: small specs that differ on every write
+# (a Lease's renewTime) would pay the key and never hit
 WELL_TYPED_SPECS: dict[str, JsonMemo] = {}
+MEMO_KINDS = frozenset({"pods", "deployments", "replicasets", "statefulsets", "daemonsets", "jobs", "cronjobs"})
 
 
 def _valid_object(resource_name: str, obj: dict, schema: dict) -> bool:
     """_valid(obj, schema), the spec looked up by its JSON text first."""
     spec, spec_schema = obj.get("spec"), schema.get("spec")
-    if type(spec) is not dict or type(spec_schema) is not dict:
+    if type(spec) is not dict or type(spec_schema) is not dict or resource_name not in MEMO_KINDS:
         return _valid(obj, schema)
     for k, item in obj.items():
         sub = schema.get(k)

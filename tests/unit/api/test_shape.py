@@ -69,3 +69,11 @@ def test_a_remembered_spec_does_not_hide_errors_elsewhere():
     assert shape.shape_error("pods", {"metadata": {"name": "a"}, "spec": spec}) is None
     assert shape.shape_error("pods", {"metadata": {"name": 1}, "spec": spec}) == \
         "json: cannot unmarshal number into Go struct field metadata.name of type string"
+
+
+def test_small_specs_that_change_on_every_write_are_not_remembered():
+    shape.WELL_TYPED_SPECS.clear()
+    assert shape.shape_error("leases", {"metadata": {"name": "n"}, "spec": {"renewTime": "2026-12-02T01:00:00Z"}}) is None
+    assert shape.shape_error("leases", {"metadata": {"name": "n"}, "spec": {"holderIdentity": 1}}) == \
+        "json: cannot unmarshal number into Go struct field spec.holderIdentity of type string"
+    assert "leases" not in shape.WELL_TYPED_SPECS
