@@ -41,6 +41,7 @@ CONTROLLERS = {
     "horizontalpodautoscaler": ("horizontalpodautoscaler", "HorizontalPodAutoscalerController"),
     "persistentvolume": ("persistentvolume", "PersistentVolumeController"),
     "pvcprotection": ("pvcprotection", "PVCProtectionController"),
+    "root-ca-cert-publisher": ("rootcacertpublisher", "RootCACertPublisher"),
 }
 
 
