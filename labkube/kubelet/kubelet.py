@@ -25,6 +25,7 @@ from .node import NodeAgent
 from .podmanager import PodManager
 from .podsandbox import pod_dir
 from .runtime import make_runtime
+from .satoken import TOKENS, TokenManager
 from .server import KubeletServer
 from .startup import StartupLog
 from .status_manager import StatusManager
@@ -55,6 +56,7 @@ class Kubelet:
         self._tasks: list[asyncio.Task] = []
         self._background: set[asyncio.Task] = set()
         self._cache: dict[tuple, dict | None] = {}
+        self.tokens = TokenManager(self.client)
 
     # -- helpers the workers use ----------------------------------------------------------
     def background(self, coro) -> asyncio.Task:
@@ -78,7 +80,9 @@ class Kubelet:
 
     def fetch_object(self, kind: str, name: str) -> dict | None:
         """ConfigMap/Secret for volumes and env, PVC ("<ns>/<name>") and PV for claim volumes
-        (called from worker threads)."""
+        (called from worker threads), ServiceAccount tokens (satoken.TOKENS)."""
+        if kind == TOKENS:
+            return self.tokens.get(name)
         return self._cache.get((kind, name))
 
     def lookup_key(self, kind: str, name: str, key: str, optional: bool) -> str | None:
@@ -128,6 +132,7 @@ class Kubelet:
                     wanted.add(("configmaps", src["configMapRef"].get("name")))
                 if "secretRef" in src:
                     wanted.add(("secrets", src["secretRef"].get("name")))
+        await self.tokens.ensure(pod)
         for kind, name in wanted:
             try:
                 self._cache[(kind, name)] = await self.client.get(kind, name, namespace=ns)
@@ -173,6 +178,7 @@ class Kubelet:
     def forget(self, uid: str) -> None:
         self.pods.forget(uid)
         self.statuses.forget(uid)
+        self.tokens.forget(uid)
 
     async def cleanup_orphan(self, uid: str) -> None:
         rt = self.runtime

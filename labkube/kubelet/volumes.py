@@ -1,5 +1,5 @@
 """Pod volumes on the node: emptyDir, hostPath, configMap, secret, downwardAPI, projected
-(configMap/secret/downwardAPI sources) and persistentVolumeClaim (a Bound claim whose
+(configMap/secret/downwardAPI/serviceAccountToken sources, tokens from satoken.py) and persistentVolumeClaim (a Bound claim whose
 PersistentVolume is a hostPath or local volume, mounted like a hostPath).
 
 `prepare_volumes` returns {volume name: host path}; `container_mounts` turns a
@@ -17,6 +17,7 @@ import os
 import shutil
 
 from .quantity import bytes_
+from .satoken import TOKENS, token_key
 from .runtime.overlay import mount_tmpfs, unmount
 
 
@@ -143,7 +144,14 @@ def file_volume(pod: dict, v: dict, fetch) -> tuple[str, dict, int]:
             files.update(_item_files(_object_data(kind, s_, fetch, name), s_.get("items")))
         elif "downwardAPI" in source:
             files.update(_item_files(downward_data(pod, source["downwardAPI"].get("items") or []), None))
-        # serviceAccountToken sources: this lab has no token issuer; nothing is written
+        elif "serviceAccountToken" in source:
+            s_ = source["serviceAccountToken"] or {}
+            got = fetch(TOKENS, token_key(pod, s_)) if fetch else None
+            if not got or "token" not in got:
+                why = (got or {}).get("error") or "not requested yet"
+                raise VolumeError(f"volume {name}: serviceAccountToken for serviceaccount "
+                                  f"{(pod.get('spec') or {}).get('serviceAccountName') or 'default'}: {why}")
+            files[s_.get("path") or "token"] = got["token"].encode()
     return FILE_KINDS["projected"], files, int(src.get("defaultMode", 0o644))
 
 

@@ -69,11 +69,12 @@ def test_downward_api_and_projected(tmp_path):
                    {"configMap": {"name": "app"}},
                    {"downwardAPI": {"items": [{"path": "ns", "fieldRef": {"fieldPath": "metadata.namespace"}}]}},
                    {"serviceAccountToken": {"path": "token"}}]}}]}}
-    vols = prepare_volumes(pod, str(tmp_path), lambda k, n: {"data": {"k": "v"}})
+    vols = prepare_volumes(pod, str(tmp_path),
+                           lambda k, n: {"token": "t"} if k == "serviceaccounttokens" else {"data": {"k": "v"}})
     assert open(os.path.join(vols["info"], "labels")).read() == 'a="1"\nb="2"\n'
     assert open(os.path.join(vols["info"], "name")).read() == "web"
     assert open(os.path.join(vols["info"], "note")).read() == "x"
-    assert sorted(os.listdir(vols["all"])) == ["k", "ns"]
+    assert sorted(os.listdir(vols["all"])) == ["k", "ns", "token"]
 
 
 def test_refresh_follows_the_objects(tmp_path):
