@@ -99,15 +99,38 @@ def env_from(container: dict, lookup_all) -> tuple[dict, list]:
     return out, skipped
 
 
+def service_env(svc: dict) -> dict:
+    """The docker-links style variables Kubernetes gives containers for a Service with a
+    cluster IP (KUBERNETES_SERVICE_HOST, KUBERNETES_SERVICE_PORT, KUBERNETES_PORT_443_TCP, ...)."""
+    spec = svc.get("spec") or {}
+    ip, ports = spec.get("clusterIP"), spec.get("ports") or []
+    if not ip or ip == "None" or not ports:
+        return {}
+    name = svc["metadata"]["name"].upper().replace("-", "_")
+    first = ports[0]
+    out = {f"{name}_SERVICE_HOST": ip, f"{name}_SERVICE_PORT": str(first["port"]),
+           f"{name}_PORT": f"{(first.get('protocol') or 'TCP').lower()}://{ip}:{first['port']}"}
+    for p in ports:
+        proto = (p.get("protocol") or "TCP")
+        if p.get("name"):
+            out[f"{name}_SERVICE_PORT_{p['name'].upper().replace('-', '_')}"] = str(p["port"])
+        pre = f"{name}_PORT_{p['port']}_{proto.upper()}"
+        out.update({pre: f"{proto.lower()}://{ip}:{p['port']}", pre + "_PROTO": proto.lower(),
+                    pre + "_PORT": str(p["port"]), pre + "_ADDR": ip})
+    return out
+
+
 def environment(pod: dict, container: dict, image_config: dict, host_ip: str, pod_ip: str,
-                lookup=None, lookup_all=None) -> list[str]:
-    """["K=V", ...]: image Env, then envFrom, then the container's env in order (later wins).
+                lookup=None, lookup_all=None, services: dict | None = None) -> list[str]:
+    """["K=V", ...]: image Env, then the ``services`` variables (service_env), then envFrom,
+    then the container's env in order (later wins).
     ``lookup(kind, name, key, optional)`` resolves configMapKeyRef/secretKeyRef values,
     ``lookup_all(kind, name, optional)`` the whole data of envFrom's sources."""
     env: dict[str, str] = {}
     for item in image_config.get("Env") or []:
         k, _, v = item.partition("=")
         env[k] = v
+    env.update(services or {})
     env.update(env_from(container, lookup_all)[0])
     for e in container.get("env") or []:
         name = e["name"]
@@ -167,8 +190,8 @@ def user_of(pod: dict, container: dict) -> tuple:
 
 def build_container_config(pod: dict, container: dict, image, *, host_ip: str, pod_ip: str,
                            mounts: list, log_path: str, restart_count: int, lookup=None,
-                           lookup_all=None) -> ContainerConfig:
-    env = environment(pod, container, image.config, host_ip, pod_ip, lookup, lookup_all)
+                           lookup_all=None, services: dict | None = None) -> ContainerConfig:
+    env = environment(pod, container, image.config, host_ip, pod_ip, lookup, lookup_all, services)
     env_map = dict(e.split("=", 1) for e in env)
     mem, quota, shares = resource_limits(container)
     csc = container.get("securityContext") or {}

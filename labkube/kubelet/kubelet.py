@@ -11,13 +11,14 @@ import base64
 import logging
 import os
 import shutil
+import time
 
 from labkube.client import Client, KubeConfig
 from labkube.client.events import EventRecorder
 
 from . import volumes
 from .backoff import Backoff
-from .containers import ContainerConfigError
+from .containers import ContainerConfigError, service_env
 from .images.store import ImageStore
 from .lease import LeaseRenewer
 from .logs import LogStamper
@@ -31,6 +32,8 @@ from .startup import StartupLog
 from .status_manager import StatusManager
 
 log = logging.getLogger(__name__)
+MASTER_SERVICE = ("services", "default/kubernetes")
+MASTER_SERVICE_TTL = 30.0          # seconds between reads of that Service (its IP never changes)
 
 
 class Kubelet:
@@ -57,6 +60,7 @@ class Kubelet:
         self._background: set[asyncio.Task] = set()
         self._cache: dict[tuple, dict | None] = {}
         self.tokens = TokenManager(self.client)
+        self._master_at = float("-inf")
 
     # -- helpers the workers use ----------------------------------------------------------
     def background(self, coro) -> asyncio.Task:
@@ -109,6 +113,22 @@ class Kubelet:
             return {k: base64.b64decode(v).decode(errors="replace") for k, v in data.items()}
         return dict(data)
 
+    def service_env(self) -> dict:
+        """KUBERNETES_SERVICE_HOST/PORT & co. for every container (the Service default/kubernetes,
+        as Kubernetes gives them to all pods)."""
+        svc = self._cache.get(MASTER_SERVICE)
+        return service_env(svc) if svc else {}
+
+    async def _refresh_master_service(self) -> None:
+        now = time.monotonic()
+        if now - self._master_at < MASTER_SERVICE_TTL:
+            return
+        self._master_at = now
+        try:
+            self._cache[MASTER_SERVICE] = await self.client.get("services", "kubernetes", namespace="default")
+        except Exception as e:  # noqa: BLE001 - containers start without the variables meanwhile
+            log.warning("reading Service default/kubernetes: %s", e)
+
     async def prefetch(self, pod: dict) -> None:
         """Load the ConfigMaps/Secrets a pod refers to into the cache."""
         ns = pod["metadata"]["namespace"]
@@ -133,6 +153,7 @@ class Kubelet:
                 if "secretRef" in src:
                     wanted.add(("secrets", src["secretRef"].get("name")))
         await self.tokens.ensure(pod)
+        await self._refresh_master_service()
         for kind, name in wanted:
             try:
                 self._cache[(kind, name)] = await self.client.get(kind, name, namespace=ns)
