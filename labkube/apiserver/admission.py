@@ -1,7 +1,8 @@
 """Admission on create, in upstream order: LimitRange defaults, DefaultStorageClass (a claim
 without storageClassName gets the default StorageClass), StorageObjectInUseProtection (a claim
 gets the finalizer kubernetes.io/pvc-protection, removed by the pvcprotection controller once
-no pod uses it), ResourceQuota, pod priority from its PriorityClass (or the global default).
+no pod uses it), ServiceAccount (the kube-api-access token volume, saadmission.py),
+ResourceQuota, pod priority from its PriorityClass (or the global default).
 Namespace lifecycle is enforced by the registry itself."""
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from ..api.resources import Resource, resource
 from .limitrange import apply_limit_ranges
 from .quota import admit_quota
 from .registry import Registry, prefix
+from .saadmission import admit_service_account
 
 PRIORITY_CLASSES = resource("priorityclasses")
 STORAGE_CLASSES = resource("storageclasses")
@@ -23,6 +25,7 @@ SYSTEM_CLASSES = {"system-node-critical": 2000001000, "system-cluster-critical":
 async def admit_create(reg: Registry, res: Resource, obj: dict) -> None:
     if res.name == "pods" and isinstance(obj.get("spec"), dict):
         await apply_limit_ranges(reg, obj)
+        await admit_service_account(reg, obj)
     if res.name == "persistentvolumeclaims" and isinstance(obj.get("spec"), dict):
         await default_storage_class(reg, obj["spec"])
         md = obj.setdefault("metadata", {})

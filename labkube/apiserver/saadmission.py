@@ -1,0 +1,83 @@
+"""ServiceAccount admission on pod create, as Kubernetes' ServiceAccount plugin mounts the API
+credentials: unless the pod or its ServiceAccount sets automountServiceAccountToken: false,
+the pod gets the projected volume `kube-api-access-<5 random chars>` (a bound token at "token",
+the cluster CA from ConfigMap kube-root-ca.crt at "ca.crt", the namespace at "namespace"),
+mounted read-only at /var/run/secrets/kubernetes.io/serviceaccount in every container and init
+container that has no mount at that path yet (ephemeral containers are left alone).
+
+The kubelet fills the token through a TokenRequest (labkube/kubelet/satoken.py); the
+root-ca-cert-publisher controller keeps kube-root-ca.crt. serviceAccountName defaults to
+"default" (pod defaults). Unlike Kubernetes, a pod whose ServiceAccount does not exist yet is
+admitted (the ServiceAccount controller creates `default` right after its namespace; the kubelet
+retries the token until it exists) rather than refused.
+"""
+from __future__ import annotations
+
+import secrets
+
+from ..api import errors
+from ..api.resources import resource
+from .registry import Registry
+
+SERVICE_ACCOUNTS = resource("serviceaccounts")
+VOLUME_PREFIX = "kube-api-access-"
+MOUNT_PATH = "/var/run/secrets/kubernetes.io/serviceaccount"
+ROOT_CA_CONFIGMAP = "kube-root-ca.crt"
+TOKEN_SECONDS = 3607
+MIRROR_ANNOTATION = "kubernetes.io/config.mirror"
+_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"        # the letters Kubernetes' generated suffixes use
+
+
+def api_access_volume(name: str) -> dict:
+    return {"name": name, "projected": {"defaultMode": 0o644, "sources": [
+        {"serviceAccountToken": {"expirationSeconds": TOKEN_SECONDS, "path": "token"}},
+        {"configMap": {"name": ROOT_CA_CONFIGMAP, "items": [{"key": "ca.crt", "path": "ca.crt"}]}},
+        {"downwardAPI": {"items": [{"path": "namespace",
+                                    "fieldRef": {"apiVersion": "v1", "fieldPath": "metadata.namespace"}}]}}]}}
+
+
+def should_automount(pod_spec: dict, sa: dict | None) -> bool:
+    """The pod's automountServiceAccountToken wins, then its ServiceAccount's; default true."""
+    if pod_spec.get("automountServiceAccountToken") is not None:
+        return bool(pod_spec["automountServiceAccountToken"])
+    if sa is not None and sa.get("automountServiceAccountToken") is not None:
+        return bool(sa["automountServiceAccountToken"])
+    return True
+
+
+def mount_api_access(pod: dict, sa: dict | None, suffix=lambda: "".join(secrets.choice(_ALPHABET) for _ in range(5))) -> None:
+    """Add the kube-api-access volume and its mounts to ``pod`` (in place) where due."""
+    spec = pod["spec"]
+    if MIRROR_ANNOTATION in ((pod.get("metadata") or {}).get("annotations") or {}) or not should_automount(spec, sa):
+        return
+    vols = spec.get("volumes") or []
+    existing = next((v["name"] for v in vols if str(v.get("name", "")).startswith(VOLUME_PREFIX)), None)
+    name = existing
+    if name is None:
+        taken = {v.get("name") for v in vols}
+        name = VOLUME_PREFIX + suffix()
+        while name in taken:
+            name = VOLUME_PREFIX + suffix()
+    needed = False
+    for c in (spec.get("initContainers") or []) + (spec.get("containers") or []):
+        mounts = c.get("volumeMounts") or []
+        if any(m.get("mountPath") == MOUNT_PATH for m in mounts):
+            continue
+        c["volumeMounts"] = [*mounts, {"name": name, "readOnly": True, "mountPath": MOUNT_PATH}]
+        needed = True
+    if needed and existing is None:
+        spec["volumes"] = [*vols, api_access_volume(name)]
+
+
+async def admit_service_account(reg: Registry, pod: dict) -> None:
+    spec = pod["spec"]
+    if spec.get("automountServiceAccountToken") is False:
+        return                                 # nothing to look up
+    ns = (pod.get("metadata") or {}).get("namespace")
+    try:
+        sa = await reg.get(SERVICE_ACCOUNTS, ns, spec.get("serviceAccountName") or "default", latest=True)
+    except errors.ApiError as e:
+        if e.code != 404:
+            raise
+        sa = None
+    mount_api_access(pod, sa)
