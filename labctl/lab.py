@@ -224,12 +224,15 @@ class Lab:
         if node not in self.hosts():
             raise ConfigError(f"no host named {node} in {self.inventory_path} "
                               f"(hosts: {', '.join(self.hosts())})")
-        address = self.inventory.host_vars(node)["ansible_host"]
+        hv = self.inventory.host_vars(node)
         key = self.state_dir / "ssh" / "id_ed25519"
         if not key.exists():
             raise LabError(f"lab {self.name!r} is not up (no SSH key in {self.state_dir}); run `labctl up`")
+        # the inventory's connect timeout, as the engine uses it (it also bounds sshd's
+        # banner: an emulated VM on a busy host can take longer than 5 s to send it)
+        timeout = int(float(hv.get("ansible_ssh_timeout") or hv.get("ansible_timeout") or 5))
         return ["ssh", "-i", str(key), "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
-                "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=5", f"root@{address}", *command]
+                "-o", "LogLevel=ERROR", "-o", f"ConnectTimeout={timeout}", f"root@{hv['ansible_host']}", *command]
 
     def status(self) -> dict:
         """Nodes with their address and state, and the health of each node's services."""
