@@ -32,6 +32,29 @@ def _split(key: str) -> tuple[str, str, str]:
     return (parts[0], parts[1], parts[2]) if len(parts) == 3 else (parts[0], "", parts[1])
 
 
+class _Rerun:
+    """A coroutine function run soon in a task of its own; asked again while it runs, it runs
+    once more after that, so a burst of changes costs one or two runs."""
+
+    def __init__(self, run):
+        self._run = run
+        self.task: asyncio.Task | None = None
+        self._again = False
+
+    def soon(self) -> None:
+        if self.task is not None and not self.task.done():
+            self._again = True
+            return
+        self.task = asyncio.create_task(self._loop())
+
+    async def _loop(self) -> None:
+        await asyncio.sleep(0)  # let a burst of changes land first
+        self._again = True
+        while self._again:
+            self._again = False
+            await self._run()
+
+
 class RbacCache:
     """RbacIndex fed from storage, plus ServiceAccount uids by (namespace, name)."""
 
@@ -43,10 +66,8 @@ class RbacCache:
         self._unfilled: dict[tuple[str, str], str] = {}     # token Secrets to fill -> their account
         self._tasks: list[asyncio.Task] = []
         self._reg = None
-        self._aggregating: asyncio.Task | None = None
-        self._again = False
-        self._filling: asyncio.Task | None = None
-        self._fill_again = False
+        self._aggregation = _Rerun(self._aggregate)
+        self._filling = _Rerun(self._fill)
 
     def apply(self, key: str, obj: dict | None) -> None:
         res, ns, name = _split(key)
@@ -74,7 +95,7 @@ class RbacCache:
         self._aggregate_soon()
 
     async def stop(self) -> None:
-        for t in self._tasks + [t for t in (self._aggregating, self._filling) if t]:
+        for t in self._tasks + [t for t in (self._aggregation.task, self._filling.task) if t]:
             t.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
@@ -118,32 +139,23 @@ class RbacCache:
 
     # -- clusterrole aggregation ---------------------------------------------------------------
     def _aggregate_soon(self) -> None:
-        if self._reg is None:
-            return
-        if self._aggregating is not None and not self._aggregating.done():
-            self._again = True
-            return
-        self._aggregating = asyncio.create_task(self._aggregate())
+        if self._reg is not None:
+            self._aggregation.soon()
 
     async def _aggregate(self) -> None:
-        await asyncio.sleep(0)  # let a burst of changes land first
-        while True:
-            self._again = False
-            for name, role in list(self.index.cluster_roles.items()):
-                if not isinstance(role.get("aggregationRule"), dict):
-                    continue
-                want = self.index.cluster_role_raw_rules(name)
-                if (role.get("rules") or []) == want:
-                    continue
-                try:
-                    await self._reg.guaranteed_update(resource("clusterroles"), None, name,
-                                                      lambda cur, want=want: {**cur, "rules": want})
-                except ApiError as e:
-                    log.info("aggregating clusterrole %s: %s", name, e.message)
-                except Exception:  # noqa: BLE001 - a failed write is retried on the next change
-                    log.exception("aggregating clusterrole %s", name)
-            if not self._again:
-                return
+        for name, role in list(self.index.cluster_roles.items()):
+            if not isinstance(role.get("aggregationRule"), dict):
+                continue
+            want = self.index.cluster_role_raw_rules(name)
+            if (role.get("rules") or []) == want:
+                continue
+            try:
+                await self._reg.guaranteed_update(resource("clusterroles"), None, name,
+                                                  lambda cur, want=want: {**cur, "rules": want})
+            except ApiError as e:
+                log.info("aggregating clusterrole %s: %s", name, e.message)
+            except Exception:  # noqa: BLE001 - a failed write is retried on the next change
+                log.exception("aggregating clusterrole %s", name)
 
     # -- ServiceAccount token Secrets -----------------------------------------------------------
     def _secret(self, ns: str, name: str, obj: dict | None) -> None:
@@ -166,21 +178,10 @@ class RbacCache:
                 self._fill_soon()
 
     def _fill_soon(self) -> None:
-        if self._reg is None:
-            return
-        if self._filling is not None and not self._filling.done():
-            self._fill_again = True
-            return
-        self._filling = asyncio.create_task(self._fill())
+        if self._reg is not None:
+            self._filling.soon()
 
     async def _fill(self) -> None:
-        await asyncio.sleep(0)
-        self._fill_again = True
-        while self._fill_again:
-            self._fill_again = False
-            await self._fill_once()
-
-    async def _fill_once(self) -> None:
         ca = b""
         if self._ca_file:
             try:
