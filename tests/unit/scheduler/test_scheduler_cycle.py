@@ -1,35 +1,11 @@
 """The Scheduler against the in-memory FakeApi: binding, events, who it ignores, retries, queue order."""
 from __future__ import annotations
 
-import random
-
 from labkube.client.clock import FakeClock
-from labkube.client.fake import FakeApi
-from labkube.scheduler.plugins import default_profile
 from labkube.scheduler.queue import SchedulingQueue
-from labkube.scheduler.scheduler import Scheduler
 
+from .harness import run_queue, setup
 from .objs import CP_TAINT, node, pod
-
-
-async def setup(nodes, pods=()):
-    clock = FakeClock()
-    api = FakeApi(clock=clock)
-    for n in nodes:
-        await api.create("nodes", n)
-    for p in pods:
-        await api.create("pods", p)
-    s = Scheduler(api, clock=clock, profile=default_profile(random.Random(1)))
-    await s.start()
-    await api.settle()
-    return api, s, clock
-
-
-async def run_queue(api, s):
-    while (key := s.queue.pop_nowait()) is not None:
-        await s.schedule_one(key)
-        await s.wait_bindings()
-        await api.settle()
 
 
 def events(api, reason):

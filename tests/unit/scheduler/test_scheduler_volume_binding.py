@@ -3,18 +3,13 @@ volumes, unbound claims of Immediate classes, WaitForFirstConsumer classes (a st
 pre-bound on the chosen node, or the selected-node annotation for the provisioner)."""
 from __future__ import annotations
 
-import random
-
 import pytest
 
-from labkube.client.clock import FakeClock
 from labkube.client.errors import ApiError
-from labkube.client.fake import FakeApi
-from labkube.scheduler.plugins import default_profile
 from labkube.scheduler.plugins.volume_binding import SELECTED_NODE
-from labkube.scheduler.scheduler import Scheduler
 from labkube.scheduler.views import pod_view
 
+from .harness import run_queue, setup
 from .objs import node, pod
 
 NODES = [node("w1-k8s"), node("w2-k8s"), node("w3-k8s")]
@@ -58,25 +53,7 @@ def claim_pod(name, *claims):
 
 
 async def cluster(*objects):
-    clock = FakeClock()
-    api = FakeApi(clock=clock)
-    for n in NODES:
-        await api.create("nodes", n)
-    for o in objects:
-        res = {"PersistentVolume": "persistentvolumes", "PersistentVolumeClaim": "persistentvolumeclaims",
-               "StorageClass": "storageclasses", "Pod": "pods"}[o["kind"]]
-        await api.create(res, o)
-    s = Scheduler(api, clock=clock, profile=default_profile(random.Random(1)))
-    await s.start()
-    await api.settle()
-    return api, s, clock
-
-
-async def run_queue(api, s):
-    while (key := s.queue.pop_nowait()) is not None:
-        await s.schedule_one(key)
-        await s.wait_bindings()
-        await api.settle()
+    return await setup(NODES, objects)
 
 
 async def node_of(api, name):
