@@ -34,8 +34,8 @@ from aiohttp.web_server import Server
 from ..api.errors import ApiError
 from ..api.resources import Resource
 from . import keys
+from .access import allowed_everything
 from .paths import parse
-from .authz import MASTERS
 from .reviews import VIRTUAL
 from .routing import CORE, GROUPS
 from .storekeys import key
@@ -134,8 +134,7 @@ class FastRequestHandler(RequestHandler):
         transport = self.transport
         if transport is None:
             return False
-        user = transport_user(transport)  # only system:masters skip RBAC (access.py); everyone else: aiohttp
-        if user is None or MASTERS not in user.groups or "Impersonate-User" in headers or "Impersonate-Group" in headers:
+        if not allowed_everything(transport_user(transport), headers):  # everyone else: RBAC on the aiohttp path
             return False
         manager = self._manager
         reg = manager.app_registry() if manager is not None else None
