@@ -12,145 +12,16 @@ apiserver; (2) N hollow nodes Ready; (3) M pods in Deployments Running (end to e
 paused (SIGSTOP), then drained (SIGCONT) -> pods bound/s, with the hollow kubelets running
 (their Running status posts and Lease renewals share the apiserver and the cores); the CPU
 share of each process during the drain (`drain_cpu_share`, 1.0 = one core) shows which one
-bounds it; (5) control-plane RSS (apiserver + scheduler + controller-manager, VmRSS now and
+bounds it, and `drain_cpu_ms_per_pod` what each process (this benchmark's own included, "bench")
+spends per pod bound; (5) control-plane RSS (apiserver + scheduler + controller-manager, VmRSS now and
 VmHWM peak) and CPU seconds per process, also per pod handled (comparable between runs on a
 shared machine, unlike wall-clock rates).
 
 Goals (issue 6): nodes Ready <= 60 s, pods Running <= 120 s, scheduler >= 300 pods/s and
 >= 50 % of the write ceiling, control plane <= 500 MB.
 
-Measured 2026-12-01 (2 shared cores, fsync on), before the scheduler/controller/informer work:
-full: 1,000 nodes Ready 2.2 s, 10,000 pods Running 372 s, scheduler 15-27 pods/s vs write ceiling
-1,017/s, control plane 687 MB; --quick: 0.9 s, 6.1 s, 114 pods/s vs 357/s, 242 MB.
-After it (17:34 UTC, load average 17.5 on the 2 cores at the start): full: 4.4 s, 517 s,
-scheduler 29.9 pods/s vs write ceiling 236.7/s (0.13), 578 MB (apiserver 169, scheduler 207,
-controllers 202); CPU per pod handled: apiserver 10.8 ms, scheduler 5.3, controllers 2.7,
-hollow 4.1. --quick at load 11: 8.2 s, 27.9 s, 26.8 pods/s vs 47.3/s (0.57), 243 MB.
-Same-load comparison (1,000 nodes, 3,000 pods + 1,000 backlog, py-spy attached): scheduler CPU
-per pod 23 -> 6.5 ms, controllers 12.3 -> 3.3 ms, hollow 7.5 -> 5.4 ms; the apiserver (~15 ms
-per pod, Lease renewals included) now bounds every rate.
-Later quiet run (as reported in issue 6): 1.94 s, 86.6 s, 143.7 pods/s vs 1,288/s (0.11), 580 MB;
-CPU per pod: apiserver 6.9 ms, scheduler 4.7, controllers 2.2, hollow 2.4.
-
-Then (scheduler per-node fit/score memos, slim informer views in scheduler and controllers,
-gctuning, 32 requests in flight per client), same size `--nodes 1000 --pods 3000 --deployments 30
---backlog 2000`: before (load 0.7 -> 13.6): scheduler CPU per pod 4.9 ms, controllers 3.1,
-control plane 403 MB (apiserver 132, scheduler 124, controllers 148); memos + views + gctuning
-(load 6.4): 2.7 ms, 2.0, 378 MB; plus the in-flight cap (load 6.2 -> 7.6, the unit suite running
-alongside): 3.2 ms, 2.9, 318 MB (117, 95, 107). In-process, a 1,000-node cycle (420 nodes
-filtered and scored, kube-scheduler's adaptive share) takes 1.2 ms CPU instead of 3.1 ms.
-`bench/scale.py --json` at 20:34 UTC (load average 4.3 at the start, 6.2 at the end): 1,000 nodes
-Ready 6.9 s, 10,000 pods Running 340 s (pods created at only 30/s), scheduler 58.7 pods/s vs
-write ceiling 310/s (0.19), control plane 456 MB (apiserver 154, scheduler 154, controllers 148);
-CPU per pod: apiserver 7.9 ms, scheduler 3.3, controllers 2.4, hollow 3.4. While the backlog
-drained, the processes used 0.30 (apiserver), 0.18 (scheduler), 0.11, 0.13 of a core: the
-machine's other load, not a saturated scheduler or apiserver, set that rate. An earlier run
-(20:26, an integration test module alongside, load 5.7 -> 11): 8.7 s, 255 s, 53.3 vs 185/s
-(0.29), 455 MB. `--quick` at load 5.3: 2.7 s, 12.4 s, 63.5 pods/s vs 128/s (0.50), 193 MB.
-Goals met: nodes Ready and control-plane memory; pods Running and scheduler throughput are not
-(at ~3 ms of scheduler CPU per pod one free core would allow ~300 pods/s; the shared cores and
-the apiserver's ~8 ms per pod set the rates here).
-On the quiet machine at 20:54 UTC (load 0.2): 1.97 s, 101.3 s, 117.2 pods/s vs 1,266/s (0.09),
-455 MB, drain CPU share 0.40/0.28/0.17/0.16: no process saturated, the drain was bound by the
-24 bindings in flight / bind latency. With 64 bindings in flight on the scheduler's own client
-(21:01, load 3.1 from a VM benchmark finishing): 1.92 s, 82.9 s, 220.0 pods/s vs 1,144/s (0.19),
-473 MB (apiserver 157, scheduler 167, controllers 149), drain CPU share 0.74/0.49/0.22/0.28; CPU
-per pod: apiserver 4.6 ms, scheduler 2.6, controllers 1.6, hollow 1.7. Goals met: 3 of 5 (nodes
-Ready, pods Running, memory); scheduler >= 300 pods/s and >= 50 % of the ceiling are not.
-
-Then (22:20-23:30 UTC, the 2 cores shared with 3 VMs, other benchmarks and unit suites: load 3-15)
-cheaper per-pod work in the components: the scheduler's cache no longer re-accounts a bound pod on
-a status write (its node's score memos stay valid); SelectorSpread reads sibling counts once per
-cycle with map() (a third of a cycle's CPU in the drain profile; 295 -> 148 us per cycle
-in-process); the ReplicaSet controller computes status in one pass (3,000-pod sync 46 -> 33 ms);
-the client parses and writes JSON with orjson through labkube.jsonio, whose check for long digit
-runs was a regex costing four times orjson's parse on every loads (now bytes.translate, 86 -> 3 us
-per pod event, the apiserver's request bodies too); the informer's compact handles leaves
-inline; the pod trackers keep a stamp view. `drain_cpu_ms_per_pod` is new: CPU per pod bound while
-the backlog drains, per process, this benchmark's own process included ("bench").
-Same-period pairs, the code before these changes then after, mid-size
-`bench/scale.py --nodes 1000 --pods 1000 --deployments 10 --backlog 3000 --ceiling-writes 2000 --json`,
-drain ms per pod apiserver/scheduler/controllers/hollow/bench:
-  load 3-6 (without the compact and digit-run changes): 4.27/2.79/1.39/1.79/0.40 -> 3.80/2.64/1.05/1.36/0.32
-  load 11-15 (without the compact change): 5.54/4.01/1.51/2.22/0.51 -> 4.61/2.60/1.20/1.70/0.31
-  load 15 -> 9 (all of them): 5.89/3.83/1.66/2.38/0.59 -> 4.58/3.29/1.20/1.67/0.31 (14.4 -> 11.1 ms, -23 %)
-Full `bench/scale.py --json`, after at 23:10 (load 5.4 -> 11): nodes Ready 6.2 s, 10,000 pods
-Running 366 s (pods created at only 27/s), scheduler 50.1 pods/s vs write ceiling 291/s (0.17),
-473 MB (apiserver 157, scheduler 167, controllers 149); drain ms per pod 4.18/3.28/1.06/1.46/0.23,
-whole-run CPU per pod handled 8.5/3.8/2.3/3.3. Before, right after it (load 10.5): 5.1 s, 530 s
-(19 pods created/s), 58.6 pods/s vs 414/s (0.14), 471 MB; drain 4.27/2.61/1.22/1.68/0.45, whole
-run 9.8/3.9/2.7/4.1. The apiserver, controllers, hollow kubelets and the benchmark spend 11-50 %
-less per pod; the scheduler's gain is not clear in the full runs (its drain figure varied from 2.6
-to 4.0 ms with the load in these runs). At this load no process was near a core (drain CPU share
-0.2 apiserver, 0.16 scheduler): the rates of these runs say how busy the machine was, not what
-the control plane can do. Goals met under that load: 2 of 5 (nodes Ready, memory); the quiet
-21:01 run above (3 of 5) was not repeated. Still missing: scheduler >= 300 pods/s and >= 50 % of
-the ceiling. 300 pods/s on 2 cores needs all processes together at most ~6.5 ms per pod; the
-drain costs ~10 ms, of which the apiserver ~4.2 (100 Lease PUTs/s, a binding, a status patch and
-an Event per pod, TLS, each watch event written to every pod watcher) and the scheduler ~2.6-3.3
-(a cycle filters and scores ~420 of the 1,000 nodes in Python, plus three watch events per pod).
-The quiet rerun (2026-12-02 00:06 UTC, load 0.8 -> 2.6, nothing else running), `bench/scale.py
---json`: nodes Ready 1.74 s, 10,000 pods Running 61.3 s, scheduler 239.7 pods/s vs write ceiling
-1,476/s (0.16), 474 MB (apiserver 157, scheduler 168, controllers 150); drain CPU share
-0.72/0.59/0.23/0.26/0.06, drain ms per pod 3.01/2.50/0.95/1.09/0.26 (7.8 in all); whole-run CPU
-per pod 4.9/2.9/1.6/1.7. Goals met 3 of 5; scheduler >= 300 pods/s and >= 50 % of the ceiling
-are not (the faster JSON raised the ceiling from 1,144/s, so the ratio fell as the rate rose).
-
-Then (2026-12-02 01:30-02:40 UTC, 2 cores shared with VMs, benchmarks and unit suites: load 4-17)
-cheaper components: the scheduler, controller-manager and hollow nodes run on uvloop as the
-apiserver does (the component runner uses labkube.eventloop); node-local filters give a
-node_local_key, and when every active filter has one each node keeps its verdict per pod class
-and node generation, checked in one loop (kube-scheduler's former equivalence cache, per node; a
-backlog-pod cycle over 1,000 nodes in-process 1.36 -> 0.73 ms CPU, best of 5 alternating runs at
-load ~6); TaintPreference reads the cache's index of PreferNoSchedule taints instead of scanning
-the ~420 feasible nodes; 'bound' is logged at debug; the hollow kubelet's pod informer keeps a
-view instead of a compact copy of every pod. Same-period runs alternating HEAD without these
-changes and HEAD with them (same apiserver code in both), mid-size
-`bench/scale.py --nodes 1000 --pods 1000 --deployments 10 --backlog 3000 --ceiling-writes 2000 --json`,
-drain ms per pod apiserver/scheduler/controllers/hollow/bench:
-  before (02:22, load 8.3 -> 8.4): 3.41/3.11/1.11/1.70/0.20 (9.53); (02:31, 12.6 -> 10.1): 3.13/2.87/1.04/1.60/0.21 (8.85)
-  after  (02:25, load 8.2 -> 9.1): 2.84/2.08/1.01/1.21/0.16 (7.30); (02:28, 9.1 -> 13.0): 2.96/2.16/0.97/1.27/0.19 (7.55)
-  means: scheduler -29 %, hollow -25 %, controllers -8 %, bench -15 %, apiserver -11 % (its code
-  unchanged: fewer, fuller reads and writes from uvloop clients is the likely cause), -19 % in all;
-  control plane 341 -> 316 MB.
-Full `bench/scale.py --json` at 02:37 UTC (HEAD 971882b, which also holds the apiserver engineer's
-evening work; load 4.3 at the start, 6.2 at the end): nodes Ready 6.08 s, 10,000 pods Running
-113.0 s (pods created at 89/s), scheduler 265.8 pods/s vs write ceiling 400.6/s (0.66), 475 MB
-(apiserver 187, scheduler 151, controllers 137); drain CPU share 0.47/0.33/0.17/0.19/0.03 (1.19 of
-the 2 cores: the machine's other load had the rest), drain ms per pod 1.82/1.27/0.66/0.73/0.12
-(4.6 in all, 7.8 in the quiet 00:06 run); whole-run CPU per pod 4.4/2.4/1.5/1.6. Goals met 4 of 5:
-scheduler >= 300 pods/s is not. The ratio goal was met here only because the ceiling, measured
-first under load 4.3, came out at 400/s instead of the quiet ~1,250-1,476/s: at a quiet ceiling,
-0.5 needs 625-740 pods/s, i.e. three apiserver writes per pod (binding, Scheduled event, Running
-status) at 1.3-1.5 times the rate the idle apiserver takes single ConfigMap creates, plus 100
-Lease renewals/s. A second full run right after (02:40, HEAD 29a00d2, load 4.9 -> 4.6): nodes Ready
-2.76 s, pods Running 149.3 s (67 created/s), scheduler 148.3 pods/s vs 590.2/s (0.25), 479 MB;
-drain share 0.39/0.27/0.13/0.16/0.02 (0.97 of a core in all), drain ms per pod
-2.64/1.81/0.87/1.08/0.17 (6.6): goals met 2 of 5. Two runs 3 minutes apart at the same load
-average differ by 1.8x in rate and 1.4x in CPU per pod: on this shared machine one full run says
-little; the A/B above is the comparison. At 4.6-6.6 ms per pod, 2 free cores would allow 300-430
-pods/s; a quiet rerun is owed.
-
-The quiet rerun (2026-12-02 02:57-03:04 UTC, nothing else running, load 0.7-2.8), `bench/scale.py
---json` on HEAD f7b6134 and, right after, on three trees side by side (each run alone):
-  HEAD: nodes Ready 1.94 s, 10,000 pods Running 53.7 s, scheduler 282.8 pods/s vs write ceiling
-  1,275/s (0.22), 537 MB (apiserver 215.5, scheduler 153.1, controllers 168.7); drain ms per pod
-  2.46/1.73/0.83/0.92/0.16 (6.1). Goals met 2 of 5: the memory goal is now missed too.
-  d8ceb0d (the session's start): 224.4 pods/s vs 1,353/s, 476 MB (apiserver 157), drain 7.7 ms/pod.
-  6ba0f96 (this session's component and apiserver work, before the ServiceAccount admission):
-  308.2 pods/s vs 1,353/s (0.23), 478 MB (apiserver 188), drain 5.9 ms/pod: 300 pods/s met.
-  6e7cd1b (the ServiceAccount admission: every pod gets the projected kube-api-access volume and
-  a read-only mount in each container, as in Kubernetes): 229.7 pods/s vs 1,330/s, 535 MB
-  (apiserver 214, controllers 168), drain 7.3 ms/pod.
-The token volume makes every pod's JSON ~0.6 KB larger and its spec text unique (a random volume
-name): in process (`bench/apiserver_ops.py --ops 2000 --rounds 2 <6ba0f96> <6e7cd1b>`, load 0.7) a
-create costs 0.24 -> 0.33 ms, a binding 0.32 -> 0.43, a status patch 0.67 -> 0.88; the
-controllers and the apiserver each hold ~30 MB more for 10,000 pods. Keying the spec memos
-without the generated name was tried and dropped: binding and status-patch specs differ per node
-anyway (1,000 nodes), so the extra regex work cost more than the hits saved (binding 0.42 -> 0.60
-ms). Next: a status or binding update need not re-check the spec it keeps (Kubernetes validates
-only metadata and status there; here the type check and managedFields walk the whole pod on every
-update), and a more compact in-memory pod in the controllers' informer.
+The history of the measured figures (full runs, same-period A/B comparisons, what each change
+cost or saved) is in docs/benchmarks.md.
 """
 from __future__ import annotations
 
