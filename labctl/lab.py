@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -125,8 +126,10 @@ class Lab:
     def playbook_vars(self, key_file: str | None = None, built: dict | None = None) -> dict:
         """The extra vars the lab's playbooks (site.yml, smoke.yml) get from labctl: the state
         directory, the wheelhouse, images and installer (rebuilt only when their sources
-        changed; `built` when artifact_vars() already ran) and the nodes' SSH key."""
-        out = {"lab_state_dir": str(self.state_dir), **(built or self.artifact_vars())}
+        changed; `built` when artifact_vars() already ran), the nodes' SSH key, and
+        labctl's own Python (tasks delegated to the control machine run labkube with it)."""
+        out = {"lab_state_dir": str(self.state_dir), "labctl_python": sys.executable,
+               **(built or self.artifact_vars())}
         key = key_file or self.state_dir / "ssh" / "id_ed25519"
         if key_file or key.exists():
             out["ansible_ssh_private_key_file"] = str(key)

@@ -1,6 +1,7 @@
 """`labctl up` deploys with site.yml, writes the kubeconfig, then smoke-tests with smoke.yml
 (skipped with --no-smoke); both playbooks get the same variables from labctl, and
 `labctl play site.yml` gets them too."""
+import sys
 from pathlib import Path
 
 import pytest
@@ -47,7 +48,8 @@ def lab(monkeypatch, tmp_path):
 
 
 EXPECTED_VARS = {"labctl_wheelhouse": "/wh", "labctl_images_dir": "/img", "labctl_uv": "/uv",
-                 "ansible_ssh_private_key_file": "/keys/id"}
+                 "ansible_ssh_private_key_file": "/keys/id",
+                 "labctl_python": sys.executable}     # smoke checks run from the control machine
 
 
 @pytest.mark.parametrize("smoke, order", [
