@@ -50,8 +50,15 @@ SYSTEM_CONF = "[Manager]\nDefaultTimeoutStartSec=15min\nDefaultTimeoutStopSec=30
 # install, the root filesystem is checked by nobody and mounted read-write by the
 # kernel, the VM has virtio-rng, and FUSE, loop, device-mapper, configfs, huge pages,
 # POSIX message queues (containers mount their own) and network setup from the kernel
-# command line are unused.
-MASKED = ["apt-daily.timer", "apt-daily-upgrade.timer", "e2scrub_all.timer", "e2scrub_reap.service",
+# command line are unused. Nobody logs in at a console (no getty on tty1 or the serial
+# line, which only logs the boot) and nobody needs a login session: the box has no
+# pam_systemd, so logind and user-sessions serve no one, yet under emulation they
+# started between ssh.service and sshd's listen (logind 2 min at load ~10); utmp
+# records and password agents go with them.
+MASKED = ["getty.target", "systemd-logind.service", "systemd-user-sessions.service",
+          "systemd-update-utmp.service", "systemd-update-utmp-runlevel.service",
+          "systemd-ask-password-wall.path", "systemd-ask-password-console.path", "dpkg-db-backup.timer",
+          "apt-daily.timer", "apt-daily-upgrade.timer", "e2scrub_all.timer", "e2scrub_reap.service",
           "fstrim.timer", "systemd-binfmt.service", "proc-sys-fs-binfmt_misc.automount",
           "proc-sys-fs-binfmt_misc.mount", "sys-kernel-debug.mount", "sys-kernel-tracing.mount",
           "systemd-pstore.service", "modprobe@drm.service", "modprobe@efi_pstore.service",
@@ -60,6 +67,8 @@ MASKED = ["apt-daily.timer", "apt-daily-upgrade.timer", "e2scrub_all.timer", "e2
           "dev-hugepages.mount", "dev-mqueue.mount", "systemd-network-generator.service",
           "systemd-sysusers.service", "systemd-random-seed.service", "systemd-fsck-root.service",
           "systemd-remount-fs.service"]
+
+NOLOGIN_OVERRIDE = "# labctl: no /run/nologin at boot (systemd-user-sessions is masked)\n"
 
 
 def files(vagrant_pubkey: str) -> dict[str, tuple[str, int]]:
@@ -78,6 +87,9 @@ def files(vagrant_pubkey: str) -> dict[str, tuple[str, int]]:
         "etc/systemd/system.conf.d/10-labctl-timeouts.conf": (SYSTEM_CONF, 0o644),
         "etc/sysctl.d/90-labkube.conf": ("net.ipv4.ip_forward = 1\n", 0o644),
         "etc/modules-load.d/labkube.conf": ("overlay\nbr_netfilter\n", 0o644),
+        # systemd-user-sessions (masked) removes /run/nologin after boot; without it the
+        # file tmpfiles creates would make pam_nologin refuse user vagrant: not made at all
+        "etc/tmpfiles.d/systemd-nologin.conf": (NOLOGIN_OVERRIDE, 0o644),
         # udev would load KVM for the emulated CPU's flags: useless in a lab VM, slow to load
         "etc/modprobe.d/labctl-no-kvm.conf": ("blacklist kvm_amd\nblacklist kvm_intel\nblacklist kvm\n", 0o644),
         "etc/initramfs-tools/modules": ("\n".join(INITRD_MODULES) + "\n", 0o644),

@@ -58,6 +58,19 @@ def test_guest_files():
     assert rootfs.UNITS_LINK == ("usr/local/lib/systemd/system", "/etc/labkube/units")
 
 
+def test_no_console_login_and_no_login_sessions_yet_user_vagrant_may_log_in():
+    """getty, logind and user-sessions are masked (nobody logs in at a console, the box has
+    no pam_systemd); user-sessions was what removed /run/nologin, so tmpfiles must not make
+    it, or pam_nologin would refuse Vagrant's user."""
+    masked = next(c for c in rootfs.chroot_commands() if c[:2] == ["systemctl", "mask"])[2:]
+    for unit in ["getty.target", "systemd-logind.service", "systemd-user-sessions.service"]:
+        assert unit in masked
+    for needed in ["ssh.service", "systemd-networkd.service", "dbus.service", "systemd-journald.service"]:
+        assert needed not in masked
+    override = rootfs.files("key")["etc/tmpfiles.d/systemd-nologin.conf"][0]
+    assert [ln for ln in override.splitlines() if ln and not ln.startswith("#")] == []
+
+
 def test_guest_commands_enable_networkd_and_make_the_user():
     cmds = rootfs.chroot_commands()
     assert ["systemctl", "enable", "systemd-networkd.service"] in cmds
