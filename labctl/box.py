@@ -22,12 +22,19 @@ from pathlib import Path
 
 from .errors import LabError
 from .providers.vagrant import rootfs as guest
-from .providers.vagrant.env import DEFAULT_BOX, ensure_vagrant_home, vagrant_env
+from .providers.vagrant.env import DEFAULT_BOX, ensure_vagrant_home, vagrant_env, vagrant_home
 
 FALLBACK_MIRROR = "http://deb.debian.org/debian"
 INSECURE_KEY_GLOB = "/usr/share/rubygems-integration/all/gems/vagrant-*/keys/vagrant.pub"
 
-BOX_VAGRANTFILE = """# The labctl Debian 12 box: direct kernel boot under QEMU (no KVM needed).
+# What the project's Vagrantfile may rely on in the box; raised when that changes, so
+# `labctl up` rebuilds a box built before (format 2: the VMs read their name, lab address,
+# routes and lab key from the kernel command line, labctl-node-setup.service).
+BOX_FORMAT = 2
+BOX_FORMAT_LINE = f"# labctl box format {BOX_FORMAT}"
+
+BOX_VAGRANTFILE = BOX_FORMAT_LINE + """
+# The labctl Debian 12 box: direct kernel boot under QEMU (no KVM needed).
 Vagrant.configure("2") do |config|
   config.vm.synced_folder ".", "/vagrant", disabled: true
   config.vm.provider :libvirt do |lv|
@@ -136,10 +143,24 @@ def box_installed(name: str = DEFAULT_BOX) -> bool:
                if line.count(",") >= 3)
 
 
-def _run(cmd: list[str], log) -> None:
+def box_current(name: str = DEFAULT_BOX, home: Path | None = None) -> bool:
+    """True when the installed box (libvirt) was built in the current box format."""
+    for vf in (home or vagrant_home()).glob(f"boxes/{name}/*/libvirt/Vagrantfile"):
+        if BOX_FORMAT_LINE in vf.read_text(errors="replace").splitlines():
+            return True
+    return False
+
+
+# debootstrap's environment reaches the packages' scripts in the tree: INITRD=No stops the
+# kernel package's hook from making an initrd with every module (MODULES=most), which
+# configure() replaces at once by the small one (MODULES=list): one mkinitramfs, not two
+DEBOOTSTRAP_ENV = {"INITRD": "No"}
+
+
+def _run(cmd: list[str], log, env: dict | None = None) -> None:
     log("  $ " + " ".join(cmd))
     # cwd outside the project: Vagrant would make a .vagrant/ beside the Vagrantfile
-    res = subprocess.run(cmd, capture_output=True, text=True, env=vagrant_env(), cwd=ensure_vagrant_home())
+    res = subprocess.run(cmd, capture_output=True, text=True, env=vagrant_env(env), cwd=ensure_vagrant_home())
     if res.returncode != 0:
         tail = (res.stderr.strip() or res.stdout.strip()).splitlines()[-1:] or ["no output"]
         raise LabError(f"box build: {cmd[0]} failed: {tail[0]}")
@@ -167,7 +188,7 @@ def _build(cfg: BoxConfig, pubkey: str, tree: Path, out: Path, log) -> dict:
     out.mkdir(parents=True)
     cfg.deb_cache.mkdir(parents=True, exist_ok=True)
     times, t = {}, time.monotonic()
-    _run(debootstrap_command(cfg, tree), log)
+    _run(debootstrap_command(cfg, tree), log, DEBOOTSTRAP_ENV)
     times["debootstrap_s"], t = time.monotonic() - t, time.monotonic()
     try:
         guest.configure(tree, pubkey, log=log)
@@ -197,8 +218,9 @@ def _build(cfg: BoxConfig, pubkey: str, tree: Path, out: Path, log) -> dict:
 
 
 def ensure_box(name: str = DEFAULT_BOX, work_dir: Path | None = None, log=print) -> dict | None:
-    """Build the box when Vagrant does not know it yet; None when it was already there."""
-    if box_installed(name):
+    """Build the box when Vagrant does not know it yet or it is of an older format (its
+    VMs would not get their lab settings); None when it was already there."""
+    if box_installed(name) and box_current(name):
         return None
     cfg = BoxConfig(name=name, work_dir=work_dir)
     return build_box(cfg, log=log)

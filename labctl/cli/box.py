@@ -2,11 +2,11 @@
 
 The box is made from debootstrap with the host's Debian mirror (no download of a
 ready-made box) and registered with `vagrant box add`. `labctl up` with the vagrant
-inventory builds it by itself when it is missing.
+inventory builds it by itself when it is missing or of an older box format.
 """
 import json
 
-from ..box import BoxConfig, box_installed, build_box
+from ..box import BoxConfig, box_current, box_installed, build_box
 from ..providers.vagrant.env import DEFAULT_BOX
 
 
@@ -21,10 +21,13 @@ def add_arguments(p):
 
 
 def run(args) -> int:
+    installed = box_installed(args.name)
+    current = installed and box_current(args.name)
     if args.action == "status":
-        print(f"box {args.name}: {'installed' if box_installed(args.name) else 'missing'}")
+        state = "installed" if current else "installed, older format (rebuilt by build or up)" if installed else "missing"
+        print(f"box {args.name}: {state}")
         return 0
-    if box_installed(args.name) and not args.force:
+    if current and not args.force:
         print(f"box {args.name} is already installed (use --force to rebuild)")
         return 0
     times = build_box(BoxConfig(name=args.name, mirror=args.mirror, preinstall=not args.bare))

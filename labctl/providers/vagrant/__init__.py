@@ -4,7 +4,9 @@ labctl drives the top-level Vagrantfile through python-vagrant, pointing it at t
 inventory (LABCTL_INVENTORY) and keeping Vagrant's machine state in the lab state dir
 (VAGRANT_DOTFILE_PATH). `create` builds the box when missing, brings all VMs up in
 parallel (vagrant-libvirt's default), and returns an SSH endpoint per VM: root at its
-static lab address with the lab key (installed by the Vagrantfile's provisioner).
+static lab address with the lab key (on libvirt the Vagrantfile puts both on the VM's
+kernel command line and the box applies them at boot; VirtualBox VMs get them from a
+provisioner).
 `destroy` runs `vagrant destroy -f`, then removes whatever libvirt objects remain.
 """
 from __future__ import annotations

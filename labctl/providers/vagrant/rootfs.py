@@ -68,6 +68,62 @@ MASKED = ["getty.target", "systemd-logind.service", "systemd-user-sessions.servi
           "systemd-sysusers.service", "systemd-random-seed.service", "systemd-fsck-root.service",
           "systemd-remount-fs.service"]
 
+# Each libvirt VM learns who it is from its kernel command line, which the Vagrantfile
+# gives every VM (direct kernel boot): labctl.node=NAME labctl.addr=ADDRESS/LEN
+# labctl.route=CIDR,GATEWAY (one per other node's pod range) labctl.key=TYPE,BASE64 (the
+# lab's SSH key). This unit applies it at every boot, before networkd and sshd start: no
+# Vagrant provisioner, whose upload and SSH sessions cost tens of seconds per VM under
+# emulation. The lab NIC is eth1 (net.ifnames=0: Vagrant's management NIC is eth0).
+NODE_SETUP = "usr/local/sbin/labctl-node-setup"
+NODE_SETUP_SCRIPT = r"""#!/bin/sh
+# labctl: this VM's name, lab address, routes to the other nodes' pod ranges and root's
+# SSH keys, from the kernel command line (labctl.node= labctl.addr= labctl.route=
+# labctl.key=). Without labctl.node it changes nothing. LABCTL_CMDLINE and LABCTL_ROOT
+# point it at another command line and root directory (tests).
+set -eu
+root=${LABCTL_ROOT:-}
+name="" addr="" key="" routes=""
+for w in $(cat "${LABCTL_CMDLINE:-/proc/cmdline}"); do
+  case "$w" in
+    labctl.node=*) name=${w#*=} ;;
+    labctl.addr=*) addr=${w#*=} ;;
+    labctl.route=*) routes="$routes ${w#*=}" ;;
+    labctl.key=*) key=$(printf '%s' "${w#*=}" | tr , ' ') ;;
+  esac
+done
+[ -n "$name" ] || exit 0
+echo "$name" > "$root/etc/hostname"
+[ -n "$root" ] || hostname "$name"
+sed -i "s/^127\.0\.1\.1.*/127.0.1.1\t$name/" "$root/etc/hosts"
+if [ -n "$addr" ]; then
+  f="$root/etc/systemd/network/50-labctl-lab.network"
+  {
+    printf '[Match]\nName=eth1\n\n[Network]\nAddress=%s\n' "$addr"
+    for r in $routes; do printf '\n[Route]\nDestination=%s\nGateway=%s\n' "${r%%,*}" "${r#*,}"; done
+  } > "$f.tmp"
+  mv "$f.tmp" "$f"
+fi
+install -d -m 700 "$root/root/.ssh"
+cp "$root/home/vagrant/.ssh/authorized_keys" "$root/root/.ssh/authorized_keys"
+if [ -n "$key" ]; then echo "$key" >> "$root/root/.ssh/authorized_keys"; fi
+chmod 600 "$root/root/.ssh/authorized_keys"
+"""
+NODE_SETUP_UNIT = f"""[Unit]
+Description=labctl: node name, lab address and SSH keys from the kernel command line
+DefaultDependencies=no
+After=local-fs.target
+Before=sysinit.target systemd-networkd.service ssh.service shutdown.target
+Conflicts=shutdown.target
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart=/{NODE_SETUP}
+
+[Install]
+WantedBy=sysinit.target
+"""
+
 NOLOGIN_OVERRIDE = "# labctl: no /run/nologin at boot (systemd-user-sessions is masked)\n"
 
 
@@ -92,6 +148,8 @@ def files(vagrant_pubkey: str) -> dict[str, tuple[str, int]]:
         "etc/tmpfiles.d/systemd-nologin.conf": (NOLOGIN_OVERRIDE, 0o644),
         # udev would load KVM for the emulated CPU's flags: useless in a lab VM, slow to load
         "etc/modprobe.d/labctl-no-kvm.conf": ("blacklist kvm_amd\nblacklist kvm_intel\nblacklist kvm\n", 0o644),
+        NODE_SETUP: (NODE_SETUP_SCRIPT, 0o755),
+        "etc/systemd/system/labctl-node-setup.service": (NODE_SETUP_UNIT, 0o644),
         "etc/initramfs-tools/modules": ("\n".join(INITRD_MODULES) + "\n", 0o644),
     }
 
@@ -101,12 +159,14 @@ def chroot_commands() -> list[list[str]]:
     return [
         ["systemctl", "enable", "systemd-networkd.service"],
         ["systemctl", "disable", "systemd-networkd-wait-online.service"],
+        ["systemctl", "enable", "labctl-node-setup.service"],
         ["systemctl", "mask", *MASKED],
         ["useradd", "-m", "-s", "/bin/bash", "-U", "vagrant"],
         ["sh", "-c", "echo vagrant:vagrant | chpasswd"],
         ["chown", "-R", "vagrant:vagrant", "/home/vagrant"],
         ["sed", "-i", "s/^MODULES=.*/MODULES=list/", "/etc/initramfs-tools/initramfs.conf"],
-        ["update-initramfs", "-u", "-k", "all"],
+        # -c: debootstrap made none (INITRD=No in its environment, see box.py)
+        ["update-initramfs", "-c", "-k", "all"],
         ["apt-get", "clean"],
     ]
 

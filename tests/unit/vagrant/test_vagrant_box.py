@@ -1,6 +1,8 @@
 """The box build's commands and guest files, checked without root, VMs or Vagrant."""
 from pathlib import Path
 
+import pytest
+
 from labctl import box
 from labctl.providers.vagrant import rootfs
 
@@ -75,7 +77,10 @@ def test_guest_commands_enable_networkd_and_make_the_user():
     cmds = rootfs.chroot_commands()
     assert ["systemctl", "enable", "systemd-networkd.service"] in cmds
     assert any(c[0] == "useradd" and "vagrant" in c for c in cmds)
-    assert ["update-initramfs", "-u", "-k", "all"] in cmds
+    # one initrd, made after MODULES=list is set: debootstrap's kernel hook makes none
+    assert box.DEBOOTSTRAP_ENV == {"INITRD": "No"}
+    sed = cmds.index(["sed", "-i", "s/^MODULES=.*/MODULES=list/", "/etc/initramfs-tools/initramfs.conf"])
+    assert cmds.index(["update-initramfs", "-c", "-k", "all"]) > sed
 
 
 def test_preinstall_puts_labkube_where_the_vagrant_inventory_expects_it():
@@ -115,3 +120,22 @@ def test_the_tree_goes_to_a_tmpfs_with_room_else_the_work_dir(tmp_path):
         return fake
     for free_gib, expected in ((8, Path("/dev/shm")), (1, tmp_path), (None, tmp_path)):
         assert box.tree_parent(tmp_path, statvfs=statvfs(free_gib)) == expected, free_gib
+
+
+@pytest.mark.parametrize("vagrantfile, current", [
+    (box.BOX_VAGRANTFILE % rootfs.KERNEL_CMDLINE, True),
+    ("# The labctl Debian 12 box: direct kernel boot under QEMU (no KVM needed).\n", False),  # format 1
+    (None, False),                                                                          # not there
+])
+def test_a_box_of_an_older_format_is_rebuilt_by_up(tmp_path, monkeypatch, vagrantfile, current):
+    if vagrantfile is not None:
+        d = tmp_path / "boxes" / "labctl-debian12" / "0" / "libvirt"
+        d.mkdir(parents=True)
+        (d / "Vagrantfile").write_text(vagrantfile)
+    assert box.box_current("labctl-debian12", home=tmp_path) is current
+    monkeypatch.setenv("VAGRANT_HOME", str(tmp_path))
+    monkeypatch.setattr(box, "box_installed", lambda name: vagrantfile is not None)
+    built = []
+    monkeypatch.setattr(box, "build_box", lambda cfg, log: built.append(cfg.name) or {"debootstrap_s": 1.0})
+    box.ensure_box("labctl-debian12", work_dir=tmp_path / "work")
+    assert built == ([] if current else ["labctl-debian12"])
