@@ -57,6 +57,8 @@ async def _measure(n: int) -> dict:
                 await reg.create(resource("namespaces"), None, {"metadata": {"name": name}})
             except Exception:  # noqa: BLE001 - bootstrap made it already
                 pass
+        # the ServiceAccount controller's `default`, without which pod admission refuses the pods
+        await reg.create(resource("serviceaccounts"), ns, {"metadata": {"name": "default"}})
         status_bodies: dict[int, dict] = {}
 
         async def create(i):

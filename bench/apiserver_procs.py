@@ -80,6 +80,12 @@ class Apiserver:
         self.proc = subprocess.Popen([sys.executable, "-m", "labkube.apiserver", "--config", str(cfg)],
                                      stdout=self.log, stderr=subprocess.STDOUT, cwd=str(tree))
         _wait_http(self.url + "/readyz", self.ssl(), self.proc, "apiserver")
+        # the `default` ServiceAccount that the lab's ServiceAccount controller would make: pod
+        # admission refuses pods whose ServiceAccount does not exist
+        req = urllib.request.Request(self.url + "/api/v1/namespaces/default/serviceaccounts", method="POST",
+                                     data=b'{"metadata": {"name": "default"}}',
+                                     headers={"Content-Type": "application/json"})
+        urllib.request.urlopen(req, context=self.ssl(), timeout=60).close()
 
     def ssl(self) -> ssl.SSLContext:
         return client_ssl(self.pki)

@@ -7,12 +7,20 @@ container that has no mount at that path yet (ephemeral containers are left alon
 
 The kubelet fills the token through a TokenRequest (labkube/kubelet/satoken.py); the
 root-ca-cert-publisher controller keeps kube-root-ca.crt. serviceAccountName defaults to
-"default" (pod defaults). Unlike Kubernetes, a pod whose ServiceAccount does not exist yet is
-admitted (the ServiceAccount controller creates `default` right after its namespace; the kubelet
-retries the token until it exists) rather than refused.
+"default" (pod defaults).
+
+The pod's ServiceAccount must exist, as in Kubernetes: otherwise 403 `pods "x" is forbidden:
+error looking up service account NS/NAME: serviceaccount "NAME" not found` (a controller's pod
+is named by its generateName, the name not being generated yet in Kubernetes at that point).
+`default` is created by the ServiceAccount controller shortly after its namespace, so a pod
+naming it is looked up again for up to 10 attempts 100-200 ms apart before it is refused
+(`kubectl create ns x; kubectl run -n x ...` does not race); any other name is looked up once.
+Mirror pods are not looked up (the kubelet's static pods get no credentials).
 """
 from __future__ import annotations
 
+import asyncio
+import random
 import secrets
 
 from ..api import errors
@@ -25,6 +33,8 @@ MOUNT_PATH = "/var/run/secrets/kubernetes.io/serviceaccount"
 ROOT_CA_CONFIGMAP = "kube-root-ca.crt"
 TOKEN_SECONDS = 3607
 MIRROR_ANNOTATION = "kubernetes.io/config.mirror"
+DEFAULT_ACCOUNT = "default"
+DEFAULT_ATTEMPTS = 10                             # `default` may be a moment behind its namespace
 _ALPHABET = "bcdfghjklmnpqrstvwxz2456789"        # the letters Kubernetes' generated suffixes use
 
 
@@ -69,15 +79,39 @@ def mount_api_access(pod: dict, sa: dict | None, suffix=lambda: "".join(secrets.
         spec["volumes"] = [*vols, api_access_volume(name)]
 
 
-async def admit_service_account(reg: Registry, pod: dict) -> None:
+async def find_service_account(reg: Registry, ns: str, name: str, pause=None) -> dict:
+    """The ServiceAccount ns/name; `default` is looked for again while the controller has not
+    made it yet. Raises 404 ``serviceaccount "name" not found`` when it is not there."""
+    attempts = DEFAULT_ATTEMPTS if name == DEFAULT_ACCOUNT else 1
+    interval = pause if pause is not None else random.uniform(0.1, 0.2)
+    for attempt in range(attempts):
+        if attempt:
+            await asyncio.sleep(interval)
+        try:
+            return await reg.get(SERVICE_ACCOUNTS, ns, name, latest=True)
+        except errors.ApiError as e:
+            if e.code != 404:
+                raise
+    raise errors.not_found("serviceaccount", name)
+
+
+def pod_label(pod: dict) -> str:
+    """The name Kubernetes' admission errors give a pod: its generateName when it has one."""
+    md = pod.get("metadata") or {}
+    return md.get("generateName") or md.get("name") or ""
+
+
+async def admit_service_account(reg: Registry, pod: dict, pause=None) -> None:
+    """Refuse a pod whose ServiceAccount does not exist; mount its API credentials where due."""
+    if MIRROR_ANNOTATION in ((pod.get("metadata") or {}).get("annotations") or {}):
+        return
     spec = pod["spec"]
-    if spec.get("automountServiceAccountToken") is False:
-        return                                 # nothing to look up
     ns = (pod.get("metadata") or {}).get("namespace")
+    name = spec.get("serviceAccountName") or DEFAULT_ACCOUNT
     try:
-        sa = await reg.get(SERVICE_ACCOUNTS, ns, spec.get("serviceAccountName") or "default", latest=True)
+        sa = await find_service_account(reg, ns, name, pause)
     except errors.ApiError as e:
-        if e.code != 404:
-            raise
-        sa = None
+        label = pod_label(pod)
+        raise errors.forbidden(f'pods "{label}" is forbidden: error looking up service account '
+                               f"{ns}/{name}: {e.message}", "pods", label) from None
     mount_api_access(pod, sa)

@@ -1,4 +1,6 @@
-"""An in-process apiserver (plain HTTP, authentication off) over a temporary SQLite file."""
+"""An in-process apiserver (plain HTTP, authentication off) over a temporary SQLite file, with
+the `default` ServiceAccount of namespace default that the lab's ServiceAccount controller would
+create (pod admission refuses a pod whose ServiceAccount does not exist)."""
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
@@ -14,4 +16,6 @@ async def api(tmp_path):
     app = make_app(cfg, authenticate=False)
     app[keys.BOOKMARK_INTERVAL] = 0.05
     async with TestClient(TestServer(app)) as client:
+        r = await client.post("/api/v1/namespaces/default/serviceaccounts", json={"metadata": {"name": "default"}})
+        assert r.status == 201, await r.text()
         yield client

@@ -82,7 +82,8 @@ async def servers(tmp_path):
     anon = ssl.create_default_context(cafile=str(tmp_path / "ca.crt"))
     started = [await _start(tmp_path, "fast", FastAppRunner), await _start(tmp_path, "plain", web.AppRunner)]
     for _, port, _ in started:
-        for path, obj in ((PODS, pod("web")), ("/api/v1/nodes", NODE)):
+        for path, obj in (("/api/v1/namespaces/default/serviceaccounts", {"metadata": {"name": "default"}}),
+                          (PODS, pod("web")), ("/api/v1/nodes", NODE)):
             body = jsonio.dumps(obj)
             req = f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n" \
                   f"Content-Length: {len(body)}\r\n\r\n".encode() + body

@@ -68,6 +68,7 @@ async def test_namespace_lifecycle(api):
     assert (await api.get("/api/v1/namespaces/team")).status == 404
     assert (await api.post("/api/v1/namespaces/team/pods", json=pod("z"))).status == 404
     assert (await api.post("/api/v1/namespaces", json={"metadata": {"name": "team"}})).status == 201
+    assert (await api.post("/api/v1/namespaces/team/serviceaccounts", json={"metadata": {"name": "default"}})).status == 201
     assert (await api.post("/api/v1/namespaces/team/pods", json=pod("z"))).status == 201
 
 

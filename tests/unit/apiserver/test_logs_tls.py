@@ -77,6 +77,8 @@ async def test_logs_are_proxied_with_parameters(cluster):
                                                   "daemonEndpoints": {"kubeletEndpoint": {"Port": kport}}}}
     async with s.post(base + "/api/v1/nodes", json=node) as r:
         assert r.status == 201
+    async with s.post(base + "/api/v1/namespaces/default/serviceaccounts", json={"metadata": {"name": "default"}}) as r:
+        assert r.status == 201
     pod = {"metadata": {"name": "web"}, "spec": {"nodeName": "w1", "containers": [{"name": "c", "image": "x"}]}}
     async with s.post(base + "/api/v1/namespaces/default/pods", json=pod) as r:
         assert r.status == 201

@@ -46,6 +46,7 @@ async def server(tmp_path):
     async with srv.session("admin") as admin:
         for path, obj in [("/api/v1/namespaces", {"metadata": {"name": "dev"}}),
                           ("/api/v1/namespaces/dev/serviceaccounts", {"metadata": {"name": "reader"}}),
+                          ("/api/v1/namespaces/dev/serviceaccounts", {"metadata": {"name": "default"}}),
                           ("/api/v1/namespaces/dev/pods", {"metadata": {"name": "web"},
                                                            "spec": {"containers": [{"name": "c", "image": "busybox"}]}}),
                           (f"{RBAC}/namespaces/dev/roles", {"metadata": {"name": "pod-reader"}, "rules": [

@@ -126,6 +126,7 @@ def lab(tmp_path_factory):
             "status": {"addresses": [{"type": "InternalIP", "address": "127.0.0.1"}],
                        "daemonEndpoints": {"kubeletEndpoint": {"Port": kubelet.port}}}}
     kubectl("create", "-f", "-", input=json.dumps(node).encode())
+    kubectl("create", "serviceaccount", "default")
     pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
            "spec": {"nodeName": "stub-node", "containers": [{"name": "c", "image": "busybox"}]}}
     kubectl("create", "-f", "-", input=json.dumps(pod).encode())

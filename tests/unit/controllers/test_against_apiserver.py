@@ -158,6 +158,10 @@ async def test_scheduler_and_controllers_against_apiserver(cluster):
         await c.create("nodes", node("w2-k8s"))
         kubelet = asyncio.create_task(fake_kubelet(c))
         try:
+            # pod admission needs the ServiceAccount controller's `default` (it waits ~1.5 s for it,
+            # less than the controller-manager may take to start here)
+            await eventually(lambda: c.get("serviceaccounts", "default", namespace="default"),
+                             what="default serviceaccount")
             await _scheduling(c)
             await _deployment(c, kc)
             await asyncio.to_thread(restart_apiserver)     # informers must reconnect (and relist)
