@@ -99,30 +99,9 @@ def env_from(container: dict, lookup_all) -> tuple[dict, list]:
     return out, skipped
 
 
-def service_env(svc: dict) -> dict:
-    """The docker-links style variables Kubernetes gives containers for a Service with a
-    cluster IP (KUBERNETES_SERVICE_HOST, KUBERNETES_SERVICE_PORT, KUBERNETES_PORT_443_TCP, ...)."""
-    spec = svc.get("spec") or {}
-    ip, ports = spec.get("clusterIP"), spec.get("ports") or []
-    if not ip or ip == "None" or not ports:
-        return {}
-    name = svc["metadata"]["name"].upper().replace("-", "_")
-    first = ports[0]
-    out = {f"{name}_SERVICE_HOST": ip, f"{name}_SERVICE_PORT": str(first["port"]),
-           f"{name}_PORT": f"{(first.get('protocol') or 'TCP').lower()}://{ip}:{first['port']}"}
-    for p in ports:
-        proto = (p.get("protocol") or "TCP")
-        if p.get("name"):
-            out[f"{name}_SERVICE_PORT_{p['name'].upper().replace('-', '_')}"] = str(p["port"])
-        pre = f"{name}_PORT_{p['port']}_{proto.upper()}"
-        out.update({pre: f"{proto.lower()}://{ip}:{p['port']}", pre + "_PROTO": proto.lower(),
-                    pre + "_PORT": str(p["port"]), pre + "_ADDR": ip})
-    return out
-
-
 def environment(pod: dict, container: dict, image_config: dict, host_ip: str, pod_ip: str,
                 lookup=None, lookup_all=None, services: dict | None = None) -> list[str]:
-    """["K=V", ...]: image Env, then the ``services`` variables (service_env), then envFrom,
+    """["K=V", ...]: image Env, then the ``services`` variables (serviceenv.py), then envFrom,
     then the container's env in order (later wins).
     ``lookup(kind, name, key, optional)`` resolves configMapKeyRef/secretKeyRef values,
     ``lookup_all(kind, name, optional)`` the whole data of envFrom's sources."""

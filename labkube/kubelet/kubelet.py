@@ -11,14 +11,14 @@ import base64
 import logging
 import os
 import shutil
-import time
 
 from labkube.client import Client, KubeConfig
 from labkube.client.events import EventRecorder
+from labkube.client.informer import Informer
 
 from . import volumes
 from .backoff import Backoff
-from .containers import ContainerConfigError, service_env
+from .containers import ContainerConfigError
 from .images.store import ImageStore
 from .lease import LeaseRenewer
 from .logs import LogStamper
@@ -28,12 +28,12 @@ from .podsandbox import pod_dir
 from .runtime import make_runtime
 from .satoken import TOKENS, TokenManager
 from .server import KubeletServer
+from .serviceenv import MASTER_NAMESPACE, pod_service_env, service_view
 from .startup import StartupLog
 from .status_manager import StatusManager
 
 log = logging.getLogger(__name__)
-MASTER_SERVICE = ("services", "default/kubernetes")
-MASTER_SERVICE_TTL = 30.0          # seconds between reads of that Service (its IP never changes)
+SERVICES_SYNC_WAIT = 10.0          # seconds a container start waits for the first list of Services
 
 
 class Kubelet:
@@ -60,7 +60,9 @@ class Kubelet:
         self._background: set[asyncio.Task] = set()
         self._cache: dict[tuple, dict | None] = {}
         self.tokens = TokenManager(self.client)
-        self._master_at = float("-inf")
+        # every Service (name, cluster IP, ports), for the containers' Service variables
+        self.services = Informer(self.client, "services", transform=service_view)
+        self.services.add_index("namespace", lambda s: [s["metadata"].get("namespace")])
 
     # -- helpers the workers use ----------------------------------------------------------
     def background(self, coro) -> asyncio.Task:
@@ -113,21 +115,17 @@ class Kubelet:
             return {k: base64.b64decode(v).decode(errors="replace") for k, v in data.items()}
         return dict(data)
 
-    def service_env(self) -> dict:
-        """KUBERNETES_SERVICE_HOST/PORT & co. for every container (the Service default/kubernetes,
-        as Kubernetes gives them to all pods)."""
-        svc = self._cache.get(MASTER_SERVICE)
-        return service_env(svc) if svc else {}
-
-    async def _refresh_master_service(self) -> None:
-        now = time.monotonic()
-        if now - self._master_at < MASTER_SERVICE_TTL:
-            return
-        self._master_at = now
-        try:
-            self._cache[MASTER_SERVICE] = await self.client.get("services", "kubernetes", namespace="default")
-        except Exception as e:  # noqa: BLE001 - containers start without the variables meanwhile
-            log.warning("reading Service default/kubernetes: %s", e)
+    def service_env(self, pod: dict) -> dict:
+        """The Service variables for the containers of ``pod`` (serviceenv.py): default/kubernetes
+        and, unless enableServiceLinks is false, the Services of the pod's namespace. Like the
+        kubelet, refuses to guess before the Services have been listed once."""
+        if not self.services.has_synced:
+            raise ContainerConfigError("services have not yet been read at least once, cannot construct envvars")
+        ns = pod["metadata"].get("namespace")
+        found = self.services.by_index("namespace", MASTER_NAMESPACE)
+        if ns != MASTER_NAMESPACE:
+            found = found + self.services.by_index("namespace", ns)
+        return pod_service_env(pod, found)
 
     async def prefetch(self, pod: dict) -> None:
         """Load the ConfigMaps/Secrets a pod refers to into the cache."""
@@ -153,7 +151,8 @@ class Kubelet:
                 if "secretRef" in src:
                     wanted.add(("secrets", src["secretRef"].get("name")))
         await self.tokens.ensure(pod)
-        await self._refresh_master_service()
+        if not self.services.has_synced:
+            await self.services.wait_synced(SERVICES_SYNC_WAIT)
         for kind, name in wanted:
             try:
                 self._cache[(kind, name)] = await self.client.get(kind, name, namespace=ns)
@@ -224,6 +223,7 @@ class Kubelet:
         await self.runtime.start()
         await self.server.start(self.cfg.address, self.cfg.port)
         await self.node_agent.register()
+        self.services.start()
         for coro in (self.node_agent.run(), self.lease.run(), self.pods.run(), self.stamper.run()):
             self._tasks.append(asyncio.create_task(coro))
 
@@ -234,6 +234,7 @@ class Kubelet:
             if w.task is not None:
                 w.task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.services.stop()
         await self.server.stop()
         await self.runtime.close()
         close = getattr(self.client, "close", None)

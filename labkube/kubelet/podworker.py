@@ -255,7 +255,7 @@ class PodWorker:
                         termination_message.prepare(self.sandbox.pod_dir, c, restart_count)],
                     log_path=os.path.join(self.sandbox.pod_dir, "logs", name, f"{restart_count}.log"),
                     restart_count=restart_count, lookup=self.kl.lookup_key,
-                    lookup_all=self.kl.lookup_all, services=self.kl.service_env())
+                    lookup_all=self.kl.lookup_all, services=self.kl.service_env(self.pod))
                 if target:
                     cfg.pid_namespace = self.pid_namespace_of(target)
                 cid = await self.kl.runtime.create_container(self.sandbox, cfg)
