@@ -15,7 +15,7 @@ import logging
 
 from labkube.client.clock import Clock
 from labkube.client.errors import ApiError
-from labkube.client.events import EventRecorder
+from labkube.client.events import EventQueue, EventRecorder
 from labkube.client.informer import Informer, object_key
 
 from .cache import SchedulerCache
@@ -30,7 +30,6 @@ TERMINAL = ("Succeeded", "Failed")
 BIND_CONCURRENCY = 64       # bindings in flight: each waits for the apiserver's batched commit, so the
                             # drain rate is about BIND_CONCURRENCY / bind latency until a core saturates
 CLIENT_IN_FLIGHT = BIND_CONCURRENCY + 32    # the scheduler's Client: binds plus events and status
-EVENT_CONCURRENCY = 4       # Scheduled events in flight
 
 
 def _node_shape(node: dict) -> tuple:
@@ -47,14 +46,15 @@ class Scheduler:
         self.clock = clock or Clock()
         self.profile = profile or default_profile()
         self.queue = queue or SchedulingQueue(self.clock)
-        self.recorder = EventRecorder(client, scheduler_name, clock=self.clock)
+        # Scheduled, FailedScheduling, Preempted: written in the background at a bounded rate
+        # (kube-scheduler's event broadcaster), never holding up a cycle or a binding
+        self.events = EventQueue(EventRecorder(client, scheduler_name, clock=self.clock))
         self.pods = Informer(client, "pods", transform=pod_view)
         self.nodes = Informer(client, "nodes", transform=node_view)
         self.cache = SchedulerCache()
         self.nominated: dict[str, tuple[str, dict]] = {}   # key -> (node, pod) of preemptors waiting for room
         self._binding: set[asyncio.Task] = set()
         self._bind_slots = asyncio.Semaphore(BIND_CONCURRENCY)
-        self._event_slots = asyncio.Semaphore(EVENT_CONCURRENCY)
         self.pods.add_handlers(self._pod_added, self._pod_updated, self._pod_deleted)
         self.nodes.add_handlers(self._node_added, self._node_updated, self._node_deleted)
         # filter plugins with informers of their own (VolumeBinding: claims, volumes, classes);
@@ -169,7 +169,7 @@ class Scheduler:
             log.info("pod %s unschedulable: %s", key, msg)
             self.queue.done(key)
             self.queue.add_unschedulable(key, prio)
-            await self.recorder.warning(pod, "FailedScheduling", msg)
+            self.events.warning(pod, "FailedScheduling", msg)
             await self._mark_unschedulable(pod, msg)
             if prio > 0:
                 await self._preempt(pod, e, nodes)
@@ -204,16 +204,15 @@ class Scheduler:
                 return False
             self.queue.done(key, scheduled=True)
             log.debug("bound %s to %s", key, host)     # as kube-scheduler (V(2)): the Scheduled event says it
-        # the Scheduled event after the bind slot is free, with fewer requests in flight: bindings
-        # come first at the apiserver, events catch up (they are best effort)
-        async with self._event_slots:
-            await self.recorder.normal(pod, "Scheduled", f"Successfully assigned {ns}/{name} to {host}")
+        self.events.normal(pod, "Scheduled", f"Successfully assigned {ns}/{name} to {host}")
         return True
 
-    async def wait_bindings(self) -> None:
-        """Wait for the bindings in flight (tests, shutdown)."""
+    async def wait_bindings(self, events: bool = True) -> None:
+        """Wait for the bindings in flight (tests, shutdown) and, with `events`, for the queued Events."""
         while self._binding:
             await asyncio.gather(*list(self._binding), return_exceptions=True)
+        if events:
+            await self.events.flush()
 
     async def _preempt(self, pod: dict, err: FitError, nodes: list[NodeInfo]) -> None:
         key = object_key(pod)
@@ -229,7 +228,7 @@ class Scheduler:
         for v in victims:
             vmd = v["metadata"]
             log.info("preempting %s/%s on %s for %s/%s", vmd["namespace"], vmd["name"], node, ns, name)
-            await self.recorder.normal(v, "Preempted", f"Preempted by pod {pod['metadata'].get('uid')} on node {node}")
+            self.events.normal(v, "Preempted", f"Preempted by pod {pod['metadata'].get('uid')} on node {node}")
             try:
                 await self.client.delete("pods", vmd["name"], namespace=vmd["namespace"])
             except ApiError as e:
@@ -285,7 +284,8 @@ class Scheduler:
                 # cycles, or a long queue starves them (nothing bound until the queue is empty)
                 await asyncio.sleep(0)
         finally:
-            await self.wait_bindings()
+            await self.wait_bindings(events=False)
+            self.events.close()             # queued Events are dropped, as a stopping kube-scheduler's
             await self.pods.stop()
             await self.nodes.stop()
             for inf in self.plugin_informers:
