@@ -23,6 +23,7 @@ import random
 import sys
 from typing import Callable
 
+from .. import jsonio
 from .errors import ApiError
 from .rest import as_resource
 
@@ -74,6 +75,33 @@ def _shared(v, intern=sys.intern, limit=SHARED_STR_MAX):
 def compact(obj: dict) -> dict:
     """The object without managedFields, as a copy whose keys and short strings are shared."""
     return _shared(strip_managed_fields(obj))
+
+
+class SharedValues:
+    """Equal JSON values held once: `share(v)` returns the value kept for v's JSON text, v's compact
+    copy the first time. Pods of one template repeat their containers, tolerations, labels and
+    ownerReferences; a view that shares them keeps one copy per template instead of one per pod.
+    What an informer caches is read-only to its handlers (as in client-go), which is what makes
+    the sharing safe. Holds at most `size` values (then starts over: earlier sharers keep theirs)."""
+
+    def __init__(self, size: int = 4096):
+        self.size = size
+        self._kept: dict[bytes, object] = {}
+
+    def share(self, v):
+        try:
+            key = jsonio.dumps(v)
+        except (TypeError, ValueError):
+            return _shared(v)
+        got = self._kept.get(key)
+        if got is None:
+            if len(self._kept) >= self.size:
+                self._kept.clear()
+            got = self._kept[key] = _shared(v)
+        return got
+
+    def __len__(self) -> int:
+        return len(self._kept)
 
 
 def keep_keys(items: list | None, keep: tuple[str, ...]) -> list:

@@ -11,18 +11,25 @@ conditions, IPs and container statuses are dropped. A node keeps metadata, spec,
 status the allocatable/capacity amounts and conditions (the Ready condition decides whether a
 change is worth a retry of unschedulable pods).
 
-Both views go through the informer's `compact` (no managedFields, shared strings).
+Both views go through the informer's `compact` (no managedFields, shared strings); the parts a
+pod has in common with the other pods of its template (the spec's lists and maps, labels,
+ownerReferences) are held once (`SharedValues`).
 """
 from __future__ import annotations
 
-from labkube.client.informer import compact, keep_keys
+import sys
+
+from labkube.client.informer import SharedValues, compact, keep_keys
 
 CONTAINER_KEEP = ("name", "resources", "ports", "restartPolicy")
 POD_STATUS_KEEP = ("phase", "nominatedNodeName")
 NODE_STATUS_KEEP = ("allocatable", "capacity", "conditions")
+SHARED_METADATA = ("labels", "ownerReferences", "finalizers")
+
+SHARED = SharedValues()
 
 
-def pod_view(pod: dict) -> dict:
+def pod_view(pod: dict, shared: SharedValues = SHARED) -> dict:
     md, spec, st = pod.get("metadata") or {}, pod.get("spec") or {}, pod.get("status") or {}
     spec = dict(spec)
     for k in ("containers", "initContainers"):
@@ -36,8 +43,14 @@ def pod_view(pod: dict) -> dict:
     if not spec.get("nodeName") and "conditions" in st:
         status["conditions"] = st["conditions"]
     out = {k: v for k, v in pod.items() if k not in ("metadata", "spec", "status")}
-    out.update(metadata={k: v for k, v in md.items() if k != "annotations"}, spec=spec, status=status)
-    return compact(out)
+    meta = {k: v for k, v in md.items() if k != "annotations"}
+    later = [("metadata", k, meta.pop(k)) for k in SHARED_METADATA if meta.get(k) is not None]
+    later += [("spec", k, spec.pop(k)) for k, v in list(spec.items()) if type(v) in (dict, list)]
+    out.update(metadata=meta, spec=spec, status=status)
+    view = compact(out)
+    for part, k, v in later:
+        view[part][sys.intern(k)] = shared.share(v)
+    return view
 
 
 def node_view(node: dict) -> dict:

@@ -296,3 +296,16 @@ def test_compact_keeps_every_value(what, value):
     short = [s for s in (value.get("finalizers") or []) if len(s) <= 64]
     for got, want in zip(out["spec"].get("finalizers") or [], short):
         assert got is sys.intern(want), what                # short strings in lists are shared too
+
+
+def test_shared_values_hold_one_copy_per_json_text_up_to_size():
+    from labkube.client.informer import SharedValues
+    sv = SharedValues(size=2)
+    a = sv.share({"x": [1, 2]})
+    assert sv.share({"x": [1, 2]}) is a and a == {"x": [1, 2]}
+    assert sv.share({"x": [1, 2.0]}) is not a           # another JSON text: 2.0 is not 2
+    t = sv.share([True])
+    assert sv.share([1]) is not t and t[0] is True      # true and 1 are equal in Python, not in JSON
+    assert len(sv) == 2                                  # full at 2 before [True]: started over
+    b = sv.share({"x": [1, 2]})                          # full again: a new copy
+    assert b is not a and b == a and sv.share({"x": [1, 2]}) is b

@@ -39,3 +39,32 @@ def test_pod_view_drops_only_what_no_controller_reads():
 
 def test_pod_view_of_a_bare_pod():
     assert pod_view({"metadata": {"name": "p"}}) == {"metadata": {"name": "p"}}
+
+
+def token_volume(suffix: str) -> dict:
+    return {"name": f"kube-api-access-{suffix}", "projected": {"sources": [{"serviceAccountToken": {"path": "token"}}]}}
+
+
+def test_pod_view_keeps_only_claim_volumes():
+    claim = {"name": "data", "persistentVolumeClaim": {"claimName": "data-0"}}
+    v = pod_view({"metadata": {"name": "p"}, "spec": {"volumes": [token_volume("x1"), claim, {"name": "t", "emptyDir": {}}]}})
+    assert v["spec"] == {"volumes": [claim]}
+    assert pod_view({"metadata": {"name": "q"}, "spec": {"volumes": [token_volume("x2")]}})["spec"] == {}
+
+
+def test_pods_of_one_template_share_their_common_parts():
+    def pod(name, node, started):
+        return {"metadata": {"name": name, "labels": {"app": "web"}, "ownerReferences": [{"uid": "rs-1"}]},
+                "spec": {"nodeName": node, "tolerations": [{"operator": "Exists"}], "volumes": [token_volume(name)],
+                         "containers": [{"name": "c", "image": "nginx", "resources": {"requests": {"cpu": "10m"}}}]},
+                "status": {"phase": "Running", "podIP": f"10.244.0.{len(name)}",
+                           "conditions": [{"type": "Ready", "status": "True", "lastTransitionTime": started}]}}
+    a, b = pod_view(pod("a", "w1", "T1")), pod_view(pod("bb", "w2", "T1"))
+    c = pod_view(pod("ccc", "w1", "T2"))
+    for part, key in [("metadata", "labels"), ("metadata", "ownerReferences"), ("spec", "tolerations"),
+                      ("spec", "containers"), ("status", "conditions")]:
+        assert a[part][key] is b[part][key], key
+    assert a["status"]["conditions"] is not c["status"]["conditions"]          # a different moment
+    assert a["spec"]["containers"] is c["spec"]["containers"]
+    assert (a["spec"]["nodeName"], b["spec"]["nodeName"]) == ("w1", "w2")
+    assert (a["metadata"]["name"], b["status"]["podIP"]) == ("a", "10.244.0.2")

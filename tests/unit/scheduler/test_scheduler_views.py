@@ -62,3 +62,11 @@ def test_node_view_keeps_amounts_conditions_spec_and_labels():
     v = node_view(raw)
     assert v == {**raw, "status": {"allocatable": {"cpu": "2"}, "capacity": {"cpu": "2"},
                                    "conditions": [{"type": "Ready", "status": "True"}]}}
+
+
+def test_pods_of_one_template_share_spec_labels_and_owners():
+    a, b = pod_view(full_pod()), pod_view(full_pod("w1"))
+    for part, key in [("spec", "containers"), ("spec", "tolerations"), ("spec", "initContainers"),
+                      ("metadata", "labels"), ("metadata", "ownerReferences")]:
+        assert a[part][key] is b[part][key], key
+    assert "nodeName" not in a["spec"] and b["spec"]["nodeName"] == "w1"
