@@ -4,6 +4,13 @@ Writes submitted during one event-loop iteration are handed to the thread togeth
 (one wake-up), and writes queued while a transaction is being committed are grouped
 into the next transaction (one fsync for many writes). Each write's future resolves
 only after its transaction committed, in submission order, on the submitting loop.
+
+The thread shares the interpreter lock with the event loop: SQLite releases it around every
+statement step, and each time the thread wants it back while the loop is busy it may wait a
+whole switch interval. So a batch's puts go in as few statements as possible: multi-row
+`INSERT OR REPLACE ... VALUES (...), (...)` in chunks of power-of-two sizes (a handful of
+cached statements; rows apply in order, so a later put of a key wins), rather than one step
+per row.
 """
 from __future__ import annotations
 
@@ -18,7 +25,24 @@ log = logging.getLogger(__name__)
 
 Op = tuple  # ("put", key, json, rev) | ("del", key, rev)
 _STOP = object()
-_PUT = "INSERT OR REPLACE INTO kv(key, value, rev) VALUES (?, ?, ?)"
+_PUT = "INSERT OR REPLACE INTO kv(key, value, rev) VALUES "
+_CHUNKS = (256, 64, 16, 4, 1)  # rows per multi-row INSERT (256 x 3 parameters: far below SQLite's limit)
+
+
+def _put_sql(rows: int) -> str:
+    return _PUT + ", ".join(["(?, ?, ?)"] * rows)
+
+
+_PUT_SQL = {n: _put_sql(n) for n in _CHUNKS}
+
+
+def insert_puts(conn: sqlite3.Connection, puts: list) -> None:
+    """Store [(key, value, rev)] in order, in as few statement steps as the chunk sizes allow."""
+    i, total = 0, len(puts)
+    for n in _CHUNKS:
+        while total - i >= n:
+            conn.execute(_PUT_SQL[n], [v for row in puts[i:i + n] for v in row])
+            i += n
 
 
 class BatchWriter:
@@ -27,7 +51,7 @@ class BatchWriter:
     def __init__(self, conn: sqlite3.Connection, max_batch: int = 2000):
         self._conn = conn
         self._max = max_batch
-        self._q: queue.Queue = queue.Queue()
+        self._q: queue.SimpleQueue = queue.SimpleQueue()  # C-level: no Python lock work per hand-over
         self._pending: list = []
         self._thread = threading.Thread(target=self._run, name="sqlite-writer", daemon=True)
         self._thread.start()
@@ -78,7 +102,7 @@ class BatchWriter:
         try:
             c.execute("BEGIN IMMEDIATE")
             top = None
-            puts: list = []  # consecutive puts go in one executemany (in order: a later op on a key wins)
+            puts: list = []  # consecutive puts go in together (insert_puts, in order: a later op on a key wins)
             for _loop, ops, _cb, _fut in batch:
                 for op in ops:
                     if op[0] == "put":
@@ -86,12 +110,12 @@ class BatchWriter:
                         top = op[3]
                     elif op[0] == "del":
                         if puts:
-                            c.executemany(_PUT, puts)
+                            insert_puts(c, puts)
                             puts = []
                         c.execute("DELETE FROM kv WHERE key = ?", (op[1],))
                         top = op[2]
             if puts:
-                c.executemany(_PUT, puts)
+                insert_puts(c, puts)
             if top is not None:
                 c.execute("UPDATE meta SET rev = ? WHERE id = 1", (top,))
             c.execute("COMMIT")

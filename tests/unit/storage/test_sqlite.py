@@ -231,3 +231,19 @@ async def test_a_cancelled_writer_still_commits_and_publishes(store):
     assert (ev.type, ev.key) == ("ADDED", "/registry/pods/a/c")
     assert (await store.get("/registry/pods/a/c"))[0] == {"v": 1}
     w.close()
+
+
+@pytest.mark.parametrize("rows", [1, 3, 4, 5, 17, 63, 64, 65, 300, 1000])
+def test_batched_puts_store_every_row_and_the_last_put_of_a_key_wins(tmp_path, rows):
+    """The writer's multi-row inserts (chunks of 256/64/16/4/1 rows) against one row per put."""
+    import sqlite3
+
+    from labkube.storage.writer import insert_puts
+    puts = [(f"/registry/pods/a/p{i % 7 if i % 2 else i}", f'{{"i":{i}}}', i + 1) for i in range(rows)]
+    conn = sqlite3.connect(str(tmp_path / "r.db"), isolation_level=None)
+    conn.execute("CREATE TABLE kv (key TEXT PRIMARY KEY, value TEXT NOT NULL, rev INTEGER NOT NULL)")
+    insert_puts(conn, puts)
+    want: dict = {}
+    for k, v, r in puts:
+        want[k] = (v, r)
+    assert {k: (v, r) for k, v, r in conn.execute("SELECT key, value, rev FROM kv")} == want
