@@ -5,7 +5,9 @@ anything else, and such a GET does almost no work of its own (the stored JSON te
 answer). Through aiohttp each one still builds a Request, a Task, a middleware chain, a
 Response with a header multidict and a writer - about half of its CPU time. Here the
 connection's protocol answers such a request as soon as it is parsed, with the bytes aiohttp
-would have sent, and hands every other request to aiohttp unchanged.
+would have sent, and hands every other request to aiohttp unchanged. The same protocol also
+starts the direct pod creates of fastcreate.py (and holds the connection's later requests
+until such a create has answered).
 
 A request is answered here only when all of this holds, else it takes the aiohttp path (which
 also produces every error reply, so 401/404/400 look exactly as before):
@@ -24,6 +26,8 @@ also produces every error reply, so 401/404/400 look exactly as before):
 """
 from __future__ import annotations
 
+import asyncio
+
 from aiohttp import web
 from aiohttp.helpers import rfc822_formatted_time
 from aiohttp.http import SERVER_SOFTWARE, HttpVersion11
@@ -33,7 +37,7 @@ from aiohttp.web_server import Server
 
 from ..api.errors import ApiError
 from ..api.resources import Resource
-from . import keys
+from . import fastcreate, keys
 from .access import allowed_everything
 from .paths import parse
 from .reviews import VIRTUAL
@@ -83,14 +87,21 @@ class _Parser:
 
     def feed_data(self, data: bytes):
         messages, upgraded, tail = self._parser.feed_data(data)
+        handler = self._handler
+        if messages and handler.held is not None:  # a direct create runs: later requests wait behind it
+            handler.held.extend(messages)
+            return [], upgraded, tail
         if not messages or upgraded:
             return messages, upgraded, tail
         served = 0
         for msg, payload in messages:
-            if not self._handler.answer(msg, payload):
+            if not handler.answer(msg, payload):
                 break
             self._parser.message_consumed()
             served += 1
+            if handler.held is not None:  # it was a create, now running: the rest wait for it
+                handler.held.extend(messages[served:])
+                return [], upgraded, tail
         if served:
             messages = messages[served:]
         if messages:
@@ -99,25 +110,26 @@ class _Parser:
 
 
 class FastRequestHandler(RequestHandler):
-    """aiohttp's connection protocol with the direct GET path in front of it."""
+    """aiohttp's connection protocol with the direct GET and create paths in front of it."""
 
-    __slots__ = ("handed_over",)
+    __slots__ = ("handed_over", "held", "_create_task")
 
     def connection_made(self, transport) -> None:
         self.handed_over = False  # whether aiohttp's request loop has had any request of this connection
+        self.held: list | None = None  # while a direct create runs: the requests that arrived since
+        self._create_task: asyncio.Task | None = None
         super().connection_made(transport)
         if self._parser is not None:
             self._parser = _Parser(self._parser, self)
 
     def answer(self, msg, payload) -> bool:
-        """Answer `msg` on this connection now if it is a direct GET; False: aiohttp does."""
-        if (msg.method != "GET" or payload is not EMPTY_PAYLOAD or msg.version != HttpVersion11
-                or msg.should_close or msg.upgrade):
+        """Answer `msg` on this connection now if it is a direct GET, or start it if it is a direct
+        create (fastcreate.py); False: aiohttp does."""
+        if msg.method != "GET":
+            return msg.method == "POST" and self._start_create(msg, payload)
+        if payload is not EMPTY_PAYLOAD or msg.version != HttpVersion11 or msg.should_close or msg.upgrade:
             return False
-        # idle: aiohttp's loop has had no request yet or waits for the next one (responses in order)
-        if ((self.handed_over and self._waiter is None) or self._messages or self._request_in_progress
-                or not self._keepalive or self._force_close or self._close or self._logging_enabled
-                or self._upgraded or self._paused):  # paused: the client is not reading; aiohttp waits
+        if not self._idle():  # paused: the client is not reading; aiohttp waits for the drain
             return False
         path = msg.path
         k = _KEYS.get(path)
@@ -147,12 +159,72 @@ class FastRequestHandler(RequestHandler):
         transport.write(_HEAD.format(len(body), rfc822_formatted_time(), SERVER_SOFTWARE).encode() + body)
         self._request_count += 1
         manager.requests_count += 1
+        self._answered()
+        return True
+
+    def _idle(self) -> bool:
+        """No request of this connection queued or in progress in aiohttp's loop (responses stay in
+        order), keep-alive, not closing or upgraded, no access log, writing not paused."""
+        return not ((self.handed_over and self._waiter is None) or self._messages or self._request_in_progress
+                    or not self._keepalive or self._force_close or self._close or self._logging_enabled
+                    or self._upgraded or self._paused)
+
+    def _answered(self) -> None:
         loop = self._loop
         if self._keepalive_timeout > 0:  # as aiohttp's loop does after each request
             self._next_keepalive_close_time = loop.time() + self._keepalive_timeout
             if self._keepalive_handle is None:
                 self._keepalive_handle = loop.call_at(self._next_keepalive_close_time, self._process_keepalive)
+
+    def _start_create(self, msg, payload) -> bool:
+        if msg.version != HttpVersion11 or msg.should_close or msg.upgrade or not self._idle():
+            return False
+        manager = self._manager
+        app = manager.app if manager is not None else None
+        if app is None:
+            return False
+        target = fastcreate.takes(msg, payload, app._client_max_size)
+        transport = self.transport
+        if target is None or transport is None or not allowed_everything(transport_user(transport), msg.headers):
+            return False
+        reg = manager.app_registry()
+        if reg is None:
+            return False
+        raw = payload.read_nowait(-1)
+        self.held = []
+        self._request_count += 1
+        manager.requests_count += 1
+        self._create_task = self._loop.create_task(
+            fastcreate.run(self, reg, target[0], target[1], raw, msg.headers.get("User-Agent")))
         return True
+
+    def create_done(self) -> None:
+        """The direct create answered: requests held meanwhile go to aiohttp's loop, in order."""
+        held, self.held, self._create_task = self.held, None, None
+        self._answered()
+        if not held:
+            return
+        for m in held:
+            self._request_count += 1
+            self._messages.append(m)
+        self.handed_over = True
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def _process_keepalive(self) -> None:
+        if self.held is not None:  # a direct create runs: the connection is not idle
+            self._keepalive_handle = None
+            self._answered()
+            return
+        super()._process_keepalive()
+
+    async def shutdown(self, timeout: float | None = 15.0) -> None:
+        """aiohttp's graceful shutdown, first waiting for a direct create in flight."""
+        task = self._create_task
+        if task is not None and not task.done():
+            await asyncio.wait({task}, timeout=timeout)
+        await super().shutdown(timeout)
 
 
 class FastServer(Server):

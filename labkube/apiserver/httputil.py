@@ -47,8 +47,13 @@ def dry_run(request: web.Request) -> bool:
 def field_manager(request: web.Request, operation: str = UPDATE, sub: str | None = None) -> Manager:
     """The request's field manager: ?fieldManager=, else (Update only) the User-Agent's product
     name as upstream derives it (`kubectl/v1.31.0 (...)` -> `kubectl`); ?force= for apply."""
-    name = request.query.get("fieldManager", "")
-    force = qbool(request, "force")
+    return manager_of(request.query.get("fieldManager", ""), qbool(request, "force"),
+                      request.headers.get("User-Agent"), operation, sub)
+
+
+def manager_of(name: str, force: bool, user_agent: str | None, operation: str = UPDATE,
+               sub: str | None = None) -> Manager:
+    """field_manager's rules on the query's fieldManager/force and the User-Agent header."""
     if operation == APPLY and not name:
         raise errors.ApiError(422, "Invalid", 'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: '
                               "is required for apply patch")
@@ -56,7 +61,7 @@ def field_manager(request: web.Request, operation: str = UPDATE, sub: str | None
         raise errors.ApiError(422, "Invalid", 'PatchOptions.meta.k8s.io "" is invalid: force: Forbidden: '
                               "may not be specified for non-apply patch")
     if not name:
-        name = (request.headers.get("User-Agent") or "").split("/")[0].strip()[:128] or "unknown"
+        name = (user_agent or "").split("/")[0].strip()[:128] or "unknown"
     if len(name) > 128 or not name.isprintable():
         raise errors.ApiError(422, "Invalid", f'fieldManager: Invalid value: "{name[:40]}": must consist of at most '
                               "128 printable characters")
@@ -69,12 +74,15 @@ def media_type(request: web.Request) -> str:
 
 async def read_body(request: web.Request, allow_empty: bool = False):
     """The request body decoded: JSON (also when Content-Type is missing) or YAML."""
-    raw = await request.read()
+    return parse_body(await request.read(), media_type(request), allow_empty)
+
+
+def parse_body(raw: bytes, ct: str, allow_empty: bool = False):
+    """A request body of media type `ct` decoded (read_body's rules; 400/415 on bad input)."""
     if not raw.strip():
         if allow_empty:
             return None
         raise errors.bad_request("the request body is empty; expected a JSON object")
-    ct = media_type(request)
     if ct == "application/vnd.kubernetes.protobuf":
         try:
             return decode_body(raw)

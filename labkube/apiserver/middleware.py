@@ -29,25 +29,32 @@ def _public(path: str) -> bool:
 async def errors_middleware(request: web.Request, handler):
     try:
         return await handler(request)
-    except ApiError as e:
+    except Exception as e:  # noqa: BLE001 - error_reply re-raises what it does not answer
+        return error_reply(e, request.method, request.path)
+
+
+def error_reply(e: Exception, method: str, path: str) -> web.Response:
+    """The Status reply for an exception a handler raised (also the direct create path's,
+    fastcreate.py); re-raises what is not an error reply (HTTP redirects, connection resets)."""
+    if isinstance(e, ApiError):
         return reply(e.status(), e.code)
-    except web.HTTPException as e:
+    if isinstance(e, web.HTTPException):
         if e.status < 400:
-            raise
+            raise e
         reason = {404: "NotFound", 405: "MethodNotAllowed", 413: "RequestEntityTooLarge"}.get(e.status, "BadRequest")
         msg = "the server could not find the requested resource" if e.status == 404 else (e.text or e.reason)
         return reply(ApiError(e.status, reason, msg, {}).status(), e.status)
-    except (KeyNotFound, KeyExists, RevisionConflict, Expired) as e:
+    if isinstance(e, (KeyNotFound, KeyExists, RevisionConflict, Expired)):
         code, reason = {KeyNotFound: (404, "NotFound"), KeyExists: (409, "AlreadyExists"),
                         RevisionConflict: (409, "Conflict"), Expired: (410, "Expired")}[type(e)]
         return reply(ApiError(code, reason, str(e)).status(), code)
-    except ConnectionResetError:
-        raise
-    except Exception as e:  # noqa: BLE001 - the catch-all the design asks for
-        log.exception("internal error serving %s %s", request.method, request.path)
-        line = f"{type(e).__name__}: {e}".splitlines()[0][:300]
-        return reply(ApiError(500, "InternalError", f"an error on the server has prevented the request "
-                              f"from succeeding: {line}").status(), 500)
+    if isinstance(e, ConnectionResetError):
+        raise e
+    # the catch-all the design asks for
+    log.error("internal error serving %s %s", method, path, exc_info=e)
+    line = f"{type(e).__name__}: {e}".splitlines()[0][:300]
+    return reply(ApiError(500, "InternalError", f"an error on the server has prevented the request "
+                          f"from succeeding: {line}").status(), 500)
 
 
 @web.middleware
