@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import secrets
 
 from ..api import errors
 from ..api.resources import resource
@@ -36,6 +35,9 @@ MIRROR_ANNOTATION = "kubernetes.io/config.mirror"
 DEFAULT_ACCOUNT = "default"
 DEFAULT_ATTEMPTS = 10                             # `default` may be a moment behind its namespace
 _ALPHABET = "bcdfghjklmnpqrstvwxz2456789"        # the letters Kubernetes' generated suffixes use
+# a name suffix is not a secret (Kubernetes draws it from math/rand too): a seeded PRNG, not 5
+# reads of the kernel's random source per pod
+_SUFFIX_RANDOM = random.Random()
 
 
 def api_access_volume(name: str) -> dict:
@@ -55,7 +57,7 @@ def should_automount(pod_spec: dict, sa: dict | None) -> bool:
     return True
 
 
-def mount_api_access(pod: dict, sa: dict | None, suffix=lambda: "".join(secrets.choice(_ALPHABET) for _ in range(5))) -> None:
+def mount_api_access(pod: dict, sa: dict | None, suffix=lambda: "".join(_SUFFIX_RANDOM.choices(_ALPHABET, k=5))) -> None:
     """Add the kube-api-access volume and its mounts to ``pod`` (in place) where due."""
     spec = pod["spec"]
     if MIRROR_ANNOTATION in ((pod.get("metadata") or {}).get("annotations") or {}) or not should_automount(spec, sa):

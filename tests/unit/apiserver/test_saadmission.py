@@ -142,3 +142,14 @@ async def test_find_service_account_lookups(case, name, appears_at, found, looku
             await saadmission.find_service_account(reg, "ns", name, pause=0)
         assert (e.value.code, e.value.message) == (404, f'serviceaccount "{name}" not found'), case
     assert reg.lookups == lookups, case
+
+
+def test_generated_volume_names_use_kubernetes_suffix_letters():
+    import re
+    names = set()
+    for _ in range(50):
+        p = {"spec": {"containers": [{"name": "c", "image": "busybox"}]}}
+        saadmission.mount_api_access(p, None)
+        names.add(p["spec"]["volumes"][0]["name"])
+    assert all(re.fullmatch(r"kube-api-access-[bcdfghjklmnpqrstvwxz2456789]{5}", n) for n in names)
+    assert len(names) > 40  # drawn afresh per pod
