@@ -1,4 +1,7 @@
-"""What the lab integration tests share: running labctl and kubectl, and waiting for a condition."""
+"""What the lab integration tests share: running labctl and kubectl (and reading what kubectl
+gets), and waiting for a condition."""
+import json
+import os
 import subprocess
 import sys
 import time
@@ -14,7 +17,7 @@ def labctl(*args, env, timeout=600):
     return subprocess.run([*LABCTL, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
 
 
-def kubectl(*args, env, check=True, input=None, timeout=60):
+def kubectl(*args, env, check=True, input=None, timeout=120):
     proc = subprocess.run(["kubectl", *args], env=env, capture_output=True, text=True, input=input,
                           timeout=timeout)
     if check:
@@ -30,3 +33,35 @@ def wait_for(what, probe, timeout=120):
             return last
         time.sleep(0.5)
     pytest.fail(f"timed out waiting for {what}")
+
+
+def get_json(*args, env):
+    """`kubectl get ARGS -o json`, parsed."""
+    return json.loads(kubectl("get", *args, "-o", "json", env=env).stdout)
+
+
+def apply(manifest, env):
+    """`kubectl apply -f -` of a manifest (YAML or JSON text)."""
+    kubectl("apply", "-f", "-", input=manifest, env=env)
+
+
+def gone(kind_name, env):
+    """True once `kubectl get KIND/NAME` finds nothing."""
+    return kubectl("get", kind_name, "--ignore-not-found", "-o", "name", env=env).stdout.strip() == ""
+
+
+def phase(kind_name, env):
+    """status.phase of a pod, claim or volume (None while it has none)."""
+    return (get_json(kind_name, env=env).get("status") or {}).get("phase")
+
+
+def finished(pod, env, timeout=240):
+    """Wait until the pod has Succeeded or Failed; its phase."""
+    wait_for(f"pod {pod} to finish", lambda: phase(f"pod/{pod}", env) in ("Succeeded", "Failed"), timeout)
+    return phase(f"pod/{pod}", env)
+
+
+def on_host(volume_path, env):
+    """Where a path under the nodes' /var/lib/labkube-volumes lives on the host: the netns nodes
+    share that directory from the lab's state, so `labctl down` takes the volumes with it."""
+    return os.path.join(env["LABCTL_STATE_DIR"], "volumes", os.path.relpath(volume_path, "/var/lib/labkube-volumes"))

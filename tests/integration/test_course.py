@@ -22,23 +22,10 @@ import urllib.request
 
 import pytest
 
-import labtools
 import terminal
-from labtools import wait_for
+from labtools import finished, get_json, gone, kubectl, on_host, phase, wait_for
 
 SLOW = 240      # a shared, loaded machine: wait generously, assert on what happens
-
-
-def kubectl(*args, env, check=True, input=None, timeout=120):
-    return labtools.kubectl(*args, env=env, check=check, input=input, timeout=timeout)
-
-
-def get_json(*args, env):
-    return json.loads(kubectl("get", *args, "-o", "json", env=env).stdout)
-
-
-def gone(kind_name, env):
-    return kubectl("get", kind_name, "--ignore-not-found", "-o", "name", env=env).stdout.strip() == ""
 
 
 def on_a_terminal(argv, keystrokes: bytes, env, timeout=120):
@@ -373,10 +360,6 @@ spec:
 """
 
 
-def phase(kind_name, env):
-    return (get_json(kind_name, env=env).get("status") or {}).get("phase")
-
-
 def test_the_docs_statefulset_runs_with_bound_claims_that_outlive_its_pods(lab):
     """The Kubernetes docs' StatefulSet: each pod gets its claim www-web-<n> from the default
     class, Bound to a provisioned volume; a pod deleted and recreated finds its data again; a
@@ -426,17 +409,6 @@ def claim_pod(name, node, script, read_only=False, claim="shared"):
         "volumes": [{"name": "data", "persistentVolumeClaim": {"claimName": claim, "readOnly": read_only}}],
         "containers": [{"name": "c", "image": "busybox", "command": ["sh", "-c", script],
                         "volumeMounts": [{"name": "data", "mountPath": "/data"}]}]}})
-
-
-def on_host(volume_path, env):
-    """Where a path under the nodes' /var/lib/labkube-volumes lives on the host: the netns nodes
-    share that directory from the lab's state, so `labctl down` takes the volumes with it."""
-    return os.path.join(env["LABCTL_STATE_DIR"], "volumes", os.path.relpath(volume_path, "/var/lib/labkube-volumes"))
-
-
-def finished(pod, env):
-    wait_for(f"pod {pod} to finish", lambda: phase(f"pod/{pod}", env) in ("Succeeded", "Failed"), SLOW)
-    return phase(f"pod/{pod}", env)
 
 
 def test_a_claim_of_the_default_class_carries_a_file_from_one_pod_to_the_next(lab):

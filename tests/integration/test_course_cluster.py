@@ -8,23 +8,10 @@ import json
 import os
 import shutil
 
-import labtools
-from labtools import wait_for
+from labtools import finished, get_json, gone, kubectl, on_host, phase, wait_for
 from terminal import ATTACHED, on_a_terminal
 
 SLOW = 240      # a shared, loaded machine: wait generously, assert on what happens
-
-
-def kubectl(*args, env, check=True, input=None, timeout=120):
-    return labtools.kubectl(*args, env=env, check=check, input=input, timeout=timeout)
-
-
-def get_json(*args, env):
-    return json.loads(kubectl("get", *args, "-o", "json", env=env).stdout)
-
-
-def gone(kind_name, env):
-    return kubectl("get", kind_name, "--ignore-not-found", "-o", "name", env=env).stdout.strip() == ""
 
 
 # ---- cluster DNS as the course shows it --------------------------------------------------------
@@ -108,21 +95,6 @@ def claim_pod(name, claim, command="echo stored > /data/file && cat /data/file")
         "volumes": [{"name": "data", "persistentVolumeClaim": {"claimName": claim}}],
         "containers": [{"name": "c", "image": "busybox", "command": ["sh", "-c", command],
                         "volumeMounts": [{"name": "data", "mountPath": "/data"}]}]}})
-
-
-def on_host(volume_path, env):
-    """Where a path under the nodes' /var/lib/labkube-volumes lives on the host (the netns
-    nodes share that directory from the lab's state)."""
-    return os.path.join(env["LABCTL_STATE_DIR"], "volumes", os.path.relpath(volume_path, "/var/lib/labkube-volumes"))
-
-
-def phase(kind_name, env):
-    return (get_json(kind_name, env=env).get("status") or {}).get("phase")
-
-
-def finished(pod, env):
-    wait_for(f"pod {pod} to finish", lambda: phase(f"pod/{pod}", env) in ("Succeeded", "Failed"), SLOW)
-    return phase(f"pod/{pod}", env)
 
 
 def events_of(name, reason, env):

@@ -12,13 +12,8 @@ from pathlib import Path
 
 import pytest
 
-import labtools
-from labtools import labctl, wait_for
+from labtools import kubectl, labctl, wait_for
 from terminal import on_a_terminal
-
-
-def kubectl(*args, env, check=True, timeout=90, input=None):
-    return labtools.kubectl(*args, env=env, check=check, input=input, timeout=timeout)
 
 
 def pod(env, name):

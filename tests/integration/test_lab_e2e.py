@@ -8,16 +8,7 @@ from pathlib import Path
 
 import pytest
 
-import labtools
-from labtools import labctl
-
-
-def kubectl(*args, env, check=True, timeout=60):
-    return labtools.kubectl(*args, env=env, check=check, timeout=timeout)
-
-
-def wait_for(what, probe, timeout=90):
-    return labtools.wait_for(what, probe, timeout)
+from labtools import kubectl, labctl, wait_for
 
 
 @pytest.fixture(scope="module")

@@ -11,20 +11,7 @@ import time
 
 import pytest
 
-import labtools
-from labtools import wait_for
-
-
-def kubectl(*args, env, check=True, input=None, timeout=90):
-    return labtools.kubectl(*args, env=env, check=check, input=input, timeout=timeout)
-
-
-def get_json(*args, env):
-    return json.loads(kubectl("get", *args, "-o", "json", env=env).stdout)
-
-
-def apply(manifest, env):
-    kubectl("apply", "-f", "-", input=manifest, env=env)
+from labtools import apply, get_json, kubectl, wait_for
 
 
 def condition(pod, kind):

@@ -3,18 +3,11 @@ NodePort Service, reached from another pod by ClusterIP, by DNS name and short n
 from the host by NodePort; DNS records (SRV, NXDOMAIN, nothing forwarded); endpoints and
 rules following a deleted pod; session affinity; the resync repairing hand-made damage.
 Pods run wget themselves and the tests read their logs. Traffic stays on lab addresses."""
-import json
-import os
 import urllib.request
 
 import pytest
 
-from labtools import labctl, wait_for
-from labtools import kubectl as _kubectl
-
-
-def kubectl(*args, env, check=True, stdin=None, timeout=60):
-    return _kubectl(*args, env=env, check=check, input=stdin, timeout=timeout)
+from labtools import get_json, kubectl, labctl, wait_for
 
 WEB = """
 apiVersion: apps/v1
@@ -49,10 +42,6 @@ spec:
 """
 
 
-def get_json(*args, env):
-    return json.loads(kubectl("get", *args, "-o", "json", env=env).stdout)
-
-
 def node_nat_rules(node, env):
     return labctl("ssh", node, "--", "iptables-save -t nat", env=env, timeout=60).stdout
 
@@ -80,7 +69,7 @@ def ready_ips(lab, name="web"):
 
 @pytest.fixture(scope="module")
 def web(lab):
-    kubectl("apply", "-f", "-", stdin=WEB, env=lab)
+    kubectl("apply", "-f", "-", input=WEB, env=lab)
     wait_for("2 ready endpoints of web", lambda: len(ready_ips(lab)) == 2)
     wait_for("2 ready endpoints of web-np", lambda: len(ready_ips(lab, "web-np")) == 2)
     return get_json("service", "web", env=lab)["spec"]["clusterIP"]
@@ -217,7 +206,7 @@ def lb_holders(lab, ip):
 
 
 def test_load_balancer_address_from_the_lab_pool_reaches_the_pods(lab, web):
-    kubectl("apply", "-f", "-", stdin=LB.replace("NAME", "web-lb"), env=lab)
+    kubectl("apply", "-f", "-", input=LB.replace("NAME", "web-lb"), env=lab)
     (ip,) = wait_for("an address from the pool", lambda: ingress_ips(lab, "web-lb"))
     assert ip in LB_POOL
     assert ip in kubectl("get", "service", "web-lb", env=lab).stdout          # EXTERNAL-IP column
@@ -233,7 +222,7 @@ def test_load_balancer_address_from_the_lab_pool_reaches_the_pods(lab, web):
     assert http_get(f"http://{ip}/") is None
 
     # the released address is the lowest free one again: the next Service gets it
-    kubectl("apply", "-f", "-", stdin=LB.replace("NAME", "web-lb2"), env=lab)
+    kubectl("apply", "-f", "-", input=LB.replace("NAME", "web-lb2"), env=lab)
     assert wait_for("an address for web-lb2", lambda: ingress_ips(lab, "web-lb2")) == [ip]
     assert wait_for(f"http://{ip}/ again", lambda: http_get(f"http://{ip}/")).startswith("hello from web-")
     kubectl("delete", "service", "web-lb2", env=lab)

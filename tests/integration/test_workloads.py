@@ -10,23 +10,10 @@ import json
 import re
 import time
 
-from labtools import labctl, wait_for
-from labtools import kubectl as _kubectl
+from labtools import apply, get_json, kubectl, labctl, wait_for
 
 WORKERS = ("w1-k8s", "w2-k8s")
 SLOW = 300      # the machine is shared and loaded: wait generously, assert on what happens
-
-
-def kubectl(*args, env, check=True, stdin=None, timeout=120):
-    return _kubectl(*args, env=env, check=check, input=stdin, timeout=timeout)
-
-
-def get_json(*args, env):
-    return json.loads(kubectl("get", *args, "-o", "json", env=env).stdout)
-
-
-def apply(manifest, env):
-    kubectl("apply", "-f", "-", stdin=manifest, env=env)
 
 
 def delete(*what, env):
@@ -525,7 +512,7 @@ def test_a_high_priority_pod_preempts_and_a_polite_one_does_not(lab):
         assert is_ready(get_json("pod", survivor, env=lab))                # only one victim was needed
     finally:
         delete("pod", "low-0", "low-1", "polite", "vip", env=lab)
-        kubectl("delete", "-f", "-", "--ignore-not-found", stdin=PRIORITY_CLASSES, env=lab)
+        kubectl("delete", "-f", "-", "--ignore-not-found", input=PRIORITY_CLASSES, env=lab)
 
 
 # ---- more Job semantics: indexed completion, TTL, active deadline ------------------------------
