@@ -50,6 +50,7 @@ class Registry(Reader):
         self.admit = None  # async (registry, resource, obj) -> None, run on create before storing
         self.after_write = None  # async (registry, resource, obj, deleted) -> None, run after each stored change
         self.create_guard = None  # async (registry, resource, namespace) -> async context held over admit + store
+        self.write_check = None  # (resource, new, old or None) -> None or raise; before a create or update is stored
         self._ns_terminating: dict[str, tuple[str, bool]] = {}  # namespace -> (its stored text, terminating)
 
     # -- create ------------------------------------------------------------------
@@ -99,6 +100,8 @@ class Registry(Reader):
     async def _admit_and_store(self, res: Resource, obj: dict, name: str, dry_run: bool) -> dict:
         if self.admit is not None:
             await self.admit(self, res, obj)
+        if self.write_check is not None:
+            self.write_check(res, obj, None)
         k = key(res, obj["metadata"].get("namespace"), name)
         if res.name == "services":
             if await self._exists(k):
@@ -185,6 +188,8 @@ class Registry(Reader):
                 errs = validate(res, new, None if sub in INTERNAL else cur)
             if errs:
                 raise errors.invalid(res.kind, name, errs, res.group)
+            if self.write_check is not None and sub is None:
+                self.write_check(res, new, cur)
             if manager is not None and sub not in INTERNAL:
                 base = cur
                 if manager.operation != APPLY and isinstance(sent_fields, list) and sent_fields and \
