@@ -14,7 +14,7 @@ import logging
 from aiohttp import web
 
 from ..api import errors
-from . import impersonation, satokens
+from . import authz_escalation, impersonation, satokens
 from .authz import MASTERS, attributes, forbidden
 from .httputil import qbool
 from .rbaccache import RbacCache
@@ -37,7 +37,14 @@ def allowed_everything(user: UserInfo | None, headers) -> bool:
 
 
 def request_user(request: web.Request) -> UserInfo:
-    """The user a request acts as, once RBAC has allowed it (ApiError 401/403 otherwise)."""
+    """The user a request acts as, once RBAC has allowed it (ApiError 401/403 otherwise); it is
+    also the request's `authz_escalation.ACTING` (whose RBAC writes are checked for escalation)."""
+    user = _request_user(request)
+    authz_escalation.ACTING.set(user)
+    return user
+
+
+def _request_user(request: web.Request) -> UserInfo:
     user = peer_user(request)
     headers = request.headers
     if allowed_everything(user, headers):
@@ -83,6 +90,8 @@ async def start(app: web.Application, reg, tls_key_file: str | None, ca_file: st
     cache = RbacCache(issuer, ca_file)
     await cache.start(reg)
     app[CACHE] = cache
+    reg.write_check = lambda res, new, old: authz_escalation.check_write(
+        cache.index, authz_escalation.ACTING.get(), res.name, new, old)
 
 
 async def stop(app: web.Application) -> None:
