@@ -6,6 +6,8 @@ same RBAC rules that authorize requests (`authz.RbacIndex`):
   LocalSubjectAccessReview  the same, in the URL's namespace
   SelfSubjectRulesReview    `kubectl auth can-i --list` - what may I do in spec.namespace?
   SelfSubjectReview         `kubectl auth whoami`
+  TokenReview               who does this bearer token authenticate (the lab's ServiceAccount
+                            tokens: TokenRequest ones, pod-bound ones, legacy Secret ones)?
 """
 from __future__ import annotations
 
@@ -14,13 +16,13 @@ from aiohttp import web
 from ..api import errors
 from ..api.meta import now
 from . import keys
-from .access import CACHE
+from .access import CACHE, ISSUER
 from .authz import Attributes, RbacIndex
 from .httputil import read_body, reply
 from .paths import Target
 
 VIRTUAL = ("selfsubjectaccessreviews", "subjectaccessreviews", "localsubjectaccessreviews",
-           "selfsubjectrulesreviews", "selfsubjectreviews")
+           "selfsubjectrulesreviews", "selfsubjectreviews", "tokenreviews")
 
 
 def _invalid(kind: str, field: str, value: str, why: str) -> errors.ApiError:
@@ -73,6 +75,18 @@ def rules_status(index: RbacIndex, user: str, groups: tuple[str, ...], namespace
     return {"resourceRules": res_rules, "nonResourceRules": url_rules, "incomplete": False}
 
 
+def token_status(issuer, cache, spec: dict) -> dict:
+    """A TokenReview's status (400 without a token, as Kubernetes)."""
+    token, auds = spec.get("token"), spec.get("audiences") or []
+    if not token or not isinstance(token, str):
+        raise errors.bad_request("token is required for TokenReview in authentication group")
+    if not isinstance(auds, list) or not all(isinstance(a, str) for a in auds):
+        raise errors.bad_request("spec.audiences must be a list of strings")
+    if issuer is None or cache is None:
+        return {"authenticated": False, "user": {}, "error": "no ServiceAccount token issuer"}
+    return issuer.review(token, auds, cache.service_accounts, cache.secret_tokens)
+
+
 async def handle(request: web.Request, t: Target) -> web.Response:
     if request.method != "POST" or t.name:
         raise errors.method_not_allowed(f"{t.res.name} only supports create")
@@ -92,6 +106,9 @@ async def handle(request: web.Request, t: Target) -> web.Response:
         raise errors.bad_request(f'{t.res.kind} in version "v1" cannot be handled as a {t.res.kind}: '
                                  "json: cannot unmarshal into spec of type object")
     out["spec"] = spec
+    if t.res.name == "tokenreviews":
+        out["status"] = token_status(request.app.get(ISSUER), cache, spec)
+        return reply(out, 201)
     if t.res.name == "selfsubjectrulesreviews":
         out["status"] = rules_status(index, name, groups, str(spec.get("namespace") or ""))
         return reply(out, 201)

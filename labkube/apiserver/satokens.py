@@ -87,9 +87,10 @@ class TokenIssuer:
         body = _HEADER + b"." + _b64(jsonio.dumps(claims))
         return (body + b"." + _b64(hmac.new(self._key, body, hashlib.sha256).digest())).decode()
 
-    def claims(self, token: str, now: float | None = None) -> dict | None:
-        """The claims of a token this issuer signed that is valid now, else None (a legacy
-        Secret token's claims are returned as they are: the caller checks its Secret)."""
+    def claims(self, token: str, now: float | None = None, audiences=AUDIENCES) -> dict | None:
+        """The claims of a token this issuer signed that is valid now for one of ``audiences``,
+        else None (a legacy Secret token's claims are returned as they are: the caller checks
+        its Secret)."""
         parts = token.split(".")
         if len(parts) != 3:
             return None
@@ -108,9 +109,37 @@ class TokenIssuer:
                 or claims.get("nbf", 0) > t + 60 or claims.get("iss") != ISSUER:
             return None
         aud = claims.get("aud")
-        if not isinstance(aud, list) or not set(aud) & set(AUDIENCES):
+        if not isinstance(aud, list) or not set(aud) & set(audiences):
             return None
         return claims
+
+    def review(self, token: str, audiences, service_accounts: dict[tuple[str, str], str],
+               secret_tokens: dict[tuple[str, str], str]) -> dict:
+        """A TokenReview's status for ``token`` checked against ``audiences`` (the apiserver's
+        when empty): the user with its ServiceAccount uid and, for a pod-bound token, the pod in
+        `extra`, and the audiences it is valid for; or unauthenticated with an error."""
+        auds = list(audiences or AUDIENCES)
+        claims = self.claims(token, audiences=auds)
+        if claims is not None and claims.get("iss") == LEGACY_ISSUER:
+            p = "kubernetes.io/serviceaccount/"
+            ns, name, uid = claims.get(p + "namespace", ""), claims.get(p + "service-account.name", ""), \
+                claims.get(p + "service-account.uid", "")
+            ok = secret_tokens.get((ns, claims.get(p + "secret.name"))) == token
+            token_auds, pod = list(AUDIENCES), None
+        elif claims is not None:
+            k8s = claims.get("kubernetes.io") or {}
+            ns, sa = k8s.get("namespace", ""), k8s.get("serviceaccount") or {}
+            name, uid, ok, pod = sa.get("name", ""), sa.get("uid", ""), True, k8s.get("pod")
+            token_auds = claims["aud"]
+        if claims is None or not ok or service_accounts.get((ns, name)) != uid or \
+                not set(token_auds) & set(auds):
+            return {"authenticated": False, "user": {}, "error": "invalid bearer token"}
+        user = {"username": service_account_user(ns, name), "uid": uid,
+                "groups": [*service_account_groups(ns), "system:authenticated"]}
+        if isinstance(pod, dict):
+            user["extra"] = {"authentication.kubernetes.io/pod-name": [pod.get("name", "")],
+                             "authentication.kubernetes.io/pod-uid": [pod.get("uid", "")]}
+        return {"authenticated": True, "user": user, "audiences": [a for a in token_auds if a in auds]}
 
     def user(self, token: str, service_accounts: dict[tuple[str, str], str],
              secret_tokens: dict[tuple[str, str], str] | None = None) -> UserInfo | None:
