@@ -95,6 +95,7 @@ RESOURCES: tuple[Resource, ...] = (
     Resource("selfsubjectrulesreviews", "SelfSubjectRulesReview", "authorization.k8s.io", "v1", False,
              verbs=("create",)),
     Resource("selfsubjectreviews", "SelfSubjectReview", "authentication.k8s.io", "v1", False, verbs=("create",)),
+    Resource("tokenreviews", "TokenReview", "authentication.k8s.io", "v1", False, verbs=("create",)),
     Resource("customresourcedefinitions", "CustomResourceDefinition", "apiextensions.k8s.io", "v1", False,
              ("crd", "crds"), subresources=("status",)),
 )
