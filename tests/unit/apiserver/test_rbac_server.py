@@ -1,6 +1,7 @@
 """RBAC in a running apiserver over TLS (client certificates, ServiceAccount bearer tokens):
 the default roles, the watch-fed cache taking up new bindings, 403s on both the aiohttp and the
-direct GET path, impersonation headers, TokenRequest, and the access reviews."""
+direct GET path, impersonation headers, TokenRequest, the access reviews, and escalation prevention
+(a Role or binding grants only what its writer holds, or with `escalate`/`bind`)."""
 import ssl
 
 import aiohttp
@@ -243,3 +244,109 @@ async def test_no_credentials_is_401(server):
         r = await anon.get("/api/v1/namespaces/dev/pods")
         assert r.status == 401 and (await r.json())["message"] == "Unauthorized"
         assert (await anon.get("/version")).status == 200
+
+
+ROLES = f"{RBAC}/namespaces/dev/roles"
+BINDINGS = f"{RBAC}/namespaces/dev/rolebindings"
+JANE_HOLDS = 'user "jane" (groups=["system:authenticated"]) is attempting to grant RBAC permissions not currently held:\n'
+
+
+def _role(name, *rules):
+    return {"metadata": {"name": name}, "rules": [
+        {"apiGroups": [g], "resources": [r], "verbs": list(v), **({"resourceNames": n} if n else {})}
+        for g, r, v, n in rules]}
+
+
+def _binding(name, kind, role):
+    return {"metadata": {"name": name}, "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": kind, "name": role},
+            "subjects": [{"kind": "User", "name": "jane"}]}
+
+
+async def test_escalation_needs_the_permissions_or_escalate_and_bind(server):
+    """jane may write Roles and RoleBindings in dev but only grant what she holds herself."""
+    async with server.session("admin") as admin, server.session("jane") as jane:
+        steward = _role("steward", ("rbac.authorization.k8s.io", "roles", ["create", "update", "get"], None),
+                        ("rbac.authorization.k8s.io", "rolebindings", ["create"], None), ("", "pods", ["get", "list"], None))
+        assert (await admin.post(ROLES, json=steward)).status == 201
+        assert (await admin.post(BINDINGS, json=_binding("steward", "Role", "steward"))).status == 201
+
+        async def status(r):
+            return r.status, (await r.json()).get("message")
+        # what she holds she may grant; more she may not
+        assert (await jane.post(ROLES, json=_role("r1", ("", "pods", ["get"], None)))).status == 201
+        assert await status(await jane.post(ROLES, json=_role("r2", ("", "secrets", ["get", "list"], None)))) == (
+            403, 'roles.rbac.authorization.k8s.io "r2" is forbidden: ' + JANE_HOLDS +
+            '{APIGroups:[""], Resources:["secrets"], Verbs:["get" "list"]}')
+        r1 = await (await jane.get(f"{ROLES}/r1")).json()
+        r1["rules"][0]["verbs"] = ["get", "delete"]
+        assert await status(await jane.put(f"{ROLES}/r1", json=r1)) == (
+            403, 'roles.rbac.authorization.k8s.io "r1" is forbidden: ' + JANE_HOLDS +
+            '{APIGroups:[""], Resources:["pods"], Verbs:["delete"]}')
+        # a binding: to a role whose permissions she holds, yes; to edit, no; to a missing role, no
+        assert (await jane.post(BINDINGS, json=_binding("b1", "Role", "r1"))).status == 201
+        code, msg = await status(await jane.post(BINDINGS, json=_binding("b2", "ClusterRole", "edit")))
+        assert code == 403 and msg.startswith('rolebindings.rbac.authorization.k8s.io "b2" is forbidden: ' + JANE_HOLDS)
+        assert '{APIGroups:["apps"], Resources:["deployments"], Verbs:[' in msg
+        assert await status(await jane.post(BINDINGS, json=_binding("b3", "Role", "nope"))) == (
+            403, 'rolebindings.rbac.authorization.k8s.io "b3" is forbidden: roles.rbac.authorization.k8s.io "nope" not found')
+        # `bind` on the one ClusterRole, `escalate` on roles: then she may
+        may = _role("may", ("rbac.authorization.k8s.io", "clusterroles", ["bind"], ["edit"]),
+                    ("rbac.authorization.k8s.io", "roles", ["escalate"], None))
+        assert (await admin.post(ROLES, json=may)).status == 201
+        assert (await admin.post(BINDINGS, json=_binding("may", "Role", "may"))).status == 201
+        assert (await jane.post(BINDINGS, json=_binding("b2", "ClusterRole", "edit"))).status == 201
+        assert (await jane.post(ROLES, json=_role("r2", ("", "secrets", ["get", "list"], None)))).status == 201
+        # system:masters are never checked
+        assert (await admin.post(ROLES, json=_role("r3", ("*", "*", ["*"], None)))).status == 201
+
+
+TOKEN_REVIEWS = "/apis/authentication.k8s.io/v1/tokenreviews"
+READER = {"username": "system:serviceaccount:dev:reader",
+          "groups": ["system:serviceaccounts", "system:serviceaccounts:dev", "system:authenticated"]}
+
+
+async def test_token_review(server):
+    """TokenReview (what a webhook or an auth proxy asks): who a token is, for which audiences."""
+    async with server.session("admin") as admin:
+        sa_uid = (await (await admin.get("/api/v1/namespaces/dev/serviceaccounts/reader")).json())["metadata"]["uid"]
+        pod_uid = (await (await admin.get("/api/v1/namespaces/dev/pods/web")).json())["metadata"]["uid"]
+
+        async def token(**spec):
+            r = await admin.post(SA_TOKEN, json={"spec": spec})
+            assert r.status == 201, await r.text()
+            return (await r.json())["status"]["token"]
+
+        async def review(tok, audiences=None):
+            spec = {"token": tok, **({"audiences": audiences} if audiences is not None else {})}
+            r = await admin.post(TOKEN_REVIEWS, json={"apiVersion": "authentication.k8s.io/v1", "kind": "TokenReview",
+                                                      "spec": spec})
+            assert r.status == 201, await r.text()
+            body = await r.json()
+            assert body["kind"] == "TokenReview" and body["spec"]["token"] == tok
+            return body["status"]
+        plain = await token()
+        bound = await token(boundObjectRef={"kind": "Pod", "apiVersion": "v1", "name": "web", "uid": pod_uid})
+        vault = await token(audiences=["vault"])
+        api_aud = ["https://kubernetes.default.svc.cluster.local"]
+        unauthenticated = {"authenticated": False, "user": {}, "error": "invalid bearer token"}
+        for case, tok, audiences, want in [
+            ("a TokenRequest token", plain, None, {"authenticated": True, "user": {**READER, "uid": sa_uid},
+                                                  "audiences": api_aud}),
+            ("bound to a pod: the pod in extra", bound, None, {"authenticated": True, "audiences": api_aud, "user": {
+                **READER, "uid": sa_uid, "extra": {"authentication.kubernetes.io/pod-name": ["web"],
+                                                   "authentication.kubernetes.io/pod-uid": [pod_uid]}}}),
+            ("another audience, asked for", vault, ["vault"], {"authenticated": True, "audiences": ["vault"],
+                                                                "user": {**READER, "uid": sa_uid}}),
+            ("another audience, not asked for", vault, None, unauthenticated),
+            ("the apiserver's token for vault", plain, ["vault"], unauthenticated),
+            ("tampered", plain[:-4] + "AAAA", None, unauthenticated),
+            ("not a JWT", "not-a-jwt", None, unauthenticated),
+        ]:
+            assert await review(tok, audiences) == want, case
+        r = await admin.post(TOKEN_REVIEWS, json={"spec": {}})
+        assert r.status == 400 and (await r.json())["message"] == "token is required for TokenReview in authentication group"
+        assert (await admin.delete("/api/v1/namespaces/dev/serviceaccounts/reader")).status == 200
+        assert await review(plain) == unauthenticated        # its ServiceAccount is gone
+    async with server.session("jane") as jane:                 # not system:auth-delegator
+        r = await jane.post(TOKEN_REVIEWS, json={"spec": {"token": plain}})
+        assert r.status == 403
