@@ -504,7 +504,7 @@ def test_a_high_priority_pod_preempts_and_a_polite_one_does_not(lab):
                              lambda: get_json("pod", "vip", env=lab)["status"].get("nominatedNodeName"), SLOW)
         victims = [name for name, node in low.items() if node == nominated]
         assert len(victims) == 1
-        assert events_for(victims[0], "Preempted", lab)
+        wait_for("the victim's Preempted event", lambda: events_for(victims[0], "Preempted", lab), SLOW)  # Events are written in the background
         vip = wait_for("vip running", lambda: (p := get_json("pod", "vip", env=lab)) and is_ready(p) and p, SLOW)
         assert vip["spec"]["nodeName"] == nominated
         wait_for("the victim gone", lambda: pod_or_none(victims[0], lab) is None, SLOW)
