@@ -247,3 +247,18 @@ def test_batched_puts_store_every_row_and_the_last_put_of_a_key_wins(tmp_path, r
     for k, v, r in puts:
         want[k] = (v, r)
     assert {k: (v, r) for k, v, r in conn.execute("SELECT key, value, rev FROM kv")} == want
+
+
+@pytest.mark.parametrize("puts", [1, 40, 300])  # batches within one INSERT statement and over several
+async def test_stored_revision_follows_a_batch_of_puts(tmp_path, puts):
+    import sqlite3
+    path = str(tmp_path / "r.db")
+    s = await SqliteStorage.open(path)
+    await asyncio.gather(*(s.create(f"/registry/pods/a/p{i}", {"v": i}) for i in range(puts)))
+    rev = s.revision
+    await s.close()
+    assert sqlite3.connect(path).execute("SELECT rev FROM meta").fetchone()[0] == rev
+    s = await SqliteStorage.open(path)
+    assert s.revision == rev and len((await s.list("/registry/pods/"))[0]) == puts
+    assert await s.create("/registry/pods/a/next", {}) == rev + 1
+    await s.close()
