@@ -5,7 +5,9 @@ Starts `python -m labkube.apiserver` (throwaway CA, durable SQLite in a tmp dir,
 and Debian's etcd on 127.0.0.1, and drives both from separate client processes (aiohttp;
 the load never runs on the server's event loop):
 
-  creates   N pods by 50 concurrent clients (closed loop): creates/s, write p50/p99
+  creates   N pods by 50 concurrent clients (closed loop): creates/s, write p50/p99 (a JSON
+            POST with no query, as the Python client's create_namespaced_pod sends it: the
+            apiserver's direct create path, labkube/apiserver/fastcreate.py)
   get       GETs of random stored pods by 50 clients: p50/p99 (with `Accept: application/json`
             and no query, as the Python client and `kubectl get -o json` send them: the
             apiserver's direct GET path, labkube/apiserver/fastget.py)
