@@ -201,6 +201,8 @@ class FastRequestHandler(RequestHandler):
     def create_done(self) -> None:
         """The direct create answered: requests held meanwhile go to aiohttp's loop, in order."""
         held, self.held, self._create_task = self.held, None, None
+        if self.transport is None:  # the client went away while the create ran (it still happened)
+            return
         self._answered()
         if not held:
             return

@@ -174,3 +174,31 @@ async def test_shutdown_waits_for_a_direct_create(servers, monkeypatch):
     await stop
     writer.close()
     assert head.startswith(b"HTTP/1.1 201 ")
+
+
+async def test_client_gone_before_the_reply_still_creates(servers, monkeypatch, caplog):
+    """Like an aiohttp handler, a direct create that was taken completes when its client hangs up."""
+    (_, fast_port, fast_seen), _ = servers[0]
+    from labkube.apiserver import fastcreate
+    real, taken, hung_up = fastcreate.create, asyncio.Event(), asyncio.Event()
+
+    async def create_after_hang_up(*args):
+        taken.set()
+        await hung_up.wait()
+        return await real(*args)
+
+    monkeypatch.setattr(fastcreate, "create", create_after_hang_up)
+    fast_seen.clear()
+    _, writer = await asyncio.open_connection("127.0.0.1", fast_port, ssl=servers[1])
+    writer.write(_post(PODS, pod("gone")))
+    await asyncio.wait_for(taken.wait(), 10)
+    writer.transport.abort()
+    await asyncio.sleep(0.05)  # the server sees the connection go
+    hung_up.set()
+    for _ in range(100):  # the create runs on; poll until it is stored (bounded)
+        (resp,) = await _exchange(fast_port, servers[1], _get(PODS + "/gone"), 1)
+        if resp.startswith(b"HTTP/1.1 200 "):
+            break
+        await asyncio.sleep(0.05)
+    assert resp.startswith(b"HTTP/1.1 200 ") and PODS not in fast_seen  # created by the direct path
+    assert not [r for r in caplog.records if r.name == "labkube.apiserver.fastcreate"]
