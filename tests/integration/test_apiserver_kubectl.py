@@ -141,7 +141,11 @@ def lab(tmp_path_factory):
     else:
         proc.kill()
         raise AssertionError("apiserver never became ready: " + (d / "apiserver.log").read_text())
-    yield Lab(d, port)
+    lab = Lab(d, port)
+    # no controller-manager here: make the `default` ServiceAccount its ServiceAccount
+    # controller would, or pod admission refuses every pod that does not name another one
+    lab.kubectl("create", "serviceaccount", "default")
+    yield lab
     proc.terminate()
     assert proc.wait(timeout=30) == 0, (d / "apiserver.log").read_text()
     log.close()
