@@ -3,16 +3,12 @@ its replies - the created pod and every error - are byte for byte the aiohttp pa
 same defaults, validation and admission (LimitRange, ResourceQuota, ServiceAccount, namespace)."""
 import asyncio
 import re
-import ssl
 
 import pytest
-from aiohttp import web
 from apiserver_helpers import PODS, pod
-from apiserver_pki import make_pki
-from test_fastget import _exchange, _get, _normalised, _start
+from fastpath_helpers import exchange, get, normalised, paired_servers, post
 
 from labkube import jsonio
-from labkube.apiserver.fastget import FastAppRunner
 
 QUOTA = {"metadata": {"name": "none-left"}, "spec": {"hard": {"pods": "0"}}}
 LIMITS = {"metadata": {"name": "defaults"},
@@ -24,28 +20,11 @@ SETUP = [("/api/v1/namespaces", {"metadata": {"name": name}}) for name in ("quot
     (PODS, pod("web"))]
 
 
-def _post(path, body, *headers, content_type="application/json"):
-    raw = body if isinstance(body, bytes) else jsonio.dumps(body)
-    head = f"POST {path} HTTP/1.1\r\nHost: x\r\n" + (f"Content-Type: {content_type}\r\n" if content_type else "")
-    return (head + "".join(h + "\r\n" for h in headers) + f"Content-Length: {len(raw)}\r\n\r\n").encode() + raw
-
-
 @pytest.fixture
 async def servers(tmp_path):
     """The same writes on a server with the direct paths and on one with aiohttp's alone."""
-    make_pki(tmp_path, {"apiserver": ("kube-apiserver", [], True),
-                        "admin": ("kubernetes-admin", ["system:masters"], False)})
-    ctx = ssl.create_default_context(cafile=str(tmp_path / "ca.crt"))
-    ctx.load_cert_chain(tmp_path / "admin.crt", tmp_path / "admin.key")
-    anon = ssl.create_default_context(cafile=str(tmp_path / "ca.crt"))
-    started = [await _start(tmp_path, "fast", FastAppRunner), await _start(tmp_path, "plain", web.AppRunner)]
-    for _, port, _ in started:
-        for path, obj in SETUP:
-            (resp,) = await _exchange(port, ctx, _post(path, obj), 1)
-            assert resp.startswith(b"HTTP/1.1 201 "), resp
-    yield started, ctx, anon
-    for runner, _, _ in started:
-        await runner.cleanup()
+    async for started in paired_servers(tmp_path, SETUP):
+        yield started
 
 
 def _bad_image(name):
@@ -56,41 +35,41 @@ def _bad_image(name):
 
 # (case, request bytes, responses, the paths the direct path answered, client certificate, status lines)
 CASES = [
-    ("created", _post(PODS, pod("a")), 1, [PODS], True, [201]),
-    ("manager from User-Agent", _post(PODS, pod("b"), "User-Agent: kubectl/v1.31.0 (linux/amd64)"), 1, [PODS], True,
+    ("created", post(PODS, pod("a")), 1, [PODS], True, [201]),
+    ("manager from User-Agent", post(PODS, pod("b"), "User-Agent: kubectl/v1.31.0 (linux/amd64)"), 1, [PODS], True,
      [201]),
-    ("content type with charset", _post(PODS, pod("c"), content_type="application/json; charset=utf-8"), 1, [PODS],
+    ("content type with charset", post(PODS, pod("c"), content_type="application/json; charset=utf-8"), 1, [PODS],
      True, [201]),
-    ("LimitRange defaults", _post("/api/v1/namespaces/limits/pods", pod("d")), 1, ["/api/v1/namespaces/limits/pods"],
+    ("LimitRange defaults", post("/api/v1/namespaces/limits/pods", pod("d")), 1, ["/api/v1/namespaces/limits/pods"],
      True, [201]),
-    ("exists: 409", _post(PODS, pod("web")), 1, [PODS], True, [409]),
-    ("invalid: 422 naming the field", _post(PODS, _bad_image("e")), 1, [PODS], True, [422]),
-    ("quota exceeded: 403", _post("/api/v1/namespaces/quota/pods", pod("f")), 1, ["/api/v1/namespaces/quota/pods"],
+    ("exists: 409", post(PODS, pod("web")), 1, [PODS], True, [409]),
+    ("invalid: 422 naming the field", post(PODS, _bad_image("e")), 1, [PODS], True, [422]),
+    ("quota exceeded: 403", post("/api/v1/namespaces/quota/pods", pod("f")), 1, ["/api/v1/namespaces/quota/pods"],
      True, [403]),
-    ("no such namespace: 404", _post("/api/v1/namespaces/nope/pods", pod("g")), 1, ["/api/v1/namespaces/nope/pods"],
+    ("no such namespace: 404", post("/api/v1/namespaces/nope/pods", pod("g")), 1, ["/api/v1/namespaces/nope/pods"],
      True, [404]),
-    ("namespace mismatch: 400", _post(PODS, {**pod("h"), "metadata": {"name": "h", "namespace": "limits"}}), 1,
+    ("namespace mismatch: 400", post(PODS, {**pod("h"), "metadata": {"name": "h", "namespace": "limits"}}), 1,
      [PODS], True, [400]),
-    ("wrong type: 400", _post(PODS, {**pod("i"), "spec": {"containers": "x"}}), 1, [PODS], True, [400]),
-    ("not JSON: 400", _post(PODS, b"{nope"), 1, [PODS], True, [400]),
-    ("an array: 400", _post(PODS, b"[1]"), 1, [PODS], True, [400]),
-    ("empty body: 400", _post(PODS, b""), 1, [PODS], True, [400]),
+    ("wrong type: 400", post(PODS, {**pod("i"), "spec": {"containers": "x"}}), 1, [PODS], True, [400]),
+    ("not JSON: 400", post(PODS, b"{nope"), 1, [PODS], True, [400]),
+    ("an array: 400", post(PODS, b"[1]"), 1, [PODS], True, [400]),
+    ("empty body: 400", post(PODS, b""), 1, [PODS], True, [400]),
     ("create, GET of it and another create, pipelined, in order",
-     _post(PODS, pod("j")) + _get(PODS + "/j") + _post(PODS, pod("k")), 3, [PODS], True, [201, 200, 201]),
-    ("GET then create, pipelined", _get(PODS + "/web") + _post(PODS, pod("l")), 2, [PODS + "/web", PODS], True,
+     post(PODS, pod("j")) + get(PODS + "/j") + post(PODS, pod("k")), 3, [PODS], True, [201, 200, 201]),
+    ("GET then create, pipelined", get(PODS + "/web") + post(PODS, pod("l")), 2, [PODS + "/web", PODS], True,
      [200, 201]),
-    ("dry run: aiohttp", _post(PODS + "?dryRun=All", pod("m")), 1, [], True, [201]),
-    ("fieldManager: aiohttp", _post(PODS + "?fieldManager=me", pod("n")), 1, [], True, [201]),
-    ("YAML: aiohttp", _post(PODS, b"metadata: {name: o}\nspec: {containers: [{name: c, image: busybox}]}\n",
+    ("dry run: aiohttp", post(PODS + "?dryRun=All", pod("m")), 1, [], True, [201]),
+    ("fieldManager: aiohttp", post(PODS + "?fieldManager=me", pod("n")), 1, [], True, [201]),
+    ("YAML: aiohttp", post(PODS, b"metadata: {name: o}\nspec: {containers: [{name: c, image: busybox}]}\n",
                             content_type="application/yaml"), 1, [], True, [201]),
-    ("no Content-Type: aiohttp", _post(PODS, pod("p"), content_type=None), 1, [], True, [201]),
-    ("other resource: aiohttp", _post("/api/v1/namespaces/default/configmaps", {"metadata": {"name": "q"}}), 1, [],
+    ("no Content-Type: aiohttp", post(PODS, pod("p"), content_type=None), 1, [], True, [201]),
+    ("other resource: aiohttp", post("/api/v1/namespaces/default/configmaps", {"metadata": {"name": "q"}}), 1, [],
      True, [201]),
-    ("Expect: 100-continue: aiohttp", _post(PODS, pod("r"), "Expect: 100-continue"), 1, [], True, [201]),
-    ("Connection: close: aiohttp", _post(PODS, pod("s"), "Connection: close"), 1, [], True, [201]),
-    ("HTTP/1.0: aiohttp", _post(PODS, pod("t")).replace(b"HTTP/1.1", b"HTTP/1.0", 1), 1, [], True, [201]),
-    ("no client certificate: 401 from aiohttp", _post(PODS, pod("u")), 1, [], False, [401]),
-    ("create behind a slow request stays behind it", _get(PODS) + _post(PODS, pod("v")), 2, [], True, [200, 201]),
+    ("Expect: 100-continue: aiohttp", post(PODS, pod("r"), "Expect: 100-continue"), 1, [], True, [201]),
+    ("Connection: close: aiohttp", post(PODS, pod("s"), "Connection: close"), 1, [], True, [201]),
+    ("HTTP/1.0: aiohttp", post(PODS, pod("t")).replace(b"HTTP/1.1", b"HTTP/1.0", 1), 1, [], True, [201]),
+    ("no client certificate: 401 from aiohttp", post(PODS, pod("u")), 1, [], False, [401]),
+    ("create behind a slow request stays behind it", get(PODS) + post(PODS, pod("v")), 2, [], True, [200, 201]),
 ]
 
 
@@ -100,10 +79,10 @@ async def test_direct_creates_equal_aiohttp_creates(servers, raw, count, direct,
     ctx = servers[1] if cert else servers[2]
     fast_seen.clear()
     plain_seen.clear()
-    fast = await _exchange(fast_port, ctx, raw, count)
-    plain = await _exchange(plain_port, ctx, raw, count)
+    fast = await exchange(fast_port, ctx, raw, count)
+    plain = await exchange(plain_port, ctx, raw, count)
     assert [int(re.findall(rb"HTTP/1.[01] (\d+) ", r)[-1]) for r in fast] == codes  # after any 100 Continue
-    assert [_normalised(r) for r in fast] == [_normalised(r) for r in plain]
+    assert [normalised(r) for r in fast] == [normalised(r) for r in plain]
     answered_directly = list(plain_seen)
     for path in fast_seen:
         answered_directly.remove(path)
@@ -114,9 +93,9 @@ async def test_error_replies_name_the_cause(servers):
     """What the compared replies say (so the byte comparison above compares the right thing)."""
     (_, fast_port, _), _ = servers[0]
     ctx = servers[1]
-    invalid, quota, exists = [jsonio.loads(r.split(b"\r\n\r\n", 1)[1]) for r in await _exchange(
-        fast_port, ctx, _post(PODS, _bad_image("x1")) + _post("/api/v1/namespaces/quota/pods", pod("x2"))
-        + _post(PODS, pod("web")), 3)]
+    invalid, quota, exists = [jsonio.loads(r.split(b"\r\n\r\n", 1)[1]) for r in await exchange(
+        fast_port, ctx, post(PODS, _bad_image("x1")) + post("/api/v1/namespaces/quota/pods", pod("x2"))
+        + post(PODS, pod("web")), 3)]
     assert "spec.containers[0].image: Required value" in invalid["message"] and invalid["reason"] == "Invalid"
     assert "exceeded quota: none-left" in quota["message"] and quota["code"] == 403
     assert exists["reason"] == "AlreadyExists" and exists["code"] == 409
@@ -125,7 +104,7 @@ async def test_error_replies_name_the_cause(servers):
 async def test_admission_and_defaults_apply_to_direct_creates(servers):
     (_, fast_port, fast_seen), _ = servers[0]
     fast_seen.clear()
-    (resp,) = await _exchange(fast_port, servers[1], _post("/api/v1/namespaces/limits/pods", pod("y"),
+    (resp,) = await exchange(fast_port, servers[1], post("/api/v1/namespaces/limits/pods", pod("y"),
                                                            "User-Agent: kubectl/v1.31.0"), 1)
     assert fast_seen == []
     created = jsonio.loads(resp.split(b"\r\n\r\n", 1)[1])
@@ -139,7 +118,7 @@ async def test_admission_and_defaults_apply_to_direct_creates(servers):
 
 async def test_body_arriving_after_the_headers_takes_the_aiohttp_path(servers):
     (_, fast_port, fast_seen), _ = servers[0]
-    raw = _post(PODS, pod("z"))
+    raw = post(PODS, pod("z"))
     head, body = raw.split(b"\r\n\r\n", 1)
     reader, writer = await asyncio.open_connection("127.0.0.1", fast_port, ssl=servers[1])
     fast_seen.clear()
@@ -167,7 +146,7 @@ async def test_shutdown_waits_for_a_direct_create(servers, monkeypatch):
 
     monkeypatch.setattr(fastcreate, "create", slow_create)
     reader, writer = await asyncio.open_connection("127.0.0.1", fast_port, ssl=servers[1])
-    writer.write(_post(PODS, pod("late")))
+    writer.write(post(PODS, pod("late")))
     await asyncio.wait_for(started.wait(), 10)
     stop = asyncio.ensure_future(runner.shutdown())
     head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
@@ -190,13 +169,13 @@ async def test_client_gone_before_the_reply_still_creates(servers, monkeypatch, 
     monkeypatch.setattr(fastcreate, "create", create_after_hang_up)
     fast_seen.clear()
     _, writer = await asyncio.open_connection("127.0.0.1", fast_port, ssl=servers[1])
-    writer.write(_post(PODS, pod("gone")))
+    writer.write(post(PODS, pod("gone")))
     await asyncio.wait_for(taken.wait(), 10)
     writer.transport.abort()
     await asyncio.sleep(0.05)  # the server sees the connection go
     hung_up.set()
     for _ in range(100):  # the create runs on; poll until it is stored (bounded)
-        (resp,) = await _exchange(fast_port, servers[1], _get(PODS + "/gone"), 1)
+        (resp,) = await exchange(fast_port, servers[1], get(PODS + "/gone"), 1)
         if resp.startswith(b"HTTP/1.1 200 "):
             break
         await asyncio.sleep(0.05)
