@@ -322,7 +322,8 @@ def test_a_job_from_a_cronjob_and_a_parallel_job(lab):
         par = get_json("job", "par", env=lab)
         assert par["status"]["succeeded"] == 4
         pods = get_json("pods", "-l", "job-name=par", env=lab)["items"]
-        assert len(pods) == 4 and all(p["status"]["phase"] == "Succeeded" for p in pods)
+        phases = sorted((p["metadata"]["name"], p["status"]["phase"]) for p in pods)
+        assert [phase for _, phase in phases] == ["Succeeded"] * 4, (phases, par["status"])
     finally:
         kubectl("delete", "cronjob/hello", "job/manual", "job/par", "--ignore-not-found", env=lab)
 
