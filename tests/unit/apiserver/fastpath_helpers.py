@@ -90,3 +90,15 @@ async def paired_servers(tmp_path, setup):
     yield started, ctx, anon
     for runner, _, _ in started:
         await runner.cleanup()
+
+
+async def exchange_with_both(servers, raw: bytes, count: int, cert: bool):
+    """Send `raw` to the direct-path server and to the aiohttp-only one (with the admin
+    certificate or none); return both servers' replies and the paths each one's aiohttp handled."""
+    (_, fast_port, fast_seen), (_, plain_port, plain_seen) = servers[0]
+    ctx = servers[1] if cert else servers[2]
+    fast_seen.clear()
+    plain_seen.clear()
+    fast = await exchange(fast_port, ctx, raw, count)
+    plain = await exchange(plain_port, ctx, raw, count)
+    return fast, plain, fast_seen, plain_seen

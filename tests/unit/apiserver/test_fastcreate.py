@@ -6,7 +6,7 @@ import re
 
 import pytest
 from apiserver_helpers import PODS, pod
-from fastpath_helpers import exchange, get, normalised, paired_servers, post
+from fastpath_helpers import exchange, exchange_with_both, get, normalised, paired_servers, post
 
 from labkube import jsonio
 
@@ -75,12 +75,7 @@ CASES = [
 
 @pytest.mark.parametrize("raw,count,direct,cert,codes", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 async def test_direct_creates_equal_aiohttp_creates(servers, raw, count, direct, cert, codes):
-    (_, fast_port, fast_seen), (_, plain_port, plain_seen) = servers[0]
-    ctx = servers[1] if cert else servers[2]
-    fast_seen.clear()
-    plain_seen.clear()
-    fast = await exchange(fast_port, ctx, raw, count)
-    plain = await exchange(plain_port, ctx, raw, count)
+    fast, plain, fast_seen, plain_seen = await exchange_with_both(servers, raw, count, cert)
     assert [int(re.findall(rb"HTTP/1.[01] (\d+) ", r)[-1]) for r in fast] == codes  # after any 100 Continue
     assert [normalised(r) for r in fast] == [normalised(r) for r in plain]
     answered_directly = list(plain_seen)

@@ -5,7 +5,7 @@ import re
 
 import pytest
 from apiserver_helpers import PODS, pod
-from fastpath_helpers import exchange, get, normalised, paired_servers
+from fastpath_helpers import exchange, exchange_with_both, get, normalised, paired_servers
 
 from labkube.apiserver import fastget
 
@@ -52,12 +52,7 @@ CASES = [
 
 @pytest.mark.parametrize("raw,count,direct,cert", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 async def test_direct_answers_equal_aiohttp_answers(servers, raw, count, direct, cert):
-    (_, fast_port, fast_seen), (_, plain_port, plain_seen) = servers[0]
-    ctx = servers[1] if cert else servers[2]
-    fast_seen.clear()
-    plain_seen.clear()
-    fast = await exchange(fast_port, ctx, raw, count)
-    plain = await exchange(plain_port, ctx, raw, count)
+    fast, plain, fast_seen, plain_seen = await exchange_with_both(servers, raw, count, cert)
     assert [normalised(r) for r in fast] == [normalised(r) for r in plain]
     answered_directly = list(plain_seen)
     for path in fast_seen:
