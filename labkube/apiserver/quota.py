@@ -65,7 +65,9 @@ async def admit_quota(reg: Registry, res: Resource, obj: dict) -> None:
     quotas, _, _ = await reg.list(QUOTAS, ns, latest=True)
     if not quotas:
         return
-    name = obj["metadata"].get("name", "")
+    # Kubernetes' admission errors name an object created with generateName by that prefix (the
+    # name is generated after admission there), so a controller's refused creates read alike
+    name = obj["metadata"].get("generateName") or obj["metadata"].get("name", "")
     cache: dict[str, list] = {}
 
     async def existing(rname: str) -> list:

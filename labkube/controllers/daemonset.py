@@ -21,7 +21,7 @@ from .deployment_util import resolve
 from .expectations import Expectations
 from .podcontrol import create_pod, delete_pod, enqueue_owner, owned_pods, pod_from_template
 from .revisions import HASH_LABEL, sync_revisions
-from .util import is_available, is_ready, random_suffix
+from .util import is_available, is_ready
 
 DEFAULT_TOLERATIONS = [
     {"key": "node.kubernetes.io/not-ready", "operator": "Exists", "effect": "NoExecute"},
@@ -88,12 +88,13 @@ class DaemonSetController(Controller):
     def _pod_added(self, pod: dict) -> None:
         for ref in pod["metadata"].get("ownerReferences") or []:
             if ref.get("kind") == "DaemonSet":
-                self.expectations.created(f"{pod['metadata']['namespace']}/{ref['name']}", pod["metadata"]["name"])
+                self.expectations.creation_observed(f"{pod['metadata']['namespace']}/{ref['name']}")
         enqueue_owner(self, self.dss, "DaemonSet", pod)
 
     def new_pod(self, ds: dict, node: str, h: str) -> dict:
-        pod = pod_from_template(ds, (ds.get("spec") or {}).get("template"), f"{ds['metadata']['name']}-{random_suffix()}",
-                                {HASH_LABEL: h, "pod-template-generation": str(ds["metadata"].get("generation", 1))})
+        pod = pod_from_template(ds, (ds.get("spec") or {}).get("template"), None,
+                                {HASH_LABEL: h, "pod-template-generation": str(ds["metadata"].get("generation", 1))},
+                                generate_name=f"{ds['metadata']['name']}-")
         aff = pod["spec"].setdefault("affinity", {}).setdefault("nodeAffinity", {})
         aff["requiredDuringSchedulingIgnoredDuringExecution"] = {"nodeSelectorTerms": [
             {"matchFields": [{"key": "metadata.name", "operator": "In", "values": [node]}]}]}
@@ -141,11 +142,11 @@ class DaemonSetController(Controller):
 
     async def _create(self, key, ds, node, h) -> None:
         pod = self.new_pod(ds, node, h)
-        self.expectations.expect_create(key, pod["metadata"]["name"])
+        self.expectations.expect_creations(key)
         try:
             await create_pod(self, ds, pod)
         except Exception:
-            self.expectations.created(key, pod["metadata"]["name"])
+            self.expectations.creation_observed(key)
             raise
 
     async def rolling_update(self, key, ds, h, eligible, by_node) -> None:

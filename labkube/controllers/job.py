@@ -18,7 +18,7 @@ from labkube.client.clock import parse_time
 from .base import Controller
 from .expectations import Expectations
 from .podcontrol import create_pod, delete_pod, enqueue_owner, owned_pods, pod_from_template
-from .util import get_condition, is_ready, random_suffix
+from .util import get_condition, is_ready
 
 INDEX = "batch.kubernetes.io/job-completion-index"
 
@@ -66,7 +66,7 @@ class JobController(Controller):
     def _pod_added(self, pod: dict) -> None:
         for ref in pod["metadata"].get("ownerReferences") or []:
             if ref.get("kind") == "Job":
-                self.expectations.created(f"{pod['metadata']['namespace']}/{ref['name']}", pod["metadata"]["name"])
+                self.expectations.creation_observed(f"{pod['metadata']['namespace']}/{ref['name']}")
         enqueue_owner(self, self.jobs, "Job", pod)
 
     async def sync(self, key: str) -> None:
@@ -176,21 +176,21 @@ class JobController(Controller):
         spec = job.get("spec") or {}
         labels = {"batch.kubernetes.io/controller-uid": uid, "controller-uid": uid,
                   "batch.kubernetes.io/job-name": jname, "job-name": jname}
-        name = f"{jname}-{random_suffix()}" if index is None else f"{jname}-{index}-{random_suffix()}"
         ann = {}
         if index is not None:
             ann[INDEX] = str(index)
             labels[INDEX] = str(index)
-        pod = pod_from_template(job, spec.get("template"), name, labels, ann)
+        prefix = f"{jname}-" if index is None else f"{jname}-{index}-"
+        pod = pod_from_template(job, spec.get("template"), None, labels, ann, generate_name=prefix)
         if index is not None:
             pod["spec"]["hostname"] = f"{jname}-{index}"
             for c in pod["spec"].get("containers") or []:
                 c["env"] = list(c.get("env") or []) + [{"name": "JOB_COMPLETION_INDEX", "value": str(index)}]
-        self.expectations.expect_create(key, name)
+        self.expectations.expect_creations(key)
         try:
             await create_pod(self, job, pod)
         except Exception:
-            self.expectations.created(key, name)
+            self.expectations.creation_observed(key)
             raise
 
     async def ttl(self, key: str, job: dict) -> None:

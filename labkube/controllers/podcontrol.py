@@ -9,12 +9,15 @@ from labkube.client.errors import ApiError
 from .util import owner_ref
 
 
-def pod_from_template(owner: dict, template: dict | None, name: str, labels: dict | None = None,
-                      annotations: dict | None = None) -> dict:
+def pod_from_template(owner: dict, template: dict | None, name: str | None, labels: dict | None = None,
+                      annotations: dict | None = None, generate_name: str | None = None) -> dict:
+    """The owner's pod: named `name`, or by the server from `generate_name` (as Kubernetes'
+    controllers name theirs: `<owner>-` plus 5 random characters)."""
     tmpl = copy.deepcopy(template or {})
     md = tmpl.get("metadata") or {}
+    naming = {"name": name} if name else {"generateName": generate_name}
     return {"apiVersion": "v1", "kind": "Pod",
-            "metadata": {"name": name, "namespace": owner["metadata"]["namespace"],
+            "metadata": {**naming, "namespace": owner["metadata"]["namespace"],
                          "labels": {**(md.get("labels") or {}), **(labels or {})},
                          "annotations": {**(md.get("annotations") or {}), **(annotations or {})},
                          "ownerReferences": [owner_ref(owner)]},
@@ -28,7 +31,7 @@ async def create_pod(ctl, owner: dict, pod: dict) -> dict:
         if e.code != 409:
             await ctl.recorder.warning(owner, "FailedCreate", f"Error creating: {e.message}")
         raise
-    await ctl.recorder.normal(owner, "SuccessfulCreate", f"Created pod: {pod['metadata']['name']}")
+    await ctl.recorder.normal(owner, "SuccessfulCreate", f"Created pod: {out['metadata']['name']}")
     return out
 
 

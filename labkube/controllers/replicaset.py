@@ -1,7 +1,8 @@
 """ReplicaSet controller: keep `spec.replicas` pods matching the selector, and publish status.
 
-Pods are created from the template as `<rs>-<5 random chars>` with a controller
-ownerReference; orphans matching the selector are adopted, owned pods whose labels no
+Pods are created from the template with a controller ownerReference and the generateName
+`<rs>-`, so the server names them `<rs>-<5 random chars>` (and an admission refusal names the
+prefix, the same in every FailedCreate event, as in Kubernetes); orphans matching the selector are adopted, owned pods whose labels no
 longer match are released. Surplus pods are deleted unscheduled, pending, not-ready and
 newest first. Pods being deleted or terminal do not count.
 """
@@ -16,14 +17,14 @@ from labkube.client.selectors import selector_matches
 from .base import Controller
 from .expectations import Expectations
 from .util import (BY_CONTROLLER, ORPHANS, controller_ref, controller_uid_index, is_active, is_available, is_ready,
-                   orphan_namespace_index, owner_ref, random_suffix)
+                   orphan_namespace_index, owner_ref)
 
 
-def pod_from_template(rs: dict, name: str) -> dict:
+def pod_from_template(rs: dict) -> dict:
     tmpl = copy.deepcopy((rs.get("spec") or {}).get("template") or {})
     md = tmpl.get("metadata") or {}
     return {"apiVersion": "v1", "kind": "Pod",
-            "metadata": {"name": name, "namespace": rs["metadata"]["namespace"],
+            "metadata": {"generateName": f"{rs['metadata']['name']}-", "namespace": rs["metadata"]["namespace"],
                          "labels": dict(md.get("labels") or {}),
                          "annotations": dict(md.get("annotations") or {}),
                          "ownerReferences": [owner_ref(rs)]},
@@ -82,7 +83,7 @@ class ReplicaSetController(Controller):
     def _pod_added(self, pod: dict) -> None:
         key = self._owner_key(pod)
         if key:
-            self.expectations.created(key, pod["metadata"]["name"])
+            self.expectations.creation_observed(key)
         self._enqueue_for_pod(pod)
 
     def _pod_updated(self, old: dict, new: dict) -> None:
@@ -173,14 +174,13 @@ class ReplicaSetController(Controller):
             # stops after one request instead of a hundred
             left, batch = min(-diff, self.burst), 1
             while left > 0:
-                names = [f"{rs['metadata']['name']}-{random_suffix()}" for _ in range(min(batch, left))]
-                for n in names:
-                    self.expectations.expect_create(key, n)
-                results = await asyncio.gather(*(self._create(key, rs, n) for n in names), return_exceptions=True)
+                count = min(batch, left)
+                self.expectations.expect_creations(key, count)
+                results = await asyncio.gather(*(self._create(key, rs) for _ in range(count)), return_exceptions=True)
                 errors = [r for r in results if isinstance(r, Exception)]
                 if errors:
                     raise errors[0]
-                left -= len(names)
+                left -= count
                 batch *= 2
         elif diff > 0:
             victims = sorted(active, key=deletion_rank)[:diff]
@@ -191,16 +191,16 @@ class ReplicaSetController(Controller):
             if errors:
                 raise errors[0]
 
-    async def _create(self, key: str, rs: dict, name: str) -> None:
+    async def _create(self, key: str, rs: dict) -> None:
         try:
-            await self.client.create("pods", pod_from_template(rs, name), namespace=rs["metadata"]["namespace"])
+            pod = await self.client.create("pods", pod_from_template(rs), namespace=rs["metadata"]["namespace"])
         except Exception as e:
-            self.expectations.created(key, name)
-            if isinstance(e, ApiError) and e.code == 409:   # name collision: next sync retries
+            self.expectations.creation_observed(key)
+            if isinstance(e, ApiError) and e.code == 409:   # generated name taken: next sync retries
                 raise
             await self.recorder.warning(rs, "FailedCreate", f"Error creating: {getattr(e, 'message', e)}")
             raise
-        await self.recorder.normal(rs, "SuccessfulCreate", f"Created pod: {name}")
+        await self.recorder.normal(rs, "SuccessfulCreate", f"Created pod: {pod['metadata']['name']}")
 
     async def _delete(self, key: str, rs: dict, pod: dict) -> None:
         name = pod["metadata"]["name"]

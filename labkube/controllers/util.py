@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import datetime
-import random
 
 from labkube.client.clock import parse_time
 
@@ -92,8 +91,3 @@ def set_condition(status: dict, ctype: str, cstatus: str, reason: str, message: 
         conds[conds.index(old)] = new
     else:
         conds.append(new)
-
-
-def random_suffix(n: int = 5) -> str:
-    """Lowercase alphanumerics, as the `<rs>-xxxxx` pod names use (no vowels, like Kubernetes)."""
-    return "".join(random.choice("bcdfghjklmnpqrstvwxz2456789") for _ in range(n))

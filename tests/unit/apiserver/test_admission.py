@@ -28,7 +28,10 @@ async def test_quota_counts_pods(api):
     r = await api.post(PODS, json=_pod("c"))
     body = await r.json()
     assert r.status == 403 and body["reason"] == "Forbidden"
-    assert "exceeded quota: q, requested: pods=1, used: pods=2, limited: pods=2" in body["message"]
+    assert body["message"] == 'pods "c" is forbidden: exceeded quota: q, requested: pods=1, used: pods=2, limited: pods=2'
+    generated = {"metadata": {"generateName": "web-7d9c-"}, "spec": _pod("")["spec"]}
+    r = await api.post(PODS, json=generated)      # named by its prefix, as Kubernetes' admission names it
+    assert (await r.json())["message"].startswith('pods "web-7d9c-" is forbidden: exceeded quota: q,')
     q = await (await api.get(QUOTAS + "/q")).json()
     assert q["status"]["used"] == {"pods": "2"} and q["status"]["hard"] == {"pods": "2"}
     await api.delete(PODS + "/a")

@@ -2,6 +2,8 @@
 taints/selectors, node changes, rolling update with maxUnavailable and maxSurge, revisions, status."""
 from __future__ import annotations
 
+import re
+
 from labkube.controllers.daemonset import DaemonSetController, should_run, target_node
 from labkube.controllers.util import is_ready
 
@@ -63,6 +65,7 @@ async def test_one_pod_per_worker_and_follows_nodes():
     assert placement(h) == [("w1", "busybox:1"), ("w2", "busybox:1")]
     p = h.pods()[0]
     assert target_node(p) == p["spec"]["nodeName"] and p["metadata"]["labels"]["controller-revision-hash"]
+    assert all(re.fullmatch(r"agent-[a-z0-9]{5}", p["metadata"]["name"]) for p in h.pods())
     d = await h.api.get("daemonsets", "agent", "default")
     st = d["status"]
     assert (st["desiredNumberScheduled"], st["currentNumberScheduled"], st["numberReady"], st["updatedNumberScheduled"],

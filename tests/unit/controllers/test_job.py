@@ -2,6 +2,8 @@
 backoffLimit, activeDeadlineSeconds, Indexed mode, suspend, ttlSecondsAfterFinished."""
 from __future__ import annotations
 
+import re
+
 from labkube.controllers.job import JobController, index_ranges
 
 import pytest
@@ -44,6 +46,7 @@ async def test_runs_parallel_pods_until_completions():
     assert len(active(h)) == 2
     p = h.pods()[0]
     assert p["metadata"]["labels"]["job-name"] == "j" and p["metadata"]["ownerReferences"][0]["kind"] == "Job"
+    assert all(re.fullmatch(r"j-[a-z0-9]{5}", n) for n in active(h))      # the server's names from generateName j-
     for n in active(h):
         await finish(h, n)
     await h.run()
@@ -53,6 +56,18 @@ async def test_runs_parallel_pods_until_completions():
     j = await h.api.get("jobs", "j", "default")
     assert cond(j) == [("Complete", "")] and j["status"]["succeeded"] == 3 and j["status"]["completionTime"]
     assert h.events("Completed")
+
+
+async def test_a_sync_before_the_informer_sees_the_new_pods_creates_no_more():
+    h = Harness(JobController)
+    await h.api.create("jobs", job(completions=4, parallelism=2))
+    await h.start()
+    c = h.controllers[0]
+    await c.process_one("default/j")
+    await c.process_one("default/j")     # the pods informer has not delivered the two pods yet
+    assert len(h.pods()) == 2
+    await h.run()
+    assert len(h.pods()) == 2
 
 
 async def test_failures_back_off_then_hit_the_backoff_limit():
@@ -82,7 +97,7 @@ async def test_indexed_completion():
     h = await make(job(completions=3, parallelism=3, completionMode="Indexed"))
     pods = {p["metadata"]["annotations"]["batch.kubernetes.io/job-completion-index"]: p for p in h.pods()}
     assert sorted(pods) == ["0", "1", "2"]
-    assert pods["1"]["spec"]["hostname"] == "j-1"
+    assert pods["1"]["spec"]["hostname"] == "j-1" and re.fullmatch(r"j-1-[a-z0-9]{5}", pods["1"]["metadata"]["name"])
     assert {"name": "JOB_COMPLETION_INDEX", "value": "1"} in pods["1"]["spec"]["containers"][0]["env"]
     await finish(h, pods["0"]["metadata"]["name"])
     await finish(h, pods["2"]["metadata"]["name"])

@@ -38,6 +38,29 @@ async def test_creates_pods_with_names_owner_refs_and_events():
     assert rs["status"]["observedGeneration"] == 1
 
 
+async def test_the_server_names_the_pods_from_the_generate_name_and_events_use_its_names():
+    h = await make(rs_obj("web", 2))
+    sent = []
+    h.api.reactors.append(lambda verb, res, ns, name, body: sent.append(body["metadata"]) if verb == "create" and res == "pods" else None)
+    await h.run()
+    assert [(md.get("name"), md.get("generateName")) for md in sent] == [(md["name"], "web-") for md in sent]
+    assert sorted(e["message"] for e in h.events("SuccessfulCreate")) == \
+        sorted(f"Created pod: {p['metadata']['name']}" for p in h.pods())
+
+
+async def test_refused_creates_give_one_message_naming_the_prefix():
+    h = await make(rs_obj("web", 0))
+
+    def refuse(verb, res, ns, name, body):
+        if verb == "create" and res == "pods":
+            raise status_error(403, "Forbidden", f'pods "{body["metadata"]["generateName"]}" is forbidden: exceeded quota: q')
+    h.api.reactors.append(refuse)
+    await h.api.patch("replicasets", "web", {"spec": {"replicas": 3}}, namespace="default")
+    await h.run()
+    assert {e["message"] for e in h.events("FailedCreate")} == \
+        {'Error creating: pods "web-" is forbidden: exceeded quota: q'}
+
+
 async def test_status_ready_available_and_scale_down_prefers_unready():
     h = await make(rs_obj("web", 3))
     await h.run()
