@@ -218,26 +218,37 @@ def configure(rootfs: Path, vagrant_pubkey: str, log=print) -> None:
 # What site.yml installs on every node, installed when the box is built instead (as kind's
 # node image carries its binaries), natively on the host rather than under emulation in
 # each VM: the wheelhouse, uv, the labkube virtualenv with every dependency compiled to
-# bytecode, and the lab images. The paths are the vagrant inventory's (kube_data_dir,
-# kube_venv, wheelhouse_dir, the kubelet role's preload directory): the roles find these
-# files present and unchanged and skip the copies and the install. A labkube changed
-# since the box was built is reinstalled by site.yml (only its own wheel: the
-# dependencies are there), and an inventory with other paths gets everything from
-# site.yml as on a bare box.
+# bytecode, and the lab images (imported into the kubelet's image store too). The paths
+# are the vagrant inventory's (kube_data_dir, kube_venv, wheelhouse_dir, the kubelet
+# role's preload directory and image_dir): the roles find these files present and
+# unchanged and skip the copies and the install. A labkube changed since the box was
+# built is reinstalled by site.yml (only its own wheel: the dependencies are there), and
+# an inventory with other paths gets everything from site.yml as on a bare box.
 NODE_DATA_DIR = "/var/lib/labkube"
 NODE_VENV = f"{NODE_DATA_DIR}/venv"
 NODE_WHEELHOUSE = f"{NODE_DATA_DIR}/wheelhouse"
 NODE_UV = f"{NODE_DATA_DIR}/bin/uv"
-NODE_PRELOAD = f"{NODE_DATA_DIR}/images/preload"
+NODE_IMAGE_DIR = f"{NODE_DATA_DIR}/images"  # the kubelet's image_dir (roles/kubelet)
+NODE_PRELOAD = f"{NODE_IMAGE_DIR}/preload"
 UV_CACHE = "/tmp/labctl-uv-cache"          # removed again: the venv does not need it
+
+# The kubelet imports every archive in preload/ into its image store (blobs, refs, one
+# unpacked rootfs per image) before it registers the node. Done here, natively, the
+# kubelet's first start in a VM finds the blobs and rootfs in place and only reads the
+# archives' indexes, instead of hashing and unpacking the images under emulation on the
+# node's Ready path. Exits non-zero when no image was imported.
+IMPORT_IMAGES = ("import sys; from labkube.kubelet.images.store import ImageStore; "
+                 "found = ImageStore(sys.argv[1]).import_preload(); print(*found); "
+                 "sys.exit(0 if found else f'no image archive imported from {sys.argv[1]}/preload')")
 
 
 def preinstall_commands() -> list[list[str]]:
-    """Commands run inside the tree after the wheelhouse and uv are in place, in order."""
+    """Commands run inside the tree after the wheelhouse, uv and the images are in place, in order."""
     return [
         ["python3", "-m", "venv", "--without-pip", NODE_VENV],
         [NODE_UV, "pip", "install", "--quiet", "--offline", "--no-index", "--find-links", NODE_WHEELHOUSE,
          "--python", f"{NODE_VENV}/bin/python", "--compile-bytecode", "labctl"],
+        [f"{NODE_VENV}/bin/python", "-c", IMPORT_IMAGES, NODE_IMAGE_DIR],
     ]
 
 

@@ -98,7 +98,7 @@ def test_preinstall_puts_labkube_where_the_vagrant_inventory_expects_it():
 
 
 def test_preinstall_makes_the_venv_then_installs_offline_with_bytecode():
-    venv, install = rootfs.preinstall_commands()
+    venv, install = rootfs.preinstall_commands()[:2]
     assert venv == ["python3", "-m", "venv", "--without-pip", rootfs.NODE_VENV]
     assert install[:3] == [rootfs.NODE_UV, "pip", "install"]
     for flag in ("--offline", "--no-index", "--compile-bytecode"):
@@ -106,6 +106,53 @@ def test_preinstall_makes_the_venv_then_installs_offline_with_bytecode():
     assert install[install.index("--find-links") + 1] == rootfs.NODE_WHEELHOUSE
     assert install[install.index("--python") + 1] == rootfs.NODE_VENV + "/bin/python"
     assert install[-1] == "labctl"
+
+
+def test_preinstall_imports_the_images_into_the_kubelets_store_after_the_install():
+    root = Path(__file__).resolve().parents[3]
+    kubelet_config = (root / "roles/kubelet/templates/kubelet.yaml.j2").read_text()
+    assert "image_dir: {{ kube_data_dir }}/images\n" in kubelet_config
+    assert rootfs.NODE_IMAGE_DIR == rootfs.NODE_DATA_DIR + "/images"
+    assert rootfs.NODE_PRELOAD == rootfs.NODE_IMAGE_DIR + "/preload"
+    commands = rootfs.preinstall_commands()
+    installed_at = next(i for i, c in enumerate(commands) if c[0] == rootfs.NODE_UV)
+    images = commands[-1]
+    assert images[:2] == [rootfs.NODE_VENV + "/bin/python", "-c"] and installed_at < len(commands) - 1
+    assert images[3] == rootfs.NODE_IMAGE_DIR
+
+
+def _run_import(image_dir):
+    import subprocess
+    import sys
+    code = rootfs.preinstall_commands()[-1][2]
+    return subprocess.run([sys.executable, "-c", code, str(image_dir)], capture_output=True, text=True)
+
+
+def test_the_image_import_leaves_a_store_the_kubelet_only_has_to_read(tmp_path):
+    from labctl.images import ImageConfig, Rootfs, write_oci_archive
+    from labkube.kubelet.images.store import ImageStore
+    fs = Rootfs()
+    fs.add_bytes("etc/motd", "hi\n")
+    (tmp_path / "images" / "preload").mkdir(parents=True)
+    write_oci_archive(str(tmp_path / "images" / "preload" / "tiny.tar"), "tiny:1", [fs.render()],
+                      ImageConfig(cmd=["true"]))
+    done = _run_import(tmp_path / "images")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["docker.io/library/tiny:1"]
+    rootfs_dirs = list((tmp_path / "images" / "rootfs").iterdir())
+    assert [(d / "rootfs" / "etc" / "motd").read_text() for d in rootfs_dirs] == ["hi\n"]
+    # the kubelet's own import at its start: the same reference, nothing unpacked again
+    store = ImageStore(str(tmp_path / "images"))
+    assert store.resolve("tiny:1") is not None
+    assert store.import_preload() == ["docker.io/library/tiny:1"]
+    assert list((tmp_path / "images" / "rootfs").iterdir()) == rootfs_dirs
+
+
+def test_the_image_import_fails_when_there_is_no_image(tmp_path):
+    (tmp_path / "images" / "preload").mkdir(parents=True)
+    done = _run_import(tmp_path / "images")
+    assert done.returncode != 0
+    assert "no image archive imported from" in done.stderr
 
 
 
