@@ -18,6 +18,11 @@ def server_context(cert: str, key: str, client_ca: str) -> ssl.SSLContext:
     # only the lab CA may vouch for clients (create_default_context would add the system CAs)
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    # Python's cipher list at security level 0: busybox's own TLS (wget in a busybox pod) sends no
+    # signature_algorithms extension, which in TLS 1.2 means SHA-1 handshake signatures; OpenSSL
+    # refuses those from level 1 up, Go's TLS (kube-apiserver) accepts them. Clients that list
+    # their algorithms still get SHA-256 or better, and the ciphers are Python's usual ones.
+    ctx.set_ciphers("@SECLEVEL=0:ECDH+AESGCM:ECDH+CHACHA20:ECDH+AES:DHE+AES:!aNULL:!eNULL:!aDSS:!SHA1:!AESCCM")
     ctx.load_cert_chain(cert, key)
     ctx.load_verify_locations(cafile=client_ca)
     ctx.verify_mode = ssl.CERT_OPTIONAL
