@@ -18,19 +18,21 @@ try:
 except ImportError:  # pragma: no cover - orjson is a dependency; keep working without it
     orjson = None
 
-# a run of 19 digits, found as 19 zeros after every digit is mapped to "0": str/bytes.translate
-# and `in` are C loops, about 25 times faster than re.search([0-9]{19}) on a pod's JSON (the
-# search ran on every parse and cost four times the parse itself)
+# a run of 19 digits, found as 19 zeros after every digit is mapped to "0": bytes.translate and
+# `in` are C loops, about 25 times faster than re.search([0-9]{19}) on a pod's JSON (the search
+# ran on every parse and cost four times the parse itself). Text is checked as its UTF-8 bytes:
+# str.translate goes through a Python-level mapping per character and cost as much as orjson's
+# whole parse (10 us on a running pod's 1.5 KB), encode + bytes.translate ~4 us. UTF-8 keeps digit
+# runs as they are: an ASCII digit is one byte and no byte of a multi-byte character is an ASCII digit.
 _DIGITS_B = bytes.maketrans(b"0123456789", b"0" * 10)
-_DIGITS = str.maketrans("123456789", "0" * 9)
-_RUN_B, _RUN = b"0" * 19, "0" * 19
+_RUN_B = b"0" * 19
 
 
 def _long_digits(data: str | bytes) -> bool:
     """Whether `data` holds a run of 19 or more digits."""
-    if isinstance(data, (bytes, bytearray)):
-        return _RUN_B in data.translate(_DIGITS_B)
-    return _RUN in data.translate(_DIGITS)
+    if isinstance(data, str):
+        data = data.encode("utf-8", "surrogatepass")  # a lone surrogate is no digit either
+    return _RUN_B in data.translate(_DIGITS_B)
 
 
 def dumps(obj) -> bytes:
@@ -61,3 +63,14 @@ def loads(data: str | bytes):
         except ValueError:
             pass
     return json.loads(data)
+
+
+def loads_copies(data: str | bytes, n: int) -> list:
+    """`n` independent parses of the same text (a read-modify-write wants the current object,
+    one to mutate and one as the old state); the digit-run check runs once for all of them."""
+    if orjson is not None and not _long_digits(data):
+        try:
+            return [orjson.loads(data) for _ in range(n)]
+        except ValueError:
+            pass
+    return [json.loads(data) for _ in range(n)]

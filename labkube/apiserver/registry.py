@@ -164,11 +164,11 @@ class Registry(Reader):
                 text, rev = await self.storage.get_raw(k, True)
             except KeyNotFound:
                 raise errors.not_found(res.name, name, res.group) from None
-            cur = jsonio.loads(text)
+            cur, mutable, old = jsonio.loads_copies(text, 3)
             if precondition is not None and precondition != str(rev):
                 raise errors.conflict(res.name, name, "the object has been modified; please apply your changes "
                                       "to the latest version and try again", res.group)
-            new = mutate(with_rv(jsonio.loads(text), rev))
+            new = mutate(with_rv(mutable, rev))
             if not isinstance(new, dict):
                 raise errors.bad_request("the body of the request must be a JSON object")
             new.setdefault("metadata", {})
@@ -182,7 +182,7 @@ class Registry(Reader):
             # stored one as the base (kubectl's client-side to server-side apply migration, or [{}] to reset)
             sent_fields = new["metadata"].get("managedFields") if manager else None
             with _malformed(res):
-                new = prepare_update(res, new, with_rv(jsonio.loads(text), rev), sub)
+                new = prepare_update(res, new, with_rv(old, rev), sub)
                 if res.name == "services" and sub is None:
                     carry_over(new, cur)
                 errs = validate(res, new, None if sub in INTERNAL else cur)
