@@ -1,7 +1,8 @@
 """SQLite storage backend: one file in WAL mode, an in-memory index for reads.
 
 Layout: table `kv(key, value JSON, rev)` and `meta(rev)` holding the store's revision
-(deletes advance it too). All objects are also held in memory (as JSON text) so gets
+(deletes advance it too; the trigger `kv_rev` raises it with every stored row, so a batch of
+puts commits as one statement). All objects are also held in memory (as JSON text) so gets
 and lists never touch the disk. A write returns only after the batch writer committed
 it (synchronous=FULL); events are published to watchers in commit order.
 """
@@ -22,6 +23,9 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL, rev INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (id INTEGER PRIMARY KEY CHECK (id = 1), rev INTEGER NOT NULL);
 INSERT OR IGNORE INTO meta(id, rev) VALUES (1, 1);
+CREATE TRIGGER IF NOT EXISTS kv_rev AFTER INSERT ON kv BEGIN
+  UPDATE meta SET rev = NEW.rev WHERE id = 1 AND rev < NEW.rev;
+END;
 """
 
 

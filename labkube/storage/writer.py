@@ -11,6 +11,14 @@ whole switch interval. So a batch's puts go in as few statements as possible: mu
 `INSERT OR REPLACE ... VALUES (...), (...)` in chunks of power-of-two sizes (a handful of
 cached statements; rows apply in order, so a later put of a key wins), rather than one step
 per row.
+
+A batch of puts only (the common case: creates and updates, no deletes) of up to `single_max`
+rows is even one statement in autocommit mode - one step, one interpreter-lock hand-back,
+instead of BEGIN, the INSERTs, the revision update and COMMIT each stepping on their own
+while the loop is busy with the next batch's requests. Its row count is padded to a power of
+two by repeating its last row (the same key, value and revision again: a no-op for the result)
+so a handful of statements stay cached; the schema's `kv_rev` trigger advances meta.rev within
+that statement. A batch with deletes or more rows takes the transaction as before.
 """
 from __future__ import annotations
 
@@ -36,6 +44,29 @@ def _put_sql(rows: int) -> str:
 _PUT_SQL = {n: _put_sql(n) for n in _CHUNKS}
 
 
+def single_max(conn: sqlite3.Connection, cap: int = 1024) -> int:
+    """The most rows one put statement may hold: a power of two within SQLite's variable limit."""
+    limit = conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // 3
+    n = 1
+    while n * 2 <= min(cap, limit):
+        n *= 2
+    return n
+
+
+def padded_puts(puts: list) -> tuple[str, list]:
+    """(SQL, parameters) of one INSERT storing `puts` in order, its rows padded to a power of two
+    with copies of the last row (INSERT OR REPLACE of the same row again changes nothing)."""
+    n = 1
+    while n < len(puts):
+        n *= 2
+    sql = _PUT_SQL.get(n)
+    if sql is None:
+        sql = _PUT_SQL[n] = _put_sql(n)
+    params = [v for row in puts for v in row]
+    params.extend(puts[-1] * (n - len(puts)))
+    return sql, params
+
+
 def insert_puts(conn: sqlite3.Connection, puts: list) -> None:
     """Store [(key, value, rev)] in order, in as few statement steps as the chunk sizes allow."""
     i, total = 0, len(puts)
@@ -51,6 +82,7 @@ class BatchWriter:
     def __init__(self, conn: sqlite3.Connection, max_batch: int = 2000):
         self._conn = conn
         self._max = max_batch
+        self._single_max = single_max(conn)
         self._q: queue.SimpleQueue = queue.SimpleQueue()  # C-level: no Python lock work per hand-over
         self._pending: list = []
         self._thread = threading.Thread(target=self._run, name="sqlite-writer", daemon=True)
@@ -99,6 +131,14 @@ class BatchWriter:
 
     def _commit(self, batch) -> Exception | None:
         c = self._conn
+        ops = [op for _loop, batch_ops, _cb, _fut in batch for op in batch_ops]
+        if 0 < len(ops) <= self._single_max and all(op[0] == "put" for op in ops):
+            try:  # one autocommitted statement; the kv_rev trigger keeps meta.rev
+                c.execute(*padded_puts([op[1:4] for op in ops]))
+                return None
+            except Exception as e:  # noqa: BLE001 - reported to every waiting writer
+                log.exception("sqlite commit failed")
+                return e
         try:
             c.execute("BEGIN IMMEDIATE")
             top = None

@@ -249,7 +249,79 @@ def test_batched_puts_store_every_row_and_the_last_put_of_a_key_wins(tmp_path, r
     assert {k: (v, r) for k, v, r in conn.execute("SELECT key, value, rev FROM kv")} == want
 
 
-@pytest.mark.parametrize("puts", [1, 40, 300])  # batches within one INSERT statement and over several
+PADDED_CASES = [  # (rows in the batch, rows of the statement: the next power of two)
+    (1, 1), (2, 2), (3, 4), (5, 8), (50, 64), (64, 64), (65, 128), (1000, 1024), (1024, 1024),
+]
+
+
+@pytest.mark.parametrize("rows,statement_rows", PADDED_CASES)
+def test_a_padded_put_statement_stores_what_one_row_per_put_would(tmp_path, rows, statement_rows):
+    """The writer's single-statement commit: padding repeats the last row; meta.rev by the trigger."""
+    import sqlite3
+
+    from labkube.storage.sqlite import _SCHEMA
+    from labkube.storage.writer import padded_puts
+    puts = [(f"/registry/pods/a/p{i % 7 if i % 2 else i}", f'{{"i":{i}}}', i + 2) for i in range(rows)]
+    conn = sqlite3.connect(str(tmp_path / "r.db"), isolation_level=None)
+    conn.executescript(_SCHEMA)
+    sql, params = padded_puts(puts)
+    assert sql.count("(?, ?, ?)") == statement_rows and len(params) == 3 * statement_rows
+    conn.execute(sql, params)
+    want: dict = {}
+    for k, v, r in puts:
+        want[k] = (v, r)
+    assert {k: (v, r) for k, v, r in conn.execute("SELECT key, value, rev FROM kv")} == want
+    assert conn.execute("SELECT rev FROM meta").fetchone()[0] == rows + 1
+
+
+def test_single_statement_size_stays_within_sqlites_variable_limit(tmp_path):
+    import sqlite3
+
+    from labkube.storage.writer import single_max
+    conn = sqlite3.connect(str(tmp_path / "r.db"))
+    assert single_max(conn) == 1024      # SQLite >= 3.32 allows 32,766 variables
+    conn.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 999)  # older SQLite's default
+    assert single_max(conn) == 256       # 256 rows x 3 <= 999 < 512 x 3
+    conn.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 3)
+    assert single_max(conn) == 1
+
+
+async def test_a_failed_single_statement_commit_is_reported(store, monkeypatch):
+    from labkube.storage import writer
+    await store.create("/registry/pods/a/x", {"v": 1})
+
+    def broken(puts):
+        return "INSERT INTO no_such_table VALUES (?)", [1]
+    monkeypatch.setattr(writer, "padded_puts", broken)
+    with pytest.raises(Exception, match="no_such_table"):
+        await store.create("/registry/pods/a/y", {"v": 1})
+    with pytest.raises(KeyNotFound):
+        await store.get("/registry/pods/a/y", latest=True)
+    assert await store.healthy() is False
+
+
+async def test_a_store_made_before_the_revision_trigger_gets_it_and_keeps_its_revision(tmp_path):
+    import sqlite3
+    path = str(tmp_path / "r.db")
+    conn = sqlite3.connect(path)  # the schema as it was before the kv_rev trigger, with one stored row
+    conn.executescript("CREATE TABLE kv (key TEXT PRIMARY KEY, value TEXT NOT NULL, rev INTEGER NOT NULL);"
+                       "CREATE TABLE meta (id INTEGER PRIMARY KEY CHECK (id = 1), rev INTEGER NOT NULL);"
+                       "INSERT INTO meta(id, rev) VALUES (1, 7);"
+                       """INSERT INTO kv VALUES ('/registry/pods/a/old', '{"v":0}', 7);""")
+    conn.close()
+    s = await SqliteStorage.open(path)
+    revs = await asyncio.gather(*(s.create(f"/registry/pods/a/p{i}", {"v": i}) for i in range(5)))
+    assert revs == [8, 9, 10, 11, 12]
+    await s.close()
+    assert sqlite3.connect(path).execute("SELECT rev FROM meta").fetchone()[0] == 12
+    s = await SqliteStorage.open(path)
+    assert s.revision == 12 and len((await s.list("/registry/pods/"))[0]) == 6
+    await s.close()
+
+
+# batches within one INSERT statement (single statement up to 1,024 rows), and over several in a
+# transaction (more rows than one statement holds)
+@pytest.mark.parametrize("puts", [1, 40, 300, 1024, 1025, 1500])
 async def test_stored_revision_follows_a_batch_of_puts(tmp_path, puts):
     import sqlite3
     path = str(tmp_path / "r.db")
