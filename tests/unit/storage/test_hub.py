@@ -1,0 +1,111 @@
+"""WatchHub / HubWatch: how one watcher's consumer waits for events, times out, and ends."""
+import asyncio
+
+import pytest
+
+from labkube.storage.hub import TIMEOUT, WatchHub
+from labkube.storage.interface import Event
+
+
+def _event(rev: int, key: str = "/registry/pods/a/x") -> Event:
+    return Event("ADDED", key, rev, '{"v":%d}' % rev)
+
+
+async def _waiting(w, timeout):
+    """A consumer task already parked in next_event(timeout)."""
+    task = asyncio.ensure_future(w.next_event(timeout))
+    await asyncio.sleep(0)
+    assert not task.done()
+    return task
+
+
+async def _push(hub, w):
+    hub.publish(_event(hub.last_rev + 1))
+
+
+async def _close(hub, w):
+    w.close()
+
+
+async def _fall_behind(hub, w):
+    for _ in range(3):  # buffer 2: the third event ends the watch
+        hub.publish(_event(hub.last_rev + 1))
+
+
+WAKE_CASES = [  # (what happens while the consumer waits, its timeout, what next_event returns)
+    ("an event arrives", _push, 30, "event"),
+    ("an event arrives, no timeout", _push, None, "event"),
+    ("the watch is closed", _close, 30, None),
+    ("the watch is closed, no timeout", _close, None, None),
+    ("the watcher falls too far behind", _fall_behind, 30, "event"),  # queued events first, then the end
+]
+
+
+@pytest.mark.parametrize("what,action,timeout,want", WAKE_CASES, ids=[c[0] for c in WAKE_CASES])
+async def test_a_waiting_consumer_is_woken(what, action, timeout, want):
+    hub = WatchHub(1, buffer=2)
+    w = hub.watch("/registry/pods/", 1)
+    task = await _waiting(w, timeout)
+    await action(hub, w)
+    got = await asyncio.wait_for(task, 5)
+    if want == "event":
+        assert isinstance(got, Event) and got.rev == 2, what
+    else:
+        assert got is want, what
+    assert w._waiter is None, what
+
+
+async def test_a_watcher_that_fell_behind_reports_it_after_its_queued_events():
+    hub = WatchHub(1, buffer=2)
+    w = hub.watch("/registry/pods/", 1)
+    await _fall_behind(hub, w)
+    assert [(await w.next_event(1)).rev for _ in range(2)] == [2, 3]
+    assert await w.next_event(1) is None and w.closed_reason == "watcher fell too far behind"
+
+
+@pytest.mark.parametrize("timeout", [0, 0.01])
+async def test_no_event_within_the_timeout_is_timeout_and_the_watch_goes_on(timeout):
+    hub = WatchHub(1)
+    w = hub.watch("/registry/pods/", 1)
+    assert await w.next_event(timeout) == TIMEOUT
+    hub.publish(_event(2))
+    assert (await w.next_event(timeout)).rev == 2
+    assert w.next_event_nowait() is None
+
+
+async def test_queued_events_are_returned_without_waiting():
+    hub = WatchHub(1)
+    w = hub.watch("/registry/pods/", 1)
+    for rev in (2, 3):
+        hub.publish(_event(rev))
+    hub.publish(_event(4, "/registry/services/a/x"))  # another prefix: not this watcher's
+    assert [(await w.next_event(0)).rev, w.next_event_nowait().rev, w.next_event_nowait()] == [2, 3, None]
+
+
+async def test_a_cancelled_consumer_leaves_the_watch_usable():
+    hub = WatchHub(1)
+    w = hub.watch("/registry/pods/", 1)
+    task = await _waiting(w, 30)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert w._waiter is None
+    hub.publish(_event(2))
+    assert (await w.next_event(1)).rev == 2
+
+
+async def test_async_iteration_yields_events_until_closed():
+    hub = WatchHub(1)
+    w = hub.watch("/registry/pods/", 1)
+
+    async def collect():
+        return [ev.rev async for ev in w]
+    task = asyncio.ensure_future(collect())
+    await asyncio.sleep(0)
+    for rev in (2, 3):
+        hub.publish(_event(rev))
+        await asyncio.sleep(0)
+    hub.publish(_event(4))
+    w.close()
+    assert await asyncio.wait_for(task, 5) == [2, 3, 4]
+    assert hub.watcher_count == 0
