@@ -74,6 +74,7 @@ class Smoke:
             ok, detail = await coro
         except ApiError as e:
             ok, detail = False, f"API error {e.code} {e.reason}: {e.message}"
+            unreachable = False
         except Exception as e:  # noqa: BLE001 - a smoke check reports, it does not crash
             ok, detail = False, f"{type(e).__name__}: {e}"
             unreachable = isinstance(e, (OSError, aiohttp.ClientConnectionError))
@@ -101,7 +102,11 @@ class Smoke:
         return False, "not Ready: " + ", ".join(bad)
 
     async def namespace(self):
-        """A fresh namespace: a leftover one (an earlier run that did not clean up) is deleted first."""
+        """A fresh namespace with its `default` ServiceAccount: a leftover one (an earlier run
+        that did not clean up) is deleted first. The pods name that ServiceAccount, and the
+        apiserver refuses them until the controller-manager has made it (a short wait on a
+        fast cluster; on VMs under emulation it can take longer than the apiserver's own
+        look-up retries), so the pod checks start once it exists (or the budget is spent)."""
         async def gone():
             try:
                 ns = await self.c.get("namespaces", self.ns)
@@ -119,6 +124,11 @@ class Smoke:
         except ApiError as e:
             if e.code != 409:
                 raise
+
+        async def default_account():
+            return await self.c.get("serviceaccounts", "default", namespace=self.ns)
+        if not await self.wait(default_account):    # the pod checks then report the refusal
+            return True, f"{self.ns} (no default ServiceAccount yet: is the controller-manager running?)"
         return True, self.ns
 
     def container(self, cmd: str) -> dict:

@@ -52,13 +52,16 @@ async def kubelet(api: FakeApi, broken: bool, hold=lambda pods: False):
         await asyncio.sleep(0)
 
 
-async def cluster(nodes, broken=False, hold=lambda pods: False):
+CONTROLLERS = ("replicaset", "deployment", "garbagecollector", "namespace", "serviceaccount")
+
+
+async def cluster(nodes, broken=False, hold=lambda pods: False, controllers=CONTROLLERS):
     clock = StepClock()
     api = FakeApi(clock=clock)
     for n in nodes:
         await api.create("nodes", n)
     factory = InformerFactory(api)
-    ctls = [controller_class(n)(api, factory, clock, {}) for n in ("replicaset", "deployment", "garbagecollector", "namespace")]
+    ctls = [controller_class(n)(api, factory, clock, {}) for n in controllers]
     sched = Scheduler(api, clock=clock, profile=default_profile(random.Random(0)))
     factory.start()
     await factory.wait_synced()
@@ -162,6 +165,37 @@ async def test_smoke_against_a_hollow_cluster_of_real_processes(tmp_path):
     assert rcs["scheduler"] == 0 and rcs["controllers"] == 0
     for name in ("scheduler", "controllers"):
         assert "Traceback" not in cluster.log(name), cluster.log(name)
+
+
+async def test_the_pod_checks_wait_for_the_namespaces_default_service_account():
+    """Pods name the `default` ServiceAccount: the namespace check passes once the
+    controller-manager made it, and says so when nothing made it within the budget (the pod
+    checks then report the apiserver's refusal)."""
+    api, clock, tasks = await cluster([node("m-k8s", cp=True), node("w1-k8s")])
+    try:
+        smoke = Smoke(api, "labctl-smoke", 60, clock=clock)
+        assert await smoke.namespace() == (True, "labctl-smoke")
+        assert (await api.get("serviceaccounts", "default", namespace="labctl-smoke"))["metadata"]["name"] == "default"
+    finally:
+        await stop(tasks)
+    without = tuple(c for c in CONTROLLERS if c != "serviceaccount")
+    api, clock, tasks = await cluster([node("m-k8s", cp=True), node("w1-k8s")], controllers=without)
+    try:
+        ok, detail = await Smoke(api, "labctl-smoke", 5, clock=clock).namespace()
+    finally:
+        await stop(tasks)
+    assert (ok, detail) == (True, "labctl-smoke (no default ServiceAccount yet: is the controller-manager running?)")
+
+
+async def test_an_api_error_in_a_check_is_a_failed_check_not_a_crash():
+    from labkube.client import ApiError
+
+    async def refused():
+        raise ApiError(403, "Forbidden", 'pods "smoke-pod" is forbidden: error looking up service account')
+    r = await Smoke(None, "labctl-smoke", 10, clock=StepClock()).measure("pod-runs-on-worker", refused())
+    assert r == CheckResult("pod-runs-on-worker", False,
+                            'API error 403 Forbidden: pods "smoke-pod" is forbidden: error looking up service account',
+                            0.0, False)
 
 
 async def test_leftover_namespace_is_replaced():
