@@ -38,9 +38,15 @@ if [ "$(ps -o comm= -p 1)" = systemd ]; then
   systemctl start virtlogd libvirtd || die "systemctl could not start libvirtd"
 else
   # at a lower CPU priority: the VMs (qemu, children of libvirtd) inherit it, so other
-  # work on a shared host (netns labs, tests) keeps its share under emulation
-  pgrep -x virtlogd >/dev/null || nice -n "$NICE" virtlogd -d || die "virtlogd did not start"
-  pgrep -x libvirtd >/dev/null || nice -n "$NICE" libvirtd -d || die "libvirtd did not start"
+  # work on a shared host (netns labs, tests) keeps its share under emulation; with only
+  # stdin/out/err open, so a daemon does not keep a lock its caller held (e.g. the lab lock of
+  # `flock /run/lock/labctl-lab.lock make test-vagrant`) for as long as it runs
+  daemon() {
+    ( for fd in /proc/self/fd/*; do fd=${fd##*/}; [ "$fd" -gt 2 ] 2>/dev/null && eval "exec $fd>&-"; done
+      exec nice -n "$NICE" "$@" )
+  }
+  pgrep -x virtlogd >/dev/null || daemon virtlogd -d || die "virtlogd did not start"
+  pgrep -x libvirtd >/dev/null || daemon libvirtd -d || die "libvirtd did not start"
 fi
 # a libvirtd started earlier at normal priority: lower it and its running VMs
 for pid in $(pgrep -x libvirtd) $(pgrep -f '^/usr/bin/qemu-system-x86_64 .*guest=labctl-'); do
