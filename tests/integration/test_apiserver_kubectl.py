@@ -223,6 +223,10 @@ def test_explain_walks_into_fields(lab):
     out = lab.kubectl("explain", "pod.spec.containers").stdout
     assert "FIELD: containers <[]Object>" in out and "image\t<string>" in out
     assert "replicas\t<integer>" in lab.kubectl("explain", "deployment.spec").stdout
+    probe = lab.kubectl("explain", "pod.spec.containers.livenessProbe").stdout
+    assert "when it fails often enough the container is restarted" in " ".join(probe.split())
+    assert "httpGet\t<Object>" in probe
+    assert "stable names (web-0, web-1 ...)" in " ".join(lab.kubectl("explain", "statefulset").stdout.split())
 
 
 def test_no_client_cert_is_401_but_version_is_public(lab):
