@@ -33,7 +33,7 @@ def counted(pod: dict | None) -> str | None:
 
 class SchedulerCache:
     def __init__(self):
-        self._nodes = NodeList()                     # NodeInfos in name order
+        self._nodes = NodeList(tracking=True)        # NodeInfos in name order, with their change log
         self._names: list[str] = []                  # their names, for bisect
         self.infos = self._nodes.by_name             # name -> NodeInfo
         self.placed: dict[str, str] = {}             # pod key -> node it is counted on
@@ -56,7 +56,7 @@ class SchedulerCache:
             ni = NodeInfo(node, list(self._homeless.pop(name, {}).values()))
             i = bisect.bisect_left(self._names, name)
             self._names.insert(i, name)
-            self._nodes.insert(i, ni)
+            self._nodes.insert_node(i, ni)
             self.infos[name] = ni
         else:
             ni.set_node(node)
@@ -68,7 +68,7 @@ class SchedulerCache:
             return
         i = bisect.bisect_left(self._names, name)
         del self._names[i]
-        del self._nodes[i]
+        self._nodes.remove_at(i)
         if ni.pods:     # pods still bound there stay counted, in case the node comes back
             self._homeless[name] = {pod_key(p): p for p in ni.pods}
         for idx in (self._nodes.unschedulable, self._nodes.hard_tainted, self._nodes.prefer_tainted,

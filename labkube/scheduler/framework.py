@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from operator import attrgetter
 from dataclasses import dataclass, field
+from itertools import compress, islice, repeat
+from operator import add, attrgetter, is_, itemgetter, mul, ne, not_, truth
 
 from labkube import jsonio
 
@@ -113,6 +114,7 @@ class NodeInfo:
         self.owners: Counter = Counter()
         self.anti: list[dict] = []
         self.generation = 0
+        self.log: list | None = None      # a tracking NodeList's change log: every new generation is appended
         self.score_memo: tuple = ()       # (generation, key, summed node-local scores): Profile.select_host
         self.fit_memo: tuple = ()         # (generation, requests that fit): NodeResourcesFit
         self.filter_memo: tuple = ()      # (generation, filter key, reasons): Profile.find_nodes
@@ -134,7 +136,12 @@ class NodeInfo:
         taints = spec.get("taints") or []
         self.hard_taints = [t for t in taints if t.get("effect") in HARD_EFFECTS]
         self.prefer_taints = [t for t in taints if t.get("effect") == "PreferNoSchedule"]
+        self._changed()
+
+    def _changed(self) -> None:
         self.generation += 1
+        if self.log is not None:
+            self.log.append(self)
 
     def _account(self, pod: dict, sign: int) -> None:
         for k, v in pod_requests(pod).items():
@@ -151,7 +158,7 @@ class NodeInfo:
                 self.anti.append(pod)
             else:
                 self.anti = [p for p in self.anti if p is not pod]
-        self.generation += 1
+        self._changed()
 
     def add_pod(self, pod: dict) -> None:
         self.pods.append(pod)
@@ -200,21 +207,78 @@ class NodeInfo:
 class NodeList(list):
     """The nodes of one cycle, as the scheduler's cache keeps them (in name order), with
     cluster-wide facts kept incrementally so plugins need not scan every node to learn them.
-    Plugins also accept a plain list (then they scan)."""
+    Plugins also accept a plain list (then they scan).
 
-    def __init__(self, *args):
+    A tracking NodeList (`tracking=True`, the cache's) also keeps a change log: its NodeInfos
+    append themselves to `changed` on every new generation, and `epoch` moves when nodes are
+    added or removed (indexes shift). The profile keeps per-node verdicts and scores per pod
+    class in columns aligned with the list and refreshes only the nodes logged since, instead of
+    checking every node's memo on every cycle. Nodes must then go in and out through
+    `insert_node`/`remove_at`."""
+
+    MAX_LOG = 1024                  # plus 4 entries per node: then the log restarts (columns recompute)
+
+    def __init__(self, *args, tracking: bool = False):
         super().__init__(*args)
         self.by_name: dict[str, NodeInfo] = {}
         self.unschedulable: set[str] = set()           # node names
         self.hard_tainted: set[str] = set()
         self.prefer_tainted: set[str] = set()          # nodes with PreferNoSchedule taints
         self.with_anti_affinity: set[str] = set()      # nodes with pods that have required anti-affinity
+        self.tracking = tracking
+        self.epoch = 0
+        self.changed: list[NodeInfo] = []
+        self.changed_base = 0           # log entries dropped so far
+        self._index: dict[str, int] | None = None
+        self._twice: list[int] | None = None
+
+    def insert_node(self, i: int, ni: NodeInfo) -> None:
+        self.insert(i, ni)
+        if self.tracking:
+            ni.log = self.changed
+        self.epoch += 1
+        self._index = None
+
+    def remove_at(self, i: int) -> NodeInfo:
+        ni = self.pop(i)
+        ni.log = None
+        self.epoch += 1
+        self._index = None
+        return ni
+
+    def index_of(self) -> dict[str, int]:
+        """Node name -> its index in the list."""
+        if self._index is None:
+            self._index = {ni.name: i for i, ni in enumerate(self)}
+        return self._index
+
+    def positions(self) -> list[int]:
+        """0 .. len-1 twice: any rotation of the indexes is one slice of it."""
+        if self._twice is None or len(self._twice) != 2 * len(self):
+            self._twice = list(range(len(self))) * 2
+        return self._twice
+
+    def mark(self) -> int:
+        """A position in the change log (for `changed_since`)."""
+        if len(self.changed) > self.MAX_LOG + 4 * len(self):
+            self.changed_base += len(self.changed)
+            self.changed.clear()
+        return self.changed_base + len(self.changed)
+
+    def changed_since(self, mark: int) -> list[NodeInfo] | None:
+        """The NodeInfos that got a new generation since `mark` (each once), or None when the log
+        no longer reaches back that far."""
+        if mark < self.changed_base:
+            return None
+        return list(dict.fromkeys(self.changed[mark - self.changed_base:]))
 
 
 class Feasible(list):
     """The nodes that passed the filters in one cycle (what score plugins get), with `cluster`:
-    the list they were picked from, whose indexes (a NodeList's) tell what no node has."""
+    the list they were picked from, whose indexes (a NodeList's) tell what no node has, and
+    `at`: their indexes in a tracking `cluster` (None otherwise)."""
     cluster: list | None = None
+    at: list[int] | None = None
 
 
 def nodes_where(nodes: list[NodeInfo], attr: str, test) -> list[NodeInfo]:
@@ -228,6 +292,32 @@ def nodes_where(nodes: list[NodeInfo], attr: str, test) -> list[NodeInfo]:
 
 
 SKIP = "Skip"
+MAX_COLUMNS = 64                # pod classes with a column of per-node values kept (then they restart)
+
+
+def column(memo: dict, key, nodes: NodeList, compute, limit: int = MAX_COLUMNS) -> list:
+    """The values per node of the tracking NodeList `nodes` for `key` (a pod class, a
+    controller), in list order, kept in `memo`: from the last call for that key with
+    compute(node) again for each node logged as changed since, or all computed afresh (first
+    call, nodes added or removed, log restarted). compute(node) must depend only on the key and
+    the node's own state (its generation). At most `limit` keys are kept (then all restart)."""
+    col = memo.get(key)
+    changed = None
+    if col is not None and col[0] is nodes and col[1] == nodes.epoch:
+        changed = nodes.changed_since(col[2])
+    if changed is None:
+        if len(memo) >= limit:
+            memo.clear()
+        values = list(map(compute, nodes))
+        memo[key] = [nodes, nodes.epoch, nodes.mark(), values]
+        return values
+    values = col[3]
+    if changed:
+        where = nodes.index_of()
+        for ni in changed:
+            values[where[ni.name]] = compute(ni)
+    col[2] = nodes.mark()
+    return values
 
 
 class FilterPlugin:
@@ -315,6 +405,9 @@ class Profile:
     percentage_of_nodes_to_score: int = 0
     next_start: int = 0              # where the next cycle starts looking (round robin, as kube-scheduler)
     _keys: dict = field(default_factory=dict, repr=False)     # interned memo keys
+    # per pod class, values per node of a tracking NodeList: [list, epoch, log mark, values]
+    _verdicts: dict = field(default_factory=dict, repr=False)   # filter key -> reasons per node
+    _local: dict = field(default_factory=dict, repr=False)      # score key -> node-local score sum per node
 
     def find_nodes(self, pod: dict, nodes: list[NodeInfo]) -> list[NodeInfo]:
         """Nodes passing every filter (enough of them: `feasible_nodes_to_find`); FitError naming
@@ -326,9 +419,12 @@ class Profile:
         start = self.next_start % n if want < n else 0
         order = nodes[start:] + nodes[:start] if start else nodes
         fkey = self._filter_key(pod, active) if active else None
+        feasible_at = None
         if not active:                  # nothing to check: the first `want` nodes
             feasible = list(order[:want])
             processed = len(feasible)
+        elif fkey is not None and getattr(nodes, "tracking", False):
+            feasible, processed, feasible_at = self._find_tracked(pod, active, fkey, nodes, start, want, reasons)
         elif fkey is not None:
             processed = self._find_memoized(pod, active, fkey, order, want, feasible, reasons)
         else:
@@ -364,7 +460,40 @@ class Profile:
             raise FitError(pod, len(nodes), reasons)
         out = Feasible(feasible)
         out.cluster = nodes
+        out.at = feasible_at
         return out
+
+    def _find_tracked(self, pod: dict, active: list[FilterPlugin], fkey: tuple, nodes: NodeList, start: int,
+                      want: int, reasons: dict) -> tuple[list[NodeInfo], int, list[int]]:
+        """find_nodes on a tracking NodeList when every active filter is node-local: the
+        verdicts of the class's column, read from `start` round the list; the feasible nodes are
+        the first `want` that fit, and the nodes up to the last of them (or all) count as looked
+        at (their failures give the reasons). Returns (feasible, looked at, their indexes)."""
+        def verdict(ni: NodeInfo) -> list[str]:
+            m = ni.filter_memo
+            if m and m[1] is fkey and m[0] == ni.generation:
+                return m[2]
+            v = FITS
+            for f in active:
+                v = f.filter(pod, ni)
+                if v:
+                    break
+            ni.filter_memo = (ni.generation, fkey, v)
+            return v
+
+        n = len(nodes)
+        verdicts = column(self._verdicts, fkey, nodes, verdict)
+        if start:
+            verdicts = verdicts[start:] + verdicts[:start]
+            where = nodes.positions()[start:start + n]
+        else:
+            where = range(n)
+        picked = list(islice(compress(range(n), map(not_, verdicts)), want))
+        processed = picked[-1] + 1 if len(picked) == want else n
+        for i in compress(range(processed), map(truth, verdicts[:processed])):
+            reasons[nodes[where[i]].name] = verdicts[i]
+        at = list(map(where.__getitem__, picked))
+        return list(map(nodes.__getitem__, at)), processed, at
 
     def _intern(self, key: tuple) -> tuple:
         """One object per distinct key, so memos compare keys by identity (`is`)."""
@@ -390,29 +519,39 @@ class Profile:
     @staticmethod
     def _find_memoized(pod: dict, active: list[FilterPlugin], fkey: tuple, order: list[NodeInfo],
                        want: int, feasible: list, reasons: dict) -> int:
-        """find_nodes when every active filter is node-local: node after node, each node's
-        verdict from its memo when neither the node (generation) nor the pod's class changed,
-        else from the filters in order (the first that fails gives the reasons). Returns how
-        many nodes were looked at."""
+        """find_nodes when every active filter is node-local: each node's verdict from its memo
+        when neither the node (generation) nor the pod's class changed, else from the filters in
+        order (the first that fails gives the reasons); the feasible nodes are the first `want`
+        that fit, in order, and the nodes before the last of them (or all) count as looked at.
+        Returns how many that is.
+
+        The memo checks and the picking run a chunk of `want` nodes at a time in C-level map()
+        calls (a Python loop over hundreds of nodes per cycle was most of a cycle's cost); only
+        the stale memos of a chunk go through the filters, so a new pod class may filter up to a
+        chunk more nodes than kube-scheduler would look at, never with another result."""
         processed = 0
-        for ni in order:
-            processed += 1
-            m = ni.filter_memo
-            if m and m[1] is fkey and m[0] == ni.generation:
-                v = m[2]
-            else:
+        step = max(want, FILTER_CHUNK)
+        for at in range(0, len(order), step):
+            chunk = order[at:at + step]
+            memos = list(map(_filter_memo, chunk))
+            for i in _stale(chunk, memos, fkey):
+                ni = chunk[i]
                 v = FITS
                 for f in active:
                     v = f.filter(pod, ni)
                     if v:
                         break
-                ni.filter_memo = (ni.generation, fkey, v)
-            if v:
-                reasons[ni.name] = v
-            else:
-                feasible.append(ni)
-                if len(feasible) >= want:
-                    break
+                memos[i] = ni.filter_memo = (ni.generation, fkey, v)
+            verdicts = list(map(_third, memos))
+            need = want - len(feasible)
+            picked = list(islice(compress(range(len(chunk)), map(not_, verdicts)), need))
+            upto = picked[-1] + 1 if len(picked) == need else len(chunk)
+            feasible.extend(map(chunk.__getitem__, picked))
+            for i in compress(range(upto), map(truth, verdicts[:upto])):
+                reasons[chunk[i].name] = verdicts[i]
+            processed += upto
+            if len(feasible) >= want:
+                break
         return processed
 
     def select_host(self, pod: dict, nodes: list[NodeInfo]) -> str:
@@ -424,10 +563,10 @@ class Profile:
         for s in self.scores[n:]:
             if s.pre_score(pod, feasible) == SKIP:
                 continue
-            w = s.weight
-            totals = [t + w * v for t, v in zip(totals, s.score_all(pod, feasible))]
+            w, scores = s.weight, s.score_all(pod, feasible)
+            totals = list(map(add, totals, scores if w == 1 else map(mul, repeat(w), scores)))
         best = max(totals) - 1e-9
-        top = sorted(feasible[i].name for i, t in enumerate(totals) if t >= best)
+        top = sorted(map(_name, compress(feasible, map(best.__le__, totals))))
         return self.rng.choice(top)
 
     def _local_prefix(self, pod: dict) -> tuple[int, tuple]:
@@ -446,15 +585,11 @@ class Profile:
         unchanged."""
         if not n:
             return [0] * len(feasible)
+        at, cluster = getattr(feasible, "at", None), getattr(feasible, "cluster", None)
+        if at is not None and getattr(cluster, "tracking", False):
+            return self._tracked_totals(pod, feasible, at, cluster, n, key)
         memos = list(map(_score_memo, feasible))
-        totals, stale = [], []
-        for i, ni in enumerate(feasible):
-            m = memos[i]
-            if m and m[1] is key and m[0] == ni.generation:
-                totals.append(m[2])
-            else:
-                totals.append(0)
-                stale.append(i)
+        stale = _stale(feasible, memos, key)
         if stale:
             nodes = [feasible[i] for i in stale]
             sums = [0] * len(nodes)
@@ -463,9 +598,42 @@ class Profile:
                 w = s.weight
                 sums = [t + w * v for t, v in zip(sums, s.score_all(pod, nodes))]
             for i, ni, v in zip(stale, nodes, sums):
-                totals[i] = v
-                ni.score_memo = (ni.generation, key, v)
-        return totals
+                memos[i] = ni.score_memo = (ni.generation, key, v)
+        return list(map(_third, memos))
+
+    def _tracked_totals(self, pod: dict, feasible: Feasible, at: list[int], cluster: NodeList, n: int,
+                        key: tuple) -> list[float]:
+        """_node_local_totals from the class's column of a tracking NodeList: a changed node's
+        entry is cleared (None) and computed again only when the node is feasible in a cycle."""
+        col = column(self._local, key, cluster, _none)
+        values = list(map(col.__getitem__, at))
+        missing = list(compress(range(len(at)), map(is_, values, repeat(None))))
+        if missing:
+            nodes = [feasible[i] for i in missing]
+            sums = [0] * len(nodes)
+            for s in self.scores[:n]:
+                s.pre_score(pod, nodes)
+                w = s.weight
+                sums = [t + w * v for t, v in zip(sums, s.score_all(pod, nodes))]
+            for i, v in zip(missing, sums):
+                values[i] = col[at[i]] = v
+        return values
+
+
+def _none(ni: NodeInfo) -> None:
+    return None
 
 
 _score_memo = attrgetter("score_memo")
+_name = attrgetter("name")
+_filter_memo = attrgetter("filter_memo")
+_generation = attrgetter("generation")
+_memo_head = itemgetter(slice(0, 2))
+_third = itemgetter(2)
+
+
+def _stale(nodes: list[NodeInfo], memos: list[tuple], key: tuple) -> list[int]:
+    """Indexes of the nodes whose memo, (generation, key, value) or (), is not for `key` at the
+    node's current generation (one C-level pass)."""
+    return list(compress(range(len(nodes)), map(ne, map(_memo_head, memos),
+                                                 zip(map(_generation, nodes), repeat(key)))))

@@ -3,15 +3,17 @@ already running more of the pod's siblings scores lower (the default spreading l
 
 It runs over every feasible node of every cycle (hundreds with 1,000 nodes), so the sibling
 counts are read once per cycle with C-level map() calls, and score_all reuses them when it gets
-the same node list pre_score saw (the profile passes one list to both)."""
+the same node list pre_score saw (the profile passes one list to both), turning each count into
+its score through a table of the few distinct counts."""
 from __future__ import annotations
 
 from itertools import repeat
 from operator import attrgetter
 
-from ..framework import SKIP, NodeInfo, ScorePlugin, controller_uid
+from ..framework import SKIP, NodeInfo, ScorePlugin, column, controller_uid
 
 owner_uid = controller_uid
+MAX_CONTROLLERS = 512       # controllers whose counts per node are kept (8 KB each at 1,000 nodes)
 _owners = attrgetter("owners")
 
 
@@ -25,7 +27,15 @@ class SelectorSpread(ScorePlugin):
 
     def pre_score(self, pod: dict, nodes: list[NodeInfo]) -> str | None:
         uid = owner_uid(pod)
-        counts = sibling_counts(uid, nodes) if uid else []
+        at, cluster = getattr(nodes, "at", None), getattr(nodes, "cluster", None)
+        if uid and at is not None and getattr(cluster, "tracking", False):
+            # the feasible nodes of a tracking NodeList: the controller's counts per node are
+            # kept between cycles (only nodes whose pods changed are counted again)
+            cols = self.__dict__.setdefault("_columns", {})
+            col = column(cols, uid, cluster, lambda ni: ni.owners.get(uid, 0), MAX_CONTROLLERS)
+            counts = list(map(col.__getitem__, at))
+        else:
+            counts = sibling_counts(uid, nodes) if uid else []
         self.high = max(counts, default=0)                    # once per cycle, not once per node
         self._seen = (pod, nodes, counts)
         return None if self.high else SKIP                    # no siblings anywhere: all 100
@@ -46,4 +56,7 @@ class SelectorSpread(ScorePlugin):
         if seen_pod is not pod or seen_nodes is not nodes:
             uid = owner_uid(pod)
             counts = sibling_counts(uid, nodes) if uid else [0] * len(nodes)
-        return [100.0 * (1 - c / high) for c in counts]
+            return [100.0 * (1 - c / high) for c in counts]
+        # the counts pre_score saw are 0..high: one score per count, looked up per node
+        table = [100.0 * (1 - c / high) for c in range(high + 1)]
+        return list(map(table.__getitem__, counts))

@@ -1,0 +1,136 @@
+"""Columns of per-node verdicts and scores kept between cycles on the cache's tracking NodeList
+(`framework.column`, NodeList's change log): a cycle over them picks the same nodes, for the
+same reasons, as a cycle over a plain list of the same nodes (where every node's memo is
+checked), whatever changed in between: pods assumed or deleted, nodes tainted, filled, added
+or removed, the change log restarting."""
+from __future__ import annotations
+
+import itertools
+import random
+
+import pytest
+
+from labkube.scheduler.cache import SchedulerCache
+from labkube.scheduler.framework import FitError, NodeList, column
+from labkube.scheduler.plugins import default_profile
+
+from .objs import node, pod
+
+NODES = [f"n{i:03d}" for i in range(150)]       # over 100: the search stops early and round robin
+TAINT = {"key": "dedicated", "value": "x", "effect": "NoSchedule"}
+UIDS = itertools.count()                # requests are cached per pod uid: every pod gets its own
+
+
+def owned(name, uid, cpu="100m", **kw):
+    p = pod(name, cpu=cpu, **kw)
+    p["metadata"]["ownerReferences"] = [{"kind": "ReplicaSet", "name": uid, "uid": uid, "controller": True}]
+    p["metadata"].update(resourceVersion="1", uid=f"columns-{next(UIDS)}")
+    return p
+
+
+class Twin:
+    """The same events applied to two caches; cycles run on one's tracking NodeList and on a
+    plain list of the other's nodes, with profiles seeded alike."""
+
+    def __init__(self):
+        self.caches = (SchedulerCache(), SchedulerCache())
+        self.profiles = (default_profile(random.Random(7)), default_profile(random.Random(7)))
+        self.n = 0
+
+    def apply(self, op: str, *args) -> None:
+        for c in self.caches:
+            getattr(c, op)(*[dict(a) if isinstance(a, dict) else a for a in args])
+
+    def cycle(self, p: dict):
+        picks = []
+        for c, prof, nodes in zip(self.caches, self.profiles, (self.caches[0].snapshot(),
+                                                               list(self.caches[1].snapshot()))):
+            try:
+                host = prof.select_host(p, nodes)
+                picks.append((host, prof.next_start))
+                c.assume(p, host)
+            except FitError as e:
+                picks.append((e.message(), prof.next_start))
+        assert picks[0] == picks[1]
+        return picks[0][0]
+
+    def schedule(self, count: int, uid: str = "rs1", **kw) -> list[str]:
+        out = []
+        for _ in range(count):
+            self.n += 1
+            out.append(self.cycle(owned(f"p{self.n}", uid, **kw)))
+        return out
+
+
+def nodes_up(t: Twin, names=NODES, **kw):
+    for n in names:
+        t.apply("set_node", node(n, cpu="2", **kw))
+
+
+def assume_a_backlog(t):
+    t.schedule(40)
+    t.schedule(40, uid="rs2")
+
+
+def taint_nodes_between_cycles(t):
+    t.schedule(10)
+    for n in NODES[::3]:
+        t.apply("set_node", node(n, cpu="2", taints=[TAINT]))
+    assert not {h for h in t.schedule(30)} & set(NODES[::3])
+
+
+def fill_nodes(t):
+    t.schedule(200, cpu="600m")            # three fit per node: the search goes further each round
+
+
+def delete_pods_and_nodes(t):
+    t.schedule(30)
+    for k in list(t.caches[0].assumed)[:10]:
+        t.apply("forget", k)
+    t.apply("remove_node", NODES[5])
+    t.apply("set_node", node("n000a", cpu="2"))
+    t.schedule(30)
+
+
+def nothing_fits(t):
+    assert "Insufficient cpu" in t.schedule(1, cpu="3")[0]
+    t.schedule(5)
+
+
+def restart_the_log(t):
+    NodeList.MAX_LOG = 0
+    t.schedule(60)
+    for n in NODES[:120]:                   # far more changes than 4 per node: the log restarts
+        t.apply("set_node", node(n, cpu="2", labels={"round": "2"}))
+    t.schedule(60)
+
+
+@pytest.mark.parametrize("story", [assume_a_backlog, taint_nodes_between_cycles, fill_nodes,
+                                   delete_pods_and_nodes, nothing_fits, restart_the_log])
+def test_tracked_cycles_pick_as_plain_ones(story, monkeypatch):
+    monkeypatch.setattr(NodeList, "MAX_LOG", NodeList.MAX_LOG)
+    t = Twin()
+    nodes_up(t)
+    story(t)
+
+
+def test_a_column_recomputes_only_changed_nodes():
+    c = SchedulerCache()
+    for n in ("a", "b", "c"):
+        c.set_node(node(n))
+    memo, seen = {}, []
+
+    def pods_on(ni):
+        seen.append(ni.name)
+        return len(ni.pods)
+
+    nodes = c.snapshot()
+    assert column(memo, "k", nodes, pods_on) == [0, 0, 0] and seen == ["a", "b", "c"]
+    seen.clear()
+    c.set_pod(pod("x", node_name="b"))
+    c.set_pod(pod("y", node_name="b"))
+    assert column(memo, "k", nodes, pods_on) == [0, 2, 0] and seen == ["b"]
+    seen.clear()
+    assert column(memo, "k", nodes, pods_on) == [0, 2, 0] and seen == []
+    c.set_node(node("aa"))                  # a node added: indexes shift, all computed again
+    assert column(memo, "k", nodes, pods_on) == [0, 0, 2, 0] and seen == ["a", "aa", "b", "c"]
