@@ -67,6 +67,7 @@ class Client:
         self._slots: asyncio.Semaphore | None = None
         self.base = config.server.rstrip("/")
         self._timeout = timeout
+        self._timeouts: dict[float, aiohttp.ClientTimeout] = {}     # one (immutable) object per value
         self._headers = {"User-Agent": user_agent, "Accept": "application/json"}
         if config.token:
             self._headers["Authorization"] = f"Bearer {config.token}"
@@ -119,7 +120,10 @@ class Client:
         if body is not None:
             data = jsonio.dumps(body)
             headers["Content-Type"] = content_type
-        tmo = aiohttp.ClientTimeout(total=timeout or self._timeout)
+        total = timeout or self._timeout
+        tmo = self._timeouts.get(total)
+        if tmo is None:
+            tmo = self._timeouts[total] = aiohttp.ClientTimeout(total=total)
         if self._slots is None:
             self._slots = asyncio.Semaphore(self.max_in_flight)
         async with (self._slots if limited else contextlib.nullcontext()):
