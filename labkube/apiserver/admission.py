@@ -56,12 +56,17 @@ async def admit_create(reg: Registry, res: Resource, obj: dict) -> None:
 
 async def _global_default(reg: Registry) -> dict | None:
     """The PriorityClass with globalDefault, decoded again only when a PriorityClass changed
-    (every pod create asks; the classes almost never change)."""
-    if not await reg.storage.any(prefix(PRIORITY_CLASSES, None)):
-        return None
-    items, _ = await reg.storage.list_raw(prefix(PRIORITY_CLASSES, None))
-    sig = tuple((k, r) for k, _text, r in items)
+    (every pod create asks; the classes almost never change): known unchanged by the store's
+    change count of priorityclasses when it keeps one, else by the classes' keys and revisions."""
+    pfx = prefix(PRIORITY_CLASSES, None)
     cached = getattr(reg, "_default_priority", None)
+    changes = reg.storage.changes(pfx)
+    if changes is not None and cached is not None and cached[0] == ("changes", changes):
+        return cached[1]
+    if not await reg.storage.any(pfx):
+        return None
+    items, _ = await reg.storage.list_raw(pfx)
+    sig = ("changes", changes) if changes is not None else tuple((k, r) for k, _text, r in items)
     if cached is None or cached[0] != sig:
         found = None
         for _k, text, _r in items:

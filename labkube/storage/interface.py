@@ -87,6 +87,13 @@ class Storage(abc.ABC):
         items, _ = await self.list(prefix, latest)
         return bool(items)
 
+    def changes(self, prefix: str) -> int | None:
+        """A number that differs whenever a committed key of prefix's resource (its
+        /registry/<resource>/ bucket) has changed since it was last read, or None when the store
+        cannot tell cheaply (callers then look at the objects). Admission caches what a
+        resource's few objects decide (the globalDefault PriorityClass) by it."""
+        return None
+
     async def list_raw(self, prefix: str) -> tuple[list[tuple[str, str, int]], int]:
         """Like list, with each value as its stored JSON text (for fast unfiltered lists)."""
         items, rev = await self.list(prefix)

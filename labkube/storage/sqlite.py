@@ -105,6 +105,9 @@ class SqliteStorage(Storage):
     async def any(self, prefix: str, latest: bool = False) -> bool:
         return self._view(latest).any(prefix)
 
+    def changes(self, prefix: str) -> int | None:
+        return self._committed.changes(prefix)
+
     async def list_raw(self, prefix: str):
         return self._committed.scan(prefix), self._hub.last_rev
 

@@ -82,6 +82,13 @@ async def test_global_default_priority_class_follows_its_changes(api):
     assert r.status == 200, await r.text()
     spec = (await (await api.post(PODS, json=_pod("p2"))).json())["spec"]
     assert "priorityClassName" not in spec and spec.get("priority", 0) == 0
+    r = await api.post(pcs, json={"metadata": {"name": "other"}, "value": 7, "globalDefault": True})
+    assert r.status == 201, await r.text()
+    spec = (await (await api.post(PODS, json=_pod("p3"))).json())["spec"]
+    assert (spec["priorityClassName"], spec["priority"]) == ("other", 7)
+    assert (await api.delete(pcs + "/other")).status == 200
+    spec = (await (await api.post(PODS, json=_pod("p4"))).json())["spec"]
+    assert "priorityClassName" not in spec and spec.get("priority", 0) == 0
 
 
 CLAIMS = "/api/v1/namespaces/default/persistentvolumeclaims"

@@ -334,3 +334,47 @@ async def test_stored_revision_follows_a_batch_of_puts(tmp_path, puts):
     assert s.revision == rev and len((await s.list("/registry/pods/"))[0]) == puts
     assert await s.create("/registry/pods/a/next", {}) == rev + 1
     await s.close()
+
+
+CHANGES_CASES = [  # (what is written, prefix asked about, whether its change count moves)
+    ("a create in the bucket", [("create", "/registry/priorityclasses/a")], "/registry/priorityclasses/", True),
+    ("an update in the bucket", [("update", "/registry/priorityclasses/x")], "/registry/priorityclasses/", True),
+    ("a delete in the bucket", [("delete", "/registry/priorityclasses/x")], "/registry/priorityclasses/", True),
+    ("a namespaced prefix shares its resource's bucket", [("create", "/registry/pods/b/p")],
+     "/registry/pods/a/", True),
+    ("another resource", [("create", "/registry/pods/a/p")], "/registry/priorityclasses/", False),
+]
+
+
+@pytest.mark.parametrize("what,writes,prefix,moves", CHANGES_CASES, ids=[c[0] for c in CHANGES_CASES])
+async def test_change_count_of_a_resource_bucket(store, what, writes, prefix, moves):
+    await store.create("/registry/priorityclasses/x", {"v": 0})
+    before = store.changes(prefix)
+    for op, key in writes:
+        if op == "create":
+            await store.create(key, {"v": 1})
+        elif op == "update":
+            await store.update(key, {"v": 2})
+        else:
+            await store.delete(key)
+    assert (store.changes(prefix) != before) is moves, what
+
+
+async def test_change_count_follows_commits_and_is_none_above_a_bucket(store):
+    assert store.changes("/registry/") is None and store.changes("/registry/priorityclasses/") == 0
+    pending = asyncio.ensure_future(store.create("/registry/priorityclasses/x", {"v": 1}))
+    await asyncio.sleep(0)  # accepted, not yet committed
+    assert store.changes("/registry/priorityclasses/") == 0
+    await pending
+    assert store.changes("/registry/priorityclasses/") == 1
+
+
+def test_key_index_counts_only_real_changes():
+    from labkube.storage.index import KeyIndex
+    ix = KeyIndex()
+    ix.delete("/registry/pods/a/none")              # nothing there: nothing changed
+    assert ix.changes("/registry/pods/") == 0 and not ix.any("/registry/pods/")
+    ix.put("/registry/pods/a/x", "{}", 2)
+    ix.put("/registry/pods/a/x", "{}", 3)
+    ix.delete("/registry/pods/a/x")
+    assert ix.changes("/registry/pods/a/") == 3 and not ix.any("/registry/pods/a/")
