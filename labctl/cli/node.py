@@ -16,8 +16,10 @@ def run(args) -> int:
     if args.node not in lab.hosts():
         raise LabError(f"no host named {args.node} in {lab.inventory_path}")
     try:
-        getattr(lab.provider(), f"{args.action}_node")(args.node)
+        how = getattr(lab.provider(), f"{args.action}_node")(args.node)
     except ProviderError as exc:
         raise LabError(str(exc))
-    print(f"node {args.node} {'stopped' if args.action == 'stop' else 'started'}")
+    # a provider's stop_node may say "forced": the node did not shut down in time
+    forced = " (forced off: it did not shut down in time)" if how == "forced" else ""
+    print(f"node {args.node} {'stopped' if args.action == 'stop' else 'started'}{forced}")
     return 0

@@ -20,7 +20,7 @@ from pathlib import Path
 from ..base import Endpoint, NodeSpec, NodeStatus, Provider, ProviderError
 from . import libvirt
 from .env import DEFAULT_BOX, host_problem, vagrant_env
-from .ssh import lab_key, wait_ssh
+from .ssh import lab_key, request_poweroff, wait_ssh
 
 STATES = {"running": "running", "poweroff": "stopped", "shutoff": "stopped", "saved": "stopped",
           "paused": "stopped", "not_created": "missing", "not created": "missing"}
@@ -140,9 +140,15 @@ class VagrantProvider(Provider):
             raise ProviderError(f"no node named {name} in this lab (is it up?)")
         return nodes[name]
 
-    def stop_node(self, name: str) -> None:
-        self._node(name)
-        self._call("halt", self.vagrant().halt, vm_name=name)
+    def stop_node(self, name: str) -> str:
+        """Halt one VM; on libvirt by labctl's own SSH and libvirt (libvirt.shut_down says
+        why not `vagrant halt`): "graceful", or "forced" when it did not power off in time."""
+        address = self._node(name)
+        if self.kind != "libvirt":
+            self._call("halt", self.vagrant().halt, vm_name=name)
+            return "graceful"
+        key = self.state_dir / "ssh" / "id_ed25519"
+        return libvirt.shut_down(libvirt.prefix(self.lab) + name, lambda: request_poweroff(address, key))
 
     def start_node(self, name: str) -> None:
         address = self._node(name)

@@ -9,6 +9,7 @@ so that `labctl down` leaves nothing even after a failed or interrupted `up`.
 from __future__ import annotations
 
 import subprocess
+import time
 from pathlib import Path
 
 from .env import LIBVIRT_URI
@@ -57,6 +58,35 @@ def power_off(lab: str) -> list[str]:
     for dom in running:
         virsh("destroy", dom)
     return running
+
+
+def state(domain: str) -> str:
+    """libvirt's state of one domain (`running`, `shut off`, ...); empty when it is unknown."""
+    res = virsh("domstate", domain)
+    return res.stdout.strip() if res.returncode == 0 else ""
+
+
+def shut_down(domain: str, request, timeout: float = 180, poll: float = 1.0,
+              clock=time.monotonic, sleep=time.sleep) -> str:
+    """Halt one VM: request() asks the guest to power off and returns at once (whether
+    it could ask does not matter: the wait decides), then wait until libvirt reports the
+    domain shut off; after `timeout` seconds pull the plug. "graceful" or "forced".
+
+    Used instead of `vagrant halt`, whose graceful halt runs `shutdown` in an SSH session
+    and waits for that session to end: when the VM powers off before the session's TCP
+    connection is closed, Vagrant waits on the dead connection for good (seen in the VM
+    test tier). libvirt's own `virsh shutdown` sends an ACPI power-button press, which
+    nothing in the box handles (no logind)."""
+    if state(domain) == "shut off":
+        return "graceful"
+    request()
+    deadline = clock() + timeout
+    while clock() < deadline:
+        if state(domain) == "shut off":
+            return "graceful"
+        sleep(poll)
+    virsh("destroy", domain)
+    return "forced"
 
 
 def traversable(path: Path) -> None:

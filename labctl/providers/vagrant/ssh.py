@@ -40,3 +40,17 @@ def wait_ssh(name: str, address: str, key: Path, timeout: float = 600) -> None:
             time.sleep(1)
     raise ProviderError(f"host {name}: ssh root@{address} with the lab key failed for "
                         f"{timeout:.0f} s ({last})")
+
+
+def request_poweroff(address: str, key: Path, timeout: float = 60) -> str:
+    """Ask a VM to power off (`systemctl poweroff --no-block`: systemd stops the services
+    in order, the command itself returns at once); "" when asked, else why not."""
+    cmd = ["ssh", "-i", str(key), "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+           "-o", "LogLevel=ERROR", "-o", "BatchMode=yes", "-o", f"ConnectTimeout={int(timeout)}",
+           f"root@{address}", "systemctl poweroff --no-block"]
+    try:
+        res = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout + 30)
+    except subprocess.TimeoutExpired:
+        return f"ssh root@{address} did not return in {timeout + 30:.0f} s"
+    # 255: ssh itself failed, or the connection dropped as the VM went down
+    return "" if res.returncode == 0 else (res.stderr.strip().splitlines() or [f"exit {res.returncode}"])[-1]

@@ -1,5 +1,8 @@
-"""The vagrant provider's wiring: chosen by the inventory, Vagrant's environment, names."""
+"""The vagrant provider's wiring: chosen by the inventory, Vagrant's environment, names,
+and halting one VM through libvirt."""
 from pathlib import Path
+
+import pytest
 
 from labctl.lab import Lab
 from labctl.providers.vagrant import STATES, VagrantProvider, libvirt
@@ -76,3 +79,58 @@ def test_images_stay_reachable_for_qemu_when_a_parent_loses_its_x_bit(tmp_path):
     for d in (images, images.parent, tmp_path / "state"):
         assert d.stat().st_mode & 0o001, d
     assert (tmp_path / "state").stat().st_mode & 0o777 == 0o701   # nothing else opened up
+
+
+class _Domain:
+    """A fake libvirt domain for libvirt.shut_down: `domstate` answers from a script of
+    states (the last one repeats), every virsh call is recorded."""
+
+    def __init__(self, states):
+        self.states, self.calls = list(states), []
+
+    def virsh(self, *args, check=False):
+        self.calls.append(args)
+        out = ""
+        if args[0] == "domstate":
+            out = self.states.pop(0) if len(self.states) > 1 else self.states[0]
+        return type("Res", (), {"returncode": 0, "stdout": out + "\n", "stderr": ""})()
+
+
+class _Clock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.now += seconds
+
+
+
+@pytest.mark.parametrize("states, result, asked, destroyed", [
+    (["running", "running", "in shutdown", "shut off"], "graceful", True, False),
+    (["running"], "forced", True, True),                  # never powers off: the plug is pulled
+    (["shut off"], "graceful", False, False),             # already halted: nothing to ask
+])
+def test_one_vm_is_halted_through_libvirt(monkeypatch, states, result, asked, destroyed):
+    dom, clock, requests = _Domain(states), _Clock(), []
+    monkeypatch.setattr(libvirt, "virsh", dom.virsh)
+    got = libvirt.shut_down("labctl-x-w1", lambda: requests.append(1), timeout=30, clock=clock, sleep=clock.sleep)
+    assert got == result
+    assert bool(requests) == asked
+    assert (("destroy", "labctl-x-w1") in dom.calls) == destroyed
+    assert clock.now <= 30 + 1
+
+
+def test_stop_node_on_libvirt_asks_the_vm_by_ssh_and_never_runs_vagrant_halt(tmp_path, monkeypatch):
+    import labctl.providers.vagrant as provider
+    p = VagrantProvider(tmp_path, ROOT / "inventories" / "vagrant", "vagrant", project_root=ROOT)
+    p._save({"nodes": {"w1-k8s": "10.210.0.11"}, "created_pool": True})
+    asked, halted = [], []
+    monkeypatch.setattr(provider, "request_poweroff", lambda address, key: asked.append((address, key)) or "")
+    monkeypatch.setattr(libvirt, "shut_down", lambda domain, request: (halted.append(domain), request(), "graceful")[2])
+    monkeypatch.setattr(VagrantProvider, "vagrant", lambda self: pytest.fail("vagrant halt must not run on libvirt"))
+    assert p.stop_node("w1-k8s") == "graceful"
+    assert halted == ["labctl-vagrant-w1-k8s"]
+    assert asked == [("10.210.0.11", tmp_path / "ssh" / "id_ed25519")]
