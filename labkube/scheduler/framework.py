@@ -592,11 +592,7 @@ class Profile:
         stale = _stale(feasible, memos, key)
         if stale:
             nodes = [feasible[i] for i in stale]
-            sums = [0] * len(nodes)
-            for s in self.scores[:n]:
-                s.pre_score(pod, nodes)
-                w = s.weight
-                sums = [t + w * v for t, v in zip(sums, s.score_all(pod, nodes))]
+            sums = self._weighted_sums(pod, nodes, n)
             for i, ni, v in zip(stale, nodes, sums):
                 memos[i] = ni.score_memo = (ni.generation, key, v)
         return list(map(_third, memos))
@@ -610,14 +606,18 @@ class Profile:
         missing = list(compress(range(len(at)), map(is_, values, repeat(None))))
         if missing:
             nodes = [feasible[i] for i in missing]
-            sums = [0] * len(nodes)
-            for s in self.scores[:n]:
-                s.pre_score(pod, nodes)
-                w = s.weight
-                sums = [t + w * v for t, v in zip(sums, s.score_all(pod, nodes))]
-            for i, v in zip(missing, sums):
+            for i, v in zip(missing, self._weighted_sums(pod, nodes, n)):
                 values[i] = col[at[i]] = v
         return values
+
+    def _weighted_sums(self, pod: dict, nodes: list, n: int) -> list[float]:
+        """The weighted sum of the first n (node-local) score plugins for each of nodes."""
+        sums = [0] * len(nodes)
+        for s in self.scores[:n]:
+            s.pre_score(pod, nodes)
+            w = s.weight
+            sums = [t + w * v for t, v in zip(sums, s.score_all(pod, nodes))]
+        return sums
 
 
 def _none(ni: NodeInfo) -> None:
