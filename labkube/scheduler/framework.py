@@ -473,13 +473,7 @@ class Profile:
             m = ni.filter_memo
             if m and m[1] is fkey and m[0] == ni.generation:
                 return m[2]
-            v = FITS
-            for f in active:
-                v = f.filter(pod, ni)
-                if v:
-                    break
-            ni.filter_memo = (ni.generation, fkey, v)
-            return v
+            return _filter_verdict(pod, active, ni, fkey)
 
         n = len(nodes)
         verdicts = column(self._verdicts, fkey, nodes, verdict)
@@ -535,13 +529,8 @@ class Profile:
             chunk = order[at:at + step]
             memos = list(map(_filter_memo, chunk))
             for i in _stale(chunk, memos, fkey):
-                ni = chunk[i]
-                v = FITS
-                for f in active:
-                    v = f.filter(pod, ni)
-                    if v:
-                        break
-                memos[i] = ni.filter_memo = (ni.generation, fkey, v)
+                _filter_verdict(pod, active, chunk[i], fkey)
+                memos[i] = chunk[i].filter_memo
             verdicts = list(map(_third, memos))
             need = want - len(feasible)
             picked = list(islice(compress(range(len(chunk)), map(not_, verdicts)), need))
@@ -618,6 +607,18 @@ class Profile:
             w = s.weight
             sums = [t + w * v for t, v in zip(sums, s.score_all(pod, nodes))]
         return sums
+
+
+def _filter_verdict(pod: dict, active: list[FilterPlugin], ni: NodeInfo, fkey: tuple) -> list[str]:
+    """The reasons of the first active filter ni fails (FITS when it passes them all), kept as
+    ni's filter memo for the pod class `fkey` at its current generation."""
+    v = FITS
+    for f in active:
+        v = f.filter(pod, ni)
+        if v:
+            break
+    ni.filter_memo = (ni.generation, fkey, v)
+    return v
 
 
 def _none(ni: NodeInfo) -> None:
