@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from . import shape
 
-S, I, B, O, MAP, QMAP, INTSTR = shape.S, shape.I, shape.B, shape.O, shape.MAP, shape.QMAP, shape.INTSTR
+S, I, B, O, INTSTR = shape.S, shape.I, shape.B, shape.O, shape.INTSTR
 
 KINDS = {
     "Pod": "The smallest thing the cluster runs: one or more containers that share a network address, "
