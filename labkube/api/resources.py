@@ -96,6 +96,8 @@ RESOURCES: tuple[Resource, ...] = (
              verbs=("create",)),
     Resource("selfsubjectreviews", "SelfSubjectReview", "authentication.k8s.io", "v1", False, verbs=("create",)),
     Resource("tokenreviews", "TokenReview", "authentication.k8s.io", "v1", False, verbs=("create",)),
+    # API aggregation: an APIService naming a Service is proxied there (labkube/apiserver/aggregator.py)
+    Resource("apiservices", "APIService", "apiregistration.k8s.io", "v1", False, subresources=("status",)),
     Resource("customresourcedefinitions", "CustomResourceDefinition", "apiextensions.k8s.io", "v1", False,
              ("crd", "crds"), subresources=("status",)),
 )
