@@ -145,6 +145,14 @@ CLUSTER_ROLES = [
         # the lab's DNS (running as the node) keeps its own Service and Endpoints in kube-system
         rule(["create", "update", "patch"], [""], ["services", "endpoints"]),
         rule(["create", "update", "patch"], ["discovery.k8s.io"], ["endpointslices"])]),
+    # the lab's metrics-server (labkube/metrics): reads nodes and pods, registers its Service,
+    # Endpoints and APIService; everyone who may view may read the metrics (upstream's manifest)
+    _role("system:metrics-server", [
+        rule(READ, [""], ["nodes", "pods"]),
+        rule(["get", "create", "update", "patch"], [""], ["services", "endpoints"]),
+        rule(["get", "create", "update", "patch"], ["apiregistration.k8s.io"], ["apiservices"])]),
+    _role("system:aggregated-metrics-reader", [rule(READ, ["metrics.k8s.io"], ["pods", "nodes"])],
+          {AGG + "view": "true", AGG + "edit": "true", AGG + "admin": "true"}),
     _role("system:node-proxier", [
         rule(["list", "watch"], [""], ["services", "endpoints"]),
         rule(["list", "watch"], ["discovery.k8s.io"], ["endpointslices"]),
@@ -161,6 +169,7 @@ CLUSTER_ROLE_BINDINGS = [
     _binding("system:kube-scheduler", "system:kube-scheduler", [("User", "system:kube-scheduler")]),
     _binding("system:node", "system:node", [("Group", "system:nodes")]),
     _binding("system:node-proxier", "system:node-proxier", [("User", "system:kube-proxy")]),
+    _binding("system:metrics-server", "system:metrics-server", [("User", "system:metrics-server")]),
 ]
 
 
