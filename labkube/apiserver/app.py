@@ -9,7 +9,7 @@ from aiohttp import web
 
 from .. import gctuning
 from ..storage import open_storage
-from . import access, crd, discovery, openapi, rest, routing, system
+from . import access, aggregator, crd, discovery, openapi, rest, routing, system
 from .admission import admit_create
 from .quota import quota_guard
 from .allocator import ServiceAllocator
@@ -26,7 +26,7 @@ MAX_BODY = 8 * 1024 * 1024
 
 
 def make_app(config: ApiserverConfig, authenticate: bool = True) -> web.Application:
-    mws = [errors_middleware] + ([auth_middleware] if authenticate else [])
+    mws = [errors_middleware] + ([auth_middleware] if authenticate else []) + [aggregator.middleware]
     app = web.Application(middlewares=mws, client_max_size=MAX_BODY)
     app[keys.CONFIG] = config
     app[keys.STATE] = {"ready": False, "authorize": authenticate}
@@ -77,10 +77,12 @@ async def _lifecycle(app: web.Application):
                     cfg.secure_port)
     if app[keys.STATE]["authorize"]:
         await access.start(app, reg, cfg.tls_private_key_file, cfg.client_ca_file)  # roles, RBAC cache, tokens
+    await aggregator.start(app, reg, cfg.kubelet_client_certificate, cfg.kubelet_client_key)   # APIServices
     app[keys.STATE]["ready"] = True
     log.info("storage %s open at revision %d", cfg.storage.get("path"), storage.revision)
     yield
     app[keys.STATE]["ready"] = False
+    await aggregator.stop(app)
     await access.stop(app)
     await storage.close()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from ..api.resources import Resource, all_resources, group_versions
+from .aggregator import aggregated_items, legacy_groups
 from .httputil import dumps, reply
 
 AGGREGATED_CT = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
@@ -107,8 +108,11 @@ async def api_root(request: web.Request) -> web.Response:
 
 async def apis_root(request: web.Request) -> web.Response:
     if _wants_aggregated(request):
-        return _agg_reply(_aggregated(groups()))
-    return reply({"kind": "APIGroupList", "apiVersion": "v1", "groups": [_group_entry(g) for g in groups()]})
+        doc = _aggregated(groups())
+        doc["items"] += aggregated_items(request.app)       # APIServices' groups (aggregator.py)
+        return _agg_reply(doc)
+    return reply({"kind": "APIGroupList", "apiVersion": "v1",
+                  "groups": [_group_entry(g) for g in groups()] + legacy_groups(request.app)})
 
 
 async def api_v1(request: web.Request) -> web.Response:

@@ -9,7 +9,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 
 def make_pki(d, leaves):
-    """leaves: {name: (cn, [orgs], is_server)} -> files d/ca.crt, d/<name>.crt/.key."""
+    """leaves: {name: (cn, [orgs], is_server[, [extra DNS names]])} -> files d/ca.crt, d/<name>.crt/.key."""
     now = datetime.datetime.now(datetime.timezone.utc)
 
     def write(name, cert, key):
@@ -27,14 +27,15 @@ def make_pki(d, leaves):
     ca = builder(ca_name, ca_name, ca_key.public_key()).add_extension(
         x509.BasicConstraints(ca=True, path_length=None), critical=True).sign(ca_key, hashes.SHA256())
     write("ca", ca, ca_key)
-    for name, (cn, orgs, server) in leaves.items():
+    for name, (cn, orgs, server, *extra) in leaves.items():
         key = ec.generate_private_key(ec.SECP256R1())
         subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)] +
                             [x509.NameAttribute(NameOID.ORGANIZATION_NAME, o) for o in orgs])
         b = builder(subject, ca_name, key.public_key())
         if server:
             b = b.add_extension(x509.SubjectAlternativeName(
-                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+                + [x509.DNSName(n) for n in (extra[0] if extra else [])]), critical=False)
         usage = ExtendedKeyUsageOID.SERVER_AUTH if server else ExtendedKeyUsageOID.CLIENT_AUTH
         b = b.add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
         write(name, b.sign(ca_key, hashes.SHA256()), key)
