@@ -1,5 +1,5 @@
 """The kubelet's HTTPS API (docs/contracts.md): `/containerLogs/<ns>/<pod>/<container>`,
-`/healthz`, `/pods`, `/debug/podStartup` (startup.py), `POST /run/<ns>/<pod>/<container>?cmd=...` (non-interactive exec) and the
+`/healthz`, `/pods`, `/metrics/resource` (resourcemetrics.py: what metrics-server scrapes), `/debug/podStartup` (startup.py), `POST /run/<ns>/<pod>/<container>?cmd=...` (non-interactive exec) and the
 websocket endpoints `/exec`, `/attach`, `/portForward` (streaming/routes.py).
 Clients must present a certificate signed by `client_ca_file`.
 """
@@ -13,7 +13,9 @@ import time
 
 from aiohttp import web
 
-from . import logs
+from labkube.metrics.prometheus import CONTENT_TYPE as PROMETHEUS_TEXT
+
+from . import logs, resourcemetrics
 from .streaming.routes import add_routes as add_streaming_routes
 
 log = logging.getLogger(__name__)
@@ -63,6 +65,7 @@ class KubeletServer:
         self.app.router.add_get("/healthz", self.healthz)
         self.app.router.add_get("/pods", self.pods)
         self.app.router.add_get("/debug/podStartup", self.pod_startup)
+        self.app.router.add_get("/metrics/resource", self.resource_metrics)
         self.app.router.add_get("/containerLogs/{namespace}/{pod}/{container}", self.container_logs)
         self.app.router.add_post("/run/{namespace}/{pod}/{container}", self.run_in_container)
         add_streaming_routes(self.app, kl)
@@ -86,6 +89,11 @@ class KubeletServer:
     async def pods(self, request: web.Request) -> web.Response:
         items = [w.pod for w in self.kl.pods.workers.values()]
         return web.json_response({"kind": "PodList", "apiVersion": "v1", "metadata": {}, "items": items})
+
+    async def resource_metrics(self, request: web.Request) -> web.Response:
+        """CPU and memory of the node, its pods and their containers, read from their cgroups."""
+        body = await asyncio.to_thread(resourcemetrics.text, self.kl)
+        return web.Response(text=body, headers={"Content-Type": PROMETHEUS_TEXT})
 
     async def pod_startup(self, request: web.Request) -> web.Response:
         """Where each pod's start-up time went on this node (startup.py), `?namespace=` to filter."""

@@ -66,3 +66,50 @@ def remove_parent(parent: str, root: str = CGROUP_ROOT) -> None:
                 os.rmdir(path)
             except OSError:
                 pass
+
+
+def _read(path: str) -> str | None:
+    try:
+        with open(path) as f:
+            return f.read()
+    except OSError:
+        return None
+
+
+def _stat_value(text: str | None, key: str) -> int | None:
+    """The value of `key` in a memory.stat / cpu.stat style file ("key value" lines)."""
+    for line in (text or "").splitlines():
+        k, _, v = line.partition(" ")
+        if k == key:
+            try:
+                return int(v)
+            except ValueError:
+                return None
+    return None
+
+
+def usage(path: str, root: str = CGROUP_ROOT) -> tuple[float, int] | None:
+    """(cumulative CPU seconds, memory working set bytes) of the cgroup at ``path`` (its whole
+    subtree, as both hierarchies count), or None when it does not exist (any more).
+
+    The working set is what the kubelet reports upstream: memory usage minus the inactive file
+    cache (v1: memory.usage_in_bytes - total_inactive_file; v2: memory.current - inactive_file),
+    never below zero. cgroup v1 reads the cpuacct and memory hierarchies; v2 (a unified mount at
+    ``root``) reads cpu.stat's usage_usec and memory.current."""
+    rel = path.strip("/")
+    if os.path.exists(os.path.join(root, "cgroup.controllers")):          # cgroup v2
+        cpu = _stat_value(_read(os.path.join(root, rel, "cpu.stat")), "usage_usec")
+        mem = _read(os.path.join(root, rel, "memory.current"))
+        inactive = _stat_value(_read(os.path.join(root, rel, "memory.stat")), "inactive_file")
+        if cpu is None or mem is None:
+            return None
+        return cpu / 1e6, max(int(mem) - (inactive or 0), 0)
+    cpu_text = _read(os.path.join(root, "cpuacct", rel, "cpuacct.usage"))
+    mem_text = _read(os.path.join(root, "memory", rel, "memory.usage_in_bytes"))
+    if cpu_text is None or mem_text is None:
+        return None
+    inactive = _stat_value(_read(os.path.join(root, "memory", rel, "memory.stat")), "total_inactive_file")
+    try:
+        return int(cpu_text) / 1e9, max(int(mem_text) - (inactive or 0), 0)
+    except ValueError:
+        return None

@@ -41,6 +41,7 @@ def test_contract_example_loads(tmp_path):
     ({"register_with_taints": [{"key": "x", "effect": "Sometimes"}]}, "register_with_taints[0]"),
     ({"bogus": 1}, "bogus"),
     ({"node_status_update_frequency": 0}, "node_status_update_frequency"),
+    ({"node_metrics": "cluster"}, "node_metrics"),
 ])
 def test_bad_config_names_the_key(tmp_path, change, key):
     doc = {**GOOD, **change}
