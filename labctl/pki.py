@@ -45,6 +45,12 @@ def lab_cert_specs(master_name: str, master_ip: str, nodes: dict[str, str],
         CertSpec("controller-manager", "system:kube-controller-manager"),
         CertSpec("scheduler", "system:kube-scheduler"),
         CertSpec("apiserver-kubelet-client", "kube-apiserver-kubelet-client", ["system:masters"]),
+        # the metrics-server: served behind the kube-system/metrics-server Service (the apiserver's
+        # aggregator checks that name), and its own client certificate for the apiserver and kubelets
+        CertSpec("metrics-server", "metrics-server", server=True, client=False,
+                 dns_names=["metrics-server.kube-system.svc", "metrics-server.kube-system.svc.cluster.local"],
+                 ip_addresses=[master_ip, "127.0.0.1"]),
+        CertSpec("metrics-server-client", "system:metrics-server"),
     ]
     for name, ip in nodes.items():
         specs.append(CertSpec(f"kubelet-{name}", f"system:node:{name}", ["system:nodes"]))

@@ -26,6 +26,7 @@ def pki_dir(tmp_path):
     ("scheduler", "system:kube-scheduler", []),
     ("kubelet-w1-k8s", "system:node:w1-k8s", ["system:nodes"]),
     ("apiserver-kubelet-client", "kube-apiserver-kubelet-client", ["system:masters"]),
+    ("metrics-server-client", "system:metrics-server", []),
 ])
 def test_client_certificates_name_user_and_groups(pki_dir, stem, cn, orgs):
     cert = load(pki_dir, stem)
@@ -40,6 +41,12 @@ def test_apiserver_serves_every_name_clients_use(pki_dir):
     assert {"kubernetes.default.svc.cluster.local", "localhost", "m-k8s"} <= set(san.get_values_for_type(x509.DNSName))
     ips = set(san.get_values_for_type(x509.IPAddress))
     assert {ipaddress.ip_address(i) for i in ("10.200.0.10", "10.96.0.1", "127.0.0.1")} <= ips
+
+
+def test_metrics_server_serves_its_service_name(pki_dir):
+    san = load(pki_dir, "metrics-server").extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert "metrics-server.kube-system.svc" in san.get_values_for_type(x509.DNSName)
+    assert ipaddress.ip_address("10.200.0.10") in san.get_values_for_type(x509.IPAddress)
 
 
 def test_every_certificate_is_signed_by_the_lab_ca(pki_dir):
