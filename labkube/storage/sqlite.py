@@ -14,6 +14,7 @@ import sqlite3
 
 from .. import jsonio
 from .errors import KeyExists, KeyNotFound, RevisionConflict
+from .checkpoint import Checkpointer
 from .hub import WatchHub
 from .index import KeyIndex
 from .interface import Event, Storage, Watch
@@ -54,6 +55,7 @@ class SqliteStorage(Storage):
         # FULL: a commit is on disk before it is acknowledged; OFF only for throwaway test stores
         conn.execute("PRAGMA synchronous=FULL" if durable else "PRAGMA synchronous=OFF")
         conn.executescript(_SCHEMA)
+        conn.execute("PRAGMA wal_autocheckpoint=0")  # checkpoints run beside the commits (checkpoint.py)
         self._rev = conn.execute("SELECT rev FROM meta WHERE id = 1").fetchone()[0]
         self._latest, self._committed = KeyIndex(), KeyIndex()
         for key, value, rev in conn.execute("SELECT key, value, rev FROM kv"):
@@ -63,7 +65,8 @@ class SqliteStorage(Storage):
                 value = jsonio.dumps_str(obj)
             self._latest.put(key, value, rev)
             self._committed.put(key, value, rev)
-        self._writer = BatchWriter(conn)
+        self._checkpointer = Checkpointer(path, durable)
+        self._writer = BatchWriter(conn, committed=self._checkpointer.committed)
         self._conn = conn
         self._hub = WatchHub(self._rev, history, watch_buffer)
         self._closed = False
@@ -189,4 +192,5 @@ class SqliteStorage(Storage):
         self._closed = True
         self._hub.close_all()
         await asyncio.to_thread(self._writer.close)
+        await asyncio.to_thread(self._checkpointer.close)
         self._conn.close()

@@ -79,8 +79,10 @@ def insert_puts(conn: sqlite3.Connection, puts: list) -> None:
 class BatchWriter:
     """Owns the write connection; `submit` returns a future set after commit."""
 
-    def __init__(self, conn: sqlite3.Connection, max_batch: int = 2000):
+    def __init__(self, conn: sqlite3.Connection, max_batch: int = 2000, committed: Callable[[int], None] | None = None):
         self._conn = conn
+        self._committed = committed  # told about how many bytes each commit wrote (checkpoint.py)
+        self._page = conn.execute("PRAGMA page_size").fetchone()[0]
         self._max = max_batch
         self._single_max = single_max(conn)
         self._q: queue.SimpleQueue = queue.SimpleQueue()  # C-level: no Python lock work per hand-over
@@ -118,6 +120,10 @@ class BatchWriter:
                     break
                 batch.extend(more)
             err = self._commit(batch)
+            if err is None and self._committed is not None:
+                # about what the commit appended to the WAL: its rows plus the pages around them
+                self._committed(sum(len(op[1]) + len(op[2]) if op[0] == "put" else len(op[1])
+                                    for _loop, ops, _cb, _fut in batch for op in ops) + 2 * self._page)
             by_loop: dict = {}
             for loop, _ops, on_commit, fut in batch:
                 by_loop.setdefault(loop, []).append((on_commit, fut))
