@@ -1,13 +1,40 @@
-"""The HorizontalPodAutoscaler controller on the FakeApi, as in a cluster without metrics:
-the bounds scale the target (events say why), in between nothing changes and a warning says
-that no CPU metrics exist; a target at 0 is left alone; a missing target is reported."""
+"""The HorizontalPodAutoscaler controller on the FakeApi. Without a metrics API: the bounds
+scale the target (events say why), in between nothing changes and a warning says that no CPU
+metrics exist; a target at 0 is left alone; a missing target is reported. With PodMetrics: the
+CPU utilization against the pods' requests scales up at once and down after the stabilization
+window, with status and conditions as Kubernetes writes them."""
 from __future__ import annotations
 
 import pytest
 
-from labkube.controllers.horizontalpodautoscaler import HorizontalPodAutoscalerController, desired_replicas
+from labkube.client.errors import ApiError
+from labkube.controllers.horizontalpodautoscaler import (HorizontalPodAutoscalerController, desired_replicas,
+                                                         pod_infos, usage_by_pod)
 
 from .harness import Harness
+
+
+def serve_metrics(api, usage: dict[str, str] | None):
+    """Answer the metrics API's PodMetrics list from {pod: cpu quantity}; None: 503 as the
+    apiserver's aggregator answers without a metrics-server."""
+    async def request(method, path, query=None, **kw):
+        assert (method, path) == ("GET", "/apis/metrics.k8s.io/v1beta1/namespaces/default/pods")
+        if usage is None:
+            raise ApiError(503, "ServiceUnavailable", "the server is currently unable to handle the request")
+        return {"kind": "PodMetricsList", "items": [
+            {"metadata": {"name": n}, "containers": [{"name": "c", "usage": {"cpu": cpu, "memory": "1Mi"}}]}
+            for n, cpu in usage.items()]}
+    api.request = request
+
+
+@pytest.fixture(autouse=True)
+def no_metrics_api(monkeypatch):
+    """A FakeApi has no metrics API unless a test serves one."""
+    from labkube.client.fake import FakeApi
+
+    async def request(self, method, path, **kw):
+        raise ApiError(404, "NotFound", "the server could not find the requested resource")
+    monkeypatch.setattr(FakeApi, "request", request, raising=False)
 
 
 @pytest.mark.parametrize("current,low,high,want", [
@@ -71,3 +98,96 @@ async def test_a_missing_or_unscalable_target_is_reported():
     await h.run()
     assert sorted(e["message"] for e in h.events("FailedGetScale")) == [
         'deployments.apps "nosuch" not found', "the HPA controller cannot scale ConfigMap web"]
+
+
+async def web_pods(h, n, ready=True, request="100m"):
+    for i in range(n):
+        await h.api.create("pods", {"metadata": {"name": f"web-{i}", "labels": {"app": "web"}}, "spec": {
+            "containers": [{"name": "c", "image": "busybox",
+                            **({"resources": {"requests": {"cpu": request}}} if request else {})}]}})
+        await h.ready(f"web-{i}", ready=ready)
+
+
+def hpa_status(h):
+    return h.api.all("horizontalpodautoscalers")[0]["status"]
+
+
+def conditions(st):
+    return {c["type"]: (c["status"], c["reason"]) for c in st["conditions"]}
+
+
+async def test_cpu_above_target_scales_up_and_reports_utilization():
+    h = Harness(HorizontalPodAutoscalerController)
+    await h.api.create("deployments", deploy(replicas=2))
+    await h.api.create("horizontalpodautoscalers", hpa(low=1, high=10))
+    await web_pods(h, 2)
+    serve_metrics(h.api, {"web-0": "87m", "web-1": "87000000n"})
+    await h.start()
+    await h.run()
+    assert (await h.api.get("deployments", "web", "default"))["spec"]["replicas"] == 4     # 1.74 x 2
+    st = hpa_status(h)
+    assert (st["currentCPUUtilizationPercentage"], st["desiredReplicas"], bool(st["lastScaleTime"])) == (87, 4, True)
+    assert st["currentMetrics"] == [{"type": "Resource", "resource": {"name": "cpu", "current": {
+        "averageUtilization": 87, "averageValue": "87m"}}}]
+    assert conditions(st) == {"AbleToScale": ("True", "SucceededGetScale"),
+                              "ScalingActive": ("True", "ValidMetricFound"),
+                              "ScalingLimited": ("False", "DesiredWithinRange")}
+    assert [e["message"] for e in h.events("SuccessfulRescale")] == [
+        "New size: 4; reason: cpu resource utilization (percentage of request) above target"]
+
+
+async def test_scale_down_waits_for_the_stabilization_window():
+    h = Harness(HorizontalPodAutoscalerController, settings={"horizontal_pod_autoscaler_downscale_stabilization": 60})
+    await h.api.create("deployments", deploy(replicas=4))
+    await h.api.create("horizontalpodautoscalers", hpa(low=1, high=10))
+    await web_pods(h, 4)
+    serve_metrics(h.api, {f"web-{i}": "50m" for i in range(4)})        # at target
+    await h.start()
+    await h.run()
+    serve_metrics(h.api, {f"web-{i}": "5m" for i in range(4)})         # the load stops
+    for _ in range(3):                                                  # 45 s: still in the window
+        h.clock.advance(15)
+        h.controllers[0].queue.add("default/web")
+        await h.run()
+        assert (await h.api.get("deployments", "web", "default"))["spec"]["replicas"] == 4
+        assert hpa_status(h)["currentCPUUtilizationPercentage"] == 5
+    h.clock.advance(20)                                                 # the at-target recommendation is old
+    h.controllers[0].queue.add("default/web")
+    await h.run()
+    assert (await h.api.get("deployments", "web", "default"))["spec"]["replicas"] == 1
+    assert conditions(hpa_status(h))["ScalingLimited"] == ("False", "DesiredWithinRange")    # ceil(0.4) = 1
+    assert [e["message"] for e in h.events("SuccessfulRescale")] == [
+        "New size: 1; reason: cpu resource utilization (percentage of request) below target"]
+
+
+@pytest.mark.parametrize("usage, cpu_request, reason", [
+    (None, "100m", "the server is currently unable to handle the request"),    # metrics-server down: 503
+    ({"web-0": "90m", "web-1": "90m"}, None, "missing request for cpu in pod web-0"),
+    ({}, "100m", "did not receive metrics for targeted pods"),
+])
+async def test_without_usable_metrics_only_the_bounds_apply(usage, cpu_request, reason):
+    h = Harness(HorizontalPodAutoscalerController)
+    await h.api.create("deployments", deploy(replicas=2))
+    await h.api.create("horizontalpodautoscalers", hpa(low=1, high=10))
+    await web_pods(h, 2, request=cpu_request)
+    serve_metrics(h.api, usage)
+    await h.start()
+    await h.run()
+    assert (await h.api.get("deployments", "web", "default"))["spec"]["replicas"] == 2
+    st = hpa_status(h)
+    assert "currentCPUUtilizationPercentage" not in st and conditions(st)["ScalingActive"] == (
+        "False", "FailedGetResourceMetric")
+    [warning] = h.events("FailedGetResourceMetric")
+    assert reason in warning["message"]
+
+
+def test_pod_infos_skip_deleted_and_finished_pods_and_sum_requests():
+    def pod(name, phase="Running", deleting=False, cpus=("100m", "0.25")):
+        md = {"name": name, **({"deletionTimestamp": "2026-01-01T00:00:00Z"} if deleting else {})}
+        return {"metadata": md, "spec": {"containers": [{"resources": {"requests": {"cpu": c}}} for c in cpus]},
+                "status": {"phase": phase, "conditions": [{"type": "Ready", "status": "True"}]}}
+    got = pod_infos([pod("a"), pod("b", phase="Succeeded"), pod("c", deleting=True), pod("d")],
+                    usage_by_pod({"items": [{"metadata": {"name": "a"}, "containers": [
+                        {"usage": {"cpu": "150000000n"}}, {"usage": {"cpu": "20m"}}]}]}))
+    assert [(p.name, p.request_milli, p.ready, p.usage_milli) for p in got] == [
+        ("a", 350, True, 170), ("d", 350, True, None)]
