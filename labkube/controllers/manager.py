@@ -50,7 +50,8 @@ def controller_class(name: str):
     return getattr(importlib.import_module(f"labkube.controllers.{module}"), cls)
 
 
-NUMBERS = ("node_monitor_grace_period", "pod_eviction_timeout", "concurrent_syncs", "node_monitor_period")
+NUMBERS = ("node_monitor_grace_period", "pod_eviction_timeout", "concurrent_syncs", "node_monitor_period",
+           "horizontal_pod_autoscaler_downscale_stabilization")
 
 
 @dataclass
