@@ -1,6 +1,7 @@
-"""Client: the async (aiohttp) REST client every labkube component uses to talk to the apiserver.
+"""Client: the async REST client every labkube component uses to talk to the apiserver.
 
-Mutual TLS from a KubeConfig; URLs from `labkube.api.resources`; errors raised as ApiError.
+Mutual TLS from a KubeConfig; requests through the lean HTTP/1.1 pool of `http.py`, watches
+through aiohttp's streaming client; URLs from `labkube.api.resources`; errors raised as ApiError.
 `watch()` yields `{"type", "object"}` events from a line-delimited JSON stream and raises
 ApiError for ERROR events (e.g. 410 Expired) so callers can relist. Bodies, replies and watch
 events go through `labkube.jsonio` (orjson, with the standard library for what it refuses): every
@@ -21,6 +22,7 @@ from labkube import jsonio
 from labkube.api.resources import Resource, resource
 
 from .errors import ApiError
+from .http import ConnectionPool
 from .kubeconfig import KubeConfig
 
 log = logging.getLogger(__name__)
@@ -67,11 +69,11 @@ class Client:
         self._slots: asyncio.Semaphore | None = None
         self.base = config.server.rstrip("/")
         self._timeout = timeout
-        self._timeouts: dict[float, aiohttp.ClientTimeout] = {}     # one (immutable) object per value
         self._headers = {"User-Agent": user_agent, "Accept": "application/json"}
         if config.token:
             self._headers["Authorization"] = f"Bearer {config.token}"
-        self._session: aiohttp.ClientSession | None = None
+        self._session: aiohttp.ClientSession | None = None      # watches
+        self._pool: ConnectionPool | None = None                 # every other request
         # kubeconfig tls-server-name: the name to verify the serving certificate against
         self._tls_name = {"server_hostname": config.tls_server_name} if config.tls_server_name else {}
 
@@ -98,7 +100,17 @@ class Client:
             self._session = aiohttp.ClientSession(connector=conn, headers=self._headers)
         return self._session
 
+    def _ensure_pool(self) -> ConnectionPool:
+        if self._pool is None or self._pool._closed:
+            self._pool = ConnectionPool(self.base, self.config.ssl_context(), self._headers,
+                                        server_hostname=self.config.tls_server_name or None,
+                                        keepalive=KEEPALIVE_S)
+        return self._pool
+
     async def close(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None
         if self._session is not None and not self._session.closed:
             await self._session.close()
         self._session = None
@@ -113,24 +125,20 @@ class Client:
                       content_type: str = "application/json", raw: bool = False,
                       timeout: float | None = None, limited: bool = True) -> Any:
         """One request; returns parsed JSON (or text when raw); raises ApiError on >= 400.
-        limited=False: not counted against max_in_flight (long-lived streams such as followed logs)."""
-        session = self._ensure_session()
-        headers = {}
-        data = None
-        if body is not None:
-            data = jsonio.dumps(body)
-            headers["Content-Type"] = content_type
-        total = timeout or self._timeout
-        tmo = self._timeouts.get(total)
-        if tmo is None:
-            tmo = self._timeouts[total] = aiohttp.ClientTimeout(total=total)
+        limited=False: not counted against max_in_flight (long-lived streams such as followed logs).
+        Sent through the lean connection pool of `http.py`, not aiohttp (its per-request work
+        was as much CPU as the request's TLS and JSON)."""
+        pool = self._pool if self._pool is not None else self._ensure_pool()
+        data = jsonio.dumps(body) if body is not None else None
+        if query:
+            q = {k: _qv(v) for k, v in query.items() if v is not None}
+            if q:
+                path = path + "?" + urlencode(q)
         if self._slots is None:
             self._slots = asyncio.Semaphore(self.max_in_flight)
         async with (self._slots if limited else contextlib.nullcontext()):
-            async with session.request(method, self.url(path, query), data=data, headers=headers,
-                                       timeout=tmo, **self._tls_name) as resp:
-                payload = await resp.read()
-                status = resp.status
+            async with asyncio.timeout(timeout or self._timeout):
+                status, payload = await pool.request(method, path, data, content_type)
         if status >= 400:
             raise ApiError.from_body(status, payload)
         if raw:

@@ -1,0 +1,256 @@
+"""A lean HTTP/1.1 client for the Client's short requests (everything but watches).
+
+Every component's requests are small JSON bodies to one apiserver: a binding per pod from the
+scheduler, a status patch per pod and a Lease renewal per node every 10 s from the hollow
+kubelets. aiohttp's client path (URL objects, header multidicts, payload objects, timers, a
+response object and stream per request) cost about as much CPU as the request's own TLS and
+JSON work in py-spy, so these requests go through this module instead: a pool of kept-alive
+connections (asyncio Protocols, TLS from the kubeconfig's context), one write per request with
+the constant headers prepared once, and a parser for the one reply each connection waits for
+(Content-Length, chunked, or until the server closes).
+
+Failures look like aiohttp's, so callers that know those keep working: a connection that cannot
+be made raises `aiohttp.ClientOSError` (an OSError), one the server drops before its reply
+`aiohttp.ServerDisconnectedError`, a malformed reply `aiohttp.ClientConnectionError`; a timeout is
+`TimeoutError`. A request that found its reused connection closed under it before any reply is
+sent again once if its method is idempotent (as aiohttp does); a POST or PATCH is not.
+"""
+from __future__ import annotations
+
+import asyncio
+import re
+import socket
+import ssl
+from urllib.parse import quote, urlsplit
+
+import aiohttp
+
+IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+_UNSAFE = re.compile(r"[^\x21-\x7e]")          # what cannot stand in a request line as it is
+MAX_HEAD = 64 * 1024
+
+
+class Connection(asyncio.Protocol):
+    """One kept-alive connection; `exchange()` sends a request and waits for its reply."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop):
+        self.loop = loop
+        self.transport: asyncio.Transport | None = None
+        self.closed = False
+        self.used = False                  # has carried a request before (a reused connection)
+        self.idle_since = 0.0
+        self._buf = bytearray()
+        self._reply: asyncio.Future | None = None
+        self._got_bytes = False
+        self._head: tuple | None = None    # (status, length, chunked, close) once the head is in
+        self._pos = 0                      # chunked: where the next chunk-size line starts
+        self._body = bytearray()
+        self._no_body = False
+
+    # -- asyncio.Protocol ---------------------------------------------------------------------
+
+    def connection_made(self, transport) -> None:
+        self.transport = transport
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            try:
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            except (OSError, AttributeError):
+                pass
+
+    def data_received(self, data: bytes) -> None:
+        if self._reply is None or self._reply.done():
+            self.close()                   # nothing was asked: the stream is out of step
+            return
+        self._got_bytes = True
+        self._buf += data
+        try:
+            self._parse()
+        except ValueError as e:
+            self._fail(aiohttp.ClientConnectionError(f"malformed HTTP reply: {e}"))
+            self.close()
+
+    def connection_lost(self, exc) -> None:
+        self.closed = True
+        r = self._reply
+        if r is None or r.done():
+            return
+        h = self._head
+        if h is not None and h[1] is None and not h[2]:     # body delimited by the close
+            r.set_result((h[0], bytes(self._buf), True))
+            return
+        err = aiohttp.ServerDisconnectedError("the apiserver closed the connection before its reply")
+        err.before_reply = not self._got_bytes
+        r.set_exception(err)
+
+    def close(self) -> None:
+        self.closed = True
+        if self.transport is not None:
+            self.transport.close()
+
+    # -- one exchange -------------------------------------------------------------------------
+
+    async def exchange(self, data: bytes, no_body: bool) -> tuple[int, bytes, bool]:
+        """Send one request's bytes; (status, body, the server will close) of its reply."""
+        self._buf.clear()
+        self._body.clear()
+        self._head, self._pos, self._got_bytes, self._no_body = None, 0, False, no_body
+        self._reply = self.loop.create_future()
+        self.used = True
+        self.transport.write(data)
+        try:
+            return await self._reply
+        finally:
+            self._reply = None
+
+    def _fail(self, exc: BaseException) -> None:
+        if self._reply is not None and not self._reply.done():
+            self._reply.set_exception(exc)
+
+    def _parse(self) -> None:
+        buf = self._buf
+        while self._head is None:
+            end = buf.find(b"\r\n\r\n")
+            if end < 0:
+                if len(buf) > MAX_HEAD:
+                    raise ValueError("header section too long")
+                return
+            lines = bytes(buf[:end]).decode("latin-1").split("\r\n")
+            del buf[:end + 4]
+            version, _, rest = lines[0].partition(" ")
+            if not version.startswith("HTTP/1."):
+                raise ValueError(f"status line {lines[0][:60]!r}")
+            status = int(rest[:3])
+            length, chunked, close = None, False, version == "HTTP/1.0"
+            for line in lines[1:]:
+                name, _, value = line.partition(":")
+                name = name.strip().lower()
+                if name == "content-length":
+                    length = int(value)
+                elif name == "transfer-encoding":
+                    chunked = "chunked" in value.lower()
+                elif name == "connection":
+                    v = value.strip().lower()
+                    close = v == "close" or (close and v != "keep-alive")
+            if 100 <= status < 200:
+                continue                   # an interim reply (100 Continue): the real one follows
+            if self._no_body or status in (204, 304):
+                length, chunked = 0, False
+            self._head = (status, length, chunked, close)
+        status, length, chunked, close = self._head
+        if chunked:
+            self._chunks(status, close)
+        elif length is not None:
+            if len(buf) >= length:
+                self._reply.set_result((status, bytes(buf[:length]), close))
+        # else: the body ends when the server closes the connection (connection_lost)
+
+    def _chunks(self, status: int, close: bool) -> None:
+        buf, pos = self._buf, self._pos
+        while True:
+            eol = buf.find(b"\r\n", pos)
+            if eol < 0:
+                break
+            size = int(bytes(buf[pos:eol]).split(b";", 1)[0], 16)
+            if size == 0:
+                end = buf.find(b"\r\n\r\n", eol) if buf[eol + 2:eol + 4] != b"\r\n" else eol
+                if end < 0:
+                    break                  # trailers not all in yet
+                self._reply.set_result((status, bytes(self._body), close))
+                return
+            if len(buf) < eol + 2 + size + 2:
+                break
+            self._body += buf[eol + 2:eol + 2 + size]
+            pos = eol + 2 + size + 2
+        del buf[:pos]
+        self._pos = 0
+
+
+class ConnectionPool:
+    """Kept-alive connections to one server, taken most recently used first; idle ones older
+    than `keepalive` seconds are closed instead of reused (the apiserver closes its idle ones
+    after 75 s, so a request never races that close)."""
+
+    def __init__(self, base: str, ssl_context: ssl.SSLContext | None, headers: dict[str, str], *,
+                 server_hostname: str | None = None, keepalive: float = 60.0):
+        u = urlsplit(base)
+        self.https = u.scheme == "https"
+        self.host = u.hostname or "localhost"
+        self.port = u.port or (443 if self.https else 80)
+        self.prefix = u.path.rstrip("/")
+        self.ssl = ssl_context if self.https else None
+        if self.https and self.ssl is None:
+            self.ssl = ssl.create_default_context()
+        self.server_hostname = server_hostname
+        self.keepalive = keepalive
+        host = u.netloc.rpartition("@")[2]
+        fixed = {"Host": host, **headers}
+        self._fixed = "".join(f"{k}: {v}\r\n" for k, v in fixed.items()).encode("latin-1")
+        self._idle: list[Connection] = []
+        self._closed = False
+
+    async def request(self, method: str, target: str, body: bytes | None = None,
+                      content_type: str = "application/json") -> tuple[int, bytes]:
+        """(status, body) of one request; `target` is the path and query."""
+        if _UNSAFE.search(target):
+            target = quote(target, safe="/?&=:@!$'()*+,;%-._~")
+        head = [f"{method} {self.prefix}{target} HTTP/1.1\r\n".encode("latin-1"), self._fixed]
+        if body is not None:
+            head.append(f"Content-Type: {content_type}\r\nContent-Length: {len(body)}\r\n".encode("latin-1"))
+        head.append(b"\r\n")
+        if body:
+            head.append(body)
+        data = b"".join(head)
+        no_body = method == "HEAD"
+        while True:
+            conn = self._take() or await self._connect()
+            reused = conn.used
+            try:
+                status, payload, close = await conn.exchange(data, no_body)
+            except aiohttp.ServerDisconnectedError as e:
+                conn.close()
+                if reused and method in IDEMPOTENT and getattr(e, "before_reply", False):
+                    continue               # the server had closed it while idle: once more, fresh
+                raise
+            except BaseException:
+                conn.close()               # cancelled or timed out mid-reply: out of step
+                raise
+            if close or self._closed:
+                conn.close()
+            else:
+                conn.idle_since = conn.loop.time()
+                self._idle.append(conn)
+            return status, payload
+
+    def _take(self) -> Connection | None:
+        idle = self._idle
+        while idle:
+            conn = idle.pop()
+            if conn.closed:
+                continue
+            if conn.loop.time() - conn.idle_since > self.keepalive:
+                conn.close()
+                continue
+            return conn
+        return None
+
+    async def _connect(self) -> Connection:
+        if self._closed:
+            raise aiohttp.ClientConnectionError("the client is closed")
+        loop = asyncio.get_running_loop()
+        kw = {}
+        if self.ssl is not None:
+            kw = {"ssl": self.ssl, "server_hostname": self.server_hostname or self.host}
+        try:
+            _, conn = await loop.create_connection(lambda: Connection(loop), self.host, self.port, **kw)
+        except ssl.SSLError:
+            raise
+        except OSError as e:
+            raise aiohttp.ClientOSError(e.errno, f"cannot connect to {self.host}:{self.port}: {e.strerror or e}") from e
+        return conn
+
+    def close(self) -> None:
+        self._closed = True
+        for conn in self._idle:
+            conn.close()
+        self._idle.clear()
