@@ -20,6 +20,9 @@ from .util import (BY_CONTROLLER, ORPHANS, controller_ref, controller_uid_index,
                    orphan_namespace_index, owner_ref)
 
 
+TERMINAL = ("Succeeded", "Failed")
+
+
 def pod_from_template(rs: dict) -> dict:
     tmpl = copy.deepcopy((rs.get("spec") or {}).get("template") or {})
     md = tmpl.get("metadata") or {}
@@ -36,6 +39,22 @@ def deletion_rank(pod: dict) -> tuple:
     phase_rank = {"Pending": 0, "Unknown": 1, "Running": 2}.get((pod.get("status") or {}).get("phase"), 1)
     return (1 if (pod.get("spec") or {}).get("nodeName") else 0, phase_rank, 1 if is_ready(pod) else 0,
             _neg_time(pod["metadata"].get("creationTimestamp") or ""), pod["metadata"]["name"])
+
+
+def counted_same(old: dict, new: dict) -> bool:
+    """Whether an update leaves unchanged everything a ReplicaSet's sync reads of a pod to decide
+    ownership, the pods to create or delete and its status: labels, ownerReferences,
+    deletionTimestamp, phase and conditions (readiness and since when). A binding (spec.nodeName;
+    the controller-manager's pod view keeps no PodScheduled condition) or a container status
+    changes none of these, so it wakes no sync: at a scheduler's pace each sync walks every pod
+    of the ReplicaSet for nothing. (deletion_rank reads nodeName too, but only when a scale-down
+    is due, which a change of the ReplicaSet or of these fields starts.)"""
+    o, n = old["metadata"], new["metadata"]
+    if (o.get("labels") != n.get("labels") or o.get("ownerReferences") != n.get("ownerReferences")
+            or o.get("deletionTimestamp") != n.get("deletionTimestamp")):
+        return False
+    os_, ns_ = old.get("status") or {}, new.get("status") or {}
+    return os_.get("phase") == ns_.get("phase") and os_.get("conditions") == ns_.get("conditions")
 
 
 def _neg_time(ts: str) -> tuple:
@@ -87,6 +106,8 @@ class ReplicaSetController(Controller):
         self._enqueue_for_pod(pod)
 
     def _pod_updated(self, old: dict, new: dict) -> None:
+        if counted_same(old, new):
+            return
         if new["metadata"].get("deletionTimestamp") and not old["metadata"].get("deletionTimestamp"):
             key = self._owner_key(new)
             if key:
@@ -151,7 +172,8 @@ class ReplicaSetController(Controller):
             self.expectations.forget(key)
             return
         pods = await self.claim_pods(rs)
-        active = [p for p in pods if is_active(p)]
+        active = [p for p in pods if (p.get("status") or {}).get("phase") not in TERMINAL
+                  and not p["metadata"].get("deletionTimestamp")]           # is_active, inline
         err = None
         managed = False
         if self.expectations.satisfied(key) and not rs["metadata"].get("deletionTimestamp"):
@@ -223,10 +245,11 @@ class ReplicaSetController(Controller):
         min_ready = int(spec.get("minReadySeconds") or 0)
         replicas = labeled = ready = available = 0
         for p in pods:
-            if not is_active(p):
+            md, st = p["metadata"], p.get("status") or {}
+            if st.get("phase") in TERMINAL or md.get("deletionTimestamp"):     # is_active, inline
                 continue
             replicas += 1
-            labels = p["metadata"].get("labels") or {}
+            labels = md.get("labels") or {}
             if all(labels.get(k) == v for k, v in tmpl_labels):
                 labeled += 1
             if is_ready(p):

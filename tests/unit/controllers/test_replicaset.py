@@ -204,3 +204,36 @@ async def test_compute_status_counts(what, pods, min_ready, want):
     st = h.controllers[0].compute_status(rs, pods)
     assert (st["replicas"], st["fullyLabeledReplicas"], st["readyReplicas"], st["availableReplicas"]) == want
     assert st["observedGeneration"] == 4
+
+
+def _bound(pod):
+    return {**pod, "spec": {**pod.get("spec", {}), "nodeName": "w1"}}
+
+
+def _changed(pod, part, key, value):
+    return {**pod, part: {**pod.get(part, {}), key: value}}
+
+
+WAKE_CASES = [  # (what, update of a running pod of "web", wakes the ReplicaSet)
+    ("a binding", _bound, False),
+    ("a container status", lambda p: _changed(p, "status", "containerStatuses", [{"name": "c", "restartCount": 1}]),
+     False),
+    ("phase", lambda p: _changed(p, "status", "phase", "Failed"), True),
+    ("readiness", lambda p: _changed(p, "status", "conditions",
+                                     [{"type": "Ready", "status": "True", "lastTransitionTime": "2026-01-01T00:00:09Z"}]),
+     True),
+    ("labels", lambda p: _changed(p, "metadata", "labels", {"app": "other"}), True),
+    ("deletion", lambda p: _changed(p, "metadata", "deletionTimestamp", "2026-01-01T00:00:09Z"), True),
+    ("owner", lambda p: _changed(p, "metadata", "ownerReferences", []), True),
+]
+
+
+@pytest.mark.parametrize("what,update,wakes", WAKE_CASES, ids=[c[0] for c in WAKE_CASES])
+async def test_pod_updates_wake_the_replicaset_only_when_its_sync_would_see_them(what, update, wakes):
+    h = await make(rs_obj("web", 1), kubelet=True)
+    await h.run()
+    rs = h.controllers[0]
+    pod = h.pods()[0]
+    assert rs.queue.get_nowait() is None
+    rs._pod_updated(pod, update(pod))
+    assert (rs.queue.get_nowait() == "default/web") is wakes
