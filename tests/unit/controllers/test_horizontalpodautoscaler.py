@@ -66,13 +66,15 @@ async def test_scales_into_the_bounds_then_waits_for_metrics():
     await h.run()
     assert (await h.api.get("deployments", "web", "default"))["spec"]["replicas"] == 2
     st = (await h.api.get("horizontalpodautoscalers", "web", "default"))["status"]
-    assert (st["currentReplicas"], st["desiredReplicas"]) == (2, 2) and st["lastScaleTime"]
+    assert (st["currentReplicas"], st["desiredReplicas"]) == (1, 2) and st["lastScaleTime"]
     assert [e["message"] for e in h.events("SuccessfulRescale")] == [
         "New size: 2; reason: Current number of replicas below Spec.MinReplicas"]
     await h.api.patch("deployments", "web", {"spec": {"replicas": 9}}, "default")     # scaled by hand
-    h.controllers[0].queue.add("default/web")          # the next periodic look
+    h.clock.advance(15)                                # the next periodic look
     await h.run()
     assert (await h.api.get("deployments", "web", "default"))["spec"]["replicas"] == 5
+    h.clock.advance(15)
+    await h.run()
     assert (await h.api.get("horizontalpodautoscalers", "web", "default"))["status"]["currentReplicas"] == 5
 
 
@@ -126,7 +128,7 @@ async def test_cpu_above_target_scales_up_and_reports_utilization():
     await h.run()
     assert (await h.api.get("deployments", "web", "default"))["spec"]["replicas"] == 4     # 1.74 x 2
     st = hpa_status(h)
-    assert (st["currentCPUUtilizationPercentage"], st["desiredReplicas"], bool(st["lastScaleTime"])) == (87, 4, True)
+    assert (st["currentCPUUtilizationPercentage"], st["currentReplicas"], st["desiredReplicas"]) == (87, 2, 4)
     assert st["currentMetrics"] == [{"type": "Resource", "resource": {"name": "cpu", "current": {
         "averageUtilization": 87, "averageValue": "87m"}}}]
     assert conditions(st) == {"AbleToScale": ("True", "SucceededGetScale"),
@@ -134,6 +136,21 @@ async def test_cpu_above_target_scales_up_and_reports_utilization():
                               "ScalingLimited": ("False", "DesiredWithinRange")}
     assert [e["message"] for e in h.events("SuccessfulRescale")] == [
         "New size: 4; reason: cpu resource utilization (percentage of request) above target"]
+
+
+async def test_scale_up_is_limited_per_period():
+    h = Harness(HorizontalPodAutoscalerController)
+    await h.api.create("deployments", deploy(replicas=1))
+    await h.api.create("horizontalpodautoscalers", hpa(low=1, high=10))
+    await web_pods(h, 1)
+    serve_metrics(h.api, {"web-0": "900m"})                             # 18 x the target
+    await h.start()
+    await h.run()
+    assert (await h.api.get("deployments", "web", "default"))["spec"]["replicas"] == 4      # max(2 x 1, 4)
+    assert conditions(hpa_status(h))["ScalingLimited"] == ("True", "ScaleUpLimit")
+    h.clock.advance(15)
+    await h.run()                                                       # the next period: 2 x 4
+    assert (await h.api.get("deployments", "web", "default"))["spec"]["replicas"] == 8
 
 
 async def test_scale_down_waits_for_the_stabilization_window():
