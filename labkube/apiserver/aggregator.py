@@ -60,6 +60,15 @@ def unavailable_status(svc: dict, why: str) -> dict:
                     f"unavailable: {why}").status()
 
 
+def connection_error(e: Exception) -> str:
+    """One line for a failed connection to a backend (aiohttp's own text names the SSL context)."""
+    if isinstance(e, aiohttp.ClientConnectorError):
+        return f"cannot connect to {e.host}:{e.port}: {e.os_error.strerror or e.os_error}"
+    if isinstance(e, asyncio.TimeoutError):
+        return "no answer in time"
+    return f"{type(e).__name__}: {e}"
+
+
 def proxy_headers(headers, user) -> dict:
     """The request's headers as sent to the backend: hop-by-hop headers and the caller's
     credentials dropped, the caller's identity added as front-proxy headers."""
@@ -179,7 +188,7 @@ class Aggregator:
         except Unavailable as e:
             return reply(unavailable_status(svc, str(e)), 503)
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as e:
-            return reply(unavailable_status(svc, f"{type(e).__name__}: {e}"), 503)
+            return reply(unavailable_status(svc, connection_error(e)), 503)
         async with resp:
             out = web.StreamResponse(status=resp.status, headers={
                 k: v for k, v in resp.headers.items() if k.lower() not in HOP_HEADERS})
@@ -211,7 +220,7 @@ class Aggregator:
             self.resources[gv] = (old, False)
             reason = "ServiceNotFound" if "not found" in str(e) else \
                 "MissingEndpoints" if "endpoint" in str(e) else "FailedDiscoveryCheck"
-            return False, reason, str(e) or type(e).__name__
+            return False, reason, str(e) if isinstance(e, (Unavailable, ValueError)) else connection_error(e)
 
     async def _set_condition(self, svc: dict, available: bool, reason: str, message: str) -> None:
         conds = (svc.get("status") or {}).get("conditions") or []
