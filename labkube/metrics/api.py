@@ -74,3 +74,27 @@ def status(code: int, reason: str, message: str, details: dict | None = None) ->
     if details:
         out["details"] = details
     return out
+
+
+def wants_table(accept: str) -> bool:
+    return "as=Table" in accept.replace(" ", "")
+
+
+def table(kind: str, items: list[dict]) -> dict:
+    """meta.k8s.io/v1 Table of NodeMetrics or PodMetrics, as `kubectl get nodemetrics|podmetrics`
+    shows them (metrics-server's columns: name, CPU, memory, window)."""
+    cols = [{"name": "Name", "type": "string", "format": "name", "description": "Name of the resource"},
+            {"name": "CPU", "type": "string", "format": "", "description": "CPU usage"},
+            {"name": "Memory", "type": "string", "format": "", "description": "Memory usage"},
+            {"name": "Window", "type": "string", "format": "", "description": "Interval of the usage"}]
+    rows = []
+    for o in items:
+        usage = o.get("usage") or {}
+        if kind == "PodMetrics":
+            cpu = sum(int(c["usage"]["cpu"].rstrip("n")) for c in o.get("containers") or [])
+            mem = sum(int(c["usage"]["memory"].rstrip("Ki")) for c in o.get("containers") or [])
+            usage = {"cpu": f"{cpu}n", "memory": f"{mem}Ki"}
+        meta = {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": o["metadata"]}
+        rows.append({"cells": [o["metadata"]["name"], usage.get("cpu", ""), usage.get("memory", ""), o.get("window")],
+                     "object": meta})
+    return {"kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": {}, "columnDefinitions": cols, "rows": rows}

@@ -47,14 +47,15 @@ def make_app(source, allowed_names: list[str], authenticate: bool = True) -> web
 
     @web.middleware
     async def front_proxy(request: web.Request, handler):
-        if request.path in ("/healthz", "/livez", "/readyz") or not authenticate:
+        if request.path in ("/healthz", "/livez", "/readyz"):
             return await handler(request)
-        cn = peer_cn(request)
-        if cn not in allowed_names:
-            return _json(api.status(403, "Forbidden", f'user "{cn}" is not the apiserver\'s front proxy: ask the '
-                                    f'metrics API through the apiserver'), 403)
-        if not request.headers.get("X-Remote-User"):
-            return _json(api.status(401, "Unauthorized", "Unauthorized"), 401)
+        if authenticate:
+            cn = peer_cn(request)
+            if cn not in allowed_names:
+                return _json(api.status(403, "Forbidden", f'user "{cn}" is not the apiserver\'s front proxy: ask '
+                                        f'the metrics API through the apiserver'), 403)
+            if not request.headers.get("X-Remote-User"):
+                return _json(api.status(401, "Unauthorized", "Unauthorized"), 401)
         try:
             return await handler(request)
         except ApiError as e:
@@ -75,22 +76,27 @@ def make_app(source, allowed_names: list[str], authenticate: bool = True) -> web
     def _q(request):
         return request.query.get("labelSelector"), request.query.get("fieldSelector")
 
+    def answer(request, kind: str, items: list[dict], one: bool = False) -> web.Response:
+        if api.wants_table(request.headers.get("Accept", "")):
+            return _json(api.table(kind, items))
+        return _json(items[0]) if one else _json(api.listing(kind, items))
+
     async def nodes(request):
-        return _json(api.listing("NodeMetrics", api.select(source.node_items(time.time()), *_q(request))))
+        return answer(request, "NodeMetrics", api.select(source.node_items(time.time()), *_q(request)))
 
     async def node(request):
         name = request.match_info["name"]
         found = [o for o in source.node_items(time.time()) if o["metadata"]["name"] == name]
-        return _json(found[0]) if found else _json(api.not_found("nodes", name), 404)
+        return answer(request, "NodeMetrics", found, one=True) if found else _json(api.not_found("nodes", name), 404)
 
     async def pods(request):
         ns = request.match_info.get("namespace")
-        return _json(api.listing("PodMetrics", api.select(source.pod_items(time.time(), ns), *_q(request))))
+        return answer(request, "PodMetrics", api.select(source.pod_items(time.time(), ns), *_q(request)))
 
     async def pod(request):
         ns, name = request.match_info["namespace"], request.match_info["name"]
         found = [o for o in source.pod_items(time.time(), ns) if o["metadata"]["name"] == name]
-        return _json(found[0]) if found else _json(api.not_found("pods", name), 404)
+        return answer(request, "PodMetrics", found, one=True) if found else _json(api.not_found("pods", name), 404)
 
     for p in ("/healthz", "/livez"):
         r.add_get(p, health)
