@@ -271,7 +271,7 @@ class Aggregator:
                 doc, fresh = self.resources.get(f"{group}/{v}", (None, False))
                 rs = [{"resource": r["name"], "responseKind": {"group": group, "version": v, "kind": r.get("kind", "")},
                        "scope": "Namespaced" if r.get("namespaced") else "Cluster",
-                       "singularResource": r.get("singularName") or r["name"], "verbs": r.get("verbs") or []}
+                       "singularResource": r.get("singularName") or r.get("kind", "").lower(), "verbs": r.get("verbs") or []}
                       for r in (doc or {}).get("resources") or [] if "/" not in r.get("name", "")]
                 versions.append({"version": v, "resources": rs, "freshness": "Current" if fresh else "Stale"})
             items.append({"metadata": {"name": group}, "versions": versions})

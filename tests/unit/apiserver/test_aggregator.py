@@ -101,6 +101,8 @@ async def test_metrics_group_is_proxied_with_the_callers_identity(cluster):
     assert sent["X-Remote-User"] == "kubernetes-admin" and sent["X-Remote-Group"] == "system:masters"
     async with s.get(base + "/apis/metrics.k8s.io/v1beta1/nodes/w9") as r:
         assert r.status == 404 and (await r.json())["reason"] == "NotFound"
+    async with s.get(f"https://127.0.0.1:{mport}/apis/metrics.k8s.io/v1beta1/nodes") as r:    # around the apiserver
+        assert r.status == 403 and "front proxy" in (await r.json())["message"]
 
 
 async def test_discovery_lists_the_aggregated_group(cluster):
@@ -120,7 +122,8 @@ async def test_discovery_lists_the_aggregated_group(cluster):
         if version["freshness"] == "Current":
             break
         await __import__("asyncio").sleep(0.05)
-    assert [x["resource"] for x in version["resources"]] == ["nodes", "pods"]
+    assert [(x["resource"], x["singularResource"]) for x in version["resources"]] == [
+        ("nodes", "nodemetrics"), ("pods", "podmetrics")]                  # kubectl get podmetrics
     async with s.get(base + "/apis/apiregistration.k8s.io/v1/apiservices/v1beta1.metrics.k8s.io") as r:
         conds = (await r.json())["status"]["conditions"]
     assert conds[0]["type"] == "Available" and conds[0]["status"] == "True"
