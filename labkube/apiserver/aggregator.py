@@ -17,10 +17,7 @@ that Service's endpoints, so `metrics.k8s.io/v1beta1` reaches the metrics-server
   caller's own credentials (Authorization, Impersonate-*) are not passed on.
 - Unavailable backend (no Service, no ready endpoint, connection refused): 503 ServiceUnavailable
   naming the APIService and why, as upstream's `service unavailable`.
-- Availability: every 10 s each Service-backed APIService is asked for its group-version's
-  resource list; the answer is kept for discovery (legacy `/apis` lists the group as soon as the
-  APIService exists, aggregated discovery lists its resources, `Stale` when the last check
-  failed) and the `Available` condition in its status is kept up to date.
+- Availability and discovery: apiservice_checks.py.
 """
 from __future__ import annotations
 
@@ -37,11 +34,10 @@ from .. import jsonio
 from ..api.errors import ApiError
 from ..api.resources import resource
 from ..storage import KeyNotFound
-from . import keys
+from . import apiservice_checks, keys
 from .httputil import reply
 
 log = logging.getLogger(__name__)
-CHECK_INTERVAL = 10.0
 PREFIX = "/registry/apiservices/"
 HOP_HEADERS = {"host", "connection", "authorization", "keep-alive", "transfer-encoding", "upgrade",
                "proxy-authorization", "te", "trailer", "content-length"}
@@ -172,7 +168,7 @@ class Aggregator:
         host = f"[{addr}]" if ":" in addr else addr
         return f"https://{host}:{target}", f"{name}.{ns}.svc", self._context(spec)
 
-    def _session(self) -> aiohttp.ClientSession:
+    def client_session(self) -> aiohttp.ClientSession:
         if self.session is None:
             self.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None, connect=5))
         return self.session
@@ -181,7 +177,7 @@ class Aggregator:
         try:
             base, server_name, ctx = await self.backend(svc)
             body = await request.read() if request.can_read_body else None
-            resp = await self._session().request(
+            resp = await self.client_session().request(
                 request.method, base + request.rel_url.raw_path_qs, data=body, ssl=ctx,
                 server_hostname=server_name if ctx is not False else None,
                 headers=proxy_headers(request.headers, request.get(keys.USER)))
@@ -197,85 +193,6 @@ class Aggregator:
                 await out.write(chunk)
             await out.write_eof()
             return out
-
-    # -- availability and discovery ----------------------------------------------------------------
-
-    async def check(self, svc: dict) -> tuple[bool, str, str]:
-        """(available, reason, message) after asking the backend for its resource list."""
-        spec = svc["spec"]
-        gv = f"{spec['group']}/{spec['version']}"
-        try:
-            base, server_name, ctx = await self.backend(svc)
-            async with self._session().get(f"{base}/apis/{gv}", ssl=ctx, timeout=aiohttp.ClientTimeout(total=5),
-                                           server_hostname=server_name if ctx is not False else None,
-                                           headers={"X-Remote-User": "system:kube-aggregator",
-                                                    "X-Remote-Group": "system:masters"}) as resp:
-                text = await resp.read()
-                if resp.status != 200:
-                    raise Unavailable(f"failing or missing response from {base}/apis/{gv}: HTTP {resp.status}")
-            self.resources[gv] = (jsonio.loads(text), True)
-            return True, "Passed", "all checks passed"
-        except (Unavailable, aiohttp.ClientError, asyncio.TimeoutError, OSError, ValueError) as e:
-            old = self.resources.get(gv, (None, False))[0]
-            self.resources[gv] = (old, False)
-            reason = "ServiceNotFound" if "not found" in str(e) else \
-                "MissingEndpoints" if "endpoint" in str(e) else "FailedDiscoveryCheck"
-            return False, reason, str(e) if isinstance(e, (Unavailable, ValueError)) else connection_error(e)
-
-    async def _set_condition(self, svc: dict, available: bool, reason: str, message: str) -> None:
-        conds = (svc.get("status") or {}).get("conditions") or []
-        cur = next((c for c in conds if c.get("type") == "Available"), {})
-        status = "True" if available else "False"
-        if cur.get("status") == status and cur.get("reason") == reason and cur.get("message") == message:
-            return
-        now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-        cond = {"type": "Available", "status": status, "reason": reason, "message": message,
-                "lastTransitionTime": now if cur.get("status") != status else cur.get("lastTransitionTime", now)}
-
-        def mutate(obj: dict) -> dict:
-            st = obj.setdefault("status", {})
-            st["conditions"] = [c for c in st.get("conditions") or [] if c.get("type") != "Available"] + [cond]
-            return obj
-        try:
-            await self.reg.guaranteed_update(resource("apiservices"), None, svc["metadata"]["name"], mutate,
-                                             sub="status")
-        except ApiError as e:
-            log.debug("APIService %s status not written: %s", svc["metadata"]["name"], e)
-
-    async def check_forever(self) -> None:
-        while True:
-            try:
-                await self.refresh()
-                for svcs in list(self.by_group.values()):
-                    for svc in svcs:
-                        await self._set_condition(svc, *await self.check(svc))
-            except Exception:                                       # noqa: BLE001 - checked again
-                log.exception("APIService availability check failed")
-            await asyncio.sleep(CHECK_INTERVAL)
-
-    def legacy_groups(self) -> list[dict]:
-        """APIGroup entries for /apis, one per aggregated group."""
-        out = []
-        for group, svcs in self.by_group.items():
-            vs = [{"groupVersion": f"{group}/{s['spec']['version']}", "version": s["spec"]["version"]} for s in svcs]
-            out.append({"name": group, "versions": vs, "preferredVersion": vs[0]})
-        return out
-
-    def aggregated_items(self) -> list[dict]:
-        """APIGroupDiscovery entries (apidiscovery.k8s.io/v2) from the backends' last answers."""
-        items = []
-        for group, svcs in self.by_group.items():
-            versions = []
-            for s in svcs:
-                v = s["spec"]["version"]
-                doc, fresh = self.resources.get(f"{group}/{v}", (None, False))
-                rs = [{"resource": r["name"], "responseKind": {"group": group, "version": v, "kind": r.get("kind", "")},
-                       "scope": "Namespaced" if r.get("namespaced") else "Cluster",
-                       "singularResource": r.get("singularName") or r.get("kind", "").lower(), "verbs": r.get("verbs") or []}
-                      for r in (doc or {}).get("resources") or [] if "/" not in r.get("name", "")]
-                versions.append({"version": v, "resources": rs, "freshness": "Current" if fresh else "Stale"})
-            items.append({"metadata": {"name": group}, "versions": versions})
-        return items
 
 
 AGGREGATOR = web.AppKey("aggregator", Aggregator)
@@ -298,7 +215,7 @@ async def middleware(request: web.Request, handler):
     if parts[0] not in agg.by_group:
         return await handler(request)
     if len(parts) == 1 or not parts[1]:
-        entry = next(g for g in agg.legacy_groups() if g["name"] == parts[0])
+        entry = next(g for g in apiservice_checks.legacy_groups(agg) if g["name"] == parts[0])
         return reply({"kind": "APIGroup", "apiVersion": "v1", **entry})
     svc = agg.find(parts[0], parts[1])
     if svc is None:
@@ -309,7 +226,7 @@ async def middleware(request: web.Request, handler):
 async def start(app: web.Application, reg, client_cert: str | None, client_key: str | None) -> None:
     agg = app[AGGREGATOR] = Aggregator(reg, client_cert, client_key)
     await agg.refresh()
-    agg.task = asyncio.create_task(agg.check_forever())
+    agg.task = asyncio.create_task(apiservice_checks.check_forever(agg))
 
 
 async def stop(app: web.Application) -> None:
@@ -324,9 +241,9 @@ async def stop(app: web.Application) -> None:
 
 def legacy_groups(app: web.Application) -> list[dict]:
     agg = app.get(AGGREGATOR)
-    return agg.legacy_groups() if agg is not None else []
+    return apiservice_checks.legacy_groups(agg) if agg is not None else []
 
 
 def aggregated_items(app: web.Application) -> list[dict]:
     agg = app.get(AGGREGATOR)
-    return agg.aggregated_items() if agg is not None else []
+    return apiservice_checks.aggregated_items(agg) if agg is not None else []

@@ -1,6 +1,7 @@
 """API aggregation: an APIService naming a Service makes the apiserver proxy its group to the
 Service's endpoints over TLS, with the caller's identity in front-proxy headers; discovery lists
 the group; a backend that cannot be reached answers 503 ServiceUnavailable naming it."""
+import asyncio
 import base64
 import ssl
 
@@ -10,7 +11,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from apiserver_pki import make_pki
 
-from labkube.apiserver import aggregator
+from labkube.apiserver import aggregator, apiservice_checks
 from labkube.apiserver.app import make_app
 from labkube.apiserver.config import ApiserverConfig
 from labkube.apiserver.tls import server_context
@@ -33,7 +34,7 @@ class Source:
 
 @pytest.fixture
 async def cluster(tmp_path, monkeypatch):
-    monkeypatch.setattr(aggregator, "CHECK_INTERVAL", 0.05)
+    monkeypatch.setattr(apiservice_checks, "CHECK_INTERVAL", 0.05)
     make_pki(tmp_path, {"apiserver": ("kube-apiserver", [], True),
                         "metrics": ("metrics-server", [], True, ["metrics-server.kube-system.svc"]),
                         "proxy-client": ("kube-apiserver-kubelet-client", ["system:masters"], False),
@@ -42,7 +43,7 @@ async def cluster(tmp_path, monkeypatch):
 
     @web.middleware
     async def record(request, handler):
-        seen.append(dict(request.headers))
+        seen.append((request.path, dict(request.headers)))
         return await handler(request)
 
     backend = metrics_app(Source(), ["kube-apiserver-kubelet-client"])
@@ -97,7 +98,7 @@ async def test_metrics_group_is_proxied_with_the_callers_identity(cluster):
         assert r.status == 200, await r.text()
         body = await r.json()
     assert body["kind"] == "NodeMetricsList" and body["items"][0]["usage"]["cpu"] == "250000000n"
-    sent = seen[-1]
+    [sent] = [h for path, h in seen if path.endswith("/nodes")]
     assert sent["X-Remote-User"] == "kubernetes-admin" and sent["X-Remote-Group"] == "system:masters"
     async with s.get(base + "/apis/metrics.k8s.io/v1beta1/nodes/w9") as r:
         assert r.status == 404 and (await r.json())["reason"] == "NotFound"
@@ -121,11 +122,15 @@ async def test_discovery_lists_the_aggregated_group(cluster):
         version = items["metrics.k8s.io"]["versions"][0]
         if version["freshness"] == "Current":
             break
-        await __import__("asyncio").sleep(0.05)
+        await asyncio.sleep(0.05)
     assert [(x["resource"], x["singularResource"]) for x in version["resources"]] == [
         ("nodes", "nodemetrics"), ("pods", "podmetrics")]                  # kubectl get podmetrics
-    async with s.get(base + "/apis/apiregistration.k8s.io/v1/apiservices/v1beta1.metrics.k8s.io") as r:
-        conds = (await r.json())["status"]["conditions"]
+    for _ in range(100):                       # and writes the Available condition just after
+        async with s.get(base + "/apis/apiregistration.k8s.io/v1/apiservices/v1beta1.metrics.k8s.io") as r:
+            conds = ((await r.json()).get("status") or {}).get("conditions")
+        if conds:
+            break
+        await asyncio.sleep(0.05)
     assert conds[0]["type"] == "Available" and conds[0]["status"] == "True"
 
 
