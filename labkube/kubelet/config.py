@@ -42,9 +42,10 @@ class KubeletConfig:
     max_pods: int = 110
     # registry domain -> where to pull it from instead, e.g. {"docker.io": "10.200.0.10:5000"}
     registry_mirrors: dict = field(default_factory=dict)
-    # what /metrics/resource reports as the node's usage (resourcemetrics.py): "pods" (the sum of
-    # the node's pod cgroups) or "host" (/proc/stat and /proc/meminfo: the whole kernel's)
-    node_metrics: str = "pods"
+    # what /metrics/resource reports as the node's usage (resourcemetrics.py): "processes" (every
+    # process of the node's PID namespace), "pods" (the sum of its pod cgroups) or "host"
+    # (/proc/stat and /proc/meminfo: the whole kernel's)
+    node_metrics: str = "processes"
 
     @property
     def pods_dir(self) -> str:
@@ -77,8 +78,8 @@ def parse_config(doc, path: str = "kubelet config") -> KubeletConfig:
     for key, val in doc.items():
         if key not in _TYPES and val is not None and not isinstance(val, str):
             raise _fail(path, key, "must be a string")
-    if doc.get("node_metrics") not in (None, "pods", "host"):
-        raise _fail(path, "node_metrics", f"{doc['node_metrics']!r} is not one of pods, host")
+    if doc.get("node_metrics") not in (None, "processes", "pods", "host"):
+        raise _fail(path, "node_metrics", f"{doc['node_metrics']!r} is not one of processes, pods, host")
     try:
         ipaddress.ip_address(doc["node_ip"])
     except ValueError:

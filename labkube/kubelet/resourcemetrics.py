@@ -6,14 +6,18 @@ and `pod_memory_working_set_bytes` (pod, namespace), and `node_cpu_usage_seconds
 `node_memory_working_set_bytes`, each with the millisecond timestamp of its reading.
 
 Figures come from the cgroups crun puts containers in (runtime/cgroups.py: v1 cpuacct and memory,
-or v2): a container's own cgroup, a pod's parent cgroup `/labkube-<node>/pod<uid>`. The node:
-netns nodes share the host's kernel, so /proc/stat and /proc/meminfo count the whole machine (every
-node and everything else on it) and would show the same on every node. By default
-(`node_metrics: pods`) the node's usage is therefore the sum of its pods, the cgroup
-`/labkube-<node>` (the kubelet and other node daemons are not in it); `node_metrics: host` reports
-/proc/stat (user+nice+system+irq+softirq+steal) and /proc/meminfo (MemTotal - MemAvailable),
-right on a machine of its own such as a Vagrant VM. Without cgroups (the fake runtime, or crun with
-its cgroup manager disabled) only what can be read is reported.
+or v2): a container's own cgroup, a pod's parent cgroup `/labkube-<node>/pod<uid>`. The node
+(`node_metrics` in the kubelet config): netns nodes share the host's kernel, so /proc/stat and
+/proc/meminfo count the whole machine (every node and everything else on it) and would show the
+same on every node. The default, `processes`, counts what runs in the node's own PID namespace
+(its /proc): the node's services (on a master the control plane) and its containers, CPU as the
+processes' user+system time plus what their exited children used (cutime+cstime, kept by the
+parent that reaped them, so the counter only grows), memory as the sum of their resident sets
+(pages shared between processes count more than once). `pods` is the sum of the node's pods
+(the cgroup `/labkube-<node>`, 0 on a node without pods); `host` reports /proc/stat
+(user+nice+system+irq+softirq+steal) and /proc/meminfo (MemTotal - MemAvailable), right on a
+machine of its own such as a Vagrant VM. Without cgroups (the fake runtime, or crun with its
+cgroup manager disabled) containers and pods are not reported.
 """
 from __future__ import annotations
 
@@ -24,7 +28,8 @@ from labkube.metrics.prometheus import Family, Sample, render
 
 from .runtime import cgroups
 
-USER_HZ = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+USER_HZ = os.sysconf("SC_CLK_TCK")
+PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 
 
 def host_cpu_seconds(stat_text: str) -> float:
@@ -46,6 +51,27 @@ def host_memory_working_set(meminfo_text: str) -> int:
         if rest.split():
             kb[k] = int(rest.split()[0])
     return (kb["MemTotal"] - kb.get("MemAvailable", kb.get("MemFree", 0))) * 1024
+
+
+def process_times(stat_text: str) -> tuple[int, int]:
+    """(utime + stime + cutime + cstime clock ticks, resident pages) from a /proc/<pid>/stat line."""
+    fields = stat_text[stat_text.rindex(")") + 2:].split()       # after "pid (comm) ": field 3 is fields[0]
+    return sum(int(f) for f in fields[11:15]), int(fields[21])
+
+
+def processes_usage(proc: str = "/proc") -> tuple[float, int]:
+    """(CPU seconds, resident bytes) of every process in this PID namespace's /proc."""
+    ticks = pages = 0
+    for name in os.listdir(proc):
+        if not name.isdigit():
+            continue
+        try:
+            with open(os.path.join(proc, name, "stat")) as f:
+                t, rss = process_times(f.read())
+        except (OSError, ValueError, IndexError):                  # gone meanwhile
+            continue
+        ticks, pages = ticks + t, pages + rss
+    return ticks / USER_HZ, pages * PAGE_SIZE
 
 
 def _host_usage() -> tuple[float, int] | None:
@@ -75,10 +101,10 @@ def running_containers(kl) -> list[tuple[dict, str, str, float]]:
     return out
 
 
-def collect(kl, read=None, host=None, now=time.time) -> list[Family]:
+def collect(kl, read=None, host=None, processes=None, now=time.time) -> list[Family]:
     """The metric families of this node now (read(path) -> (cpu s, bytes) | None, default
-    cgroups.usage; host() -> the same for the whole kernel)."""
-    read, host = read or cgroups.usage, host or _host_usage
+    cgroups.usage; host() and processes() -> the same for the kernel and the PID namespace)."""
+    read, host, processes = read or cgroups.usage, host or _host_usage, processes or processes_usage
     node_cpu = Family("node_cpu_usage_seconds_total", "Cumulative cpu time consumed by the node in core-seconds",
                       "counter")
     node_mem = Family("node_memory_working_set_bytes", "Current working set of the node in bytes", "gauge")
@@ -110,6 +136,8 @@ def collect(kl, read=None, host=None, now=time.time) -> list[Family]:
             p_mem.samples.append(Sample(p_mem.name, labels, u[1], ts))
     if kl.cfg.node_metrics == "host":
         node = host()
+    elif kl.cfg.node_metrics == "processes":
+        node = processes()
     elif getattr(kl.runtime, "use_cgroups", False):
         node = read(f"/labkube-{kl.cfg.node_name}") or (0.0, 0)       # no pod yet: the node's cgroup is not made
     else:

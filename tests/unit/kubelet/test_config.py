@@ -29,6 +29,7 @@ def test_contract_example_loads(tmp_path):
     assert cfg.node_name == "w1-k8s" and cfg.port == 10250
     assert cfg.node_labels == {"node-role.kubernetes.io/control-plane": ""}
     assert cfg.max_pods == 110
+    assert cfg.node_metrics == "processes"
 
 
 @pytest.mark.parametrize("change,key", [

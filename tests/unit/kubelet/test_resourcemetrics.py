@@ -50,6 +50,21 @@ def test_host_figures_from_proc():
     assert resourcemetrics.host_memory_working_set(meminfo) == 1500 * 1024
 
 
+STAT = "{pid} ({comm}) S 1 1 1 0 -1 4194560 100 0 0 0 {utime} {stime} {cutime} {cstime} 20 0 1 0 10 8192 {rss} 0\n"
+
+
+def test_processes_of_the_node_pid_namespace(tmp_path):
+    procs = {"1": ("labnode supervisor", 10, 5, 300, 200, 100),      # its reaped children's time counts
+             "42": ("python) -m (x", 7, 3, 0, 0, 50),                 # a name with spaces and parentheses
+             "77": ("sh", 0, 0, 0, 0, 0)}
+    for pid, (comm, utime, stime, cutime, cstime, rss) in procs.items():
+        write(tmp_path, {f"{pid}/stat": STAT.format(pid=pid, comm=comm, utime=utime, stime=stime, cutime=cutime,
+                                                     cstime=cstime, rss=rss)})
+    write(tmp_path, {"self/stat": "ignored", "meminfo": "MemTotal: 1 kB\n", "99/status": "no stat: exited"})
+    cpu, mem = resourcemetrics.processes_usage(str(tmp_path))
+    assert cpu == 525 / resourcemetrics.USER_HZ and mem == 150 * resourcemetrics.PAGE_SIZE
+
+
 def fake_kubelet(node_metrics="pods", use_cgroups=True):
     def worker(ns, name, uid, containers):
         recs = {c: [SimpleNamespace(state=state, id=f"{name}-{c}", started_at=100.0)] for c, state in containers.items()}
@@ -87,11 +102,13 @@ def test_collect_reports_running_containers_pods_and_the_node():
     ("pods", True, (10.0, 1000)),
     ("host", True, (77.0, 7)),
     ("host", False, (77.0, 7)),
+    ("processes", True, (55.0, 5)),
+    ("processes", False, (55.0, 5)),
     ("pods", False, None),
 ])
 def test_node_figures_follow_node_metrics(node_metrics, use_cgroups, want):
     fams = resourcemetrics.collect(fake_kubelet(node_metrics, use_cgroups), read=READINGS.get,
-                                   host=lambda: (77.0, 7), now=lambda: 1.0)
+                                   host=lambda: (77.0, 7), processes=lambda: (55.0, 5), now=lambda: 1.0)
     got = values(fams)
     node = (got.get(("node_cpu_usage_seconds_total", ())), got.get(("node_memory_working_set_bytes", ())))
     assert node == (want if want else (None, None))
