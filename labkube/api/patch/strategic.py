@@ -11,6 +11,12 @@ import copy
 
 from .jsonpatch import PatchError
 
+try:
+    import orjson
+    from ..memo import _STRICT
+except ImportError:  # pragma: no cover - orjson is a dependency
+    orjson = None
+
 MERGE_KEYS = {
     "containers": "name", "initContainers": "name", "ephemeralContainers": "name",
     "env": "name", "volumes": "name", "imagePullSecrets": "name", "volumeMounts": "mountPath",
@@ -32,14 +38,27 @@ def _merge_key(field: str, *lists) -> str | None:
 
 
 def _clean(value):
-    """A patch value inserted where nothing existed: drop nulls and directives."""
+    """A patch value inserted where nothing existed: drop nulls and directives (a fresh copy)."""
+    if orjson is not None and type(value) in (dict, list):
+        # most such values (a status's containerStatuses, a new condition) hold neither: then a
+        # C-level JSON round trip is the copy, instead of the walk below over every nested value
+        try:
+            text = orjson.dumps(value, option=_STRICT)
+        except TypeError:
+            text = None
+        if text is not None and b"null" not in text and b'"$' not in text:
+            return orjson.loads(text)
+    return _clean_walk(value)
+
+
+def _clean_walk(value):
     if isinstance(value, dict):
         if value.get("$patch") == "delete":
             return None
-        return {k: _clean(v) for k, v in value.items()
+        return {k: _clean_walk(v) for k, v in value.items()
                 if v is not None and not k.startswith("$")}
     if isinstance(value, list):
-        return [_clean(v) for v in value if not (isinstance(v, dict) and v.get("$patch") in ("delete", "replace") and len(v) == 1)]
+        return [_clean_walk(v) for v in value if not (isinstance(v, dict) and v.get("$patch") in ("delete", "replace") and len(v) == 1)]
     return value
 
 

@@ -66,3 +66,26 @@ def test_bad_patches(ctype, patch, code):
     with pytest.raises(ApiError) as e:
         apply_patch(ctype, BASE, patch)
     assert e.value.code == code
+
+
+@pytest.mark.parametrize("case, value", [
+    ("plain status", {"containerStatuses": [{"name": "c", "ready": True, "restartCount": 0,
+                                            "state": {"running": {"startedAt": "2026-12-02T01:00:00Z"}}}]}),
+    ("nulls dropped at any depth", {"a": None, "b": [{"c": None, "d": 1}], "e": {"f": {"g": None}}}),
+    ("directives dropped", {"$setElementOrder/containers": [{"name": "a"}], "x": {"$retainKeys": ["y"], "y": 1}}),
+    ("deleted and replace-only items dropped", [{"name": "a"}, {"$patch": "delete"}, {"$patch": "replace"}]),
+    ("a nested $patch: delete becomes None", {"x": {"$patch": "delete", "k": 1}}),
+    ("the word null inside a string", {"message": "returned null", "cost": "$5"}),
+    ("integers beyond 64 bits", {"n": 2 ** 70, "m": [2 ** 64]}),
+    ("floats, unicode, empty containers", {"f": 1.5e-7, "u": "ünï", "l": [], "d": {}}),
+    ("a list of scalars", [1, "two", 3.0, True]),
+])
+def test_strategic_clean_matches_the_walk_and_copies(case, value):
+    from labkube.api.patch import strategic
+    import copy
+    before = copy.deepcopy(value)
+    got = strategic._clean(value)
+    assert got == strategic._clean_walk(before), case
+    assert value == before, case                   # the patch itself is left alone
+    if isinstance(got, (dict, list)) and got:
+        assert got is not value, case              # a copy: later steps may mutate it
