@@ -188,7 +188,7 @@ class FakeApi(FakeWatches):
         self._emit(r.name, "MODIFIED", out)
         return copy.deepcopy(out)
 
-    async def patch(self, res, name, patch, namespace=None, patch_type="merge", subresource=None):
+    async def patch(self, res, name, patch, namespace=None, patch_type="merge", subresource=None, reply=True):
         r = as_resource(res)
         cur = copy.deepcopy(self._get(r, name, namespace))
         try:     # the apiserver's own patch code, so the fake patches as the server does
@@ -197,7 +197,8 @@ class FakeApi(FakeWatches):
             raise status_error(e.code, e.reason, e.message) from e
         # a resourceVersion inside a merge patch is a precondition, as on the real apiserver
         want_rv = ((patch.get("metadata") or {}).get("resourceVersion") if isinstance(patch, dict) else None)
-        return await self.replace(r, name, new, namespace, subresource, _check_rv=bool(want_rv))
+        out = await self.replace(r, name, new, namespace, subresource, _check_rv=bool(want_rv))
+        return out if reply else None
 
     async def delete(self, res, name, namespace=None, grace_period_seconds=None,
                      propagation_policy=None, preconditions=None):

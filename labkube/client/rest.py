@@ -123,9 +123,10 @@ class Client:
 
     async def request(self, method: str, path: str, *, query: dict | None = None, body: Any = None,
                       content_type: str = "application/json", raw: bool = False,
-                      timeout: float | None = None, limited: bool = True) -> Any:
+                      timeout: float | None = None, limited: bool = True, reply: bool = True) -> Any:
         """One request; returns parsed JSON (or text when raw); raises ApiError on >= 400.
         limited=False: not counted against max_in_flight (long-lived streams such as followed logs).
+        reply=False: the caller does not read the reply; None is returned without decoding it.
         Sent through the lean connection pool of `http.py`, not aiohttp (its per-request work
         was as much CPU as the request's TLS and JSON)."""
         pool = self._pool if self._pool is not None else self._ensure_pool()
@@ -141,6 +142,8 @@ class Client:
                 status, payload = await pool.request(method, path, data, content_type)
         if status >= 400:
             raise ApiError.from_body(status, payload)
+        if not reply:
+            return None
         if raw:
             return payload.decode("utf-8", "replace")
         if not payload:
@@ -180,10 +183,12 @@ class Client:
         return await self.request("PUT", r.path(ns, name, subresource), body=obj)
 
     async def patch(self, res, name: str, patch, namespace: str | None = None,
-                    patch_type: str = "merge", subresource: str | None = None) -> dict:
+                    patch_type: str = "merge", subresource: str | None = None, reply: bool = True) -> dict | None:
+        """The patched object; None with reply=False (a caller that does not read it, such as a
+        kubelet posting pod status, saves decoding the whole object)."""
         r = as_resource(res)
         return await self.request("PATCH", r.path(namespace, name, subresource), body=patch,
-                                  content_type=PATCH_TYPES[patch_type])
+                                  content_type=PATCH_TYPES[patch_type], reply=reply)
 
     async def delete(self, res, name: str, namespace: str | None = None,
                      grace_period_seconds: int | None = None, propagation_policy: str | None = None,

@@ -75,8 +75,12 @@ class HollowPods:
         self.informer.add_handlers(self._on_pod, lambda old, new: self._on_pod(new), self._on_delete)
 
     def _on_pod(self, pod: dict) -> None:
+        """Queue a pod of these nodes, unless its Running status was sent and it is not being
+        deleted (the echo of that status, or a later status write: nothing for a sync to do)."""
         if (pod.get("spec") or {}).get("nodeName") in self.nodes:
             md = pod["metadata"]
+            if md.get("uid") in self._reported and not md.get("deletionTimestamp"):
+                return
             self.queue.add(f"{md['namespace']}/{md['name']}")
 
     def _on_delete(self, pod: dict) -> None:
@@ -130,7 +134,7 @@ class HollowPods:
         status = running_status(pod, node.cfg.node_ip, node.pod_ip())
         try:
             await self.client.patch("pods", md["name"], {"status": status}, namespace=md["namespace"],
-                                    subresource="status")
+                                    subresource="status", reply=False)
         except Exception as e:  # noqa: BLE001
             if getattr(e, "code", None) != 404:
                 raise

@@ -165,6 +165,20 @@ async def test_verbs_and_errors(server):
     assert seen[8][3]["gracePeriodSeconds"] == 1
 
 
+async def test_a_patch_without_reply_returns_none_and_still_raises(server):
+    kc, seen = server
+    async with Client(KubeConfig.load(kc)) as c:
+        assert await c.patch("pods", "x", {"status": {}}, namespace="default", subresource="status") == \
+            {"kind": "Pod", "metadata": {"name": "x"}}
+        assert await c.patch("pods", "x", {"status": {}}, namespace="default", subresource="status",
+                             reply=False) is None
+        with pytest.raises(ApiError) as ei:
+            await c.patch("pods", "missing", {"status": {}}, namespace="default", reply=False)
+        assert ei.value.code == 404
+    assert [s[:2] for s in seen] == [("PATCH", "/api/v1/namespaces/default/pods/x/status")] * 2 + [
+        ("PATCH", "/api/v1/namespaces/default/pods/missing")]
+
+
 async def test_watch_stream_and_expired(server):
     kc, _ = server
     async with Client(KubeConfig.load(kc)) as c:

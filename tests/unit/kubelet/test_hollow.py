@@ -80,6 +80,27 @@ def test_the_informer_view_gives_the_same_running_status(change):
     assert "env" not in view["spec"]["containers"][0]
 
 
+QUEUE_CASES = [  # (what, pod of node "h1" after its Running status was sent or not, queued)
+    ("bound, status not sent yet", {"nodeName": "h1"}, False, None, True),
+    ("another node's pod", {"nodeName": "h2"}, False, None, False),
+    ("the echo of its Running status", {"nodeName": "h1"}, True, None, False),
+    ("being deleted after it ran", {"nodeName": "h1"}, True, "2026-01-01T00:00:00Z", True),
+]
+
+
+@pytest.mark.parametrize("what,spec,sent,deleting,queued", QUEUE_CASES, ids=[c[0] for c in QUEUE_CASES])
+def test_which_pod_events_queue_a_sync(what, spec, sent, deleting, queued):
+    from labkube.kubelet.hollow.pods import HollowPods
+    pods = HollowPods(client=None, nodes={"h1": object()})
+    md = {"name": "p", "namespace": "default", "uid": "u-1"}
+    if deleting:
+        md["deletionTimestamp"] = deleting
+    if sent:
+        pods._reported.add("u-1")
+    pods._on_pod({"metadata": md, "spec": spec, "status": {"phase": "Running" if sent else "Pending"}})
+    assert (pods.queue.get_nowait() == "default/p") is queued
+
+
 def test_bad_kubeconfig_exits_2(tmp_path, capsys):
     assert hollow_main(["--kubeconfig", str(tmp_path / "nope"), "--nodes", "2"]) == 2
     assert "kubeconfig" in capsys.readouterr().err
