@@ -2,7 +2,8 @@
 latest scrapes, and the usage computed from them as metrics-server does it: CPU is a rate,
 (cpu seconds now - cpu seconds before) / (time now - time before), reported in nanocores over
 that window; memory is the last working set. A counter that went backwards or a container whose
-start time changed (a restart) starts over, so its rate waits for the next scrape. Only the
+start time changed (a restart) starts over, so its rate waits for the next scrape; a container
+seen once is measured from its start time (metrics-server's first point for new containers). Only the
 latest window is kept: each scrape replaces what a node reported before, and a node or
 container missing from a scrape is forgotten.
 """
@@ -37,6 +38,14 @@ def usage(prev: Point | None, last: Point) -> Usage | None:
     window = last.timestamp - prev.timestamp
     rate = (last.cpu_seconds - prev.cpu_seconds) / window
     return Usage(last.timestamp, window, int(round(rate * 1e9)), last.memory_bytes)
+
+
+def first_usage(last: Point) -> Usage | None:
+    """A container's usage from its only reading, counting from its start (its CPU counter began
+    at zero then), as metrics-server does for new containers; None without a start time."""
+    if last.start_time <= 0 or last.timestamp <= last.start_time:
+        return None
+    return usage(Point(last.start_time, 0.0, 0, last.start_time), last)
 
 
 @dataclass
@@ -92,7 +101,7 @@ class MetricsStore:
         out: dict[tuple[str, str], dict[str, Usage]] = {}
         incomplete = set()
         for (ns, pod, c), pair in self._containers.items():
-            u = usage(pair.prev, pair.last)
+            u = usage(pair.prev, pair.last) if pair.prev is not None else first_usage(pair.last)
             if u is None:
                 incomplete.add((ns, pod))
             else:

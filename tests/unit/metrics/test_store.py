@@ -1,7 +1,7 @@
 """CPU rates from two scrapes, memory from the last, and what is forgotten (metrics-server's storage)."""
 import pytest
 
-from labkube.metrics.store import MetricsStore, NodeScrape, Point, Usage, usage
+from labkube.metrics.store import MetricsStore, NodeScrape, Point, Usage, first_usage, usage
 
 
 @pytest.mark.parametrize("prev, last, want", [
@@ -15,6 +15,21 @@ from labkube.metrics.store import MetricsStore, NodeScrape, Point, Usage, usage
 ])
 def test_usage_between_two_readings(prev, last, want):
     assert usage(prev, last) == want
+
+
+@pytest.mark.parametrize("last, want", [
+    (Point(110.0, 5.0, 7, start_time=100.0), Usage(110.0, 10.0, 500_000_000, 7)),
+    (Point(110.0, 5.0, 7, start_time=0.0), None),          # start unknown (adopted container)
+    (Point(110.0, 5.0, 7, start_time=120.0), None),        # clocks disagree
+])
+def test_first_usage_counts_from_the_container_start(last, want):
+    assert first_usage(last) == want
+
+
+def test_a_new_container_is_measured_from_its_start():
+    st = MetricsStore()
+    st.store({"w1": NodeScrape(None, {("d", "p", "c"): Point(20.0, 3.0, 10, start_time=10.0)})})
+    assert st.pods()[("d", "p")]["c"] == Usage(20.0, 10.0, 300_000_000, 10)
 
 
 def scrape(t, node_cpu, containers):
