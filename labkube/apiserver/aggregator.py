@@ -170,7 +170,9 @@ class Aggregator:
 
     def client_session(self) -> aiohttp.ClientSession:
         if self.session is None:
-            self.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None, connect=5))
+            # bodies pass through as the backend encoded them (with their Content-Encoding)
+            self.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None, connect=5),
+                                                 auto_decompress=False)
         return self.session
 
     async def proxy(self, request: web.Request, svc: dict) -> web.StreamResponse:
