@@ -13,6 +13,7 @@ podautoscaler controller does it for a CPU utilization target:
   hpa` shows as `cpu: 87%/50%`), lastScaleTime, observedGeneration, and the autoscaling/v2 fields
   currentMetrics and conditions AbleToScale, ScalingActive, ScalingLimited (upstream keeps the
   last two in annotations of v1 objects; this cluster serves only v1 and keeps them in status);
+- an HPA without targetCPUUtilizationPercentage aims at 80 % (upstream's v1 conversion default);
 - without metrics (no metrics API, metrics-server down, pods without CPU requests) the count only
   follows min/max, with a FailedGetResourceMetric warning and ScalingActive False, and `kubectl
   get hpa` shows `cpu: <unknown>/50%`. A target scaled to 0 is left alone (ScalingActive False,
@@ -33,6 +34,7 @@ TARGETS = {("apps", "Deployment"): "deployments", ("apps", "ReplicaSet"): "repli
            ("apps", "StatefulSet"): "statefulsets"}
 RESYNC = 15.0
 DOWNSCALE_STABILIZATION = 300.0
+DEFAULT_CPU_TARGET = 80
 METRICS_PATH = "/apis/metrics.k8s.io/v1beta1/namespaces/{ns}/pods"
 
 
@@ -148,14 +150,13 @@ class HorizontalPodAutoscalerController(Controller):
         low, high = spec.get("minReplicas", 1), spec.get("maxReplicas", 1)
         conds = condition(conds, "AbleToScale", True, "SucceededGetScale", "the HPA controller was able to get "
                           "the target's current scale", now)
-        target_cpu = spec.get("targetCPUUtilizationPercentage")
+        # an autoscaling/v1 HPA without a target aims at 80 % (upstream's conversion default)
+        target_cpu = spec.get("targetCPUUtilizationPercentage") or DEFAULT_CPU_TARGET
         reason, utilization = "", None
         if current == 0:
             desired = 0
             conds = condition(conds, "ScalingActive", False, "ScalingDisabled",
                               "scaling is disabled since the replica count of the target is zero", now)
-        elif target_cpu is None:
-            desired, reason = desired_replicas(current, low, high)
         else:
             try:
                 calc = await self.calculate(ns, target, current, target_cpu)

@@ -208,3 +208,16 @@ def test_pod_infos_skip_deleted_and_finished_pods_and_sum_requests():
                         {"usage": {"cpu": "150000000n"}}, {"usage": {"cpu": "20m"}}]}]}))
     assert [(p.name, p.request_milli, p.ready, p.usage_milli) for p in got] == [
         ("a", 350, True, 170), ("d", 350, True, None)]
+
+
+async def test_without_a_cpu_target_it_aims_at_80_percent():
+    h = Harness(HorizontalPodAutoscalerController)
+    await h.api.create("deployments", deploy(replicas=2))
+    body = hpa(low=1, high=10)
+    del body["spec"]["targetCPUUtilizationPercentage"]
+    await h.api.create("horizontalpodautoscalers", body)
+    await web_pods(h, 2)
+    serve_metrics(h.api, {"web-0": "120m", "web-1": "120m"})          # 120 % / 80 % = 1.5 x 2
+    await h.start()
+    await h.run()
+    assert (await h.api.get("deployments", "web", "default"))["spec"]["replicas"] == 3
