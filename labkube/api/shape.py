@@ -192,8 +192,8 @@ WELL_TYPED_SPECS: dict[str, JsonMemo] = {}
 MEMO_KINDS = frozenset({"pods", "deployments", "replicasets", "statefulsets", "daemonsets", "jobs", "cronjobs"})
 
 
-def _valid_object(resource_name: str, obj: dict, schema: dict) -> bool:
-    """_valid(obj, schema), the spec looked up by its JSON text first."""
+def _valid_object(resource_name: str, obj: dict, schema: dict, spec_kept: bool = False) -> bool:
+    """_valid(obj, schema), the spec looked up by its JSON text first (not at all when spec_kept)."""
     spec, spec_schema = obj.get("spec"), schema.get("spec")
     if type(spec) is not dict or type(spec_schema) is not dict or resource_name not in MEMO_KINDS:
         return _valid(obj, schema)
@@ -201,6 +201,8 @@ def _valid_object(resource_name: str, obj: dict, schema: dict) -> bool:
         sub = schema.get(k)
         if k != "spec" and sub is not None and item is not None and not _valid(item, sub):
             return False
+    if spec_kept:
+        return True
     memo = WELL_TYPED_SPECS.get(resource_name)
     if memo is None:
         memo = WELL_TYPED_SPECS[resource_name] = JsonMemo()
@@ -213,11 +215,12 @@ def _valid_object(resource_name: str, obj: dict, schema: dict) -> bool:
     return True
 
 
-def shape_error(resource_name: str, obj) -> str | None:
-    """A decoder-style message for the first wrongly typed field of obj, or None."""
+def shape_error(resource_name: str, obj, spec_kept: bool = False) -> str | None:
+    """A decoder-style message for the first wrongly typed field of obj, or None. spec_kept: obj's
+    spec is the stored object's, as stored (well typed: every write path checked it or built it)."""
     if not isinstance(obj, dict):
         return f"json: cannot unmarshal {_kind(obj)} into Go value of type object"
     schema = _schema(resource_name, "spec" in obj)
-    if _valid_object(resource_name, obj, schema):
+    if _valid_object(resource_name, obj, schema, spec_kept):
         return None
     return check(obj, schema, "")

@@ -71,6 +71,10 @@ def _spec_changed(res: Resource, new: dict, old: dict) -> bool:
 
 # server-side subresources whose mutation is trusted as a whole (binding sets spec.nodeName)
 INTERNAL = ("binding", "finalize", "ephemeralcontainers")   # their handlers build the whole object
+# of those, the ones whose handler changes only fields it checked itself (binding: spec.nodeName and the
+# PodScheduled condition): stored without a shape check or validation of the rest, as upstream's
+# BindingREST updates the pod in storage directly (the pod was validated when it was created)
+TRUSTED = ("binding",)
 
 
 def prepare_update(res: Resource, new: dict, old: dict, subresource: str | None = None) -> dict:

@@ -62,12 +62,21 @@ def register(resource_name: str, create=None, update=None) -> None:
         _UPDATE[resource_name] = update
 
 
-def validate(res: Resource, obj: dict, old: dict | None = None) -> list[FieldError]:
+# kinds whose own create and update rules read only the spec
+_SPEC_RULES_ONLY = frozenset({"pods"})
+
+
+def validate(res: Resource, obj: dict, old: dict | None = None, spec_kept: bool = False) -> list[FieldError]:
+    """Field errors of obj (an update of old when given). spec_kept: the update left the stored
+    spec as it was (a status write), so the rules of a kind that checks only its spec are not run
+    again (pods: upstream's status strategy validates metadata and status, not the spec)."""
     errs = validate_meta(obj, res.namespaced, _NAME_RULE.get(res.name, "subdomain") if not res.custom else "subdomain")
     if res.custom:
         from .. import crschema
         return errs + crschema.validate(obj, crschema.schema_for(res.group, res.version, res.name), Path(""), top=True) \
             + (validate_meta_update(obj, old) if old is not None else [])
+    if spec_kept and old is not None and res.name in _SPEC_RULES_ONLY:
+        return errs + validate_meta_update(obj, old)
     fn = _CREATE.get(res.name)
     if fn:
         errs += fn(obj)

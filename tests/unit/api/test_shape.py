@@ -77,3 +77,12 @@ def test_small_specs_that_change_on_every_write_are_not_remembered():
     assert shape.shape_error("leases", {"metadata": {"name": "n"}, "spec": {"holderIdentity": 1}}) == \
         "json: cannot unmarshal number into Go struct field spec.holderIdentity of type string"
     assert "leases" not in shape.WELL_TYPED_SPECS
+
+
+@pytest.mark.parametrize("case, obj, spec_kept, wrong", [
+    ("a kept spec is not walked", {"spec": {"containers": "not a list"}, "status": {"phase": "Running"}}, True, False),
+    ("a spec not kept is", {"spec": {"containers": "not a list"}, "status": {"phase": "Running"}}, False, True),
+    ("the rest still is", {"spec": {"containers": []}, "metadata": {"labels": "not a map"}}, True, True),
+])
+def test_a_kept_spec_skips_only_the_specs_type_check(case, obj, spec_kept, wrong):
+    assert (shape.shape_error("pods", obj, spec_kept) is not None) == wrong, case

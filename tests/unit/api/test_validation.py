@@ -116,3 +116,19 @@ def test_a_statefulset_may_mount_its_claim_templates(claims, errors):
     sts = copy.deepcopy(STS)
     sts["spec"]["volumeClaimTemplates"] = claims
     assert [e.path for e in validate(resource("statefulsets"), sts)] == errors
+
+
+@pytest.mark.parametrize("case, spec_kept, meta_change, want", [
+    ("status write, spec as stored: the spec's rules are not run", True, {}, []),
+    ("not kept: they are", False, {}, ["spec.containers[0].name"]),
+    ("kept, but metadata rules still hold", True, {"labels": {"bad key!": "x"}}, ["metadata.labels"]),
+])
+def test_a_kept_pod_spec_is_not_validated_again(case, spec_kept, meta_change, want):
+    pods = resource("pods")
+    old = prepare_create(pods, copy.deepcopy(POD), "d")
+    old["spec"]["containers"][0]["name"] = "Not_A_Label"   # stored before some rule, say
+    new = copy.deepcopy(old)
+    new["metadata"].update(meta_change)
+    new["status"] = {"phase": "Running"}
+    got = [e.path for e in validate(pods, new, old, spec_kept=spec_kept)]
+    assert got == want, case

@@ -97,6 +97,40 @@ async def test_binding(api):
     assert r.status == 409 and "already assigned" in (await r.json())["message"]
 
 
+async def test_binding_stores_the_pod_without_validating_it_again(api):
+    # as upstream's BindingREST: the pod is updated in storage directly (it validated when created),
+    # so what the handler did not change is neither type-checked nor validated again
+    from labkube.apiserver import keys
+    await api.post(PODS, json=pod("v"))
+    storage = api.app[keys.REGISTRY].storage
+    k = "/registry/pods/default/v"
+    stored, rev = await storage.get(k)
+    stored["spec"]["containers"][0]["name"] = "Not_A_DNS_Label"
+    await storage.update(k, stored, rev)
+    binding = {"apiVersion": "v1", "kind": "Binding", "metadata": {"name": "v"}, "target": {"kind": "Node", "name": "n1"}}
+    r = await api.post(PODS + "/v/binding", json=binding)
+    assert r.status == 201, await r.text()
+    p = await (await api.get(PODS + "/v")).json()
+    assert p["spec"]["nodeName"] == "n1" and p["spec"]["containers"][0]["name"] == "Not_A_DNS_Label"
+
+
+async def test_a_status_write_does_not_validate_the_stored_spec_again(api):
+    # upstream's status strategy validates metadata and status only; a spec the write left as
+    # stored is not walked again, while a status patch that also touches the spec still is
+    from labkube.apiserver import keys
+    await api.post(PODS, json=pod("s"))
+    storage = api.app[keys.REGISTRY].storage
+    k = "/registry/pods/default/s"
+    stored, rev = await storage.get(k)
+    stored["spec"]["containers"][0]["name"] = "Not_A_DNS_Label"
+    await storage.update(k, stored, rev)
+    r = await api.patch(PODS + "/s/status", json={"status": {"phase": "Running"}}, headers=MERGE)
+    assert r.status == 200 and (await r.json())["status"]["phase"] == "Running"
+    r = await api.patch(PODS + "/s/status", json={"spec": {"containers": "x"}, "status": {"phase": "Failed"}},
+                        headers=MERGE)
+    assert r.status == 400, await r.text()
+
+
 async def test_scale_subresource(api):
     await api.post(DEPLOYS, json=deploy("s", replicas=2))
     sc = await (await api.get(DEPLOYS + "/s/scale")).json()
