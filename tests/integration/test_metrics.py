@@ -1,0 +1,118 @@
+"""The course's resource-metrics exercises on a real netns lab with the real kubectl: `kubectl
+top nodes` and `kubectl top pods` show figures from the metrics-server (kubelet cgroups ->
+/metrics/resource -> metrics-server -> the apiserver's aggregation layer); a busy-loop pod uses
+hundreds of millicores; `kubectl autoscale` on a Deployment under load scales it up with `kubectl
+get hpa` showing the CPU utilization; with the metrics-server stopped the API answers 503. The
+lab scrapes every 5 s (inventories/local metrics_resolution). Every test removes what it made."""
+import re
+
+from labtools import apply, get_json, kubectl, labctl, wait_for
+
+SLOW = 300      # the machine is shared and loaded: wait generously, assert on what happens
+BUSY = "while :; do :; done"
+
+
+def show(*args, env):
+    """Print what a course attendee would see (pytest -s shows it; the report quotes it)."""
+    proc = kubectl(*args, env=env, check=False)
+    print(f"$ kubectl {' '.join(args)}\n{proc.stdout}{proc.stderr}")
+
+
+def top(*args, env):
+    """The rows of `kubectl top ...` as lists of columns ([] while the API has no figures yet)."""
+    proc = kubectl("top", *args, "--no-headers", env=env, check=False)
+    return [line.split() for line in proc.stdout.splitlines() if line.strip()] if proc.returncode == 0 else []
+
+
+def millicores(text):
+    m = re.fullmatch(r"(\d+)m", text)
+    return int(m.group(1)) if m else int(text) * 1000
+
+
+def test_discovery_lists_the_metrics_api(lab):
+    wait_for("kubectl api-resources to list the metrics API", lambda: sorted(kubectl(
+        "api-resources", "--api-group=metrics.k8s.io", "-o", "name", env=lab).stdout.split()) == [
+        "nodes.metrics.k8s.io", "pods.metrics.k8s.io"], SLOW)      # the aggregator asks the backend every 10 s
+    svc = get_json("apiservice", "v1beta1.metrics.k8s.io", env=lab)
+    wait_for("the APIService to be Available", lambda: any(
+        c["type"] == "Available" and c["status"] == "True"
+        for c in (get_json("apiservice", "v1beta1.metrics.k8s.io", env=lab).get("status") or {}).get("conditions", [])),
+        SLOW)
+    assert svc["spec"]["service"] == {"namespace": "kube-system", "name": "metrics-server", "port": 443}
+
+
+def test_top_nodes_and_a_busy_pod(lab):
+    rows = wait_for("kubectl top nodes with figures for every node", lambda: (r := top("nodes", env=lab)) and len(r) == 3
+                    and all(re.fullmatch(r"\d+m", row[1]) for row in r) and r, SLOW)
+    assert sorted(r[0] for r in rows) == ["m-k8s", "w1-k8s", "w2-k8s"]
+    for name, cpu, cpu_pct, mem, mem_pct in rows:
+        assert re.fullmatch(r"\d+m", cpu) and cpu_pct.endswith("%") and re.fullmatch(r"\d+Mi", mem)
+    kubectl("run", "busy", "--image=busybox", "--restart=Never", "--", "sh", "-c", BUSY, env=lab)
+    try:
+        kubectl("wait", "--for=condition=Ready", "pod/busy", "--timeout=240s", env=lab, timeout=260)
+        row = wait_for("kubectl top pod busy in the hundreds of millicores",
+                       lambda: [r for r in top("pod", "busy", env=lab) if millicores(r[1]) >= 200], SLOW)
+        name, cpu, mem = row[0]
+        assert name == "busy" and re.fullmatch(r"\d+Mi", mem)
+        containers = top("pod", "busy", "--containers", env=lab)
+        assert [c[:2] for c in containers] == [["busy", "busy"]]
+        everywhere = top("pods", "-A", env=lab)
+        assert ["default", "busy"] in [r[:2] for r in everywhere]
+        show("top", "nodes", env=lab)
+        show("top", "pods", env=lab)
+    finally:
+        kubectl("delete", "pod", "busy", "--grace-period=0", "--ignore-not-found", env=lab)
+
+
+DEPLOYMENT = """
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: burn}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: burn}}
+  template:
+    metadata: {labels: {app: burn}}
+    spec:
+      terminationGracePeriodSeconds: 1
+      containers:
+      - name: burn
+        image: busybox
+        command: [sh, -c, "while :; do :; done"]
+        resources:
+          requests: {cpu: 100m}
+          limits: {cpu: 200m}
+"""
+
+
+def test_hpa_scales_a_deployment_up_under_load(lab):
+    apply(DEPLOYMENT, lab)
+    try:
+        kubectl("autoscale", "deployment", "burn", "--cpu-percent=50", "--min=1", "--max=3", env=lab)
+        # each pod burns its 200m limit: ~200 % of its 100m request, four times the target
+        wait_for("the HPA to scale burn to 3", lambda: get_json("deploy/burn", env=lab)["spec"]["replicas"] == 3, SLOW)
+        hpa = get_json("hpa/burn", env=lab)
+        assert hpa["status"]["currentCPUUtilizationPercentage"] > 50
+        assert {c["type"]: c["status"] for c in hpa["status"]["conditions"]}["ScalingActive"] == "True"
+        line = kubectl("get", "hpa", "burn", "--no-headers", env=lab).stdout
+        assert re.search(r"cpu: \d+%/50%", line), line
+        show("get", "hpa", env=lab)
+        show("top", "pods", "-l", "app=burn", env=lab)
+        show("get", "deploy", "burn", env=lab)
+        events = kubectl("get", "events", "--field-selector", "involvedObject.name=burn,reason=SuccessfulRescale",
+                         "-o", "jsonpath={.items[*].message}", env=lab).stdout
+        assert "cpu resource utilization (percentage of request) above target" in events
+    finally:
+        kubectl("delete", "hpa/burn", "deploy/burn", "--ignore-not-found", env=lab)
+
+
+def test_stopped_metrics_server_gives_503(lab):
+    svc = ["ssh", "m-k8s", "--", "/run/labnode/bin/labnode-svc"]
+    assert labctl(*svc, "stop", "labkube-metrics-server", env=lab).returncode == 0
+    try:
+        proc = kubectl("top", "nodes", env=lab, check=False)
+        assert proc.returncode != 0 and "ServiceUnavailable" in proc.stderr, proc.stderr
+        show("top", "nodes", env=lab)
+    finally:
+        assert labctl(*svc, "start", "labkube-metrics-server", env=lab).returncode == 0
+    wait_for("kubectl top nodes again", lambda: top("nodes", env=lab), SLOW)
