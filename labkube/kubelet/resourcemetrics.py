@@ -85,10 +85,37 @@ def _host_usage() -> tuple[float, int] | None:
     return cpu, mem
 
 
+def boot_time(stat_text: str) -> float:
+    """When the kernel booted (seconds since the epoch), /proc/stat's btime."""
+    for line in stat_text.splitlines():
+        if line.startswith("btime "):
+            return float(line.split()[1])
+    raise ValueError("no btime in /proc/stat")
+
+
+def _boot_time() -> float | None:
+    try:
+        with open("/proc/stat") as f:
+            return boot_time(f.read())
+    except (OSError, ValueError):
+        return None
+
+
+def start_time(kl, status, booted: float | None) -> float:
+    """When a container's CPU counter began: its init process's start (crun records it in clock
+    ticks since boot; the process runs in the cgroup from then, while `started_at` is taken after
+    `crun run` returned, which on a loaded machine is late enough to inflate a first rate)."""
+    ticks = (getattr(kl.runtime, "extra", {}).get(status.id) or {}).get("pid_start")
+    if ticks and booted:
+        return booted + ticks / USER_HZ
+    return status.started_at or 0.0
+
+
 def running_containers(kl) -> list[tuple[dict, str, str, float]]:
     """(pod, container name, cgroup path, start time) of every running container with a cgroup."""
     if not getattr(kl.runtime, "use_cgroups", False):
         return []
+    booted = _boot_time()
     out = []
     for w in list(kl.pods.workers.values()):
         sb = w.sandbox
@@ -97,7 +124,7 @@ def running_containers(kl) -> list[tuple[dict, str, str, float]]:
         for name in list(w.records):
             cur = w.current(name)
             if cur is not None and cur.state == "running":
-                out.append((w, name, cgroups.container_path(sb.cgroup_parent, cur.id), cur.started_at or 0.0))
+                out.append((w, name, cgroups.container_path(sb.cgroup_parent, cur.id), start_time(kl, cur, booted)))
     return out
 
 

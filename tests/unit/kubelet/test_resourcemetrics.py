@@ -65,6 +65,15 @@ def test_processes_of_the_node_pid_namespace(tmp_path):
     assert cpu == 525 / resourcemetrics.USER_HZ and mem == 150 * resourcemetrics.PAGE_SIZE
 
 
+def test_start_time_is_the_init_process_start_when_known():
+    assert resourcemetrics.boot_time("cpu 1 2 3\nbtime 1700000000\nprocesses 9\n") == 1700000000.0
+    status = SimpleNamespace(id="c1", started_at=1700000500.0)
+    with_pid = SimpleNamespace(runtime=SimpleNamespace(extra={"c1": {"pid_start": 450 * resourcemetrics.USER_HZ}}))
+    assert resourcemetrics.start_time(with_pid, status, 1700000000.0) == 1700000450.0
+    assert resourcemetrics.start_time(with_pid, status, None) == 1700000500.0             # no boot time
+    assert resourcemetrics.start_time(SimpleNamespace(runtime=SimpleNamespace()), status, 1.0) == 1700000500.0
+
+
 def fake_kubelet(node_metrics="pods", use_cgroups=True):
     def worker(ns, name, uid, containers):
         recs = {c: [SimpleNamespace(state=state, id=f"{name}-{c}", started_at=100.0)] for c, state in containers.items()}
