@@ -18,10 +18,11 @@ maps (label selectors) are owned as a whole.
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
 from dataclasses import dataclass
 
 from .errors import ApiError
-from .memo import JsonMemo, fresh, text_of
+from .memo import JsonMemo, fresh, orjson, text_of
 from .meta import now as _now
 from .patch.strategic import MERGE_KEYS, PRIMITIVE_MERGE, merge_map
 
@@ -239,9 +240,34 @@ def _sorted_node(node: dict, members: set, path: tuple) -> dict:
     return out
 
 
+# a manager's path set -> its rendered FieldsV1 as JSON text: the status writer of every pod from
+# one template (a kubelet, a controller) owns the same set, rendered anew on each of its writes
+_RENDERED: OrderedDict = OrderedDict()
+_RENDERED_MAX = 256
+
+
 def to_fields_v1(paths) -> dict:
-    """The FieldsV1 trie of a set of paths (`.` marks a node that is itself a member), sorted."""
-    members = paths if isinstance(paths, (set, frozenset)) else set(paths)
+    """The FieldsV1 trie of a set of paths (`.` marks a node that is itself a member), sorted (a
+    fresh object: sets rendered lately are kept as JSON text)."""
+    members = frozenset(paths)
+    text = _RENDERED.get(members)
+    if text is not None:
+        _RENDERED.move_to_end(members)
+        return fresh(text)
+    out = _render_trie(members)
+    if orjson is None:
+        return out
+    try:  # string keys and empty objects only: its JSON text is exact (a lone surrogate is not cached)
+        _RENDERED[members] = orjson.dumps(out)
+    except TypeError:
+        return out
+    else:
+        if len(_RENDERED) > _RENDERED_MAX:
+            _RENDERED.popitem(last=False)
+    return out
+
+
+def _render_trie(members: frozenset) -> dict:
     root: dict = {}
     for p in members:
         node = root

@@ -202,3 +202,18 @@ def test_set_values_are_removed_one_by_one():
 def test_one_pass_trie_equals_the_trie_of_the_field_set(obj, scope):
     assert mf.fields_v1_of(obj, scope) == mf.to_fields_v1(set(mf.fields(obj, scope)))
     assert list(mf.fields_v1_of(obj, scope)) == list(mf.to_fields_v1(set(mf.fields(obj, scope))))
+
+
+def test_a_path_set_rendered_again_is_an_equal_fresh_trie_and_the_kept_renderings_are_bounded():
+    from labkube.api import managedfields as mf
+    paths = {("f:status",), ("f:status", "f:phase"), ("f:status", "f:conditions", 'k:{"type":"Ready"}'),
+             ("f:status", "f:conditions", 'k:{"type":"Ready"}', "f:status")}
+    first = mf.to_fields_v1(paths)
+    again = mf.to_fields_v1(set(paths))
+    assert again == first == mf._render_trie(frozenset(paths))
+    again["f:status"]["f:phase"]["x"] = {}
+    assert mf.to_fields_v1(paths) == first                 # what a caller does to its copy stays there
+    for i in range(mf._RENDERED_MAX + 10):
+        mf.to_fields_v1({("f:data", f"f:k{i}")})
+    assert len(mf._RENDERED) == mf._RENDERED_MAX
+    assert mf.to_fields_v1({("f:a", "f:\ud800")}) == {"f:a": {"f:\ud800": {}}}   # not JSON-writable: rendered, not kept
