@@ -5,8 +5,9 @@ inventory (LABCTL_INVENTORY) and keeping Vagrant's machine state in the lab stat
 (VAGRANT_DOTFILE_PATH). `create` builds the box when missing, brings all VMs up in
 parallel (vagrant-libvirt's default), and returns an SSH endpoint per VM: root at its
 static lab address with the lab key (on libvirt the Vagrantfile puts both on the VM's
-kernel command line and the box applies them at boot; VirtualBox VMs get them from a
-provisioner).
+kernel command line and the box applies them at boot, so `create` returns as soon as
+every VM answers there, while `vagrant up` finishes in the background; VirtualBox VMs
+get them from a provisioner).
 `destroy` runs `vagrant destroy -f`, then removes whatever libvirt objects remain.
 """
 from __future__ import annotations
@@ -20,7 +21,8 @@ from pathlib import Path
 from ..base import Endpoint, NodeSpec, NodeStatus, Provider, ProviderError
 from . import libvirt
 from .env import DEFAULT_BOX, host_problem, vagrant_env
-from .ssh import lab_key, request_poweroff, wait_ssh
+from .background import BackgroundUp
+from .ssh import lab_key, request_poweroff, wait_ssh, wait_ssh_all
 
 STATES = {"running": "running", "poweroff": "stopped", "shutoff": "stopped", "saved": "stopped",
           "paused": "stopped", "not_created": "missing", "not created": "missing"}
@@ -109,16 +111,33 @@ class VagrantProvider(Provider):
         self._save(state)
         v = self.vagrant()
         libvirt.guard_routes(self.guarded, on=False)
+        if libvirt_host:
+            self._up_until_ssh(v, nodes, key)
+        else:                                    # VirtualBox: root's key comes from a provisioner
+            try:
+                self._call("up", v.up)
+            except ProviderError:
+                self.destroy()                   # a half-made lab helps nobody
+                raise
+            finally:
+                libvirt.guard_routes(self.guarded, on=True)
+            wait_ssh_all([(n.name, n.address) for n in nodes], key)
+        return [Endpoint(n.name, n.address, 22, "root", str(key)) for n in nodes]
+
+    def _up_until_ssh(self, v, nodes: list[NodeSpec], key: Path) -> None:
+        """libvirt: `vagrant up` in the background (background.py says why), returning
+        as soon as every VM takes root's lab key on its lab address. A `vagrant up` that
+        fails before that fails the creation, and the lab is removed."""
+        up = BackgroundUp(lambda: self._call("up", v.up))
         try:
-            self._call("up", v.up)
+            wait_ssh_all([(n.name, n.address) for n in nodes], key, give_up=up.failure)
         except ProviderError:
+            up.join()                            # no destroy while Vagrant still works on the VMs
+            libvirt.guard_routes(self.guarded, on=True)
             self.destroy()                       # a half-made lab helps nobody
             raise
-        finally:
-            libvirt.guard_routes(self.guarded, on=True)
-        for n in nodes:
-            wait_ssh(n.name, n.address, key)
-        return [Endpoint(n.name, n.address, 22, "root", str(key)) for n in nodes]
+        libvirt.guard_routes(self.guarded, on=True)   # the lab's bridges and routes exist now
+        up.report_late_failure()
 
     # ---- inspect -----------------------------------------------------------------
     def status(self) -> list[NodeStatus]:

@@ -19,13 +19,17 @@ def lab_key(state_dir: Path) -> Path:
     return key
 
 
-def wait_ssh(name: str, address: str, key: Path, timeout: float = 600) -> None:
+def wait_ssh(name: str, address: str, key: Path, timeout: float = 600, give_up=None) -> None:
     """Until sshd on address:22 accepts root with the lab key. A VM under emulation on a
-    busy host can need minutes for its lab address and sshd after a boot."""
+    busy host can need minutes for its lab address and sshd after a boot. give_up(), when
+    given, is asked between tries: a reason (a string) ends the wait with that error."""
     import paramiko
     deadline = time.monotonic() + timeout
     last = "no answer"
     while time.monotonic() < deadline:
+        reason = give_up() if give_up else None
+        if reason:
+            raise ProviderError(reason)
         try:
             with socket.create_connection((address, 22), timeout=3):
                 pass
@@ -40,6 +44,16 @@ def wait_ssh(name: str, address: str, key: Path, timeout: float = 600) -> None:
             time.sleep(1)
     raise ProviderError(f"host {name}: ssh root@{address} with the lab key failed for "
                         f"{timeout:.0f} s ({last})")
+
+
+def wait_ssh_all(nodes: list[tuple[str, str]], key: Path, timeout: float = 600, give_up=None) -> None:
+    """wait_ssh for every (name, address) at once, one thread each (a paramiko handshake
+    with an emulated VM takes seconds); the first failure is raised once all have ended."""
+    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(max(1, len(nodes)), thread_name_prefix="labctl-ssh-wait") as pool:
+        waits = [pool.submit(wait_ssh, name, address, key, timeout, give_up) for name, address in nodes]
+    for w in waits:
+        w.result()
 
 
 def request_poweroff(address: str, key: Path, timeout: float = 60) -> str:

@@ -186,3 +186,9 @@ def test_a_box_of_an_older_format_is_rebuilt_by_up(tmp_path, monkeypatch, vagran
     monkeypatch.setattr(box, "build_box", lambda cfg, log: built.append(cfg.name) or {"debootstrap_s": 1.0})
     box.ensure_box("labctl-debian12", work_dir=tmp_path / "work")
     assert built == ([] if current else ["labctl-debian12"])
+
+
+def test_the_box_has_no_public_ca_bundle():
+    """The lab VMs trust only the lab's CA; a public bundle costs every labkube process
+    its parsing under emulation (aiohttp makes a default SSL context on import)."""
+    assert "ca-certificates" not in rootfs.PACKAGES

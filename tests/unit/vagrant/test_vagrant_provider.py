@@ -134,3 +134,70 @@ def test_stop_node_on_libvirt_asks_the_vm_by_ssh_and_never_runs_vagrant_halt(tmp
     assert p.stop_node("w1-k8s") == "graceful"
     assert halted == ["labctl-vagrant-w1-k8s"]
     assert asked == [("10.210.0.11", tmp_path / "ssh" / "id_ed25519")]
+
+
+class _SlowVagrant:
+    """A fake python-vagrant object whose up() runs until released (as Vagrant's own SSH
+    checks do after the VMs already answer labctl), or fails when told to."""
+
+    def __init__(self, fail: str = ""):
+        import threading
+        self.release, self.fail, self.ups = threading.Event(), fail, 0
+
+    def up(self):
+        self.ups += 1
+        if self.fail:
+            import subprocess
+            raise subprocess.CalledProcessError(1, ["vagrant", "up"])
+        assert self.release.wait(10), "vagrant up was never released"
+
+
+def _libvirt_create(tmp_path, monkeypatch, fake, ssh_ready):
+    """A VagrantProvider.create on libvirt with the host checks, box, pool, routes and the
+    SSH handshake faked; ssh_ready(name) says whether that VM answers yet."""
+    import labctl.box
+    import labctl.providers.vagrant as provider
+    from labctl.providers.base import NodeSpec, ProviderError
+    from labctl.providers.vagrant import ssh
+    p = VagrantProvider(tmp_path, ROOT / "inventories" / "vagrant", "vagrant", project_root=ROOT)
+    destroyed = []
+    monkeypatch.setattr(provider, "host_problem", lambda libvirt_host: None)
+    monkeypatch.setattr(labctl.box, "ensure_box", lambda box, log: None)
+    monkeypatch.setattr(libvirt, "ensure_pool", lambda lab, path: False)
+    monkeypatch.setattr(libvirt, "guard_routes", lambda cidrs, on: None)
+    monkeypatch.setattr(VagrantProvider, "vagrant", lambda self: fake)
+    monkeypatch.setattr(VagrantProvider, "destroy", lambda self: destroyed.append(True) or [])
+    (tmp_path / "vagrant.log").write_text("Error: the fake vagrant up failed\n")
+
+    def fake_wait(name, address, key, timeout=600, give_up=None):
+        import time
+        while not ssh_ready(name):
+            reason = give_up() if give_up else None
+            if reason:
+                raise ProviderError(reason)
+            time.sleep(0.01)
+    monkeypatch.setattr(ssh, "wait_ssh", fake_wait)
+    nodes = [NodeSpec("m-k8s", "10.210.0.10"), NodeSpec("w1-k8s", "10.210.0.11")]
+    return p, nodes, destroyed
+
+
+def test_create_on_libvirt_returns_once_the_vms_answer_while_vagrant_up_still_runs(tmp_path, monkeypatch):
+    fake = _SlowVagrant()
+    p, nodes, destroyed = _libvirt_create(tmp_path, monkeypatch, fake, ssh_ready=lambda name: True)
+    try:
+        endpoints = p.create(nodes)
+        assert [(e.name, e.host, e.user) for e in endpoints] == [("m-k8s", "10.210.0.10", "root"),
+                                                                 ("w1-k8s", "10.210.0.11", "root")]
+        assert fake.ups == 1 and not fake.release.is_set()     # vagrant up has not ended yet
+        assert destroyed == []
+    finally:
+        fake.release.set()
+
+
+def test_create_on_libvirt_fails_and_removes_the_lab_when_vagrant_up_fails_first(tmp_path, monkeypatch):
+    from labctl.providers.base import ProviderError
+    fake = _SlowVagrant(fail="boom")
+    p, nodes, destroyed = _libvirt_create(tmp_path, monkeypatch, fake, ssh_ready=lambda name: False)
+    with pytest.raises(ProviderError, match="vagrant up failed: Error: the fake vagrant up failed"):
+        p.create(nodes)
+    assert destroyed == [True]
