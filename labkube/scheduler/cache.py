@@ -119,10 +119,14 @@ class SchedulerCache:
         if key in self.assumed and not (pod.get("spec") or {}).get("nodeName") \
                 and (pod.get("status") or {}).get("phase") not in TERMINAL:
             return          # still pending as far as the informer knows: the assumed copy stays
-        if key not in self.assumed and node is not None and self.placed.get(key) == node:
+        if node is not None and self.placed.get(key) == node:
             ni = self.infos.get(node)
             if ni is not None and ni.replace_pod(key, pod):
-                return      # same node, nothing plugins read has changed (a status write): no re-accounting
+                # same node, nothing plugins read has changed (a status write, or the binding of
+                # an assumed pod seen): no re-accounting, so the node keeps its generation and the
+                # cycles' cached verdicts and scores for it stay valid
+                self.assumed.pop(key, None)
+                return
         self.assumed.pop(key, None)
         self._unplace(key)
         if node is not None:

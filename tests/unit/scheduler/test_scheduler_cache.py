@@ -185,6 +185,19 @@ def test_a_status_write_of_an_assumed_pod_still_replaces_the_assumed_copy():
     c.set_node(node("w1"))
     c.assume(pod("p", cpu="1"), "w1")
     gen = c.infos["w1"].generation
-    c.set_pod(_running(bound("p", "w1", cpu="1")))          # the binding seen (with a status already)
+    seen = _running(bound("p", "w1", cpu="1"))
+    c.set_pod(seen)                                          # the binding seen (with a status already)
+    assert not c.is_assumed("default/p") and on(c, "w1") == ["p"] and c.infos["w1"].pods[0] is seen
+    # the same pod for plugins: put in place of the assumed copy without re-accounting, so the
+    # node's generation (and the cycles' cached verdicts and scores for it) stay as they were
+    assert c.infos["w1"].generation == gen and c.infos["w1"].requested()["cpu"] == 1000
+
+
+def test_the_binding_of_an_assumed_pod_that_changed_meanwhile_is_accounted_again():
+    c = SchedulerCache()
+    c.set_node(node("w1"))
+    c.assume(pod("p", cpu="1"), "w1")
+    gen = c.infos["w1"].generation
+    c.set_pod(bound("p", "w1", cpu="2"))                     # not what was assumed (another writer)
     assert not c.is_assumed("default/p") and on(c, "w1") == ["p"]
-    assert c.infos["w1"].generation != gen and c.infos["w1"].requested()["cpu"] == 1000
+    assert c.infos["w1"].generation != gen and c.infos["w1"].requested()["cpu"] == 2000
