@@ -7,7 +7,8 @@ PROVIDER ?= netns
 INVENTORY ?= $(if $(filter vagrant,$(PROVIDER)),inventories/vagrant,inventories/local)
 APT_PACKAGES := python3 python3-venv python3-pip iproute2 iptables util-linux procps psmisc \
 	openssh-server openssh-client crun containernetworking-plugins busybox-static \
-	skopeo umoci nginx-light curl ca-certificates docker-registry
+	skopeo umoci nginx-light curl ca-certificates docker-registry \
+	ruby
 STAMP_APT := $(VENV)/.apt-installed
 STAMP_VENV := $(VENV)/.installed
 
@@ -25,7 +26,7 @@ down:
 
 install: $(STAMP_VENV)
 
-$(STAMP_APT):
+$(STAMP_APT): Makefile
 	@test "$$(id -u)" = 0 || { echo "make: run as root (labctl creates network namespaces)"; exit 2; }
 	apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(APT_PACKAGES) >/dev/null
@@ -47,8 +48,8 @@ test-integration: install
 	$(PY) -m pytest -q -ra tests/integration
 
 # Opt-in: builds the box if needed, 1 master + 2 workers as VMs, smoke, a worker stopped,
-# everything torn down. Slow under QEMU emulation (no KVM) on a busy 2-core host:
-# about an hour (VMs created in ~10 min, site.yml ~40 min); much faster with KVM.
+# everything torn down. Slow under QEMU emulation (no KVM) on a 2-core host: about
+# 13 minutes when the host is otherwise idle, more when it is busy; much faster with KVM.
 test-vagrant: install host-vagrant
 	LABCTL_TEST_VAGRANT=1 $(PY) -m pytest -q -ra tests/vagrant
 
