@@ -10,9 +10,10 @@ lock the writer needs (WAL lets one writer and one checkpointer work at once).
 
 A PASSIVE checkpoint copies only the frames committed before it began, and SQLite restarts the
 WAL from its start only when a write finds every frame copied, which a steady write load may
-never let happen. So once the WAL holds more than `cap` bytes, the next checkpoint is a
-TRUNCATE: it waits for the writer's current commit, copies the few frames left and empties the
-file (one short pause per `cap` bytes written, instead of one long one per 4 MB).
+never let happen; and a restarted WAL file never shrinks. So when a PASSIVE checkpoint leaves
+the WAL file larger than `cap` bytes, a TRUNCATE follows at once: it waits for the writer's
+current commit, copies the few frames left and empties the file (one short pause per `cap`
+bytes written, instead of one long one per 4 MB).
 
 Durability is unchanged: commits are durable in the WAL (synchronous=FULL) before they are
 acknowledged, and this connection syncs as the writer's does (the WAL before copying, the
@@ -21,6 +22,7 @@ database file after), so a checkpoint never drops a frame the database file does
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 import threading
 
@@ -43,6 +45,8 @@ class Checkpointer:
         self._cond = threading.Condition()
         self._stop = False
         self.runs = 0              # checkpoints done (for tests and curiosity)
+        self.truncates = 0         # of which emptied the WAL file
+        self._wal = path + "-wal"
         self._thread = threading.Thread(target=self._run, name="sqlite-checkpoint", daemon=True)
         self._thread.start()
 
@@ -57,18 +61,26 @@ class Checkpointer:
         truncate = False
         while True:
             with self._cond:
-                while not self._stop and self._pending < self._every:
+                while not self._stop and not truncate and self._pending < self._every:
                     self._cond.wait()
                 if self._stop:
                     return
                 self._pending = 0
             try:
                 mode = "TRUNCATE" if truncate else "PASSIVE"
-                _busy, frames, _copied = self._conn.execute(f"PRAGMA wal_checkpoint({mode})").fetchone()
+                self._conn.execute(f"PRAGMA wal_checkpoint({mode})").fetchone()
                 self.runs += 1
-                truncate = not truncate and frames * self._page > self._cap
+                self.truncates += truncate
+                truncate = not truncate and self._wal_size() > self._cap
             except sqlite3.Error:  # the next one retries; the writer's commits do not depend on it
+                truncate = False
                 log.exception("sqlite checkpoint failed")
+
+    def _wal_size(self) -> int:
+        try:
+            return os.path.getsize(self._wal)
+        except OSError:
+            return 0
 
     def close(self) -> None:
         with self._cond:
