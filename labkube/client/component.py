@@ -21,6 +21,8 @@ import yaml
 
 from labkube import eventloop, gctuning
 
+from .kubeconfig import KubeConfig, KubeConfigError
+
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
@@ -42,6 +44,14 @@ def load_config(path: str, required: tuple[str, ...] = ()) -> dict:
         if not cfg.get(k):
             raise ConfigError(f"{path}: {k}: required setting missing")
     return cfg
+
+
+def load_kubeconfig(path: str) -> KubeConfig:
+    """The component's kubeconfig; a missing or broken one is a ConfigError (one line, status 2)."""
+    try:
+        return KubeConfig.load(path)
+    except KubeConfigError as e:
+        raise ConfigError(str(e)) from e
 
 
 def setup_logging(verbose: bool = False) -> None:

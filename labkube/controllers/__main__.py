@@ -5,8 +5,8 @@ import socket
 import sys
 import uuid
 
-from labkube.client import Client, KubeConfig, KubeConfigError
-from labkube.client.component import ConfigError, main
+from labkube.client import Client
+from labkube.client.component import load_kubeconfig, main
 from labkube.client.leaderelection import LeaderElector
 
 from .manager import Manager, ManagerConfig
@@ -14,10 +14,7 @@ from .manager import Manager, ManagerConfig
 
 async def run(path: str, raw: dict) -> None:
     cfg = ManagerConfig.from_dict(path, raw)
-    try:
-        kc = KubeConfig.load(cfg.kubeconfig)
-    except KubeConfigError as e:
-        raise ConfigError(str(e)) from e
+    kc = load_kubeconfig(cfg.kubeconfig)
     async with Client(kc, user_agent="labkube-controller-manager") as client:
         mgr = Manager(client, cfg)
         if cfg.leader_elect:

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import sys
 
-from labkube.client import Client, KubeConfig, KubeConfigError
-from labkube.client.component import ConfigError, main
+from labkube.client import Client
+from labkube.client.component import ConfigError, load_kubeconfig, main
 
 from .app import ClusterDns
 from .config import DnsConfig
@@ -12,10 +12,7 @@ from .config import DnsConfig
 
 async def run(path: str, raw: dict) -> None:
     cfg = DnsConfig.from_dict(path, raw)
-    try:
-        kc = KubeConfig.load(cfg.kubeconfig)
-    except KubeConfigError as e:
-        raise ConfigError(str(e)) from e
+    kc = load_kubeconfig(cfg.kubeconfig)
     async with Client(kc, user_agent="labkube-dns") as client:
         try:
             await ClusterDns(client, cfg).run()

@@ -5,8 +5,8 @@ import socket
 import sys
 import uuid
 
-from labkube.client import Client, KubeConfig, KubeConfigError
-from labkube.client.component import ConfigError, main
+from labkube.client import Client
+from labkube.client.component import load_kubeconfig, main
 from labkube.client.leaderelection import LeaderElector
 
 from .config import SchedulerConfig
@@ -16,10 +16,7 @@ from .scheduler import CLIENT_IN_FLIGHT, Scheduler
 
 async def run(path: str, raw: dict) -> None:
     cfg = SchedulerConfig.from_dict(path, raw)
-    try:
-        kc = KubeConfig.load(cfg.kubeconfig)
-    except KubeConfigError as e:
-        raise ConfigError(str(e)) from e
+    kc = load_kubeconfig(cfg.kubeconfig)
     async with Client(kc, user_agent="labkube-scheduler", max_in_flight=CLIENT_IN_FLIGHT) as client:
         profile = default_profile()
         profile.percentage_of_nodes_to_score = cfg.percentage_of_nodes_to_score
