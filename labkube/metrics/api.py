@@ -64,6 +64,7 @@ def select(items: list[dict], label_selector: str | None, field_selector: str | 
 
 
 def not_found(resource: str, name: str) -> dict:
+    """metrics-server's NotFound: `podmetrics.metrics.k8s.io "default/web" not found` (a pod by namespace/name)."""
     return status(404, "NotFound", f'{resource}.{GROUP} "{name}" not found',
                   {"name": name, "group": GROUP, "kind": resource})
 

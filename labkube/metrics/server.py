@@ -87,7 +87,7 @@ def make_app(source, allowed_names: list[str], authenticate: bool = True) -> web
     async def node(request):
         name = request.match_info["name"]
         found = [o for o in source.node_items(time.time()) if o["metadata"]["name"] == name]
-        return answer(request, "NodeMetrics", found, one=True) if found else _json(api.not_found("nodes", name), 404)
+        return answer(request, "NodeMetrics", found, one=True) if found else _json(api.not_found("nodemetrics", name), 404)
 
     async def pods(request):
         ns = request.match_info.get("namespace")
@@ -96,7 +96,7 @@ def make_app(source, allowed_names: list[str], authenticate: bool = True) -> web
     async def pod(request):
         ns, name = request.match_info["namespace"], request.match_info["name"]
         found = [o for o in source.pod_items(time.time(), ns) if o["metadata"]["name"] == name]
-        return answer(request, "PodMetrics", found, one=True) if found else _json(api.not_found("pods", name), 404)
+        return answer(request, "PodMetrics", found, one=True) if found else _json(api.not_found("podmetrics", f"{ns}/{name}"), 404)
 
     for p in ("/healthz", "/livez"):
         r.add_get(p, health)

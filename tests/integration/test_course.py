@@ -527,7 +527,8 @@ def test_a_mistake_in_course_yaml_gets_a_clear_error(lab, manifest, says):
 COMMAND_MISTAKES = [
     # (id, command, what the error says)
     ("no-such-pod", ["get", "pod", "nosuch"], 'pods "nosuch" not found'),
-    ("no-metrics", ["top", "pods"], "Metrics API not available"),
+    ("undo-to-nowhere", ["rollout", "undo", "deployment/web", "--to-revision=99"],
+     "unable to find specified revision 99 in history"),
     ("expose-nothing", ["expose", "pod", "nosuch", "--port=80"], 'pods "nosuch" not found'),
     ("negative-scale", ["scale", "deployment/web", "--replicas=-1"], "must be greater than or equal to 0"),
     ("twice", ["create", "deployment", "web", "--image=nginx"], 'deployments.apps "web" already exists'),

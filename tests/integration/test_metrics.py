@@ -58,6 +58,8 @@ def test_top_nodes_and_a_busy_pod(lab):
         assert [c[:2] for c in containers] == [["busy", "busy"]]
         everywhere = top("pods", "-A", env=lab)
         assert ["default", "busy"] in [r[:2] for r in everywhere]
+        missing = kubectl("top", "pod", "nosuch", env=lab, check=False)
+        assert missing.returncode != 0 and 'podmetrics.metrics.k8s.io "default/nosuch" not found' in missing.stderr
         show("top", "nodes", env=lab)
         show("top", "pods", env=lab)
     finally:

@@ -54,7 +54,7 @@ async def test_objects_and_not_found(client):
     node = await (await client.get("/apis/metrics.k8s.io/v1beta1/nodes/w1-k8s")).json()
     assert node["usage"] == {"cpu": "250000000n", "memory": "8192Ki"} and node["metadata"]["labels"] == {"role": "worker"}
     r = await client.get("/apis/metrics.k8s.io/v1beta1/namespaces/kube-system/pods/web-1")
-    assert r.status == 404 and (await r.json())["message"] == 'pods.metrics.k8s.io "web-1" not found'
+    assert r.status == 404 and (await r.json())["message"] == 'podmetrics.metrics.k8s.io "kube-system/web-1" not found'
     r = await client.get("/apis/metrics.k8s.io/v1beta1/pods?labelSelector=a+in+(")
     assert r.status == 400 and "invalid label selector" in (await r.json())["message"]
 
