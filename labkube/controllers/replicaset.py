@@ -136,13 +136,26 @@ class ReplicaSetController(Controller):
         ml = list(((sel or {}).get("matchLabels") or {}).items())
         plain = not (sel or {}).get("matchExpressions")
         candidates = self.pods.by_index(BY_CONTROLLER, uid) + (self.pods.by_index(ORPHANS, ns) if adoptable else [])
+        # pods of one template share their labels and ownerReferences objects (the controller-manager's
+        # pod view), so each distinct object is judged once per sync: memos by id(), holding the object
+        # (so its id cannot be reused by another while the memo lives)
+        refs_seen: dict[int, tuple] = {}
+        labels_seen: dict[int, tuple] = {}
         for pod in candidates:
             md = pod["metadata"]
             if md.get("namespace") != ns:
                 continue
-            ref = controller_ref(pod)
+            refs = md.get("ownerReferences")
+            got = refs_seen.get(id(refs))
+            if got is None or got[0] is not refs:
+                got = refs_seen[id(refs)] = (refs, controller_ref(pod))
+            ref = got[1]
             labels = md.get("labels") or {}
-            matches = (all(labels.get(k) == v for k, v in ml) if plain else selector_matches(sel, labels))
+            got = labels_seen.get(id(labels))
+            if got is None or got[0] is not labels:
+                got = labels_seen[id(labels)] = (labels, all(labels.get(k) == v for k, v in ml) if plain
+                                                 else selector_matches(sel, labels))
+            matches = got[1]
             if ref is not None and ref.get("uid") == uid:
                 if matches:
                     owned.append(pod)
@@ -244,18 +257,27 @@ class ReplicaSetController(Controller):
         now = self.clock.now()
         min_ready = int(spec.get("minReadySeconds") or 0)
         replicas = labeled = ready = available = 0
+        # labels and conditions objects are shared between pods (the pod view): each distinct one is
+        # judged once per call (memos by id(), holding the object)
+        labels_seen: dict[int, tuple] = {}
+        conds_seen: dict[int, tuple] = {}
         for p in pods:
             md, st = p["metadata"], p.get("status") or {}
             if st.get("phase") in TERMINAL or md.get("deletionTimestamp"):     # is_active, inline
                 continue
             replicas += 1
             labels = md.get("labels") or {}
-            if all(labels.get(k) == v for k, v in tmpl_labels):
-                labeled += 1
-            if is_ready(p):
-                ready += 1
-                if not min_ready or is_available(p, min_ready, now):
-                    available += 1
+            got = labels_seen.get(id(labels))
+            if got is None or got[0] is not labels:
+                got = labels_seen[id(labels)] = (labels, all(labels.get(k) == v for k, v in tmpl_labels))
+            labeled += got[1]
+            conds = st.get("conditions")
+            got = conds_seen.get(id(conds))
+            if got is None or got[0] is not conds:
+                is_r = is_ready(p)
+                got = conds_seen[id(conds)] = (conds, is_r, is_r and (not min_ready or is_available(p, min_ready, now)))
+            ready += got[1]
+            available += got[2]
         status = copy.deepcopy(rs.get("status") or {})
         status.update({"replicas": replicas, "fullyLabeledReplicas": labeled, "readyReplicas": ready,
                        "availableReplicas": available, "observedGeneration": rs["metadata"].get("generation", 1)})
