@@ -46,6 +46,18 @@ def load_config(path: str, required: tuple[str, ...] = ()) -> dict:
     return cfg
 
 
+def check_settings(path: str, raw: dict, known, required=()) -> None:
+    """One line naming the file and key for a setting `known` does not list, or a `required`
+    one that is missing or empty."""
+    known = set(known)
+    for k in raw:
+        if k not in known:
+            raise ConfigError(f"{path}: {k}: unknown setting (known: {', '.join(sorted(known))})")
+    for k in required:
+        if not raw.get(k):
+            raise ConfigError(f"{path}: {k}: required setting missing")
+
+
 def load_kubeconfig(path: str) -> KubeConfig:
     """The component's kubeconfig; a missing or broken one is a ConfigError (one line, status 2)."""
     try:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass, field, fields
 
-from labkube.client.component import ConfigError
+from labkube.client.component import ConfigError, check_settings
 
 
 @dataclass
@@ -31,13 +31,7 @@ class DnsConfig:
 
     @classmethod
     def from_dict(cls, path: str, d: dict) -> "DnsConfig":
-        known = {f.name for f in fields(cls)}
-        for key in d:
-            if key not in known:
-                raise ConfigError(f"{path}: {key}: unknown setting (known: {', '.join(sorted(known))})")
-        for key in ("kubeconfig", "bind_address"):
-            if not d.get(key):
-                raise ConfigError(f"{path}: {key}: required setting missing")
+        check_settings(path, d, (f.name for f in fields(cls)), ("kubeconfig", "bind_address"))
         for key in ("port", "ttl"):
             if key in d and (not isinstance(d[key], int) or isinstance(d[key], bool) or not 0 <= d[key] < 65536):
                 raise ConfigError(f"{path}: {key}: must be an integer 0-65535")

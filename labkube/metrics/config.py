@@ -8,7 +8,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass, field, fields
 
-from labkube.client.component import ConfigError
+from labkube.client.component import ConfigError, check_settings
 
 REQUIRED = ("kubeconfig", "bind_address", "tls_cert_file", "tls_private_key_file", "client_ca_file",
             "kubelet_client_certificate", "kubelet_client_key", "kubelet_certificate_authority")
@@ -35,13 +35,7 @@ class MetricsConfig:
 
     @classmethod
     def from_dict(cls, path: str, raw: dict) -> "MetricsConfig":
-        known = {f.name for f in fields(cls)}
-        for k in raw:
-            if k not in known:
-                raise ConfigError(f"{path}: {k}: unknown setting (known: {', '.join(sorted(known))})")
-        for k in REQUIRED:
-            if not raw.get(k):
-                raise ConfigError(f"{path}: {k}: required setting missing")
+        check_settings(path, raw, (f.name for f in fields(cls)), REQUIRED)
         for k in ("secure_port",):
             if k in raw and (not isinstance(raw[k], int) or isinstance(raw[k], bool) or not 0 < raw[k] < 65536):
                 raise ConfigError(f"{path}: {k}: must be a port number")

@@ -14,7 +14,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass, fields
 
-from labkube.client.component import ConfigError
+from labkube.client.component import ConfigError, check_settings
 
 
 @dataclass
@@ -38,13 +38,7 @@ class ProxyConfig:
 
     @classmethod
     def from_dict(cls, path: str, d: dict) -> "ProxyConfig":
-        known = {f.name for f in fields(cls)}
-        for key in d:
-            if key not in known:
-                raise ConfigError(f"{path}: {key}: unknown setting (known: {', '.join(sorted(known))})")
-        for key in ("kubeconfig", "node_name", "node_ip"):
-            if not d.get(key):
-                raise ConfigError(f"{path}: {key}: required setting missing")
+        check_settings(path, d, (f.name for f in fields(cls)), ("kubeconfig", "node_name", "node_ip"))
         try:
             ipaddress.ip_address(d["node_ip"])
         except ValueError:
