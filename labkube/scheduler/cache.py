@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import bisect
 
-from .framework import NodeInfo, NodeList, pod_key
+from .framework import NodeInfo, pod_key
+from .nodelist import NodeList
 
 TERMINAL = ("Succeeded", "Failed")
 

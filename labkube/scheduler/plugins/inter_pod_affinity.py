@@ -7,7 +7,8 @@
 """
 from __future__ import annotations
 
-from ..framework import SKIP, FilterPlugin, NodeInfo, nodes_where
+from ..framework import SKIP, FilterPlugin, NodeInfo
+from ..nodelist import nodes_where
 from .podutil import pods_on, same_domain, term_matches
 
 AFFINITY = "node(s) didn't match pod affinity rules"

@@ -2,7 +2,8 @@
 node.kubernetes.io/unschedulable:NoSchedule."""
 from __future__ import annotations
 
-from ..framework import SKIP, FilterPlugin, NodeInfo, nodes_where
+from ..framework import SKIP, FilterPlugin, NodeInfo
+from ..nodelist import nodes_where
 from .taint_toleration import tolerates
 
 REASON = "node(s) were unschedulable"

@@ -10,7 +10,8 @@ from __future__ import annotations
 from itertools import repeat
 from operator import attrgetter
 
-from ..framework import SKIP, NodeInfo, ScorePlugin, column, controller_uid
+from ..framework import SKIP, NodeInfo, ScorePlugin, controller_uid
+from ..nodelist import column
 
 owner_uid = controller_uid
 MAX_CONTROLLERS = 512       # controllers whose counts per node are kept (8 KB each at 1,000 nodes)

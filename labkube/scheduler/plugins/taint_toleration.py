@@ -4,7 +4,8 @@ Also the shared toleration matching used by the node lifecycle controller.
 """
 from __future__ import annotations
 
-from ..framework import SKIP, FilterPlugin, NodeInfo, frozen, nodes_where
+from ..framework import SKIP, FilterPlugin, NodeInfo, frozen
+from ..nodelist import nodes_where
 
 
 def toleration_matches(tol: dict, taint: dict) -> bool:

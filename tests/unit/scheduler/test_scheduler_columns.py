@@ -11,7 +11,8 @@ import random
 import pytest
 
 from labkube.scheduler.cache import SchedulerCache
-from labkube.scheduler.framework import FitError, NodeList, column
+from labkube.scheduler.framework import FitError
+from labkube.scheduler.nodelist import NodeList, column
 from labkube.scheduler.plugins import default_profile
 
 from .objs import node, pod

@@ -1,0 +1,129 @@
+"""The cache's list of nodes for a cycle and the per-node columns the profile keeps along it.
+
+`NodeList` holds the NodeInfos in name order with cluster-wide indexes (unschedulable, tainted,
+nodes with anti-affinity pods) and, when tracking, a change log of the NodeInfos that got a new
+generation; `column()` keeps one value per node for a key (a pod class's filter verdicts, its
+node-local score sums, a controller's pod counts) and refreshes only the nodes logged since the
+last call. `Feasible` is what the filters leave for the score plugins.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .framework import NodeInfo
+
+
+class NodeList(list):
+    """The nodes of one cycle, as the scheduler's cache keeps them (in name order), with
+    cluster-wide facts kept incrementally so plugins need not scan every node to learn them.
+    Plugins also accept a plain list (then they scan).
+
+    A tracking NodeList (`tracking=True`, the cache's) also keeps a change log: its NodeInfos
+    append themselves to `changed` on every new generation, and `epoch` moves when nodes are
+    added or removed (indexes shift). The profile keeps per-node verdicts and scores per pod
+    class in columns aligned with the list and refreshes only the nodes logged since, instead of
+    checking every node's memo on every cycle. Nodes must then go in and out through
+    `insert_node`/`remove_at`."""
+
+    MAX_LOG = 1024                  # plus 4 entries per node: then the log restarts (columns recompute)
+
+    def __init__(self, *args, tracking: bool = False):
+        super().__init__(*args)
+        self.by_name: dict[str, NodeInfo] = {}
+        self.unschedulable: set[str] = set()           # node names
+        self.hard_tainted: set[str] = set()
+        self.prefer_tainted: set[str] = set()          # nodes with PreferNoSchedule taints
+        self.with_anti_affinity: set[str] = set()      # nodes with pods that have required anti-affinity
+        self.tracking = tracking
+        self.epoch = 0
+        self.changed: list[NodeInfo] = []
+        self.changed_base = 0           # log entries dropped so far
+        self._index: dict[str, int] | None = None
+        self._twice: list[int] | None = None
+
+    def insert_node(self, i: int, ni: NodeInfo) -> None:
+        self.insert(i, ni)
+        if self.tracking:
+            ni.log = self.changed
+        self.epoch += 1
+        self._index = None
+
+    def remove_at(self, i: int) -> NodeInfo:
+        ni = self.pop(i)
+        ni.log = None
+        self.epoch += 1
+        self._index = None
+        return ni
+
+    def index_of(self) -> dict[str, int]:
+        """Node name -> its index in the list."""
+        if self._index is None:
+            self._index = {ni.name: i for i, ni in enumerate(self)}
+        return self._index
+
+    def positions(self) -> list[int]:
+        """0 .. len-1 twice: any rotation of the indexes is one slice of it."""
+        if self._twice is None or len(self._twice) != 2 * len(self):
+            self._twice = list(range(len(self))) * 2
+        return self._twice
+
+    def mark(self) -> int:
+        """A position in the change log (for `changed_since`)."""
+        if len(self.changed) > self.MAX_LOG + 4 * len(self):
+            self.changed_base += len(self.changed)
+            self.changed.clear()
+        return self.changed_base + len(self.changed)
+
+    def changed_since(self, mark: int) -> list[NodeInfo] | None:
+        """The NodeInfos that got a new generation since `mark` (each once), or None when the log
+        no longer reaches back that far."""
+        if mark < self.changed_base:
+            return None
+        return list(dict.fromkeys(self.changed[mark - self.changed_base:]))
+
+
+class Feasible(list):
+    """The nodes that passed the filters in one cycle (what score plugins get), with `cluster`:
+    the list they were picked from, whose indexes (a NodeList's) tell what no node has, and
+    `at`: their indexes in a tracking `cluster` (None otherwise)."""
+    cluster: list | None = None
+    at: list[int] | None = None
+
+
+def nodes_where(nodes: list[NodeInfo], attr: str, test) -> list[NodeInfo]:
+    """The nodes for which test(NodeInfo) holds: from the NodeList's index `attr` when there is
+    one, else by scanning."""
+    names = getattr(nodes, attr, None)
+    if names is not None:
+        by = nodes.by_name
+        return [by[n] for n in sorted(names) if n in by]
+    return [ni for ni in nodes if test(ni)]
+
+
+MAX_COLUMNS = 64                # pod classes with a column of per-node values kept (then they restart)
+
+
+def column(memo: dict, key, nodes: NodeList, compute, limit: int = MAX_COLUMNS) -> list:
+    """The values per node of the tracking NodeList `nodes` for `key` (a pod class, a
+    controller), in list order, kept in `memo`: from the last call for that key with
+    compute(node) again for each node logged as changed since, or all computed afresh (first
+    call, nodes added or removed, log restarted). compute(node) must depend only on the key and
+    the node's own state (its generation). At most `limit` keys are kept (then all restart)."""
+    col = memo.get(key)
+    changed = None
+    if col is not None and col[0] is nodes and col[1] == nodes.epoch:
+        changed = nodes.changed_since(col[2])
+    if changed is None:
+        if len(memo) >= limit:
+            memo.clear()
+        values = list(map(compute, nodes))
+        memo[key] = [nodes, nodes.epoch, nodes.mark(), values]
+        return values
+    values = col[3]
+    if changed:
+        where = nodes.index_of()
+        for ni in changed:
+            values[where[ni.name]] = compute(ni)
+    col[2] = nodes.mark()
+    return values
