@@ -9,6 +9,7 @@ explain those fields' insides, for reading only: the decoder's type checks do no
 from __future__ import annotations
 
 from . import shape
+from .autoscaling import types as autoscaling
 
 S, I, B, O, INTSTR = shape.S, shape.I, shape.B, shape.O, shape.INTSTR
 
@@ -26,6 +27,9 @@ KINDS = {
                    "updated from the highest ordinal down.",
     "DaemonSet": "Runs one copy of a pod on every node that matches (and tolerates) it: node agents, log "
                  "collectors, network helpers. Nodes that join get a pod; nodes that leave lose theirs.",
+    "HorizontalPodAutoscaler": "Scales a Deployment, ReplicaSet or StatefulSet between minReplicas and "
+                               "maxReplicas so that measured metrics (cpu or memory per pod, from the "
+                               "metrics-server) stay near their targets; `behavior` sets how fast it scales.",
     "Job": "Runs pods until a number of them finish successfully, retrying failures up to a limit.",
     "CronJob": "Creates a Job on a repeating schedule written in cron syntax.",
     "Service": "A stable virtual address and DNS name in front of the pods its selector picks; traffic to "
@@ -368,7 +372,7 @@ DOCUMENTED = [
     (PROBE, PROBE_DOCS), (SECURITY_CONTEXT, SECURITY_CONTEXT_DOCS), (AFFINITY, AFFINITY_DOCS),
     (VOLUME, VOLUME_DOCS), (ENV_VAR, ENV_VAR_DOCS), (AFFINITY["nodeAffinity"], RULE_DOCS), (AFFINITY["podAffinity"], RULE_DOCS),
     (AFFINITY["podAntiAffinity"], RULE_DOCS), (POD_AFFINITY_TERM, POD_AFFINITY_TERM_DOCS),
-] + [(shape.TOP[resource], texts) for resource, texts in TOP.items()]
+] + [(shape.TOP[resource], texts) for resource, texts in TOP.items()] + autoscaling.DOCUMENTED
 
 # field texts by structure identity: a structure shared by several kinds reads the same in each
 FIELDS = {id(structure): texts for structure, texts in DOCUMENTED}

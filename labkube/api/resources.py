@@ -24,6 +24,12 @@ class Resource:
     verbs: tuple[str, ...] = ALL_VERBS
     singular: str = field(default="")
     custom: bool = False      # served from a CustomResourceDefinition (see register_custom)
+    stored_as: str = ""       # stored in this other version of the group and converted (labkube.api.versions)
+
+    @property
+    def converted(self) -> bool:
+        """Served in a version other than the stored one: no raw (stored-text) answers."""
+        return bool(self.stored_as)
 
     @property
     def group_version(self) -> str:
@@ -79,8 +85,11 @@ RESOURCES: tuple[Resource, ...] = (
     Resource("networkpolicies", "NetworkPolicy", "networking.k8s.io", "v1", True, ("netpol",)),
     Resource("endpointslices", "EndpointSlice", "discovery.k8s.io", "v1", True),
     Resource("priorityclasses", "PriorityClass", "scheduling.k8s.io", "v1", False, ("pc",)),
-    Resource("horizontalpodautoscalers", "HorizontalPodAutoscaler", "autoscaling", "v1", True, ("hpa",), ("all",),
+    # autoscaling/v2 is stored (and preferred: listed first); v1 is converted (labkube.api.autoscaling)
+    Resource("horizontalpodautoscalers", "HorizontalPodAutoscaler", "autoscaling", "v2", True, ("hpa",), ("all",),
              ("status",)),
+    Resource("horizontalpodautoscalers", "HorizontalPodAutoscaler", "autoscaling", "v1", True, ("hpa",), ("all",),
+             ("status",), stored_as="v2"),
     Resource("poddisruptionbudgets", "PodDisruptionBudget", "policy", "v1", True, ("pdb",), subresources=("status",)),
     Resource("storageclasses", "StorageClass", "storage.k8s.io", "v1", False, ("sc",)),
     Resource("roles", "Role", "rbac.authorization.k8s.io", "v1", True),
@@ -102,8 +111,12 @@ RESOURCES: tuple[Resource, ...] = (
              ("crd", "crds"), subresources=("status",)),
 )
 
-_BY_NAME = {r.name: r for r in RESOURCES}
-_BY_KIND = {r.kind: r for r in RESOURCES}
+_BY_NAME: dict[str, Resource] = {}   # a resource served in several versions: its first (preferred) one
+_BY_KIND: dict[str, Resource] = {}
+for _r in RESOURCES:
+    _BY_NAME.setdefault(_r.name, _r)
+    _BY_KIND.setdefault(_r.kind, _r)
+_BY_GVR = {(r.group, r.version, r.name): r for r in RESOURCES}
 # resources added at run time from CustomResourceDefinitions: (group, version, plural) -> Resource
 _CUSTOM: dict[tuple[str, str, str], Resource] = {}
 
@@ -160,10 +173,8 @@ def resource(name: str) -> Resource:
 
 def find(group: str, version: str, name: str) -> Resource | None:
     """The resource served at /api(s)/<group>/<version>/.../<name>, or None."""
-    r = _BY_NAME.get(name)
-    if r is not None and r.group == group and r.version == version:
-        return r
-    return _CUSTOM.get((group, version, name))
+    r = _BY_GVR.get((group, version, name))
+    return r if r is not None else _CUSTOM.get((group, version, name))
 
 
 def group_versions() -> list[str]:

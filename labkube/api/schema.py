@@ -27,6 +27,8 @@ def to_schema(node) -> dict:
         return {"type": "object", "additionalProperties": {"type": "string"}}
     if node == shape.QMAP:
         return {"type": "object", "additionalProperties": {"x-kubernetes-int-or-string": True}}
+    if node == "quantity":   # labkube.api.autoscaling.types.QTY
+        return {"type": "string", "description": "A quantity, e.g. 500m or 256Mi."}
     if node == shape.INTSTR:
         return {"x-kubernetes-int-or-string": True}
     return {"type": "object"}
@@ -43,8 +45,9 @@ def kind_schema(resource_name: str, kind: str, gv: str) -> dict:
         text = explain_docs.FIELDS.get(id(shape.TOP[resource_name]), {}).get(k)
         if text:
             props[k]["description"] = text
-    if resource_name in shape.SPEC:
-        props["spec"] = {**to_schema(shape.SPEC[resource_name]), "description": f"What the {kind} should be: "
+    spec = shape.VERSIONED_SPEC.get((gv, resource_name), shape.SPEC.get(resource_name))
+    if spec is not None:
+        props["spec"] = {**to_schema(spec), "description": f"What the {kind} should be: "
                          "the desired state you write."}
         props["status"] = {"type": "object", "description": f"What the {kind} is: the observed state the "
                            "system reports (read-only)."}

@@ -7,6 +7,7 @@ spec.containers of type []object`. Nulls are accepted anywhere (they mean "unset
 """
 from __future__ import annotations
 
+from .autoscaling import types as autoscaling
 from .memo import JsonMemo
 
 S, I, B, O = "string", "int", "bool", "object"
@@ -43,6 +44,7 @@ WORKLOAD_SPEC = {"replicas": I, "selector": SELECTOR, "template": TEMPLATE, "min
                  "updateStrategy": {"type": S, "rollingUpdate": O}, "podManagementPolicy": S,
                  "volumeClaimTemplates": [O]}
 SPEC = {
+    "horizontalpodautoscalers": autoscaling.V2_SPEC,   # the stored version; v1 bodies are converted first
     "pods": POD_SPEC, "deployments": WORKLOAD_SPEC, "replicasets": WORKLOAD_SPEC, "statefulsets": WORKLOAD_SPEC,
     "daemonsets": WORKLOAD_SPEC, "jobs": JOB_SPEC,
     "cronjobs": {"schedule": S, "timeZone": S, "concurrencyPolicy": S, "suspend": B, "successfulJobsHistoryLimit": I,
@@ -60,6 +62,8 @@ SPEC = {
     "ingresses": {"ingressClassName": S, "tls": [O],
                   "rules": [{"host": S, "http": {"paths": [{"path": S, "pathType": S, "backend": O}]}}]},
 }
+# specs of a version other than the stored one (for the OpenAPI schemas of that version)
+VERSIONED_SPEC = {("autoscaling/v1", "horizontalpodautoscalers"): autoscaling.V1_SPEC}
 TOP = {
     "configmaps": {"data": MAP, "binaryData": MAP, "immutable": B},
     "secrets": {"data": MAP, "stringData": MAP, "type": S, "immutable": B},

@@ -66,7 +66,7 @@ def _resource_target(path: str) -> tuple[Resource, str | None, str] | None:
         t = parse(g.get("group", ""), g["version"], g["rest"])
     except (web.HTTPException, ApiError):  # unknown resource or path: the aiohttp path answers it
         return None
-    if t.name is None or t.sub is not None or t.res.custom or t.res.name in _NOT_HERE:
+    if t.name is None or t.sub is not None or t.res.custom or t.res.converted or t.res.name in _NOT_HERE:
         return None
     return t.res, t.namespace, t.name
 

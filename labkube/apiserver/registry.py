@@ -10,7 +10,7 @@ import copy
 
 from .. import jsonio
 from ..api import errors
-from ..api import managedfields
+from ..api import managedfields, versions
 from ..api.managedfields import APPLY, Manager
 from ..api.memo import clone
 from ..api.resources import Resource, resource
@@ -77,6 +77,9 @@ class Registry(Reader):
         """POST; manager (when given) owns the created fields (for Apply: only the applied ones)."""
         if not isinstance(obj, dict):
             raise errors.bad_request("the body of the request must be a JSON object")
+        if res.converted:  # stored in another version: convert there and back (labkube.api.versions)
+            return versions.to_served(res, await self.create(versions.stored(res), ns, versions.to_stored(res, obj),
+                                                             dry_run, manager))
         applied = copy.deepcopy(obj) if manager is not None and manager.operation == APPLY else None
         body_ns = (obj.get("metadata") or {}).get("namespace") if isinstance(obj.get("metadata"), dict) else None
         if res.namespaced and ns and body_ns and body_ns != ns:
@@ -158,6 +161,11 @@ class Registry(Reader):
         Apply manager, mutate is `managedfields.apply` and has set them already.
         mutate and prepare_update each get their own parse of the stored text (several times
         cheaper than deep copies of the current object)."""
+        if res.converted:  # the mutation sees and makes res's version; storage the stored one
+            def in_version(cur: dict, served=mutate) -> dict:
+                return versions.to_stored(res, served(versions.to_served(res, cur)))
+            return versions.to_served(res, await self.guaranteed_update(versions.stored(res), ns, name, in_version, sub,
+                                                                        dry_run, precondition, manager))
         k = key(res, ns, name)
         for _ in range(20):
             try:

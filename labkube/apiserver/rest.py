@@ -52,7 +52,7 @@ async def handle(request: web.Request) -> web.StreamResponse:
             return await delete_collection(request, reg, t)
     else:
         if m == "GET":
-            if not t.res.custom and not wants_table(request):  # fastget.py answers these too: keep in step
+            if not t.res.custom and not t.res.converted and not wants_table(request):  # as fastget.py: keep in step
                 text = await reg.get_raw(t.res, t.namespace, t.name)
                 return web.Response(body=text.encode(), content_type="application/json")
             obj = await reg.get(t.res, t.namespace, t.name)
@@ -96,7 +96,8 @@ def _one(request: web.Request, t: Target, obj: dict) -> web.Response:
 
 async def list_(request: web.Request, reg: Registry, t: Target) -> web.Response:
     q = request.query
-    if not q.get("labelSelector") and not q.get("fieldSelector") and not wants_table(request) and not t.res.custom:
+    if not q.get("labelSelector") and not q.get("fieldSelector") and not wants_table(request) and not t.res.custom \
+            and not t.res.converted:
         texts, rv, cont = await reg.list_raw(t.res, t.namespace, qint(request, "limit", 0) or 0, q.get("continue"))
         md = {"resourceVersion": rv, **({"continue": cont} if cont else {})}
         head = dumps({"kind": _list_kind(t), "apiVersion": t.res.api_version, "metadata": md})[:-1]

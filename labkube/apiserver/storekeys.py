@@ -3,6 +3,7 @@
 custom resources `/registry/<group>/<plural>/...`), resourceVersion, apiVersion."""
 from __future__ import annotations
 
+from ..api import versions
 from ..api.resources import Resource
 
 
@@ -25,7 +26,10 @@ def with_rv(obj: dict, rev: int) -> dict:
 
 
 def as_version(res: Resource, obj: dict) -> dict:
-    """Custom resources are stored once for all versions; answer in the version asked for."""
+    """Custom resources are stored once for all versions, built-in ones served in several versions
+    in one (converted: a new dict); answer in the version asked for."""
     if res.custom:
         obj["apiVersion"] = res.api_version
+    elif res.converted:
+        return versions.to_served(res, obj)
     return obj

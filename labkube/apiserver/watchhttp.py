@@ -14,7 +14,7 @@ import time
 
 from aiohttp import web
 
-from ..api import errors
+from ..api import errors, versions
 from ..api.errors import ApiError
 from ..api.tables import to_table
 from ..api.validation.field import forbidden
@@ -82,6 +82,8 @@ async def serve(request: web.Request, reg: Registry, t: Target) -> web.StreamRes
 
     def encode(kind: str, obj: dict, ev) -> bytes:
         nonlocal first
+        if t.res.converted and kind != "BOOKMARK":   # stored in another version (a new dict: ev.obj is shared)
+            obj = versions.to_served(t.res, obj)
         if kind == "BOOKMARK":           # the end of a streaming list's initial events
             line = _event(kind, dict(obj, kind=t.res.kind, apiVersion=t.res.api_version))
         elif table:

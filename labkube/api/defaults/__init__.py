@@ -4,7 +4,8 @@ from __future__ import annotations
 from ..resources import Resource
 from .apps import default_deployment, default_replicaset
 from .core import default_namespace, default_node, default_secret, default_service
-from .cluster import default_hpa, default_ingress, default_priorityclass, default_pv, default_pvc, default_storageclass
+from ..autoscaling.defaults import default_hpa
+from .cluster import default_ingress, default_priorityclass, default_pv, default_pvc, default_storageclass
 from .crd import default_crd
 from .pod import default_pod, default_pod_spec
 from .workloads import default_cronjob, default_daemonset, default_job, default_statefulset

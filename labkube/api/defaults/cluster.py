@@ -32,12 +32,6 @@ def default_priorityclass(obj: dict) -> None:
     obj.setdefault("preemptionPolicy", "PreemptLowerPriority")
 
 
-def default_hpa(obj: dict) -> None:
-    spec = obj.get("spec")
-    if isinstance(spec, dict):
-        spec.setdefault("minReplicas", 1)
-
-
 def default_ingress(obj: dict) -> None:
     st = obj.get("status") if isinstance(obj.get("status"), dict) else {}
     st.setdefault("loadBalancer", {})

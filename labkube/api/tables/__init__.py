@@ -1,7 +1,7 @@
 """Server-side Table output (`Accept: ...;as=Table`) for `kubectl get`: one Printer per resource."""
 from __future__ import annotations
 
-from . import apiservices, cluster, more, workloads
+from . import apiservices, autoscaling, cluster, more, workloads
 from .base import GENERIC, Column, Printer, build_table
 from .custom import custom_printer
 
@@ -29,7 +29,7 @@ PRINTERS: dict[str, Printer] = {
     "storageclasses": more.STORAGECLASSES,
     "ingresses": more.INGRESSES,
     "poddisruptionbudgets": more.PDBS,
-    "horizontalpodautoscalers": more.HPAS,
+    "horizontalpodautoscalers": autoscaling.HPAS,
     "apiservices": apiservices.APISERVICES,
     "resourcequotas": more.QUOTAS,
     "limitranges": more.CREATED_AT,

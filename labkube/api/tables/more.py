@@ -140,20 +140,6 @@ PDBS = Printer((NAME, Column("Min Available"), Column("Max Unavailable"), Column
                           (o.get("status") or {}).get("disruptionsAllowed") or 0, age_of(o)])
 
 
-def _hpa(o):
-    spec, st = o.get("spec") or {}, o.get("status") or {}
-    ref = spec.get("scaleTargetRef") or {}
-    target = spec.get("targetCPUUtilizationPercentage")
-    current = st.get("currentCPUUtilizationPercentage")
-    targets = f"cpu: {'<unknown>' if current is None else f'{current}%'}/{target}%" if target else "<none>"
-    return [name_of(o), f"{ref.get('kind', '')}/{ref.get('name', '')}", targets, spec.get("minReplicas", 1),
-            spec.get("maxReplicas", 0), st.get("currentReplicas", 0), age_of(o)]
-
-
-HPAS = Printer((NAME, Column("Reference"), Column("Targets"), Column("MinPods", type="integer"),
-                Column("MaxPods", type="integer"), Column("Replicas", type="integer"), AGE), _hpa)
-
-
 def _quota(o):
     st, spec = o.get("status") or {}, o.get("spec") or {}
     used, hard = st.get("used") or {}, st.get("hard") or spec.get("hard") or {}

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from ..resources import Resource
+from ..autoscaling import validation as autoscaling
 from . import apps, cluster, core, crd, pod, workloads
 from .field import FieldError, Path
 from .meta import validate_meta, validate_meta_update
@@ -32,7 +33,7 @@ _CREATE = {
     "persistentvolumes": cluster.validate_pv,
     "ingresses": cluster.validate_ingress,
     "poddisruptionbudgets": cluster.validate_pdb,
-    "horizontalpodautoscalers": cluster.validate_hpa,
+    "horizontalpodautoscalers": autoscaling.validate_hpa,
     "storageclasses": cluster.validate_storageclass,
     "resourcequotas": cluster.validate_quota,
     "limitranges": cluster.validate_limitrange,

@@ -95,28 +95,6 @@ def validate_ingress(obj: dict) -> list[FieldError]:
     return errs
 
 
-def validate_hpa(obj: dict) -> list[FieldError]:
-    """autoscaling/v1: a target to scale, 1 <= minReplicas <= maxReplicas, a positive CPU target."""
-    spec = obj.get("spec") or {}
-    errs, sp = [], Path("spec")
-    ref = spec.get("scaleTargetRef") or {}
-    for key in ("kind", "name"):
-        if not ref.get(key):
-            errs.append(required(sp.child("scaleTargetRef").child(key)))
-    top, low = spec.get("maxReplicas"), spec.get("minReplicas", 1)
-    top_ok = isinstance(top, int) and not isinstance(top, bool) and top >= 1
-    if not top_ok:
-        errs.append(invalid(sp.child("maxReplicas"), top, "must be greater than or equal to 1"))
-    if not isinstance(low, int) or isinstance(low, bool) or low < 1:
-        errs.append(invalid(sp.child("minReplicas"), low, "must be greater than or equal to 1"))
-    elif top_ok and low > top:
-        errs.append(invalid(sp.child("minReplicas"), low, "must be less than or equal to maxReplicas"))
-    cpu = spec.get("targetCPUUtilizationPercentage")
-    if cpu is not None and (not isinstance(cpu, int) or isinstance(cpu, bool) or cpu < 1):
-        errs.append(invalid(sp.child("targetCPUUtilizationPercentage"), cpu, "must be greater than or equal to 1"))
-    return errs
-
-
 def validate_pdb(obj: dict) -> list[FieldError]:
     spec = obj.get("spec") or {}
     if spec.get("minAvailable") is not None and spec.get("maxUnavailable") is not None:

@@ -2,7 +2,8 @@
 the scale-down stabilization window, the scale-up rate and the bounds (as Kubernetes)."""
 import pytest
 
-from labkube.controllers.replicacalculator import (MetricsError, PodInfo, calculate, normalize, scale_up_limit,
+from labkube.controllers.replicacalculator import (MetricsError, PodInfo, calculate, calculate_average, normalize,
+                                                   scale_up_limit,
                                                    stabilize)
 
 
@@ -70,3 +71,23 @@ def test_normalize_bounds_and_scale_up_rate(desired, current, low, high, want):
 
 def test_scale_up_limit():
     assert [scale_up_limit(n) for n in (0, 1, 2, 3, 10)] == [4, 4, 4, 6, 20]
+
+
+@pytest.mark.parametrize("current, target, pod_list, want", [
+    (2, 100, pods((200, True), (200, True)), (4, 200)),          # twice the target per pod
+    (2, 100, pods((105, True), (95, True)), (2, 100)),           # within tolerance
+    (4, 100, pods((20, True), (20, True), (20, True), (20, True)), (1, 20)),
+    (3, 100, pods((20, True), (20, True), (None, True)), (2, 20)),      # missing counts as the target: 140/300
+    (3, 100, pods((300, True), (300, True), (300, False)), (6, 300)),  # unready counts as 0 on a scale-up: 600/3
+])
+def test_calculate_average_value(current, target, pod_list, want):
+    got = calculate_average(current, target, pod_list)
+    assert (got.replicas, got.usage_milli) == want and got.utilization is None
+
+
+def test_readiness_counts_only_for_cpu():
+    pod_list = pods((300, True), (300, False))
+    assert calculate(2, 100, pod_list, resource="cpu").replicas == 3          # the unready one as 0: 300/200 x 2
+    assert calculate(2, 100, pod_list, resource="memory").replicas == 6       # both count: 300 % x 2
+    with pytest.raises(MetricsError, match="missing request for memory in pod a"):
+        calculate(2, 50, [PodInfo("a", None, True, 50)], resource="memory")
