@@ -59,7 +59,7 @@ class GarbageCollector(Controller):
     def _track(self, rn: str, r: Resource):
         inf = self.informer(r)
         self.infs[rn], self.res[rn] = inf, r
-        inf.add_handlers(lambda o: self._upsert(rn, o), lambda a, b: self._upsert(rn, b),
+        inf.add_handlers(lambda o: self._upsert(rn, o), lambda a, b: self._updated(rn, a, b),
                          lambda o: self._removed(rn, o))
         return inf
 
@@ -121,6 +121,18 @@ class GarbageCollector(Controller):
                 owner = self.infs[rn].get(key) if rn in self.infs else None
                 if owner and owner["metadata"].get("deletionTimestamp"):
                     self._item(rn, key)
+
+    def _updated(self, rn: str, old: dict, new: dict) -> None:
+        """An update that leaves the uid, the ownerReferences, the finalizers and the deletion state
+        as they were (a status write: most updates of most objects) changes nothing the collector
+        looks at, as upstream's graph builder finds: its owners were looked at when it appeared or
+        its references last changed, and an owner's removal queues its dependents."""
+        om, nm = old["metadata"], new["metadata"]
+        if (om.get("uid") == nm.get("uid") and om.get("ownerReferences") == nm.get("ownerReferences")
+                and not om.get("deletionTimestamp") and not nm.get("deletionTimestamp")
+                and om.get("finalizers") == nm.get("finalizers")):
+            return
+        self._upsert(rn, new)
 
     def _upsert(self, rn: str, obj: dict) -> None:
         md = obj["metadata"]

@@ -160,3 +160,29 @@ async def test_deleting_the_crd_stops_watching_its_resource(greetings):
     await h.api.delete("customresourcedefinitions", crd["metadata"]["name"])
     await h.run()
     assert "greetings.lab.example" not in gc.infs and ("greetings", None) not in h.factory.informers
+
+
+UPDATE_CASES = [  # (what, change to a pod with an owner, whether the collector looks at it again)
+    ("a status write", {"status": {"phase": "Running"}}, False),
+    ("a label change", {"metadata": {"labels": {"a": "b"}}}, False),
+    ("every owner reference removed (no owner left to look for)", {"metadata": {"ownerReferences": []}}, False),
+    ("an owner reference replaced",
+     {"metadata": {"ownerReferences": [{"apiVersion": "v1", "kind": "ConfigMap", "name": "x", "uid": "gone"}]}}, True),
+    ("a finalizer added", {"metadata": {"finalizers": ["example.com/hold"]}}, True),
+]
+
+
+@pytest.mark.parametrize("what,patch,queued", UPDATE_CASES, ids=[c[0] for c in UPDATE_CASES])
+async def test_an_update_is_looked_at_only_when_it_changes_owners_finalizers_or_deletion(what, patch, queued):
+    h = await make()
+    cm = await h.api.create("configmaps", {"metadata": {"name": "owner"}})
+    await h.api.create("pods", {"metadata": {"name": "dep", "ownerReferences": [ref(cm)]}, "spec": {}})
+    await h.run()
+    gc = h.controllers[0]
+    assert gc.queue.get_nowait() is None
+    if "status" in patch:
+        await h.api.patch("pods", "dep", patch, namespace="default", subresource="status")
+    else:
+        await h.api.patch("pods", "dep", patch, namespace="default")
+    await h.api.settle()
+    assert (gc.queue.get_nowait() == "pods|default/dep") is queued, what
