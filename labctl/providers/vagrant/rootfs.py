@@ -28,9 +28,12 @@ PACKAGES = [
 INITRD_MODULES = ["virtio_pci", "virtio_blk", "virtio_scsi", "sd_mod", "ahci", "virtio_net"]
 # quiet: every console character is a trapped I/O write under emulation; no CPU
 # vulnerability mitigations (each costs on every syscall, emulated); no fsck of the
-# fresh root filesystem at boot, which is mounted read-write at once (no remount unit)
+# fresh root filesystem at boot, which is mounted read-write at once (no remount unit);
+# no5lvl: libvirt's emulated EPYC has la57 and the kernel then pages with five levels
+# (seen in a VM: mmap honours a hint at 1 << 50), one more level for every TLB refill
+# QEMU's software MMU walks (no PCID there, so each context switch flushes its TLB)
 KERNEL_CMDLINE = ("root=LABEL=root rw console=ttyS0 net.ifnames=0 biosdevname=0 quiet "
-                  "mitigations=off fsck.mode=skip")
+                  "mitigations=off fsck.mode=skip no5lvl")
 
 HOSTKEY_DROPIN = """[Service]
 ExecStartPre=
@@ -128,6 +131,25 @@ ExecStart=/{NODE_SETUP}
 WantedBy=sysinit.target
 """
 
+# Vagrant's management NIC: DHCP for its address, nothing else from the lease. With
+# UseHostname (the default) networkd handed the lease's host name to systemd-hostnamed,
+# which D-Bus then started in the middle of the boot (7.4 s of emulated CPU on a master,
+# beside sshd's start); no IPv6 on it either (no link-local address, no router wait).
+MGMT_NETWORK = """[Match]
+Name=eth0
+
+[Network]
+DHCP=ipv4
+LinkLocalAddressing=no
+IPv6AcceptRA=no
+
+[DHCPv4]
+UseHostname=no
+UseDNS=no
+UseNTP=no
+UseDomains=no
+"""
+
 NOLOGIN_OVERRIDE = "# labctl: no /run/nologin at boot (systemd-user-sessions is masked)\n"
 
 
@@ -139,7 +161,7 @@ def files(vagrant_pubkey: str) -> dict[str, tuple[str, int]]:
         "etc/fstab": ("LABEL=root\t/\text4\tdefaults\t0\t0\n", 0o644),
         "etc/resolv.conf": ("", 0o644),
         "etc/machine-id": ("", 0o444),
-        "etc/systemd/network/99-dhcp.network": ("[Match]\nName=eth0\n\n[Network]\nDHCP=ipv4\n", 0o644),
+        "etc/systemd/network/99-dhcp.network": (MGMT_NETWORK, 0o644),
         "etc/systemd/system/ssh.service.d/hostkey.conf": (HOSTKEY_DROPIN, 0o644),
         "etc/ssh/sshd_config.d/vagrant.conf": ("UseDNS no\n", 0o644),
         "etc/sudoers.d/vagrant": ("vagrant ALL=(ALL) NOPASSWD:ALL\n", 0o440),

@@ -54,6 +54,7 @@ def test_guest_files():
     assert "NOPASSWD:ALL" in files["etc/sudoers.d/vagrant"][0]
     assert "DHCP=ipv4" in files["etc/systemd/network/99-dhcp.network"][0]
     assert "Name=eth0" in files["etc/systemd/network/99-dhcp.network"][0]
+    assert "UseHostname=no" in files["etc/systemd/network/99-dhcp.network"][0]   # no hostnamed at boot
     assert "ssh-keygen" in files["etc/systemd/system/ssh.service.d/hostkey.conf"][0]
     assert "virtio_net" in files["etc/initramfs-tools/modules"][0]
     assert files["etc/fstab"][0].split()[-1] == "0"          # no fsck of the root filesystem
