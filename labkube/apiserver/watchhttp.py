@@ -13,6 +13,7 @@ import random
 import time
 
 from aiohttp import web
+from aiohttp.http import HttpVersion11
 
 from ..api import errors, versions
 from ..api.errors import ApiError
@@ -21,6 +22,7 @@ from ..api.validation.field import forbidden
 from .httputil import dumps, include_object, qbool, qint, wants_table
 from .paths import Target
 from .registry import Registry
+from .watchdirect import DirectWriter
 from .watching import open_watch
 from . import keys
 
@@ -99,6 +101,13 @@ async def serve(request: web.Request, reg: Registry, t: Target) -> web.StreamRes
         first = False
         return line
 
+    direct = None  # later events written from the publish (watchdirect.py) where the stream is plain
+    writer = resp._payload_writer
+    if (not table and not getattr(t.res, "converted", False) and resp.chunked and request.version >= HttpVersion11
+            and request.transport is not None and writer is not None and getattr(writer, "_headers_buf", None) is None):
+        direct = DirectWriter(request.transport, encode)
+        if not stream.deliver_to(direct):
+            direct = None
     deadline = time.monotonic() + timeout
     try:
         while True:
@@ -110,6 +119,8 @@ async def serve(request: web.Request, reg: Registry, t: Target) -> web.StreamRes
                 break
             if item == "timeout":
                 if bookmarks and time.monotonic() < deadline:
+                    if direct is not None:
+                        direct.flush()
                     bm = {"kind": t.res.kind, "apiVersion": t.res.api_version,
                           "metadata": {"resourceVersion": stream.bookmark_rv}}
                     await resp.write(_event("BOOKMARK", bm))
@@ -125,12 +136,16 @@ async def serve(request: web.Request, reg: Registry, t: Target) -> web.StreamRes
                     break
                 lines.append(encode(*more))
                 size += len(lines[-1])
+            if direct is not None:
+                direct.flush()
             await resp.write(lines[0] if len(lines) == 1 else b"".join(lines))
     except ConnectionResetError:  # the client went away: nothing more to say
         return resp
     finally:
         stream.close()
     try:
+        if direct is not None:
+            direct.flush()
         await resp.write_eof()
     except ConnectionResetError:
         pass

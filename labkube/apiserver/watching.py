@@ -88,6 +88,22 @@ class WatchStream:
             return "DELETED", with_rv(ev.obj, ev.rev)
         return None
 
+    def deliver_to(self, write) -> bool:
+        """Hand later changes to write(type, object, event) -> bool as the storage publishes them
+        (False: not taken now, they queue for next() as before), instead of queueing them for
+        next(); only while no initial event is pending. False when the storage's watch cannot."""
+        w = self._watch
+        if not hasattr(w, "sink"):
+            return False
+
+        def sink(ev) -> bool:
+            if self._initial or self._initial_end_rv is not None:
+                return False
+            out = self._translate(ev)
+            return True if out is None else write(out[0], out[1], ev)  # filtered out: nothing to send
+        w.sink = sink
+        return True
+
     @property
     def bookmark_rv(self) -> str:
         return str(self.storage.committed_revision)
@@ -97,6 +113,8 @@ class WatchStream:
         return self._watch.closed_reason
 
     def close(self) -> None:
+        if hasattr(self._watch, "sink"):
+            self._watch.sink = None
         self._watch.close()
 
 

@@ -40,6 +40,9 @@ class HubWatch(Watch):
         self._waiter: asyncio.Future | None = None
         self._closed = False
         self._reason: str | None = None
+        # set by a consumer that can take events as they are published (sink(event) -> True when
+        # taken); used only while nothing is queued, so events keep their order
+        self.sink = None
 
     def _wake(self) -> None:
         w = self._waiter
@@ -48,6 +51,9 @@ class HubWatch(Watch):
 
     def push(self, event: Event) -> None:
         if self._closed or event.rev <= self.from_rev:
+            return
+        sink = self.sink
+        if sink is not None and not self._queue and sink(event):
             return
         if len(self._queue) >= self._buffer:
             self._end("watcher fell too far behind")
@@ -58,6 +64,7 @@ class HubWatch(Watch):
 
     def _end(self, reason: str | None) -> None:
         self._closed = True
+        self.sink = None
         self._reason = reason
         self._wake()
         self._hub.remove(self)

@@ -109,3 +109,35 @@ async def test_async_iteration_yields_events_until_closed():
     w.close()
     assert await asyncio.wait_for(task, 5) == [2, 3, 4]
     assert hub.watcher_count == 0
+
+
+async def test_a_sink_takes_events_while_nothing_is_queued():
+    hub = WatchHub(0)
+    w = hub.watch("/registry/pods/", 0)
+    taken = []
+    w.sink = lambda ev: taken.append(ev.rev) or True
+    hub.publish(_event(1))
+    hub.publish(_event(2))
+    assert taken == [1, 2]
+    assert w.next_event_nowait() is None
+
+
+async def test_an_event_the_sink_refuses_queues_and_so_do_later_ones_until_the_queue_is_read():
+    hub = WatchHub(0)
+    w = hub.watch("/registry/pods/", 0)
+    taken, accept = [], {1: True, 2: False, 3: True, 4: True}
+    w.sink = lambda ev: accept[ev.rev] and (taken.append(ev.rev) or True)
+    for rev in (1, 2, 3):
+        hub.publish(_event(rev))
+    assert taken == [1]  # 3 would have been accepted, but 2 waits in the queue: order first
+    assert [w.next_event_nowait().rev, w.next_event_nowait().rev] == [2, 3]
+    hub.publish(_event(4))
+    assert taken == [1, 4]  # the queue is empty again: the sink takes the next one
+
+
+async def test_a_closed_watch_drops_its_sink():
+    hub = WatchHub(0)
+    w = hub.watch("/registry/pods/", 0)
+    w.sink = lambda ev: True
+    w.close()
+    assert w.sink is None

@@ -1,0 +1,93 @@
+"""watchdirect.DirectWriter: events taken during one pass of the loop leave as one HTTP chunk, in
+order, framed as aiohttp frames a chunked response; a connection that is closing or holds too many
+unsent bytes refuses events (they queue for the watch's task and its back-pressure)."""
+import asyncio
+
+import pytest
+
+from labkube.apiserver import watchdirect
+from labkube.apiserver.watchdirect import DirectWriter
+
+
+class FakeTransport:
+    def __init__(self, unsent: int = 0, closing: bool = False):
+        self.sent = b""
+        self.unsent = unsent
+        self.closing = closing
+
+    def writelines(self, parts):
+        self.sent += b"".join(parts)
+
+    def is_closing(self):
+        return self.closing
+
+    def get_write_buffer_size(self):
+        return self.unsent
+
+
+def _encode(kind, obj, ev):
+    return b'{"type":"%s","n":%d}\n' % (kind.encode(), obj["n"])
+
+
+def _dechunk(raw: bytes) -> list[bytes]:
+    chunks = []
+    while raw:
+        size, _, rest = raw.partition(b"\r\n")
+        n = int(size, 16)
+        assert rest[n:n + 2] == b"\r\n"
+        chunks.append(rest[:n])
+        raw = rest[n + 2:]
+    return chunks
+
+
+async def test_events_of_one_loop_pass_leave_as_one_chunk_in_order():
+    t = FakeTransport()
+    w = DirectWriter(t, _encode)
+    assert w("ADDED", {"n": 1}, None) and w("MODIFIED", {"n": 2}, None)
+    assert t.sent == b""  # not before the loop's pass ends
+    await asyncio.sleep(0)
+    assert _dechunk(t.sent) == [b'{"type":"ADDED","n":1}\n{"type":"MODIFIED","n":2}\n']
+    assert w("DELETED", {"n": 3}, None)
+    await asyncio.sleep(0)
+    assert _dechunk(t.sent)[1:] == [b'{"type":"DELETED","n":3}\n']
+
+
+async def test_flush_writes_at_once_what_was_taken():
+    t = FakeTransport()
+    w = DirectWriter(t, _encode)
+    w("ADDED", {"n": 1}, None)
+    w.flush()  # the task does this before writing a bookmark or the stream's end
+    assert _dechunk(t.sent) == [b'{"type":"ADDED","n":1}\n']
+    await asyncio.sleep(0)
+    assert len(_dechunk(t.sent)) == 1  # the scheduled flush finds nothing left
+
+
+async def test_a_large_pass_is_split_into_chunks_of_bounded_size(monkeypatch):
+    monkeypatch.setattr(watchdirect, "CHUNK_BYTES", 50)
+    t = FakeTransport()
+    w = DirectWriter(t, _encode)
+    for n in range(5):
+        w("ADDED", {"n": n}, None)
+    w.flush()
+    chunks = _dechunk(t.sent)
+    assert len(chunks) == 3 and all(len(c) <= 50 for c in chunks)
+    assert b"".join(chunks) == b"".join(_encode("ADDED", {"n": n}, None) for n in range(5))
+
+
+@pytest.mark.parametrize("transport", [FakeTransport(closing=True),
+                                       FakeTransport(unsent=watchdirect.WRITE_LIMIT + 1)],
+                         ids=["closing", "client not reading"])
+async def test_a_connection_that_cannot_take_more_refuses_events(transport):
+    w = DirectWriter(transport, _encode)
+    assert not w("ADDED", {"n": 1}, None)
+    await asyncio.sleep(0)
+    assert transport.sent == b""
+
+
+async def test_a_refused_event_first_sends_what_was_taken_before_it():
+    t = FakeTransport()
+    w = DirectWriter(t, _encode)
+    w("ADDED", {"n": 1}, None)
+    t.unsent = watchdirect.WRITE_LIMIT + 1
+    assert not w("MODIFIED", {"n": 2}, None)
+    assert _dechunk(t.sent) == [b'{"type":"ADDED","n":1}\n']  # before the task writes event 2
