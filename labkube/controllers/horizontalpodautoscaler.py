@@ -194,6 +194,7 @@ class HorizontalPodAutoscalerController(Controller):
         conds = condition(conds, "AbleToScale", True, "SucceededGetScale", "the HPA controller was able to get "
                           "the target's current scale", now)
         desired, reason = desired_replicas(current, low, high)
+        status["currentMetrics"] = None       # as upstream: only a look at the metrics fills them in
         if current == 0:
             conds = condition(conds, "ScalingActive", False, "ScalingDisabled",
                               "scaling is disabled since the replica count of the target is zero", now)
@@ -328,11 +329,11 @@ class HorizontalPodAutoscalerController(Controller):
 
     async def write_status(self, hpa: dict, status: dict) -> None:
         old = hpa.get("status") or {}
+        if status.get("currentMetrics") is None:
+            status.pop("currentMetrics", None)
         # conditions' lastTransitionTime only moves with their status: compare without the clock
         if status == old:
             return
-        if status.get("currentMetrics") is None:
-            status.pop("currentMetrics", None)
         body = copy.deepcopy(hpa)
         body["status"] = status
         await self.client.replace("horizontalpodautoscalers", hpa["metadata"]["name"], body,

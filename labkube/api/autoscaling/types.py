@@ -15,12 +15,13 @@ IDENT = {"name": S, "selector": O}
 POLICY = {"type": S, "value": I, "periodSeconds": I}
 RULES = {"stabilizationWindowSeconds": I, "selectPolicy": S, "policies": [POLICY]}
 BEHAVIOR = {"scaleUp": RULES, "scaleDown": RULES}
-METRIC = {"type": S,
-          "resource": {"name": S, "target": TARGET},
-          "containerResource": {"name": S, "container": S, "target": TARGET},
-          "pods": {"metric": IDENT, "target": TARGET},
-          "object": {"describedObject": REF, "metric": IDENT, "target": TARGET},
-          "external": {"metric": IDENT, "target": TARGET}}
+RESOURCE_SOURCE = {"name": S, "target": TARGET}
+CONTAINER_SOURCE = {"name": S, "container": S, "target": TARGET}
+PODS_SOURCE = {"metric": IDENT, "target": TARGET}
+OBJECT_SOURCE = {"describedObject": REF, "metric": IDENT, "target": TARGET}
+EXTERNAL_SOURCE = {"metric": IDENT, "target": TARGET}
+METRIC = {"type": S, "resource": RESOURCE_SOURCE, "containerResource": CONTAINER_SOURCE, "pods": PODS_SOURCE,
+          "object": OBJECT_SOURCE, "external": EXTERNAL_SOURCE}
 V2_SPEC = {"scaleTargetRef": REF, "minReplicas": I, "maxReplicas": I, "metrics": [METRIC], "behavior": BEHAVIOR}
 V1_SPEC = {"scaleTargetRef": REF, "minReplicas": I, "maxReplicas": I, "targetCPUUtilizationPercentage": I}
 
@@ -52,6 +53,13 @@ TARGET_DOCS = {
     "averageValue": "Quantity per pod to aim for, e.g. 200m or 256Mi (type AverageValue).",
     "value": "Total quantity to aim for (type Value).",
 }
+SOURCE_DOCS = {
+    "name": "The resource: cpu or memory.",
+    "container": "The container whose usage counts.",
+    "target": "The value to aim for.",
+    "metric": "The metric's name (and a label selector).",
+    "describedObject": "The object the metric describes.",
+}
 BEHAVIOR_DOCS = {
     "scaleUp": "Rules for scaling up (default: no stabilization window; max(100 %, 4 pods) per 15 s).",
     "scaleDown": "Rules for scaling down (default: a 300 s stabilization window; 100 % per 15 s).",
@@ -71,5 +79,7 @@ POLICY_DOCS = {
 }
 # (structure, its field texts) for labkube.api.explain_docs
 DOCUMENTED = [(V2_SPEC, {k: v for k, v in SPEC_DOCS.items() if k in V2_SPEC}),
-              (V1_SPEC, {k: v for k, v in SPEC_DOCS.items() if k in V1_SPEC}), (METRIC, METRIC_DOCS), (TARGET, TARGET_DOCS),
-              (BEHAVIOR, BEHAVIOR_DOCS), (RULES, RULES_DOCS), (POLICY, POLICY_DOCS)]
+              (V1_SPEC, {k: v for k, v in SPEC_DOCS.items() if k in V1_SPEC}), (METRIC, METRIC_DOCS),
+              (TARGET, TARGET_DOCS), (BEHAVIOR, BEHAVIOR_DOCS), (RULES, RULES_DOCS), (POLICY, POLICY_DOCS)] + [
+    (src, {k: v for k, v in SOURCE_DOCS.items() if k in src})
+    for src in (RESOURCE_SOURCE, CONTAINER_SOURCE, PODS_SOURCE, OBJECT_SOURCE, EXTERNAL_SOURCE)]

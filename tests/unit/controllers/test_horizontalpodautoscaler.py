@@ -358,3 +358,18 @@ async def test_behavior_select_policy_disabled_stops_that_direction(direction, s
     await h.run()
     assert await replicas(h) == want
     assert not h.events("SuccessfulRescale")
+
+
+async def test_a_look_that_changes_nothing_writes_nothing():
+    h = Harness(HorizontalPodAutoscalerController)
+    await h.api.create("deployments", deploy(replicas=9))
+    await h.api.create("horizontalpodautoscalers", hpa(low=1, high=5))
+    await h.start()
+    await h.run()                                     # above the bounds: scaled to 5, no metrics looked at
+    assert await replicas(h) == 5 and "currentMetrics" not in hpa_status(h)
+    h.clock.advance(15)
+    await h.run()                                     # in bounds now, no metrics API: status says so
+    rv = h.api.all("horizontalpodautoscalers")[0]["metadata"]["resourceVersion"]
+    h.clock.advance(15)
+    await h.run()
+    assert h.api.all("horizontalpodautoscalers")[0]["metadata"]["resourceVersion"] == rv
