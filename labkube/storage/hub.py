@@ -53,8 +53,12 @@ class HubWatch(Watch):
         if self._closed or event.rev <= self.from_rev:
             return
         sink = self.sink
-        if sink is not None and not self._queue and sink(event):
-            return
+        if sink is not None and not self._queue:
+            try:
+                if sink(event):
+                    return
+            except Exception:  # noqa: BLE001 - one watcher's failure stays its own: it queues, its task meets it
+                self.sink = None
         if len(self._queue) >= self._buffer:
             self._end("watcher fell too far behind")
             return

@@ -141,3 +141,16 @@ async def test_a_closed_watch_drops_its_sink():
     w.sink = lambda ev: True
     w.close()
     assert w.sink is None
+
+
+async def test_a_sink_that_fails_is_dropped_and_the_event_queues_for_the_task():
+    hub = WatchHub(0)
+    w = hub.watch("/registry/pods/", 0)
+    other = hub.watch("/registry/pods/", 0)
+
+    def broken(ev):
+        raise ValueError("cannot encode")
+    w.sink = broken
+    hub.publish(_event(1))  # the publish (a commit's) goes on for every other watcher
+    assert w.sink is None and w.next_event_nowait().rev == 1
+    assert other.next_event_nowait().rev == 1
