@@ -18,8 +18,9 @@ the load never runs on the server's event loop):
   etcd      the same keys and the same JSON values (a pod as the apiserver stored it) as
             raw puts through etcd's HTTP/JSON gateway (/v3/kv/put), 50 clients; creates and
             puts alternate in two rounds so both meet the same machine load
-  cpu       the server's CPU ms per request (create, get, etcd put): steadier than rates
-            on a shared machine
+  cpu       the server's CPU ms per request (create, get, etcd put) and us per watch delivery
+            (watch_cpu_us: the watch phase's server CPU over its deliveries, its one writer's
+            creates included): steadier than rates on a shared machine
 
 Clients talk HTTPS with a client certificate and keep-alive connections, exactly as
 kubectl and the Python client do, through a lean HTTP/1.1 client (apiserver_load.py) so that
@@ -157,6 +158,7 @@ def measure_watch(api: Apiserver, base: dict, first_id: int, events: int) -> dic
     for _ in procs:
         ready.get(timeout=90)
     time.sleep(0.5)
+    cpu0 = api.cpu_s()  # the watchers' connections and handshakes are done
     conn = http.client.HTTPSConnection("127.0.0.1", api.port, context=api.ssl(), timeout=30)  # kept alive
     acks = []  # the writer's own create latency: how much of a delivery delay is the durable write
     for i in range(first_id, first_id + events):  # one writer, 50 writes/s: the delay, not the load
@@ -167,10 +169,11 @@ def measure_watch(api: Apiserver, base: dict, first_id: int, events: int) -> dic
         time.sleep(0.02)
     conn.close()
     res = [out.get(timeout=120) for _ in procs]
+    cpu = api.cpu_s() - cpu0
     for p in procs:
         p.join()
     lat = [x for r in res for x in r["lat_ms"]]
-    return {"p50_ms": pct(lat, 50), "p99_ms": pct(lat, 99), "delivered": len(lat), "expected": events * WATCHERS,
+    return {"p50_ms": pct(lat, 50), "p99_ms": pct(lat, 99), "delivered": len(lat), "expected": events * WATCHERS, "cpu_s": cpu,
             "write_p50_ms": pct(acks, 50), "write_p99_ms": pct(acks, 99)}
 
 
@@ -201,6 +204,8 @@ def main(argv=None) -> int:
                 out.update(list_s=round(lt, 3), list_items=count, list_10k_s=round(lt * 10000 / max(count, 1), 3))
                 out["rss_mb"] = round(api.rss_mb(), 1)
                 w = measure_watch(api, base, n, 100 if args.quick else 200)
+                # server CPU per delivered event, the phase's few creates (~0.5 ms each, ~5 us per delivery) included
+                out["watch_cpu_us"] = round(w["cpu_s"] * 1e6 / max(w["delivered"], 1), 1)
                 out.update(watch_p50_ms=w["p50_ms"], watch_p99_ms=w["p99_ms"], watch_delivered=w["delivered"],
                            watch_expected=w["expected"], watch_write_p50_ms=w["write_p50_ms"],
                            watch_write_p99_ms=w["write_p99_ms"])
