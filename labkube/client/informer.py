@@ -41,38 +41,39 @@ def strip_managed_fields(obj: dict) -> dict:
 
 
 def _shared(v, intern=sys.intern, limit=SHARED_STR_MAX):
-    """`v` with its short strings interned, in place (each string is replaced by an equal one, so
-    nothing a reader sees changes); returns v. Dict keys are left as they are: orjson, which
-    decodes the watch and list bodies, already hands out one str object per short key. Strings,
-    numbers and booleans inside a dict or list are handled inline, not by a call each: most values
-    of an object are such leaves, and this runs on every watch event an informer receives."""
+    """`v` copied with dict keys and short strings interned. Strings, numbers and booleans inside a
+    dict or list are handled inline, not by a call each: most values of an object are such leaves,
+    and this runs on every watch event an informer receives."""
     t = type(v)
     if t is dict:
+        out = {}
         for k, x in v.items():
             tx = type(x)
             if tx is str:
-                if len(x) <= limit:
-                    v[k] = intern(x)
+                out[intern(k)] = intern(x) if len(x) <= limit else x
             elif tx is dict or tx is list:
-                _shared(x)
-        return v
+                out[intern(k)] = _shared(x)
+            else:
+                out[intern(k)] = x
+        return out
     if t is list:
-        for i, x in enumerate(v):
+        out = []
+        for x in v:
             tx = type(x)
             if tx is str:
-                if len(x) <= limit:
-                    v[i] = intern(x)
+                out.append(intern(x) if len(x) <= limit else x)
             elif tx is dict or tx is list:
-                _shared(x)
-        return v
+                out.append(_shared(x))
+            else:
+                out.append(x)
+        return out
     if t is str:
         return intern(v) if len(v) <= limit else v
     return v
 
 
 def compact(obj: dict) -> dict:
-    """The object without managedFields, its short strings shared (in place: informers hand it a
-    freshly decoded object that nothing else holds)."""
+    """The object without managedFields, as a copy whose keys and short strings are shared."""
     return _shared(strip_managed_fields(obj))
 
 
