@@ -84,8 +84,10 @@ def _period_start(mem: Memory, current: int, period: float, now: float) -> int:
     return current - _changed_within(mem.scale_ups, period, now) + _changed_within(mem.scale_downs, period, now)
 
 
-def scale_up_limit(mem: Memory, current: int, rules: dict, now: float) -> int:
-    """The most replicas the scale-up policies allow now."""
+def _policy_limit(mem: Memory, current: int, rules: dict, now: float, up: bool) -> int:
+    """The bound the policies of one direction set now: each policy's proposal counts from the
+    replicas at the start of its period; selectPolicy Max takes the one allowing the largest
+    change, Min the smallest, Disabled allows none."""
     select = rules.get("selectPolicy") or "Max"
     if select == "Disabled":
         return current
@@ -93,29 +95,26 @@ def scale_up_limit(mem: Memory, current: int, rules: dict, now: float) -> int:
     for pol in rules.get("policies") or []:
         start = _period_start(mem, current, pol["periodSeconds"], now)
         if pol["type"] == "Pods":
-            proposals.append(start + pol["value"])
-        else:
+            proposals.append(start + pol["value"] if up else start - pol["value"])
+        elif up:
             proposals.append(math.ceil(start * (1 + pol["value"] / 100)))
-    if not proposals:
-        return current
-    return min(proposals) if select == "Min" else max(proposals)
-
-
-def scale_down_limit(mem: Memory, current: int, rules: dict, now: float) -> int:
-    """The fewest replicas the scale-down policies allow now."""
-    select = rules.get("selectPolicy") or "Max"
-    if select == "Disabled":
-        return current
-    proposals = []
-    for pol in rules.get("policies") or []:
-        start = _period_start(mem, current, pol["periodSeconds"], now)
-        if pol["type"] == "Pods":
-            proposals.append(start - pol["value"])
         else:
             proposals.append(int(start * (1 - pol["value"] / 100)))
     if not proposals:
         return current
-    return max(proposals) if select == "Min" else min(proposals)
+    largest_change = max if up else min
+    smallest_change = min if up else max
+    return smallest_change(proposals) if select == "Min" else largest_change(proposals)
+
+
+def scale_up_limit(mem: Memory, current: int, rules: dict, now: float) -> int:
+    """The most replicas the scale-up policies allow now."""
+    return _policy_limit(mem, current, rules, now, up=True)
+
+
+def scale_down_limit(mem: Memory, current: int, rules: dict, now: float) -> int:
+    """The fewest replicas the scale-down policies allow now."""
+    return _policy_limit(mem, current, rules, now, up=False)
 
 
 def limit_rate(mem: Memory, desired: int, current: int, low: int, high: int, up: dict, down: dict,
