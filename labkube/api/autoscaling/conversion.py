@@ -30,10 +30,6 @@ def _dict(v) -> dict:
     return v if isinstance(v, dict) else {}
 
 
-def _drop_none(d: dict) -> dict:
-    return {k: v for k, v in d.items() if v is not None}
-
-
 def _is_cpu_resource(m) -> bool:
     return isinstance(m, dict) and m.get("type") == "Resource" and _dict(m.get("resource")).get("name") == "cpu"
 
@@ -59,126 +55,114 @@ def _plain_annotations(obj: dict):
 
 
 # -- metric specs and statuses: v2 <-> v1 shapes ----------------------------------------------------
-def _target_v2(utilization=None, average=None, value=None, kind=None) -> dict:
-    kind = kind or ("Utilization" if utilization is not None else "Value" if value is not None else "AverageValue")
-    return _drop_none({"type": kind, "averageUtilization": utilization, "averageValue": average, "value": value})
+# One table per direction-free mapping: for each metric source, its v1 field names and the v2 path
+# each one lives at. v2 paths create their intermediate mappings even when the leaf is absent (as
+# upstream's structs serialize them); v1 fields are flat and absent leaves are dropped.
+_SPEC_FIELDS = {
+    "resource": (("name", "name"), ("container", "container"),
+                 ("targetAverageUtilization", "target.averageUtilization"),
+                 ("targetAverageValue", "target.averageValue")),
+    "pods": (("metricName", "metric.name"), ("selector", "metric.selector"),
+             ("targetAverageValue", "target.averageValue")),
+    "object": (("target", "describedObject"), ("metricName", "metric.name"), ("selector", "metric.selector"),
+               ("targetValue", "target.value"), ("averageValue", "target.averageValue")),
+    "external": (("metricName", "metric.name"), ("metricSelector", "metric.selector"),
+                 ("targetValue", "target.value"), ("targetAverageValue", "target.averageValue")),
+}
+_SPEC_FIELDS["containerResource"] = _SPEC_FIELDS["resource"]
+
+# the same for statuses, with the value v1 shows when v2 has none (upstream's zero quantities)
+_STATUS_FIELDS = {
+    "resource": (("name", "name", None), ("container", "container", None),
+                 ("currentAverageUtilization", "current.averageUtilization", None),
+                 ("currentAverageValue", "current.averageValue", "0")),
+    "pods": (("metricName", "metric.name", None), ("selector", "metric.selector", None),
+             ("currentAverageValue", "current.averageValue", "0")),
+    "object": (("target", "describedObject", None), ("metricName", "metric.name", None),
+               ("selector", "metric.selector", None), ("currentValue", "current.value", "0"),
+               ("averageValue", "current.averageValue", None)),
+    "external": (("metricName", "metric.name", None), ("metricSelector", "metric.selector", None),
+                 ("currentValue", "current.value", "0"), ("currentAverageValue", "current.averageValue", None)),
+}
+_STATUS_FIELDS["containerResource"] = _STATUS_FIELDS["resource"]
+
+# v1 carries no target type: v2's follows from which target field is set, per source
+_TARGET_KIND = {
+    "resource": lambda t: "Utilization" if t.get("averageUtilization") is not None else "AverageValue",
+    "pods": lambda t: "AverageValue",
+    "object": lambda t: "Value" if t.get("averageValue") is None else "AverageValue",
+    "external": lambda t: "AverageValue" if t.get("value") is None else "Value",
+}
+_TARGET_KIND["containerResource"] = _TARGET_KIND["resource"]
+
+# the source's key in each metric, by metric type
+_SOURCE_KEY = {"Resource": "resource", "ContainerResource": "containerResource", "Pods": "pods",
+               "Object": "object", "External": "external"}
+
+
+def _get_path(src: dict, path: str):
+    *parents, leaf = path.split(".")
+    for p in parents:
+        src = _dict(src.get(p))
+    return src.get(leaf)
+
+
+def _flatten(src: dict, fields) -> dict:
+    """v2 source -> v1 source: each v1 field from its v2 path (or its default), absent ones dropped."""
+    out = {}
+    for v1name, path, *default in fields:
+        value = _get_path(src, path)
+        if value is None and default:
+            value = default[0]
+        if value is not None:
+            out[v1name] = value
+    return out
+
+
+def _nest(src: dict, fields) -> dict:
+    """v1 source -> v2 source: each v1 field set at its v2 path, intermediate mappings always made."""
+    out = {}
+    for v1name, path, *_ in fields:
+        *parents, leaf = path.split(".")
+        at = out
+        for p in parents:
+            at = at.setdefault(p, {})
+        if src.get(v1name) is not None:
+            at[leaf] = src[v1name]
+    return out
 
 
 def _metric_spec_to_v1(m: dict) -> dict:
-    t = m.get("type")
-    out = {"type": t}
-    if t in ("Resource", "ContainerResource"):
-        key = "resource" if t == "Resource" else "containerResource"
-        src = _dict(m.get(key))
-        tgt = _dict(src.get("target"))
-        out[key] = _drop_none({"name": src.get("name"), "container": src.get("container"),
-                               "targetAverageUtilization": tgt.get("averageUtilization"),
-                               "targetAverageValue": tgt.get("averageValue")})
-    elif t == "Pods":
-        src = _dict(m.get("pods"))
-        out["pods"] = _drop_none({"metricName": _dict(src.get("metric")).get("name"),
-                                  "selector": _dict(src.get("metric")).get("selector"),
-                                  "targetAverageValue": _dict(src.get("target")).get("averageValue")})
-    elif t == "Object":
-        src = _dict(m.get("object"))
-        tgt = _dict(src.get("target"))
-        out["object"] = _drop_none({"target": src.get("describedObject"),
-                                    "metricName": _dict(src.get("metric")).get("name"),
-                                    "selector": _dict(src.get("metric")).get("selector"),
-                                    "targetValue": tgt.get("value"), "averageValue": tgt.get("averageValue")})
-    elif t == "External":
-        src = _dict(m.get("external"))
-        tgt = _dict(src.get("target"))
-        out["external"] = _drop_none({"metricName": _dict(src.get("metric")).get("name"),
-                                      "metricSelector": _dict(src.get("metric")).get("selector"),
-                                      "targetValue": tgt.get("value"), "targetAverageValue": tgt.get("averageValue")})
+    key = _SOURCE_KEY.get(m.get("type"))
+    out = {"type": m.get("type")}
+    if key:
+        out[key] = _flatten(_dict(m.get(key)), _SPEC_FIELDS[key])
     return out
 
 
 def _metric_spec_to_v2(m: dict) -> dict:
-    t = m.get("type")
-    out = {"type": t}
-    if t in ("Resource", "ContainerResource"):
-        key = "resource" if t == "Resource" else "containerResource"
-        src = _dict(m.get(key))
-        out[key] = _drop_none({"name": src.get("name"), "container": src.get("container"),
-                               "target": _target_v2(src.get("targetAverageUtilization"),
-                                                    src.get("targetAverageValue"),
-                                                    kind=None if src.get("targetAverageUtilization") is not None
-                                                    else "AverageValue")})
-    elif t == "Pods":
-        src = _dict(m.get("pods"))
-        out["pods"] = {"metric": _drop_none({"name": src.get("metricName"), "selector": src.get("selector")}),
-                       "target": _target_v2(average=src.get("targetAverageValue"), kind="AverageValue")}
-    elif t == "Object":
-        src = _dict(m.get("object"))
-        out["object"] = _drop_none({
-            "describedObject": src.get("target"),
-            "metric": _drop_none({"name": src.get("metricName"), "selector": src.get("selector")}),
-            "target": _target_v2(value=src.get("targetValue"), average=src.get("averageValue"),
-                                 kind="Value" if src.get("averageValue") is None else "AverageValue")})
-    elif t == "External":
-        src = _dict(m.get("external"))
-        out["external"] = {
-            "metric": _drop_none({"name": src.get("metricName"), "selector": src.get("metricSelector")}),
-            "target": _target_v2(value=src.get("targetValue"), average=src.get("targetAverageValue"),
-                                 kind="AverageValue" if src.get("targetValue") is None else "Value")}
+    key = _SOURCE_KEY.get(m.get("type"))
+    out = {"type": m.get("type")}
+    if key:
+        src = _nest(_dict(m.get(key)), _SPEC_FIELDS[key])
+        src["target"] = {"type": _TARGET_KIND[key](src["target"]), **src["target"]}
+        out[key] = src
     return out
 
 
-_STATUS_KEYS = {"resource": "resource", "containerResource": "containerResource", "pods": "pods",
-                "object": "object", "external": "external"}
-
-
 def _metric_status_to_v1(m: dict) -> dict:
-    t = m.get("type")
-    out = {"type": t}
-    for v2key in _STATUS_KEYS:
-        src = m.get(v2key)
-        if not isinstance(src, dict):
-            continue
-        cur, metric = _dict(src.get("current")), _dict(src.get("metric"))
-        if v2key in ("resource", "containerResource"):
-            out[v2key] = _drop_none({"name": src.get("name"), "container": src.get("container"),
-                                     "currentAverageUtilization": cur.get("averageUtilization"),
-                                     "currentAverageValue": cur.get("averageValue", "0")})
-        elif v2key == "pods":
-            out[v2key] = _drop_none({"metricName": metric.get("name"), "selector": metric.get("selector"),
-                                     "currentAverageValue": cur.get("averageValue", "0")})
-        elif v2key == "object":
-            out[v2key] = _drop_none({"target": src.get("describedObject"), "metricName": metric.get("name"),
-                                     "selector": metric.get("selector"), "currentValue": cur.get("value", "0"),
-                                     "averageValue": cur.get("averageValue")})
-        else:
-            out[v2key] = _drop_none({"metricName": metric.get("name"), "metricSelector": metric.get("selector"),
-                                     "currentValue": cur.get("value", "0"),
-                                     "currentAverageValue": cur.get("averageValue")})
+    out = {"type": m.get("type")}
+    for key, fields in _STATUS_FIELDS.items():
+        if isinstance(m.get(key), dict):
+            out[key] = _flatten(m[key], fields)
     return out
 
 
 def _metric_status_to_v2(m: dict) -> dict:
-    t = m.get("type")
-    out = {"type": t}
-    for key in _STATUS_KEYS:
-        src = m.get(key)
-        if not isinstance(src, dict):
-            continue
-        if key in ("resource", "containerResource"):
-            out[key] = _drop_none({"name": src.get("name"), "container": src.get("container"), "current": _drop_none({
-                "averageUtilization": src.get("currentAverageUtilization"),
-                "averageValue": src.get("currentAverageValue")})})
-        elif key == "pods":
-            out[key] = {"metric": _drop_none({"name": src.get("metricName"), "selector": src.get("selector")}),
-                        "current": _drop_none({"averageValue": src.get("currentAverageValue")})}
-        elif key == "object":
-            out[key] = _drop_none({"describedObject": src.get("target"),
-                                   "metric": _drop_none({"name": src.get("metricName"), "selector": src.get("selector")}),
-                                   "current": _drop_none({"value": src.get("currentValue"),
-                                                          "averageValue": src.get("averageValue")})})
-        else:
-            out[key] = {"metric": _drop_none({"name": src.get("metricName"), "selector": src.get("metricSelector")}),
-                        "current": _drop_none({"value": src.get("currentValue"),
-                                               "averageValue": src.get("currentAverageValue")})}
+    out = {"type": m.get("type")}
+    for key, fields in _STATUS_FIELDS.items():
+        if isinstance(m.get(key), dict):
+            out[key] = _nest(m[key], fields)
     return out
 
 
