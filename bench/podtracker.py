@@ -33,7 +33,8 @@ class PodTracker:
         self.running: dict[str, float] = {}
         self.ready: dict[str, float] = {}
         self.nodes: dict[str, str] = {}
-        self.inf.add_handlers(self._seen, lambda old, new: self._seen(new), None)
+        self.updates = 0                   # pod updates seen (each one a write to the apiserver)
+        self.inf.add_handlers(self._seen, self._updated, None)
 
     async def start(self) -> "PodTracker":
         """Start the informer and wait for its first list."""
@@ -43,6 +44,10 @@ class PodTracker:
 
     async def stop(self) -> None:
         await self.inf.stop()
+
+    def _updated(self, old: dict, new: dict) -> None:
+        self.updates += 1
+        self._seen(new)
 
     def _seen(self, pod: dict) -> None:
         name, now = pod["metadata"]["name"], self.clock()

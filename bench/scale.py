@@ -108,6 +108,12 @@ async def write_ceiling(c: Client, count: int, concurrency: int, apiserver_pid: 
     out["loadavg_ceiling"] = os.getloadavg()[0]
 
 
+async def current_rv(c: Client) -> int | None:
+    """The cluster's resourceVersion now (a List's), None if it is not a number."""
+    rv = ((await c.list_raw("namespaces")).get("metadata") or {}).get("resourceVersion")
+    return int(rv) if rv and str(rv).isdigit() else None
+
+
 async def bench(args, cluster: LocalCluster, out: dict) -> None:
     async with Client(KubeConfig.load(cluster.kubeconfig), user_agent="bench-scale") as c:
         await write_ceiling(c, args.ceiling_writes, 64, cluster.procs["apiserver"].pid, out)
@@ -160,6 +166,7 @@ async def bench(args, cluster: LocalCluster, out: dict) -> None:
             await asyncio.sleep(1)
         finally:
             os.kill(sched.pid, signal.SIGCONT)
+        rv0, updates0 = await current_rv(c), backlog.updates
         t0 = time.monotonic()
         cpu0 = {n: proc_cpu(p.pid) for n, p in cluster.procs.items()}
         cpu0["bench"] = time.process_time()
@@ -167,6 +174,7 @@ async def bench(args, cluster: LocalCluster, out: dict) -> None:
         wall = time.monotonic() - t0
         used = {n: proc_cpu(p.pid) - cpu0[n] for n, p in cluster.procs.items()}
         used["bench"] = time.process_time() - cpu0["bench"]
+        rv1, updates1 = await current_rv(c), backlog.updates
         if backlog.bound:
             first = min(backlog.bound.values())
             span = max(backlog.bound.values()) - first
@@ -180,7 +188,15 @@ async def bench(args, cluster: LocalCluster, out: dict) -> None:
         # CPU per pod bound during the drain: what each process spends on a pod when scheduling
         # is the bottleneck, comparable between runs on a shared machine
         if backlog.bound:
-            out["drain_cpu_ms_per_pod"] = {n: round(1000 * u / len(backlog.bound), 2) for n, u in used.items()}
+            n = len(backlog.bound)
+            out["drain_cpu_ms_per_pod"] = {k: round(1000 * u / n, 2) for k, u in used.items()}
+            # what the clients asked the apiserver to write per pod bound during the drain: every
+            # write takes one cluster-wide resourceVersion, so their difference counts all writes
+            # (pods, Events, Leases, ReplicaSet status ...); the backlog's pod updates are the
+            # bindings and status writes among them
+            if rv0 is not None and rv1 is not None:
+                out["drain_writes_per_pod"] = round((rv1 - rv0) / n, 2)
+            out["drain_pod_updates_per_pod"] = round((updates1 - updates0) / n, 2)
         await until(lambda: len(backlog.running) >= args.backlog, 60, 0.25)
         await nodes.stop()
         for tr in (pods, backlog):
