@@ -1,10 +1,12 @@
 """`python -m labkube.proxy --config /etc/labkube/proxy.yaml` (one per node)."""
 from __future__ import annotations
 
+import asyncio
 import sys
 
 from labkube.client import Client
 from labkube.client.component import load_kubeconfig, main
+from labkube.ingress.controller import IngressController
 
 from .config import ProxyConfig
 from .proxier import Proxier
@@ -13,8 +15,12 @@ from .proxier import Proxier
 async def run(path: str, raw: dict) -> None:
     cfg = ProxyConfig.from_dict(path, raw)
     kc = load_kubeconfig(cfg.kubeconfig)
-    async with Client(kc, user_agent="labkube-proxy") as client:
-        await Proxier(client, cfg).run()
+    async with Client(kc, user_agent="labkube-proxy") as client, asyncio.TaskGroup() as tasks:
+        proxier = Proxier(client, cfg)
+        tasks.create_task(proxier.run(), name="proxier")
+        if cfg.ingress is not None:          # the ingress controller shares the process, client and caches
+            shared = {"services": proxier.services, "endpoints": proxier.endpoints, "nodes": proxier.nodes}
+            tasks.create_task(IngressController(client, cfg.ingress, shared).run(), name="ingress")
 
 
 if __name__ == "__main__":

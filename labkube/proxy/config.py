@@ -8,6 +8,7 @@
     sync_period: 15                  # seconds between full resyncs (they repair hand-made damage)
     min_sync_period: 0.1             # changes arriving closer together are applied in one go
     announce_load_balancers: true    # answer on the lab network for LoadBalancer addresses (announce.py)
+    ingress: true                    # also run the ingress controller here (labkube/ingress/config.py)
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import ipaddress
 from dataclasses import dataclass, fields
 
 from labkube.client.component import ConfigError, check_settings
+from labkube.ingress.config import IngressConfig
 
 
 @dataclass
@@ -31,6 +33,7 @@ class ProxyConfig:
     iptables_restore: str = "iptables-restore"
     masquerade_bit: int = 14
     announce_load_balancers: bool = True
+    ingress: IngressConfig | None = None   # None: no ingress controller in this process
 
     @property
     def masq_mark(self) -> str:
@@ -56,4 +59,5 @@ class ProxyConfig:
             raise ConfigError(f"{path}: announce_load_balancers: must be true or false")
         if "masquerade_bit" in d and (not isinstance(d["masquerade_bit"], int) or not 0 <= d["masquerade_bit"] <= 31):
             raise ConfigError(f"{path}: masquerade_bit: must be an integer 0-31")
+        d = {**d, "ingress": IngressConfig.from_value(path, d.get("ingress"), d["node_ip"])}
         return cls(**{k: v for k, v in d.items() if v is not None})
