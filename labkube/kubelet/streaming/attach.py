@@ -7,6 +7,10 @@ over the channel protocol (channels.py).
 - Otherwise the container's log file is followed from its current end (our containers log to
   a file), and when the container keeps a stdin pipe, channel 0 feeds it; closing stdin (the
   v5 close signal or the socket ending) ends the container's stdin when it has stdinOnce.
+- ``from_start``: the log is followed from its beginning instead. The first attach to a
+  `stdin: true, stdinOnce: true` container is `kubectl run -i`'s one session, which starts only
+  once kubectl has seen the pod Running: whatever a quick script printed in between would be
+  lost (upstream loses it too, kubernetes#27264; docker's old attach replayed the logs, as we do).
 
 ``stdio`` is the runtime's ContainerStdio (runtime/stdio.py) or None; ``log`` is
 (path, is_live) for following the log file.
@@ -22,14 +26,15 @@ from . import channels
 
 
 class AttachSession:
-    def __init__(self, ws: web.WebSocketResponse, stdio, *, stdin: bool, log_path: str | None, is_live):
+    def __init__(self, ws: web.WebSocketResponse, stdio, *, stdin: bool, log_path: str | None, is_live,
+                 from_start: bool = False):
         self.ws, self.stdio, self.want_stdin = ws, stdio, stdin
-        self.log_path, self.is_live = log_path, is_live
+        self.log_path, self.is_live, self.from_start = log_path, is_live, from_start
 
     async def run(self) -> None:
         terminal = self.stdio is not None and self.stdio.terminal
         offset = 0
-        if not terminal and self.log_path:        # from the end as it is before any input arrives
+        if not terminal and self.log_path and not self.from_start:   # the end before any input arrives
             _, offset = await asyncio.to_thread(logs.render, self.log_path)
         feeder = asyncio.create_task(self._feed())
         try:

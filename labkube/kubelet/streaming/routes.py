@@ -36,6 +36,15 @@ def add_routes(app: web.Application, kl) -> None:
 class Handlers:
     def __init__(self, kl):
         self.kl = kl
+        self.attached_once: set[str] = set()     # stdinOnce containers whose first attach came
+
+    def _first_attach_of_stdin_once(self, cid: str, stdio) -> bool:
+        """True once per `stdin: true, stdinOnce: true` container without a terminal: its first
+        attach (kubectl run -i) is given the output from the container's start (attach.py)."""
+        if stdio is None or stdio.terminal or not stdio.stdin_once or cid in self.attached_once:
+            return False
+        self.attached_once.add(cid)
+        return True
 
     def _worker(self, request: web.Request):
         ns, name = request.match_info["namespace"], request.match_info["pod"]
@@ -77,8 +86,9 @@ class Handlers:
         return ws
 
     async def attach(self, request: web.Request) -> web.StreamResponse:
-        """The container's main process: its terminal, or its log file from now on plus its
-        stdin pipe when it keeps one (attach.py)."""
+        """The container's main process: its terminal, or its log file from now on (from its
+        start for a stdinOnce container's first attach) plus its stdin pipe when it keeps one
+        (attach.py)."""
         w, cur = self._running(request)
         container = request.match_info["container"]
         from .. import logs
@@ -89,7 +99,8 @@ class Handlers:
         ws = web.WebSocketResponse(protocols=channels.PROTOCOLS, max_msg_size=0)
         await ws.prepare(request)
         await AttachSession(ws, stdio, stdin=_flag(request.query, "stdin"), log_path=path,
-                            is_live=lambda: self.kl.log_is_live(w, container, path)).run()
+                            is_live=lambda: self.kl.log_is_live(w, container, path),
+                            from_start=self._first_attach_of_stdin_once(cur.id, stdio)).run()
         await ws.close()
         return ws
 

@@ -8,6 +8,7 @@ import json
 import os
 import pty
 import subprocess
+import time
 import types
 
 import aiohttp
@@ -116,3 +117,67 @@ async def test_attach_without_kept_stdin_follows_the_log(tmp_path):
         live[0] = False
         _, status = await _until(ws, lambda o: False, "the end")
         assert status["status"] == "Success"
+
+
+def _script_waiting_on_stdin(log, r):
+    """A `kubectl run -i` container whose script printed before any attach came, then reads stdin."""
+    with open(log, "ab") as out:
+        proc = subprocess.Popen(["sh", "-c", "echo printed before the attach; tr a-z A-Z"], stdin=r, stdout=out,
+                                stderr=out)
+    os.close(r)
+    for _ in range(500):                       # the race lost on purpose: the output is there first
+        if log.read_bytes():
+            break
+        time.sleep(0.01)
+    assert log.read_bytes() == b"printed before the attach\n"
+    return proc
+
+
+async def test_the_first_attach_to_a_stdin_once_container_gets_its_output_from_the_start(tmp_path):
+    """kubectl run -i attaches only once it has seen the pod Running; a quick script has printed
+    by then (the CI flake: nothing but `pod "dns" deleted`). Its one session gets it all."""
+    log = _log(tmp_path)
+    r, w = os.pipe()
+    proc = _script_waiting_on_stdin(log, r)
+    stdio = ContainerStdio(str(log), stdin_fd=w, stdin_once=True)
+    stdio.start()
+    try:
+        async with TestClient(TestServer(_app(tmp_path, stdio, lambda: proc.poll() is None))) as client:
+            ws = await client.ws_connect("/attach/ns/p/c", params={"stdin": "true", "stdout": "true"},
+                                         protocols=["v5.channel.k8s.io"])
+            await ws.send_bytes(channels.encode(channels.STDIN, b"after\n"))
+            await ws.send_bytes(bytes([channels.CLOSE, channels.STDIN]))
+            assert await asyncio.to_thread(proc.wait, 10) == 0
+            out, status = await _until(ws, lambda o: False, "the end")
+            assert out == b"printed before the attach\nAFTER\n" and status["status"] == "Success"
+    finally:
+        stdio.close()
+        if proc.poll() is None:
+            proc.kill()
+
+
+async def test_a_later_attach_to_a_stdin_once_container_follows_from_the_end(tmp_path):
+    """Only the first attach replays: a second `kubectl attach` sees what comes after it."""
+    log = _log(tmp_path)
+    r, w = os.pipe()
+    proc = _script_waiting_on_stdin(log, r)
+    stdio = ContainerStdio(str(log), stdin_fd=w, stdin_once=True)
+    stdio.start()
+    try:
+        async with TestClient(TestServer(_app(tmp_path, stdio, lambda: proc.poll() is None))) as client:
+            first = await client.ws_connect("/attach/ns/p/c", params={"stdout": "true"},
+                                            protocols=["v5.channel.k8s.io"])
+            await asyncio.wait_for(_until(first, lambda o: o == b"printed before the attach\n", "the early output"), 10)
+            await first.close()
+            second = await client.ws_connect("/attach/ns/p/c", params={"stdin": "true", "stdout": "true"},
+                                             protocols=["v5.channel.k8s.io"])
+            await second.send_bytes(channels.encode(channels.STDIN, b"later\n"))
+            await second.send_bytes(bytes([channels.CLOSE, channels.STDIN]))
+            assert await asyncio.to_thread(proc.wait, 10) == 0
+            out, status = await _until(second, lambda o: False, "the end")
+            assert out == b"LATER\n" and status["status"] == "Success"
+    finally:
+        stdio.close()
+        if proc.poll() is None:
+            proc.kill()
+
