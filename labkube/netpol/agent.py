@@ -1,0 +1,124 @@
+"""The per-node NetworkPolicy agent: informers on NetworkPolicies, Pods and Namespaces mark
+the node's rules dirty; the sync loop computes them (model.py), renders the whole filter
+ruleset (rules.py) and applies it with one `iptables-restore --noflush`. It also resyncs every
+`sync_period` seconds, which repairs chains changed by hand. Runs inside kube-proxy
+(`network_policy: true` in proxy.yaml) and shares its client and iptables tools.
+
+Bridged traffic between pods of one node reaches iptables only with
+`net.bridge.bridge-nf-call-iptables = 1` (per network namespace, module br_netfilter): the
+agent turns it on at start and warns when the module is missing.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from labkube.client.informer import Informer
+from labkube.proxy import iptables
+from labkube.proxy.chains import Snapshot
+
+from .model import node_rules, pod_ip
+from .rules import render
+
+log = logging.getLogger("labkube.netpol")
+BRIDGE_SYSCTL = "/proc/sys/net/bridge/bridge-nf-call-iptables"
+
+
+def pod_facts(pod: dict) -> tuple:
+    """What of a pod the rules depend on (status writes that change none of it are ignored)."""
+    md, spec = pod.get("metadata") or {}, pod.get("spec") or {}
+    ports = tuple((p.get("name"), p.get("protocol"), p.get("containerPort"))
+                  for c in spec.get("containers") or [] for p in c.get("ports") or [])
+    return pod_ip(pod), spec.get("nodeName"), tuple(sorted((md.get("labels") or {}).items())), ports
+
+
+def namespace_facts(ns: dict) -> tuple:
+    return tuple(sorted(((ns.get("metadata") or {}).get("labels") or {}).items()))
+
+
+def ensure_bridge_netfilter(path: str = BRIDGE_SYSCTL) -> bool:
+    """Make bridged IPv4 traffic traverse iptables; False when the kernel cannot."""
+    try:
+        with open(path) as f:
+            if f.read().strip() == "1":
+                return True
+        with open(path, "w") as f:
+            f.write("1\n")
+        log.info("turned on %s", path)
+        return True
+    except OSError as e:
+        log.warning("cannot turn on %s (%s): traffic between pods of this node is not policed; "
+                    "load the br_netfilter module", path, e)
+        return False
+
+
+class NetworkPolicyAgent:
+    def __init__(self, client, node_name: str, *, backend=iptables, iptables_save: str = "iptables-save",
+                 iptables_restore: str = "iptables-restore", sync_period: float = 15.0,
+                 min_sync_period: float = 0.1, bridge_sysctl: str = BRIDGE_SYSCTL):
+        self.node_name = node_name
+        self.backend = backend
+        self.save_tool, self.restore_tool = iptables_save, iptables_restore
+        self.sync_period, self.min_sync_period = sync_period, min_sync_period
+        self.bridge_sysctl = bridge_sysctl
+        self.policies = Informer(client, "networkpolicies")
+        self.pods = Informer(client, "pods")
+        self.namespaces = Informer(client, "namespaces")
+        self.changed = asyncio.Event()
+        self.syncs = 0
+        self.last_ruleset = ""
+        for informer, facts in ((self.policies, lambda obj: obj.get("spec")), (self.pods, pod_facts),
+                                (self.namespaces, namespace_facts)):
+            informer.add_handlers(self._dirty, self._if_changed(facts), self._dirty)
+
+    def _informers(self) -> list:
+        return [self.policies, self.pods, self.namespaces]
+
+    def _dirty(self, _obj=None) -> None:
+        self.changed.set()
+
+    def _if_changed(self, facts):
+        """An update handler that marks the rules dirty only when `facts` of the object differ."""
+        def on_update(old: dict, new: dict) -> None:
+            if facts(old) != facts(new):
+                self.changed.set()
+        return on_update
+
+    async def sync(self) -> None:
+        """Compute this node's rules from the caches and apply them."""
+        start = time.monotonic()
+        pods = node_rules(self.policies.items(), self.pods.items(), self.namespaces.items(), self.node_name)
+        current = Snapshot(await self.backend.save(self.save_tool, tables=("filter",)))
+        text = render(pods, current)
+        await self.backend.restore(text, self.restore_tool)
+        self.syncs += 1
+        if text != self.last_ruleset:
+            log.info("%d pods of %s isolated by network policies", len(pods), self.node_name)
+        self.last_ruleset = text
+        log.debug("network policy sync in %.0f ms", (time.monotonic() - start) * 1000)
+
+    async def run(self) -> None:
+        await asyncio.to_thread(ensure_bridge_netfilter, self.bridge_sysctl)
+        for inf in self._informers():
+            inf.start()
+        try:
+            await asyncio.gather(*(inf.wait_synced() for inf in self._informers()))
+            log.info("caches synced; enforcing network policies on %s", self.node_name)
+            self.changed.set()
+            while True:
+                try:
+                    await asyncio.wait_for(self.changed.wait(), self.sync_period)
+                except asyncio.TimeoutError:
+                    pass
+                self.changed.clear()
+                try:
+                    await self.sync()
+                except (iptables.IptablesError, OSError) as e:
+                    log.warning("network policy sync failed, retrying: %s", e)
+                    self.changed.set()
+                    await asyncio.sleep(1)
+                await asyncio.sleep(self.min_sync_period)
+        finally:
+            for inf in self._informers():
+                await inf.stop()

@@ -1,0 +1,76 @@
+"""The NetworkPolicy agent on the FakeApi with a recording backend: its first sync after the
+caches fill, a re-sync when a policy, a pod's labels or a namespace's labels change, none for a
+pod status write that changes nothing the rules use; the bridge sysctl."""
+from __future__ import annotations
+
+import asyncio
+
+from labkube.client.fake import FakeApi
+from labkube.netpol.agent import NetworkPolicyAgent, ensure_bridge_netfilter, pod_facts
+
+from .fixtures import ns, pod, policy
+
+
+class Backend:
+    """Stands in for labkube.proxy.iptables: remembers what was restored."""
+
+    def __init__(self):
+        self.restored: list[str] = []
+        self.applied = asyncio.Event()
+
+    async def save(self, binary, tables=("nat", "filter")):
+        return ""
+
+    async def restore(self, text, binary):
+        self.restored.append(text)
+        self.applied.set()
+
+
+async def _next(backend: Backend) -> str:
+    await asyncio.wait_for(backend.applied.wait(), 5)
+    backend.applied.clear()
+    return backend.restored[-1]
+
+
+async def test_rules_follow_policies_pods_and_namespaces(tmp_path):
+    api, backend = FakeApi(), Backend()
+    await api.create("namespaces", ns("prod"))              # `default` is there from the start
+    await api.create("pods", pod("web", "10.244.1.10", app="web"), "default")
+    await api.create("pods", pod("friend", "10.244.2.5", node="w2", namespace="prod"), "prod")
+    sysctl = tmp_path / "bridge-nf-call-iptables"
+    sysctl.write_text("0\n")
+    agent = NetworkPolicyAgent(api, "w1", backend=backend, sync_period=3600, min_sync_period=0,
+                               bridge_sysctl=str(sysctl))
+    task = asyncio.create_task(agent.run())
+    try:
+        text = await _next(backend)
+        assert "KUBE-NP-IN-" not in text and sysctl.read_text() == "1\n"
+        await api.create("networkpolicies", policy("web", selector={"matchLabels": {"app": "web"}}, ingress=[
+            {"from": [{"namespaceSelector": {"matchLabels": {"team": "blue"}}}]}]), "default")
+        text = await _next(backend)
+        assert "-d 10.244.1.10/32" in text and "10.244.2.5" not in text
+        prod = await api.get("namespaces", "prod")
+        prod["metadata"]["labels"] = {"team": "blue"}
+        await api.replace("namespaces", "prod", prod)
+        text = await _next(backend)
+        assert "-s 10.244.2.5/32 -j RETURN" in text
+        web = await api.get("pods", "web", "default")
+        web["metadata"]["labels"] = {"app": "other"}
+        await api.replace("pods", "web", web, "default")
+        text = await _next(backend)
+        assert "10.244.1.10" not in text
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+def test_pod_status_writes_that_change_nothing_the_rules_use_are_ignored():
+    a = pod("web", "10.244.1.10", app="web")
+    written = {**a, "status": {**a["status"], "conditions": [{"type": "Ready", "status": "True"}]}}
+    assert pod_facts(a) == pod_facts(written)
+    assert pod_facts(a) != pod_facts(pod("web", "10.244.1.11", app="web"))
+    assert pod_facts(a) != pod_facts(pod("web", "10.244.1.10", app="web", phase="Succeeded"))
+
+
+def test_bridge_netfilter_missing_is_a_warning_not_a_crash(tmp_path):
+    assert ensure_bridge_netfilter(str(tmp_path / "missing" / "bridge-nf-call-iptables")) is False
