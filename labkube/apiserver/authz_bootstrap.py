@@ -144,7 +144,10 @@ CLUSTER_ROLES = [
         rule(["create", "update", "patch", "delete"], ["coordination.k8s.io"], ["leases"]),
         # the lab's DNS (running as the node) keeps its own Service and Endpoints in kube-system
         rule(["create", "update", "patch"], [""], ["services", "endpoints"]),
-        rule(["create", "update", "patch"], ["discovery.k8s.io"], ["endpointslices"])]),
+        rule(["create", "update", "patch"], ["discovery.k8s.io"], ["endpointslices"]),
+        # the lab's ingress controller (inside kube-proxy) writes where Ingresses are served
+        rule(["update", "patch"], ["networking.k8s.io"], ["ingresses/status"]),
+        rule(["create"], ["networking.k8s.io"], ["ingressclasses"])]),
     # the lab's metrics-server (labkube/metrics): reads nodes and pods, registers its Service,
     # Endpoints and APIService; everyone who may view may read the metrics (upstream's manifest)
     _role("system:metrics-server", [
