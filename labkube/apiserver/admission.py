@@ -1,7 +1,8 @@
 """Admission on create, in upstream order: LimitRange defaults, DefaultStorageClass (a claim
-without storageClassName gets the default StorageClass), StorageObjectInUseProtection (a claim
-gets the finalizer kubernetes.io/pvc-protection, removed by the pvcprotection controller once
-no pod uses it), ServiceAccount (the kube-api-access token volume, saadmission.py),
+without storageClassName gets the default StorageClass), DefaultIngressClass (an Ingress
+without ingressClassName or the legacy class annotation gets the default IngressClass),
+StorageObjectInUseProtection (a claim gets the finalizer kubernetes.io/pvc-protection, removed
+by the pvcprotection controller once no pod uses it), ServiceAccount (the kube-api-access token volume, saadmission.py),
 ResourceQuota, pod priority from its PriorityClass (or the global default).
 Namespace lifecycle is enforced by the registry itself."""
 from __future__ import annotations
@@ -16,6 +17,7 @@ from .saadmission import admit_service_account
 
 PRIORITY_CLASSES = resource("priorityclasses")
 STORAGE_CLASSES = resource("storageclasses")
+INGRESS_CLASSES = resource("ingressclasses")
 PVC_PROTECTION = "kubernetes.io/pvc-protection"
 DEFAULT_CLASS_ANNOTATIONS = ("storageclass.kubernetes.io/is-default-class",
                              "storageclass.beta.kubernetes.io/is-default-class")
@@ -31,6 +33,8 @@ async def admit_create(reg: Registry, res: Resource, obj: dict) -> None:
         md = obj.setdefault("metadata", {})
         if PVC_PROTECTION not in (md.get("finalizers") or []):
             md["finalizers"] = [*(md.get("finalizers") or []), PVC_PROTECTION]
+    if res.name == "ingresses" and isinstance(obj.get("spec"), dict):
+        await default_ingress_class(reg, obj)
     await admit_quota(reg, res, obj)
     if res.name != "pods" or not isinstance(obj.get("spec"), dict):
         return
@@ -94,3 +98,17 @@ async def default_storage_class(reg: Registry, spec: dict) -> None:
     if defaults:
         newest = max(defaults, key=lambda sc: (sc["metadata"].get("creationTimestamp") or "", sc["metadata"]["name"]))
         spec["storageClassName"] = newest["metadata"]["name"]
+
+
+async def default_ingress_class(reg: Registry, obj: dict) -> None:
+    """An Ingress naming no class (no ingressClassName, no kubernetes.io/ingress.class annotation)
+    gets the IngressClass marked ingressclass.kubernetes.io/is-default-class, the newest if several."""
+    if obj["spec"].get("ingressClassName") or \
+            "kubernetes.io/ingress.class" in ((obj.get("metadata") or {}).get("annotations") or {}):
+        return
+    classes, _, _ = await reg.list(INGRESS_CLASSES, None, latest=True)
+    defaults = [c for c in classes if ((c.get("metadata") or {}).get("annotations") or {}).get(
+        "ingressclass.kubernetes.io/is-default-class") == "true"]
+    if defaults:
+        newest = max(defaults, key=lambda c: (c["metadata"].get("creationTimestamp") or "", c["metadata"]["name"]))
+        obj["spec"]["ingressClassName"] = newest["metadata"]["name"]

@@ -1,6 +1,7 @@
 """Objects the apiserver ensures at start: the system namespaces, the `kubernetes` Service
-with its Endpoints and EndpointSlice, the system PriorityClasses and the default StorageClass
-`standard` (hostPath volumes made by the controller-manager's persistentvolume controller)."""
+with its Endpoints and EndpointSlice, the system PriorityClasses, the default StorageClass
+`standard` (hostPath volumes made by the controller-manager's persistentvolume controller) and
+the default IngressClass `labkube` (served by labkube/ingress, inside kube-proxy)."""
 from __future__ import annotations
 
 import asyncio
@@ -9,6 +10,7 @@ import logging
 
 from ..api.errors import ApiError
 from ..api.resources import resource
+from ..ingress.classes import lab_ingress_class
 from .admission import SYSTEM_CLASSES
 from .registry import Registry
 
@@ -51,6 +53,7 @@ async def bootstrap(reg: Registry, advertise_address: str, port: int) -> None:
         if pc == "system-node-critical" else "Used for system critical pods that must run in the cluster, "
         "but can be moved to another node if necessary."}) for pc, value in SYSTEM_CLASSES.items()))
     await _ensure(reg, "storageclasses", None, copy.deepcopy(DEFAULT_STORAGE_CLASS))
+    await _ensure(reg, "ingressclasses", None, lab_ingress_class())
     ep = {"metadata": {"name": "kubernetes", "labels": {"endpointslice.kubernetes.io/skip-mirror": "true"}},
           "subsets": [{"addresses": [{"ip": advertise_address}],
                        "ports": [{"name": "https", "port": port, "protocol": "TCP"}]}]}
