@@ -28,6 +28,7 @@ PRINTERS: dict[str, Printer] = {
     "priorityclasses": more.PRIORITYCLASSES,
     "storageclasses": more.STORAGECLASSES,
     "ingresses": more.INGRESSES,
+    "ingressclasses": more.INGRESSCLASSES,
     "poddisruptionbudgets": more.PDBS,
     "horizontalpodautoscalers": autoscaling.HPAS,
     "apiservices": apiservices.APISERVICES,

@@ -1,5 +1,5 @@
 """Table columns for the kinds of issue 4: statefulsets, daemonsets, jobs, cronjobs, PV/PVC,
-priorityclasses, storageclasses, ingresses, PDBs, quotas, limit ranges and RBAC."""
+priorityclasses, storageclasses, ingresses, ingress classes, PDBs, quotas, limit ranges and RBAC."""
 from __future__ import annotations
 
 import datetime as _dt
@@ -134,6 +134,19 @@ def _ing(o):
 
 
 INGRESSES = Printer((NAME, Column("Class"), Column("Hosts"), Column("Address"), Column("Ports"), AGE), _ing)
+
+
+def _ic_parameters(o):
+    """`Kind[.apiGroup]/name` of spec.parameters, as kubectl prints it."""
+    p = (o.get("spec") or {}).get("parameters")
+    if not p:
+        return "<none>"
+    kind = p.get("kind", "") + (f".{p['apiGroup']}" if p.get("apiGroup") else "")
+    return f"{kind}/{p.get('name', '')}"
+
+
+INGRESSCLASSES = Printer((NAME, Column("Controller"), Column("Parameters"), AGE),
+                         lambda o: [name_of(o), (o.get("spec") or {}).get("controller", ""), _ic_parameters(o), age_of(o)])
 PDBS = Printer((NAME, Column("Min Available"), Column("Max Unavailable"), Column("Allowed Disruptions", type="integer"), AGE),
                lambda o: [name_of(o), str((o.get("spec") or {}).get("minAvailable", "N/A")),
                           str((o.get("spec") or {}).get("maxUnavailable", "N/A")),
