@@ -2,7 +2,9 @@
 the node's rules dirty; the sync loop computes them (model.py), renders the whole filter
 ruleset (rules.py) and applies it with one `iptables-restore --noflush`. It also resyncs every
 `sync_period` seconds, which repairs chains changed by hand. Runs inside kube-proxy
-(`network_policy: true` in proxy.yaml) and shares its client and iptables tools.
+(`network_policy: true` in proxy.yaml) and shares its client and iptables tools. A failed
+sync is retried (an iptables error after 1 s, anything else at the next change or resync):
+the agent never takes kube-proxy down with it.
 
 Bridged traffic between pods of one node reaches iptables only with
 `net.bridge.bridge-nf-call-iptables = 1` (per network namespace, module br_netfilter): the
@@ -118,6 +120,8 @@ class NetworkPolicyAgent:
                     log.warning("network policy sync failed, retrying: %s", e)
                     self.changed.set()
                     await asyncio.sleep(1)
+                except Exception:                  # noqa: BLE001 - never take kube-proxy down with us
+                    log.exception("network policy sync failed, retrying in %.0f s", self.sync_period)
                 await asyncio.sleep(self.min_sync_period)
         finally:
             for inf in self._informers():

@@ -74,3 +74,33 @@ def test_pod_status_writes_that_change_nothing_the_rules_use_are_ignored():
 
 def test_bridge_netfilter_missing_is_a_warning_not_a_crash(tmp_path):
     assert ensure_bridge_netfilter(str(tmp_path / "missing" / "bridge-nf-call-iptables")) is False
+
+
+async def test_a_failing_sync_does_not_end_the_agent(tmp_path):
+    """It shares kube-proxy's process: an unexpected error is logged and the next change syncs."""
+    api, backend = FakeApi(), Backend()
+    fail = [True]
+    real_restore = backend.restore
+
+    async def restore(text, binary):
+        if fail.pop() if fail else False:
+            raise ValueError("a bug")
+        await real_restore(text, binary)
+    backend.restore = restore
+    agent = NetworkPolicyAgent(api, "w1", backend=backend, sync_period=3600, min_sync_period=0,
+                               bridge_sysctl=str(tmp_path / "absent"))
+    task = asyncio.create_task(agent.run())
+    try:
+        await asyncio.wait_for(_until(lambda: agent.syncs == 0 and not fail), 5)
+        await api.create("pods", pod("web", "10.244.1.10", app="web"), "default")
+        await api.create("networkpolicies", policy("deny"), "default")
+        await asyncio.wait_for(_until(lambda: any("-d 10.244.1.10/32" in t for t in backend.restored)), 5)
+        assert not task.done()
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+async def _until(pred):
+    while not pred():
+        await asyncio.sleep(0.01)
