@@ -20,7 +20,7 @@ from .classes import CLASS_NAME, is_ours, lab_ingress_class, our_classes
 from .config import IngressConfig
 from .routes import RouteTable
 from .server import ReverseProxy, listen
-from .status import load_balancer_status, needs_update, serving_addresses
+from .status import internal_ip, load_balancer_status, needs_update, node_ready, serving_addresses
 from .tls import CertStore
 
 log = logging.getLogger("labkube.ingress")
@@ -46,11 +46,10 @@ class IngressController:
         self.proxy = ReverseProxy(self.choose, read_timeout=cfg.read_timeout)
         self.changed = asyncio.Event()
         self.status_changed = asyncio.Event()
-        self.last_addresses: list[str] = []
         for inf in (self.ingresses, self.classes, self.secrets):
             inf.add_handlers(self._dirty, lambda _old, _new: self._dirty(), self._dirty)
         self.ingresses.add_handlers(self._status_dirty, lambda _o, _n: self._status_dirty(), None)
-        self.nodes.add_handlers(self._nodes_changed, lambda _o, _n: self._nodes_changed(), self._nodes_changed)
+        self.nodes.add_handlers(self._status_dirty, self._node_update, self._status_dirty)
 
     def _informers(self) -> list[Informer]:
         return [self.ingresses, self.classes, self.services, self.endpoints, self.secrets, self.nodes]
@@ -61,8 +60,9 @@ class IngressController:
     def _status_dirty(self, _obj=None) -> None:
         self.status_changed.set()
 
-    def _nodes_changed(self, _obj=None) -> None:
-        if serving_addresses(self.nodes.items()) != self.last_addresses:
+    def _node_update(self, old: dict, new: dict) -> None:
+        """Nodes post status every few seconds: only readiness and the address matter here."""
+        if (node_ready(old), internal_ip(old)) != (node_ready(new), internal_ip(new)):
             self.status_changed.set()
 
     # -- what the listeners ask -------------------------------------------------------------------
@@ -91,7 +91,6 @@ class IngressController:
 
     async def update_statuses(self) -> None:
         addresses = serving_addresses(self.nodes.items())
-        self.last_addresses = addresses
         if not addresses:
             return
         for ing in self.our_ingresses():

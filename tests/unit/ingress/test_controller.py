@@ -148,3 +148,20 @@ async def test_shares_the_processs_informers_and_leaves_them_running():
     assert all(inf._task is not None and not inf._task.done() for inf in shared.values())
     for inf in shared.values():
         await inf.stop()
+
+
+async def test_status_follows_node_readiness(lab):
+    api, ctl, port = lab
+    await eventually("the IngressClass", lambda: api.list("ingressclasses"))
+    await api.create("ingresses", ingress("web", "web.test", "web"), namespace="default")
+
+    async def addresses():
+        ing = await api.get("ingresses", "web", namespace="default")
+        return [a["ip"] for a in ((ing.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []]
+    assert await eventually("both nodes", lambda: addresses()) == ["10.200.0.11", "10.200.0.12"]
+    await api.patch("nodes", "w2", {"status": {"conditions": [{"type": "Ready", "status": "Unknown"}]}},
+                    subresource="status")
+
+    async def only_w1():
+        return await addresses() == ["10.200.0.11"]
+    await eventually("the NotReady node dropped", only_w1)
