@@ -4,8 +4,9 @@
 `(status, (ip, port) | None, what)`: 200 with an address to forward to, else 404 (no rule) or
 503 (the backend has no ready endpoints). The request goes to `http://ip:port` with its method,
 path, query, headers (the original Host kept) and body streamed both ways; hop-by-hop headers are
-dropped and X-Forwarded-For/-Host/-Proto/-Port and X-Real-IP added, as ingress-nginx does. A pod
-that refuses or cannot be reached gives 502, one that does not answer in `read_timeout` 504.
+dropped and X-Forwarded-For/-Host/-Proto/-Port and X-Real-IP added, as ingress-nginx does;
+WebSocket upgrades are relayed (websocket.py). A pod that refuses or cannot be reached gives 502,
+one that does not answer in `read_timeout` 504.
 `listen(...)` starts the plain and TLS sites.
 """
 from __future__ import annotations
@@ -17,6 +18,8 @@ import aiohttp
 from aiohttp import web
 from multidict import CIMultiDict
 from yarl import URL
+
+from .websocket import is_websocket, proxy_websocket
 
 log = logging.getLogger("labkube.ingress")
 
@@ -68,6 +71,13 @@ class ReverseProxy:
             return page(status)
         path, _, query = request.raw_path.partition("?")
         url = URL.build(scheme="http", host=addr[0], port=addr[1], path=path, query_string=query, encoded=True)
+        if is_websocket(request):
+            try:
+                return await proxy_websocket(self.session, request, url, forwarded_headers(request))
+            except (asyncio.TimeoutError, aiohttp.ClientError) as e:
+                log.info("%s %s%s: %s (%s:%d) refused the WebSocket: %r", request.method, request.host,
+                         request.path, what, *addr, e)
+                return page(502)
         body = request.content if request.body_exists else None
         resp = None
         try:
