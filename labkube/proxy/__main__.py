@@ -7,6 +7,7 @@ import sys
 from labkube.client import Client
 from labkube.client.component import load_kubeconfig, main
 from labkube.ingress.controller import IngressController
+from labkube.netpol.agent import NetworkPolicyAgent
 
 from .config import ProxyConfig
 from .proxier import Proxier
@@ -21,6 +22,10 @@ async def run(path: str, raw: dict) -> None:
         if cfg.ingress is not None:          # the ingress controller shares the process, client and caches
             shared = {"services": proxier.services, "endpoints": proxier.endpoints, "nodes": proxier.nodes}
             tasks.create_task(IngressController(client, cfg.ingress, shared).run(), name="ingress")
+        if cfg.network_policy:               # so does the NetworkPolicy agent (labkube/netpol)
+            tasks.create_task(NetworkPolicyAgent(client, cfg.node_name, iptables_save=cfg.iptables_save,
+                                                 iptables_restore=cfg.iptables_restore,
+                                                 sync_period=cfg.sync_period).run(), name="netpol")
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@
     min_sync_period: 0.1             # changes arriving closer together are applied in one go
     announce_load_balancers: true    # answer on the lab network for LoadBalancer addresses (announce.py)
     ingress: true                    # also run the ingress controller here (labkube/ingress/config.py)
+    network_policy: true             # also enforce NetworkPolicies on this node (labkube/netpol)
 """
 from __future__ import annotations
 
@@ -33,6 +34,7 @@ class ProxyConfig:
     iptables_restore: str = "iptables-restore"
     masquerade_bit: int = 14
     announce_load_balancers: bool = True
+    network_policy: bool = False
     ingress: IngressConfig | None = None   # None: no ingress controller in this process
 
     @property
@@ -55,8 +57,9 @@ class ProxyConfig:
         for key in ("sync_period", "min_sync_period"):
             if key in d and (not isinstance(d[key], (int, float)) or isinstance(d[key], bool) or d[key] < 0):
                 raise ConfigError(f"{path}: {key}: must be a non-negative number of seconds")
-        if "announce_load_balancers" in d and not isinstance(d["announce_load_balancers"], bool):
-            raise ConfigError(f"{path}: announce_load_balancers: must be true or false")
+        for key in ("announce_load_balancers", "network_policy"):
+            if key in d and not isinstance(d[key], bool):
+                raise ConfigError(f"{path}: {key}: must be true or false")
         if "masquerade_bit" in d and (not isinstance(d["masquerade_bit"], int) or not 0 <= d["masquerade_bit"] <= 31):
             raise ConfigError(f"{path}: masquerade_bit: must be an integer 0-31")
         d = {**d, "ingress": IngressConfig.from_value(path, d.get("ingress"), d["node_ip"])}

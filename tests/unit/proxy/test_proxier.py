@@ -174,6 +174,7 @@ def test_gratuitous_arp_frame():
     ({"kubeconfig": "k", "node_name": "w1", "node_ip": "10.0.0.1", "bogus": 1}, "bogus"),
     ({"kubeconfig": "k", "node_name": "w1", "node_ip": "10.0.0.1", "announce_load_balancers": "yes"},
      "announce_load_balancers"),
+    ({"kubeconfig": "k", "node_name": "w1", "node_ip": "10.0.0.1", "network_policy": "on"}, "network_policy"),
 ])
 def test_bad_config_names_the_field(raw, field):
     with pytest.raises(ConfigError, match=f"proxy.yaml: {field}:"):
@@ -183,3 +184,4 @@ def test_bad_config_names_the_field(raw, field):
 def test_config_defaults():
     cfg = ProxyConfig.from_dict("p", {"kubeconfig": "k", "node_name": "w1", "node_ip": "10.0.0.1"})
     assert cfg.masq_mark == "0x4000" and cfg.service_cidr == "10.96.0.0/12"
+    assert cfg.network_policy is False                  # NetworkPolicy enforcement is switched on by the role
