@@ -138,8 +138,7 @@ class Client:
         if self._slots is None:
             self._slots = asyncio.Semaphore(self.max_in_flight)
         async with (self._slots if limited else contextlib.nullcontext()):
-            async with asyncio.timeout(timeout or self._timeout):
-                status, payload = await pool.request(method, path, data, content_type)
+            status, payload = await pool.request(method, path, data, content_type, timeout or self._timeout)
         if status >= 400:
             raise ApiError.from_body(status, payload)
         if not reply:

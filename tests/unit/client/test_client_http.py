@@ -155,6 +155,20 @@ async def test_a_timed_out_request_does_not_leave_its_connection_for_the_next():
     assert srv.connections == 2
 
 
+async def test_a_request_past_its_timeout_fails_and_its_connection_is_closed():
+    srv = Scripted([(b"", "hang"), (reply(b"ok"), "keep")])
+    pool = ConnectionPool(await srv.start(), None, {})
+    try:
+        with pytest.raises(TimeoutError):
+            await pool.request("GET", "/slow", timeout=0.1)
+        assert await pool.request("GET", "/ok", timeout=5) == (200, b"ok")
+        assert not pool._busy                  # nothing left waiting for the deadline timer
+    finally:
+        pool.close()
+        await srv.stop()
+    assert srv.connections == 2
+
+
 async def test_idle_connections_past_keepalive_are_not_reused():
     srv = Scripted([(reply(b"1"), "keep"), (reply(b"2"), "keep")])
     pool = ConnectionPool(await srv.start(), None, {}, keepalive=0.0)
