@@ -35,6 +35,25 @@ def test_pod_requests_init_containers_and_limits():
     assert pod_requests(p) == {"cpu": 500, "memory": 2 ** 20}
 
 
+def test_pod_requests_of_pods_sharing_a_template_and_of_pods_that_do_not():
+    """Pods whose view shares its containers list (one template) get the requests worked out for
+    the first; a pod with other containers, init containers or overhead gets its own."""
+    first = pod("tmpl-1", cpu="100m")
+    sibling = pod("tmpl-2")
+    sibling["spec"]["containers"] = first["spec"]["containers"]
+    with_init = pod("tmpl-3")
+    with_init["spec"]["containers"] = first["spec"]["containers"]
+    with_init["spec"]["initContainers"] = [{"name": "i", "resources": {"requests": {"cpu": "1"}}}]
+    with_overhead = pod("tmpl-4")
+    with_overhead["spec"]["containers"] = first["spec"]["containers"]
+    with_overhead["spec"]["overhead"] = {"cpu": "50m"}
+    other = pod("other", cpu="300m")
+    cases = [(first, {"cpu": 100}), (sibling, {"cpu": 100}), (with_init, {"cpu": 1000}),
+             (with_overhead, {"cpu": 150}), (other, {"cpu": 300})]
+    assert [pod_requests(p) for p, _ in cases] == [want for _, want in cases]
+    assert pod_requests(sibling, non_zero=True) == {"cpu": 100, "memory": 200 * 2 ** 20}
+
+
 AFF_IN = {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
     {"matchExpressions": [{"key": "zone", "operator": "In", "values": ["a", "b"]}]},
     {"matchFields": [{"key": "metadata.name", "operator": "In", "values": ["special"]}]}]}}}
