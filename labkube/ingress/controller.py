@@ -48,7 +48,8 @@ class IngressController:
         self.status_changed = asyncio.Event()
         for inf in (self.ingresses, self.classes, self.secrets):
             inf.add_handlers(self._dirty, lambda _old, _new: self._dirty(), self._dirty)
-        self.ingresses.add_handlers(self._status_dirty, lambda _o, _n: self._status_dirty(), None)
+        for inf in (self.ingresses, self.classes):          # which Ingresses are ours may change too
+            inf.add_handlers(self._status_dirty, lambda _o, _n: self._status_dirty(), None)
         self.nodes.add_handlers(self._status_dirty, self._node_update, self._status_dirty)
 
     def _informers(self) -> list[Informer]:

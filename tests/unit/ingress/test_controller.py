@@ -165,3 +165,23 @@ async def test_status_follows_node_readiness(lab):
     async def only_w1():
         return await addresses() == ["10.200.0.11"]
     await eventually("the NotReady node dropped", only_w1)
+
+
+async def test_an_ingress_that_becomes_ours_by_a_class_change_gets_its_status(lab):
+    api, ctl, port = lab
+    await eventually("the IngressClass", lambda: api.list("ingressclasses"))
+    await api.create("ingresses", ingress("later", "later.test", "web", class_name="mine"), namespace="default")
+
+    async def routed():
+        return (await get(port, "later.test"))[0] == 200
+    await eventually("the listener", lambda: get(port, "x.test"))
+    assert (await get(port, "later.test"))[0] == 404                          # class "mine" is nobody's yet
+
+    async def has_status():
+        ing = await api.get("ingresses", "later", namespace="default")
+        return ((ing.get("status") or {}).get("loadBalancer") or {}).get("ingress")
+    await asyncio.sleep(0.3)
+    assert await has_status() is None
+    await api.create("ingressclasses", {"metadata": {"name": "mine"}, "spec": {"controller": "labkube.io/ingress"}})
+    await eventually("later.test routed", routed)
+    assert await eventually("its status", has_status) == [{"ip": "10.200.0.11"}, {"ip": "10.200.0.12"}]
