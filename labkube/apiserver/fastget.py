@@ -37,7 +37,7 @@ from aiohttp.web_server import Server
 
 from ..api.errors import ApiError
 from ..api.resources import Resource
-from . import fastcreate, keys
+from . import fastcreate, fastparse, keys
 from .access import allowed_everything
 from .paths import parse
 from .reviews import VIRTUAL
@@ -71,6 +71,23 @@ def _resource_target(path: str) -> tuple[Resource, str | None, str] | None:
     return t.res, t.namespace, t.name
 
 
+def _one_whole_message(data: bytes, messages, upgraded, tail) -> bool:
+    """Whether `data`, given to a parser that held nothing, was exactly one whole request (head,
+    and the Content-Length body if any), so that the parser holds nothing again."""
+    if len(messages) != 1 or upgraded or tail:
+        return False
+    end = data.find(b"\r\n\r\n") + 4
+    if end < 4:
+        return False
+    msg, payload = messages[0]
+    if payload is EMPTY_PAYLOAD:
+        return end == len(data)
+    length = msg.headers.get("Content-Length")
+    if length is None or not length.isdigit() or "Transfer-Encoding" in msg.headers:
+        return False
+    return end + int(length) == len(data) and payload.is_eof()
+
+
 class _Parser:
     """Wraps the connection's HTTP parser: requests it can answer directly are answered as
     soon as they are parsed and not passed on; everything else is returned as before."""
@@ -86,8 +103,12 @@ class _Parser:
         self._parser.message_consumed()
 
     def feed_data(self, data: bytes):
-        messages, upgraded, tail = self._parser.feed_data(data)
         handler = self._handler
+        at_boundary, handler.at_boundary = handler.at_boundary, False
+        messages, upgraded, tail = self._parser.feed_data(data)
+        # b"": aiohttp re-reading what it held back (nothing, when at a boundary)
+        handler.at_boundary = at_boundary and (not data and not messages and not upgraded
+                                               or _one_whole_message(data, messages, upgraded, tail))
         if messages and handler.held is not None:  # a direct create runs: later requests wait behind it
             handler.held.extend(messages)
             return [], upgraded, tail
@@ -112,9 +133,11 @@ class _Parser:
 class FastRequestHandler(RequestHandler):
     """aiohttp's connection protocol with the direct GET and create paths in front of it."""
 
-    __slots__ = ("handed_over", "held", "_create_task")
+    __slots__ = ("handed_over", "held", "_create_task", "at_boundary")
 
     def connection_made(self, transport) -> None:
+        # aiohttp's parser holds no part of a request: every byte it was given made whole requests
+        self.at_boundary = True
         self.handed_over = False  # whether aiohttp's request loop has had any request of this connection
         self.held: list | None = None  # while a direct create runs: the requests that arrived since
         self._create_task: asyncio.Task | None = None
@@ -129,9 +152,26 @@ class FastRequestHandler(RequestHandler):
             return msg.method == "POST" and self._start_create(msg, payload)
         if payload is not EMPTY_PAYLOAD or msg.version != HttpVersion11 or msg.should_close or msg.upgrade:
             return False
+        headers = msg.headers
+        if "Expect" in headers:  # aiohttp: 100 Continue
+            return False
+        return self._answer_get(msg.path, headers.get("Accept", ""), headers)
+
+    def data_received(self, data: bytes) -> None:
+        """A connection's bytes: while aiohttp's parser holds nothing of an unfinished request
+        (at_boundary) and no direct create runs, a plain GET is read here (fastparse.py) and
+        answered without that parser; anything else goes to aiohttp's parser."""
+        if self.at_boundary and self.held is None and not self._force_close and not self._close:
+            get = fastparse.plain_get(data)
+            if get is not None and self._answer_get(get[0], get[1], ()):
+                return
+        super().data_received(data)
+
+    def _answer_get(self, path: str, accept: str, headers) -> bool:
+        """Answer a GET of `path` now if it names one stored built-in object that the peer may
+        read without a rule; headers: where allowed_everything looks for Impersonate-*."""
         if not self._idle():  # paused: the client is not reading; aiohttp waits for the drain
             return False
-        path = msg.path
         k = _KEYS.get(path)
         if k is None:
             target = _resource_target(path)
@@ -140,8 +180,7 @@ class FastRequestHandler(RequestHandler):
             if len(_KEYS) >= _KEYS_MAX:
                 _KEYS.clear()
             k = _KEYS[path] = key(*target)
-        headers = msg.headers
-        if "as=Table" in headers.get("Accept", "").replace(" ", "") or "Expect" in headers:  # aiohttp: 100 Continue
+        if "as=Table" in accept.replace(" ", ""):
             return False
         transport = self.transport
         if transport is None:

@@ -5,7 +5,7 @@ import re
 
 import pytest
 from apiserver_helpers import PODS, pod
-from fastpath_helpers import exchange, exchange_with_both, get, normalised, paired_servers
+from fastpath_helpers import exchange, exchange_with_both, get, normalised, paired_servers, post
 
 from labkube.apiserver import fastget
 
@@ -47,6 +47,17 @@ CASES = [
     ("no client certificate: 401", get(PODS + "/web"), 1, [], False),
     ("HTTP/1.0", f"GET {PODS}/web HTTP/1.0\r\nHost: x\r\n\r\n".encode(), 1, [], True),
     ("GET behind a slow request stays behind it", get(PODS) + get(PODS + "/web"), 2, [], True),
+    # forms the hand-written reader (fastparse.py) reads, and forms it leaves to aiohttp's parser
+    ("header names in lower case", f"GET {PODS}/web HTTP/1.1\r\nhost: x\r\naccept: application/json\r\n\r\n".encode(),
+     1, [PODS + "/web"], True),
+    ("Connection: keep-alive", get(PODS + "/web", "Connection: keep-alive"), 1, [PODS + "/web"], True),
+    ("Accept twice", get(PODS + "/web", "Accept: application/json", "Accept: application/yaml"), 1, [PODS + "/web"], True),
+    ("Table in a second Accept", get(PODS + "/web", "Accept: application/json", TABLE), 1, [PODS + "/web"], True),
+    ("folded header line", get(PODS + "/web", "Accept: application/json", " ;as=Table;v=v1;g=meta.k8s.io"), 1, [], True),
+    ("Content-Length: 0", get(PODS + "/web", "Content-Length: 0"), 1, [PODS + "/web"], True),
+    ("impersonation", get(PODS + "/web", "Impersonate-User: jane"), 1, [], True),
+    ("non-ASCII header value", get(PODS + "/web").replace(b"Host: x", "Host: x\r\nX-Note: caf\u00e9".encode()), 1,
+     [PODS + "/web"], True),
 ]
 
 
@@ -94,3 +105,60 @@ async def test_client_not_reading_meets_aiohttps_back_pressure(servers):
         for h in paused:
             h.resume_writing()
     writer.close()
+
+
+async def test_a_request_in_pieces_and_one_after_aiohttp(servers):
+    """A GET whose head arrives in two writes, plain GETs after a request aiohttp handled and after
+    creates (direct and through aiohttp), on one connection: the same bytes as aiohttp alone sends."""
+    replies = []
+    for (_, port, seen) in servers[0]:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port, ssl=servers[1])
+        got = []
+        for pieces in ([b"GET " + PODS.encode() + b"/web HTT", b"P/1.1\r\nHost: x\r\n\r\n"],
+                       [get(PODS)], [get(PODS + "/web")], [get("/api/v1/nodes/n1")],
+                       [post(PODS, pod("second"))], [get(PODS + "/second")],
+                       [post(PODS + "?fieldManager=x", pod("third"))], [get(PODS + "/third")]):
+            for piece in pieces:
+                writer.write(piece)
+                await writer.drain()
+                await asyncio.sleep(0.05)
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
+            length = int(re.search(rb"Content-Length: (\d+)", head).group(1))
+            got.append(normalised(head + await reader.readexactly(length)))
+        writer.close()
+        replies.append(got)
+    assert replies[0] == replies[1]
+    assert [r[:12] for r in replies[0]] == [b"HTTP/1.1 200"] * 4 + [b"HTTP/1.1 201", b"HTTP/1.1 200"] * 2
+
+
+@pytest.mark.parametrize("raw,parsed_by_aiohttp", [
+    (get(PODS + "/web"), False),  # read by fastparse.py and answered
+    (get(PODS + "/nope"), True),  # read by fastparse.py, not stored: aiohttp's parser and path answer it
+    (get(PODS + "/web", "Connection: close"), True),  # not read by fastparse.py
+    (get(PODS + "/web") + get(PODS + "/web"), True),  # two in one read: aiohttp's parser splits them
+], ids=["plain GET", "missing object", "Connection: close", "pipelined"])
+async def test_plain_gets_skip_aiohttps_parser(servers, monkeypatch, raw, parsed_by_aiohttp):
+    fed = []
+    feed = fastget._Parser.feed_data
+    monkeypatch.setattr(fastget._Parser, "feed_data", lambda self, data: fed.append(data) or feed(self, data))
+    (_, fast_port, _), _ = servers[0]
+    replies = await exchange(fast_port, servers[1], raw, raw.count(b"GET "))
+    assert all(r.startswith(b"HTTP/1.1 ") for r in replies)
+    assert fed == ([raw] if parsed_by_aiohttp else [])
+
+
+async def test_gets_after_a_parsed_request_skip_aiohttps_parser(servers, monkeypatch):
+    """Once aiohttp's parser was given whole requests (a list, a create with its body), the next
+    plain GET on the connection is read without it again."""
+    fed = []
+    feed = fastget._Parser.feed_data
+    monkeypatch.setattr(fastget._Parser, "feed_data", lambda self, data: fed.append(data) or feed(self, data))
+    (_, fast_port, _), _ = servers[0]
+    reader, writer = await asyncio.open_connection("127.0.0.1", fast_port, ssl=servers[1])
+    sent = [get(PODS), get(PODS + "/web"), post(PODS, pod("fourth")), get(PODS + "/fourth")]
+    for raw in sent:
+        writer.write(raw)
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
+        await reader.readexactly(int(re.search(rb"Content-Length: (\d+)", head).group(1)))
+    writer.close()
+    assert [d for d in fed if d] == [sent[0], sent[2]]  # b"": aiohttp re-reading after a request
