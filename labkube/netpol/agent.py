@@ -1,7 +1,8 @@
 """The per-node NetworkPolicy agent: informers on NetworkPolicies, Pods and Namespaces mark
 the node's rules dirty; the sync loop computes them (model.py), renders the whole filter
-ruleset (rules.py) and applies it with one `iptables-restore --noflush`. It also resyncs every
-`sync_period` seconds, which repairs chains changed by hand. Runs inside kube-proxy
+ruleset (rules.py) and applies it with one `iptables-restore --noflush` — unless the rules
+came out as the last ones applied (a pod elsewhere that no policy here refers to changed). It
+also resyncs every `sync_period` seconds, which repairs chains changed by hand. Runs inside kube-proxy
 (`network_policy: true` in proxy.yaml) and shares its client and iptables tools. A failed
 sync is retried (an iptables error after 1 s, anything else at the next change or resync):
 the agent never takes kube-proxy down with it.
@@ -21,7 +22,7 @@ from labkube.proxy import iptables
 from labkube.proxy.chains import Snapshot
 
 from .model import node_rules, pod_ip
-from .rules import render
+from .rules import cleanup, render
 
 log = logging.getLogger("labkube.netpol")
 BRIDGE_SYSCTL = "/proc/sys/net/bridge/bridge-nf-call-iptables"
@@ -69,6 +70,7 @@ class NetworkPolicyAgent:
         self.namespaces = Informer(client, "namespaces")
         self.changed = asyncio.Event()
         self.syncs = 0
+        self.last_pods: list | None = None       # the rules last applied (None: nothing yet)
         self.last_ruleset = ""
         for informer, facts in ((self.policies, lambda obj: obj.get("spec")), (self.pods, pod_facts),
                                 (self.namespaces, namespace_facts)):
@@ -87,18 +89,23 @@ class NetworkPolicyAgent:
                 self.changed.set()
         return on_update
 
-    async def sync(self) -> None:
-        """Compute this node's rules from the caches and apply them."""
+    async def sync(self, repair: bool = True) -> bool:
+        """Compute this node's rules from the caches and apply them. Unless `repair` (the
+        periodic resync), rules equal to the last ones applied are not written again: pod
+        churn elsewhere in the cluster costs no iptables-save/restore. True if applied."""
         start = time.monotonic()
         pods = node_rules(self.policies.items(), self.pods.items(), self.namespaces.items(), self.node_name)
+        if not repair and pods == self.last_pods:
+            return False
         current = Snapshot(await self.backend.save(self.save_tool, tables=("filter",)))
         text = render(pods, current)
         await self.backend.restore(text, self.restore_tool)
         self.syncs += 1
-        if text != self.last_ruleset:
+        if pods != self.last_pods:
             log.info("%d pods of %s isolated by network policies", len(pods), self.node_name)
-        self.last_ruleset = text
+        self.last_pods, self.last_ruleset = pods, text
         log.debug("network policy sync in %.0f ms", (time.monotonic() - start) * 1000)
+        return True
 
     async def run(self) -> None:
         await asyncio.to_thread(ensure_bridge_netfilter, self.bridge_sysctl)
@@ -111,11 +118,12 @@ class NetworkPolicyAgent:
             while True:
                 try:
                     await asyncio.wait_for(self.changed.wait(), self.sync_period)
+                    repair = False
                 except asyncio.TimeoutError:
-                    pass
+                    repair = True
                 self.changed.clear()
                 try:
-                    await self.sync()
+                    await self.sync(repair)
                 except (iptables.IptablesError, OSError) as e:
                     log.warning("network policy sync failed, retrying: %s", e)
                     self.changed.set()
@@ -126,3 +134,18 @@ class NetworkPolicyAgent:
         finally:
             for inf in self._informers():
                 await inf.stop()
+
+
+async def remove_chains(backend=iptables, iptables_save: str = "iptables-save",
+                        iptables_restore: str = "iptables-restore") -> bool:
+    """With enforcement switched off: take away the hooks and chains an earlier agent left
+    (they would keep dropping by policies nobody updates). True if there were any."""
+    try:
+        text = cleanup(Snapshot(await backend.save(iptables_save, tables=("filter",))))
+        if text:
+            await backend.restore(text, iptables_restore)
+            log.info("network policy enforcement is off: removed its chains")
+    except (iptables.IptablesError, OSError) as e:
+        log.warning("network policy enforcement is off, but its chains could not be removed: %s", e)
+        return False
+    return bool(text)

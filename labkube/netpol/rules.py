@@ -86,3 +86,15 @@ def render(pods: list[PodRules], current: Snapshot | None = None) -> str:
     lines += forward + to_node + bodies + [f"-X {c}" for c in stale] + ["COMMIT"]
     return "\n".join(lines) + "\n"
 
+
+
+def cleanup(current: Snapshot) -> str:
+    """Input that removes the hooks and every policy chain (the switch turned off); "" when the
+    node has none."""
+    ours = [FORWARD, INPUT] + sorted(c for c in current.chains("filter") if PER_POD.match(c))
+    ours = [c for c in ours if c in current.chains("filter")]
+    if not ours:
+        return ""
+    lines = ["*filter"] + [f":{c} - [0:0]" for c in ours]
+    lines += [f"-D {builtin} {spec}" for builtin, spec in JUMPS if current.has_jump("filter", builtin, spec.split()[-1])]
+    return "\n".join(lines + [f"-X {c}" for c in ours] + ["COMMIT"]) + "\n"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 
 from labkube.client.fake import FakeApi
-from labkube.netpol.agent import NetworkPolicyAgent, ensure_bridge_netfilter, pod_facts
+from labkube.netpol.agent import NetworkPolicyAgent, ensure_bridge_netfilter, pod_facts, remove_chains
 
 from .fixtures import ns, pod, policy
 
@@ -104,3 +104,36 @@ async def test_a_failing_sync_does_not_end_the_agent(tmp_path):
 async def _until(pred):
     while not pred():
         await asyncio.sleep(0.01)
+
+
+async def test_changes_that_leave_this_nodes_rules_as_they_were_write_nothing(tmp_path):
+    """Pod churn on other nodes wakes the agent but costs no iptables-save/restore; the periodic
+    resync writes anyway (it repairs hand-made damage)."""
+    api, backend = FakeApi(), Backend()
+    await api.create("pods", pod("web", "10.244.1.10", app="web"), "default")
+    await api.create("networkpolicies", policy("deny"), "default")
+    agent = NetworkPolicyAgent(api, "w1", backend=backend, bridge_sysctl=str(tmp_path / "absent"))
+    for inf in agent._informers():
+        inf.start()
+    try:
+        await asyncio.gather(*(inf.wait_synced() for inf in agent._informers()))
+        assert await agent.sync(repair=False) is True
+        await api.create("pods", pod("elsewhere", "10.244.2.9", node="w2"), "default")
+        await asyncio.wait_for(_until(lambda: agent.pods.get("default/elsewhere")), 5)
+        assert await agent.sync(repair=False) is False and len(backend.restored) == 1
+        assert await agent.sync(repair=True) is True and len(backend.restored) == 2
+        await api.create("pods", pod("client", "10.244.1.11"), "default")
+        await asyncio.wait_for(_until(lambda: agent.pods.get("default/client")), 5)
+        assert await agent.sync(repair=False) is True and "-d 10.244.1.11/32" in backend.restored[-1]
+    finally:
+        for inf in agent._informers():
+            await inf.stop()
+
+
+async def test_with_enforcement_off_an_earlier_agents_chains_are_removed_once():
+    backend = Backend()
+    saved = "*filter\n:FORWARD ACCEPT [0:0]\n:KUBE-NP-FORWARD - [0:0]\n-A FORWARD -j KUBE-NP-FORWARD\nCOMMIT\n"
+    backend.save = lambda binary, tables: asyncio.sleep(0, saved)
+    assert await remove_chains(backend) is True and "-X KUBE-NP-FORWARD" in backend.restored[-1]
+    backend.save = lambda binary, tables: asyncio.sleep(0, "*filter\n:FORWARD ACCEPT [0:0]\nCOMMIT\n")
+    assert await remove_chains(backend) is False and len(backend.restored) == 1

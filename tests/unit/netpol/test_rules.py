@@ -9,7 +9,7 @@ import pathlib
 import pytest
 
 from labkube.netpol.model import node_rules
-from labkube.netpol.rules import pod_chain, render
+from labkube.netpol.rules import cleanup, pod_chain, render
 from labkube.proxy.chains import Snapshot
 
 from .fixtures import NAMESPACES, PODS, policy
@@ -75,3 +75,13 @@ def test_deleting_every_policy_leaves_empty_hook_chains():
     got = render([], Snapshot(SAVED))
     assert [line for line in got.splitlines() if line.startswith("-A")] == []
     assert f"-X {pod_chain('IN', 'default/web')}" in got
+
+
+def test_switching_enforcement_off_removes_hooks_and_chains():
+    first, second = sorted([pod_chain("IN", "default/web"), pod_chain("IN", "default/gone")])
+    assert cleanup(Snapshot(SAVED)).splitlines() == [
+        "*filter", ":KUBE-NP-FORWARD - [0:0]", ":KUBE-NP-INPUT - [0:0]", f":{first} - [0:0]", f":{second} - [0:0]",
+        '-D FORWARD -m comment --comment "kubernetes network policy" -j KUBE-NP-FORWARD',
+        '-D INPUT -m comment --comment "kubernetes network policy" -j KUBE-NP-INPUT',
+        "-X KUBE-NP-FORWARD", "-X KUBE-NP-INPUT", f"-X {first}", f"-X {second}", "COMMIT"]
+    assert cleanup(Snapshot("*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n")) == ""
