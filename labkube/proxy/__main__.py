@@ -7,7 +7,7 @@ import sys
 from labkube.client import Client
 from labkube.client.component import load_kubeconfig, main
 from labkube.ingress.controller import IngressController
-from labkube.netpol.agent import NetworkPolicyAgent
+from labkube.netpol.agent import NetworkPolicyAgent, remove_chains
 
 from .config import ProxyConfig
 from .proxier import Proxier
@@ -26,6 +26,9 @@ async def run(path: str, raw: dict) -> None:
             tasks.create_task(NetworkPolicyAgent(client, cfg.node_name, iptables_save=cfg.iptables_save,
                                                  iptables_restore=cfg.iptables_restore,
                                                  sync_period=cfg.sync_period).run(), name="netpol")
+        else:                                # chains an earlier agent left would go on dropping
+            tasks.create_task(remove_chains(iptables_save=cfg.iptables_save, iptables_restore=cfg.iptables_restore),
+                              name="netpol-off")
 
 
 if __name__ == "__main__":
