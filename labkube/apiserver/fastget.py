@@ -7,7 +7,8 @@ Response with a header multidict and a writer - about half of its CPU time. Here
 connection's protocol answers such a request as soon as it is parsed, with the bytes aiohttp
 would have sent, and hands every other request to aiohttp unchanged. The same protocol also
 starts the direct pod creates of fastcreate.py (and holds the connection's later requests
-until such a create has answered).
+until such a create has answered). While aiohttp's parser holds no part of a request, a plain GET is
+read from the received bytes by fastparse.py instead of that parser (data_received).
 
 A request is answered here only when all of this holds, else it takes the aiohttp path (which
 also produces every error reply, so 401/404/400 look exactly as before):
