@@ -2,7 +2,8 @@
 the node's rules dirty; the sync loop computes them (model.py), renders the whole filter
 ruleset (rules.py) and applies it with one `iptables-restore --noflush` — unless the rules
 came out as the last ones applied (a pod elsewhere that no policy here refers to changed). It
-also resyncs every `sync_period` seconds, which repairs chains changed by hand. Runs inside kube-proxy
+also resyncs every `sync_period` seconds, which repairs chains changed by hand. Pods and
+Namespaces are watched only while the cluster has a NetworkPolicy. Runs inside kube-proxy
 (`network_policy: true` in proxy.yaml) and shares its client and iptables tools. A failed
 sync is retried (an iptables error after 1 s, anything else at the next change or resync):
 the agent never takes kube-proxy down with it.
@@ -65,19 +66,34 @@ class NetworkPolicyAgent:
         self.save_tool, self.restore_tool = iptables_save, iptables_restore
         self.sync_period, self.min_sync_period = sync_period, min_sync_period
         self.bridge_sysctl = bridge_sysctl
+        self.client = client
         self.policies = Informer(client, "networkpolicies")
-        self.pods = Informer(client, "pods")
-        self.namespaces = Informer(client, "namespaces")
+        self.pods: Informer | None = None          # watched only while some policy exists
+        self.namespaces: Informer | None = None
         self.changed = asyncio.Event()
         self.syncs = 0
         self.last_pods: list | None = None       # the rules last applied (None: nothing yet)
         self.last_ruleset = ""
-        for informer, facts in ((self.policies, lambda obj: obj.get("spec")), (self.pods, pod_facts),
-                                (self.namespaces, namespace_facts)):
-            informer.add_handlers(self._dirty, self._if_changed(facts), self._dirty)
+        self.policies.add_handlers(self._dirty, self._if_changed(lambda obj: obj.get("spec")), self._dirty)
 
     def _informers(self) -> list:
-        return [self.policies, self.pods, self.namespaces]
+        return [self.policies] + ([self.pods, self.namespaces] if self.pods is not None else [])
+
+    async def _watch_peers(self, wanted: bool) -> None:
+        """Pods and Namespaces are watched only while some NetworkPolicy exists: a cluster
+        without policies costs no watch of every pod from every node."""
+        if wanted and self.pods is None:
+            self.pods, self.namespaces = Informer(self.client, "pods"), Informer(self.client, "namespaces")
+            for informer, facts in ((self.pods, pod_facts), (self.namespaces, namespace_facts)):
+                informer.add_handlers(self._dirty, self._if_changed(facts), self._dirty)
+                informer.start()
+            await asyncio.gather(self.pods.wait_synced(), self.namespaces.wait_synced())
+            log.info("watching pods and namespaces: the cluster has network policies")
+        elif not wanted and self.pods is not None:
+            informers, self.pods, self.namespaces = [self.pods, self.namespaces], None, None
+            for informer in informers:
+                await informer.stop()
+            log.info("no network policies left: stopped watching pods and namespaces")
 
     def _dirty(self, _obj=None) -> None:
         self.changed.set()
@@ -94,7 +110,10 @@ class NetworkPolicyAgent:
         periodic resync), rules equal to the last ones applied are not written again: pod
         churn elsewhere in the cluster costs no iptables-save/restore. True if applied."""
         start = time.monotonic()
-        pods = node_rules(self.policies.items(), self.pods.items(), self.namespaces.items(), self.node_name)
+        policies = self.policies.items()
+        await self._watch_peers(bool(policies))
+        pods = node_rules(policies, self.pods.items() if self.pods else [],
+                          self.namespaces.items() if self.namespaces else [], self.node_name)
         if not repair and pods == self.last_pods:
             return False
         current = Snapshot(await self.backend.save(self.save_tool, tables=("filter",)))
@@ -109,10 +128,9 @@ class NetworkPolicyAgent:
 
     async def run(self) -> None:
         await asyncio.to_thread(ensure_bridge_netfilter, self.bridge_sysctl)
-        for inf in self._informers():
-            inf.start()
+        self.policies.start()
         try:
-            await asyncio.gather(*(inf.wait_synced() for inf in self._informers()))
+            await self.policies.wait_synced()
             log.info("caches synced; enforcing network policies on %s", self.node_name)
             self.changed.set()
             while True:

@@ -113,10 +113,9 @@ async def test_changes_that_leave_this_nodes_rules_as_they_were_write_nothing(tm
     await api.create("pods", pod("web", "10.244.1.10", app="web"), "default")
     await api.create("networkpolicies", policy("deny"), "default")
     agent = NetworkPolicyAgent(api, "w1", backend=backend, bridge_sysctl=str(tmp_path / "absent"))
-    for inf in agent._informers():
-        inf.start()
+    agent.policies.start()
     try:
-        await asyncio.gather(*(inf.wait_synced() for inf in agent._informers()))
+        await agent.policies.wait_synced()
         assert await agent.sync(repair=False) is True
         await api.create("pods", pod("elsewhere", "10.244.2.9", node="w2"), "default")
         await asyncio.wait_for(_until(lambda: agent.pods.get("default/elsewhere")), 5)
@@ -137,3 +136,23 @@ async def test_with_enforcement_off_an_earlier_agents_chains_are_removed_once():
     assert await remove_chains(backend) is True and "-X KUBE-NP-FORWARD" in backend.restored[-1]
     backend.save = lambda binary, tables: asyncio.sleep(0, "*filter\n:FORWARD ACCEPT [0:0]\nCOMMIT\n")
     assert await remove_chains(backend) is False and len(backend.restored) == 1
+
+
+async def test_pods_and_namespaces_are_watched_only_while_a_policy_exists(tmp_path):
+    api, backend = FakeApi(), Backend()
+    await api.create("pods", pod("web", "10.244.1.10", app="web"), "default")
+    agent = NetworkPolicyAgent(api, "w1", backend=backend, sync_period=3600, min_sync_period=0,
+                               bridge_sysctl=str(tmp_path / "absent"))
+    task = asyncio.create_task(agent.run())
+    try:
+        await _next(backend)
+        assert agent.pods is None and agent.namespaces is None
+        await api.create("networkpolicies", policy("deny"), "default")
+        await asyncio.wait_for(_until(lambda: any("-d 10.244.1.10/32" in t for t in backend.restored)), 5)
+        assert agent.pods is not None and agent.pods.get("default/web")
+        await api.delete("networkpolicies", "deny", "default")
+        await asyncio.wait_for(_until(lambda: "10.244.1.10" not in backend.restored[-1]), 5)
+        assert agent.pods is None and agent.namespaces is None       # stopped before that sync
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
