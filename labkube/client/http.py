@@ -263,7 +263,7 @@ class ConnectionPool:
             self._busy.discard(conn)
             conn._fail(TimeoutError("no reply from the apiserver in time"))
             conn.close()
-        if self._busy and not self._closed:
+        if self._busy:                 # closing the pool leaves these in flight: they keep theirs
             self._sweep = loop.call_later(SWEEP_S, self._check_deadlines)
 
     def _take(self) -> Connection | None:
@@ -295,9 +295,6 @@ class ConnectionPool:
 
     def close(self) -> None:
         self._closed = True
-        if self._sweep is not None:
-            self._sweep.cancel()
-            self._sweep = None
         for conn in self._idle:
             conn.close()
         self._idle.clear()

@@ -169,6 +169,19 @@ async def test_a_request_past_its_timeout_fails_and_its_connection_is_closed():
     assert srv.connections == 2
 
 
+async def test_a_request_in_flight_when_its_pool_closes_still_times_out():
+    srv = Scripted([(b"", "hang")])
+    pool = ConnectionPool(await srv.start(), None, {})
+    try:
+        slow = asyncio.create_task(pool.request("GET", "/slow", timeout=0.1))
+        await asyncio.sleep(0.01)
+        pool.close()
+        await asyncio.wait({slow}, timeout=5)
+        assert slow.done() and isinstance(slow.exception(), TimeoutError)
+    finally:
+        await srv.stop()
+
+
 async def test_idle_connections_past_keepalive_are_not_reused():
     srv = Scripted([(reply(b"1"), "keep"), (reply(b"2"), "keep")])
     pool = ConnectionPool(await srv.start(), None, {}, keepalive=0.0)
