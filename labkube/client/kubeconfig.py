@@ -102,7 +102,7 @@ class KubeConfig:
         elif self.ca_data:
             ctx.load_verify_locations(cadata=self.ca_data.decode("ascii"))
         if self.cert_data and self.key_data:
-            _load_chain(ctx, self.cert_data, self.key_data)
+            load_pem_chain(ctx, self.cert_data, self.key_data)
         return ctx
 
 
@@ -116,8 +116,9 @@ def _named(items) -> dict:
     return out
 
 
-def _load_chain(ctx: ssl.SSLContext, cert: bytes, key: bytes) -> None:
-    # ssl can only load a cert chain from files: use a private temporary directory.
+def load_pem_chain(ctx: ssl.SSLContext, cert: bytes, key: bytes) -> None:
+    """Load a certificate chain and key given as PEM bytes into ctx (ssl loads chains only from
+    files: they go through a private temporary directory)."""
     with tempfile.TemporaryDirectory(prefix="labkube-tls-") as d:
         cp, kp = os.path.join(d, "c.pem"), os.path.join(d, "k.pem")
         for p, data in ((cp, cert), (kp, key)):

@@ -12,9 +12,9 @@ from __future__ import annotations
 import base64
 import datetime
 import logging
-import os
 import ssl
-import tempfile
+
+from labkube.client.kubeconfig import load_pem_chain
 
 from .routes import age_key, wildcard_of
 
@@ -34,15 +34,9 @@ def tls_hosts(ingresses: list[dict]) -> dict[str, str]:
 
 
 def server_context(cert_pem: bytes, key_pem: bytes) -> ssl.SSLContext:
-    """A server SSLContext from PEM bytes (ssl loads chains only from files: a private temp dir)."""
+    """A server SSLContext from PEM bytes."""
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    with tempfile.TemporaryDirectory(prefix="labkube-ingress-") as d:
-        crt, key = os.path.join(d, "tls.crt"), os.path.join(d, "tls.key")
-        for path, data in ((crt, cert_pem), (key, key_pem)):
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-        ctx.load_cert_chain(crt, key)
+    load_pem_chain(ctx, cert_pem, key_pem)
     return ctx
 
 
