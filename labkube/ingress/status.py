@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 
-
-def node_ready(node: dict) -> bool:
-    return any(c.get("type") == "Ready" and c.get("status") == "True"
-               for c in (node.get("status") or {}).get("conditions") or [])
+from labkube.proxy.announce import node_ready
 
 
 def internal_ip(node: dict) -> str | None:

@@ -25,7 +25,8 @@ log = logging.getLogger("labkube.proxy.announce")
 EXCLUDE_LABEL = "node.kubernetes.io/exclude-from-external-load-balancers"
 
 
-def _node_ready(node: dict) -> bool:
+def node_ready(node: dict) -> bool:
+    """The node's Ready condition is True."""
     return any(c.get("type") == "Ready" and c.get("status") == "True"
                for c in (node.get("status") or {}).get("conditions") or [])
 
@@ -44,7 +45,7 @@ def assignments(services: list[dict], endpoints: list[dict], nodes: list[dict]) 
     """{LoadBalancer address: node that answers for it} over all Services."""
     eps = {(e["metadata"].get("namespace"), e["metadata"]["name"]): e for e in endpoints}
     eligible = {n["metadata"]["name"] for n in nodes
-                if _node_ready(n) and EXCLUDE_LABEL not in ((n["metadata"].get("labels")) or {})}
+                if node_ready(n) and EXCLUDE_LABEL not in ((n["metadata"].get("labels")) or {})}
     out: dict[str, str] = {}
     for svc in services:
         spec, md = svc.get("spec") or {}, svc["metadata"]

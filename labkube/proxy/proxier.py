@@ -16,7 +16,7 @@ import time
 from labkube.client.informer import Informer
 
 from . import iptables
-from .announce import Announcer
+from .announce import Announcer, node_ready
 from .chains import Snapshot
 from .config import ProxyConfig
 from .model import service_ports
@@ -105,6 +105,4 @@ class Proxier:
 
 
 def node_facts(node: dict) -> tuple:
-    ready = any(c.get("type") == "Ready" and c.get("status") == "True"
-                for c in (node.get("status") or {}).get("conditions") or [])
-    return ready, tuple(sorted(((node.get("metadata") or {}).get("labels") or {}).items()))
+    return node_ready(node), tuple(sorted(((node.get("metadata") or {}).get("labels") or {}).items()))
