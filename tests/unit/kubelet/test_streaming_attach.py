@@ -4,6 +4,7 @@ container (keystrokes in, output out and into the log file, resize, its end ends
 session) and a `stdin: true, stdinOnce: true` container (stdin through the kept pipe, closed
 by the client's close signal, output followed from the log file)."""
 import asyncio
+import contextlib
 import json
 import os
 import pty
@@ -133,9 +134,9 @@ def _script_waiting_on_stdin(log, r):
     return proc
 
 
-async def test_the_first_attach_to_a_stdin_once_container_gets_its_output_from_the_start(tmp_path):
-    """kubectl run -i attaches only once it has seen the pod Running; a quick script has printed
-    by then (the CI flake: nothing but `pod "dns" deleted`). Its one session gets it all."""
+@contextlib.asynccontextmanager
+async def _stdin_once_container_served(tmp_path):
+    """(kubelet test client, process) for a stdin+stdinOnce container that printed before any attach."""
     log = _log(tmp_path)
     r, w = os.pipe()
     proc = _script_waiting_on_stdin(log, r)
@@ -143,41 +144,37 @@ async def test_the_first_attach_to_a_stdin_once_container_gets_its_output_from_t
     stdio.start()
     try:
         async with TestClient(TestServer(_app(tmp_path, stdio, lambda: proc.poll() is None))) as client:
-            ws = await client.ws_connect("/attach/ns/p/c", params={"stdin": "true", "stdout": "true"},
-                                         protocols=["v5.channel.k8s.io"])
-            await ws.send_bytes(channels.encode(channels.STDIN, b"after\n"))
-            await ws.send_bytes(bytes([channels.CLOSE, channels.STDIN]))
-            assert await asyncio.to_thread(proc.wait, 10) == 0
-            out, status = await _until(ws, lambda o: False, "the end")
-            assert out == b"printed before the attach\nAFTER\n" and status["status"] == "Success"
+            yield client, proc
     finally:
         stdio.close()
         if proc.poll() is None:
             proc.kill()
+
+
+async def test_the_first_attach_to_a_stdin_once_container_gets_its_output_from_the_start(tmp_path):
+    """kubectl run -i attaches only once it has seen the pod Running; a quick script has printed
+    by then (the CI flake: nothing but `pod "dns" deleted`). Its one session gets it all."""
+    async with _stdin_once_container_served(tmp_path) as (client, proc):
+        ws = await client.ws_connect("/attach/ns/p/c", params={"stdin": "true", "stdout": "true"},
+                                     protocols=["v5.channel.k8s.io"])
+        await ws.send_bytes(channels.encode(channels.STDIN, b"after\n"))
+        await ws.send_bytes(bytes([channels.CLOSE, channels.STDIN]))
+        assert await asyncio.to_thread(proc.wait, 10) == 0
+        out, status = await _until(ws, lambda o: False, "the end")
+        assert out == b"printed before the attach\nAFTER\n" and status["status"] == "Success"
 
 
 async def test_a_later_attach_to_a_stdin_once_container_follows_from_the_end(tmp_path):
     """Only the first attach replays: a second `kubectl attach` sees what comes after it."""
-    log = _log(tmp_path)
-    r, w = os.pipe()
-    proc = _script_waiting_on_stdin(log, r)
-    stdio = ContainerStdio(str(log), stdin_fd=w, stdin_once=True)
-    stdio.start()
-    try:
-        async with TestClient(TestServer(_app(tmp_path, stdio, lambda: proc.poll() is None))) as client:
-            first = await client.ws_connect("/attach/ns/p/c", params={"stdout": "true"},
-                                            protocols=["v5.channel.k8s.io"])
-            await asyncio.wait_for(_until(first, lambda o: o == b"printed before the attach\n", "the early output"), 10)
-            await first.close()
-            second = await client.ws_connect("/attach/ns/p/c", params={"stdin": "true", "stdout": "true"},
-                                             protocols=["v5.channel.k8s.io"])
-            await second.send_bytes(channels.encode(channels.STDIN, b"later\n"))
-            await second.send_bytes(bytes([channels.CLOSE, channels.STDIN]))
-            assert await asyncio.to_thread(proc.wait, 10) == 0
-            out, status = await _until(second, lambda o: False, "the end")
-            assert out == b"LATER\n" and status["status"] == "Success"
-    finally:
-        stdio.close()
-        if proc.poll() is None:
-            proc.kill()
-
+    async with _stdin_once_container_served(tmp_path) as (client, proc):
+        first = await client.ws_connect("/attach/ns/p/c", params={"stdout": "true"},
+                                        protocols=["v5.channel.k8s.io"])
+        await asyncio.wait_for(_until(first, lambda o: o == b"printed before the attach\n", "the early output"), 10)
+        await first.close()
+        second = await client.ws_connect("/attach/ns/p/c", params={"stdin": "true", "stdout": "true"},
+                                         protocols=["v5.channel.k8s.io"])
+        await second.send_bytes(channels.encode(channels.STDIN, b"later\n"))
+        await second.send_bytes(bytes([channels.CLOSE, channels.STDIN]))
+        assert await asyncio.to_thread(proc.wait, 10) == 0
+        out, status = await _until(second, lambda o: False, "the end")
+        assert out == b"LATER\n" and status["status"] == "Success"
