@@ -10,6 +10,7 @@ from __future__ import annotations
 from .. import jsonio
 from ..api import errors
 from ..api.resources import Resource, resource
+from ..ingress import classes as ingress_classes
 from .limitrange import apply_limit_ranges
 from .quota import admit_quota
 from .registry import Registry, prefix
@@ -93,22 +94,28 @@ async def default_storage_class(reg: Registry, spec: dict) -> None:
     StorageClass, the newest one if several are marked default (as Kubernetes since 1.28)."""
     if spec.get("storageClassName") is not None:
         return
-    classes, _, _ = await reg.list(STORAGE_CLASSES, None, latest=True)
-    defaults = [sc for sc in classes if is_default_class(sc)]
-    if defaults:
-        newest = max(defaults, key=lambda sc: (sc["metadata"].get("creationTimestamp") or "", sc["metadata"]["name"]))
-        spec["storageClassName"] = newest["metadata"]["name"]
+    name = await _newest_default_class(reg, STORAGE_CLASSES, is_default_class)
+    if name is not None:
+        spec["storageClassName"] = name
+
+
+async def _newest_default_class(reg: Registry, classes_res, is_default) -> str | None:
+    """The name of the newest class of classes_res that is_default marks (creation time, then name),
+    or None: the DefaultStorageClass and DefaultIngressClass rule."""
+    classes, _, _ = await reg.list(classes_res, None, latest=True)
+    defaults = [c for c in classes if is_default(c)]
+    if not defaults:
+        return None
+    return max(defaults, key=lambda c: (c["metadata"].get("creationTimestamp") or "", c["metadata"]["name"]))[
+        "metadata"]["name"]
 
 
 async def default_ingress_class(reg: Registry, obj: dict) -> None:
     """An Ingress naming no class (no ingressClassName, no kubernetes.io/ingress.class annotation)
     gets the IngressClass marked ingressclass.kubernetes.io/is-default-class, the newest if several."""
     if obj["spec"].get("ingressClassName") or \
-            "kubernetes.io/ingress.class" in ((obj.get("metadata") or {}).get("annotations") or {}):
+            ingress_classes.LEGACY_CLASS_ANNOTATION in ((obj.get("metadata") or {}).get("annotations") or {}):
         return
-    classes, _, _ = await reg.list(INGRESS_CLASSES, None, latest=True)
-    defaults = [c for c in classes if ((c.get("metadata") or {}).get("annotations") or {}).get(
-        "ingressclass.kubernetes.io/is-default-class") == "true"]
-    if defaults:
-        newest = max(defaults, key=lambda c: (c["metadata"].get("creationTimestamp") or "", c["metadata"]["name"]))
-        obj["spec"]["ingressClassName"] = newest["metadata"]["name"]
+    name = await _newest_default_class(reg, INGRESS_CLASSES, ingress_classes.is_default)
+    if name is not None:
+        obj["spec"]["ingressClassName"] = name
