@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from . import crschema
 from .defaults import apply_defaults
+from .defaults.pod import default_pod
 from .meta import generate_name, metadata, new_uid, now
 from .resources import Resource
 
@@ -87,7 +88,9 @@ def prepare_update(res: Resource, new: dict, old: dict, subresource: str | None 
         out = old
         out["status"] = new.get("status") if new.get("status") is not None else {}
         if res.name == "pods" and not res.custom:
-            apply_defaults(res, out)
+            # the stored spec: a bound pod's (nodeName, its random kube-api-access volume) is its own,
+            # so the spec memo would only miss and keep an entry nobody reads again
+            default_pod(out, memo=False)
         elif res.custom:
             _defaults(res, out)
         return out

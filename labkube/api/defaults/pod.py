@@ -88,12 +88,16 @@ def qos_class(spec: dict) -> str:
     return "Guaranteed"
 
 
-def default_pod(obj: dict) -> None:
-    """Defaults for a new Pod (status.phase Pending, priority 0, default tolerations)."""
+def default_pod(obj: dict, memo: bool = True) -> None:
+    """Defaults for a new Pod (status.phase Pending, priority 0, default tolerations).
+
+    memo False: the spec is defaulted by the walk itself, neither looked up nor kept (the same
+    result): for a spec that is unlikely to come again, where a miss's bookkeeping (the key, and
+    the defaulted text with its check parse) costs several times the walk."""
     spec = obj.setdefault("spec", {})
     if not isinstance(spec, dict):
         return
-    key = SPEC_MEMO.key(spec)
+    key = SPEC_MEMO.key(spec) if memo else None
     hit = SPEC_MEMO.get(key)
     if hit is not None:
         obj["spec"] = fresh(hit[0])
@@ -101,7 +105,7 @@ def default_pod(obj: dict) -> None:
     else:
         _default_pod_spec(spec)
         qos = qos_class(spec)
-        text = text_of(spec)
+        text = text_of(spec) if key is not None else None
         if text is not None:
             SPEC_MEMO.put(key, (text, qos))
     status = obj.get("status") if isinstance(obj.get("status"), dict) else {}

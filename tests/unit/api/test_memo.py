@@ -101,6 +101,26 @@ def test_pod_defaults_from_the_memo_equal_the_uncached_ones(what, spec):
     assert jsonio.dumps(third) == jsonio.dumps(want)
 
 
+
+@pytest.mark.parametrize("what,spec", SPECS, ids=[c[0] for c in SPECS])
+def test_pod_defaults_without_the_memo_equal_the_memo_ones_and_leave_it_alone(what, spec):
+    """A status write defaults the stored spec with memo=False: the same pod, nothing looked up or kept."""
+    pod_defaults.SPEC_MEMO.clear()
+    want = _uncached_defaults(spec)
+    stored = _pod(spec)
+    pod_defaults.default_pod(stored)              # as on create: computed and kept
+    stored["spec"]["nodeName"] = "n1"             # as the binding leaves it: a spec the memo has not seen
+    pod_defaults.SPEC_MEMO.hits = pod_defaults.SPEC_MEMO.misses = 0
+    for memo in (True, False):
+        got = copy.deepcopy(stored)
+        got["status"] = {"phase": "Running"}
+        pod_defaults.default_pod(got, memo=memo)
+        expect = copy.deepcopy(want)
+        expect["spec"]["nodeName"] = "n1"
+        expect["status"] = {"phase": "Running", "qosClass": want["status"]["qosClass"]}
+        assert jsonio.dumps(got) == jsonio.dumps(expect), (what, memo)
+    assert (pod_defaults.SPEC_MEMO.hits, pod_defaults.SPEC_MEMO.misses, len(pod_defaults.SPEC_MEMO)) == (0, 1, 2)
+
 def test_default_tolerations_are_not_shared_between_pods():
     pod_defaults.SPEC_MEMO.clear()
     a, b = _pod({"containers": [{"name": "c", "image": "x", "x": float("nan")}]}), _pod({"containers": []})
