@@ -311,11 +311,47 @@ def path_string(path: tuple) -> str:
 
 # -- managedFields entries -----------------------------------------------------------------
 
-class _Entry:
-    __slots__ = ("raw", "paths", "changed")
+def _trie_has(trie: dict, path: tuple) -> bool:
+    """Whether path is in from_fields_v1(trie), looked up along the path instead of read out whole."""
+    node = trie
+    last = len(path) - 1
+    for i, el in enumerate(path):
+        if el == "." or el not in node:
+            return False
+        child = node[el]
+        if not isinstance(child, dict) or not child:
+            return i == last  # a leaf of the trie: a member itself, with nothing under it
+        node = child
+    return "." in node
 
-    def __init__(self, raw: dict, paths: set):
-        self.raw, self.paths, self.changed = raw, paths, False
+
+class _Entry:
+    """One managedFields entry: its raw form and its path set (read out of the FieldsV1 trie when
+    first needed: an update reads only the entries it changes)."""
+    __slots__ = ("raw", "_paths", "changed")
+
+    def __init__(self, raw: dict, paths: set | None):
+        self.raw, self._paths, self.changed = raw, paths, False
+
+    @property
+    def paths(self) -> set:
+        if self._paths is None:
+            self._paths = from_fields_v1(self.raw["fieldsV1"])
+        return self._paths
+
+    @paths.setter
+    def paths(self, value: set) -> None:
+        self._paths = value
+
+    def owns_any(self, paths: set) -> bool:
+        if self._paths is not None:
+            return not self._paths.isdisjoint(paths)
+        trie = self.raw["fieldsV1"]
+        return any(_trie_has(trie, p) for p in paths if not p or p[0] in trie)
+
+    def empty(self) -> bool:
+        # a trie holds no path only when it is {} (every other member is a path or leads to one)
+        return not self._paths if self._paths is not None else not self.raw["fieldsV1"]
 
     def matches(self, m: Manager, api_version: str) -> bool:
         r = self.raw
@@ -333,11 +369,11 @@ class _Entry:
         return s
 
 
-def _entries(obj: dict) -> list[_Entry]:
+def _entries(obj: dict, lazy: bool = False) -> list[_Entry]:
     out = []
     for raw in (obj.get("metadata") or {}).get("managedFields") or []:
         if isinstance(raw, dict) and isinstance(raw.get("fieldsV1"), dict):  # a malformed entry owns nothing
-            out.append(_Entry(dict(raw), from_fields_v1(raw["fieldsV1"])))
+            out.append(_Entry(dict(raw), None if lazy else from_fields_v1(raw["fieldsV1"])))
     return out
 
 
@@ -351,7 +387,7 @@ def _new_entry(m: Manager, api_version: str) -> _Entry:
 def _render(entries: list[_Entry], when: str) -> list[dict]:
     out = []
     for e in entries:
-        if not e.paths:
+        if e.empty():
             continue
         raw = e.raw
         if e.changed:
@@ -400,14 +436,15 @@ def updated(old: dict, new: dict, m: Manager, api_version: str, status_subresour
     removed = set(before) - set(after)
     current = (old.get("metadata") or {}).get("managedFields") or []
     if not changed and not removed:
-        return _render(_entries(old), _now()) if isinstance(current, list) else []
-    entries = _entries(old)
+        return _render(_entries(old, lazy=True), _now()) if isinstance(current, list) else []
+    entries = _entries(old, lazy=True)
     mine = _mine(entries, m, api_version)
+    touched = changed | removed
     for e in entries:
         if e is mine:
             continue
-        if e.paths & (changed | removed):
-            e.paths -= changed | removed
+        if e.owns_any(touched):
+            e.paths -= touched
             e.changed = True
     grown = (mine.paths | changed) - removed
     if grown != mine.paths:
