@@ -5,22 +5,28 @@ Pods are created from the template with a controller ownerReference and the gene
 prefix, the same in every FailedCreate event, as in Kubernetes); orphans matching the selector are adopted, owned pods whose labels no
 longer match are released. Surplus pods are deleted unscheduled, pending, not-ready and
 newest first. Pods being deleted or terminal do not count.
+
+A sync reads the ReplicaSet's pods as counts by class kept from the pod events
+(podcounts.py), not by walking them: a 3,000-pod ReplicaSet is woken by each of its pods'
+Running status. It walks them only to claim (an orphan to adopt, a pod to release) and to pick
+the pods a scale-down deletes.
 """
 from __future__ import annotations
 
 import asyncio
 import copy
+import datetime
 
+from labkube.client.clock import parse_time
 from labkube.client.errors import ApiError
+from labkube.client.informer import object_key
 from labkube.client.selectors import selector_matches
 
 from .base import Controller
 from .expectations import Expectations
-from .util import (BY_CONTROLLER, ORPHANS, controller_ref, controller_uid_index, is_active, is_available, is_ready,
+from .podcounts import OwnedPodCounts, PodClass, count_classes
+from .util import (BY_CONTROLLER, ORPHANS, controller_ref, controller_uid_index, is_active, is_ready,
                    orphan_namespace_index, owner_ref)
-
-
-TERMINAL = ("Succeeded", "Failed")
 
 
 def pod_from_template(rs: dict) -> dict:
@@ -46,9 +52,9 @@ def counted_same(old: dict, new: dict) -> bool:
     ownership, the pods to create or delete and its status: labels, ownerReferences,
     deletionTimestamp, phase and conditions (readiness and since when). A binding (spec.nodeName;
     the controller-manager's pod view keeps no PodScheduled condition) or a container status
-    changes none of these, so it wakes no sync: at a scheduler's pace each sync walks every pod
-    of the ReplicaSet for nothing. (deletion_rank reads nodeName too, but only when a scale-down
-    is due, which a change of the ReplicaSet or of these fields starts.)"""
+    changes none of these, so it wakes no sync and changes no count (podcounts.py). (deletion_rank
+    reads nodeName too, but only when a scale-down is due, which a change of the ReplicaSet or of
+    these fields starts.)"""
     o, n = old["metadata"], new["metadata"]
     if (o.get("labels") != n.get("labels") or o.get("ownerReferences") != n.get("ownerReferences")
             or o.get("deletionTimestamp") != n.get("deletionTimestamp")):
@@ -74,7 +80,10 @@ class ReplicaSetController(Controller):
         self.pods.add_index(BY_CONTROLLER, controller_uid_index)
         self.pods.add_index(ORPHANS, orphan_namespace_index)
         self.rs_inf.add_handlers(self.enqueue, lambda o, n: self.enqueue(n), self._rs_deleted)
+        self.counts = OwnedPodCounts()          # the cache's pods by controller uid and class (podcounts.py)
         self.pods.add_handlers(self._pod_added, self._pod_updated, self._pod_deleted)
+        for pod in self.pods.items():           # a shared informer may have listed already
+            self.counts.observe(object_key(pod), pod)
 
     def _rs_deleted(self, rs: dict) -> None:
         self.expectations.forget(f"{rs['metadata']['namespace']}/{rs['metadata']['name']}")
@@ -100,6 +109,7 @@ class ReplicaSetController(Controller):
                     self.enqueue(rs)
 
     def _pod_added(self, pod: dict) -> None:
+        self.counts.observe(object_key(pod), pod)
         key = self._owner_key(pod)
         if key:
             self.expectations.creation_observed(key)
@@ -108,6 +118,7 @@ class ReplicaSetController(Controller):
     def _pod_updated(self, old: dict, new: dict) -> None:
         if counted_same(old, new):
             return
+        self.counts.observe(object_key(new), new)
         if new["metadata"].get("deletionTimestamp") and not old["metadata"].get("deletionTimestamp"):
             key = self._owner_key(new)
             if key:
@@ -117,6 +128,7 @@ class ReplicaSetController(Controller):
         self._enqueue_for_pod(new)
 
     def _pod_deleted(self, pod: dict) -> None:
+        self.counts.observe(object_key(pod), None)
         key = self._owner_key(pod)
         if key:
             self.expectations.deleted(key, pod["metadata"]["name"])
@@ -179,31 +191,68 @@ class ReplicaSetController(Controller):
                 return None
             raise
 
+    def counted_claim(self, rs: dict) -> dict[PodClass, int] | None:
+        """The classes of the pods this RS owns, from the counts kept per pod event (no walk over
+        its pods), when claiming them would change nothing: no owned pod to release (its labels no
+        longer match and it is not being deleted) and no orphan to adopt. None otherwise: the sync
+        then claims by walking (claim_pods), as before."""
+        md, spec = rs["metadata"], rs.get("spec") or {}
+        ns, sel = md["namespace"], spec.get("selector")
+        owned: dict[PodClass, int] = {}
+        for cls, n in self.counts.classes(md["uid"]).items():
+            if cls.namespace != ns:
+                continue
+            if selector_matches(sel, dict(cls.labels)):
+                owned[cls] = n
+            elif not cls.deleting:
+                return None                     # to release
+        if (sel or {}).get("matchLabels") or (sel or {}).get("matchExpressions"):    # adoptable
+            if not md.get("deletionTimestamp"):
+                for pod in self.pods.by_index(ORPHANS, ns):
+                    if is_active(pod) and selector_matches(sel, pod["metadata"].get("labels")):
+                        return None             # to adopt
+        return owned
+
     async def sync(self, key: str) -> None:
         rs = self.rs_inf.get(key)
         if rs is None:
             self.expectations.forget(key)
             return
-        pods = await self.claim_pods(rs)
-        active = [p for p in pods if (p.get("status") or {}).get("phase") not in TERMINAL
-                  and not p["metadata"].get("deletionTimestamp")]           # is_active, inline
+        classes = self.counted_claim(rs)
+        active = None                           # the active pods, when the walk found them
+        if classes is None:
+            pods = await self.claim_pods(rs)
+            active = [p for p in pods if is_active(p)]
+            classes = count_classes(pods)
+        n_active = sum(n for c, n in classes.items() if not c.deleting and not c.terminal)
         err = None
         managed = False
         if self.expectations.satisfied(key) and not rs["metadata"].get("deletionTimestamp"):
             try:
-                await self.manage_replicas(key, rs, active)
+                await self.manage_replicas(key, rs, n_active, active)
                 managed = True
             except ApiError as e:
                 err = e
-        await self.update_status(rs, pods, failure=err if err is not None and err.code != 409 else None,
+        await self.update_status(rs, classes, failure=err if err is not None and err.code != 409 else None,
                                  clear_failure=managed)
         if err is not None:
             raise err
 
-    async def manage_replicas(self, key: str, rs: dict, active: list[dict]) -> None:
+    def active_pods(self, rs: dict) -> list[dict]:
+        """The RS's active pods in the cache (its own, matching its selector, not terminal nor being
+        deleted): what a scale-down chooses from when nothing was to be claimed."""
+        md = rs["metadata"]
+        sel = (rs.get("spec") or {}).get("selector")
+        return [p for p in self.pods.by_index(BY_CONTROLLER, md["uid"])
+                if p["metadata"].get("namespace") == md["namespace"] and is_active(p)
+                and selector_matches(sel, p["metadata"].get("labels"))]
+
+    async def manage_replicas(self, key: str, rs: dict, n_active: int, active: list[dict] | None = None) -> None:
+        """Create or delete pods so that `n_active` becomes spec.replicas; `active` (the active pods)
+        is read from the cache (active_pods) when not given and some must be deleted."""
         want = (rs.get("spec") or {}).get("replicas")
         want = 1 if want is None else int(want)
-        diff = len(active) - want
+        diff = n_active - want
         if diff < 0:
             # slow start, as upstream: batches of 1, 2, 4 ... so a refusal (quota, admission)
             # stops after one request instead of a hundred
@@ -218,7 +267,7 @@ class ReplicaSetController(Controller):
                 left -= count
                 batch *= 2
         elif diff > 0:
-            victims = sorted(active, key=deletion_rank)[:diff]
+            victims = sorted(self.active_pods(rs) if active is None else active, key=deletion_rank)[:diff]
             for p in victims:
                 self.expectations.expect_delete(key, p["metadata"]["name"])
             results = await asyncio.gather(*(self._delete(key, rs, p) for p in victims), return_exceptions=True)
@@ -250,42 +299,39 @@ class ReplicaSetController(Controller):
         await self.recorder.normal(rs, "SuccessfulDelete", f"Deleted pod: {name}")
 
     def compute_status(self, rs: dict, pods: list[dict]) -> dict:
-        """replicas, fullyLabeledReplicas, readyReplicas, availableReplicas from the pods (one pass:
-        a sync runs this over every pod of the ReplicaSet)."""
+        """The RS's status from its owned pods (one pass; status_from_classes)."""
+        return self.status_from_classes(rs, count_classes(pods))
+
+    def status_from_classes(self, rs: dict, classes: dict[PodClass, int]) -> dict:
+        """replicas, fullyLabeledReplicas, readyReplicas, availableReplicas and observedGeneration
+        from the classes of the pods the RS owns (podcounts.py): pods being deleted or terminal do
+        not count; fully labeled = carries every label of the template; available = ready for at
+        least minReadySeconds (or since an unknown time)."""
         spec = rs.get("spec") or {}
         tmpl_labels = list((((spec.get("template") or {}).get("metadata") or {}).get("labels") or {}).items())
         now = self.clock.now()
         min_ready = int(spec.get("minReadySeconds") or 0)
         replicas = labeled = ready = available = 0
-        # labels and conditions objects are shared between pods (the pod view): each distinct one is
-        # judged once per call (memos by id(), holding the object)
-        labels_seen: dict[int, tuple] = {}
-        conds_seen: dict[int, tuple] = {}
-        for p in pods:
-            md, st = p["metadata"], p.get("status") or {}
-            if st.get("phase") in TERMINAL or md.get("deletionTimestamp"):     # is_active, inline
+        for c, n in classes.items():
+            if c.deleting or c.terminal:
                 continue
-            replicas += 1
-            labels = md.get("labels") or {}
-            got = labels_seen.get(id(labels))
-            if got is None or got[0] is not labels:
-                got = labels_seen[id(labels)] = (labels, all(labels.get(k) == v for k, v in tmpl_labels))
-            labeled += got[1]
-            conds = st.get("conditions")
-            got = conds_seen.get(id(conds))
-            if got is None or got[0] is not conds:
-                is_r = is_ready(p)
-                got = conds_seen[id(conds)] = (conds, is_r, is_r and (not min_ready or is_available(p, min_ready, now)))
-            ready += got[1]
-            available += got[2]
+            replicas += n
+            labels = dict(c.labels)
+            if all(labels.get(k) == v for k, v in tmpl_labels):
+                labeled += n
+            if c.ready:
+                ready += n
+                since = parse_time(c.ready_since) if min_ready else None
+                if since is None or since + datetime.timedelta(seconds=min_ready) <= now:
+                    available += n
         status = copy.deepcopy(rs.get("status") or {})
         status.update({"replicas": replicas, "fullyLabeledReplicas": labeled, "readyReplicas": ready,
                        "availableReplicas": available, "observedGeneration": rs["metadata"].get("generation", 1)})
         return status
 
-    async def update_status(self, rs: dict, pods: list[dict], failure: ApiError | None = None,
+    async def update_status(self, rs: dict, classes: dict[PodClass, int], failure: ApiError | None = None,
                             clear_failure: bool = False) -> None:
-        status = self.compute_status(rs, pods)
+        status = self.status_from_classes(rs, classes)
         # ReplicaFailure: pods cannot be created or deleted (quota, admission ...), as upstream
         conds = [c for c in status.get("conditions") or [] if c.get("type") != "ReplicaFailure"]
         old = next((c for c in status.get("conditions") or [] if c.get("type") == "ReplicaFailure"), None)
