@@ -36,6 +36,22 @@ def allowed_everything(user: UserInfo | None, headers) -> bool:
             and "Impersonate-Group" not in headers)
 
 
+def allowed_user(app: web.Application, user: UserInfo | None, headers, method: str, path: str) -> bool:
+    """Whether a request of `user`'s client certificate is allowed as it stands, by the decision
+    `request_user` makes for it: a member of system:masters, or a user acting as itself whom RBAC
+    allows `method` on `path` (a path without query string). False also for everything this does
+    not decide (no certificate: tokens; impersonation; no RBAC cache): the aiohttp path decides
+    those, and answers 401/403. For the direct writes (fastwrite.py)."""
+    if user is None:
+        return False
+    if allowed_everything(user, headers):
+        return True
+    cache = app.get(CACHE)
+    if cache is None or impersonation.requested(headers):
+        return False
+    return cache.index.authorize(attributes(user.name, user.groups, method, path, False))[0]
+
+
 def request_user(request: web.Request) -> UserInfo:
     """The user a request acts as, once RBAC has allowed it (ApiError 401/403 otherwise); it is
     also the request's `authz_escalation.ACTING` (whose RBAC writes are checked for escalation)."""

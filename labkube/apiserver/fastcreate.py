@@ -25,26 +25,19 @@ create in flight as aiohttp waits for its handlers.
 """
 from __future__ import annotations
 
-import logging
-
-from aiohttp.helpers import rfc822_formatted_time
-from aiohttp.http import SERVER_SOFTWARE
-from aiohttp.web_response import REASON_PHRASES
 from aiohttp import web
 
 from ..api.errors import ApiError
 from ..api.resources import Resource
-from .httputil import JSON_CT, dumps, manager_of, parse_body
+from .httputil import JSON_CT, dumps, framed, manager_of, parse_body
 from .middleware import error_reply
 from .paths import parse
 from .routing import CORE, GROUPS
 
-log = logging.getLogger(__name__)
 
 # path -> (pods, namespace) of the collection paths answered here; bounded: emptied when full
 _TARGETS: dict[str, tuple[Resource, str]] = {}
 _TARGETS_MAX = 2000
-_HEAD = "HTTP/1.1 {} {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nDate: {}\r\nServer: {}\r\n\r\n"
 
 
 def pods_collection(path: str) -> tuple[Resource, str] | None:
@@ -94,32 +87,13 @@ def takes(msg, payload, max_body: int) -> tuple[Resource, str] | None:
     return target
 
 
-def _frame(status: int, body: bytes) -> bytes:
-    return _HEAD.format(status, REASON_PHRASES.get(status, ""), len(body), rfc822_formatted_time(),
-                        SERVER_SOFTWARE).encode() + body
-
-
 async def create(reg, res: Resource, ns: str, raw: bytes, user_agent: str | None) -> bytes:
     """The complete HTTP response to the create: 201 and the stored pod, or the Status error."""
     try:
         body = parse_body(raw, JSON_CT)
         manager = manager_of("", False, user_agent)
         obj = await reg.create(res, ns, body, False, manager)
-        return _frame(201, dumps(obj))
+        return framed(201, dumps(obj))
     except Exception as e:  # noqa: BLE001 - every error is a Status reply, as on the aiohttp path
         resp = error_reply(e, "POST", f"/api/v1/namespaces/{ns}/pods")
-        return _frame(resp.status, resp.body)
-
-
-async def run(handler, reg, res: Resource, ns: str, raw: bytes, user_agent: str | None) -> None:
-    """The create's task on `handler`'s connection: answer it (unless the connection is gone
-    by then), then let the handler pass on the requests it held meanwhile."""
-    try:
-        response = await create(reg, res, ns, raw, user_agent)
-        transport = handler.transport
-        if transport is not None and not transport.is_closing():
-            transport.write(response)
-    except Exception:  # noqa: BLE001 - a failed write must not keep the held requests waiting
-        log.exception("direct create on a connection failed")
-    finally:
-        handler.create_done()
+        return framed(resp.status, resp.body)

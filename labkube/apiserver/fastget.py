@@ -6,8 +6,9 @@ answer). Through aiohttp each one still builds a Request, a Task, a middleware c
 Response with a header multidict and a writer - about half of its CPU time. Here the
 connection's protocol answers such a request as soon as it is parsed, with the bytes aiohttp
 would have sent, and hands every other request to aiohttp unchanged. The same protocol also
-starts the direct pod creates of fastcreate.py (and holds the connection's later requests
-until such a create has answered). While aiohttp's parser holds no part of a request, a plain GET is
+starts the direct pod creates of fastcreate.py and the direct writes of fastwrite.py (bindings,
+pod status patches, Lease renewals, Event creates), each in a task of its own, and holds the
+connection's later requests until such a write has answered. While aiohttp's parser holds no part of a request, a plain GET is
 read from the received bytes by fastparse.py instead of that parser (data_received).
 
 A request is answered here only when all of this holds, else it takes the aiohttp path (which
@@ -28,6 +29,7 @@ also produces every error reply, so 401/404/400 look exactly as before):
 from __future__ import annotations
 
 import asyncio
+import logging
 
 from aiohttp import web
 from aiohttp.helpers import rfc822_formatted_time
@@ -38,7 +40,7 @@ from aiohttp.web_server import Server
 
 from ..api.errors import ApiError
 from ..api.resources import Resource
-from . import fastcreate, fastparse, keys
+from . import fastcreate, fastparse, fastwrite, keys
 from .access import allowed_everything
 from .paths import parse
 from .reviews import VIRTUAL
@@ -46,6 +48,8 @@ from .routing import CORE, GROUPS
 from .storekeys import key
 from .tls import transport_user
 
+log = logging.getLogger(__name__)
+_WRITES = ("POST", "PUT", "PATCH")
 _NOT_HERE = frozenset(("componentstatuses",) + VIRTUAL)
 # path -> storage key of the paths answered here (built-in resources take precedence over custom
 # ones in `find`, so a path's key never changes); bounded: emptied when full
@@ -110,7 +114,7 @@ class _Parser:
         # b"": aiohttp re-reading what it held back (nothing, when at a boundary)
         handler.at_boundary = at_boundary and (not data and not messages and not upgraded
                                                or _one_whole_message(data, messages, upgraded, tail))
-        if messages and handler.held is not None:  # a direct create runs: later requests wait behind it
+        if messages and handler.held is not None:  # a direct write runs: later requests wait behind it
             handler.held.extend(messages)
             return [], upgraded, tail
         if not messages or upgraded:
@@ -121,7 +125,7 @@ class _Parser:
                 break
             self._parser.message_consumed()
             served += 1
-            if handler.held is not None:  # it was a create, now running: the rest wait for it
+            if handler.held is not None:  # it was a write, now running: the rest wait for it
                 handler.held.extend(messages[served:])
                 return [], upgraded, tail
         if served:
@@ -132,25 +136,25 @@ class _Parser:
 
 
 class FastRequestHandler(RequestHandler):
-    """aiohttp's connection protocol with the direct GET and create paths in front of it."""
+    """aiohttp's connection protocol with the direct GET and write paths in front of it."""
 
-    __slots__ = ("handed_over", "held", "_create_task", "at_boundary")
+    __slots__ = ("handed_over", "held", "_write_task", "at_boundary")
 
     def connection_made(self, transport) -> None:
         # aiohttp's parser holds no part of a request: every byte it was given made whole requests
         self.at_boundary = True
         self.handed_over = False  # whether aiohttp's request loop has had any request of this connection
-        self.held: list | None = None  # while a direct create runs: the requests that arrived since
-        self._create_task: asyncio.Task | None = None
+        self.held: list | None = None  # while a direct write runs: the requests that arrived since
+        self._write_task: asyncio.Task | None = None
         super().connection_made(transport)
         if self._parser is not None:
             self._parser = _Parser(self._parser, self)
 
     def answer(self, msg, payload) -> bool:
         """Answer `msg` on this connection now if it is a direct GET, or start it if it is a direct
-        create (fastcreate.py); False: aiohttp does."""
+        create or write (fastcreate.py, fastwrite.py); False: aiohttp does."""
         if msg.method != "GET":
-            return msg.method == "POST" and self._start_create(msg, payload)
+            return msg.method in _WRITES and self._start_write(msg, payload)
         if payload is not EMPTY_PAYLOAD or msg.version != HttpVersion11 or msg.should_close or msg.upgrade:
             return False
         headers = msg.headers
@@ -160,7 +164,7 @@ class FastRequestHandler(RequestHandler):
 
     def data_received(self, data: bytes) -> None:
         """A connection's bytes: while aiohttp's parser holds nothing of an unfinished request
-        (at_boundary) and no direct create runs, a plain GET is read here (fastparse.py) and
+        (at_boundary) and no direct write runs, a plain GET is read here (fastparse.py) and
         answered without that parser; anything else goes to aiohttp's parser."""
         if self.at_boundary and self.held is None and not self._force_close and not self._close:
             get = fastparse.plain_get(data)
@@ -216,32 +220,56 @@ class FastRequestHandler(RequestHandler):
             if self._keepalive_handle is None:
                 self._keepalive_handle = loop.call_at(self._next_keepalive_close_time, self._process_keepalive)
 
-    def _start_create(self, msg, payload) -> bool:
+    def _start_write(self, msg, payload) -> bool:
+        """Start `msg` on this connection if it is a direct create (fastcreate.py) or direct write
+        (fastwrite.py) its client may make; False: aiohttp takes it."""
         if msg.version != HttpVersion11 or msg.should_close or msg.upgrade or not self._idle():
             return False
         manager = self._manager
         app = manager.app if manager is not None else None
-        if app is None:
-            return False
-        target = fastcreate.takes(msg, payload, app._client_max_size)
         transport = self.transport
-        if target is None or transport is None or not allowed_everything(transport_user(transport), msg.headers):
+        if app is None or transport is None:
             return False
+        user = transport_user(transport)
+        headers = msg.headers
+        create = fastcreate.takes(msg, payload, app._client_max_size)
+        if create is not None:
+            if not allowed_everything(user, headers):
+                return False
+        else:
+            w = fastwrite.takes(msg, payload, app._client_max_size)
+            if w is None or not fastwrite.allowed(app, w, user, headers):
+                return False
         reg = manager.app_registry()
         if reg is None:
             return False
         raw = payload.read_nowait(-1)
+        agent = headers.get("User-Agent")
+        reply = fastcreate.create(reg, create[0], create[1], raw, agent) if create is not None else \
+            fastwrite.write(reg, w, raw, agent, user)
         self.held = []
         self._request_count += 1
         manager.requests_count += 1
-        self._create_task = self._loop.create_task(
-            fastcreate.run(self, reg, target[0], target[1], raw, msg.headers.get("User-Agent")))
+        self._write_task = self._loop.create_task(self._run_write(reply))
         return True
 
-    def create_done(self) -> None:
-        """The direct create answered: requests held meanwhile go to aiohttp's loop, in order."""
-        held, self.held, self._create_task = self.held, None, None
-        if self.transport is None:  # the client went away while the create ran (it still happened)
+    async def _run_write(self, reply) -> None:
+        """A direct write's task: send its response (unless the connection is gone by then; the
+        write happened all the same), then pass on the requests held meanwhile."""
+        try:
+            response = await reply
+            transport = self.transport
+            if transport is not None and not transport.is_closing():
+                transport.write(response)
+        except Exception:  # noqa: BLE001 - a failed write must not keep the held requests waiting
+            log.exception("direct write on a connection failed")
+        finally:
+            self._write_done()
+
+    def _write_done(self) -> None:
+        """The direct write answered: requests held meanwhile go to aiohttp's loop, in order."""
+        held, self.held, self._write_task = self.held, None, None
+        if self.transport is None:  # the client went away while the write ran (it still happened)
             return
         self._answered()
         if not held:
@@ -255,15 +283,15 @@ class FastRequestHandler(RequestHandler):
             waiter.set_result(None)
 
     def _process_keepalive(self) -> None:
-        if self.held is not None:  # a direct create runs: the connection is not idle
+        if self.held is not None:  # a direct write runs: the connection is not idle
             self._keepalive_handle = None
             self._answered()
             return
         super()._process_keepalive()
 
     async def shutdown(self, timeout: float | None = 15.0) -> None:
-        """aiohttp's graceful shutdown, first waiting for a direct create in flight."""
-        task = self._create_task
+        """aiohttp's graceful shutdown, first waiting for a direct write in flight."""
+        task = self._write_task
         if task is not None and not task.done():
             await asyncio.wait({task}, timeout=timeout)
         await super().shutdown(timeout)

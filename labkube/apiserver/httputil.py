@@ -3,6 +3,9 @@ from __future__ import annotations
 
 import yaml
 from aiohttp import web
+from aiohttp.helpers import rfc822_formatted_time
+from aiohttp.http import SERVER_SOFTWARE
+from aiohttp.web_response import REASON_PHRASES
 
 from .. import jsonio
 from ..api import errors
@@ -106,6 +109,11 @@ async def read_object(request: web.Request, kind: str = "object", allow_empty: b
     body = await read_body(request, allow_empty)
     if body is None and allow_empty:
         return {}
+    return as_object(body, kind)
+
+
+def as_object(body, kind: str = "object") -> dict:
+    """A decoded body that must be a JSON object (400 otherwise), as read_object checks it."""
     if not isinstance(body, dict):
         raise errors.bad_request(f"json: cannot unmarshal {type(body).__name__} into Go value of type {kind}")
     return body
@@ -127,6 +135,16 @@ def dumps(obj) -> bytes:
 
 def reply(obj, status: int = 200, headers: dict | None = None) -> web.Response:
     return web.Response(body=dumps(obj), status=status, content_type=JSON_CT, headers=headers)
+
+
+_HEAD = "HTTP/1.1 {} {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nDate: {}\r\nServer: {}\r\n\r\n"
+
+
+def framed(status: int, body: bytes) -> bytes:
+    """The whole HTTP/1.1 keep-alive response aiohttp writes for `reply` without extra headers
+    (status line, Content-Type, Content-Length, Date, Server, body): the direct paths' replies."""
+    return _HEAD.format(status, REASON_PHRASES.get(status, ""), len(body), rfc822_formatted_time(),
+                        SERVER_SOFTWARE).encode() + body
 
 
 def status_success(name: str, kind: str, uid: str = "", group: str = "", code: int = 200) -> dict:

@@ -134,6 +134,13 @@ async def patch(request: web.Request, reg: Registry, t: Target, sub: str | None)
     body = await read_body(request)
     dry = dry_run(request)
     manager = field_manager(request, managedfields.APPLY if ct == APPLY else managedfields.UPDATE, sub)
+    return await patch_object(reg, t, sub, ct, body, dry, manager)
+
+
+async def patch_object(reg: Registry, t: Target, sub: str | None, ct: str, body, dry: bool,
+                       manager: managedfields.Manager) -> tuple[dict, bool]:
+    """patch's work once the request is read: the patch `body` of media type `ct` (one of
+    PATCH_TYPES) by `manager` (also the direct path's, fastwrite.py)."""
     if ct == APPLY:
         _check_apply_config(t, body)
         if sub is None:

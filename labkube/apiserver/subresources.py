@@ -139,7 +139,18 @@ async def scale(request: web.Request, reg: Registry, t: Target) -> web.Response:
 
 
 async def bind(request: web.Request, reg: Registry, t: Target) -> web.Response:
-    body = await read_object(request, "Binding")
+    await bind_pod(reg, t, await read_object(request, "Binding"), dry_run(request))
+    return reply(bound(t.name), 201)
+
+
+def bound(name: str) -> dict:
+    """The Status a successful binding answers (201), here and in fastwrite.py."""
+    return status_success(name, "pods", code=201)
+
+
+async def bind_pod(reg: Registry, t: Target, body: dict, dry: bool) -> None:
+    """Assign the pod `t` to the node a Binding object names (422 or 409 Status errors as upstream);
+    bind's work once the request is read (also the direct path's, fastwrite.py)."""
     target = sub_dict(body, "target")
     node = target.get("name")
     if node is not None and not isinstance(node, str):
@@ -169,5 +180,4 @@ async def bind(request: web.Request, reg: Registry, t: Target) -> web.Response:
         cur["status"]["conditions"] = conds
         return cur
 
-    await reg.guaranteed_update(t.res, t.namespace, t.name, mutate, "binding", dry_run(request))
-    return reply(status_success(t.name, "pods", code=201), 201)
+    await reg.guaranteed_update(t.res, t.namespace, t.name, mutate, "binding", dry)

@@ -61,42 +61,52 @@ def normalised(resp: bytes) -> bytes:
     resp = re.sub(rb"Date: [^\r]*", b"Date: -", resp)
     resp = re.sub(rb"kube-api-access-[a-z0-9]{5}", b"kube-api-access-x", resp)
     resp = re.sub(rb'"[0-9]s"', b'"-"', resp)
-    return re.sub(rb'"(uid|creationTimestamp|time)":"[^"]*"', rb'"\1":"-"', resp)
+    resp = re.sub(rb"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", b"uid", resp)  # also in messages
+    return re.sub(rb'"(uid|creationTimestamp|time|lastTransitionTime|firstTimestamp|lastTimestamp)":"[^"]*"',
+                  rb'"\1":"-"', resp)
 
 
 def get(path, *headers):
     return f"GET {path} HTTP/1.1\r\nHost: x\r\n{''.join(h + chr(13) + chr(10) for h in headers)}\r\n".encode()
 
 
-def post(path, body, *headers, content_type="application/json"):
+def post(path, body, *headers, content_type="application/json", method="POST"):
     raw = body if isinstance(body, bytes) else jsonio.dumps(body)
-    head = f"POST {path} HTTP/1.1\r\nHost: x\r\n" + (f"Content-Type: {content_type}\r\n" if content_type else "")
+    head = f"{method} {path} HTTP/1.1\r\nHost: x\r\n" + (f"Content-Type: {content_type}\r\n" if content_type else "")
     return (head + "".join(h + "\r\n" for h in headers) + f"Content-Length: {len(raw)}\r\n\r\n").encode() + raw
 
 
-async def paired_servers(tmp_path, setup):
-    """Yield ([(runner, port, handled) direct, ... plain], admin ctx, anonymous ctx) after
-    posting each (path, object) of `setup` to both servers; clean both up after."""
+async def paired_servers(tmp_path, setup, users=None):
+    """Yield ([(runner, port, handled) direct, ... plain], admin ctx, anonymous ctx, {user: ctx})
+    after posting each (path, object) of `setup` to both servers; clean both up after.
+    users: {name: (CN, [O])} whose client certificates the last element holds."""
+    users = users or {}
     make_pki(tmp_path, {"apiserver": ("kube-apiserver", [], True),
-                        "admin": ("kubernetes-admin", ["system:masters"], False)})
+                        "admin": ("kubernetes-admin", ["system:masters"], False),
+                        **{name: (cn, orgs, False) for name, (cn, orgs) in users.items()}})
     ctx = ssl.create_default_context(cafile=str(tmp_path / "ca.crt"))
     ctx.load_cert_chain(tmp_path / "admin.crt", tmp_path / "admin.key")
     anon = ssl.create_default_context(cafile=str(tmp_path / "ca.crt"))
+    contexts = {}
+    for name in users:
+        contexts[name] = ssl.create_default_context(cafile=str(tmp_path / "ca.crt"))
+        contexts[name].load_cert_chain(tmp_path / f"{name}.crt", tmp_path / f"{name}.key")
     started = [await start(tmp_path, "fast", FastAppRunner), await start(tmp_path, "plain", web.AppRunner)]
     for _, port, _ in started:
         for path, obj in setup:
             (resp,) = await exchange(port, ctx, post(path, obj), 1)
             assert resp.startswith(b"HTTP/1.1 201 "), resp
-    yield started, ctx, anon
+    yield started, ctx, anon, contexts
     for runner, _, _ in started:
         await runner.cleanup()
 
 
-async def exchange_with_both(servers, raw: bytes, count: int, cert: bool):
+async def exchange_with_both(servers, raw: bytes, count: int, cert):
     """Send `raw` to the direct-path server and to the aiohttp-only one (with the admin
-    certificate or none); return both servers' replies and the paths each one's aiohttp handled."""
+    certificate (True), none (False) or the named user's); return both servers' replies and the
+    paths each one's aiohttp handled."""
     (_, fast_port, fast_seen), (_, plain_port, plain_seen) = servers[0]
-    ctx = servers[1] if cert else servers[2]
+    ctx = servers[3][cert] if isinstance(cert, str) else servers[1] if cert else servers[2]
     fast_seen.clear()
     plain_seen.clear()
     fast = await exchange(fast_port, ctx, raw, count)

@@ -1,0 +1,155 @@
+"""The direct path for the frequent writes of a busy cluster's components: pod bindings (the
+scheduler), pod status patches (the kubelets), Lease renewals (every node, every 10 s) and
+Event creates, run by the connection's protocol (fastget.py) instead of aiohttp's request
+machinery, for any client whose certificate RBAC allows the write.
+
+Each such write does little of its own beside the store's read-modify-write, yet through aiohttp
+it also builds a Request, a Task, a middleware chain, a body stream and a Response with its
+writer. The object work here is the very call the aiohttp handler makes (`bind_pod`,
+`patch_object`, `Registry.update`, `Registry.create`), after the same body decoding, field
+manager (from the User-Agent) and authorization (`access.allowed_user`: the decision the
+middleware's `request_user` makes); errors become the same Status replies (`error_reply`) and
+every reply is framed with the bytes aiohttp writes (`httputil.framed`).
+
+A request is taken here only when all of this holds, else aiohttp handles it as before (and
+produces every 401, 403 and routing error itself):
+  - the connection is idle, keep-alive, not paused for writing, access logging off (fastget.py);
+  - HTTP/1.1, no `Connection: close`, upgrade, Expect or Transfer-Encoding header, a
+    Content-Length body within the app's client_max_size that has arrived with the headers;
+  - a path without query string (so no dryRun, fieldManager, fieldValidation, force), %-escapes,
+    dot or empty segments, that is one of
+      POST  /api/v1/namespaces/NS/pods/NAME/binding                       application/json
+      PATCH /api/v1/namespaces/NS/pods/NAME/status     merge, strategic merge or JSON patch
+      PUT   /apis/coordination.k8s.io/v1/namespaces/NS/leases/NAME       application/json
+      POST  /api/v1/namespaces/NS/events                                  application/json
+    (the media type's parameters, such as charset, are ignored as on the aiohttp path);
+  - no APIService sends the Lease group to another server, and the aggregator's view of the
+    APIServices is fresh (else its middleware would refresh it first);
+  - the TLS peer presented a client certificate the lab CA signed, impersonates nobody, and is
+    in system:masters or allowed the write by RBAC.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from ..api.errors import ApiError
+from ..api.patch import JSON, MERGE, STRATEGIC
+from ..api.resources import Resource
+from . import aggregator, authz_escalation
+from .access import allowed_user
+from .httputil import JSON_CT, as_object, dumps, framed, manager_of, parse_body
+from .middleware import error_reply
+from .paths import Target, parse
+from .rest import patch_object
+from .routing import CORE, GROUPS
+from .subresources import bind_pod, bound
+from .tls import UserInfo
+
+PATCHES = (MERGE, STRATEGIC, JSON)
+
+
+@dataclass(frozen=True, slots=True)
+class Write:
+    """One direct write: what it does (`binding`, `status`, `replace`, `create`), to what, and
+    the request's method, path and body media type (for errors, authorization and decoding)."""
+    kind: str
+    target: Target
+    method: str
+    path: str
+    media_type: str
+
+
+# (method, path) -> (kind, target) of the paths written here, None for paths that are not;
+# bounded: emptied when full
+_FORMS: dict[tuple[str, str], tuple[str, Target] | None] = {}
+_FORMS_MAX = 20000
+
+
+def _form(method: str, path: str) -> tuple[str, Target] | None:
+    """(kind, target) when `method` on `path` is one of the writes above (media type aside)."""
+    if "?" in path or "%" in path or "#" in path or "/." in path or "//" in path:  # aiohttp normalises these
+        return None
+    m = CORE.fullmatch(path) if path.startswith("/api/") else \
+        GROUPS.fullmatch(path) if path.startswith("/apis/") else None
+    if m is None:
+        return None
+    g = m.groupdict()
+    try:
+        t = parse(g.get("group", ""), g["version"], g["rest"])
+    except (web.HTTPException, ApiError):  # unknown resource or path: the aiohttp path answers it
+        return None
+    res: Resource = t.res
+    if res.custom or res.converted or not t.namespace:
+        return None
+    if res.group == "" and res.version == "v1":
+        if res.name == "pods" and t.name is not None:
+            if method == "POST" and t.sub == "binding":
+                return "binding", t
+            if method == "PATCH" and t.sub == "status":
+                return "status", t
+        elif res.name == "events" and method == "POST" and t.name is None:
+            return "create", t
+    elif res.group == "coordination.k8s.io" and res.version == "v1" and res.name == "leases":
+        if method == "PUT" and t.name is not None and t.sub is None:
+            return "replace", t
+    return None
+
+
+def takes(msg, payload, max_body: int) -> Write | None:
+    """The write when the request's own form lets this path take it (the connection's state
+    and the client's identity are the caller's to check: `allowed`)."""
+    method, path = msg.method, msg.path
+    k = (method, path)
+    try:
+        form = _FORMS[k]
+    except KeyError:
+        if len(_FORMS) >= _FORMS_MAX:
+            _FORMS.clear()
+        form = _FORMS[k] = _form(method, path)
+    if form is None:
+        return None
+    headers = msg.headers
+    ct = (headers.get("Content-Type") or "").split(";")[0].strip().lower()
+    if ct not in PATCHES if form[0] == "status" else ct != JSON_CT:
+        return None
+    if "Expect" in headers or "Transfer-Encoding" in headers:
+        return None
+    length = headers.get("Content-Length", "")
+    if not length.isdigit() or int(length) > max_body or not payload.is_eof() or payload.exception() is not None:
+        return None
+    return Write(form[0], form[1], method, path, ct)
+
+
+def allowed(app: web.Application, w: Write, user: UserInfo | None, headers) -> bool:
+    """Whether `user` may make the write as it stands, with nothing for the aiohttp path's
+    middlewares to do first (no aggregator refresh or proxying)."""
+    group = w.target.res.group
+    if group:
+        agg = app.get(aggregator.AGGREGATOR)
+        if agg is not None and (agg.stale() or agg.find(group, w.target.res.version) is not None):
+            return False
+    return allowed_user(app, user, headers, w.method, w.path)
+
+
+async def write(reg, w: Write, raw: bytes, user_agent: str | None, user: UserInfo) -> bytes:
+    """The complete HTTP response to the write: the aiohttp handler's reply, or its Status error."""
+    authz_escalation.ACTING.set(user)  # as request_user does (this runs in the write's own task)
+    t = w.target
+    try:
+        body = parse_body(raw, w.media_type)
+        if w.kind == "binding":
+            await bind_pod(reg, t, as_object(body, "Binding"), False)
+            return framed(201, dumps(bound(t.name)))
+        if w.kind == "status":
+            obj, _ = await patch_object(reg, t, "status", w.media_type, body, False,
+                                        manager_of("", False, user_agent, sub="status"))
+            return framed(200, dumps(obj))
+        manager = manager_of("", False, user_agent)
+        if w.kind == "replace":
+            return framed(200, dumps(await reg.update(t.res, t.namespace, t.name, body, None, False, manager)))
+        return framed(201, dumps(await reg.create(t.res, t.namespace, body, False, manager)))
+    except Exception as e:  # noqa: BLE001 - every error is a Status reply, as on the aiohttp path
+        resp = error_reply(e, w.method, w.path)
+        return framed(resp.status, resp.body)
