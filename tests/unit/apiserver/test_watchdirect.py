@@ -12,11 +12,13 @@ from labkube.apiserver.watchdirect import DirectWriter
 class FakeTransport:
     def __init__(self, unsent: int = 0, closing: bool = False):
         self.sent = b""
+        self.writes = 0
         self.unsent = unsent
         self.closing = closing
 
-    def writelines(self, parts):
-        self.sent += b"".join(parts)
+    def write(self, data):
+        self.sent += data
+        self.writes += 1
 
     def is_closing(self):
         return self.closing
@@ -47,6 +49,7 @@ async def test_events_of_one_loop_pass_leave_as_one_chunk_in_order():
     assert t.sent == b""  # not before the loop's pass ends
     await asyncio.sleep(0)
     assert _dechunk(t.sent) == [b'{"type":"ADDED","n":1}\n{"type":"MODIFIED","n":2}\n']
+    assert t.writes == 1  # one TLS record run: an SSL transport's writelines makes a record of each piece
     assert w("DELETED", {"n": 3}, None)
     await asyncio.sleep(0)
     assert _dechunk(t.sent)[1:] == [b'{"type":"DELETED","n":3}\n']
