@@ -41,6 +41,7 @@ class NodeList(list):
         self.changed_base = 0           # log entries dropped so far
         self._index: dict[str, int] | None = None
         self._twice: list[int] | None = None
+        self._twice_nodes: tuple[int, list] | None = None      # (epoch, the NodeInfos twice)
 
     def insert_node(self, i: int, ni: NodeInfo) -> None:
         self.insert(i, ni)
@@ -68,6 +69,14 @@ class NodeList(list):
             self._twice = list(range(len(self))) * 2
         return self._twice
 
+    def run_from(self, start: int, count: int) -> list[NodeInfo]:
+        """The `count` NodeInfos from index `start` on, round the end of the list to its start
+        (count <= len): one slice of the list held twice, kept until nodes come or go."""
+        held = self._twice_nodes
+        if held is None or held[0] != self.epoch or len(held[1]) != 2 * len(self):
+            held = self._twice_nodes = (self.epoch, list(self) * 2)
+        return held[1][start:start + count]
+
     def mark(self) -> int:
         """A position in the change log (for `changed_since`)."""
         if len(self.changed) > self.MAX_LOG + 4 * len(self):
@@ -85,10 +94,22 @@ class NodeList(list):
 
 class Feasible(list):
     """The nodes that passed the filters in one cycle (what score plugins get), with `cluster`:
-    the list they were picked from, whose indexes (a NodeList's) tell what no node has, and
-    `at`: their indexes in a tracking `cluster` (None otherwise)."""
+    the list they were picked from, whose indexes (a NodeList's) tell what no node has, `at`:
+    their indexes in a tracking `cluster` (None otherwise), and `run`: (start, count) when those
+    indexes are one run of `cluster` from `start` on, round its end (the usual cycle: every node
+    looked at fits)."""
     cluster: list | None = None
     at: list[int] | None = None
+    run: tuple[int, int] | None = None
+
+    def pick(self, values: list) -> list:
+        """The entries of `values` (a column: one per node of the tracking `cluster`, in its
+        order) for these nodes, in their order: a slice or two when they are one run."""
+        if self.run is not None:
+            start, count = self.run
+            end = start + count
+            return values[start:end] if end <= len(values) else values[start:] + values[:end - len(values)]
+        return list(map(values.__getitem__, self.at))
 
 
 def nodes_where(nodes: list[NodeInfo], attr: str, test) -> list[NodeInfo]:

@@ -34,7 +34,7 @@ class SelectorSpread(ScorePlugin):
             # kept between cycles (only nodes whose pods changed are counted again)
             cols = self.__dict__.setdefault("_columns", {})
             col = column(cols, uid, cluster, lambda ni: ni.owners.get(uid, 0), MAX_CONTROLLERS)
-            counts = list(map(col.__getitem__, at))
+            counts = nodes.pick(col)
         else:
             counts = sibling_counts(uid, nodes) if uid else []
         self.high = max(counts, default=0)                    # once per cycle, not once per node

@@ -11,8 +11,8 @@ import random
 import pytest
 
 from labkube.scheduler.cache import SchedulerCache
-from labkube.scheduler.framework import FitError
-from labkube.scheduler.nodelist import NodeList, column
+from labkube.scheduler.framework import FitError, feasible_nodes_to_find
+from labkube.scheduler.nodelist import Feasible, NodeList, column
 from labkube.scheduler.plugins import default_profile
 
 from .objs import node, pod
@@ -135,3 +135,43 @@ def test_a_column_recomputes_only_changed_nodes():
     assert column(memo, "k", nodes, pods_on) == [0, 2, 0] and seen == []
     c.set_node(node("aa"))                  # a node added: indexes shift, all computed again
     assert column(memo, "k", nodes, pods_on) == [0, 0, 2, 0] and seen == ["a", "aa", "b", "c"]
+
+
+@pytest.mark.parametrize("start, count, want", [
+    (0, 4, [0, 1, 2, 3]), (2, 3, [2, 3, 4]), (3, 4, [3, 4, 0, 1]), (4, 5, [4, 0, 1, 2, 3]), (0, 5, [0, 1, 2, 3, 4]),
+])
+def test_a_run_of_nodes_goes_round_the_end_of_the_list(start, count, want):
+    c = SchedulerCache()
+    for n in "abcde":
+        c.set_node(node(n))
+    nodes = c.snapshot()
+    assert nodes.run_from(start, count) == [nodes[i] for i in want]
+    feasible = Feasible(nodes[i] for i in want)
+    feasible.at, feasible.run = want, (start, count)
+    column_values = [f"v{i}" for i in range(5)]
+    assert feasible.pick(column_values) == [f"v{i}" for i in want]
+    feasible.run = None                                                 # the general case: by index
+    assert feasible.pick(column_values) == [f"v{i}" for i in want]
+
+
+@pytest.mark.parametrize("failing", [(), (3,), (0, 149), tuple(range(0, 150, 7)), tuple(range(60, 150))])
+def test_every_start_finds_the_nodes_a_plain_list_finds(failing):
+    """find_nodes from each round-robin start on the tracking list (where a run of fitting nodes
+    is taken as one slice) against a plain list: the same nodes and next start."""
+    t = Twin()
+    nodes_up(t)
+    for i in failing:
+        t.apply("set_node", node(NODES[i], cpu="2", taints=[TAINT]))
+    tracked, plain = t.caches[0].snapshot(), list(t.caches[1].snapshot())
+    p = owned("probe", "rs1")
+    for start in range(len(NODES)):
+        found, got = [], []
+        for prof, nodes in zip(t.profiles, (tracked, plain)):
+            prof.next_start = start
+            got.append(prof.find_nodes(p, nodes))
+            found.append(([ni.name for ni in got[-1]], prof.next_start))
+        assert found[0] == found[1], start
+        on_tracked = got[0]
+        looked_at = {(start + k) % len(NODES) for k in range(feasible_nodes_to_find(len(NODES)))}
+        assert (on_tracked.run is not None) == looked_at.isdisjoint(failing), start
+        assert on_tracked.pick(list(range(len(NODES)))) == on_tracked.at
