@@ -98,6 +98,14 @@ def fresh(text: bytes):
 
 def clone(value):
     """A deep copy of a JSON value: a JSON round trip (orjson: several times faster than
-    copy.deepcopy) when it gives back an equal value, else copy.deepcopy."""
-    text = text_of(value)
-    return fresh(text) if text is not None else copy.deepcopy(value)
+    copy.deepcopy) when it gives back an equal value, else copy.deepcopy. The parse that checks the
+    round trip (text_of's) is the copy: one parse, not two."""
+    try:
+        text = jsonio.dumps(value)
+        if not jsonio._long_digits(text):  # noqa: SLF001 - the very rule jsonio.loads applies
+            out = fresh(text)
+            if out == value:
+                return out
+    except (TypeError, ValueError):
+        pass
+    return copy.deepcopy(value)
