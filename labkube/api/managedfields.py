@@ -87,6 +87,9 @@ def key_element(item: dict, keys: tuple[str, ...]) -> str:
     return "k:" + _dumps({k: item.get(k, KEY_DEFAULTS.get(k)) for k in keys if k in item or k in KEY_DEFAULTS})
 
 
+_SCALARS = frozenset({str, int, float, bool})
+
+
 def _walk(value, path: tuple, name: str, out: dict) -> None:
     if isinstance(value, dict):
         if not value or (name == "selector" and any(k in value for k in SELECTOR_KEYS)):
@@ -95,7 +98,9 @@ def _walk(value, path: tuple, name: str, out: dict) -> None:
         if name in GRANULAR_MAPS or name == "selector":  # a Service's selector is a plain map
             out[path] = MARK
         for k, v in value.items():
-            if v is not None:
+            if type(v) in _SCALARS:  # a leaf (most fields): recorded without a call
+                out[path + ("f:" + k,)] = v
+            elif v is not None:
                 _walk(v, path + ("f:" + k,), k, out)
     elif isinstance(value, list):
         keys = _list_keys(name, value)
@@ -104,7 +109,9 @@ def _walk(value, path: tuple, name: str, out: dict) -> None:
                 p = path + (key_element(item, keys),)
                 out[p] = MARK
                 for k, v in item.items():
-                    if v is not None:
+                    if type(v) in _SCALARS:
+                        out[p + ("f:" + k,)] = v
+                    elif v is not None:
                         _walk(v, p + ("f:" + k,), k, out)
         elif name in PRIMITIVE_MERGE and value and not any(isinstance(v, (dict, list)) for v in value):
             out[path] = MARK
@@ -138,9 +145,6 @@ def fields(obj: dict, status_scope: bool | None) -> dict[tuple, object]:
 
 
 # -- FieldsV1 ------------------------------------------------------------------------------
-
-_SCALARS = frozenset({str, int, float, bool})
-
 
 def _members(node: dict, value: dict) -> dict:
     """node with an `f:<key>` child for each non-null member of the map `value`, in key order."""
