@@ -12,13 +12,12 @@ know it (pod not running, container not running).
 """
 from __future__ import annotations
 
-import asyncio
-
 import aiohttp
-from aiohttp import WSMsgType, web
+from aiohttp import web
 
 from ..api import errors
 from ..api.resources import resource
+from ..wsrelay import relay
 from . import keys
 from .logs import _container, kubelet_address
 from .paths import Target
@@ -54,16 +53,6 @@ def _check_running(pod: dict, container: str | None, name: str) -> str:
             raise errors.bad_request(f"unable to upgrade connection: container {container} not found "
                                      f"in pod {name} or not running")
     return node
-
-
-async def _pipe(src, dst) -> None:
-    async for msg in src:
-        if msg.type == WSMsgType.BINARY:
-            await dst.send_bytes(msg.data)
-        elif msg.type == WSMsgType.TEXT:
-            await dst.send_str(msg.data)
-        else:
-            break
 
 
 async def serve(request: web.Request, reg: Registry, t: Target) -> web.StreamResponse:
@@ -102,13 +91,9 @@ async def serve(request: web.Request, reg: Registry, t: Target) -> web.StreamRes
             raise errors.ApiError(502, "InternalError", f"error dialing the kubelet at {url}: {e}") from None
         ws = web.WebSocketResponse(protocols=(proto,), max_msg_size=0)
         await ws.prepare(request)
-        tasks = [asyncio.create_task(_pipe(upstream, ws)), asyncio.create_task(_pipe(ws, upstream))]
         try:
-            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            await relay(upstream, ws, forward_close_code=False)
         finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
             await upstream.close()
             await ws.close()
         return ws

@@ -4,10 +4,10 @@ relayed both ways until either side closes, as ingress-nginx proxies upgraded co
 """
 from __future__ import annotations
 
-import asyncio
-
 import aiohttp
 from aiohttp import web
+
+from ..wsrelay import relay
 
 HANDSHAKE_HEADERS = frozenset(h.lower() for h in (
     "Sec-WebSocket-Key", "Sec-WebSocket-Version", "Sec-WebSocket-Extensions", "Sec-WebSocket-Protocol"))
@@ -16,18 +16,6 @@ HANDSHAKE_HEADERS = frozenset(h.lower() for h in (
 def is_websocket(request: web.BaseRequest) -> bool:
     return request.headers.get("Upgrade", "").lower() == "websocket" and \
         "upgrade" in request.headers.get("Connection", "").lower()
-
-
-async def _relay(source, sink) -> None:
-    """Messages from source to sink until source closes; then close sink with its code."""
-    async for msg in source:
-        if msg.type == aiohttp.WSMsgType.TEXT:
-            await sink.send_str(msg.data)
-        elif msg.type == aiohttp.WSMsgType.BINARY:
-            await sink.send_bytes(msg.data)
-        elif msg.type == aiohttp.WSMsgType.ERROR:
-            break
-    await sink.close(code=source.close_code or aiohttp.WSCloseCode.OK)
 
 
 async def proxy_websocket(session: aiohttp.ClientSession, request: web.BaseRequest, url, headers) -> web.StreamResponse:
@@ -40,12 +28,8 @@ async def proxy_websocket(session: aiohttp.ClientSession, request: web.BaseReque
         client = web.WebSocketResponse(protocols=[upstream.protocol] if upstream.protocol else (),
                                        autoping=True, max_msg_size=0)
         await client.prepare(request)
-        relays = [asyncio.ensure_future(_relay(client, upstream)), asyncio.ensure_future(_relay(upstream, client))]
         try:
-            await asyncio.wait(relays, return_when=asyncio.FIRST_COMPLETED)
+            await relay(client, upstream, forward_close_code=True)
         finally:
-            for t in relays:
-                t.cancel()
-            await asyncio.gather(*relays, return_exceptions=True)
             await client.close()
         return client
