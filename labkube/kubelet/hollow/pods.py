@@ -1,5 +1,6 @@
 """The pods of all hollow nodes: one shared informer (every pod, filtered by spec.nodeName
-against the fleet's node names), a work queue of `namespace/name` keys and a few workers.
+against the fleet's node names), a work queue of `namespace/name` keys and a task per key being
+synced (at most `workers` at once).
 
 A bound pod is reported Running and Ready at once (init containers Completed, containers
 running; the status is computed by the real kubelet's `status.pod_status`). A pod with a
@@ -87,8 +88,7 @@ class HollowPods:
         self._reported.discard(pod["metadata"].get("uid"))
 
     async def run(self) -> None:
-        tasks = [asyncio.create_task(self.informer.run())]
-        tasks += [asyncio.create_task(self._worker()) for _ in range(self.workers)]
+        tasks = [asyncio.create_task(self.informer.run()), asyncio.create_task(self._dispatch())]
         try:
             await asyncio.gather(*tasks)
         finally:
@@ -96,21 +96,39 @@ class HollowPods:
                 t.cancel()
             self.queue.shutdown()
 
-    async def _worker(self) -> None:
-        while True:
-            key = await self.queue.get()
-            if key is None:
-                return
-            try:
-                await self.sync(key)
-                self.queue.forget(key)
-            except asyncio.CancelledError:
-                raise
-            except Exception as e:  # noqa: BLE001 - apiserver busy or restarting: retry with backoff
-                log.warning("pod %s: %s", key, e)
-                self.queue.add_rate_limited(key)
-            finally:
-                self.queue.done(key)
+    async def _dispatch(self) -> None:
+        """Hand each queued key to a task of its own, `workers` of them at most at once. One task
+        waits on the queue instead of `workers` idle ones: adding a key wakes every task waiting
+        on the queue, and 64 idle workers cost ~160 us of CPU per key added against ~10 us for one
+        waiter (uvloop, in process)."""
+        slots = asyncio.Semaphore(self.workers)
+        running: set[asyncio.Task] = set()
+        try:
+            while True:
+                await slots.acquire()
+                key = await self.queue.get()
+                if key is None:
+                    return
+                task = asyncio.create_task(self._process(key, slots))
+                running.add(task)
+                task.add_done_callback(running.discard)
+        finally:
+            for t in list(running):
+                t.cancel()
+            await asyncio.gather(*running, return_exceptions=True)
+
+    async def _process(self, key: str, slots: asyncio.Semaphore) -> None:
+        try:
+            await self.sync(key)
+            self.queue.forget(key)
+        except asyncio.CancelledError:
+            raise
+        except Exception as e:  # noqa: BLE001 - apiserver busy or restarting: retry with backoff
+            log.warning("pod %s: %s", key, e)
+            self.queue.add_rate_limited(key)
+        finally:
+            self.queue.done(key)
+            slots.release()
 
     async def sync(self, key: str) -> None:
         pod = self.informer.get(key)

@@ -101,6 +101,42 @@ def test_which_pod_events_queue_a_sync(what, spec, sent, deleting, queued):
     assert (pods.queue.get_nowait() == "default/p") is queued
 
 
+async def test_queued_pods_sync_at_most_workers_at_once_and_failures_retry():
+    from labkube.kubelet.hollow.pods import HollowPods
+    pods = HollowPods(client=None, nodes={}, workers=3)
+    running, most, seen, release = set(), 0, [], asyncio.Event()
+
+    async def sync(key):
+        nonlocal most
+        running.add(key)
+        most = max(most, len(running))
+        seen.append(key)
+        await release.wait()
+        running.discard(key)
+        if key == "default/p0" and seen.count(key) == 1:
+            raise RuntimeError("apiserver busy")    # retried with backoff
+
+    async def until(cond, what):
+        for _ in range(500):
+            if cond():
+                return
+            await asyncio.sleep(0.01)
+        raise AssertionError(f"timed out waiting for {what}")
+    pods.sync = sync
+    for i in range(8):
+        pods.queue.add(f"default/p{i}")
+    task = asyncio.create_task(pods._dispatch())
+    await until(lambda: len(running) == 3, "three syncs running")
+    await asyncio.sleep(0.05)
+    assert len(seen) == 3                          # the other five wait for a slot
+    release.set()
+    await until(lambda: len(seen) == 9, "every key synced, p0 again after its failure")
+    assert most == 3 and sorted(set(seen)) == [f"default/p{i}" for i in range(8)] and seen.count("default/p0") == 2
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+
 def test_bad_kubeconfig_exits_2(tmp_path, capsys):
     assert hollow_main(["--kubeconfig", str(tmp_path / "nope"), "--nodes", "2"]) == 2
     assert "kubeconfig" in capsys.readouterr().err
