@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 
-from labkube.proxy.announce import node_ready
+from labkube.nodeready import node_ready
 
 
 def internal_ip(node: dict) -> str | None:

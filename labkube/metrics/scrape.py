@@ -11,6 +11,8 @@ import time
 
 import aiohttp
 
+from labkube.nodeready import node_ready
+
 from .prometheus import parse
 from .store import NodeScrape, Point
 
@@ -20,9 +22,8 @@ log = logging.getLogger(__name__)
 def node_target(node: dict, default_port: int = 10250) -> tuple[str, int] | None:
     """(address, port) of a Ready node's kubelet, or None for a node not to scrape."""
     st = node.get("status") or {}
-    ready = any(c.get("type") == "Ready" and c.get("status") == "True" for c in st.get("conditions") or [])
     addr = next((a["address"] for a in st.get("addresses") or [] if a.get("type") == "InternalIP"), None)
-    if not ready or not addr:
+    if not node_ready(node) or not addr:
         return None
     port = ((st.get("daemonEndpoints") or {}).get("kubeletEndpoint") or {}).get("Port") or default_port
     return addr, int(port)

@@ -21,14 +21,10 @@ import logging
 import socket
 import struct
 
+from labkube.nodeready import node_ready
+
 log = logging.getLogger("labkube.proxy.announce")
 EXCLUDE_LABEL = "node.kubernetes.io/exclude-from-external-load-balancers"
-
-
-def node_ready(node: dict) -> bool:
-    """The node's Ready condition is True."""
-    return any(c.get("type") == "Ready" and c.get("status") == "True"
-               for c in (node.get("status") or {}).get("conditions") or [])
 
 
 def _ready_endpoint_nodes(ep: dict | None) -> set[str]:

@@ -14,9 +14,10 @@ import logging
 import time
 
 from labkube.client.informer import Informer
+from labkube.nodeready import node_ready
 
 from . import iptables
-from .announce import Announcer, node_ready
+from .announce import Announcer
 from .chains import Snapshot
 from .config import ProxyConfig
 from .model import service_ports
