@@ -96,6 +96,20 @@ def fresh(text: bytes):
     return orjson.loads(text) if orjson is not None else jsonio.loads(text)
 
 
+def same_json(a, b) -> bool:
+    """Whether a and b are the same JSON: equal, and written as the same text (types and key order
+    too: 1, 1.0 and true are equal in Python but not the same JSON). False for what JSON cannot hold
+    exactly (NaN is never equal; subclasses and integers beyond 64 bits are not written)."""
+    if a != b:
+        return False
+    if orjson is None:
+        return text_of(a) is not None and text_of(a) == text_of(b)
+    try:
+        return orjson.dumps(a, option=_STRICT) == orjson.dumps(b, option=_STRICT)
+    except TypeError:
+        return False
+
+
 def clone(value):
     """A deep copy of a JSON value: a JSON round trip (orjson: several times faster than
     copy.deepcopy) when it gives back an equal value, else copy.deepcopy. The parse that checks the

@@ -12,7 +12,7 @@ from .. import jsonio
 from ..api import errors
 from ..api import managedfields, versions
 from ..api.managedfields import APPLY, Manager
-from ..api.memo import clone
+from ..api.memo import clone, same_json
 from ..api.resources import Resource, resource
 from ..api.shape import shape_error
 from ..api.strategy import INTERNAL, TRUSTED, has_status_subresource, prepare_create, prepare_update, strip_for_compare
@@ -41,6 +41,22 @@ def _malformed(res: Resource):
     except (TypeError, AttributeError, ValueError, KeyError, IndexError) as e:
         raise errors.bad_request(f'{res.kind} in version "{res.version}" cannot be handled as a {res.kind}: '
                                  f"malformed object: {type(e).__name__}: {e}") from None
+
+
+def _status_base(cur: dict, new: dict, handed: dict) -> dict:
+    """The stored object as a status write's prepare_update takes it (its own copy: the result is built
+    on it, status replaced), without a third parse of the stored text: a member the mutation left as
+    it was handed (the same object, still the same JSON as stored: a merge or strategic merge patch of
+    status leaves spec and metadata so) is taken from its result, any other member is copied from the
+    stored object. The status itself is prepare_update's to set (None until then)."""
+    out = {}
+    for k, v in cur.items():
+        if k == "status":
+            out[k] = None
+            continue
+        mine = new.get(k)
+        out[k] = mine if mine is handed.get(k) and mine is not None and same_json(mine, v) else clone(v)
+    return out
 
 
 class Registry(Reader):
@@ -174,10 +190,14 @@ class Registry(Reader):
             except KeyNotFound:
                 raise errors.not_found(res.name, name, res.group) from None
             # prepare_update leaves out the old state of the subresources whose handlers build the
-            # whole object (binding, finalize, ephemeralcontainers): one parse fewer for them
-            if sub in INTERNAL:
+            # whole object (binding, finalize, ephemeralcontainers): one parse fewer for them; a
+            # status write's old state is built from the mutation's result (_status_base)
+            handed = None
+            if sub in INTERNAL or sub == "status":
                 cur, mutable = jsonio.loads_copies(text, 2)
                 old = None
+                if sub == "status":
+                    handed = dict(mutable)
             else:
                 cur, mutable, old = jsonio.loads_copies(text, 3)
             if precondition is not None and precondition != str(rev):
@@ -202,7 +222,13 @@ class Registry(Reader):
             # stored one as the base (kubectl's client-side to server-side apply migration, or [{}] to reset)
             sent_fields = new["metadata"].get("managedFields") if manager else None
             with _malformed(res):
-                new = prepare_update(res, new, with_rv(old, rev) if old is not None else cur, sub)
+                if old is not None:
+                    base = with_rv(old, rev)
+                elif handed is not None:
+                    base = with_rv(_status_base(cur, new, handed), rev)
+                else:
+                    base = cur
+                new = prepare_update(res, new, base, sub)
                 if res.name == "services" and sub is None:
                     carry_over(new, cur)
                 errs = [] if trusted else validate(res, new, None if sub in INTERNAL else cur, spec_kept)

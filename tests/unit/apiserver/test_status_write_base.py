@@ -1,0 +1,111 @@
+"""A status write builds on the stored object without a third parse of it (registry._status_base): the
+members its mutation left as handed are taken from its result, the others copied from the stored
+object. The objects returned and stored equal, in value and in JSON text (key order included), those
+of the write built on a full copy of the stored object (the earlier third parse), on a table of writes."""
+import copy
+
+import pytest
+
+from labkube import jsonio
+from labkube.api import managedfields
+from labkube.api.managedfields import Manager
+from labkube.api.memo import clone, same_json
+from labkube.api.patch import MERGE, STRATEGIC, JSON, apply_patch
+from labkube.api.resources import resource
+from labkube.apiserver import registry as registry_module
+from labkube.apiserver.allocator import ServiceAllocator
+from labkube.apiserver.registry import Registry
+from labkube.storage import open_storage
+
+PODS = resource("pods")
+KUBELET = Manager("kubelet", "Update", "status")
+RUNNING = {"phase": "Running", "podIP": "10.244.1.5", "hostIP": "10.200.0.10",
+           "conditions": [{"type": "Ready", "status": "True", "lastProbeTime": None}],
+           "containerStatuses": [{"name": "c", "ready": True, "state": {"running": {"startedAt": "t"}}}]}
+
+
+def _patch(ct, body):
+    return lambda cur: apply_patch(ct, cur, copy.deepcopy(body))
+
+
+def _retyped(cur):
+    cur["spec"]["terminationGracePeriodSeconds"] = 30.0   # equal in Python, not the same JSON
+    cur["status"] = dict(RUNNING)
+    return cur
+
+
+def _reordered(cur):
+    md = cur["metadata"]
+    cur["metadata"] = {k: md[k] for k in reversed(md)}     # equal, another key order
+    cur["status"] = dict(RUNNING)
+    return cur
+
+
+def _in_place(cur):
+    cur["spec"]["containers"][0]["image"] = "changed"       # ignored by a status write
+    cur["metadata"]["labels"]["app"] = "changed"
+    cur["status"] = dict(RUNNING)
+    return cur
+
+
+def _whole_new(cur):
+    return {"metadata": dict(cur["metadata"]), "spec": {"containers": []}, "status": dict(RUNNING)}
+
+
+WRITES = [  # (what, mutate)
+    ("the kubelet's strategic merge patch", _patch(STRATEGIC, {"status": RUNNING})),
+    ("a merge patch that also sets a label (ignored)", _patch(MERGE, {"metadata": {"labels": {"x": "y"}},
+                                                                      "status": {"phase": "Running"}})),
+    ("a JSON patch (copies the object)", _patch(JSON, [{"op": "replace", "path": "/status/phase", "value": "Failed"}])),
+    ("a spec value retyped in place", _retyped),
+    ("metadata keys reordered", _reordered),
+    ("spec and metadata changed in place (ignored)", _in_place),
+    ("a whole new object without apiVersion and kind", _whole_new),
+    ("status removed", lambda cur: {k: v for k, v in cur.items() if k != "status"}),
+]
+
+
+async def _registry(tmp_path):
+    storage = await open_storage({"backend": "sqlite", "path": str(tmp_path / "r.db"), "fsync": False})
+    reg = Registry(storage, ServiceAllocator("10.96.0.0/12"))
+    await reg.create(resource("namespaces"), None, {"metadata": {"name": "d"}})
+    return reg
+
+
+POD = {"metadata": {"name": "p", "labels": {"app": "web"}, "annotations": {"a": "b"}},
+       "spec": {"containers": [{"name": "c", "image": "busybox:1.36"}], "nodeName": "n1"}}
+
+
+@pytest.mark.parametrize("what,mutate", WRITES, ids=[w[0] for w in WRITES])
+async def test_a_status_write_returns_and_stores_what_a_full_copy_gave(what, mutate, tmp_path, monkeypatch):
+    monkeypatch.setattr(managedfields, "_now", lambda: "2026-12-02T23:00:00Z")
+    reg = await _registry(tmp_path)
+    try:
+        await reg.create(PODS, "d", copy.deepcopy(POD), manager=Manager("kubectl", "Update"))
+        full_copy = lambda cur, new, handed: clone(cur)  # noqa: E731 - the earlier third parse
+        with monkeypatch.context() as m:
+            m.setattr(registry_module, "_status_base", full_copy)
+            want = await reg.guaranteed_update(PODS, "d", "p", mutate, "status", dry_run=True, manager=KUBELET)
+        got = await reg.guaranteed_update(PODS, "d", "p", mutate, "status", dry_run=True, manager=KUBELET)
+        assert jsonio.dumps(got) == jsonio.dumps(want), what
+        stored = await reg.guaranteed_update(PODS, "d", "p", mutate, "status", manager=KUBELET)
+        text, rev = await reg.storage.get_raw("/registry/pods/d/p")
+        want["metadata"]["resourceVersion"] = str(rev)
+        assert text == jsonio.dumps_str(want) == jsonio.dumps_str(stored), what
+    finally:
+        await reg.storage.close()
+
+
+SAME_JSON = [  # (a, b, same)
+    ({"a": [1, "x"]}, {"a": [1, "x"]}, True),
+    ({"a": 1}, {"a": 1.0}, False),
+    ({"a": 1}, {"a": True}, False),
+    ({"a": 1, "b": 2}, {"b": 2, "a": 1}, False),
+    ({"a": float("nan")}, {"a": float("nan")}, False),
+    ({"a": 2 ** 70}, {"a": 2 ** 70}, False),
+]
+
+
+@pytest.mark.parametrize("a,b,same", SAME_JSON)
+def test_same_json_is_the_same_text_not_python_equality(a, b, same):
+    assert same_json(a, b) is same
