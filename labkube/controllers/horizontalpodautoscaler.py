@@ -34,6 +34,7 @@ from labkube.client.errors import ApiError
 from . import hpabehavior
 from .base import Controller
 from .replicacalculator import MetricsError, PodInfo, calculate, calculate_average, normalize, stabilize
+from .util import is_ready
 
 TARGETS = {("apps", "Deployment"): "deployments", ("apps", "ReplicaSet"): "replicasets",
            ("apps", "StatefulSet"): "statefulsets"}
@@ -96,11 +97,9 @@ def pod_infos(pods: list[dict], usage: dict[str, dict], resource: str = "cpu",
                 req = None
                 break
             req += milli(q)
-        ready = any(c.get("type") == "Ready" and c.get("status") == "True"
-                    for c in (p.get("status") or {}).get("conditions") or [])
         name = p["metadata"]["name"]
         used = usage.get(name, {}).get((container, resource)) if container else usage.get(name, {}).get(resource)
-        out.append(PodInfo(name, req, ready, used))
+        out.append(PodInfo(name, req, is_ready(p), used))
     return out
 
 

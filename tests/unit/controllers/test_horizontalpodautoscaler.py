@@ -221,6 +221,20 @@ def test_pod_infos_skip_deleted_and_finished_pods_and_sum_requests():
         ("a", 350, True, 170), ("d", 350, True, None)]
 
 
+@pytest.mark.parametrize("conditions, ready", [
+    ([{"type": "Ready", "status": "True"}], True),
+    ([{"type": "PodScheduled", "status": "True"}, {"type": "Ready", "status": "True"}], True),
+    ([{"type": "Ready", "status": "False"}], False),
+    ([{"type": "ContainersReady", "status": "True"}], False),
+    ([], False),
+])
+def test_pod_infos_take_readiness_from_the_pods_ready_condition(conditions, ready):
+    pod = {"metadata": {"name": "a"}, "spec": {"containers": [{"resources": {"requests": {"cpu": "100m"}}}]},
+           "status": {"phase": "Running", "conditions": conditions}}
+    [info] = pod_infos([pod], {})
+    assert info.ready is ready
+
+
 async def test_without_metrics_it_aims_at_80_percent_cpu():
     h = Harness(HorizontalPodAutoscalerController)
     await h.api.create("deployments", deploy(replicas=2))
