@@ -122,6 +122,16 @@ def nodes_where(nodes: list[NodeInfo], attr: str, test) -> list[NodeInfo]:
     return [ni for ni in nodes if test(ni)]
 
 
+def any_where(nodes: list[NodeInfo], attr: str, test) -> bool:
+    """Whether nodes_where(nodes, attr, test) has a node, without listing them (the usual answer
+    from an index: no node is cordoned, none is tainted)."""
+    names = getattr(nodes, attr, None)
+    if names is not None:
+        by = nodes.by_name
+        return any(n in by for n in names)
+    return any(test(ni) for ni in nodes)
+
+
 MAX_COLUMNS = 64                # pod classes with a column of per-node values kept (then they restart)
 
 

@@ -61,6 +61,7 @@ class Scheduler:
         # their changes retry the waiting pods
         self.plugin_informers = [inf for p in self.profile.filters if hasattr(p, "informers")
                                  for inf in p.informers(client, self.queue.move_all_to_active)]
+        self.pre_binders = [p for p in self.profile.filters if hasattr(p, "pre_bind")]
 
     @property
     def assumed(self) -> dict[str, dict]:
@@ -188,9 +189,8 @@ class Scheduler:
         ns, name = pod["metadata"]["namespace"], pod["metadata"]["name"]
         async with self._bind_slots:
             try:
-                for plugin in self.profile.filters:      # PreBind (VolumeBinding: claims get their node)
-                    if hasattr(plugin, "pre_bind"):
-                        await plugin.pre_bind(self.client, pod, self.nodes.get(host) or {"metadata": {"name": host}})
+                for plugin in self.pre_binders:          # PreBind (VolumeBinding: claims get their node)
+                    await plugin.pre_bind(self.client, pod, self.nodes.get(host) or {"metadata": {"name": host}})
                 await self.client.post_subresource("pods", name, "binding", {
                     "apiVersion": "v1", "kind": "Binding", "metadata": {"name": name, "namespace": ns},
                     "target": {"apiVersion": "v1", "kind": "Node", "name": host}}, namespace=ns)

@@ -3,7 +3,7 @@ node.kubernetes.io/unschedulable:NoSchedule."""
 from __future__ import annotations
 
 from ..framework import SKIP, FilterPlugin, NodeInfo
-from ..nodelist import nodes_where
+from ..nodelist import any_where
 from .taint_toleration import tolerates
 
 REASON = "node(s) were unschedulable"
@@ -15,9 +15,9 @@ class NodeUnschedulable(FilterPlugin):
 
     def pre_filter(self, pod: dict, nodes: list[NodeInfo]) -> str | None:
         """Nothing to check when no node is cordoned (or the pod tolerates it anyway)."""
-        if tolerates((pod.get("spec") or {}).get("tolerations") or [], TAINT):
+        if not any_where(nodes, "unschedulable", lambda ni: ni.unschedulable):
             return SKIP
-        return None if nodes_where(nodes, "unschedulable", lambda ni: ni.unschedulable) else SKIP
+        return SKIP if tolerates((pod.get("spec") or {}).get("tolerations") or [], TAINT) else None
 
     def node_local_key(self, pod: dict):
         return tolerates((pod.get("spec") or {}).get("tolerations") or [], TAINT)

@@ -5,7 +5,7 @@ Also the shared toleration matching used by the node lifecycle controller.
 from __future__ import annotations
 
 from ..framework import SKIP, FilterPlugin, NodeInfo, frozen
-from ..nodelist import nodes_where
+from ..nodelist import any_where
 
 
 def toleration_matches(tol: dict, taint: dict) -> bool:
@@ -34,7 +34,7 @@ class TaintToleration(FilterPlugin):
 
     def pre_filter(self, pod: dict, nodes: list[NodeInfo]) -> str | None:
         """Nothing to check when no node has a NoSchedule/NoExecute taint."""
-        return None if nodes_where(nodes, "hard_tainted", lambda ni: ni.hard_taints) else SKIP
+        return None if any_where(nodes, "hard_tainted", lambda ni: ni.hard_taints) else SKIP
 
     def node_local_key(self, pod: dict):
         return frozen((pod.get("spec") or {}).get("tolerations") or [])

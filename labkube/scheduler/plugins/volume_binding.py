@@ -137,6 +137,8 @@ class VolumeBinding(FilterPlugin):
         (pre-bound) or the selected-node annotation for the provisioner. A write the apiserver
         refuses raises PreBindError (not an ApiError, whose 404/409 would tell the scheduler
         that the pod is gone or bound): the pod is tried again after a backoff."""
+        if not claim_names(pod):
+            return              # no claims (most pods): nothing to do
         try:
             await self._pre_bind(client, pod, node)
         except ApiError as e:

@@ -12,7 +12,7 @@ import pytest
 
 from labkube.scheduler.cache import SchedulerCache
 from labkube.scheduler.framework import FitError, feasible_nodes_to_find
-from labkube.scheduler.nodelist import Feasible, NodeList, column
+from labkube.scheduler.nodelist import Feasible, NodeList, any_where, column, nodes_where
 from labkube.scheduler.plugins import default_profile
 
 from .objs import node, pod
@@ -175,3 +175,23 @@ def test_every_start_finds_the_nodes_a_plain_list_finds(failing):
         looked_at = {(start + k) % len(NODES) for k in range(feasible_nodes_to_find(len(NODES)))}
         assert (on_tracked.run is not None) == looked_at.isdisjoint(failing), start
         assert on_tracked.pick(list(range(len(NODES)))) == on_tracked.at
+
+
+@pytest.mark.parametrize("cordoned, gone, plain, want", [
+    ((), (), False, False), (("b",), (), False, True), (("b",), ("b",), False, False),
+    ((), (), True, False), (("a", "c"), (), True, True),
+])
+def test_any_where_answers_as_nodes_where_does(cordoned, gone, plain, want):
+    """From the NodeList's index (a node it names but no longer holds does not count) or, on a
+    plain list, by looking at each node."""
+    c = SchedulerCache()
+    for n in "abc":
+        c.set_node(node(n, unschedulable=n in cordoned))
+    for n in gone:
+        c.remove_node(n)
+    nodes = list(c.snapshot()) if plain else c.snapshot()
+    if gone:
+        nodes.unschedulable.update(gone)        # a stale name in the index
+    cordoned_test = lambda ni: ni.unschedulable          # noqa: E731
+    assert any_where(nodes, "unschedulable", cordoned_test) is want
+    assert bool(nodes_where(nodes, "unschedulable", cordoned_test)) is want
