@@ -43,19 +43,20 @@ def _malformed(res: Resource):
                                  f"malformed object: {type(e).__name__}: {e}") from None
 
 
-def _status_base(cur: dict, new: dict, handed: dict) -> dict:
+def _status_base(cur: dict, new: dict, handed: dict, text: str) -> dict:
     """The stored object as a status write's prepare_update takes it (its own copy: the result is built
     on it, status replaced), without a third parse of the stored text: a member the mutation left as
     it was handed (the same object, still the same JSON as stored: a merge or strategic merge patch of
     status leaves spec and metadata so) is taken from its result, any other member is copied from the
-    stored object. The status itself is prepare_update's to set (None until then)."""
+    stored object. The status itself is prepare_update's to set (None until then). When no member is
+    left as handed (a PUT of status hands back a new object), the stored text is parsed as before."""
+    kept = [k for k, v in cur.items() if k != "status" and new.get(k) is not None
+            and new.get(k) is handed.get(k) and same_json(new[k], v)]
+    if not kept:
+        return jsonio.loads(text)
     out = {}
     for k, v in cur.items():
-        if k == "status":
-            out[k] = None
-            continue
-        mine = new.get(k)
-        out[k] = mine if mine is handed.get(k) and mine is not None and same_json(mine, v) else clone(v)
+        out[k] = None if k == "status" else new[k] if k in kept else clone(v)
     return out
 
 
@@ -225,7 +226,7 @@ class Registry(Reader):
                 if old is not None:
                     base = with_rv(old, rev)
                 elif handed is not None:
-                    base = with_rv(_status_base(cur, new, handed), rev)
+                    base = with_rv(_status_base(cur, new, handed, text), rev)
                 else:
                     base = cur
                 new = prepare_update(res, new, base, sub)

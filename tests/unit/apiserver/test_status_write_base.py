@@ -9,7 +9,7 @@ import pytest
 from labkube import jsonio
 from labkube.api import managedfields
 from labkube.api.managedfields import Manager
-from labkube.api.memo import clone, same_json
+from labkube.api.memo import same_json
 from labkube.api.patch import MERGE, STRATEGIC, JSON, apply_patch
 from labkube.api.resources import resource
 from labkube.apiserver import registry as registry_module
@@ -62,6 +62,7 @@ WRITES = [  # (what, mutate)
     ("spec and metadata changed in place (ignored)", _in_place),
     ("a whole new object without apiVersion and kind", _whole_new),
     ("status removed", lambda cur: {k: v for k, v in cur.items() if k != "status"}),
+    ("a PUT of status: a new object, nothing as handed", lambda cur: jsonio.loads(jsonio.dumps(cur))),
 ]
 
 
@@ -82,7 +83,7 @@ async def test_a_status_write_returns_and_stores_what_a_full_copy_gave(what, mut
     reg = await _registry(tmp_path)
     try:
         await reg.create(PODS, "d", copy.deepcopy(POD), manager=Manager("kubectl", "Update"))
-        full_copy = lambda cur, new, handed: clone(cur)  # noqa: E731 - the earlier third parse
+        full_copy = lambda cur, new, handed, text: jsonio.loads(text)  # noqa: E731 - the earlier third parse
         with monkeypatch.context() as m:
             m.setattr(registry_module, "_status_base", full_copy)
             want = await reg.guaranteed_update(PODS, "d", "p", mutate, "status", dry_run=True, manager=KUBELET)
