@@ -61,6 +61,7 @@ class OwnedPodCounts:
     def __init__(self):
         self._of: dict[str, tuple[str, PodClass]] = {}          # pod key -> (controller uid, class)
         self._classes: dict[str, dict[PodClass, int]] = {}      # controller uid -> class -> pods
+        self._held: dict[PodClass, list] = {}                   # class -> [the one object kept, pods]
 
     def observe(self, key: str, pod: dict | None) -> None:
         """The pod under `key` is now `pod` (None: gone)."""
@@ -75,12 +76,21 @@ class OwnedPodCounts:
                 del counts[cls]
                 if not counts:
                     del self._classes[uid]
+            held = self._held[cls]
+            held[1] -= 1
+            if not held[1]:
+                del self._held[cls]
         if pod is None:
             return
         uid = controller_uid(pod)
         if not uid:
             return
         cls = pod_class(pod)
+        held = self._held.get(cls)              # pods of one class share one PodClass object
+        if held is None:
+            held = self._held[cls] = [cls, 0]
+        held[1] += 1
+        cls = held[0]
         self._of[key] = (uid, cls)
         counts = self._classes.setdefault(uid, {})
         counts[cls] = counts.get(cls, 0) + 1

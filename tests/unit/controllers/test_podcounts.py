@@ -139,4 +139,12 @@ def test_observe_replaces_what_it_had_for_the_key():
     counts.observe("default/a", None)
     counts.observe("default/b", None)
     counts.observe("default/c", None)                         # never seen: nothing to forget
-    assert counts.classes("u1") == {} and len(counts) == 0
+    assert counts.classes("u1") == {} and len(counts) == 0 and counts._held == {}
+
+
+def test_pods_of_one_class_share_one_class_object():
+    counts = OwnedPodCounts()
+    for name in ("a", "b"):
+        counts.observe(f"default/{name}", _p(name))
+    (_, cls_a), (_, cls_b) = counts._of["default/a"], counts._of["default/b"]
+    assert cls_a is cls_b and counts.classes("u1") == {cls_a: 2}
