@@ -23,7 +23,7 @@ from .httputil import dumps, include_object, qbool, qint, wants_table
 from .paths import Target
 from .registry import Registry
 from .watchdirect import DirectWriter
-from .watching import open_watch
+from .watching import event_object, open_watch
 from . import keys
 
 BOOKMARK_EVERY = 15.0
@@ -33,6 +33,23 @@ DEFAULT_TIMEOUT = (1800, 3600)
 
 def _event(kind: str, obj: dict) -> bytes:
     return dumps({"type": kind, "object": obj}) + b"\n"
+
+
+def stored_line(kind: str, ev, api_version: str, res_kind: str) -> bytes | None:
+    """The line `_event` makes of a storage event's object (with its revision, kind and apiVersion)
+    built from the stored JSON text itself, without decoding and encoding it again, when that
+    text is already exactly those bytes: it carries this revision as resourceVersion (the
+    store's versioner stamps every value it writes) and starts or ends with the served
+    apiVersion and kind as top-level members (a deletion, another version, a value without
+    them: None, and the caller encodes the decoded object). Stored values are compact JSON from
+    jsonio, which re-encodes its own output unchanged."""
+    text = ev.text
+    if f'"resourceVersion":"{ev.rev}"' not in text:
+        return None
+    pair = f'"apiVersion":"{api_version}","kind":"{res_kind}"'
+    if not (text.startswith("{" + pair + ",") or text.endswith("," + pair + "}")):
+        return None
+    return f'{{"type":"{kind}","object":{text}}}\n'.encode()
 
 
 def send_initial_events(request: web.Request) -> bool | None:
@@ -84,6 +101,8 @@ async def serve(request: web.Request, reg: Registry, t: Target) -> web.StreamRes
 
     def encode(kind: str, obj: dict, ev) -> bytes:
         nonlocal first
+        if obj is None and (t.res.converted or table):  # not so from deliver_to; decoded all the same
+            obj = event_object(ev)
         if t.res.converted and kind != "BOOKMARK":   # stored in another version (a new dict: ev.obj is shared)
             obj = versions.to_served(t.res, obj)
         if kind == "BOOKMARK":           # the end of a streaming list's initial events
@@ -94,6 +113,10 @@ async def serve(request: web.Request, reg: Registry, t: Target) -> web.StreamRes
         else:
             cache_key = (kind, t.res.api_version)
             line = ev.cache.get(cache_key) if ev is not None else None
+            if line is None and obj is None:  # a select-everything watcher's event, not decoded yet
+                line = stored_line(kind, ev, t.res.api_version, t.res.kind)
+                if line is None:
+                    obj = event_object(ev)
             if line is None:
                 line = _event(kind, dict(obj, kind=t.res.kind, apiVersion=t.res.api_version))
                 if ev is not None:

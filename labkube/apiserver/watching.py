@@ -71,7 +71,7 @@ class WatchStream:
             if out is not None:
                 return (*out, ev)
 
-    def _translate(self, ev):
+    def _translate(self, ev):  # keep in step with event_object
         if self._selects_all:
             return ev.type, with_rv(ev.obj, ev.rev)
         new_ok = self._match(ev.obj)
@@ -91,7 +91,9 @@ class WatchStream:
     def deliver_to(self, write) -> bool:
         """Hand later changes to write(type, object, event) -> bool as the storage publishes them
         (False: not taken now, they queue for next() as before), instead of queueing them for
-        next(); only while no initial event is pending. False when the storage's watch cannot."""
+        next(); only while no initial event is pending. False when the storage's watch cannot.
+        For a watcher that selects everything the object is None: `event_object(event)` when the
+        writer needs it (the stored text may do: watchhttp.stored_line), so it is not decoded."""
         w = self._watch
         if not hasattr(w, "sink"):
             return False
@@ -99,6 +101,8 @@ class WatchStream:
         def sink(ev) -> bool:
             if self._initial or self._initial_end_rv is not None:
                 return False
+            if self._selects_all:
+                return write(ev.type, None, ev)
             out = self._translate(ev)
             return True if out is None else write(out[0], out[1], ev)  # filtered out: nothing to send
         w.sink = sink
@@ -116,6 +120,11 @@ class WatchStream:
         if hasattr(self._watch, "sink"):
             self._watch.sink = None
         self._watch.close()
+
+
+def event_object(ev) -> dict:
+    """The object a select-everything watcher sends for a storage event (as _translate gives it)."""
+    return with_rv(ev.obj, ev.rev)
 
 
 async def open_watch(storage: Storage, res: Resource, ns: str | None, rv: str | None,

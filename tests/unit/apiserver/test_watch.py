@@ -179,3 +179,33 @@ async def test_events_committed_together_go_out_together_in_order(api):
     only = await _events(one, 1)
     assert [(e["type"], e["object"]["metadata"]["name"]) for e in only] == [("ADDED", "b7")]
     one.close()
+
+
+async def test_select_everything_watch_lines_are_the_objects_encoded(api):
+    """A watcher of everything gets its lines from the stored text where it can (watchhttp.stored_line):
+    each line is still the compact encoding of the event with the object's kind, apiVersion and the
+    event's revision, for objects sent with and without kind, patched, and deleted."""
+    from labkube import jsonio
+    lst = await (await api.get(PODS)).json()
+    resp = await api.get(PODS + f"?watch=true&resourceVersion={lst['metadata']['resourceVersion']}")
+    await api.post(PODS, json=pod("typed"))
+    bare = pod("bare")
+    del bare["kind"], bare["apiVersion"]
+    bare["metadata"]["annotations"] = {"note": "é \"q\"\n"}
+    await api.post(PODS, json=bare)
+    await api.patch(PODS + "/bare", json={"metadata": {"labels": {"x": "y"}}},
+                    headers={"Content-Type": "application/merge-patch+json"})
+    await api.delete(PODS + "/typed")
+    lines = []
+    while len(lines) < 4:
+        lines.append(await asyncio.wait_for(resp.content.readline(), 30))
+    resp.close()
+    events = [jsonio.loads(line) for line in lines]
+    assert [(e["type"], e["object"]["metadata"]["name"]) for e in events] == [
+        ("ADDED", "typed"), ("ADDED", "bare"), ("MODIFIED", "bare"), ("DELETED", "typed")]
+    for line, e in zip(lines, events):
+        assert line == jsonio.dumps(e) + b"\n"
+        assert (e["object"]["kind"], e["object"]["apiVersion"]) == ("Pod", "v1")
+    assert events[1]["object"]["metadata"]["annotations"] == {"note": "é \"q\"\n"}
+    rvs = [int(e["object"]["metadata"]["resourceVersion"]) for e in events]
+    assert rvs == sorted(rvs) and len(set(rvs)) == 4

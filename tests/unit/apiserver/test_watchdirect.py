@@ -94,3 +94,31 @@ async def test_a_refused_event_first_sends_what_was_taken_before_it():
     t.unsent = watchdirect.WRITE_LIMIT + 1
     assert not w("MODIFIED", {"n": 2}, None)
     assert _dechunk(t.sent) == [b'{"type":"ADDED","n":1}\n']  # before the task writes event 2
+
+
+# stored_line: the event line from the stored text, only where it is exactly the decoded object's
+POD_FIRST = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "a", "resourceVersion": "7"}, "spec": {}}
+POD_LAST = {"metadata": {"name": "b", "resourceVersion": "7", "labels": {"ü": "\"x\"\n"}}, "spec": {"n": 1.5},
+            "apiVersion": "v1", "kind": "Pod"}
+NESTED_ONLY = {"metadata": {"name": "c", "resourceVersion": "7"},
+               "spec": {"ref": {"apiVersion": "v1", "kind": "Pod"}}}
+KIND_FIRST = {"kind": "Pod", "apiVersion": "v1", "metadata": {"name": "d", "resourceVersion": "7"}}
+OTHER_REV = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "e", "resourceVersion": "6"}}
+OTHER_VERSION = {"apiVersion": "v2", "kind": "Pod", "metadata": {"name": "f", "resourceVersion": "7"}}
+
+
+@pytest.mark.parametrize("obj,from_text", [
+    (POD_FIRST, True), (POD_LAST, True), (NESTED_ONLY, False), (KIND_FIRST, False), (OTHER_REV, False),
+    (OTHER_VERSION, False)], ids=["apiVersion and kind first", "apiVersion and kind last, non-ASCII, escapes",
+                                  "kind only nested", "kind before apiVersion", "another revision (a deletion)",
+                                  "another version"])
+def test_stored_line_is_the_decoded_objects_line_or_none(obj, from_text):
+    from labkube import jsonio
+    from labkube.apiserver.watchhttp import _event, stored_line
+    from labkube.apiserver.watching import event_object
+    from labkube.storage.interface import Event
+    ev = Event("MODIFIED", "/registry/pods/default/x", 7, jsonio.dumps_str(obj))
+    line = stored_line("MODIFIED", ev, "v1", "Pod")
+    assert (line is not None) == from_text
+    if from_text:
+        assert line == _event("MODIFIED", dict(event_object(ev), kind="Pod", apiVersion="v1"))
