@@ -11,26 +11,43 @@ conditions, IPs and container statuses are dropped. A node keeps metadata, spec,
 status the allocatable/capacity amounts and conditions (the Ready condition decides whether a
 change is worth a retry of unschedulable pods).
 
-Both views go through the informer's `compact` (no managedFields, shared strings); the parts a
-pod has in common with the other pods of its template (the spec's lists and maps, labels,
-ownerReferences) are held once (`SharedValues`).
+Both views go through the informer's `compact` (no managedFields, shared strings). In a pod's
+view each part (metadata, spec, status) is split into the fields of this pod alone (name, uid,
+resourceVersion, creationTimestamp, deletionTimestamp; nodeName), compacted, and the rest, which
+is looked up whole by its JSON text (`SharedValues`): a pod of a template seen before costs one
+JSON dump and lookup per part instead of a walk over every field, and its labels,
+ownerReferences and spec lists and maps are the objects the template's other pods hold. Each view
+gets its own copy of those part dicts (views share values, never a part), with its own fields last.
 """
 from __future__ import annotations
 
 import sys
 
-from labkube.client.informer import SharedValues, compact, keep_keys
+from labkube.client.informer import SharedValues, _shared, compact, keep_keys
 
 CONTAINER_KEEP = ("name", "resources", "ports", "restartPolicy")
 POD_STATUS_KEEP = ("phase", "nominatedNodeName")
 NODE_STATUS_KEEP = ("allocatable", "capacity", "conditions")
-SHARED_METADATA = ("labels", "ownerReferences", "finalizers")
+DROP_METADATA = ("annotations", "managedFields")
+OWN_METADATA = ("name", "uid", "resourceVersion", "creationTimestamp", "deletionTimestamp")
 
 SHARED = SharedValues()
 
 
+def _held(common: dict, own: dict, shared: SharedValues) -> dict:
+    """A part of the view: `common` as held once per JSON text (a copy of that dict, so no two
+    views share a part), then `own` compacted."""
+    out = dict(shared.share(common))
+    if own:
+        out.update(_shared(own))
+    return out
+
+
 def pod_view(pod: dict, shared: SharedValues = SHARED) -> dict:
     md, spec, st = pod.get("metadata") or {}, pod.get("spec") or {}, pod.get("status") or {}
+    view = _shared({k: v for k, v in pod.items() if k not in ("metadata", "spec", "status")})
+    view["metadata"] = _held({k: v for k, v in md.items() if k not in DROP_METADATA and k not in OWN_METADATA},
+                             {k: md[k] for k in OWN_METADATA if k in md}, shared)
     spec = dict(spec)
     for k in ("containers", "initContainers"):
         if k in spec:
@@ -39,17 +56,12 @@ def pod_view(pod: dict, shared: SharedValues = SHARED) -> dict:
               for v in spec.pop("volumes", None) or () if v.get("persistentVolumeClaim")]
     if claims:
         spec["volumes"] = claims        # VolumeBinding reads the claims; other volumes do not matter here
+    own_spec = {"nodeName": spec.pop("nodeName")} if "nodeName" in spec else None
+    view["spec"] = _held(spec, own_spec, shared)
     status = {k: st[k] for k in POD_STATUS_KEEP if k in st}
-    if not spec.get("nodeName") and "conditions" in st:
+    if "conditions" in st and not (own_spec and own_spec["nodeName"]):
         status["conditions"] = st["conditions"]
-    out = {k: v for k, v in pod.items() if k not in ("metadata", "spec", "status")}
-    meta = {k: v for k, v in md.items() if k != "annotations"}
-    later = [("metadata", k, meta.pop(k)) for k in SHARED_METADATA if meta.get(k) is not None]
-    later += [("spec", k, spec.pop(k)) for k, v in list(spec.items()) if type(v) in (dict, list)]
-    out.update(metadata=meta, spec=spec, status=status)
-    view = compact(out)
-    for part, k, v in later:
-        view[part][sys.intern(k)] = shared.share(v)
+    view["status"] = _held(status, None, shared)
     return view
 
 

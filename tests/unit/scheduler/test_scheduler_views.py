@@ -70,3 +70,18 @@ def test_pods_of_one_template_share_spec_labels_and_owners():
                       ("metadata", "labels"), ("metadata", "ownerReferences")]:
         assert a[part][key] is b[part][key], key
     assert "nodeName" not in a["spec"] and b["spec"]["nodeName"] == "w1"
+
+
+def test_pods_of_one_template_share_values_but_not_parts():
+    a, b, c = pod_view(full_pod()), pod_view(full_pod("w1")), pod_view(full_pod("w2"))
+    for part in ("metadata", "spec", "status"):
+        assert a[part] is not b[part] and b[part] is not c[part], part     # each view owns its part dicts
+    assert b["spec"]["containers"] is c["spec"]["containers"]
+    assert (b["spec"]["nodeName"], c["spec"]["nodeName"]) == ("w1", "w2")
+    assert "nodeName" not in a["spec"]
+    other = full_pod("w1")
+    other["metadata"].update(name="q", uid="u2", resourceVersion="9")
+    d = pod_view(other)
+    assert (d["metadata"]["name"], d["metadata"]["uid"], d["metadata"]["resourceVersion"]) == ("q", "u2", "9")
+    assert d["metadata"]["labels"] is b["metadata"]["labels"]
+    assert b["metadata"]["name"] == "p"                                  # the earlier view is untouched
