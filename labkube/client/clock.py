@@ -42,6 +42,23 @@ class Clock:
         except asyncio.TimeoutError:
             pass
 
+    async def wait_future(self, fut: asyncio.Future, timeout: float | None) -> None:
+        """Wait until `fut` is done or `timeout` seconds of this clock's time have passed; at the
+        timeout, a future still pending gets the result None (it is not cancelled)."""
+        if timeout is None:
+            await fut
+            return
+        timer = asyncio.get_running_loop().call_later(max(timeout, 0), _resolve, fut)
+        try:
+            await fut
+        finally:
+            timer.cancel()
+
+
+def _resolve(fut: asyncio.Future) -> None:
+    if not fut.done():
+        fut.set_result(None)
+
 
 class FakeClock(Clock):
     """Time that only moves when a test calls advance(); sleep() returns at once after advancing."""
@@ -49,7 +66,7 @@ class FakeClock(Clock):
     def __init__(self, start: datetime.datetime | None = None):
         self._wall = start or datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
         self._mono = 1000.0
-        self._timers: list[tuple[float, asyncio.Event]] = []
+        self._timers: list[tuple[float, asyncio.Event | asyncio.Future]] = []
 
     def monotonic(self) -> float:
         return self._mono
@@ -63,7 +80,10 @@ class FakeClock(Clock):
         due = [t for t in self._timers if t[0] <= self._mono]
         self._timers = [t for t in self._timers if t[0] > self._mono]
         for _, ev in due:
-            ev.set()
+            if isinstance(ev, asyncio.Event):
+                ev.set()
+            else:
+                _resolve(ev)
 
     async def wait_event(self, event: asyncio.Event, timeout: float | None) -> None:
         if timeout is not None:
@@ -71,6 +91,14 @@ class FakeClock(Clock):
                 return
             self._timers.append((self._mono + timeout, event))
         await event.wait()
+
+    async def wait_future(self, fut: asyncio.Future, timeout: float | None) -> None:
+        if timeout is not None:
+            if timeout <= 0:
+                _resolve(fut)
+                return
+            self._timers.append((self._mono + timeout, fut))
+        await fut
 
     async def sleep(self, seconds: float) -> None:
         self.advance(seconds)
