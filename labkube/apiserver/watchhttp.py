@@ -113,14 +113,15 @@ async def serve(request: web.Request, reg: Registry, t: Target) -> web.StreamRes
         else:
             cache_key = (kind, t.res.api_version)
             line = ev.cache.get(cache_key) if ev is not None else None
-            if line is None and obj is None:  # a select-everything watcher's event, not decoded yet
-                line = stored_line(kind, ev, t.res.api_version, t.res.kind)
-                if line is None:
-                    obj = event_object(ev)
             if line is None:
-                line = _event(kind, dict(obj, kind=t.res.kind, apiVersion=t.res.api_version))
-                if ev is not None:
-                    ev.cache[cache_key] = line  # every watcher of this resource+version sends the same bytes
+                if obj is None:  # a select-everything watcher's event, not decoded yet
+                    line = stored_line(kind, ev, t.res.api_version, t.res.kind)
+                    if line is None:
+                        obj = event_object(ev)
+                if line is None:
+                    line = _event(kind, dict(obj, kind=t.res.kind, apiVersion=t.res.api_version))
+                if ev is not None:  # every watcher of this resource+version sends the same bytes
+                    ev.cache[cache_key] = line
         first = False
         return line
 

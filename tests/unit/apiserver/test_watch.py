@@ -209,3 +209,26 @@ async def test_select_everything_watch_lines_are_the_objects_encoded(api):
     assert events[1]["object"]["metadata"]["annotations"] == {"note": "é \"q\"\n"}
     rvs = [int(e["object"]["metadata"]["resourceVersion"]) for e in events]
     assert rvs == sorted(rvs) and len(set(rvs)) == 4
+
+
+async def test_watchers_of_one_resource_send_the_same_line(api):
+    """The line made for one watcher is kept on the event (ev.cache) and sent to the others as is:
+    two watchers of everything and one selecting by label get byte-identical lines, the stored
+    text's (created, patched) and the decoded object's (deleted) alike."""
+    lst = await (await api.get(PODS)).json()
+    rv = lst["metadata"]["resourceVersion"]
+    watches = [await api.get(PODS + f"?watch=true&resourceVersion={rv}{q}")
+               for q in ("", "", "&labelSelector=app%3Dsame")]
+    p = pod("same")
+    p["metadata"]["labels"] = {"app": "same"}
+    await api.post(PODS, json=p)
+    await api.patch(PODS + "/same", json={"metadata": {"annotations": {"a": "b"}}},
+                    headers={"Content-Type": "application/merge-patch+json"})
+    await api.delete(PODS + "/same")
+    seen = []
+    for resp in watches:
+        lines = [await asyncio.wait_for(resp.content.readline(), 30) for _ in range(3)]
+        resp.close()
+        seen.append(lines)
+    assert seen[0] == seen[1] == seen[2]
+    assert [line.split(b'"', 4)[3] for line in seen[0]] == [b"ADDED", b"MODIFIED", b"DELETED"]
