@@ -37,6 +37,7 @@ class FakeApi(FakeWatches):
         self.history: list[tuple[int, str, dict]] = []          # (rv, resource, event)
         self.compacted_rv = 0
         self.watchers: list[tuple[str, str | None, str | None, str | None, asyncio.Queue]] = []
+        self.skipped_lines = 0          # watch lines a decode_line predicate dropped (tests)
         self.actions: list[tuple[str, str, str | None, str | None]] = []
         self.reactors: list = []
         self.pod_logs: dict[tuple[str, str], str] = {}

@@ -6,6 +6,7 @@ import asyncio
 import copy
 from typing import AsyncIterator
 
+from .. import jsonio
 from .errors import status_error
 from .rest import as_resource
 from .selectors import fields_match, labels_match
@@ -51,7 +52,9 @@ class FakeWatches:
 
     async def watch(self, res, namespace=None, resource_version=None, label_selector=None,
                     field_selector=None, timeout_seconds=None, allow_bookmarks=False,
-                    raise_errors=True) -> AsyncIterator[dict]:
+                    raise_errors=True, decode_line=None) -> AsyncIterator[dict]:
+        """As Client.watch; with decode_line, each event is encoded as the apiserver writes it
+        (compact JSON, type first) and skipped when decode_line(line) is False."""
         r = as_resource(res)
         self._act("watch", r, namespace, None)
         q: asyncio.Queue = asyncio.Queue()
@@ -77,6 +80,9 @@ class FakeWatches:
                 ev = await q.get()
                 if ev is None:
                     return
+                if decode_line is not None and not decode_line(jsonio.dumps(ev)):
+                    self.skipped_lines += 1
+                    continue
                 yield ev
         finally:
             self.watchers.remove(w)

@@ -12,6 +12,17 @@ half of a pod's metadata; the apiserver keeps them when an update omits them) an
 keys and short string values between objects (sys.intern): every pod repeats "metadata",
 "Running", "default", its node name ...; a cached pod takes less than half the memory.
 
+`select(obj) -> bool` keeps only some objects, as a client-side selector: the others are not
+cached and no handler sees them (the hollow kubelets want only the pods bound to their nodes). It
+must be sticky: once an object is selected, its later versions are too (a pod's spec.nodeName,
+once set, never changes). `select_hint` (bytes, with select) lets the watch skip events without
+decoding them: it must occur in the JSON text of every selected object (b'"nodeName"' for pods
+with a node), so an ADDED/MODIFIED/DELETED line without it is of an object that is not selected
+and, select being sticky, never was: it is dropped undecoded. BOOKMARK and ERROR lines, and lines
+of any other shape, are always decoded. A skipped line does not advance the resourceVersion the
+watch resumes from (as with events a server-side selector filters out); bookmarks do, and a
+re-watch from an older resourceVersion skips the same lines again.
+
 Indexes (`add_index(name, fn)`, fn(obj) -> the values to file it under) answer
 `by_index(name, value)` without scanning the cache, e.g. a controller's pods by owner uid.
 """
@@ -109,6 +120,17 @@ def keep_keys(items: list | None, keep: tuple[str, ...]) -> list:
     return [{k: c[k] for k in keep if k in c} for c in items or ()]
 
 
+OBJECT_EVENT_PREFIXES = (b'{"type":"ADDED"', b'{"type":"MODIFIED"', b'{"type":"DELETED"')
+
+
+def hint_filter(hint: bytes) -> Callable[[bytes], bool]:
+    """A watch line predicate: False (skip it undecoded) only for an ADDED, MODIFIED or DELETED
+    event in compact encoding, type first (as the apiserver writes them), without `hint`."""
+    def wanted(line: bytes, hint=hint, prefixes=OBJECT_EVENT_PREFIXES) -> bool:
+        return hint in line or not line.startswith(prefixes)
+    return wanted
+
+
 def object_key(obj: dict) -> str:
     md = obj.get("metadata") or {}
     ns = md.get("namespace")
@@ -119,7 +141,8 @@ class Informer:
     def __init__(self, client, res, namespace: str | None = None, label_selector: str | None = None,
                  field_selector: str | None = None, retry_delay: float = 1.0,
                  watch_timeout: tuple[int, int] | None = (300, 600),
-                 transform: Callable[[dict], dict] | None = compact):
+                 transform: Callable[[dict], dict] | None = compact,
+                 select: Callable[[dict], bool] | None = None, select_hint: bytes | None = None):
         self.client = client
         self.resource = as_resource(res)
         self.namespace = namespace
@@ -128,6 +151,10 @@ class Informer:
         self.retry_delay = retry_delay
         self.watch_timeout = watch_timeout      # ask the server to end each watch after 300-600 s
         self.transform = transform              # applied to every object before it is cached
+        if select_hint is not None and select is None:
+            raise ValueError("select_hint needs select")
+        self.select = select                    # objects it rejects are neither cached nor handled
+        self._wanted_line = hint_filter(select_hint) if select_hint is not None else None
         self.cache: dict[str, dict] = {}
         self.last_rv: str | None = None
         self.has_synced = False
@@ -254,7 +281,8 @@ class Informer:
                                          self.field_selector)
         self.relists += 1
         tf = self.transform or (lambda o: o)
-        fresh = {object_key(o): tf(o) for o in out["items"]}
+        sel = self.select
+        fresh = {object_key(o): tf(o) for o in out["items"] if sel is None or sel(o)}
         for key, old in list(self.cache.items()):
             if key not in fresh:
                 self._store(key, None)
@@ -271,11 +299,12 @@ class Informer:
             self._synced.set()
 
     async def _watch(self) -> None:
+        skip = {"decode_line": self._wanted_line} if self._wanted_line is not None else {}
         async for ev in self.client.watch(self.resource, self.namespace, resource_version=self.last_rv,
                                           label_selector=self.label_selector,
                                           field_selector=self.field_selector, allow_bookmarks=True,
                                           timeout_seconds=random.randint(*self.watch_timeout)
-                                          if self.watch_timeout else None):
+                                          if self.watch_timeout else None, **skip):
             self.handle_event(ev)
 
     def handle_event(self, ev: dict) -> None:
@@ -285,6 +314,11 @@ class Informer:
             self.last_rv = rv
         t = ev.get("type")
         if t == "BOOKMARK":
+            return
+        if self.select is not None and not self.select(obj):
+            key = object_key(obj)
+            if key in self.cache:       # left the selection (a select that is not sticky)
+                self._dispatch("DELETED", self._store(key, None), None)
             return
         if self.transform is not None:
             obj = self.transform(obj)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Callable
 from urllib.parse import urlencode
 
 import aiohttp
@@ -224,9 +224,12 @@ class Client:
     async def watch(self, res, namespace: str | None = None, resource_version: str | None = None,
                     label_selector: str | None = None, field_selector: str | None = None,
                     timeout_seconds: int | None = None, allow_bookmarks: bool = False,
-                    raise_errors: bool = True) -> AsyncIterator[dict]:
+                    raise_errors: bool = True,
+                    decode_line: Callable[[bytes], bool] | None = None) -> AsyncIterator[dict]:
         """Yield watch events until the server ends the stream. ERROR events (e.g. 410 Expired)
-        raise ApiError, or are yielded like any other event with raise_errors=False."""
+        raise ApiError, or are yielded like any other event with raise_errors=False. A line
+        for which decode_line(line) is False is skipped without being decoded (see
+        Informer's select_hint)."""
         r = as_resource(res)
         session = self._ensure_session()
         url = self.url(r.path(namespace), {
@@ -251,9 +254,13 @@ class Client:
                 lines = (buf + chunk).split(b"\n")
                 buf = lines.pop()
                 for line in lines:
+                    if decode_line is not None and not decode_line(line):
+                        continue
                     ev = _event(line, r, raise_errors)
                     if ev is not None:
                         yield ev
+            if decode_line is not None and not decode_line(buf):
+                return
             ev = _event(buf, r, raise_errors)
             if ev is not None:
                 yield ev

@@ -1,6 +1,6 @@
-"""The pods of all hollow nodes: one shared informer (every pod, filtered by spec.nodeName
-against the fleet's node names), a work queue of `namespace/name` keys and `workers` tasks
-syncing them.
+"""The pods of all hollow nodes: one shared informer (the pods whose spec.nodeName is one of the
+fleet's nodes; the watch lines of pods not bound yet are not even decoded), a work queue of
+`namespace/name` keys and `workers` tasks syncing them.
 
 A bound pod is reported Running and Ready at once (init containers Completed, containers
 running; the status is computed by the real kubelet's `status.pod_status`). A pod with a
@@ -67,13 +67,19 @@ class HollowPods:
     def __init__(self, client, nodes: dict, workers: int = 16):
         self.client = client
         self.nodes = nodes                  # name -> HollowNode
-        self.informer = Informer(client, "pods", transform=pod_view)
+        # only the pods bound to these nodes are cached; the watch skips the lines without
+        # "nodeName" (a pod not bound yet: its creation, its status while pending) undecoded
+        self.informer = Informer(client, "pods", transform=pod_view, select=self._ours, select_hint=b'"nodeName"')
         self.queue = WorkQueue()
         self.workers = workers
         self._reported: set[str] = set()    # uids whose Running status was sent
         self.running_sent = 0
         self.deleted = 0
         self.informer.add_handlers(self._on_pod, lambda old, new: self._on_pod(new), self._on_delete)
+
+    def _ours(self, pod: dict) -> bool:
+        """Bound to one of these nodes (sticky: a pod's nodeName never changes once set)."""
+        return (pod.get("spec") or {}).get("nodeName") in self.nodes
 
     def _on_pod(self, pod: dict) -> None:
         """Queue a pod of these nodes, unless its Running status was sent and it is not being

@@ -277,3 +277,16 @@ async def test_tls_server_name_is_used_for_verification(server, tmp_path):
         yaml.safe_dump(doc, f)
     async with Client(KubeConfig.load(p)) as c:
         assert (await c.get("pods", "x", namespace="default"))["metadata"]["name"] == "x"
+
+
+@pytest.mark.parametrize("pick,want", [
+    (lambda line: True, [f"p{i}" for i in range(300)]),
+    (lambda line: b'"p2' in line, ["p2"] + [f"p{i}" for i in range(20, 30)] + [f"p{i}" for i in range(200, 300)]),
+    (lambda line: b'"p0"' in line or b'"p299"' in line, ["p0", "p299"]),   # the first, the last without newline
+    (lambda line: False, []),
+])
+async def test_watch_skips_the_lines_decode_line_rejects(server, pick, want):
+    kc, _ = server
+    async with Client(KubeConfig.load(kc)) as c:
+        evs = [e async for e in c.watch("pods", namespace="many", decode_line=pick)]
+    assert [e["object"]["metadata"]["name"] for e in evs] == want

@@ -205,3 +205,20 @@ async def test_hollow_nodes_run_a_deployment(cluster):
             lease = await c.get("leases", "h-1", namespace="kube-node-lease")
             return lease["spec"]["renewTime"] != first
         await eventually(renewed, what="h-1's Lease renewed")
+
+
+async def test_the_fleet_caches_only_its_nodes_pods_and_skips_unbound_pod_lines():
+    from labkube.client.fake import FakeApi
+    from labkube.kubelet.hollow.pods import HollowPods
+    api = FakeApi()
+    pods = HollowPods(api, nodes={"hollow-0": None, "hollow-1": None})
+    pods.informer.start()
+    await api.settle()
+    for name, node in (("waiting", None), ("elsewhere", "real-node"), ("ours", "hollow-1"), ("later", None)):
+        await api.create("pods", {"metadata": {"name": name}, "spec": {"nodeName": node} if node else {}})
+    await api.patch("pods", "later", {"spec": {"nodeName": "hollow-0"}}, namespace="default")
+    await api.settle()
+    assert sorted(pods.informer.keys()) == ["default/later", "default/ours"]
+    assert api.skipped_lines == 2                  # "waiting" and "later" created unbound: not decoded
+    assert sorted([pods.queue.get_nowait(), pods.queue.get_nowait()]) == ["default/later", "default/ours"]
+    await pods.informer.stop()
