@@ -7,16 +7,29 @@ the previous status while a condition's value does not change.
 """
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 
 from .runtime.base import ContainerStatus
 
 
+_last_second: tuple = (None, None)      # the last whole second formatted, and its text (one tuple: thread-safe)
+
+
 def rfc3339(ts: float | None) -> str | None:
+    """UTC, whole seconds. The last second's text is kept: a status formats the same `now` for
+    each condition and container (6 times for a one-container pod), and a kubelet's statuses
+    come in bursts within one second; strftime + gmtime cost ~1 us a call."""
     if ts is None:
         return None
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
+    global _last_second
+    sec = math.floor(ts)
+    last_sec, text = _last_second
+    if last_sec != sec:
+        text = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(sec))
+        _last_second = (sec, text)
+    return text
 
 
 @dataclass

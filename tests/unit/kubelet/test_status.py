@@ -104,3 +104,17 @@ def test_backoff_doubles_to_five_minutes_and_resets():
     assert b.failed("k") == 10
     b.reset("k")
     assert b.remaining("k") == 0 and b.delay("k") == 0
+
+
+@pytest.mark.parametrize("stamps", [
+    [0, 0.999, 1, 0.5],                                   # back to a second formatted before
+    [-0.5, -1, -1.0001],                                  # floored like gmtime
+    [1764700000.0, 1764700000.7, 1764700001.9999, 1764700000.2],
+    [2 ** 31 + 0.3, 1e10, None, 1e10],
+])
+def test_rfc3339_keeps_the_last_second_and_formats_as_strftime(stamps):
+    import time as _time
+    from labkube.kubelet.status import rfc3339
+    for ts in stamps:
+        want = None if ts is None else _time.strftime("%Y-%m-%dT%H:%M:%SZ", _time.gmtime(ts))
+        assert rfc3339(ts) == want, ts
