@@ -1,6 +1,7 @@
 """WebSocket requests through the ingress: the `Upgrade: websocket` handshake is made with the pod
 first (its subprotocol choice is passed on), then the client's is accepted and messages are
-relayed both ways until either side closes, as ingress-nginx proxies upgraded connections.
+relayed both ways until either side closes, as ingress-nginx proxies upgraded connections; the close
+code and reason of the side that closes are passed on to the other (wsrelay, forward_close_code).
 """
 from __future__ import annotations
 

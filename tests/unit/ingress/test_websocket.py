@@ -1,7 +1,9 @@
 """WebSockets through the reverse proxy: the pod's subprotocol choice, text and binary messages
-both ways, the close passed on; a pod that refuses the upgrade gives 502."""
+both ways, the close code and reason passed on either way round (as ingress-nginx relays close
+frames); a pod that refuses the upgrade gives 502."""
 from __future__ import annotations
 
+import asyncio
 import socket
 
 import aiohttp
@@ -9,6 +11,8 @@ import pytest
 from aiohttp import web
 
 from labkube.ingress.server import ReverseProxy, listen
+
+CLOSES = web.AppKey("closes", asyncio.Queue)
 
 
 def free_port() -> int:
@@ -18,15 +22,19 @@ def free_port() -> int:
 
 
 async def echo_ws(request: web.Request) -> web.WebSocketResponse:
+    """The pod: answers text and reverses bytes, closes with 4001 on "bye"; puts the (code,
+    reason) of a close frame it got on the app's CLOSES queue."""
     ws = web.WebSocketResponse(protocols=("chat",))
     await ws.prepare(request)
-    async for msg in ws:
+    while (msg := await ws.receive()).type in (aiohttp.WSMsgType.TEXT, aiohttp.WSMsgType.BINARY):
         if msg.type == aiohttp.WSMsgType.TEXT and msg.data == "bye":
-            await ws.close(code=4001)
+            await ws.close(code=4001, message=b"pod says bye")
         elif msg.type == aiohttp.WSMsgType.TEXT:
             await ws.send_str(f"{request.headers['Host']} says {msg.data}")
-        elif msg.type == aiohttp.WSMsgType.BINARY:
+        else:
             await ws.send_bytes(msg.data[::-1])
+    if msg.type == aiohttp.WSMsgType.CLOSE:
+        request.app[CLOSES].put_nowait((msg.data, msg.extra))
     return ws
 
 
@@ -35,8 +43,14 @@ async def plain(_request: web.Request) -> web.Response:
 
 
 @pytest.fixture
-async def proxy_port():
+async def app():
     app = web.Application()
+    app[CLOSES] = asyncio.Queue()
+    return app
+
+
+@pytest.fixture
+async def proxy_port(app):
     app.router.add_get("/ws", echo_ws)
     app.router.add_get("/plain", plain)
     backend = web.AppRunner(app)
@@ -64,7 +78,18 @@ async def test_messages_go_both_ways_and_the_close_is_passed_on(proxy_port):
             assert await ws.receive_bytes() == b"\x03\x02\x01"
             await ws.send_str("bye")
             msg = await ws.receive()
-            assert msg.type == aiohttp.WSMsgType.CLOSE and ws.close_code == 4001
+            assert msg.type == aiohttp.WSMsgType.CLOSE and (msg.data, msg.extra) == (4001, "pod says bye")
+
+
+@pytest.mark.parametrize("code, reason", [(4001, "client says bye"), (1000, ""), (1001, "going away"),
+                                          (3000, "caf\u00e9")])
+async def test_the_clients_close_reaches_the_pod(proxy_port, app, code, reason):
+    async with aiohttp.ClientSession() as s:
+        async with s.ws_connect(f"http://127.0.0.1:{proxy_port}/ws") as ws:
+            await ws.send_str("hi")
+            assert await ws.receive_str() == "127.0.0.1:%d says hi" % proxy_port
+            await ws.close(code=code, message=reason.encode())
+    assert await asyncio.wait_for(app[CLOSES].get(), 10) == (code, reason)
 
 
 async def test_a_pod_that_refuses_the_upgrade_gives_502(proxy_port):
