@@ -171,19 +171,23 @@ class Registry(Reader):
 
     async def guaranteed_update(self, res: Resource, ns: str | None, name: str, mutate, sub: str | None = None,
                                 dry_run: bool = False, precondition: str | None = None,
-                                manager: Manager | None = None) -> dict:
+                                manager: Manager | None = None, changes: bool = False) -> dict:
         """Read, mutate(current) -> new, store with a revision precondition; retry on races.
 
         manager: who writes, for managedFields. An Update manager owns what it changed; for an
         Apply manager, mutate is `managedfields.apply` and has set them already.
         mutate and prepare_update each get their own parse of the stored text (several times
         cheaper than deep copies of the current object); prepare_update reads no old state for
-        the INTERNAL subresources, which get two parses."""
+        the INTERNAL subresources, which get two parses: the one mutated and the stored object
+        to tell an unchanged write by. changes: the mutation changes the object whenever it
+        returns (a binding sets the pod's unset nodeName), so there is no unchanged write to tell;
+        an INTERNAL subresource's write then parses the stored text once (ignored for the others,
+        whose validation and managedFields read the stored object)."""
         if res.converted:  # the mutation sees and makes res's version; storage the stored one
             def in_version(cur: dict, served=mutate) -> dict:
                 return versions.to_stored(res, served(versions.to_served(res, cur)))
             return versions.to_served(res, await self.guaranteed_update(versions.stored(res), ns, name, in_version, sub,
-                                                                        dry_run, precondition, manager))
+                                                                        dry_run, precondition, manager, changes))
         k = key(res, ns, name)
         for _ in range(20):
             try:
@@ -194,7 +198,9 @@ class Registry(Reader):
             # whole object (binding, finalize, ephemeralcontainers): one parse fewer for them; a
             # status write's old state is built from the mutation's result (_status_base)
             handed = None
-            if sub in INTERNAL or sub == "status":
+            if changes and sub in INTERNAL:
+                cur, mutable, old = None, jsonio.loads(text), None
+            elif sub in INTERNAL or sub == "status":
                 cur, mutable = jsonio.loads_copies(text, 2)
                 old = None
                 if sub == "status":
@@ -252,7 +258,7 @@ class Registry(Reader):
             # a Service update goes through the allocators: 422 on a taken port or address, else
             # what it adds is reserved now and what it drops is released once stored
             change = self.alloc.update(new, cur, name) if res.name == "services" and sub is None else None
-            if strip_for_compare(new) == strip_for_compare(cur) or dry_run:
+            if dry_run or (cur is not None and strip_for_compare(new) == strip_for_compare(cur)):
                 if change:
                     change.rollback()
                 return with_rv(new, rev)

@@ -180,4 +180,5 @@ async def bind_pod(reg: Registry, t: Target, body: dict, dry: bool) -> None:
         cur["status"]["conditions"] = conds
         return cur
 
-    await reg.guaranteed_update(t.res, t.namespace, t.name, mutate, "binding", dry)
+    # the mutation sets the unset nodeName or fails: every binding it returns from changes the pod
+    await reg.guaranteed_update(t.res, t.namespace, t.name, mutate, "binding", dry, changes=True)
