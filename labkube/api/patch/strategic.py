@@ -40,15 +40,43 @@ def _merge_key(field: str, *lists) -> str | None:
 def _clean(value):
     """A patch value inserted where nothing existed: drop nulls and directives (a fresh copy)."""
     if orjson is not None and type(value) in (dict, list):
-        # most such values (a status's containerStatuses, a new condition) hold neither: then a
-        # C-level JSON round trip is the copy, instead of the walk below over every nested value
+        # most such values (a status's containerStatuses, a new condition) hold no directive: then a
+        # C-level JSON round trip is the copy when they hold no null either, else a walk that only
+        # drops the null members (a condition's lastProbeTime), instead of the walk below, which
+        # looks for directives in every nested value
         try:
             text = orjson.dumps(value, option=_STRICT)
         except TypeError:
             text = None
-        if text is not None and b"null" not in text and b'"$' not in text:
-            return orjson.loads(text)
+        if text is not None and b'"$' not in text:
+            return orjson.loads(text) if b"null" not in text else _drop_nulls(value)
     return _clean_walk(value)
+
+
+def _drop_nulls(value):
+    """_clean_walk of a value without directives (plain JSON types: `_clean` checked): a copy
+    without the null members of its objects (null list items stay, as there)."""
+    if type(value) is dict:
+        return {k: _drop_nulls(v) if type(v) in _CONTAINERS else v for k, v in value.items() if v is not None}
+    return [_drop_nulls(v) if type(v) in _CONTAINERS else v for v in value]
+
+
+_CONTAINERS = (dict, list)
+
+
+def _copy_items(items: list) -> list:
+    """A deep copy of a list of JSON values: one C-level round trip when it reads back exactly (plain
+    JSON types; a null in the text may be a NaN, then the copy must compare equal), else deepcopy."""
+    if orjson is not None:
+        try:
+            text = orjson.dumps(items, option=_STRICT)
+        except TypeError:
+            text = None
+        if text is not None:
+            out = orjson.loads(text)
+            if b"null" not in text or out == items:
+                return out
+    return [copy.deepcopy(o) for o in items]
 
 
 def _clean_walk(value):
@@ -83,7 +111,7 @@ def merge_list(orig: list, patch: list, key: str | None, field: str) -> list:
         if field in PRIMITIVE_MERGE:
             return list(orig) + [p for p in patch if p not in orig]
         return _clean(patch)
-    out = [copy.deepcopy(o) for o in orig]
+    out = _copy_items(orig)
     for p in patch:
         if not isinstance(p, dict):
             raise PatchError(f"list {field!r} needs objects with merge key {key!r}")
@@ -96,12 +124,62 @@ def merge_list(orig: list, patch: list, key: str | None, field: str) -> list:
         if idx is None:
             out.append(_clean(p))
         else:
-            out[idx] = merge_map(out[idx], p)
+            out[idx] = _merge_map(out[idx], p)
     return out
 
 
 def merge_map(orig: dict, patch: dict) -> dict:
     """Strategic-merge patch into a copy of orig."""
+    if not isinstance(patch, dict):
+        raise PatchError("strategic merge patch must be a JSON object")
+    if orjson is not None:
+        # a patch of plain JSON values without a directive anywhere (a kubelet's status patch): the
+        # same merge without looking for directives at every level (_merge_plain)
+        try:
+            text = orjson.dumps(patch, option=_STRICT)
+        except TypeError:
+            text = None
+        if text is not None and b'"$' not in text:
+            return _merge_plain(orig, patch)
+    return _merge_map(orig, patch)
+
+
+def _merge_plain(orig, patch: dict) -> dict:
+    """merge_map of a patch of plain JSON types (dict, list, str, int, float, bool, None: no subclass)
+    that holds no directive: null deletes, objects merge, lists merge by their merge key or replace."""
+    out = dict(orig) if isinstance(orig, dict) else {}
+    for k, v in patch.items():
+        if v is None:
+            out.pop(k, None)
+        elif type(v) is dict:
+            cur = out.get(k)
+            out[k] = _merge_plain(cur if isinstance(cur, dict) else {}, v)
+        elif type(v) is list:
+            cur = out.get(k)
+            if not isinstance(cur, list):
+                cur = []
+            key = _merge_key(k, cur, v)
+            if key is not None and k not in PRIMITIVE_MERGE and not all(type(x) is dict for x in v):
+                key = None
+            if key is None:
+                out[k] = list(cur) + [p for p in v if p not in cur] if k in PRIMITIVE_MERGE else _drop_nulls(v)
+                continue
+            items = _copy_items(cur)
+            for p in v:  # each a dict (checked above)
+                kv = p.get(key)
+                for i, o in enumerate(items):  # the first item with the same key
+                    if isinstance(o, dict) and o.get(key) == kv:
+                        items[i] = _merge_plain(o, p)
+                        break
+                else:
+                    items.append(_drop_nulls(p))
+            out[k] = items
+        else:
+            out[k] = v
+    return out
+
+
+def _merge_map(orig: dict, patch: dict) -> dict:
     if not isinstance(patch, dict):
         raise PatchError("strategic merge patch must be a JSON object")
     if patch.get("$patch") == "replace":
@@ -127,10 +205,10 @@ def merge_map(orig: dict, patch: dict) -> dict:
         elif isinstance(v, dict) and v.get("$patch") == "delete":
             out.pop(k, None)
         elif isinstance(v, dict):
-            out[k] = merge_map(cur if isinstance(cur, dict) else {}, v)
+            out[k] = _merge_map(cur if isinstance(cur, dict) else {}, v)
         elif isinstance(v, list):
             key = _merge_key(k, cur if isinstance(cur, list) else [], v)
-            if not all(isinstance(x, dict) for x in v) and k not in PRIMITIVE_MERGE:
+            if key is not None and k not in PRIMITIVE_MERGE and not all(isinstance(x, dict) for x in v):
                 key = None
             out[k] = merge_list(cur if isinstance(cur, list) else [], v, key, k)
         else:
