@@ -14,6 +14,7 @@ import logging
 
 from labkube.client.errors import ApiError
 from labkube.client.informer import Informer
+from labkube.nodeaddress import internal_ip
 from labkube.nodeready import node_ready
 
 from .backends import RoundRobin, endpoints_of
@@ -21,7 +22,7 @@ from .classes import CLASS_NAME, is_ours, lab_ingress_class, our_classes
 from .config import IngressConfig
 from .routes import RouteTable
 from .server import ReverseProxy, listen
-from .status import internal_ip, load_balancer_status, needs_update, serving_addresses
+from .status import load_balancer_status, needs_update, serving_addresses
 from .tls import CertStore
 
 log = logging.getLogger("labkube.ingress")

@@ -9,14 +9,8 @@ from __future__ import annotations
 
 import ipaddress
 
+from labkube.nodeaddress import internal_ip
 from labkube.nodeready import node_ready
-
-
-def internal_ip(node: dict) -> str | None:
-    for a in (node.get("status") or {}).get("addresses") or []:
-        if a.get("type") == "InternalIP" and a.get("address"):
-            return a["address"]
-    return None
 
 
 def serving_addresses(nodes: list[dict]) -> list[str]:

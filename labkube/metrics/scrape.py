@@ -11,6 +11,7 @@ import time
 
 import aiohttp
 
+from labkube.nodeaddress import internal_ip
 from labkube.nodeready import node_ready
 
 from .prometheus import parse
@@ -21,11 +22,11 @@ log = logging.getLogger(__name__)
 
 def node_target(node: dict, default_port: int = 10250) -> tuple[str, int] | None:
     """(address, port) of a Ready node's kubelet, or None for a node not to scrape."""
-    st = node.get("status") or {}
-    addr = next((a["address"] for a in st.get("addresses") or [] if a.get("type") == "InternalIP"), None)
+    addr = internal_ip(node)
     if not node_ready(node) or not addr:
         return None
-    port = ((st.get("daemonEndpoints") or {}).get("kubeletEndpoint") or {}).get("Port") or default_port
+    endpoints = (node.get("status") or {}).get("daemonEndpoints") or {}
+    port = (endpoints.get("kubeletEndpoint") or {}).get("Port") or default_port
     return addr, int(port)
 
 

@@ -42,6 +42,8 @@ def node(ready="True", addresses=(("InternalIP", "10.200.0.11"),), port=10250):
     (node(ready="False"), None),
     (node(ready="Unknown"), None),
     (node(addresses=(("Hostname", "w1"),)), None),
+    (node(addresses=(("InternalIP", ""),)), None),
+    (node(addresses=(("InternalIP", ""), ("InternalIP", "10.200.0.12"))), ("10.200.0.12", 10250)),
 ])
 def test_node_target(n, want):
     assert node_target(n) == want
