@@ -65,15 +65,14 @@ def pods_collection(path: str) -> tuple[Resource, str] | None:
     return hit
 
 
-def takes(msg, payload, max_body: int) -> tuple[Resource, str] | None:
-    """The create's (pods, namespace) when the request's own form lets this path take it
-    (the connection's state and the client's identity are the caller's to check)."""
-    if msg.method != "POST":
+def takes(method: str, path: str, headers, max_body: int) -> tuple[Resource, str] | None:
+    """The create's (pods, namespace) when the request's own form lets this path take it (the
+    caller has its whole body; the connection's state and the client's identity are its to check)."""
+    if method != "POST":
         return None
-    target = pods_collection(msg.path)
+    target = pods_collection(path)
     if target is None:
         return None
-    headers = msg.headers
     ct = headers.get("Content-Type")
     if ct is None or ct.split(";")[0].strip().lower() != JSON_CT or "Expect" in headers \
             or "Transfer-Encoding" in headers:
@@ -82,7 +81,7 @@ def takes(msg, payload, max_body: int) -> tuple[Resource, str] | None:
         length = int(headers.get("Content-Length", ""))
     except ValueError:
         return None
-    if length > max_body or not payload.is_eof() or payload.exception() is not None:
+    if length > max_body:
         return None
     return target
 

@@ -8,8 +8,9 @@ connection's protocol answers such a request as soon as it is parsed, with the b
 would have sent, and hands every other request to aiohttp unchanged. The same protocol also
 starts the direct pod creates of fastcreate.py and the direct writes of fastwrite.py (bindings,
 pod status patches, Lease renewals, Event creates), each in a task of its own, and holds the
-connection's later requests until such a write has answered. While aiohttp's parser holds no part of a request, a plain GET is
-read from the received bytes by fastparse.py instead of that parser (data_received).
+connection's later requests until such a write has answered. While aiohttp's parser holds no
+part of a request, a plain GET, create or write is read from the received bytes by fastparse.py
+instead of that parser (data_received).
 
 A request is answered here only when all of this holds, else it takes the aiohttp path (which
 also produces every error reply, so 401/404/400 look exactly as before):
@@ -164,12 +165,18 @@ class FastRequestHandler(RequestHandler):
 
     def data_received(self, data: bytes) -> None:
         """A connection's bytes: while aiohttp's parser holds nothing of an unfinished request
-        (at_boundary) and no direct write runs, a plain GET is read here (fastparse.py) and
-        answered without that parser; anything else goes to aiohttp's parser."""
+        (at_boundary) and no direct write runs, a plain GET, create or write is read here
+        (fastparse.py) and answered or started without that parser; anything else, and what
+        the direct paths do not take, goes to aiohttp's parser."""
         if self.at_boundary and self.held is None and not self._force_close and not self._close:
-            get = fastparse.plain_get(data)
-            if get is not None and self._answer_get(get[0], get[1], ()):
-                return
+            if data.startswith(b"GET "):
+                get = fastparse.plain_get(data)
+                if get is not None and self._answer_get(get[0], get[1], ()):
+                    return
+            else:
+                w = fastparse.plain_write(data)
+                if w is not None and self._start(*w):
+                    return
         super().data_received(data)
 
     def _answer_get(self, path: str, accept: str, headers) -> bool:
@@ -221,9 +228,18 @@ class FastRequestHandler(RequestHandler):
                 self._keepalive_handle = loop.call_at(self._next_keepalive_close_time, self._process_keepalive)
 
     def _start_write(self, msg, payload) -> bool:
-        """Start `msg` on this connection if it is a direct create (fastcreate.py) or direct write
-        (fastwrite.py) its client may make; False: aiohttp takes it."""
-        if msg.version != HttpVersion11 or msg.should_close or msg.upgrade or not self._idle():
+        """Start `msg`, parsed by aiohttp's parser, if _start takes it; False: aiohttp does."""
+        if msg.version != HttpVersion11 or msg.should_close or msg.upgrade:
+            return False
+        if not payload.is_eof() or payload.exception() is not None:  # the body is not all there
+            return False
+        return self._start(msg.method, msg.path, msg.headers, None, payload)
+
+    def _start(self, method: str, path: str, headers, raw: bytes | None, payload=None) -> bool:
+        """Start a request on this connection if it is a direct create (fastcreate.py) or direct
+        write (fastwrite.py) its client may make; False: aiohttp takes it. The body is `raw`, or
+        the whole of `payload` (aiohttp's, for a request its parser read)."""
+        if not self._idle():
             return False
         manager = self._manager
         app = manager.app if manager is not None else None
@@ -231,19 +247,19 @@ class FastRequestHandler(RequestHandler):
         if app is None or transport is None:
             return False
         user = transport_user(transport)
-        headers = msg.headers
-        create = fastcreate.takes(msg, payload, app._client_max_size)
+        create = fastcreate.takes(method, path, headers, app._client_max_size)
         if create is not None:
             if not allowed_everything(user, headers):
                 return False
         else:
-            w = fastwrite.takes(msg, payload, app._client_max_size)
+            w = fastwrite.takes(method, path, headers, app._client_max_size)
             if w is None or not fastwrite.allowed(app, w, user, headers):
                 return False
         reg = manager.app_registry()
         if reg is None:
             return False
-        raw = payload.read_nowait(-1)
+        if raw is None:
+            raw = payload.read_nowait(-1)
         agent = headers.get("User-Agent")
         reply = fastcreate.create(reg, create[0], create[1], raw, agent) if create is not None else \
             fastwrite.write(reg, w, raw, agent, user)

@@ -97,10 +97,9 @@ def _form(method: str, path: str) -> tuple[str, Target] | None:
     return None
 
 
-def takes(msg, payload, max_body: int) -> Write | None:
-    """The write when the request's own form lets this path take it (the connection's state
-    and the client's identity are the caller's to check: `allowed`)."""
-    method, path = msg.method, msg.path
+def takes(method: str, path: str, headers, max_body: int) -> Write | None:
+    """The write when the request's own form lets this path take it (the caller has its whole
+    body; the connection's state and the client's identity are its to check: `allowed`)."""
     k = (method, path)
     try:
         form = _FORMS[k]
@@ -110,14 +109,13 @@ def takes(msg, payload, max_body: int) -> Write | None:
         form = _FORMS[k] = _form(method, path)
     if form is None:
         return None
-    headers = msg.headers
     ct = (headers.get("Content-Type") or "").split(";")[0].strip().lower()
     if ct not in PATCHES if form[0] == "status" else ct != JSON_CT:
         return None
     if "Expect" in headers or "Transfer-Encoding" in headers:
         return None
     length = headers.get("Content-Length", "")
-    if not length.isdigit() or int(length) > max_body or not payload.is_eof() or payload.exception() is not None:
+    if not length.isdigit() or int(length) > max_body:
         return None
     return Write(form[0], form[1], method, path, ct)
 

@@ -2,6 +2,7 @@
 renewals and Event creates it takes, and that its replies - successes and every error - are
 byte for byte the aiohttp path's, with the same RBAC decisions (a user RBAC does not allow is
 answered 403 by the aiohttp path) and the same effects."""
+import gzip
 import re
 
 import pytest
@@ -9,6 +10,7 @@ from apiserver_helpers import PODS, pod
 from fastpath_helpers import exchange, exchange_with_both, get, normalised, paired_servers, post
 
 from labkube import jsonio
+from labkube.apiserver import fastget
 
 LEASES = "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases"
 EVENTS = "/api/v1/namespaces/default/events"
@@ -51,6 +53,7 @@ def event(name, **extra):
 
 RUNNING = {"status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}]}}
 B, S, L, E = PODS + "/web/binding", PODS + "/web/status", LEASES + "/n1", EVENTS
+GZIPPED = post(B, gzip.compress(jsonio.dumps({"target": {"name": "n1"}})), "Content-Encoding: gzip")
 
 # (case, request bytes, responses, the paths the direct path answered, client certificate, status lines)
 CASES = [
@@ -78,6 +81,9 @@ CASES = [
     ("binding with Connection: close: aiohttp", post(B, {"target": {"name": "n1"}}, "Connection: close"), 1, [],
      "scheduler", [201]),
     ("eviction: aiohttp", post(PODS + "/web/eviction", {}), 1, [], True, [201]),
+    ("binding with header names in lower case", binding("web").replace(b"Content-Type:", b"content-type:")
+     .replace(b"Content-Length:", b"content-length:"), 1, [B], "scheduler", [201]),
+    ("gzipped binding (read by aiohttp's parser)", GZIPPED, 1, [B], "scheduler", [201]),
     # pod status patches (the kubelet)
     ("strategic merge status patch", status_patch("bound", RUNNING), 1, [PODS + "/bound/status"], "node", [200]),
     ("merge status patch", status_patch("web", {"status": {"phase": "Running"}}, "application/merge-patch+json"), 1,
@@ -149,6 +155,24 @@ async def test_direct_writes_equal_aiohttp_writes(servers, raw, count, direct, c
     for path in fast_seen:
         answered_directly.remove(path)
     assert answered_directly == direct
+
+
+@pytest.mark.parametrize("raw,parsed_by_aiohttp", [
+    (binding("web"), False),  # read by fastparse.plain_write and taken
+    (binding("web", uid="not-it"), False),  # read and taken: its 409 is the direct path's
+    (binding("web").replace(b"Host: x\r\n", b"Host: x\r\nImpersonate-User: a\r\n"), True),  # not read
+    (GZIPPED, True),  # not read: aiohttp's parser decompresses the body
+    (post(B + "?dryRun=All", {"target": {"name": "n1"}}), True),  # read, not taken: aiohttp's parser and path
+    (binding("web") + get(PODS + "/web"), True),  # two in one read: aiohttp's parser splits them
+], ids=["binding", "binding answered 409", "impersonation", "gzip", "dry run", "pipelined"])
+async def test_direct_writes_skip_aiohttps_parser(servers, monkeypatch, raw, parsed_by_aiohttp):
+    fed = []
+    feed = fastget._Parser.feed_data
+    monkeypatch.setattr(fastget._Parser, "feed_data", lambda self, data: fed.append(data) or feed(self, data))
+    (_, fast_port, _), _ = servers[0]
+    replies = await exchange(fast_port, servers[1], raw, raw.count(b" HTTP/1.1\r\n"))
+    assert all(r.startswith(b"HTTP/1.1 ") for r in replies)
+    assert [d for d in fed if d] == ([raw] if parsed_by_aiohttp else [])
 
 
 async def _read(servers, path):
