@@ -14,16 +14,16 @@ change is worth a retry of unschedulable pods).
 Both views go through the informer's `compact` (no managedFields, shared strings). In a pod's
 view each part (metadata, spec, status) is split into the fields of this pod alone (name, uid,
 resourceVersion, creationTimestamp, deletionTimestamp; nodeName), compacted, and the rest, which
-is looked up whole by its JSON text (`SharedValues`): a pod of a template seen before costs one
-JSON dump and lookup per part instead of a walk over every field, and its labels,
-ownerReferences and spec lists and maps are the objects the template's other pods hold. Each view
-gets its own copy of those part dicts (views share values, never a part), with its own fields last.
+is looked up whole by its JSON text (`labkube.client.sharedparts`, as the controller-manager's
+view does): a pod of a template seen before costs one JSON dump and lookup per part instead of a
+walk over every field, and its labels, ownerReferences and spec lists and maps are the objects the
+template's other pods hold. Each view gets its own copy of those part dicts (views share values,
+never a part), with its own fields last.
 """
 from __future__ import annotations
 
-import sys
-
 from labkube.client.informer import SharedValues, _shared, compact, keep_keys
+from labkube.client.sharedparts import SharedParts, held
 
 CONTAINER_KEEP = ("name", "resources", "ports", "restartPolicy")
 POD_STATUS_KEEP = ("phase", "nominatedNodeName")
@@ -32,22 +32,14 @@ DROP_METADATA = ("annotations", "managedFields")
 OWN_METADATA = ("name", "uid", "resourceVersion", "creationTimestamp", "deletionTimestamp")
 
 SHARED = SharedValues()
+PARTS = SharedParts(SHARED)
 
 
-def _held(common: dict, own: dict, shared: SharedValues) -> dict:
-    """A part of the view: `common` as held once per JSON text (a copy of that dict, so no two
-    views share a part), then `own` compacted."""
-    out = dict(shared.share(common))
-    if own:
-        out.update(_shared(own))
-    return out
-
-
-def pod_view(pod: dict, shared: SharedValues = SHARED) -> dict:
+def pod_view(pod: dict, parts: SharedParts = PARTS) -> dict:
     md, spec, st = pod.get("metadata") or {}, pod.get("spec") or {}, pod.get("status") or {}
     view = _shared({k: v for k, v in pod.items() if k not in ("metadata", "spec", "status")})
-    view["metadata"] = _held({k: v for k, v in md.items() if k not in DROP_METADATA and k not in OWN_METADATA},
-                             {k: md[k] for k in OWN_METADATA if k in md}, shared)
+    view["metadata"] = held({k: v for k, v in md.items() if k not in DROP_METADATA and k not in OWN_METADATA},
+                            {k: md[k] for k in OWN_METADATA if k in md}, parts)
     spec = dict(spec)
     for k in ("containers", "initContainers"):
         if k in spec:
@@ -57,11 +49,11 @@ def pod_view(pod: dict, shared: SharedValues = SHARED) -> dict:
     if claims:
         spec["volumes"] = claims        # VolumeBinding reads the claims; other volumes do not matter here
     own_spec = {"nodeName": spec.pop("nodeName")} if "nodeName" in spec else None
-    view["spec"] = _held(spec, own_spec, shared)
+    view["spec"] = held(spec, own_spec, parts)
     status = {k: st[k] for k in POD_STATUS_KEEP if k in st}
     if "conditions" in st and not (own_spec and own_spec["nodeName"]):
         status["conditions"] = st["conditions"]
-    view["status"] = _held(status, None, shared)
+    view["status"] = held(status, None, parts)
     return view
 
 
