@@ -112,10 +112,11 @@ class SchedulerCache:
         if not ni.anti_affinity_pods():
             self._nodes.with_anti_affinity.discard(node)
 
-    def set_pod(self, pod: dict) -> None:
-        """A pod was added or changed (informer view): count it on its node if bound and not
-        terminal; it replaces an assumed copy of itself."""
-        key = pod_key(pod)
+    def set_pod(self, pod: dict, key: str | None = None) -> None:
+        """A pod was added or changed (informer view; `key`: its namespace/name when the caller
+        has it): count it on its node if bound and not terminal; it replaces an assumed copy of
+        itself."""
+        key = key or pod_key(pod)
         node = counted(pod)
         if key in self.assumed and not (pod.get("spec") or {}).get("nodeName") \
                 and (pod.get("status") or {}).get("phase") not in TERMINAL:

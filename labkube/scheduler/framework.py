@@ -99,6 +99,17 @@ def pod_key(pod: dict) -> str:
     return f"{md.get('namespace')}/{md.get('name')}" if md.get("namespace") else str(md.get("name"))
 
 
+def _at(pods: list[dict], key: str) -> int:
+    """The index of the pod with this `namespace/name` key in `pods` (-1: none there): names are
+    compared first, a key is built only for a pod of that name (a node's pods are looked up on
+    every status write of one of them)."""
+    name = key.rpartition("/")[2]
+    for i, p in enumerate(pods):
+        if (p.get("metadata") or {}).get("name") == name and pod_key(p) == key:
+            return i
+    return -1
+
+
 def controller_uid(pod: dict) -> str | None:
     for ref in (pod.get("metadata") or {}).get("ownerReferences") or []:
         if ref.get("controller"):
@@ -187,26 +198,27 @@ class NodeInfo:
 
     def remove_pod(self, key: str) -> dict | None:
         """Remove the pod with this `namespace/name` key; returns it (None: not here)."""
-        for i, p in enumerate(self.pods):
-            if pod_key(p) == key:
-                del self.pods[i]
-                self._account(p, -1)
-                return p
-        return None
+        i = _at(self.pods, key)
+        if i < 0:
+            return None
+        p = self.pods.pop(i)
+        self._account(p, -1)
+        return p
 
     def replace_pod(self, key: str, pod: dict) -> bool:
         """Put `pod` in place of the pod with this key when plugins would see no difference (same
         namespace, spec, labels and ownerReferences: a status write), without re-accounting or a
         new generation; False (nothing done) when the pod is not here or differs in those."""
-        for i, p in enumerate(self.pods):
-            if pod_key(p) == key:
-                if not _same_for_plugins(p, pod):
-                    return False
-                self.pods[i] = pod
-                if any(a is p for a in self.anti):
-                    self.anti = [pod if a is p else a for a in self.anti]
-                return True
-        return False
+        i = _at(self.pods, key)
+        if i < 0:
+            return False
+        p = self.pods[i]
+        if not _same_for_plugins(p, pod):
+            return False
+        self.pods[i] = pod
+        if self.anti and any(a is p for a in self.anti):
+            self.anti = [pod if a is p else a for a in self.anti]
+        return True
 
     def allocatable(self) -> dict[str, int]:
         return self.alloc

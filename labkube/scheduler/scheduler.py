@@ -79,26 +79,28 @@ class Scheduler:
     def _enqueue(self, pod: dict) -> None:
         self.queue.add(object_key(pod), int((pod.get("spec") or {}).get("priority") or 0))
 
-    def _nominate(self, pod: dict) -> None:
+    def _nominate(self, pod: dict, key: str, pending: bool) -> None:
         """Follow status.nominatedNodeName of pending pods (ours, or another scheduler instance's)."""
-        key = object_key(pod)
         node = (pod.get("status") or {}).get("nominatedNodeName")
-        if node and self.is_pending_for_us(pod):
+        if node and pending:
             self.nominated[key] = (node, pod)
-        elif key in self.nominated and (not self.is_pending_for_us(pod) or node == ""):
+        elif key in self.nominated and (not pending or node == ""):
             del self.nominated[key]         # bound, gone, or its nomination cleared
 
     def _pod_added(self, pod: dict) -> None:
-        self.cache.set_pod(pod)
-        self._nominate(pod)
-        if self.is_pending_for_us(pod):
+        key = object_key(pod)
+        self.cache.set_pod(pod, key)
+        pending = self.is_pending_for_us(pod)
+        self._nominate(pod, key, pending)
+        if pending:
             self._enqueue(pod)
 
     def _pod_updated(self, old: dict, new: dict) -> None:
-        self.cache.set_pod(new)
-        self._nominate(new)
         key = object_key(new)
-        if self.is_pending_for_us(new):
+        self.cache.set_pod(new, key)
+        pending = self.is_pending_for_us(new)
+        self._nominate(new, key, pending)
+        if pending:
             changed = (old.get("spec") != new.get("spec")
                        or old["metadata"].get("labels") != new["metadata"].get("labels"))
             if changed:                 # a relevant change: try again now

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections import Counter
 
+import pytest
+
 from labkube.scheduler.cache import SchedulerCache
 from labkube.scheduler.framework import NodeInfo
 
@@ -201,3 +203,27 @@ def test_the_binding_of_an_assumed_pod_that_changed_meanwhile_is_accounted_again
     c.set_pod(bound("p", "w1", cpu="2"))                     # not what was assumed (another writer)
     assert not c.is_assumed("default/p") and on(c, "w1") == ["p"]
     assert c.infos["w1"].generation != gen and c.infos["w1"].requested()["cpu"] == 2000
+
+
+@pytest.mark.parametrize("key, removed, left", [
+    ("b/p", ("b", "p"), [("a", "p"), ("a", "q")]),       # same name, other namespace
+    ("a/p", ("a", "p"), [("b", "p"), ("a", "q")]),
+    ("a/q", ("a", "q"), [("a", "p"), ("b", "p")]),
+    ("c/p", None, [("a", "p"), ("b", "p"), ("a", "q")]),  # not there
+    ("a/x", None, [("a", "p"), ("b", "p"), ("a", "q")]),
+])
+def test_node_pods_are_found_by_namespace_and_name(key, removed, left):
+    def pods():
+        return [bound("p", "w1", ns="a", cpu="1"), bound("p", "w1", ns="b", cpu="2"), bound("q", "w1", ns="a")]
+
+    def ids(ni):
+        return [(p["metadata"]["namespace"], p["metadata"]["name"]) for p in ni.pods]
+    ni = NodeInfo(node("w1"), pods())
+    got = ni.remove_pod(key)
+    assert (got and (got["metadata"]["namespace"], got["metadata"]["name"])) == (removed or None)
+    assert ids(ni) == left
+    ni = NodeInfo(node("w1"), pods())
+    gen, fresh = ni.generation, dict(zip(("a/p", "b/p", "a/q"), pods())).get(key)
+    status_write = {**fresh, "status": {"phase": "Running"}} if fresh else bound("x", "w1", ns="a")
+    assert ni.replace_pod(key, status_write) is bool(removed)
+    assert (status_write in ni.pods) is bool(removed) and ni.generation == gen and len(ni.pods) == 3
