@@ -11,10 +11,10 @@
 """
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass, field, fields
 
 from labkube.client.component import ConfigError, check_settings
+from labkube.ipsetting import check_ip_address
 
 
 @dataclass
@@ -40,12 +40,8 @@ class DnsConfig:
             raise ConfigError(f"{path}: endpoint_addresses: must be a list of IP addresses")
         for key, val in [("bind_address", d["bind_address"]), ("service_ip", d.get("service_ip") or None)] + \
                 [("endpoint_addresses", a) for a in addrs or []]:
-            if val is None:
-                continue
-            try:
-                ipaddress.ip_address(val)
-            except ValueError:
-                raise ConfigError(f"{path}: {key}: {val!r} is not an IP address") from None
+            if val is not None:
+                check_ip_address(path, key, val)
         cfg = cls(**{k: v for k, v in d.items() if v is not None})
         if not cfg.endpoint_addresses:
             cfg.endpoint_addresses = [cfg.bind_address]

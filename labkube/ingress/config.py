@@ -8,10 +8,10 @@
 """
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass, fields
 
 from labkube.client.component import ConfigError, check_settings
+from labkube.ipsetting import check_ip_address
 
 
 @dataclass
@@ -33,10 +33,7 @@ class IngressConfig:
         check_settings(f"{path}: ingress", value, (f.name for f in fields(cls)))
         cfg = cls(**{k: v for k, v in value.items() if v is not None})
         cfg.bind_address = cfg.bind_address or node_ip
-        try:
-            ipaddress.ip_address(cfg.bind_address)
-        except ValueError:
-            raise ConfigError(f"{path}: ingress.bind_address: {cfg.bind_address!r} is not an IP address") from None
+        check_ip_address(path, "ingress.bind_address", cfg.bind_address)
         for key in ("http_port", "https_port"):
             v = getattr(cfg, key)
             if not isinstance(v, int) or isinstance(v, bool) or not (0 <= v < 65536) or (key == "http_port" and v == 0):

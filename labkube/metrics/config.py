@@ -5,10 +5,10 @@ the file and the key.
 """
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass, field, fields
 
 from labkube.client.component import ConfigError, check_settings
+from labkube.ipsetting import check_ip_address
 
 REQUIRED = ("kubeconfig", "bind_address", "tls_cert_file", "tls_private_key_file", "client_ca_file",
             "kubelet_client_certificate", "kubelet_client_key", "kubelet_certificate_authority")
@@ -45,9 +45,7 @@ class MetricsConfig:
         for k in ("requestheader_allowed_names", "endpoint_addresses"):
             if k in raw and not isinstance(raw[k], list):
                 raise ConfigError(f"{path}: {k}: must be a list")
-        for a in [raw["bind_address"], *raw.get("endpoint_addresses", [])]:
-            try:
-                ipaddress.ip_address(a)
-            except ValueError:
-                raise ConfigError(f"{path}: {a!r} is not an IP address") from None
+        check_ip_address(path, "bind_address", raw["bind_address"])
+        for a in raw.get("endpoint_addresses", []):
+            check_ip_address(path, "endpoint_addresses", a)
         return cls(**raw)

@@ -18,6 +18,7 @@ from dataclasses import dataclass, fields
 
 from labkube.client.component import ConfigError, check_settings
 from labkube.ingress.config import IngressConfig
+from labkube.ipsetting import check_ip_address
 
 
 @dataclass
@@ -44,10 +45,7 @@ class ProxyConfig:
     @classmethod
     def from_dict(cls, path: str, d: dict) -> "ProxyConfig":
         check_settings(path, d, (f.name for f in fields(cls)), ("kubeconfig", "node_name", "node_ip"))
-        try:
-            ipaddress.ip_address(d["node_ip"])
-        except ValueError:
-            raise ConfigError(f"{path}: node_ip: {d['node_ip']!r} is not an IP address") from None
+        check_ip_address(path, "node_ip", d["node_ip"])
         for key in ("cluster_cidr", "service_cidr"):
             if d.get(key):
                 try:

@@ -14,6 +14,22 @@ def _template(spec: dict) -> None:
         default_pod_spec(t.setdefault("spec", {}))
 
 
+def rolling_strategy(spec: dict, key: str, **rolling) -> None:
+    """Default spec[key] as upstream defaults a Deployment's `strategy` and a StatefulSet's or
+    DaemonSet's `updateStrategy`: no type (missing, null or "") is RollingUpdate, and a
+    RollingUpdate's `rollingUpdate` gets each of `rolling`'s fields that is missing or null."""
+    strategy = spec.get(key) if isinstance(spec.get(key), dict) else {}
+    if not strategy.get("type"):
+        strategy["type"] = "RollingUpdate"
+    if strategy["type"] == "RollingUpdate":
+        ru = strategy.get("rollingUpdate") if isinstance(strategy.get("rollingUpdate"), dict) else {}
+        for field, value in rolling.items():
+            if ru.get(field) is None:
+                ru[field] = value
+        strategy["rollingUpdate"] = ru
+    spec[key] = strategy
+
+
 def default_replicaset(obj: dict) -> None:
     spec = obj.setdefault("spec", {})
     if not isinstance(spec, dict):
@@ -38,17 +54,7 @@ def default_deployment(obj: dict) -> None:
         return
     if spec.get("replicas") is None:
         spec["replicas"] = 1
-    strategy = spec.get("strategy")
-    if not isinstance(strategy, dict) or not strategy:
-        strategy = {}
-    if not strategy.get("type"):
-        strategy["type"] = "RollingUpdate"
-    if strategy["type"] == "RollingUpdate":
-        ru = strategy.get("rollingUpdate") if isinstance(strategy.get("rollingUpdate"), dict) else {}
-        ru.setdefault("maxUnavailable", "25%")
-        ru.setdefault("maxSurge", "25%")
-        strategy["rollingUpdate"] = ru
-    spec["strategy"] = strategy
+    rolling_strategy(spec, "strategy", maxUnavailable="25%", maxSurge="25%")
     spec.setdefault("revisionHistoryLimit", 10)
     spec.setdefault("progressDeadlineSeconds", 600)
     _template(spec)

@@ -1,7 +1,7 @@
 """Defaults for StatefulSets, DaemonSets, Jobs and CronJobs (upstream apps/v1, batch/v1)."""
 from __future__ import annotations
 
-from .apps import _template
+from .apps import _template, rolling_strategy
 
 
 def _status(obj: dict) -> None:
@@ -16,13 +16,7 @@ def default_statefulset(obj: dict) -> None:
     if spec.get("replicas") is None:
         spec["replicas"] = 1
     spec.setdefault("podManagementPolicy", "OrderedReady")
-    us = spec.get("updateStrategy") if isinstance(spec.get("updateStrategy"), dict) else {}
-    us.setdefault("type", "RollingUpdate")
-    if us["type"] == "RollingUpdate":
-        ru = us.get("rollingUpdate") if isinstance(us.get("rollingUpdate"), dict) else {}
-        ru.setdefault("partition", 0)
-        us["rollingUpdate"] = ru
-    spec["updateStrategy"] = us
+    rolling_strategy(spec, "updateStrategy", partition=0)
     spec.setdefault("revisionHistoryLimit", 10)
     spec.setdefault("persistentVolumeClaimRetentionPolicy", {"whenDeleted": "Retain", "whenScaled": "Retain"})
     for t in spec.get("volumeClaimTemplates") or []:
@@ -38,14 +32,7 @@ def default_daemonset(obj: dict) -> None:
     spec = obj.setdefault("spec", {})
     if not isinstance(spec, dict):
         return
-    us = spec.get("updateStrategy") if isinstance(spec.get("updateStrategy"), dict) else {}
-    us.setdefault("type", "RollingUpdate")
-    if us["type"] == "RollingUpdate":
-        ru = us.get("rollingUpdate") if isinstance(us.get("rollingUpdate"), dict) else {}
-        ru.setdefault("maxUnavailable", 1)
-        ru.setdefault("maxSurge", 0)
-        us["rollingUpdate"] = ru
-    spec["updateStrategy"] = us
+    rolling_strategy(spec, "updateStrategy", maxUnavailable=1, maxSurge=0)
     spec.setdefault("revisionHistoryLimit", 10)
     _template(spec)
     _status(obj)

@@ -81,3 +81,41 @@ def test_typed_client_empty_strategy_is_defaulted():
     dep["spec"]["strategy"] = {}
     out = prepare_create(resource("deployments"), dep, "d")
     assert out["spec"]["strategy"]["type"] == "RollingUpdate"
+
+
+STS = {"metadata": {"name": "db"}, "spec": {"selector": {"matchLabels": {"a": "b"}}, "serviceName": "db",
+                                            "template": DEP["spec"]["template"]}}
+DS = {"metadata": {"name": "agent"}, "spec": {"selector": {"matchLabels": {"a": "b"}},
+                                              "template": DEP["spec"]["template"]}}
+DEP_ROLLING = {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": "25%", "maxSurge": "25%"}}
+STS_ROLLING = {"type": "RollingUpdate", "rollingUpdate": {"partition": 0}}
+DS_ROLLING = {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1, "maxSurge": 0}}
+
+
+@pytest.mark.parametrize("res, obj, key, given, expected", [
+    # none given, {} (a typed client's empty struct), or a type that is null or "": RollingUpdate
+    ("deployments", DEP, "strategy", None, DEP_ROLLING),
+    ("deployments", DEP, "strategy", {}, DEP_ROLLING),
+    ("deployments", DEP, "strategy", {"type": ""}, DEP_ROLLING),
+    ("statefulsets", STS, "updateStrategy", None, STS_ROLLING),
+    ("statefulsets", STS, "updateStrategy", {"type": None}, STS_ROLLING),
+    ("statefulsets", STS, "updateStrategy", {"type": ""}, STS_ROLLING),
+    ("daemonsets", DS, "updateStrategy", None, DS_ROLLING),
+    ("daemonsets", DS, "updateStrategy", {"type": ""}, DS_ROLLING),
+    # the fields given stay; the missing or null ones are defaulted
+    ("deployments", DEP, "strategy", {"rollingUpdate": {"maxSurge": 3, "maxUnavailable": None}},
+     {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 3, "maxUnavailable": "25%"}}),
+    ("statefulsets", STS, "updateStrategy", {"type": "RollingUpdate", "rollingUpdate": {"partition": 2}},
+     {"type": "RollingUpdate", "rollingUpdate": {"partition": 2}}),
+    ("daemonsets", DS, "updateStrategy", {"rollingUpdate": {"maxSurge": "10%"}},
+     {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "10%", "maxUnavailable": 1}}),
+    # other types get no rollingUpdate
+    ("deployments", DEP, "strategy", {"type": "Recreate"}, {"type": "Recreate"}),
+    ("statefulsets", STS, "updateStrategy", {"type": "OnDelete"}, {"type": "OnDelete"}),
+    ("daemonsets", DS, "updateStrategy", {"type": "OnDelete"}, {"type": "OnDelete"}),
+])
+def test_rolling_update_strategies(res, obj, key, given, expected):
+    obj = copy.deepcopy(obj)
+    if given is not None:
+        obj["spec"][key] = copy.deepcopy(given)
+    assert prepare_create(resource(res), obj, "default")["spec"][key] == expected
