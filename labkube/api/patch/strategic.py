@@ -66,7 +66,7 @@ _CONTAINERS = (dict, list)
 
 def _copy_items(items: list) -> list:
     """A deep copy of a list of JSON values: one C-level round trip when it reads back exactly (plain
-    JSON types; a null in the text may be a NaN, then the copy must compare equal), else deepcopy."""
+    JSON types, compared equal), else deepcopy."""
     if orjson is not None:
         try:
             text = orjson.dumps(items, option=_STRICT)
@@ -74,7 +74,7 @@ def _copy_items(items: list) -> list:
             text = None
         if text is not None:
             out = orjson.loads(text)
-            if b"null" not in text or out == items:
+            if out == items:  # unequal for a NaN (written as null) or a tuple (read back as a list)
                 return out
     return [copy.deepcopy(o) for o in items]
 
@@ -162,7 +162,7 @@ def _merge_plain(orig, patch: dict) -> dict:
             if key is not None and k not in PRIMITIVE_MERGE and not all(type(x) is dict for x in v):
                 key = None
             if key is None:
-                out[k] = list(cur) + [p for p in v if p not in cur] if k in PRIMITIVE_MERGE else _drop_nulls(v)
+                out[k] = list(cur) + [p for p in v if p not in cur] if k in PRIMITIVE_MERGE else _clean(v)
                 continue
             items = _copy_items(cur)
             for p in v:  # each a dict (checked above)
@@ -172,7 +172,7 @@ def _merge_plain(orig, patch: dict) -> dict:
                         items[i] = _merge_plain(o, p)
                         break
                 else:
-                    items.append(_drop_nulls(p))
+                    items.append(_clean(p))
             out[k] = items
         else:
             out[k] = v

@@ -64,6 +64,8 @@ PLAIN = [  # (what, original, patch without directives)
     ("a merge-key value that is an object", {"conditions": [{"type": {"a": 1}}]},
      {"conditions": [{"type": {"a": 1}, "x": 1}, {"type": {"a": 2}}]}),
     ("a string holding $ or null (no directive)", POD, {"metadata": {"labels": {"a": "$patch", "b": "null"}}}),
+    ("tuples in a replaced list and a new item (a Python-built patch)", POD,
+     {"spec": {"args": [("a", "b")], "tolerations": [{"key": ("k",)}]}, "status": {"conditions": [{"type": "X", "v": ("y",)}]}}),
 ]
 
 
@@ -150,7 +152,7 @@ def test_clean_equals_the_walk(value):
 
 @pytest.mark.parametrize("items", [[], [{"type": "R", "lastProbeTime": None, "v": 1.0}], [{"v": math.nan}],
                                    [{"s": Str("x")}], [{"n": 2 ** 70}], [1, "a", None, [True, {}]],
-                                   [{"d": datetime.date(2026, 1, 1)}]])
+                                   [{"d": datetime.date(2026, 1, 1)}], [("a", 1)], [{"t": ("x",)}]])
 def test_copy_items_is_a_deep_copy(items):
     out = _copy_items(items)
     assert repr(out) == repr(copy.deepcopy(items)) and _types(out) == _types(items)
