@@ -96,12 +96,13 @@ async def serve(request: web.Request, reg: Registry, t: Target) -> web.StreamRes
         await resp.write_eof()
         return resp
     await resp.prepare(request)
+    stream.undecoded = True  # encode() decodes a select-everything watcher's event only when it must
     every = request.app.get(keys.BOOKMARK_INTERVAL, BOOKMARK_EVERY)
     first = True
 
     def encode(kind: str, obj: dict, ev) -> bytes:
         nonlocal first
-        if obj is None and (t.res.converted or table):  # not so from deliver_to; decoded all the same
+        if obj is None and (t.res.converted or table):  # not so from deliver_to or next(); decoded all the same
             obj = event_object(ev)
         if t.res.converted and kind != "BOOKMARK":   # stored in another version (a new dict: ev.obj is shared)
             obj = versions.to_served(t.res, obj)

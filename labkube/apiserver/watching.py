@@ -36,12 +36,19 @@ class WatchStream:
         # most watchers (informers) select everything: they never need the previous value,
         # which would otherwise be decoded for every update just to be matched
         self._selects_all = label.empty() and not field.terms
+        # set by a consumer that encodes from the storage event (watchhttp): then next() and
+        # next_nowait() give such a watcher's events without their object, as deliver_to does,
+        # so an event it sends from the stored text (or a line made for another watcher) is not
+        # decoded for it
+        self.undecoded = False
 
     def _match(self, obj: dict | None) -> bool:
         return obj is not None and self._ls.matches((obj.get("metadata") or {}).get("labels")) and self._fs.matches(obj)
 
     async def next(self, timeout: float | None = None):
-        """(type, object, storage event or None), TIMEOUT, or None at the end."""
+        """(type, object, storage event or None), TIMEOUT, or None at the end; the object is None
+        for a storage event of a watcher that selects everything when `undecoded` is set
+        (`event_object(event)` is the object)."""
         if self._initial or self._initial_end_rv is not None:
             return self._next_initial()
         while True:
@@ -73,7 +80,7 @@ class WatchStream:
 
     def _translate(self, ev):  # keep in step with event_object
         if self._selects_all:
-            return ev.type, with_rv(ev.obj, ev.rev)
+            return ev.type, None if self.undecoded else with_rv(ev.obj, ev.rev)
         new_ok = self._match(ev.obj)
         if ev.type == "ADDED":
             return ("ADDED", with_rv(ev.obj, ev.rev)) if new_ok else None

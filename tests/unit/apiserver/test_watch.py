@@ -232,3 +232,37 @@ async def test_watchers_of_one_resource_send_the_same_line(api):
         seen.append(lines)
     assert seen[0] == seen[1] == seen[2]
     assert [line.split(b'"', 4)[3] for line in seen[0]] == [b"ADDED", b"MODIFIED", b"DELETED"]
+
+
+@pytest.mark.parametrize("query", ["", "&labelSelector=app%3Dqueued"], ids=["everything", "selecting"])
+async def test_queued_events_lines_and_decoding(api, monkeypatch, query):
+    """Events that queue for the watch's task (the direct writer off, as for a client that does
+    not keep up) give the same lines as direct ones; a watcher that selects everything sends the
+    stored text without decoding the created and patched pod (WatchStream.undecoded), a selecting
+    one decodes every event to match it; a deletion is decoded in both."""
+    from labkube import jsonio
+    from labkube.apiserver.watching import WatchStream
+    from labkube.storage.interface import Event
+    monkeypatch.setattr(WatchStream, "deliver_to", lambda self, write: False)
+    decoded = []
+    plain_obj = Event.obj.func
+    monkeypatch.setattr(Event, "obj", property(lambda ev: decoded.append(ev.type) or plain_obj(ev)))
+    lst = await (await api.get(PODS)).json()
+    resp = await api.get(PODS + f"?watch=true&resourceVersion={lst['metadata']['resourceVersion']}{query}")
+    p = pod("queued")
+    p["metadata"]["labels"] = {"app": "queued"}
+    await api.post(PODS, json=p)
+    await api.patch(PODS + "/queued", json={"metadata": {"annotations": {"a": "b"}}},
+                    headers={"Content-Type": "application/merge-patch+json"})
+    await api.delete(PODS + "/queued")
+    lines = [await asyncio.wait_for(resp.content.readline(), 30) for _ in range(3)]
+    resp.close()
+    events = [jsonio.loads(line) for line in lines]
+    assert [(e["type"], e["object"]["metadata"]["name"]) for e in events] == [
+        ("ADDED", "queued"), ("MODIFIED", "queued"), ("DELETED", "queued")]
+    for line, e in zip(lines, events):
+        assert line == jsonio.dumps(e) + b"\n"
+        assert (e["object"]["kind"], e["object"]["apiVersion"]) == ("Pod", "v1")
+    watch_decodes = [t for t in decoded if t in ("ADDED", "MODIFIED", "DELETED")]
+    assert ("ADDED" in watch_decodes, "MODIFIED" in watch_decodes, "DELETED" in watch_decodes) == \
+        ((False, False, True) if not query else (True, True, True))
