@@ -12,6 +12,7 @@ from labkube.client.events import EventRecorder
 from labkube.client.factory import InformerFactory
 from labkube.client.informer import object_key
 from labkube.client.workqueue import WorkQueue
+from labkube.tasks import run_all
 
 
 class Controller:
@@ -82,12 +83,7 @@ class Controller:
                     return
                 await self.process_one(key)
         tasks = [asyncio.create_task(worker()) for _ in range(workers)]
-        try:
-            await asyncio.gather(*tasks)
-        finally:
-            for t in tasks:
-                t.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+        await run_all(tasks)
 
     async def periodic(self) -> None:
         """Override for controllers that also act on a timer (node lifecycle)."""

@@ -16,6 +16,8 @@ import logging
 import random
 import time
 
+from labkube.tasks import run_all
+
 from .node import HollowNode, NodeConfig, pod_cidr
 from .pods import HollowPods
 
@@ -79,9 +81,4 @@ class HollowFleet:
             await self.registered.wait()
             log.info("%d hollow nodes registered in %.1fs", len(self.nodes), time.monotonic() - t0)
         tasks.append(asyncio.create_task(announce()))
-        try:
-            await asyncio.gather(*tasks)
-        finally:
-            for t in tasks:
-                t.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+        await run_all(tasks)

@@ -18,6 +18,7 @@ import time
 
 from labkube.client.informer import Informer, keep_keys
 from labkube.client.workqueue import WorkQueue
+from labkube.tasks import run_all
 
 from ..runtime.base import ContainerStatus
 from ..status import ContainerView, pod_status
@@ -106,12 +107,7 @@ class HollowPods:
         """Sync queued keys with `workers` worker tasks. A key added wakes one idle worker
         (WorkQueue), so 64 idle workers cost nothing per key."""
         tasks = [asyncio.create_task(self._worker()) for _ in range(self.workers)]
-        try:
-            await asyncio.gather(*tasks)
-        finally:
-            for t in tasks:
-                t.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+        await run_all(tasks)
 
     async def _worker(self) -> None:
         while True:
