@@ -39,13 +39,11 @@ from aiohttp.streams import EMPTY_PAYLOAD
 from aiohttp.web_protocol import RequestHandler
 from aiohttp.web_server import Server
 
-from ..api.errors import ApiError
 from ..api.resources import Resource
 from . import fastcreate, fastparse, fastwrite, keys
 from .access import allowed_everything
-from .paths import parse
 from .reviews import VIRTUAL
-from .routing import CORE, GROUPS
+from .routing import plain_target
 from .storekeys import key
 from .tls import transport_user
 
@@ -61,18 +59,8 @@ _HEAD = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}
 
 def _resource_target(path: str) -> tuple[Resource, str | None, str] | None:
     """(resource, namespace, name) when `path` names one object of a built-in resource."""
-    if "?" in path or "%" in path or "#" in path or "/." in path or "//" in path:  # aiohttp normalises these
-        return None
-    m = CORE.fullmatch(path) if path.startswith("/api/") else \
-        GROUPS.fullmatch(path) if path.startswith("/apis/") else None
-    if m is None:
-        return None
-    g = m.groupdict()
-    try:
-        t = parse(g.get("group", ""), g["version"], g["rest"])
-    except (web.HTTPException, ApiError):  # unknown resource or path: the aiohttp path answers it
-        return None
-    if t.name is None or t.sub is not None or t.res.custom or t.res.converted or t.res.name in _NOT_HERE:
+    t = plain_target(path)
+    if t is None or t.name is None or t.sub is not None or t.res.custom or t.res.converted or t.res.name in _NOT_HERE:
         return None
     return t.res, t.namespace, t.name
 

@@ -34,16 +34,15 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from ..api.errors import ApiError
 from ..api.patch import JSON, MERGE, STRATEGIC
 from ..api.resources import Resource
 from . import aggregator, authz_escalation
 from .access import allowed_user
 from .httputil import JSON_CT, as_object, dumps, framed, manager_of, parse_body
 from .middleware import error_reply
-from .paths import Target, parse
+from .paths import Target
 from .rest import patch_object
-from .routing import CORE, GROUPS
+from .routing import plain_target
 from .subresources import bind_pod, bound
 from .tls import UserInfo
 
@@ -69,16 +68,8 @@ _FORMS_MAX = 20000
 
 def _form(method: str, path: str) -> tuple[str, Target] | None:
     """(kind, target) when `method` on `path` is one of the writes above (media type aside)."""
-    if "?" in path or "%" in path or "#" in path or "/." in path or "//" in path:  # aiohttp normalises these
-        return None
-    m = CORE.fullmatch(path) if path.startswith("/api/") else \
-        GROUPS.fullmatch(path) if path.startswith("/apis/") else None
-    if m is None:
-        return None
-    g = m.groupdict()
-    try:
-        t = parse(g.get("group", ""), g["version"], g["rest"])
-    except (web.HTTPException, ApiError):  # unknown resource or path: the aiohttp path answers it
+    t = plain_target(path)
+    if t is None:
         return None
     res: Resource = t.res
     if res.custom or res.converted or not t.namespace:

@@ -14,6 +14,9 @@ import re
 from aiohttp import web
 from aiohttp.web_urldispatcher import UrlMappingMatchInfo
 
+from ..api.errors import ApiError
+from .paths import Target, parse
+
 _SEGMENT = r"[^{}/]+"
 CORE = re.compile(rf"/api/(?P<version>{_SEGMENT})/(?P<rest>.+)")
 GROUPS = re.compile(rf"/apis/(?P<group>{_SEGMENT})/(?P<version>{_SEGMENT})/(?P<rest>.+)")
@@ -24,6 +27,24 @@ def _unquote(value: str) -> str:
     if "%" not in value:
         return value
     return value.replace("%2F", "/").replace("%25", "%")
+
+
+def plain_target(path: str) -> Target | None:
+    """The Target of a resource URL read straight from the raw request path, for the direct
+    paths (fastget, fastwrite): None for a path aiohttp would normalise or unquote first
+    (`?`, `%`, `#`, `/.`, `//`), for a path that is no resource URL and for an unknown resource
+    or malformed rest, all of which the aiohttp path answers itself."""
+    if "?" in path or "%" in path or "#" in path or "/." in path or "//" in path:
+        return None
+    m = CORE.fullmatch(path) if path.startswith("/api/") else \
+        GROUPS.fullmatch(path) if path.startswith("/apis/") else None
+    if m is None:
+        return None
+    g = m.groupdict()
+    try:
+        return parse(g.get("group", ""), g["version"], g["rest"])
+    except (web.HTTPException, ApiError):
+        return None
 
 
 def install(app: web.Application, core: web.AbstractRoute, groups: web.AbstractRoute) -> None:
