@@ -61,6 +61,15 @@ def finished(pod, env, timeout=240):
     return phase(f"pod/{pod}", env)
 
 
+def pod_report(pod, env):
+    """What a failed assertion about a pod should show: its node, container states, log and events
+    (`kubectl describe` and `logs`), so that a failure seen once in CI can be read afterwards."""
+    describe = kubectl("describe", f"pod/{pod}", env=env, check=False)
+    logs = kubectl("logs", f"pod/{pod}", "--all-containers", env=env, check=False)
+    return (f"\n--- kubectl describe pod/{pod}\n{describe.stdout}{describe.stderr}"
+            f"--- kubectl logs pod/{pod}\n{logs.stdout}{logs.stderr}")
+
+
 def on_host(volume_path, env):
     """Where a path under the nodes' /var/lib/labkube-volumes lives on the host: the netns nodes
     share that directory from the lab's state, so `labctl down` takes the volumes with it."""

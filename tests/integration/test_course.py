@@ -23,7 +23,7 @@ import urllib.request
 import pytest
 
 import terminal
-from labtools import finished, get_json, gone, kubectl, on_host, phase, wait_for
+from labtools import finished, get_json, gone, kubectl, on_host, phase, pod_report, wait_for
 
 SLOW = 240      # a shared, loaded machine: wait generously, assert on what happens
 
@@ -425,10 +425,10 @@ def test_a_claim_of_the_default_class_carries_a_file_from_one_pod_to_the_next(la
         assert pv["spec"]["hostPath"]["path"] == f"/var/lib/labkube-volumes/{pv['metadata']['name']}"
         assert pv["spec"]["persistentVolumeReclaimPolicy"] == "Delete" and pv["spec"]["claimRef"]["name"] == "shared"
         kubectl("apply", "-f", "-", input=claim_pod("writer", "w1-k8s", "echo written on w1 > /data/msg"), env=lab)
-        assert finished("writer", lab) == "Succeeded"
+        assert finished("writer", lab) == "Succeeded", pod_report("writer", lab)
         kubectl("apply", "-f", "-", env=lab, input=claim_pod(
             "reader", "w2-k8s", "cat /data/msg; touch /data/other 2>/dev/null || echo read-only", read_only=True))
-        assert finished("reader", lab) == "Succeeded"
+        assert finished("reader", lab) == "Succeeded", pod_report("reader", lab)
         assert kubectl("logs", "reader", env=lab).stdout == "written on w1\nread-only\n"
     finally:
         kubectl("delete", "pod", "writer", "reader", "--ignore-not-found", "--wait=true", env=lab, timeout=SLOW)
@@ -471,7 +471,7 @@ def test_a_hand_made_hostpath_volume_and_a_claim_without_class_bind(lab):
         assert row[:6] == ["manual-pv", "1Gi", "RWO", "Retain", "Bound", "default/manual-claim"], row
         kubectl("apply", "-f", "-", env=lab,
                 input=claim_pod("hostpath-writer", "w1-k8s", "echo kept > /data/kept.txt", claim="manual-claim"))
-        assert finished("hostpath-writer", lab) == "Succeeded"
+        assert finished("hostpath-writer", lab) == "Succeeded", pod_report("hostpath-writer", lab)
         with open(os.path.join(path, "kept.txt")) as f:
             assert f.read() == "kept\n"
         kubectl("delete", "pod", "hostpath-writer", "--wait=true", env=lab, timeout=SLOW)

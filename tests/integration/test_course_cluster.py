@@ -8,7 +8,7 @@ import json
 import os
 import shutil
 
-from labtools import finished, get_json, gone, kubectl, on_host, phase, wait_for
+from labtools import finished, get_json, gone, kubectl, on_host, phase, pod_report, wait_for
 from terminal import ATTACHED, on_a_terminal
 
 SLOW = 240      # a shared, loaded machine: wait generously, assert on what happens
@@ -114,7 +114,7 @@ def test_a_local_volume_pinned_to_a_node_draws_its_pod_there(lab):
                  SLOW)
         assert phase("pvc/local-claim", lab) == "Pending"
         kubectl("apply", "-f", "-", input=claim_pod("pinned", "local-claim"), env=lab)
-        assert finished("pinned", lab) == "Succeeded"
+        assert finished("pinned", lab) == "Succeeded", pod_report("pinned", lab)
         assert get_json("pod/pinned", env=lab)["spec"]["nodeName"] == "w2-k8s"
         assert kubectl("logs", "pinned", env=lab).stdout == "stored\n"
         assert open(os.path.join(local_dir, "file")).read() == "stored\n"
@@ -161,7 +161,7 @@ def test_a_pod_with_an_unbound_immediate_claim_waits_until_a_volume_comes(lab):
                                                                              env=lab).stdout
         assert phase("pod/patient", lab) == "Pending" and not get_json("pod/patient", env=lab)["spec"].get("nodeName")
         kubectl("apply", "-f", "-", input=ITS_VOLUME, env=lab)
-        assert finished("patient", lab) == "Succeeded"
+        assert finished("patient", lab) == "Succeeded", pod_report("patient", lab)
         assert get_json("pvc/waiting-claim", env=lab)["spec"]["volumeName"] == "late-pv"
     finally:
         kubectl("delete", "pod/patient", "pvc/waiting-claim", "--ignore-not-found", "--wait=true", env=lab,
@@ -198,7 +198,7 @@ def test_wait_for_first_consumer_provisions_on_the_node_the_scheduler_picked(lab
                  SLOW)
         assert phase("pvc/late-claim", lab) == "Pending"
         kubectl("apply", "-f", "-", input=claim_pod("consumer", "late-claim"), env=lab)
-        assert finished("consumer", lab) == "Succeeded"
+        assert finished("consumer", lab) == "Succeeded", pod_report("consumer", lab)
         node = get_json("pod/consumer", env=lab)["spec"]["nodeName"]
         claim = get_json("pvc/late-claim", env=lab)
         assert claim["metadata"]["annotations"]["volume.kubernetes.io/selected-node"] == node
