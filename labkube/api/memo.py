@@ -110,6 +110,23 @@ def same_json(a, b) -> bool:
         return False
 
 
+def exact_copy(value):
+    """A deep copy of a JSON value with every type kept as it is: one C-level JSON round trip when
+    the value holds only plain JSON types (orjson refuses a subclass, a datetime or an integer
+    beyond 64 bits here; a NaN or a tuple reads back unequal), else copy.deepcopy. The patch
+    merges copy the lists they replace or merge into with it."""
+    if orjson is not None:
+        try:
+            text = orjson.dumps(value, option=_STRICT)
+        except TypeError:
+            text = None
+        if text is not None:
+            out = orjson.loads(text)
+            if out == value:
+                return out
+    return copy.deepcopy(value)
+
+
 def clone(value):
     """A deep copy of a JSON value: a JSON round trip (orjson: several times faster than
     copy.deepcopy) when it gives back an equal value, else copy.deepcopy. The parse that checks the

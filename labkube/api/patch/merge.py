@@ -3,11 +3,7 @@ from __future__ import annotations
 
 import copy
 
-try:
-    import orjson
-    from ..memo import _STRICT
-except ImportError:  # pragma: no cover - orjson is a dependency
-    orjson = None
+from ..memo import exact_copy
 
 _ATOMIC = (str, int, float, bool, type(None))  # deepcopy hands these back as they are
 
@@ -27,15 +23,9 @@ def merge_patch(target, patch):
 
 def _copy(value):
     """copy.deepcopy of a patch value that replaces a field: a scalar as it is, a list (a status's
-    conditions) by one C-level JSON round trip when it reads back equal (plain JSON types: not a
-    NaN, a tuple or a subclass), else deepcopy."""
+    conditions) by memo.exact_copy's JSON round trip."""
     if type(value) in _ATOMIC:
         return value
-    if orjson is not None and type(value) is list:
-        try:
-            out = orjson.loads(orjson.dumps(value, option=_STRICT))
-        except TypeError:
-            out = None
-        if out is not None and out == value:
-            return out
+    if type(value) is list:
+        return exact_copy(value)
     return copy.deepcopy(value)

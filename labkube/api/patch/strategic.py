@@ -7,8 +7,8 @@ other lists are replaced. Directives: `$patch: replace|delete|merge`,
 """
 from __future__ import annotations
 
-import copy
 
+from ..memo import exact_copy
 from .jsonpatch import PatchError
 
 try:
@@ -65,18 +65,9 @@ _CONTAINERS = (dict, list)
 
 
 def _copy_items(items: list) -> list:
-    """A deep copy of a list of JSON values: one C-level round trip when it reads back exactly (plain
-    JSON types, compared equal), else deepcopy."""
-    if orjson is not None:
-        try:
-            text = orjson.dumps(items, option=_STRICT)
-        except TypeError:
-            text = None
-        if text is not None:
-            out = orjson.loads(text)
-            if out == items:  # unequal for a NaN (written as null) or a tuple (read back as a list)
-                return out
-    return [copy.deepcopy(o) for o in items]
+    """A deep copy of a list of JSON values (memo.exact_copy: one C-level round trip when it reads
+    back exactly, else deepcopy)."""
+    return exact_copy(items)
 
 
 def _clean_walk(value):
