@@ -6,7 +6,8 @@ machinery, for any client whose certificate RBAC allows the write.
 Each such write does little of its own beside the store's read-modify-write, yet through aiohttp
 it also builds a Request, a Task, a middleware chain, a body stream and a Response with its
 writer. The object work here is the very call the aiohttp handler makes (`bind_pod`,
-`patch_object`, `Registry.update`, `Registry.create`), after the same body decoding, field
+`patch_object`, `Registry.update`, `Registry.create`; patch and update through their forms that
+also hand back the JSON text they stored, which the reply then is), after the same body decoding, field
 manager (from the User-Agent) and authorization (`access.allowed_user`: the decision the
 middleware's `request_user` makes); errors become the same Status replies (`error_reply`) and
 every reply is framed with the bytes aiohttp writes (`httputil.framed`).
@@ -41,7 +42,7 @@ from .access import allowed_user
 from .httputil import JSON_CT, as_object, dumps, framed, manager_of, parse_body
 from .middleware import error_reply
 from .paths import Target
-from .rest import patch_object
+from .rest import patch_stored
 from .routing import plain_target
 from .subresources import bind_pod, bound
 from .tls import UserInfo
@@ -122,6 +123,12 @@ def allowed(app: web.Application, w: Write, user: UserInfo | None, headers) -> b
     return allowed_user(app, user, headers, w.method, w.path)
 
 
+def _json(obj: dict, text: str | None) -> bytes:
+    """The reply body for a written object: the JSON text the registry stored for it (the very
+    bytes `dumps(obj)` would give, without encoding it again), or `dumps(obj)` when there is none."""
+    return text.encode() if text is not None else dumps(obj)
+
+
 async def write(reg, w: Write, raw: bytes, user_agent: str | None, user: UserInfo) -> bytes:
     """The complete HTTP response to the write: the aiohttp handler's reply, or its Status error."""
     authz_escalation.ACTING.set(user)  # as request_user does (this runs in the write's own task)
@@ -132,12 +139,12 @@ async def write(reg, w: Write, raw: bytes, user_agent: str | None, user: UserInf
             await bind_pod(reg, t, as_object(body, "Binding"), False)
             return framed(201, dumps(bound(t.name)))
         if w.kind == "status":
-            obj, _ = await patch_object(reg, t, "status", w.media_type, body, False,
-                                        manager_of("", False, user_agent, sub="status"))
-            return framed(200, dumps(obj))
+            obj, _, text = await patch_stored(reg, t, "status", w.media_type, body, False,
+                                              manager_of("", False, user_agent, sub="status"))
+            return framed(200, _json(obj, text))
         manager = manager_of("", False, user_agent)
         if w.kind == "replace":
-            return framed(200, dumps(await reg.update(t.res, t.namespace, t.name, body, None, False, manager)))
+            return framed(200, _json(*await reg.update_stored(t.res, t.namespace, t.name, body, None, False, manager)))
         return framed(201, dumps(await reg.create(t.res, t.namespace, body, False, manager)))
     except Exception as e:  # noqa: BLE001 - every error is a Status reply, as on the aiohttp path
         resp = error_reply(e, w.method, w.path)

@@ -160,14 +160,19 @@ class Registry(Reader):
     async def update(self, res: Resource, ns: str | None, name: str, obj: dict, sub: str | None = None,
                      dry_run: bool = False, manager: Manager | None = None) -> dict:
         """PUT: replace (or replace status); 409 when metadata.resourceVersion is stale."""
+        return (await self.update_stored(res, ns, name, obj, sub, dry_run, manager))[0]
+
+    async def update_stored(self, res: Resource, ns: str | None, name: str, obj: dict, sub: str | None = None,
+                            dry_run: bool = False, manager: Manager | None = None) -> tuple[dict, str | None]:
+        """update, with the JSON text it stored (as guaranteed_update_stored)."""
         if not isinstance(obj, dict):
             raise errors.bad_request("the body of the request must be a JSON object")
         md = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
         if md.get("name") and md["name"] != name:
             raise errors.bad_request(f'the name of the object ({md["name"]}) does not match the name on the URL ({name})')
         want = md.get("resourceVersion")
-        return await self.guaranteed_update(res, ns, name, lambda cur: clone(obj), sub, dry_run,
-                                            precondition=str(want) if want else None, manager=manager)
+        return await self.guaranteed_update_stored(res, ns, name, lambda cur: clone(obj), sub, dry_run,
+                                                   precondition=str(want) if want else None, manager=manager)
 
     async def guaranteed_update(self, res: Resource, ns: str | None, name: str, mutate, sub: str | None = None,
                                 dry_run: bool = False, precondition: str | None = None,
@@ -183,11 +188,24 @@ class Registry(Reader):
         returns (a binding sets the pod's unset nodeName), so there is no unchanged write to tell;
         an INTERNAL subresource's write then parses the stored text once (ignored for the others,
         whose validation and managedFields read the stored object)."""
+        return (await self.guaranteed_update_stored(res, ns, name, mutate, sub, dry_run, precondition, manager,
+                                                    changes))[0]
+
+    async def guaranteed_update_stored(self, res: Resource, ns: str | None, name: str, mutate, sub: str | None = None,
+                                       dry_run: bool = False, precondition: str | None = None,
+                                       manager: Manager | None = None,
+                                       changes: bool = False) -> tuple[dict, str | None]:
+        """guaranteed_update, with the JSON text the write stored: the object's own JSON (its
+        resourceVersion included), so a reply can be that text instead of the object encoded again
+        (the same bytes). None when the call stored nothing (a dry run, a write that changes
+        nothing: its result may differ from the stored object in key order or number types, a
+        finished object's deletion), for a converted resource, when the store cannot hand its
+        text back without I/O, or when it was already overwritten."""
         if res.converted:  # the mutation sees and makes res's version; storage the stored one
             def in_version(cur: dict, served=mutate) -> dict:
                 return versions.to_stored(res, served(versions.to_served(res, cur)))
             return versions.to_served(res, await self.guaranteed_update(versions.stored(res), ns, name, in_version, sub,
-                                                                        dry_run, precondition, manager, changes))
+                                                                        dry_run, precondition, manager, changes)), None
         k = key(res, ns, name)
         for _ in range(20):
             try:
@@ -261,7 +279,7 @@ class Registry(Reader):
             if dry_run or (cur is not None and strip_for_compare(new) == strip_for_compare(cur)):
                 if change:
                     change.rollback()
-                return with_rv(new, rev)
+                return with_rv(new, rev), None
             if self._finished(res, new):
                 if change:
                     change.rollback()
@@ -271,7 +289,7 @@ class Registry(Reader):
                     continue
                 self._released(res, last)
                 await self.written(res, last, True)
-                return with_rv(new, drev)
+                return with_rv(new, drev), None
             try:
                 nrev = await self.storage.update(k, new, expected_rev=rev)
             except BaseException as e:
@@ -287,9 +305,19 @@ class Registry(Reader):
                 raise
             if change:
                 change.commit()
+            text = self._stored_text(k, new, nrev)
             await self.written(res, new, False)
-            return with_rv(new, nrev)
+            return with_rv(new, nrev), text
         raise errors.conflict(res.name, name, "too many concurrent updates", res.group)
+
+    def _stored_text(self, k: str, new: dict, rev: int) -> str | None:
+        """The text stored at k for `new` at revision rev: what the store's index holds when that is
+        still revision rev and the store stamped rev into `new` as it stored it (so with_rv(new, rev)
+        changes nothing and the text is its JSON); else None."""
+        hit = self.storage.get_raw_nowait(k)
+        if hit is None or hit[1] != rev or new["metadata"].get("resourceVersion") != str(rev):
+            return None
+        return hit[0]
 
     @staticmethod
     def _finished(res: Resource, obj: dict) -> bool:

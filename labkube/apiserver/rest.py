@@ -140,7 +140,16 @@ async def patch(request: web.Request, reg: Registry, t: Target, sub: str | None)
 async def patch_object(reg: Registry, t: Target, sub: str | None, ct: str, body, dry: bool,
                        manager: managedfields.Manager) -> tuple[dict, bool]:
     """patch's work once the request is read: the patch `body` of media type `ct` (one of
-    PATCH_TYPES) by `manager` (also the direct path's, fastwrite.py)."""
+    PATCH_TYPES) by `manager`."""
+    obj, created, _ = await patch_stored(reg, t, sub, ct, body, dry, manager)
+    return obj, created
+
+
+async def patch_stored(reg: Registry, t: Target, sub: str | None, ct: str, body, dry: bool,
+                       manager: managedfields.Manager) -> tuple[dict, bool, str | None]:
+    """patch_object, with the JSON text the patch stored, when the registry hands it back
+    (`Registry.guaranteed_update_stored`; None for an apply that creates): the direct path's
+    reply (fastwrite.py)."""
     if ct == APPLY:
         _check_apply_config(t, body)
         if sub is None:
@@ -150,7 +159,7 @@ async def patch_object(reg: Registry, t: Target, sub: str | None, ct: str, body,
                 if e.code != 404:
                     raise
                 body.setdefault("metadata", {}).setdefault("name", t.name)
-                return await reg.create(t.res, t.namespace, body, dry, manager), True
+                return await reg.create(t.res, t.namespace, body, dry, manager), True, None
     pre = None
     if isinstance(body, dict) and isinstance(body.get("metadata"), dict) and body["metadata"].get("resourceVersion"):
         pre = str(body["metadata"]["resourceVersion"])
@@ -162,8 +171,9 @@ async def patch_object(reg: Registry, t: Target, sub: str | None, ct: str, body,
     else:
         def mutate(cur: dict) -> dict:
             return apply_patch(ct, cur, body)
-    obj = await reg.guaranteed_update(t.res, t.namespace, t.name, mutate, sub, dry, precondition=pre, manager=manager)
-    return obj, False
+    obj, text = await reg.guaranteed_update_stored(t.res, t.namespace, t.name, mutate, sub, dry, precondition=pre,
+                                                   manager=manager)
+    return obj, False, text
 
 
 def _check_apply_config(t: Target, body) -> None:

@@ -88,6 +88,8 @@ CASES = [
     ("strategic merge status patch", status_patch("bound", RUNNING), 1, [PODS + "/bound/status"], "node", [200]),
     ("merge status patch", status_patch("web", {"status": {"phase": "Running"}}, "application/merge-patch+json"), 1,
      [S], "node", [200]),
+    ("status patch that changes nothing (its reply not the stored text)",
+     status_patch("bound", {}, "application/merge-patch+json"), 1, [PODS + "/bound/status"], "node", [200]),
     ("JSON status patch", status_patch("web", [{"op": "add", "path": "/status/phase", "value": "Failed"}],
                                        "application/json-patch+json"), 1, [S], "node", [200]),
     ("status patch with a charset", status_patch("web", RUNNING, "application/merge-patch+json; charset=utf-8"), 1,
