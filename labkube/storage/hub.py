@@ -1,7 +1,8 @@
 """Watch fan-out: a bounded in-memory event history plus per-watcher bounded buffers.
 
 Every committed event is appended to the history and pushed at once to each watcher
-whose prefix matches. A watcher that falls more than `buffer` events behind is closed
+whose prefix matches (found through routes: the watchers that can match keys of one directory,
+worked out once per directory and kept until a watcher comes or goes). A watcher that falls more than `buffer` events behind is closed
 (the client re-watches from its last revision) so one slow client cannot stall others
 or grow memory without bound. Watching from a revision older than the history raises
 Expired (410 Gone).
@@ -117,8 +118,20 @@ class HubWatch(Watch):
             await self._wait(None)
 
 
+ROUTES_MAX = 4096  # directories whose routes are kept at once (all dropped beyond it)
+
+
 class WatchHub:
-    """History of the last `history` events and the set of live watchers."""
+    """History of the last `history` events and the set of live watchers.
+
+    publish() does not try every watcher's prefix on every event (a cluster's apiserver holds
+    tens of watchers, of which a pod event concerns a handful): a key's directory (the key up to
+    its last "/") names its route, the watchers whose prefix the directory starts with (they
+    match every key in it) and those whose prefix goes on into the key's last segment (when
+    there is one, every watcher of the route is checked against the key, as before). Routes
+    are built from the watcher set in its iteration order, so the matching watchers are pushed
+    to in the order the plain loop took, and are all dropped whenever a watcher is added or
+    removed."""
 
     def __init__(self, start_rev: int, history: int = 10000, buffer: int = 10000):
         self._events: deque[tuple] = deque()  # (type, key, rev, text, prev_text)
@@ -126,6 +139,7 @@ class WatchHub:
         self._buffer = buffer
         self.compacted = start_rev  # events with rev <= compacted may be missing
         self._watchers: set[HubWatch] = set()
+        self._routes: dict[str, tuple[tuple[HubWatch, ...], bool]] = {}
         self.last_rev = start_rev  # revision of the newest published (committed) event
 
     def publish(self, event: Event) -> None:
@@ -134,9 +148,36 @@ class WatchHub:
         self.last_rev = max(self.last_rev, event.rev)
         if len(self._events) > self._limit:
             self.compacted = self._events.popleft()[2]
-        for w in list(self._watchers):
-            if event.key.startswith(w.prefix):
+        key = event.key
+        head = key[:key.rfind("/") + 1]
+        route = self._routes.get(head)
+        if route is None:
+            route = self._route(head)
+        watchers, check = route
+        if check:
+            for w in watchers:
+                if key.startswith(w.prefix):
+                    w.push(event)
+        else:
+            for w in watchers:
                 w.push(event)
+
+    def _route(self, head: str) -> tuple[tuple[HubWatch, ...], bool]:
+        """The watchers that may match a key made of head and one segment without "/", in the
+        watcher set's order, and whether each must still be checked against the key:
+        key.startswith(prefix) is head.startswith(prefix) when the prefix is no longer than
+        head (true for every key in the directory), else prefix.startswith(head) and the rest."""
+        watchers, check = [], False
+        for w in self._watchers:
+            if head.startswith(w.prefix):
+                watchers.append(w)
+            elif w.prefix.startswith(head):
+                watchers.append(w)
+                check = True
+        if len(self._routes) >= ROUTES_MAX:
+            self._routes.clear()
+        route = self._routes[head] = (tuple(watchers), check)
+        return route
 
     def watch(self, prefix: str, from_rev: int) -> HubWatch:
         if from_rev < self.compacted:
@@ -146,10 +187,13 @@ class WatchHub:
             if rev > from_rev and key.startswith(prefix):
                 w.push(Event(typ, key, rev, text, prev_text))
         self._watchers.add(w)
+        self._routes.clear()
         return w
 
     def remove(self, w: HubWatch) -> None:
-        self._watchers.discard(w)
+        if w in self._watchers:
+            self._watchers.discard(w)
+            self._routes.clear()
 
     def close_all(self) -> None:
         for w in list(self._watchers):

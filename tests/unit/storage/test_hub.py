@@ -154,3 +154,65 @@ async def test_a_sink_that_fails_is_dropped_and_the_event_queues_for_the_task():
     hub.publish(_event(1))  # the publish (a commit's) goes on for every other watcher
     assert w.sink is None and w.next_event_nowait().rev == 1
     assert other.next_event_nowait().rev == 1
+
+
+PREFIXES = ["", "/", "/registry/", "/registry/pods/", "/registry/pods/a/", "/registry/pods/a/x", "/registry/pods/a/x/",
+            "/registry/po", "/registry/pods/ab", "/registry/pods/a", "/registry/services/", "/registry/pods/b/",
+            "/registry/example.com/pods/", "x", "/registry/pods/", "/registry/pods/a/"]  # two prefixes twice
+KEYS = ["/registry/pods/a/x", "/registry/pods/a/xy", "/registry/pods/a/y", "/registry/pods/ab/x", "/registry/pods/b/x",
+        "/registry/pods/a/x/sub", "/registry/services/a/x", "/registry/example.com/pods/a/x", "/registry/nodes/n1",
+        "/registry/pods/", "/registry/pods/a/", "x", "xy", "", "/", "/registry/podsx/a/x", "/registry/po"]
+
+
+def _recording_hub(prefixes):
+    """A hub with one watcher per prefix, each sink recording (index, rev) into one list."""
+    hub, got = WatchHub(0), []
+    watchers = [hub.watch(p, 0) for p in prefixes]
+    for i, w in enumerate(watchers):
+        w.sink = lambda ev, i=i: got.append((i, ev.rev)) or True
+    return hub, watchers, got
+
+
+def _plain_loop(hub, key):
+    """Whom the plain loop over every watcher pushed a key's event to, in its order."""
+    return [w for w in list(hub._watchers) if key.startswith(w.prefix)]
+
+
+@pytest.mark.parametrize("key", KEYS)
+async def test_an_event_reaches_the_watchers_whose_prefix_it_starts_with_in_the_plain_loops_order(key):
+    hub, watchers, got = _recording_hub(PREFIXES)
+    want = [(watchers.index(w), 1) for w in _plain_loop(hub, key)]
+    hub.publish(Event("ADDED", key, 1, "{}"))
+    hub.publish(Event("ADDED", key, 2, "{}"))  # the second time through the kept route
+    assert got == want + [(i, 2) for i, _ in want]
+    assert sorted(i for i, _ in want) == [i for i, p in enumerate(PREFIXES) if key.startswith(p)]
+
+
+CHANGES = [  # (what happens after a first event has built the routes, the watchers the next event reaches)
+    ("a watcher is added", lambda hub, ws: ws.append(hub.watch("/registry/pods/a/", 0)), [0, 1, 3]),
+    ("a watcher is closed", lambda hub, ws: ws[1].close(), [0]),
+    ("an unrelated watcher is closed", lambda hub, ws: ws[2].close(), [0, 1]),
+    ("a watcher falls behind", lambda hub, ws: setattr(ws[1], "sink", None) or setattr(ws[1], "_buffer", 1), [0]),
+]
+
+
+@pytest.mark.parametrize("what,change,want", CHANGES, ids=[c[0] for c in CHANGES])
+async def test_routes_follow_the_watchers_coming_and_going(what, change, want):
+    hub = WatchHub(0)
+    ws = [hub.watch("/registry/pods/", 0), hub.watch("/registry/pods/a/", 0), hub.watch("/registry/nodes/", 0)]
+    hub.publish(Event("ADDED", "/registry/pods/a/x", 1, "{}"))
+    change(hub, ws)
+    hub.publish(Event("ADDED", "/registry/pods/a/x", 2, "{}"))
+    hub.publish(Event("ADDED", "/registry/pods/a/x", 3, "{}"))
+    reached = [i for i, w in enumerate(ws) if any(ev.rev == 3 for ev in w._queue)]
+    assert reached == want, what
+
+
+async def test_routes_are_dropped_beyond_their_limit_and_built_again(monkeypatch):
+    from labkube.storage import hub as hubmod
+    monkeypatch.setattr(hubmod, "ROUTES_MAX", 3)
+    hub, watchers, got = _recording_hub(["/registry/pods/"])
+    for rev, ns in enumerate(["a", "b", "c", "d", "a"], 1):
+        hub.publish(Event("ADDED", f"/registry/pods/{ns}/x", rev, "{}"))
+        assert len(hub._routes) <= 3
+    assert got == [(0, rev) for rev in range(1, 6)]
