@@ -99,38 +99,48 @@ async def serve(request: web.Request, reg: Registry, t: Target) -> web.StreamRes
     stream.undecoded = True  # encode() decodes a select-everything watcher's event only when it must
     every = request.app.get(keys.BOOKMARK_INTERVAL, BOOKMARK_EVERY)
     first = True
+    res = t.res
+    converted = getattr(res, "converted", False)  # properties: read once per watch, not per event
+    api_version, res_kind = res.api_version, res.kind
+
+    def line_of(kind: str, obj: dict | None, ev) -> bytes:
+        """A storage event's line in the stored version without a table (every event the direct
+        writer takes): one for all watchers of this resource and version (ev.cache)."""
+        cache_key = (kind, api_version)
+        line = ev.cache.get(cache_key)
+        if line is None:
+            if obj is None:  # a select-everything watcher's event, not decoded yet
+                line = stored_line(kind, ev, api_version, res_kind)
+                if line is None:
+                    obj = event_object(ev)
+            if line is None:
+                line = _event(kind, dict(obj, kind=res_kind, apiVersion=api_version))
+            ev.cache[cache_key] = line
+        return line
 
     def encode(kind: str, obj: dict, ev) -> bytes:
         nonlocal first
-        if obj is None and (t.res.converted or table):  # not so from deliver_to or next(); decoded all the same
+        if obj is None and (converted or table):  # not so from deliver_to or next(); decoded all the same
             obj = event_object(ev)
-        if t.res.converted and kind != "BOOKMARK":   # stored in another version (a new dict: ev.obj is shared)
-            obj = versions.to_served(t.res, obj)
+        if converted and kind != "BOOKMARK":   # stored in another version (a new dict: ev.obj is shared)
+            obj = versions.to_served(res, obj)
         if kind == "BOOKMARK":           # the end of a streaming list's initial events
-            line = _event(kind, dict(obj, kind=t.res.kind, apiVersion=t.res.api_version))
+            line = _event(kind, dict(obj, kind=res_kind, apiVersion=api_version))
         elif table:
             rv = (obj.get("metadata") or {}).get("resourceVersion", "")
-            line = _event(kind, to_table(t.res, [obj], rv, include, with_columns=first))
-        else:
-            cache_key = (kind, t.res.api_version)
-            line = ev.cache.get(cache_key) if ev is not None else None
-            if line is None:
-                if obj is None:  # a select-everything watcher's event, not decoded yet
-                    line = stored_line(kind, ev, t.res.api_version, t.res.kind)
-                    if line is None:
-                        obj = event_object(ev)
-                if line is None:
-                    line = _event(kind, dict(obj, kind=t.res.kind, apiVersion=t.res.api_version))
-                if ev is not None:  # every watcher of this resource+version sends the same bytes
-                    ev.cache[cache_key] = line
+            line = _event(kind, to_table(res, [obj], rv, include, with_columns=first))
+        elif ev is not None:
+            line = line_of(kind, obj, ev)
+        else:  # an initial event
+            line = _event(kind, dict(obj, kind=res_kind, apiVersion=api_version))
         first = False
         return line
 
     direct = None  # later events written from the publish (watchdirect.py) where the stream is plain
     writer = resp._payload_writer
-    if (not table and not getattr(t.res, "converted", False) and resp.chunked and request.version >= HttpVersion11
+    if (not table and not converted and resp.chunked and request.version >= HttpVersion11
             and request.transport is not None and writer is not None and getattr(writer, "_headers_buf", None) is None):
-        direct = DirectWriter(request.transport, encode)
+        direct = DirectWriter(request.transport, line_of)  # plain storage events only: encode's last cases
         if not stream.deliver_to(direct):
             direct = None
     deadline = time.monotonic() + timeout

@@ -105,14 +105,17 @@ class WatchStream:
         if not hasattr(w, "sink"):
             return False
 
+        def sink_all(ev) -> bool:
+            if self._initial or self._initial_end_rv is not None:
+                return False
+            return write(ev.type, None, ev)
+
         def sink(ev) -> bool:
             if self._initial or self._initial_end_rv is not None:
                 return False
-            if self._selects_all:
-                return write(ev.type, None, ev)
             out = self._translate(ev)
             return True if out is None else write(out[0], out[1], ev)  # filtered out: nothing to send
-        w.sink = sink
+        w.sink = sink_all if self._selects_all else sink  # _selects_all is fixed for the stream
         return True
 
     @property

@@ -266,3 +266,56 @@ async def test_queued_events_lines_and_decoding(api, monkeypatch, query):
     watch_decodes = [t for t in decoded if t in ("ADDED", "MODIFIED", "DELETED")]
     assert ("ADDED" in watch_decodes, "MODIFIED" in watch_decodes, "DELETED" in watch_decodes) == \
         ((False, False, True) if not query else (True, True, True))
+
+
+PATH_CASES = [  # (watch query, the (type, name) events it gets for _relabelling's writes)
+    ("", [("ADDED", "keep"), ("ADDED", "other"), ("MODIFIED", "keep"), ("MODIFIED", "other"), ("MODIFIED", "keep"),
+          ("DELETED", "other"), ("DELETED", "keep")]),
+    ("&labelSelector=app%3Dkeep", [("ADDED", "keep"), ("MODIFIED", "keep"), ("ADDED", "other"), ("DELETED", "keep"),
+                                   ("DELETED", "other")]),
+    ("&fieldSelector=metadata.name%3Dkeep", [("ADDED", "keep"), ("MODIFIED", "keep"), ("MODIFIED", "keep"),
+                                             ("DELETED", "keep")]),
+]
+
+
+async def _relabelling(api):
+    """Creates, patches in and out of app=keep, deletes."""
+    merge = {"Content-Type": "application/merge-patch+json"}
+    for name, app in (("keep", "keep"), ("other", "other")):
+        p = pod(name)
+        p["metadata"]["labels"] = {"app": app}
+        await api.post(PODS, json=p)
+    await api.patch(PODS + "/keep", json={"metadata": {"annotations": {"a": "b"}}}, headers=merge)
+    await api.patch(PODS + "/other", json={"metadata": {"labels": {"app": "keep"}}}, headers=merge)
+    await api.patch(PODS + "/keep", json={"metadata": {"labels": {"app": "gone"}}}, headers=merge)
+    await api.delete(PODS + "/other")
+    await api.delete(PODS + "/keep")
+
+
+@pytest.mark.parametrize("query,want", PATH_CASES, ids=["everything", "label", "field"])
+async def test_a_watchers_lines_are_the_same_from_the_publish_and_from_the_task(api, monkeypatch, query, want):
+    """The lines the direct writer takes from the publish (watchhttp's line_of) are the bytes the
+    watch's task writes for the same events (events queued for it: deliver_to refused), for a
+    watcher of everything and for selecting ones (selector transitions included), each the
+    compact encoding of the event with the object's kind, apiVersion and revision."""
+    from labkube import jsonio
+    from labkube.apiserver.watching import WatchStream
+    lst = await (await api.get(PODS)).json()
+    url = PODS + f"?watch=true&resourceVersion={lst['metadata']['resourceVersion']}{query}"
+    direct = await api.get(url)
+    with monkeypatch.context() as m:
+        m.setattr(WatchStream, "deliver_to", lambda self, write: False)
+        queued = await api.get(url)
+    await _relabelling(api)
+    seen = []
+    for resp in (direct, queued):
+        seen.append([await asyncio.wait_for(resp.content.readline(), 30) for _ in want])
+        resp.close()
+    assert seen[0] == seen[1]
+    events = [jsonio.loads(line) for line in seen[0]]
+    assert [(e["type"], e["object"]["metadata"]["name"]) for e in events] == want
+    for line, e in zip(seen[0], events):
+        assert line == jsonio.dumps(e) + b"\n"
+        assert (e["object"]["kind"], e["object"]["apiVersion"]) == ("Pod", "v1")
+    rvs = [int(e["object"]["metadata"]["resourceVersion"]) for e in events]
+    assert rvs == sorted(rvs) and len(set(rvs)) == len(rvs)
