@@ -14,9 +14,11 @@ from labkube.client.informer import Informer
 def stamp_view(pod: dict) -> dict:
     """The little of a pod the tracker reads (names, node, phase, conditions): cheaper to build
     than the informer's default compact copy of the whole pod, and the benchmark process shares
-    the cores with the components it measures."""
+    the cores with the components it measures (literals, not comprehensions: this runs on every
+    pod event of the drain)."""
     md, st = pod.get("metadata") or {}, pod.get("status") or {}
-    return {"metadata": {k: md.get(k) for k in ("name", "namespace", "resourceVersion")},
+    return {"metadata": {"name": md.get("name"), "namespace": md.get("namespace"),
+                         "resourceVersion": md.get("resourceVersion")},
             "spec": {"nodeName": (pod.get("spec") or {}).get("nodeName")},
             "status": {"phase": st.get("phase"), "conditions": st.get("conditions")}}
 
@@ -50,17 +52,25 @@ class PodTracker:
         self._seen(new)
 
     def _seen(self, pod: dict) -> None:
+        """Stamp what `pod` shows for the first time (a stamp, once set, stays)."""
         name, now = pod["metadata"]["name"], self.clock()
-        self.created.setdefault(name, now)
+        if name not in self.created:
+            self.created[name] = now
         node = (pod.get("spec") or {}).get("nodeName")
         if node:
-            self.bound.setdefault(name, now)
+            if name not in self.bound:
+                self.bound[name] = now
             self.nodes[name] = node
+        if name in self.ready and name in self.running:
+            return
         st = pod.get("status") or {}
-        if st.get("phase") == "Running":
-            self.running.setdefault(name, now)
-        if any(c.get("type") == "Ready" and c.get("status") == "True" for c in st.get("conditions") or []):
-            self.ready.setdefault(name, now)
+        if st.get("phase") == "Running" and name not in self.running:
+            self.running[name] = now
+        if name not in self.ready:
+            for c in st.get("conditions") or ():
+                if c.get("type") == "Ready" and c.get("status") == "True":
+                    self.ready[name] = now
+                    break
 
 
 async def until(pred: Callable[[], bool], timeout: float, step: float = 0.1) -> bool:

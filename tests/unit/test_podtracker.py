@@ -26,13 +26,20 @@ EVENTS = [  # (time, event type, pod)
     (5.0, "MODIFIED", pod("a", 5, node="n1", phase="Running", ready=True)),
     (6.0, "MODIFIED", pod("b", 6, node="n2", phase="Running", ready=True)),
     (7.0, "MODIFIED", pod("a", 7, node="n1", phase="Running", ready=True)),     # later updates change no stamp
+    (8.0, "ADDED", pod("c", 8, node="n1", phase="Running")),                      # seen Running, not Ready
+    (9.0, "ADDED", pod("d", 9, node="n2", ready=True)),                           # Ready before Running
+    (10.0, "MODIFIED", pod("c", 10, node="n1", phase="Running", ready=True)),
+    (11.0, "MODIFIED", pod("d", 11, node="n2", phase="Running", ready=True)),
+    (12.0, "MODIFIED", pod("c", 12, node="n1", phase="Running")),                 # Ready again later: no new stamp
+    (13.0, "MODIFIED", pod("c", 13, node="n1", phase="Running", ready=True)),
 ]
 WANT = {  # stamp -> {pod: time}
-    "created": {"a": 1.0, "b": 2.0},
-    "bound": {"a": 3.0, "b": 6.0},
-    "running": {"a": 4.0, "b": 6.0},
-    "ready": {"a": 5.0, "b": 6.0},
-    "nodes": {"a": "n1", "b": "n2"},
+    "created": {"a": 1.0, "b": 2.0, "c": 8.0, "d": 9.0},
+    "bound": {"a": 3.0, "b": 6.0, "c": 8.0, "d": 9.0},
+    "running": {"a": 4.0, "b": 6.0, "c": 8.0, "d": 11.0},
+    "ready": {"a": 5.0, "b": 6.0, "c": 10.0, "d": 9.0},
+    "nodes": {"a": "n1", "b": "n2", "c": "n1", "d": "n2"},
+    "updates": 9,
 }
 
 
