@@ -100,7 +100,7 @@ async def _store(tmp_path, name):
 def _shape(result):
     """What a write returns, with the server-made times and uid (which differ between stores) out."""
     text = jsonio.dumps_str(result)
-    for k in ("creationTimestamp", "time", "uid"):
+    for k in ("creationTimestamp", "deletionTimestamp", "time", "uid"):
         text = re.sub(f'"{k}":"[^"]*"', f'"{k}":"-"', text)
     return text
 
