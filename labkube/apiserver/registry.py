@@ -43,15 +43,17 @@ def _malformed(res: Resource):
                                  f"malformed object: {type(e).__name__}: {e}") from None
 
 
-def _status_base(cur: dict, new: dict, handed: dict, text: str) -> dict:
+def _status_base(cur: dict, new: dict, handed: dict, text: str, pure: bool = False) -> dict:
     """The stored object as a status write's prepare_update takes it (its own copy: the result is built
     on it, status replaced), without a third parse of the stored text: a member the mutation left as
     it was handed (the same object, still the same JSON as stored: a merge or strategic merge patch of
     status leaves spec and metadata so) is taken from its result, any other member is copied from the
     stored object. The status itself is prepare_update's to set (None until then). When no member is
-    left as handed (a PUT of status hands back a new object), the stored text is parsed as before."""
+    left as handed (a PUT of status hands back a new object), the stored text is parsed as before.
+    pure: the mutation changed nothing it was handed in place (apply_patch builds its result anew),
+    so a member it returns as handed is as stored without comparing its JSON with the stored one's."""
     kept = [k for k, v in cur.items() if k != "status" and new.get(k) is not None
-            and new.get(k) is handed.get(k) and same_json(new[k], v)]
+            and new.get(k) is handed.get(k) and (pure or same_json(new[k], v))]
     if not kept:
         return jsonio.loads(text)
     out = {}
@@ -176,7 +178,7 @@ class Registry(Reader):
 
     async def guaranteed_update(self, res: Resource, ns: str | None, name: str, mutate, sub: str | None = None,
                                 dry_run: bool = False, precondition: str | None = None,
-                                manager: Manager | None = None, changes: bool = False) -> dict:
+                                manager: Manager | None = None, changes: bool = False, pure: bool = False) -> dict:
         """Read, mutate(current) -> new, store with a revision precondition; retry on races.
 
         manager: who writes, for managedFields. An Update manager owns what it changed; for an
@@ -187,14 +189,16 @@ class Registry(Reader):
         to tell an unchanged write by. changes: the mutation changes the object whenever it
         returns (a binding sets the pod's unset nodeName), so there is no unchanged write to tell;
         an INTERNAL subresource's write then parses the stored text once (ignored for the others,
-        whose validation and managedFields read the stored object)."""
+        whose validation and managedFields read the stored object). pure: the mutation changes
+        nothing it is handed in place (it builds its result anew, as apply_patch does), so what it
+        returns as handed is as stored (a status write's base then takes it unchecked: _status_base)."""
         return (await self.guaranteed_update_stored(res, ns, name, mutate, sub, dry_run, precondition, manager,
-                                                    changes))[0]
+                                                    changes, pure))[0]
 
     async def guaranteed_update_stored(self, res: Resource, ns: str | None, name: str, mutate, sub: str | None = None,
                                        dry_run: bool = False, precondition: str | None = None,
                                        manager: Manager | None = None,
-                                       changes: bool = False) -> tuple[dict, str | None]:
+                                       changes: bool = False, pure: bool = False) -> tuple[dict, str | None]:
         """guaranteed_update, with the JSON text the write stored: the object's own JSON (its
         resourceVersion included), so a reply can be that text instead of the object encoded again
         (the same bytes). None when the call stored nothing (a dry run, a write that changes
@@ -204,6 +208,7 @@ class Registry(Reader):
         if res.converted:  # the mutation sees and makes res's version; storage the stored one
             def in_version(cur: dict, served=mutate) -> dict:
                 return versions.to_stored(res, served(versions.to_served(res, cur)))
+            # (not pure: the conversions are not said to leave what they are handed as it was)
             return versions.to_served(res, await self.guaranteed_update(versions.stored(res), ns, name, in_version, sub,
                                                                         dry_run, precondition, manager, changes)), None
         k = key(res, ns, name)
@@ -250,7 +255,7 @@ class Registry(Reader):
                 if old is not None:
                     base = with_rv(old, rev)
                 elif handed is not None:
-                    base = with_rv(_status_base(cur, new, handed, text), rev)
+                    base = with_rv(_status_base(cur, new, handed, text, pure), rev)
                 else:
                     base = cur
                 new = prepare_update(res, new, base, sub)

@@ -171,8 +171,10 @@ async def patch_stored(reg: Registry, t: Target, sub: str | None, ct: str, body,
     else:
         def mutate(cur: dict) -> dict:
             return apply_patch(ct, cur, body)
+    # apply_patch builds the patched object anew (what it leaves is the stored object's, unchanged);
+    # managedfields.apply is not said to
     obj, text = await reg.guaranteed_update_stored(t.res, t.namespace, t.name, mutate, sub, dry, precondition=pre,
-                                                   manager=manager)
+                                                   manager=manager, pure=ct != APPLY)
     return obj, False, text
 
 

@@ -83,7 +83,7 @@ async def test_a_status_write_returns_and_stores_what_a_full_copy_gave(what, mut
     reg = await _registry(tmp_path)
     try:
         await reg.create(PODS, "d", copy.deepcopy(POD), manager=Manager("kubectl", "Update"))
-        full_copy = lambda cur, new, handed, text: jsonio.loads(text)  # noqa: E731 - the earlier third parse
+        full_copy = lambda cur, new, handed, text, pure=False: jsonio.loads(text)  # noqa: E731 - the earlier third parse
         with monkeypatch.context() as m:
             m.setattr(registry_module, "_status_base", full_copy)
             want = await reg.guaranteed_update(PODS, "d", "p", mutate, "status", dry_run=True, manager=KUBELET)
@@ -110,3 +110,67 @@ SAME_JSON = [  # (a, b, same)
 @pytest.mark.parametrize("a,b,same", SAME_JSON)
 def test_same_json_is_the_same_text_not_python_equality(a, b, same):
     assert same_json(a, b) is same
+
+
+# patches as clients send them, through apply_patch (`pure`: rest.patch_stored passes it for every
+# patch type but apply): status only, or also touching metadata, spec, lists, with directives
+PATCHES = [  # (what, content type, patch body)
+    ("merge: status", MERGE, {"status": RUNNING}),
+    ("merge: status and a label", MERGE, {"metadata": {"labels": {"x": "y"}}, "status": {"phase": "Running"}}),
+    ("merge: a label removed", MERGE, {"metadata": {"labels": {"app": None}}}),
+    ("merge: spec and status", MERGE, {"spec": {"nodeName": "n2"}, "status": {"phase": "Failed"}}),
+    ("merge: status conditions replaced twice", MERGE, {"status": {"conditions": [{"type": "A", "status": "True"}]}}),
+    ("strategic: status", STRATEGIC, {"status": RUNNING}),
+    ("strategic: containers merged by name", STRATEGIC, {"spec": {"containers": [{"name": "c", "image": "x"}]},
+                                                          "status": {"phase": "Running"}}),
+    ("strategic: a directive", STRATEGIC, {"metadata": {"labels": {"$patch": "replace", "z": "1"}},
+                                           "status": {"conditions": [{"type": "Ready", "$patch": "delete"}]}}),
+    ("strategic: $setElementOrder", STRATEGIC, {"status": {"$setElementOrder/conditions": [{"type": "Ready"}],
+                                                           "conditions": [{"type": "Ready", "status": "False"}]}}),
+    ("strategic: $retainKeys", STRATEGIC, {"metadata": {"$retainKeys": ["name"], "name": "p"}}),
+    ("json: status", JSON, [{"op": "replace", "path": "/status/phase", "value": "Failed"}]),
+    ("json: a label and status", JSON, [{"op": "add", "path": "/metadata/labels/x", "value": "y"},
+                                        {"op": "add", "path": "/status/phase", "value": "Running"}]),
+    ("json: move within metadata", JSON, [{"op": "move", "from": "/metadata/annotations/a",
+                                           "path": "/metadata/annotations/b"}]),
+    ("empty merge patch", MERGE, {}),
+]
+
+
+@pytest.mark.parametrize("what,ct,body", PATCHES, ids=[p[0] for p in PATCHES])
+def test_apply_patch_leaves_what_it_is_handed_as_it_was(what, ct, body):
+    """The contract `pure` relies on: the patched object is built anew, the original unchanged."""
+    original = jsonio.loads(jsonio.dumps({**POD, "status": {"phase": "Pending", "conditions": [
+        {"type": "Ready", "status": "False"}, {"type": "PodScheduled", "status": "True"}]}}))
+    before = jsonio.dumps(original)
+    apply_patch(ct, original, copy.deepcopy(body))
+    assert jsonio.dumps(original) == before, what
+
+
+@pytest.mark.parametrize("what,ct,body", PATCHES, ids=[p[0] for p in PATCHES])
+async def test_a_pure_status_write_returns_and_stores_what_the_checked_one_did(what, ct, body, tmp_path, monkeypatch):
+    """A status patch whose members left as handed are taken without comparing their JSON with the
+    stored one's (`pure`) returns and stores the same text as the write that compares them."""
+    monkeypatch.setattr(managedfields, "_now", lambda: "2026-12-02T23:00:00Z")
+    out = []
+    for pure in (False, True):
+        storage = await open_storage({"backend": "sqlite", "path": str(tmp_path / f"{pure}.db"), "fsync": False})
+        reg = Registry(storage, ServiceAllocator("10.96.0.0/12"))
+        try:
+            await reg.create(resource("namespaces"), None, {"metadata": {"name": "d"}})
+            created = copy.deepcopy(POD)
+            created["metadata"]["uid"] = "u"
+            await reg.create(PODS, "d", created, manager=Manager("kubectl", "Update"))
+            try:
+                got = await reg.guaranteed_update(PODS, "d", "p", _patch(ct, body), "status", manager=KUBELET,
+                                                  pure=pure)
+            except Exception as e:  # noqa: BLE001 - the same error either way
+                got = repr(e)
+            text, rev = await reg.storage.get_raw("/registry/pods/d/p")
+            md = jsonio.loads(text)["metadata"]
+            # the server-made uid and creation time differ between the two stores
+            strip = lambda s: s.replace(md["uid"], "-").replace(md["creationTimestamp"], "-")  # noqa: E731
+            out.append((strip(got if isinstance(got, str) else jsonio.dumps_str(got)), strip(text), rev))
+        finally:
+            await reg.storage.close()
+    assert out[0] == out[1], what
