@@ -1,6 +1,8 @@
 """What the controller-manager's pod informer keeps of a pod (labkube.controllers.views)."""
 from __future__ import annotations
 
+import pytest
+
 from labkube.controllers.views import pod_view
 
 
@@ -68,3 +70,38 @@ def test_pods_of_one_template_share_their_common_parts():
     assert a["spec"]["containers"] is c["spec"]["containers"]
     assert (a["spec"]["nodeName"], b["spec"]["nodeName"]) == ("w1", "w2")
     assert (a["metadata"]["name"], b["status"]["podIP"]) == ("a", "10.244.0.2")
+
+
+def _running(name: str, node: str, moment: str, ip: str) -> dict:
+    """A pod's Running event as decoded: each string a fresh object, as the watch gives them."""
+    fresh = "".join
+    return {"metadata": {"name": fresh(name), "namespace": "ns", "uid": fresh(["u-", name]),
+                         "resourceVersion": fresh(["7", name]), "creationTimestamp": fresh(moment),
+                         "labels": {"app": "web"}},
+            "spec": {"nodeName": fresh(node), "containers": [{"name": "c"}]},
+            "status": {"phase": "Running", "hostIP": fresh("127.0.0.1"), "hostIPs": [{"ip": fresh("127.0.0.1")}],
+                       "podIP": fresh(ip), "podIPs": [{"ip": fresh(ip)}], "startTime": fresh(moment)}}
+
+
+OWN_FIELD_CASES = [  # (part, field, held once by pods of one node or moment)
+    ("metadata", "creationTimestamp", True),
+    ("spec", "nodeName", True),
+    ("status", "hostIP", True),
+    ("status", "startTime", True),
+    ("metadata", "name", False),
+    ("metadata", "uid", False),
+    ("metadata", "resourceVersion", False),
+    ("status", "podIP", False),
+]
+
+
+@pytest.mark.parametrize("part,field,shared", OWN_FIELD_CASES, ids=[f"{c[0]}.{c[1]}" for c in OWN_FIELD_CASES])
+def test_own_fields_come_last_and_only_those_pods_repeat_are_held_once(part, field, shared):
+    raw_a = _running("a", "w1", "2026-12-01T00:00:00Z", "10.244.0.2")
+    raw_b = _running("b", "w1", "2026-12-01T00:00:00Z", "10.244.0.3")
+    a, b = pod_view(raw_a), pod_view(raw_b)
+    assert a[part][field] == raw_a[part][field]
+    assert (a[part][field] is b[part][field]) is shared or a[part][field] != b[part][field]
+    assert list(a["metadata"]) == ["namespace", "labels", "name", "uid", "resourceVersion", "creationTimestamp"]
+    assert list(a["status"]) == ["phase", "podIP", "podIPs", "hostIP", "hostIPs", "startTime"]
+    assert a["status"]["hostIPs"] == [{"ip": "127.0.0.1"}] and a["status"]["podIPs"] == [{"ip": "10.244.0.2"}]
