@@ -60,7 +60,8 @@ def counted_same(old: dict, new: dict) -> bool:
             or o.get("deletionTimestamp") != n.get("deletionTimestamp")):
         return False
     os_, ns_ = old.get("status") or {}, new.get("status") or {}
-    return os_.get("phase") == ns_.get("phase") and os_.get("conditions") == ns_.get("conditions")
+    # no conditions and an empty list are the same: a binding adds PodScheduled, which the view drops
+    return os_.get("phase") == ns_.get("phase") and (os_.get("conditions") or None) == (ns_.get("conditions") or None)
 
 
 def _neg_time(ts: str) -> tuple:

@@ -237,3 +237,36 @@ async def test_pod_updates_wake_the_replicaset_only_when_its_sync_would_see_them
     assert rs.queue.get_nowait() is None
     rs._pod_updated(pod, update(pod))
     assert (rs.queue.get_nowait() == "default/web") is wakes
+
+
+def _scheduled(pod):
+    """The binding as the apiserver writes it: spec.nodeName and a PodScheduled condition."""
+    return {**_bound(pod), "status": {**pod.get("status", {}), "conditions": [
+        {"type": "PodScheduled", "status": "True", "lastTransitionTime": "2026-01-01T00:00:09Z"}]}}
+
+
+PENDING_WAKE_CASES = [  # (what, update of a pending pod of "web" never bound, wakes the ReplicaSet)
+    ("a binding with its PodScheduled condition", _scheduled, False),
+    ("a binding without conditions", _bound, False),
+    ("an empty conditions list", lambda p: _changed(p, "status", "conditions", []), False),
+    ("Ready", lambda p: _changed(_scheduled(p), "status", "conditions", [
+        {"type": "Ready", "status": "True", "lastTransitionTime": "2026-01-01T00:00:09Z"}]), True),
+    ("not Ready", lambda p: _changed(p, "status", "conditions", [{"type": "Ready", "status": "False"}]), True),
+    ("phase", lambda p: _changed(_scheduled(p), "status", "phase", "Running"), True),
+]
+
+
+@pytest.mark.parametrize("what,update,wakes", PENDING_WAKE_CASES, ids=[c[0] for c in PENDING_WAKE_CASES])
+async def test_a_pending_pods_updates_wake_the_replicaset_only_when_its_sync_would_see_them(what, update, wakes):
+    """As the informer hands them over: old and new through the controller-manager's pod view
+    (which keeps only the Ready condition, so a binding's PodScheduled leaves an empty list)."""
+    from labkube.controllers.views import pod_view
+    h = await make(rs_obj("web", 1))
+    await h.run()
+    rs = h.controllers[0]
+    pod = h.pods()[0]
+    assert "conditions" not in (pod.get("status") or {}) and not pod["spec"].get("nodeName")
+    old = rs.pods.get(f"default/{pod['metadata']['name']}")
+    assert rs.queue.get_nowait() is None
+    rs._pod_updated(old, pod_view(update(pod)))
+    assert (rs.queue.get_nowait() == "default/web") is wakes
