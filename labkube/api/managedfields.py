@@ -84,7 +84,29 @@ def _list_keys(name: str, items: list) -> tuple[str, ...] | None:
 
 
 def key_element(item: dict, keys: tuple[str, ...]) -> str:
+    """The `k:` element naming an associative list's item by its key fields."""
+    if len(keys) == 1:  # a condition's type, a container's name, an address: kept per (key, str value)
+        v = item.get(keys[0])
+        if type(v) is str:
+            k = (keys[0], v)
+            hit = _KEY_ELEMENTS.get(k)
+            if hit is None:
+                if len(_KEY_ELEMENTS) >= _KEY_ELEMENTS_MAX:
+                    _KEY_ELEMENTS.clear()
+                hit = _KEY_ELEMENTS[k] = _key_element(item, keys)
+            return hit
+    return _key_element(item, keys)
+
+
+def _key_element(item: dict, keys: tuple[str, ...]) -> str:
     return "k:" + _dumps({k: item.get(k, KEY_DEFAULTS.get(k)) for k in keys if k in item or k in KEY_DEFAULTS})
+
+
+# (key field, its str value) -> key_element: the same few condition types and container names come
+# back on every status write (a str value's element depends on nothing else); bounded: emptied when
+# full (pod IPs are keys too, new with every pod)
+_KEY_ELEMENTS: dict[tuple[str, str], str] = {}
+_KEY_ELEMENTS_MAX = 4096
 
 
 _SCALARS = frozenset({str, int, float, bool})
