@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 
+from labkube.api.memo import exact_copy
 from labkube.client.errors import ApiError
 from labkube.client.selectors import selector_matches
 
@@ -187,7 +188,7 @@ class DeploymentController(RolloutMixin, Controller):
         cached = self.deploys.get(key)
         if cached is None:
             return
-        d = copy.deepcopy(cached)
+        d = exact_copy(cached)
         spec = d.get("spec") or {}
         if not (spec.get("selector") or {}).get("matchLabels") and not (spec.get("selector") or {}).get("matchExpressions"):
             return          # an empty selector would select everything: refuse, like Kubernetes
@@ -225,7 +226,7 @@ class DeploymentController(RolloutMixin, Controller):
             self.queue.add_after(key, recheck)
         if status == (d.get("status") or {}):
             return
-        body = copy.deepcopy(d)
+        body = exact_copy(d)
         body["status"] = status
         await self.client.replace("deployments", d["metadata"]["name"], body,
                                   namespace=d["metadata"]["namespace"], subresource="status")

@@ -2,9 +2,9 @@
 that `kubectl rollout status` reads (reference §10.1)."""
 from __future__ import annotations
 
-import copy
 import datetime
 
+from labkube.api.memo import exact_copy
 from labkube.client.clock import parse_time
 
 from .deployment_util import replicas_of, status_int, surge_and_unavailable
@@ -12,7 +12,7 @@ from .util import get_condition, set_condition
 
 
 def compute_counts(d: dict, all_rs: list[dict], new_rs: dict | None) -> dict:
-    status = copy.deepcopy(d.get("status") or {})
+    status = exact_copy(d.get("status") or {})
     available = sum(status_int(rs, "availableReplicas") for rs in all_rs)
     status.update({
         "observedGeneration": d["metadata"].get("generation", 1),

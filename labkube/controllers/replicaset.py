@@ -17,6 +17,7 @@ import asyncio
 import copy
 import datetime
 
+from labkube.api.memo import exact_copy
 from labkube.client.clock import parse_time
 from labkube.client.errors import ApiError
 from labkube.client.informer import object_key
@@ -325,7 +326,7 @@ class ReplicaSetController(Controller):
                 since = parse_time(c.ready_since) if min_ready else None
                 if since is None or since + datetime.timedelta(seconds=min_ready) <= now:
                     available += n
-        status = copy.deepcopy(rs.get("status") or {})
+        status = exact_copy(rs.get("status") or {})
         status.update({"replicas": replicas, "fullyLabeledReplicas": labeled, "readyReplicas": ready,
                        "availableReplicas": available, "observedGeneration": rs["metadata"].get("generation", 1)})
         return status
@@ -355,7 +356,7 @@ class ReplicaSetController(Controller):
             self.queue.add_after(f"{rs['metadata']['namespace']}/{rs['metadata']['name']}", min_ready)
         if status == (rs.get("status") or {}):
             return
-        body = copy.deepcopy(rs)
+        body = exact_copy(rs)
         body["status"] = status
         try:
             await self.client.replace(self.resource, rs["metadata"]["name"], body,

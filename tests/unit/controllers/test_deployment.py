@@ -57,6 +57,35 @@ def test_semantic_template_equality_and_hash():
                                         "spec": {"containers": [{"name": "cz", "image": "img-z"}]}}
 
 
+NORMALIZE_CASES = [  # (what, template, normalized)
+    ("none", None, {}),
+    ("empty", {}, {}),
+    ("no metadata", {"spec": {"containers": [{"name": "c"}]}}, {"spec": {"containers": [{"name": "c"}]}}),
+    ("metadata None", {"metadata": None, "spec": {"x": 1}}, {"spec": {"x": 1}}),
+    ("hash label only", {"metadata": {"labels": {"pod-template-hash": "h"}}}, {}),
+    ("hash label and another", {"metadata": {"labels": {"pod-template-hash": "h", "app": "a"}}},
+     {"metadata": {"labels": {"app": "a"}}}),
+    ("creationTimestamp set", {"metadata": {"creationTimestamp": "2026-01-01T00:00:00Z", "name": "n"}},
+     {"metadata": {"name": "n"}}),
+    ("labels None", {"metadata": {"labels": None, "annotations": {"a": "b"}}}, {"metadata": {"annotations": {"a": "b"}}}),
+    ("nested empties", {"spec": {"containers": [{"name": "c", "resources": {}, "env": [], "args": None}],
+                                 "securityContext": {}, "volumes": [{"name": "v", "emptyDir": {}}]}},
+     {"spec": {"containers": [{"name": "c"}], "volumes": [{"name": "v"}]}}),
+    ("false and zero kept", {"spec": {"hostNetwork": False, "priority": 0, "x": ""}},
+     {"spec": {"hostNetwork": False, "priority": 0, "x": ""}}),
+]
+
+
+@pytest.mark.parametrize("what,tmpl,want", NORMALIZE_CASES, ids=[c[0] for c in NORMALIZE_CASES])
+def test_normalize_template_leaves_its_argument_as_it_was(what, tmpl, want):
+    before = copy.deepcopy(tmpl)
+    got = normalize_template(tmpl)
+    assert got == want
+    assert tmpl == before                       # the ReplicaSet's cached template is not touched
+    got.setdefault("metadata", {}).setdefault("labels", {})["new"] = "x"
+    assert tmpl == before                       # nor shared with the result
+
+
 async def test_new_deployment_creates_replicaset_and_rolls_out():
     h = await make(deploy_obj("web", 3))
     await h.run()
