@@ -44,6 +44,12 @@ class SchedulingQueue:
         heapq.heappush(self._heap, entry)
         self._wakeup.set()
 
+    def holds(self, key: str) -> bool:
+        """Whether the queue keeps anything for key (queued, parked, attempts, priority): what
+        delete(key) would clear."""
+        return (key in self._active or key in self._backoff or key in self.unschedulable
+                or key in self.attempts or key in self._priority)
+
     def delete(self, key: str) -> None:
         self._active.pop(key, None)
         self._backoff.pop(key, None)

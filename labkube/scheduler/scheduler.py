@@ -23,6 +23,7 @@ from .framework import FitError, NodeInfo, Profile
 from .plugins import default_profile
 from .preemption import find_victims, priority, waiting_for_victims
 from .queue import SchedulingQueue
+from .statuslines import StatusLines
 from .views import node_view, pod_view
 
 log = logging.getLogger(__name__)
@@ -49,7 +50,12 @@ class Scheduler:
         # Scheduled, FailedScheduling, Preempted: written in the background at a bounded rate
         # (kube-scheduler's event broadcaster), never holding up a cycle or a binding
         self.events = EventQueue(EventRecorder(client, scheduler_name, clock=self.clock))
-        self.pods = Informer(client, "pods", transform=pod_view)
+        self.pods = Informer(client, "pods", transform=self._pod_view)
+        # bound pods' status writes that change nothing the scheduler reads are applied to their
+        # cached views from the watch line, undecoded (statuslines.py); the informer's line
+        # predicate is the one its select_hint would set
+        self.status_lines = StatusLines(self.pods, lambda key: not self.queue.holds(key) and key not in self.nominated)
+        self.pods._wanted_line = self.status_lines.wanted
         self.nodes = Informer(client, "nodes", transform=node_view)
         self.cache = SchedulerCache()
         self.nominated: dict[str, tuple[str, dict]] = {}   # key -> (node, pod) of preemptors waiting for room
@@ -86,6 +92,11 @@ class Scheduler:
             self.nominated[key] = (node, pod)
         elif key in self.nominated and (not pending or node == ""):
             del self.nominated[key]         # bound, gone, or its nomination cleared
+
+    def _pod_view(self, pod: dict) -> dict:
+        view = pod_view(pod)
+        self.status_lines.decoded(view)
+        return view
 
     def _pod_added(self, pod: dict) -> None:
         key = object_key(pod)
@@ -129,6 +140,7 @@ class Scheduler:
     def _pod_deleted(self, pod: dict) -> None:
         self.cache.remove_pod(pod)
         key = object_key(pod)
+        self.status_lines.forget(key)
         self.queue.delete(key)
         self.nominated.pop(key, None)
         if (pod.get("spec") or {}).get("nodeName"):

@@ -50,11 +50,17 @@ def pod_view(pod: dict, parts: SharedParts = PARTS) -> dict:
         spec["volumes"] = claims        # VolumeBinding reads the claims; other volumes do not matter here
     own_spec = {"nodeName": spec.pop("nodeName")} if "nodeName" in spec else None
     view["spec"] = held(spec, own_spec, parts)
-    status = {k: st[k] for k in POD_STATUS_KEEP if k in st}
-    if "conditions" in st and not (own_spec and own_spec["nodeName"]):
-        status["conditions"] = st["conditions"]
-    view["status"] = held(status, None, parts)
+    view["status"] = status_part(st, bool(own_spec and own_spec["nodeName"]), parts)
     return view
+
+
+def status_part(st: dict, bound: bool, parts: SharedParts = PARTS) -> dict:
+    """The status part of a pod's view: phase and nominatedNodeName, and the conditions while
+    the pod is not bound."""
+    status = {k: st[k] for k in POD_STATUS_KEEP if k in st}
+    if "conditions" in st and not bound:
+        status["conditions"] = st["conditions"]
+    return held(status, None, parts)
 
 
 def node_view(node: dict) -> dict:
