@@ -140,7 +140,8 @@ async def write(reg, w: Write, raw: bytes, user_agent: str | None, user: UserInf
             return framed(201, dumps(bound(t.name)))
         if w.kind == "status":
             obj, _, text = await patch_stored(reg, t, "status", w.media_type, body, False,
-                                              manager_of("", False, user_agent, sub="status"))
+                                              manager_of("", False, user_agent, sub="status"),
+                                              lambda: parse_body(raw, w.media_type))
             return framed(200, _json(obj, text))
         manager = manager_of("", False, user_agent)
         if w.kind == "replace":

@@ -146,10 +146,12 @@ async def patch_object(reg: Registry, t: Target, sub: str | None, ct: str, body,
 
 
 async def patch_stored(reg: Registry, t: Target, sub: str | None, ct: str, body, dry: bool,
-                       manager: managedfields.Manager) -> tuple[dict, bool, str | None]:
+                       manager: managedfields.Manager, decode=None) -> tuple[dict, bool, str | None]:
     """patch_object, with the JSON text the patch stored, when the registry hands it back
     (`Registry.guaranteed_update_stored`; None for an apply that creates): the direct path's
-    reply (fastwrite.py)."""
+    reply (fastwrite.py). decode: a function that decodes the request's body anew (the direct
+    path has its bytes); then `body` is the write's own, and each attempt at the write applies a
+    body of its own (the first `body`, a retry a new one) without copying its values."""
     if ct == APPLY:
         _check_apply_config(t, body)
         if sub is None:
@@ -168,9 +170,14 @@ async def patch_stored(reg: Registry, t: Target, sub: str | None, ct: str, body,
 
         def mutate(cur: dict) -> dict:
             return managedfields.apply(cur, body, manager, t.res.api_version, status_sub)[0]
-    else:
+    elif decode is None:
         def mutate(cur: dict) -> dict:
             return apply_patch(ct, cur, body)
+    else:
+        unused = [body]
+
+        def mutate(cur: dict) -> dict:
+            return apply_patch(ct, cur, unused.pop() if unused else decode(), owned=True)
     # apply_patch builds the patched object anew (what it leaves is the stored object's, unchanged);
     # managedfields.apply is not said to
     obj, text = await reg.guaranteed_update_stored(t.res, t.namespace, t.name, mutate, sub, dry, precondition=pre,

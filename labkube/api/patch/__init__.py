@@ -13,13 +13,15 @@ APPLY = "application/apply-patch+yaml"
 PATCH_TYPES = (JSON, MERGE, STRATEGIC, APPLY)
 
 
-def apply_patch(content_type: str, original: dict, patch) -> dict:
-    """The patched object; ApiError 415 for unknown types, 422 for patches that do not apply."""
+def apply_patch(content_type: str, original: dict, patch, owned: bool = False) -> dict:
+    """The patched object; ApiError 415 for unknown types, 422 for patches that do not apply.
+    owned: the patch was decoded for this call alone (a merge patch then puts its values into the
+    result uncopied; the other types copy as before)."""
     try:
         if content_type == MERGE:
             if not isinstance(patch, dict):
                 raise PatchError("merge patch must be a JSON object")
-            return merge_patch(original, patch)
+            return merge_patch(original, patch, owned)
         if content_type == JSON:
             return json_patch(original, patch)
         if content_type in (STRATEGIC, APPLY):

@@ -8,16 +8,18 @@ from ..memo import exact_copy
 _ATOMIC = (str, int, float, bool, type(None))  # deepcopy hands these back as they are
 
 
-def merge_patch(target, patch):
-    """Return target with patch merged: dicts merge recursively, null deletes, else replace."""
+def merge_patch(target, patch, owned: bool = False):
+    """Return target with patch merged: dicts merge recursively, null deletes, else replace.
+    owned: the patch is the caller's to give away (decoded for this merge alone), so the values
+    that replace fields go into the result as they are instead of copied."""
     if not isinstance(patch, dict):
-        return _copy(patch)
+        return patch if owned else _copy(patch)
     out = dict(target) if isinstance(target, dict) else {}
     for k, v in patch.items():
         if v is None:
             out.pop(k, None)
         else:
-            out[k] = merge_patch(out.get(k), v)
+            out[k] = merge_patch(out.get(k), v, owned)
     return out
 
 

@@ -86,3 +86,19 @@ def test_plain_lists_take_the_round_trip(monkeypatch):
     assert calls == []
     merge_patch(TARGET, {"spec": {"t": [("a",)]}})
     assert len(calls) == 1
+
+
+@pytest.mark.parametrize("what,patch", PATCHES, ids=[p[0] for p in PATCHES])
+def test_an_owned_patch_merges_to_the_same_object_uncopied(what, patch):
+    """owned (a patch decoded for this merge alone): the same merged object, in value, JSON text
+    and types, the target left as it was; the patch's values are taken as they are."""
+    target, before = copy.deepcopy(TARGET), copy.deepcopy(TARGET)
+    out = merge_patch(target, copy.deepcopy(patch), owned=True)
+    ref = merge_patch(copy.deepcopy(TARGET), copy.deepcopy(patch))
+    assert repr(out) == repr(ref) and _types(out) == _types(ref)
+    assert json.dumps(out, default=str) == json.dumps(ref, default=str)
+    assert repr(target) == repr(before)
+    given = copy.deepcopy(patch)
+    out = merge_patch(copy.deepcopy(TARGET), given, owned=True)
+    lists = {id(c) for c in _containers(given) if isinstance(c, list)}
+    assert lists <= {id(c) for c in _containers(out) if isinstance(c, list)}
