@@ -154,7 +154,11 @@ class Informer:
         if select_hint is not None and select is None:
             raise ValueError("select_hint needs select")
         self.select = select                    # objects it rejects are neither cached nor handled
-        self._wanted_line = hint_filter(select_hint) if select_hint is not None else None
+        # the watch's line predicate (Client.watch(decode_line=)): False skips a line undecoded;
+        # select_hint sets it, and a component that applies some lines itself (the scheduler's
+        # StatusLines) may set its own after construction
+        self.decode_line: Callable[[bytes], bool] | None = (hint_filter(select_hint)
+                                                            if select_hint is not None else None)
         self.cache: dict[str, dict] = {}
         self.last_rv: str | None = None
         self.has_synced = False
@@ -299,7 +303,7 @@ class Informer:
             self._synced.set()
 
     async def _watch(self) -> None:
-        skip = {"decode_line": self._wanted_line} if self._wanted_line is not None else {}
+        skip = {"decode_line": self.decode_line} if self.decode_line is not None else {}
         async for ev in self.client.watch(self.resource, self.namespace, resource_version=self.last_rv,
                                           label_selector=self.label_selector,
                                           field_selector=self.field_selector, allow_bookmarks=True,

@@ -52,10 +52,10 @@ class Scheduler:
         self.events = EventQueue(EventRecorder(client, scheduler_name, clock=self.clock))
         self.pods = Informer(client, "pods", transform=self._pod_view)
         # bound pods' status writes that change nothing the scheduler reads are applied to their
-        # cached views from the watch line, undecoded (statuslines.py); the informer's line
-        # predicate is the one its select_hint would set
+        # cached views from the watch line, undecoded (statuslines.py): its predicate is the
+        # informer's line filter
         self.status_lines = StatusLines(self.pods, lambda key: not self.queue.holds(key) and key not in self.nominated)
-        self.pods._wanted_line = self.status_lines.wanted
+        self.pods.decode_line = self.status_lines.wanted
         self.nodes = Informer(client, "nodes", transform=node_view)
         self.cache = SchedulerCache()
         self.nominated: dict[str, tuple[str, dict]] = {}   # key -> (node, pod) of preemptors waiting for room
