@@ -197,8 +197,11 @@ class Informer:
 
     def _file(self, name: str, key: str, old: dict | None, new: dict | None) -> None:
         fn, idx = self._indexers[name], self._indices[name]
-        before = set(fn(old)) if old is not None else set()
-        after = set(fn(new)) if new is not None else set()
+        before = fn(old) if old is not None else []
+        after = fn(new) if new is not None else []
+        if before == after:           # most updates keep the values: nothing to refile, no sets
+            return
+        before, after = set(before), set(after)
         for v in before - after:
             keys = idx.get(v)
             if keys is not None:

@@ -309,3 +309,51 @@ def test_shared_values_hold_one_copy_per_json_text_up_to_size():
     assert len(sv) == 2                                  # full at 2 before [True]: started over
     b = sv.share({"x": [1, 2]})                          # full again: a new copy
     assert b is not a and b == a and sv.share({"x": [1, 2]}) is b
+
+
+def _reference_file(idx: dict, key: str, before: list, after: list) -> None:
+    """The index update as it was before the unchanged-values shortcut: two sets every time."""
+    b, a = set(before), set(after)
+    for v in b - a:
+        keys = idx.get(v)
+        if keys is not None:
+            keys.pop(key, None)
+            if not keys:
+                del idx[v]
+    for v in a - b:
+        idx.setdefault(v, {})[key] = None
+
+
+def _vals(obj):
+    return list(obj["metadata"].get("annotations", {}).get("v", "").split()) if obj else []
+
+
+@pytest.mark.parametrize("steps", [
+    [("ADDED", "a", "x"), ("MODIFIED", "a", "x"), ("MODIFIED", "a", "x")],
+    [("ADDED", "a", "x"), ("ADDED", "b", "x"), ("MODIFIED", "a", "y"), ("MODIFIED", "a", "x")],
+    [("ADDED", "a", "x y"), ("MODIFIED", "a", "y x"), ("MODIFIED", "a", "y x x"), ("MODIFIED", "a", "y")],
+    [("ADDED", "a", ""), ("MODIFIED", "a", ""), ("MODIFIED", "a", "z"), ("MODIFIED", "a", "")],
+    [("ADDED", "a", "x"), ("ADDED", "b", "x y"), ("ADDED", "c", "y"), ("DELETED", "b", "x y"),
+     ("ADDED", "b", "y x"), ("MODIFIED", "c", "y"), ("MODIFIED", "a", "x z")],
+    [("ADDED", "a", "x"), ("DELETED", "a", "x"), ("DELETED", "a", "x"), ("MODIFIED", "a", "x")],
+], ids=["unchanged", "moved away and back", "reordered and repeated", "empty", "shared values", "gone twice"])
+def test_index_contents_and_order_match_the_two_set_update(steps):
+    """Skipping unchanged values leaves every value's keys, and the order of values and keys,
+    as the update that built two sets on every event left them."""
+    inf = Informer(FakeApi(), "pods")
+    inf.add_index("v", _vals)
+    ref: dict = {}
+    cached: dict = {}
+    for rv, (typ, name, values) in enumerate(steps, 1):
+        ev = _ev(typ, name, rv=str(rv))
+        ev["object"]["metadata"]["annotations"] = {"v": values}
+        inf.handle_event(ev)
+        key = f"ns/{name}"
+        new = None if typ == "DELETED" else ev["object"]
+        _reference_file(ref, key, _vals(cached.get(key)), _vals(new))
+        if new is None:
+            cached.pop(key, None)
+        else:
+            cached[key] = new
+        got = {v: list(keys) for v, keys in inf._indices["v"].items()}
+        assert list(got.items()) == [(v, list(keys)) for v, keys in ref.items()], (rv, typ, name, values)
