@@ -14,17 +14,32 @@ from typing import AsyncIterator
 from .. import jsonio
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Event:
     """One change: type is ADDED, MODIFIED or DELETED; `obj` is the new (or last) value and
     `prev` the value before. Values travel as JSON text and are decoded once, on first use,
-    for all watchers that receive this event."""
+    for all watchers that receive this event.
+
+    Frozen (assigning a field raises FrozenInstanceError; equality, hash and repr are the
+    dataclass's), with its own __init__: one is built on every write, and the generated frozen
+    __init__ sets each field through object.__setattr__ (0.75 us against ~0.35 us filling the
+    instance dict directly)."""
     type: str
     key: str
     rev: int
     text: str
     prev_text: str | None = None
     cache: dict = field(default_factory=dict, compare=False, repr=False)  # encoded forms, shared by watchers
+
+    def __init__(self, type: str, key: str, rev: int, text: str, prev_text: str | None = None,
+                 cache: dict | None = None) -> None:
+        d = self.__dict__
+        d["type"] = type
+        d["key"] = key
+        d["rev"] = rev
+        d["text"] = text
+        d["prev_text"] = prev_text
+        d["cache"] = {} if cache is None else cache
 
     @cached_property
     def obj(self) -> dict:
