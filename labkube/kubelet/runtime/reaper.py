@@ -1,6 +1,6 @@
 """Exit codes of detached containers: be a child subreaper and wait for known pids.
 
-`crun run -d` exits once the container runs; the container's init is then re-parented
+`crun create` exits once the container is set up; the container's init is then re-parented
 to the nearest subreaper. The kubelet sets PR_SET_CHILD_SUBREAPER so that is itself,
 and waits for each container pid through a pidfd (so asyncio's own child watcher keeps
 the exit statuses of the helper processes it started). A pid that is not our child

@@ -1,7 +1,7 @@
-"""The container-side terminal of `crun exec -t --console-socket PATH` (and of `crun run -d
+"""The container-side terminal of `crun exec -t --console-socket PATH` (and of `crun create
 --console-socket PATH` for a `tty: true` container): crun creates the pseudo-terminal in the
 container, sends its master over the unix socket (SCM_RIGHTS), then waits for the command
-and exits with its code (`run -d` exits once the container runs). Holding the master ourselves means a
+and exits with its code (`create` exits once the container is set up). Holding the master ourselves means a
 resize applies to the container's own terminal at any time.
 """
 from __future__ import annotations
@@ -40,7 +40,7 @@ async def start_with_console(argv_for, timeout: float = 10.0):
         exited = asyncio.ensure_future(proc.wait())
         await asyncio.wait([accept, exited], timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
         if not accept.done() and exited.done() and proc.returncode == 0:
-            await asyncio.wait([accept], timeout=2)   # `run -d` sends the terminal, then exits at once
+            await asyncio.wait([accept], timeout=2)   # `create` sends the terminal, then exits at once
         if not accept.done():
             accept.cancel()
             if not exited.done():
