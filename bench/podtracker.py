@@ -9,6 +9,7 @@ import time
 from typing import Callable
 
 from labkube.client.informer import Informer
+from labkube.kubelet.hollow.lines import LineReader
 
 
 def stamp_view(pod: dict) -> dict:
@@ -29,6 +30,9 @@ class PodTracker:
 
     def __init__(self, client, namespace: str, clock: Callable[[], float] = time.time):
         self.inf = Informer(client, "pods", namespace=namespace, transform=stamp_view)
+        # pod lines read without their managedFields, a status write from its tail (same events,
+        # same views: the stamps are taken as from whole decodes)
+        self.lines = LineReader(self.inf)
         self.clock = clock
         self.created: dict[str, float] = {}
         self.bound: dict[str, float] = {}

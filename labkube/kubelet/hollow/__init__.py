@@ -9,6 +9,7 @@ reported Running/Ready, graceful deletions are finished with the final DELETE.
 | --- | --- |
 | `node.py` | one hollow node: Node object/status (reusing `kubelet.node`), registration, Lease |
 | `pods.py` | the shared pod informer and work queue: Running/Ready status, final DELETE |
+| `lines.py` | pod watch lines read without managedFields, a status write from its tail (also the bench's tracker) |
 | `fleet.py` | wires one client, N nodes and the pod handler; spreads heartbeats |
 | `__main__.py` | command line |
 """

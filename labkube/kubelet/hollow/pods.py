@@ -22,6 +22,7 @@ from labkube.tasks import run_all
 
 from ..runtime.base import ContainerStatus
 from ..status import ContainerView, pod_status
+from .lines import LineReader
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +72,8 @@ class HollowPods:
         # only the pods bound to these nodes are cached; the watch skips the lines without
         # "nodeName" (a pod not bound yet: its creation, its status while pending) undecoded
         self.informer = Informer(client, "pods", transform=pod_view, select=self._ours, select_hint=b'"nodeName"')
+        # the bound pods' lines are read without their managedFields, a status write from its tail
+        self.lines = LineReader(self.informer)
         self.queue = WorkQueue()
         self.workers = workers
         self._reported: set[str] = set()    # uids whose Running status was sent

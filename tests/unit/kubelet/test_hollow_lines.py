@@ -1,0 +1,201 @@
+"""LineReader (labkube/kubelet/hollow/lines.py): the hollow kubelets' and the benchmark tracker's pod
+informers fed watch lines through it end with the same cache, resume point and handler calls as
+the same informers decoding every line whole (the code before it), line by line."""
+from __future__ import annotations
+
+import copy
+import sys
+from pathlib import Path
+
+import pytest
+
+from labkube import jsonio
+from labkube.client.rest import _event, as_resource
+from labkube.kubelet.hollow.lines import LineReader, parts
+from labkube.kubelet.hollow.pods import HollowPods
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "bench"))
+from podtracker import PodTracker  # noqa: E402
+
+PODS = as_resource("pods")
+MANAGED = [{"manager": "labkube-controller-manager", "operation": "Update", "apiVersion": "v1",
+            "time": "2026-12-03T12:52:47Z", "fieldsType": "FieldsV1",
+            "fieldsV1": {"f:spec": {"f:containers": {'k:{"name":"c"}': {".": {}, "f:image": {}}}}}}]
+KUBELET = {"manager": "hollow-kubelet", "operation": "Update", "apiVersion": "v1", "time": "2026-12-03T12:52:48Z",
+           "fieldsType": "FieldsV1", "fieldsV1": {"f:status": {"f:phase": {}}}, "subresource": "status"}
+RUNNING = {"phase": "Running", "qosClass": "Burstable",
+           "conditions": [{"type": "Ready", "status": "True", "lastProbeTime": None,
+                           "lastTransitionTime": "2026-12-03T12:52:48Z"},
+                          {"type": "PodScheduled", "status": "True", "lastProbeTime": None,
+                           "lastTransitionTime": "2026-12-03T12:52:47Z"}],
+           "hostIP": "127.0.0.1", "podIP": "10.128.0.2", "startTime": "2026-12-03T12:52:48Z",
+           "containerStatuses": [{"name": "c", "ready": True, "state": {"running": {"startedAt": "x"}}}]}
+
+
+def pod(rv, node=None, status=None, name="p", uid="u-1", labels=None, managed=MANAGED, meta_after=None,
+        deleting=False, after_status=None, first=None, spec_extra=None):
+    """A pod as the apiserver writes it (metadata with managedFields right before resourceVersion,
+    then spec, then status)."""
+    md = {"generateName": "d-", "namespace": "b", "labels": labels if labels is not None else {"app": "d"},
+          "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "d", "uid": "rs"}],
+          "name": name, "uid": uid, "creationTimestamp": "2026-12-03T12:52:47Z"}
+    if deleting:
+        md["deletionTimestamp"] = "2026-12-03T12:53:00Z"
+    if managed is not None:
+        md["managedFields"] = managed
+    md.update(meta_after or {})
+    md["resourceVersion"] = str(rv)
+    spec = {"containers": [{"name": "c", "image": "nginx", "resources": {"requests": {"cpu": "10m"}}}],
+            "restartPolicy": "Always", "schedulerName": "default-scheduler", **(spec_extra or {})}
+    if node:
+        spec["nodeName"] = node
+    st = status if status is not None else {"phase": "Pending", "qosClass": "Burstable"}
+    obj = {"apiVersion": "v1", "kind": "Pod", "metadata": md, "spec": spec, "status": st}
+    if first:
+        obj = {**{k: obj[k] for k in first}, **obj}
+    obj.update(after_status or {})
+    return obj
+
+
+BOUND = {"phase": "Pending", "qosClass": "Burstable",
+         "conditions": [{"type": "PodScheduled", "status": "True", "lastProbeTime": None,
+                         "lastTransitionTime": "2026-12-03T12:52:47Z"}]}
+
+
+def line(typ, obj) -> bytes:
+    return jsonio.dumps({"type": typ, "object": obj})
+
+
+def usual(**kw):
+    """Created, bound, Running (the kubelet's write), deleted gracefully, gone."""
+    return [line("ADDED", pod(1, **kw)), line("MODIFIED", pod(2, node="hollow-1", status=BOUND, **kw)),
+            line("MODIFIED", pod(3, node="hollow-1", status=RUNNING, **kw)),
+            line("MODIFIED", pod(4, node="hollow-1", status=RUNNING, deleting=True, **kw)),
+            line("DELETED", pod(5, node="hollow-1", status=RUNNING, deleting=True, **kw))]
+
+
+def bound_then(*later):
+    return [line("ADDED", pod(1)), line("MODIFIED", pod(2, node="hollow-1", status=BOUND)), *later]
+
+
+SEQUENCES = {
+    "created, bound, Running, deleted": usual(),
+    "the kubelet's write adds its managedFields entry": bound_then(
+        line("MODIFIED", pod(3, node="hollow-1", status=RUNNING, managed=MANAGED + [KUBELET]))),
+    "two status writes": bound_then(line("MODIFIED", pod(3, node="hollow-1", status=RUNNING)),
+                                    line("MODIFIED", pod(4, node="hollow-1", status={**RUNNING, "podIP": "x"}))),
+    "the same status again": bound_then(line("MODIFIED", pod(3, node="hollow-1", status=BOUND))),
+    "a label changes with the status": bound_then(
+        line("MODIFIED", pod(3, node="hollow-1", status=RUNNING, labels={"app": "e"}))),
+    "terminal": bound_then(line("MODIFIED", pod(3, node="hollow-1", status={**RUNNING, "phase": "Succeeded"}))),
+    "no managedFields": usual(managed=None),
+    "empty managedFields": usual(managed=[]),
+    "a ] in managedFields": usual(managed=[{"manager": "a]b"}]),
+    "a nested list in managedFields": usual(managed=[{"manager": "m", "x": [1]}]),
+    "a member between managedFields and resourceVersion": usual(meta_after={"generation": 1}),
+    "a second resourceVersion (a label)": usual(labels={"resourceVersion": "5"}),
+    "a managedFields label": usual(labels={"managedFields": "[x"}),
+    "a second managedFields list (in spec)": usual(spec_extra={"managedFields": [{"a": "b"}]}),
+    "a key after status": bound_then(line("MODIFIED", pod(3, node="hollow-1", status=RUNNING,
+                                                          after_status={"zz": {"status": {}}}))),
+    "a status in a key after status": bound_then(line("MODIFIED", pod(3, node="hollow-1", status=RUNNING,
+                                                                      after_status={"zz": {"a": 1, "status": {}}}))),
+    "status first": bound_then(line("MODIFIED", pod(3, node="hollow-1", status=RUNNING, first=("status",)))),
+    "a recreated pod (new uid)": bound_then(line("DELETED", pod(3, node="hollow-1", status=BOUND)),
+                                            line("ADDED", pod(4, node="hollow-1", status=BOUND, uid="u-2")),
+                                            line("MODIFIED", pod(5, node="hollow-1", status=RUNNING, uid="u-2"))),
+    "another node's pod": [line("ADDED", pod(1, name="q", node="real-1", status=BOUND)),
+                           line("MODIFIED", pod(2, name="q", node="real-1", status=RUNNING))],
+    "two pods interleaved": [line("ADDED", pod(1, node="hollow-1", status=BOUND)),
+                             line("ADDED", pod(2, name="q", uid="u-q", node="hollow-2", status=BOUND)),
+                             line("MODIFIED", pod(3, name="q", uid="u-q", node="hollow-2", status=RUNNING)),
+                             line("MODIFIED", pod(4, node="hollow-1", status=RUNNING))],
+    "a bookmark between": bound_then(b'{"type":"BOOKMARK","object":{"kind":"Pod","apiVersion":"v1",'
+                                     b'"metadata":{"resourceVersion":"9"}}}',
+                                     line("MODIFIED", pod(10, node="hollow-1", status=RUNNING))),
+    "not digits": bound_then(line("MODIFIED", pod("3a", node="hollow-1", status=RUNNING))),
+    "no status": bound_then(line("MODIFIED", {k: v for k, v in pod(3, node="hollow-1").items() if k != "status"}),
+                            line("MODIFIED", pod(4, node="hollow-1", status=RUNNING))),
+    "not compact": bound_then(line("MODIFIED", pod(3, node="hollow-1", status=RUNNING)).replace(b'"phase":', b'"phase": ')),
+    "a status that is not an object": bound_then(line("MODIFIED", pod(3, node="hollow-1", status=[RUNNING]))),
+    "a status with a member after it": bound_then(
+        line("MODIFIED", pod(3, node="hollow-1", status={**RUNNING, "zz": {"status": {"phase": "x"}}}))),
+}
+
+
+def informer(kind: str, reader: bool):
+    """The hollow fleet's or the tracker's pod informer, with or without the LineReader (the
+    code before it: only the select_hint's predicate), and a log of its handler calls."""
+    if kind == "hollow":
+        hp = HollowPods(None, {"hollow-1": None, "hollow-2": None})
+        inf, lines = hp.informer, hp.lines
+        if not reader:
+            inf.decode_line = lines.skip
+    else:
+        tr = PodTracker(None, "b", clock=lambda: 0.0)
+        inf, lines = tr.inf, tr.lines
+        if not reader:
+            inf.decode_line = None
+    calls = []
+    inf.add_handlers(lambda o: calls.append(("add", copy.deepcopy(o))),
+                     lambda o, n: calls.append(("update", copy.deepcopy(o), copy.deepcopy(n))),
+                     lambda o: calls.append(("delete", copy.deepcopy(o))))
+    return inf, lines, calls
+
+
+def feed(inf, data: bytes):
+    """What Client.watch and Informer._watch do with one line; the exception's type if it raises
+    (the informer then relists)."""
+    try:
+        if inf.decode_line is not None and not inf.decode_line(data):
+            return None
+        ev = _event(data, PODS)
+        if ev is not None:
+            inf.handle_event(ev)
+    except Exception as e:  # noqa: BLE001
+        return type(e)
+    return None
+
+
+@pytest.mark.parametrize("kind", ["hollow", "tracker"])
+@pytest.mark.parametrize("name", list(SEQUENCES))
+def test_same_cache_resume_point_and_handler_calls_as_whole_decodes(kind, name):
+    old, _, old_calls = informer(kind, False)
+    new, reader, new_calls = informer(kind, True)
+    for i, data in enumerate(SEQUENCES[name]):
+        assert feed(new, data) == feed(old, data), i
+        assert new.cache == old.cache, (i, data)
+        assert [list(v) for v in new.cache.values()] == [list(v) for v in old.cache.values()]   # key order
+        assert new.last_rv == old.last_rv, i
+        assert new_calls == old_calls, i
+
+
+@pytest.mark.parametrize("kind", ["hollow", "tracker"])
+def test_the_usual_lines_are_read_here_and_the_running_write_from_its_tail(kind):
+    inf, reader, _ = informer(kind, True)
+    for data in SEQUENCES["the kubelet's write adds its managedFields entry"]:
+        feed(inf, data)
+    # the creation (ADDED) is left to the informer (the hollow's select_hint skips it: no nodeName)
+    assert (reader.read, reader.cut, reader.applied) == (2, 1, 1)
+    assert inf.last_rv == "3" and len(reader) == 0
+
+
+@pytest.mark.parametrize("name,handled", [
+    ("a ] in managedFields", False), ("a nested list in managedFields", False),
+    ("a member between managedFields and resourceVersion", False), ("a second resourceVersion (a label)", False),
+    ("a second managedFields list (in spec)", True), ("a managedFields label", True), ("no managedFields", True), ("created, bound, Running, deleted", True)])
+def test_which_shapes_are_cut(name, handled):
+    data = SEQUENCES[name][1]
+    assert (parts(data, len(b'{"type":"MODIFIED","object":{')) is not None) == handled
+
+
+def test_the_registrations_are_bounded():
+    inf, reader, _ = informer("tracker", True)
+    reader.limit = 3
+    for i in range(10):
+        feed(inf, line("ADDED", pod(i + 1, name=f"p{i}", uid=f"u{i}")))
+        feed(inf, line("MODIFIED", pod(i + 100, name=f"p{i}", uid=f"u{i}", node="n", status=BOUND)))
+    assert len(reader) == 3 and len(reader._keys) == 3
+    feed(inf, line("MODIFIED", pod(200, name="p9", uid="u9", node="n", status=RUNNING)))
+    feed(inf, line("MODIFIED", pod(201, name="p0", uid="u0", node="n", status=RUNNING)))   # forgotten: decoded (cut)
+    assert reader.applied == 1 and inf.get("b/p0")["status"]["phase"] == "Running"
