@@ -1,10 +1,11 @@
 """SQLite storage backend: one file in WAL mode, an in-memory index for reads.
 
 Layout: table `kv(key, value JSON, rev)` and `meta(rev)` holding the store's revision
-(deletes advance it too; the trigger `kv_rev` raises it with every stored row, so a batch of
-puts commits as one statement). All objects are also held in memory (as JSON text) so gets
-and lists never touch the disk. A write returns only after the batch writer committed
-it (synchronous=FULL); events are published to watchers in commit order.
+(deletes advance it too; the triggers `kv_rev` and `kv_rev_update` raise it with every row the
+writer's upsert inserts or updates in place, so a batch of puts commits as one statement). All
+objects are also held in memory (as JSON text) so gets and lists never touch the disk. A write
+returns only after the batch writer committed it (synchronous=FULL); events are published to
+watchers in commit order.
 """
 from __future__ import annotations
 
@@ -25,6 +26,9 @@ CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL, rev IN
 CREATE TABLE IF NOT EXISTS meta (id INTEGER PRIMARY KEY CHECK (id = 1), rev INTEGER NOT NULL);
 INSERT OR IGNORE INTO meta(id, rev) VALUES (1, 1);
 CREATE TRIGGER IF NOT EXISTS kv_rev AFTER INSERT ON kv BEGIN
+  UPDATE meta SET rev = NEW.rev WHERE id = 1 AND rev < NEW.rev;
+END;
+CREATE TRIGGER IF NOT EXISTS kv_rev_update AFTER UPDATE ON kv BEGIN
   UPDATE meta SET rev = NEW.rev WHERE id = 1 AND rev < NEW.rev;
 END;
 """

@@ -378,3 +378,79 @@ def test_key_index_counts_only_real_changes():
     ix.put("/registry/pods/a/x", "{}", 3)
     ix.delete("/registry/pods/a/x")
     assert ix.changes("/registry/pods/a/") == 3 and not ix.any("/registry/pods/a/")
+
+
+# the writer's puts before the upsert: INSERT OR REPLACE (delete and re-insert under a new rowid),
+# the revision kept by the insert trigger alone; the upsert must leave the same rows and meta.rev
+_OLD_SCHEMA = """
+CREATE TABLE kv (key TEXT PRIMARY KEY, value TEXT NOT NULL, rev INTEGER NOT NULL);
+CREATE TABLE meta (id INTEGER PRIMARY KEY CHECK (id = 1), rev INTEGER NOT NULL);
+INSERT INTO meta(id, rev) VALUES (1, 1);
+CREATE TRIGGER kv_rev AFTER INSERT ON kv BEGIN
+  UPDATE meta SET rev = NEW.rev WHERE id = 1 AND rev < NEW.rev;
+END;
+"""
+
+UPSERT_CASES = [  # batches of (key index, revision): what each autocommitted statement stores
+    ("creates only", [[(0, 2), (1, 3), (2, 4)]]),
+    ("updates of stored keys", [[(0, 2), (1, 3)], [(1, 4), (0, 5)]]),
+    ("a key twice in one batch", [[(0, 2)], [(0, 3), (1, 4), (0, 5)]]),
+    ("a key three times, padded", [[(3, 2), (3, 3), (3, 4)]]),
+    ("creates and updates mixed", [[(0, 2), (1, 3), (2, 4)], [(2, 5), (5, 6), (0, 7), (6, 8), (1, 9)]]),
+    ("one row per batch", [[(0, 2)], [(0, 3)], [(0, 4)], [(1, 5)]]),
+    ("a long batch over stored keys", [[(i, i + 2) for i in range(40)], [(i % 13, 42 + i) for i in range(100)]]),
+]
+
+
+@pytest.mark.parametrize("batches", [c[1] for c in UPSERT_CASES], ids=[c[0] for c in UPSERT_CASES])
+def test_upsert_puts_store_what_insert_or_replace_stored(tmp_path, batches):
+    import sqlite3
+
+    from labkube.storage.sqlite import _SCHEMA
+    from labkube.storage.writer import insert_puts, padded_puts
+
+    def rows(batch):
+        return [(f"/registry/pods/a/p{k}", f'{{"k":{k},"rev":{r}}}', r) for k, r in batch]
+
+    def state(conn):
+        return (sorted(conn.execute("SELECT key, value, rev FROM kv")),
+                conn.execute("SELECT rev FROM meta").fetchone()[0])
+
+    old = sqlite3.connect(str(tmp_path / "old.db"), isolation_level=None)
+    old.executescript(_OLD_SCHEMA)
+    single = sqlite3.connect(str(tmp_path / "single.db"), isolation_level=None)
+    single.executescript(_SCHEMA)
+    chunked = sqlite3.connect(str(tmp_path / "chunked.db"), isolation_level=None)
+    chunked.executescript(_SCHEMA)
+    for batch in batches:
+        puts = rows(batch)
+        for k, v, r in puts:
+            old.execute("INSERT OR REPLACE INTO kv(key, value, rev) VALUES (?, ?, ?)", (k, v, r))
+        sql, params = padded_puts(puts)
+        assert "ON CONFLICT(key) DO UPDATE" in sql
+        single.execute(sql, params)
+        chunked.execute("BEGIN IMMEDIATE")
+        insert_puts(chunked, puts)
+        chunked.execute("COMMIT")
+        assert state(single) == state(old)
+        assert state(chunked)[0] == state(old)[0]
+
+
+async def test_a_store_made_with_only_the_insert_trigger_keeps_its_revision_through_updates(tmp_path):
+    import sqlite3
+    path = str(tmp_path / "r.db")
+    conn = sqlite3.connect(path)  # the schema before the upsert: no update trigger
+    conn.executescript(_OLD_SCHEMA + """INSERT INTO kv VALUES ('/registry/pods/a/old', '{"v":0}', 1);""")
+    conn.close()
+    s = await SqliteStorage.open(path)
+    assert await s.update("/registry/pods/a/old", {"v": 1}) == 2
+    revs = await asyncio.gather(*(s.update("/registry/pods/a/old", {"v": i}) for i in range(2, 5)))
+    assert revs == [3, 4, 5]
+    await s.close()
+    conn = sqlite3.connect(path)
+    assert conn.execute("SELECT rev FROM meta").fetchone()[0] == 5
+    assert conn.execute("SELECT count(*) FROM kv").fetchone()[0] == 1
+    s = await SqliteStorage.open(path)
+    assert s.revision == 5 and (await s.get("/registry/pods/a/old"))[0]["v"] == 4
+    assert await s.create("/registry/pods/a/new", {}) == 6
+    await s.close()
