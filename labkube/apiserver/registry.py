@@ -62,6 +62,20 @@ def _status_base(cur: dict, new: dict, handed: dict, text: str, pure: bool = Fal
     return out
 
 
+def _over(cur: dict) -> dict:
+    """What a pure status write's mutation is handed instead of a second parse of the stored text: the
+    stored object `cur` with its own top-level dict, metadata and status dicts (what the write sets
+    in place later: name, namespace, managedFields, resourceVersion; phase and qosClass), the other
+    members shared with `cur`. The mutation (apply_patch) changes nothing it is handed; the spec it
+    leaves is taken by _status_base as kept, and only pod defaulting writes into it (values a stored
+    spec already has: an unchanged write is told against a fresh parse of the stored text)."""
+    out = dict(cur)
+    for k in ("metadata", "status"):
+        if type(out.get(k)) is dict:
+            out[k] = dict(out[k])
+    return out
+
+
 class Registry(Reader):
     def __init__(self, storage: Storage, allocator: ServiceAllocator):
         self.storage = storage
@@ -220,9 +234,14 @@ class Registry(Reader):
             # prepare_update leaves out the old state of the subresources whose handlers build the
             # whole object (binding, finalize, ephemeralcontainers): one parse fewer for them; a
             # status write's old state is built from the mutation's result (_status_base)
-            handed = None
+            handed, shared = None, False
             if changes and sub in INTERNAL:
                 cur, mutable, old = None, jsonio.loads(text), None
+            elif sub == "status" and pure and not res.custom:
+                # a status patch (apply_patch builds its result anew): one parse, see _over
+                cur, old = jsonio.loads(text), None
+                mutable, shared = _over(cur), True
+                handed = dict(mutable)
             elif sub in INTERNAL or sub == "status":
                 cur, mutable = jsonio.loads_copies(text, 2)
                 old = None
@@ -281,7 +300,8 @@ class Registry(Reader):
             # a Service update goes through the allocators: 422 on a taken port or address, else
             # what it adds is reserved now and what it drops is released once stored
             change = self.alloc.update(new, cur, name) if res.name == "services" and sub is None else None
-            if dry_run or (cur is not None and strip_for_compare(new) == strip_for_compare(cur)):
+            if dry_run or (cur is not None and strip_for_compare(new) == strip_for_compare(cur)
+                           and (not shared or strip_for_compare(new) == strip_for_compare(jsonio.loads(text)))):
                 if change:
                     change.rollback()
                 return with_rv(new, rev), None
