@@ -329,7 +329,16 @@ class Informer:
             return
         if self.transform is not None:
             obj = self.transform(obj)
-        key = object_key(obj)
+        self.deliver(t, obj)
+
+    def deliver(self, t: str, obj: dict, key: str | None = None) -> None:
+        """An ADDED, MODIFIED or DELETED event whose object is already what the cache keeps (past
+        `select` and `transform`): stored and handed to the handlers as handle_event does after
+        the transform; for a component that builds the cached object from the watch line itself
+        (the scheduler's StatusLines; it moves `last_rv` itself). `key`: the object's cache key,
+        when the caller has it."""
+        if key is None:
+            key = object_key(obj)
         if t == "DELETED":
             old = self._store(key, None)
             self._dispatch("DELETED", old, obj)

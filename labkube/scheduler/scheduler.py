@@ -95,7 +95,7 @@ class Scheduler:
 
     def _pod_view(self, pod: dict) -> dict:
         view = pod_view(pod)
-        self.status_lines.decoded(view)
+        self.status_lines.decoded(view, pod)
         return view
 
     def _pod_added(self, pod: dict) -> None:

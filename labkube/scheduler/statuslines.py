@@ -36,6 +36,18 @@ The view is then updated in place as a decode would have built it: the new resou
 status part rebuilt from the decoded status (`views.status_part`), keys in the same order; the
 informer's resume point (`last_rv`) moves as for a decoded event. Anything else, or any doubt
 (another shape, a second marker, invalid JSON), decodes the line as before.
+
+A pending pod's binding echo (the MODIFIED line the binding subresource's write brings: the spec
+gains nodeName as its last key, the status the PodScheduled condition) is handled the same way,
+but the handlers run: the line of a pending pod (ADDED or MODIFIED; not deleting, no
+nominatedNodeName, no nodeName key, its spec the object's key before status) is registered by
+its head without the event type, with the body up to the spec's closing brace; an echo whose
+head is that, whose body starts with that text and goes on with `,"nodeName":"<name>"}` (a name
+without escapes) up to its status tail (decoded alone, as above) gets the cached view with the new
+resourceVersion, nodeName and status part, as `pod_view` would build it from the decoded line;
+the informer stores it and runs its handlers (`Informer.deliver`) as for a decoded MODIFIED
+event, and the bound view is registered for its status writes. At most `LIMIT` pending pods are
+registered (later ones are not: the queue takes the oldest first).
 """
 from __future__ import annotations
 
@@ -43,10 +55,13 @@ import sys
 
 from labkube import jsonio
 from labkube.client.informer import object_key
+from labkube.client.sharedparts import scalar
 
 from .views import status_part
 
 HEAD = b'{"type":"MODIFIED","object":{'
+ADDED = b'{"type":"ADDED","object":{'
+NODE_NAME = b',"nodeName":"'
 STATUS = b',"status":{'
 MANAGED = b'"managedFields":['
 RV = b'"resourceVersion":"'
@@ -54,13 +69,13 @@ TERMINAL = ("Succeeded", "Failed")
 LIMIT = 4096
 
 
-def cut(line: bytes) -> tuple[str, bytes, int, int] | None:
-    """(resourceVersion, head, where the body starts, where the tail starts) of a MODIFIED line,
-    or None when the line is not of the shape described above. The fingerprint is the head (the
-    text before the managedFields list's content, or before the resourceVersion's value when
+def cut(line: bytes, prefix: bytes = HEAD) -> tuple[str, bytes, int, int] | None:
+    """(resourceVersion, head, where the body starts, where the tail starts) of a MODIFIED line
+    (an ADDED one with `prefix=ADDED`), or None when the line is not of the shape described
+    above. The fingerprint is the head (the text before the managedFields list's content, or before the resourceVersion's value when
     there is no such list) and the body (the text after the resourceVersion's value, up to the
     tail); the head, holding the pod's name, namespace and uid, is what a view is found by."""
-    if not line.startswith(HEAD) or not line.endswith(b"}}"):
+    if not line.startswith(prefix) or not line.endswith(b"}}"):
         return None
     st = line.rfind(STATUS)
     if st < 0:
@@ -99,7 +114,8 @@ def tail_status(line: bytes, st: int) -> dict | None:
 
 class StatusLines:
     """The fingerprints of the lines the cached views of bound pods were built from, and the
-    line predicate that applies their status writes."""
+    line predicate that applies their status writes; the same for pending pods' lines and their
+    bindings' echoes (see `_bound`)."""
 
     def __init__(self, informer, settled=lambda key: True):
         self.informer = informer
@@ -107,24 +123,38 @@ class StatusLines:
         # head -> (key, cached view, the line it was built from, where its body starts and ends)
         self._views: dict[bytes, tuple[str, dict, bytes, int, int]] = {}
         self._keys: dict[str, bytes] = {}                   # key -> head
-        self._line: tuple | None = None                     # (rv, head, line, body, tail) being decoded
+        # pending pods: head without the event type -> (key, cached view, the body of the line it
+        # was built from up to its spec's closing brace)
+        self._pending: dict[bytes, tuple[str, dict, bytes]] = {}
+        self._pending_keys: dict[str, bytes] = {}           # key -> head without the event type
+        self._line: tuple | None = None                     # (rv, head, line, body, tail, prefix length) being decoded
         self.applied = 0
+        self.bound = 0
 
     def wanted(self, line: bytes) -> bool:
         """False when the line was applied to its pod's cached view (skip it undecoded)."""
         self._line = None
         got = cut(line)
         if got is None:
+            if line.startswith(ADDED):
+                got = cut(line, ADDED)
+                if got is not None:
+                    self._line = (got[0], got[1], line, got[2], got[3], len(ADDED))
             return True
         rv, head, b, st = got
         held = self._views.get(head)
-        if (held is None or self.informer.cache.get(held[0]) is not held[1] or not self.settled(held[0])
+        if held is None:
+            if self._pending and self._bound(rv, head, line, b, st):
+                return False
+            self._line = (rv, head, line, b, st, len(HEAD))
+            return True
+        if (self.informer.cache.get(held[0]) is not held[1] or not self.settled(held[0])
                 or line[b:st] != held[2][held[3]:held[4]]):
-            self._line = (rv, head, line, b, st)
+            self._line = (rv, head, line, b, st, len(HEAD))
             return True
         status = tail_status(line, st)
         if status is None or status.get("phase") in TERMINAL or "nominatedNodeName" in status:
-            self._line = (rv, head, line, b, st)
+            self._line = (rv, head, line, b, st, len(HEAD))
             return True
         del self._views[head]
         self._keys.pop(held[0], None)
@@ -135,17 +165,70 @@ class StatusLines:
         self.applied += 1
         return False
 
-    def decoded(self, view: dict) -> None:
-        """A pod's view was built from a decoded event: register its line's fingerprint when later
-        status writes may be applied to it (bound, not terminal, no nominatedNodeName)."""
+    def _bound(self, rv: str, head: bytes, line: bytes, b: int, st: int) -> bool:
+        """A pending pod's binding echo, handled from its line when it is, byte for byte, the line
+        its cached view was built from but for the resourceVersion, the managedFields list's
+        content and the status, with `,"nodeName":"<node>"` added as the spec's last key (what the
+        binding subresource writes, the spec being the object's key before status): the new view
+        is the cached one with the new resourceVersion, nodeName and status part (as pod_view
+        would build it from the decoded line), stored and handed to the informer's handlers as a
+        decoded MODIFIED event would be. True when done; False: decode the line."""
+        held = self._pending.get(head[len(HEAD):])
+        if held is None:
+            return False
+        key, view, body = held
+        n = len(body)
+        if self.informer.cache.get(key) is not view or not line.startswith(body, b):
+            return False
+        # what follows the pending pod's spec text: ,"nodeName":"<node>"} up to the status
+        rest = line[b + n:st]
+        node = rest[len(NODE_NAME):-2]
+        if (not rest.startswith(NODE_NAME) or not rest.endswith(b'"}') or not node
+                or b'"' in node or b"\\" in node or min(node) < 0x20):
+            return False
+        try:
+            name = node.decode()
+        except UnicodeDecodeError:
+            return False
+        status = tail_status(line, st)
+        if status is None:
+            return False
+        del self._pending[head[len(HEAD):]]
+        self._pending_keys.pop(key, None)
+        md = dict(view["metadata"])
+        md["resourceVersion"] = sys.intern(rv)
+        spec = dict(view["spec"])
+        spec["nodeName"] = scalar(name)
+        new = dict(view)
+        new["metadata"], new["spec"], new["status"] = md, spec, status_part(status, True)
+        self._line = (rv, head, line, b, st, len(HEAD))
+        self.decoded(new)               # as the informer's transform: its later status writes may be applied
+        self.informer.last_rv = rv
+        self.informer.deliver("MODIFIED", new, key)
+        self.bound += 1
+        return True
+
+    def decoded(self, view: dict, pod: dict | None = None) -> None:
+        """A pod's view was built from a decoded event (`pod`: the decoded object, when the
+        caller has it): register its line's fingerprint when later status writes may be applied
+        to it (bound, not terminal, no nominatedNodeName), or when its binding's echo may be (not
+        bound, the spec the object's key before status, without a nodeName key)."""
         line, self._line = self._line, None
         md, st = view.get("metadata") or {}, view.get("status") or {}
         key = object_key(view)
         old = self._keys.pop(key, None)
         if old is not None:
             self._views.pop(old, None)
-        if (line is None or md.get("resourceVersion") != line[0] or not (view.get("spec") or {}).get("nodeName")
-                or st.get("phase") in TERMINAL or "nominatedNodeName" in st or md.get("deletionTimestamp")):
+        old = self._pending_keys.pop(key, None)
+        if old is not None:
+            self._pending.pop(old, None)
+        if (line is None or md.get("resourceVersion") != line[0] or st.get("phase") in TERMINAL
+                or "nominatedNodeName" in st or md.get("deletionTimestamp")):
+            return
+        if not (view.get("spec") or {}).get("nodeName"):
+            self._pending_view(key, view, pod, line)
+            return
+        if line[5] != len(HEAD):
             return
         if len(self._views) >= LIMIT:
             gone = next(iter(self._views))
@@ -153,11 +236,26 @@ class StatusLines:
         self._views[line[1]] = (key, view, line[2], line[3], line[4])
         self._keys[key] = line[1]
 
+    def _pending_view(self, key: str, view: dict, pod: dict | None, line: tuple) -> None:
+        _, head, text, b, st, plen = line
+        if (pod is None or len(self._pending) >= LIMIT or text[st - 1] != 125      # "}"
+                or "nodeName" in (pod.get("spec") or ())):
+            return
+        keys = reversed(pod)
+        if next(keys, None) != "status" or next(keys, None) != "spec":
+            return
+        hk = head[plen:]
+        self._pending[hk] = (key, view, text[b:st - 1])
+        self._pending_keys[key] = hk
+
     def forget(self, key: str) -> None:
         """The pod is gone."""
         fp = self._keys.pop(key, None)
         if fp is not None:
             self._views.pop(fp, None)
+        fp = self._pending_keys.pop(key, None)
+        if fp is not None:
+            self._pending.pop(fp, None)
 
     def __len__(self) -> int:
         return len(self._views)

@@ -360,3 +360,216 @@ def test_the_queue_holds_what_delete_clears(name, put):
     q.done("default/p1")
     q.delete("default/p1")
     assert not q.holds("default/p1")
+
+
+# -- a pending pod's binding echo, handled from its line ---------------------------------------
+
+def api_created(mf=True):
+    """A pending pod as the apiserver writes it: apiVersion and kind first, spec before status."""
+    p = created(mf)
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": p["metadata"], "spec": p["spec"],
+            "status": p["status"]}
+
+
+def api_bound(p, rv="11", node="n1"):
+    """`p` after the binding subresource: nodeName appended to its spec, PodScheduled in its status."""
+    p = copy.deepcopy(p)
+    p["metadata"]["resourceVersion"] = rv
+    p["spec"]["nodeName"] = node
+    p["status"]["conditions"] = [{"type": "PodScheduled", "status": "True", "lastProbeTime": None,
+                                  "lastTransitionTime": "2026-12-03T09:45:09Z"}]
+    return p
+
+
+def handled_informers():
+    """As informers(), the transform handing the decoded pod to StatusLines (as the scheduler's),
+    and each informer recording its handler calls (old and new as JSON text, key order included)."""
+    inf, lines, plain = informers()
+
+    def view(p):
+        v = pod_view(p)
+        lines.decoded(v, p)
+        return v
+    inf.transform = view
+    calls = ([], [])
+    for i, c in zip((inf, plain), calls):
+        i.add_handlers(lambda o, c=c: c.append(("ADDED", orjson.dumps(o))),
+                       lambda o, n, c=c: c.append(("MODIFIED", orjson.dumps(o), orjson.dumps(n))),
+                       lambda o, c=c: c.append(("DELETED", orjson.dumps(o))))
+    return inf, lines, plain, calls
+
+
+def feed_handled(lines_in):
+    """Feed both informers; after every line their caches, resume points and handler calls agree
+    (but for a status write applied undecoded: by design no handler sees it)."""
+    inf, lines, plain, calls = handled_informers()
+    for raw in lines_in:
+        applied = lines.applied
+        if lines.wanted(raw):
+            inf.handle_event(jsonio.loads(raw))
+        plain.handle_event(jsonio.loads(raw))
+        same(inf, plain)
+        if lines.applied > applied:
+            calls[1].pop()
+        assert calls[0] == calls[1]
+    return inf, lines, plain
+
+
+def _node(name):
+    def f(p):
+        p["spec"]["nodeName"] = name
+    return f
+
+
+def _spec_key_after_node(p):
+    p["spec"]["hostname"] = "h"           # a key after nodeName: not the binding's text
+
+
+def _node_first(p):
+    p["spec"] = {"nodeName": p["spec"].pop("nodeName"), **p["spec"]}
+
+
+def _same_length_image(p):
+    c = p["spec"]["containers"][0]
+    c["image"] = c["image"][:-1] + "y"
+
+
+def _label(p):
+    p["metadata"]["labels"]["tier"] = "a"
+
+
+def _mf_added(p):
+    p["metadata"]["managedFields"] = [*p["metadata"]["managedFields"], MF_STATUS]
+
+
+# (name, change applied to the binding's echo, handled from the line)
+ECHOES = [
+    ("binding", _nothing, True),
+    ("binding, managedFields changed", _mf_added, True),
+    ("binding to a node with a long name", _node("n-" + "x" * 80), True),
+    ("binding to a node with a non-ASCII name", _node("nœud-1"), True),
+    ("binding to a node with an escaped name", _node('n"1'), False),
+    ("binding with an empty nodeName", _node(""), False),
+    ("a label added too", _label, False),
+    ("an annotation added too", _meta(annotations={"a": "b"}), False),
+    ("deletionTimestamp set too", _meta(deletionTimestamp="2026-12-03T10:00:00Z"), False),
+    ("image changed too", _image, False),
+    ("image changed too, same length", _same_length_image, False),
+    ("a spec key after nodeName", _spec_key_after_node, False),
+    ("nodeName first in the spec", _node_first, False),
+    ("recreated with another uid", _new_uid, False),
+    ("a second resourceVersion key", _owner_rv, False),
+    ("managedFields text holding '],\"'", _odd_manager, False),
+    ("Succeeded", _status(phase="Succeeded"), True),
+    ("Failed", _status(phase="Failed"), True),
+    ("nominatedNodeName in the status", _status(nominatedNodeName="n2"), True),
+    ("a top-level key after status", _top, False),
+]
+
+
+@pytest.mark.parametrize("name, change, handled", ECHOES, ids=[e[0] for e in ECHOES])
+@pytest.mark.parametrize("mf", [True, False], ids=["managedFields", "no managedFields"])
+def test_a_binding_echo_is_handled_from_its_line_only_when_it_is_the_binding_alone(name, change, handled, mf):
+    if not mf and change in (_mf_added, _odd_manager):
+        pytest.skip("about managedFields")
+    first = api_created(mf)
+    echo = api_bound(first)
+    change(echo)
+    inf, lines, plain = feed_handled([line("ADDED", first), line("MODIFIED", echo),
+                                      line("MODIFIED", status_write(echo, "12", mf=mf))])
+    assert lines.bound == (1 if handled else 0)
+
+
+def test_a_handled_binding_echo_registers_the_bound_view_for_its_status_writes():
+    first = api_created()
+    echo = api_bound(first)
+    inf, lines, plain = feed_handled([line("ADDED", first), line("MODIFIED", echo),
+                                      line("MODIFIED", status_write(echo, "12"))])
+    assert lines.bound == 1 and lines.applied == 1
+
+
+@pytest.mark.parametrize("name, objs", [
+    ("status key first", lambda: [_reordered(api_created()), _reordered(api_bound(api_created()))]),
+    ("kind between spec and status", lambda: [created(), bound(created())]),
+    ("nodeName '' before the binding", lambda: [_changed(api_created(), _node("")),
+                                                _changed(api_bound(api_created()), _node("n1"))]),
+    ("a status object nested in spec, none at the top", lambda: [_nested(api_created()), _nested(api_bound(api_created()))]),
+    ("pending with a nominatedNodeName", lambda: [_changed(api_created(), _status(nominatedNodeName="n1")),
+                                                  api_bound(api_created())]),
+    ("pending and deleting", lambda: [_changed(api_created(), _meta(deletionTimestamp="2026-12-03T10:00:00Z")),
+                                      _changed(api_bound(api_created()), _meta(deletionTimestamp="2026-12-03T10:00:00Z"))]),
+])
+def test_echoes_of_other_shapes_are_decoded(name, objs):
+    first, echo = objs()
+    inf, lines, plain = feed_handled([line("ADDED", first), line("MODIFIED", echo)])
+    assert lines.bound == 0
+
+
+def test_a_node_name_added_as_the_last_key_of_another_part_is_decoded():
+    """The text of a binding, but nodeName added at the end of the metadata (the object's key
+    before status): the spec must be that key."""
+    def metadata_last(p):
+        md = p.pop("metadata")
+        st = p.pop("status")
+        p["metadata"], p["status"] = md, st
+        return p
+    first = metadata_last(api_created(mf=False))
+    echo = copy.deepcopy(first)
+    echo["metadata"]["resourceVersion"] = "11"
+    echo["metadata"]["nodeName"] = "n1"
+    echo["status"]["conditions"] = [{"type": "PodScheduled", "status": "True"}]
+    inf, lines, plain = feed_handled([line("ADDED", first), line("MODIFIED", echo)])
+    assert lines.bound == 0
+
+
+def test_a_pending_pod_registered_from_a_modified_line_and_not_after_a_relist():
+    first = api_created()
+    unsched = copy.deepcopy(first)
+    unsched["metadata"]["resourceVersion"] = "10"
+    unsched["status"]["conditions"] = [{"type": "PodScheduled", "status": "False", "reason": "Unschedulable"}]
+    inf, lines, plain = feed_handled([line("MODIFIED", unsched), line("MODIFIED", api_bound(first))])
+    assert lines.bound == 1
+    inf, lines, plain, _ = handled_informers()
+    raw = line("ADDED", first)
+    assert lines.wanted(raw)
+    inf.handle_event(jsonio.loads(raw))
+    inf.cache["default/p1"] = pod_view(first)       # what a relist puts there: another object
+    assert lines.wanted(line("MODIFIED", api_bound(first)))
+    assert lines.bound == 0
+
+
+def test_a_deleted_pending_pod_is_forgotten_and_pending_registrations_are_bounded(monkeypatch):
+    inf, lines, plain, _ = handled_informers()
+    raw = line("ADDED", api_created())
+    lines.wanted(raw)
+    inf.handle_event(jsonio.loads(raw))
+    assert len(lines._pending) == 1
+    lines.forget("default/p1")
+    assert not lines._pending and not lines._pending_keys
+    monkeypatch.setattr(statuslines, "LIMIT", 3)
+    inf, lines, plain, _ = handled_informers()
+    for i in range(5):
+        p = api_created()
+        p["metadata"]["name"] = f"p{i}"
+        raw = line("ADDED", p)
+        assert lines.wanted(raw)
+        inf.handle_event(jsonio.loads(raw))
+    assert sorted(lines._pending_keys) == ["default/p0", "default/p1", "default/p2"]   # the oldest kept
+
+
+async def test_the_scheduler_handles_its_bindings_echoes_from_the_line():
+    """Through the in-memory API: the scheduler's informer, queue and node cache read after the
+    bindings' echoes as a full decode leaves them."""
+    api, s, clock = await setup([node("n1", cpu="4"), node("n2", cpu="4")])
+    for i in range(4):
+        await api.create("pods", pod(f"p{i}", cpu="100m"), namespace="default")
+    await api.settle()
+    await run_queue(api, s)
+    for o in await api.list("pods", "default"):
+        key = f"default/{o['metadata']['name']}"
+        assert orjson.dumps(s.pods.get(key)) == orjson.dumps(pod_view(o))
+        assert any(p is s.pods.get(key) for p in s.cache.infos[o["spec"]["nodeName"]].pods)
+    assert s.status_lines.bound == 4
+    assert not s.assumed and not s.queue.holds("default/p0")
+    await s.pods.stop()
+    await s.nodes.stop()
