@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from labkube.client.clock import Clock
 from labkube.client.component import ConfigError
 from labkube.client.factory import InformerFactory
+from .podlines import install as install_pod_lines
 from .views import pod_view
 
 log = logging.getLogger("labkube.controllers")
@@ -100,6 +101,8 @@ class Manager:
         self.clock = clock or Clock()
         self.factory = InformerFactory(client, transforms=MANAGER_TRANSFORMS)
         self.controllers = [controller_class(n)(client, self.factory, self.clock, cfg.settings) for n in cfg.controllers]
+        # pod watch lines that repeat a cached view's metadata applied without a whole decode
+        self.pod_lines = install_pod_lines(self.factory)
 
     async def run(self) -> None:
         self.factory.start()

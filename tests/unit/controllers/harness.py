@@ -6,6 +6,7 @@ from labkube.client.clock import FakeClock
 from labkube.client.fake import FakeApi
 from labkube.client.factory import InformerFactory
 from labkube.controllers.manager import MANAGER_TRANSFORMS
+from labkube.controllers.podlines import install as install_pod_lines
 
 
 class Harness:
@@ -14,6 +15,7 @@ class Harness:
         self.api = FakeApi(clock=self.clock)
         self.factory = InformerFactory(self.api, transforms=MANAGER_TRANSFORMS)   # as the controller-manager
         self.controllers = [c(self.api, self.factory, self.clock, settings or {}) for c in controller_classes]
+        self.pod_lines = install_pod_lines(self.factory)     # as the controller-manager (manager.py)
         self.kubelet = False          # when True, pods become Running+Ready and deletions complete
 
     async def start(self):

@@ -1,0 +1,235 @@
+"""PodLines: the controller-manager's pod watch lines read with less than a whole decode, when a
+line repeats what the pod's cached view was built from.
+
+Per pod of a drain the controller-manager receives the binding (MODIFIED: spec.nodeName and a
+PodScheduled condition added) and the kubelet's Running status write (MODIFIED: status only), each
+~3.5 kB of which the managedFields list (which the view drops) is ~1.3-2 kB and the rest of the
+metadata (unchanged but for the resourceVersion) ~0.5 kB. `wanted(line)` becomes the pod
+informer's line predicate (`Client.watch(decode_line=)`); when it returns False it has handed the
+informer, through its public `handle_event`, the view a whole decode and `pod_view` would have
+built (equal values, the same key order), and the informer stored it and ran the handlers with
+it as for a decoded event (its transform, installed here, passes such a view as it is).
+
+The apiserver writes compact JSON, type first: `{"type":"MODIFIED","object":{...}}`, apiVersion,
+kind and metadata (managedFields, then resourceVersion) before spec and status. A line is split
+into
+
+- the prefix, from after `"object":{` to the `,"spec":{` after the resourceVersion. The
+  resourceVersion's value (digits) and the content of the `"managedFields":[` list are cut out:
+  the first `"managedFields":[` in the line, whose first `]` must be followed by
+  `,"resourceVersion":"` (a `]` in a string or a nested list declines), or, without
+  managedFields, the first `"resourceVersion":"`. What is left is the head (the text before
+  the cut spans: the view is found by it) and the rest (after the resourceVersion's value);
+- the spec text, from that `,"spec":{` to the first `,"status":{` after it;
+- the tail: from that `,"status":{` to the end.
+
+The head, rest and spec text of the line a view was built from are registered with the view
+(`decoded`, from the informer's transform, for a decoded ADDED or MODIFIED line whose object's
+metadata.resourceVersion is the value cut out; and for each line applied here). A MODIFIED
+line is applied when
+
+- its head is a registered one and the view registered with it is still the one cached under
+  its key (a relist or a later decoded event replaces it), and its rest is the registered rest;
+- and either its spec text is the registered one and `{` + its tail without the event's closing
+  brace decodes to an object (the members from status on), or else `{` + everything from its
+  `,"spec":{` decodes to an object (the members from spec on).
+
+Why that is the view of the whole object: the line is valid JSON (the apiserver wrote it), so a
+text `{` + X + `}`, where `,` X `}` ends the line's object (the event's closing brace follows),
+decodes only when X holds whole members of that object (deeper, its braces would not balance):
+what decoded are top-level members, the object's last ones. The registered line's text before
+them is this line's but for a digit run and a whole list's content (no brackets of its own), so
+the two objects have the same members before them, with the same values but for
+metadata.resourceVersion (metadata.resourceVersion is the value cut out: a write always changes
+it, so had it been written elsewhere the head or the rest would differ) and
+metadata.managedFields (the list right before resourceVersion; the view drops it). With the same
+spec text, the members between `,"spec":{` and `,"status":{` are the same as well.
+
+The new view is the registered view's members before the decoded ones (metadata copied with the
+new resourceVersion, the view keeps it as decoded; spec copied), then `pod_view` of what was
+decoded: `pod_view` builds each top-level member alone, so this is the view of the whole
+object. A member decoded that is already among those before (written twice) declines. At most
+`LIMIT` registrations are kept (the oldest go first; ~1.6 kB each: the head and the spec text).
+Anything else (DELETED, BOOKMARK, ERROR, another shape, no registration, invalid JSON) is left to
+the informer's own decode: `wanted` returns True.
+"""
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Callable
+
+from labkube import jsonio
+from labkube.client.informer import object_key
+
+EVENTS = ((b'{"type":"MODIFIED","object":{', True), (b'{"type":"ADDED","object":{', False))
+SPEC = b',"spec":{'
+STATUS = b',"status":{'
+MANAGED = b'"managedFields":['
+RV = b'"resourceVersion":"'
+NEXT_RV = b',"resourceVersion":"'
+LIMIT = 4096
+
+
+def prefix(line: bytes, start: int) -> tuple[str, bytes, bytes, int] | None:
+    """(resourceVersion, head, rest, where the `,"spec":{` after it starts) of an object's line
+    whose object starts at `start`, or None when the line is not of the shape described above."""
+    if not line.endswith(b"}}"):
+        return None
+    m = line.find(MANAGED, start)
+    if m >= 0:
+        # the list's first "]" must be followed by ',"resourceVersion":"': it then closes the
+        # list (a "]" in a string or a nested list declines), and resourceVersion follows it
+        m += len(MANAGED)
+        c = line.find(b"]", m)
+        if c < 0 or not line.startswith(NEXT_RV, c + 1):
+            return None
+        v0 = c + 1 + len(NEXT_RV)
+    else:
+        v = line.find(RV, start)
+        if v < 0:
+            return None
+        m = v0 = v + len(RV)
+    v1 = line.find(b'"', v0)
+    if v1 < 0:
+        return None
+    rv = line[v0:v1]
+    sp = line.find(SPEC, v1)
+    if sp < 0 or not rv.isdigit():
+        return None
+    return rv.decode(), line[start:m], line[v1:sp], sp
+
+
+def tail(line: bytes, at: int) -> dict | None:
+    """The members from the one whose `,"name":{` starts at `at` to the object's end, or None."""
+    try:
+        got = jsonio.loads(b"{" + line[at + 1:-1])
+    except ValueError:
+        return None
+    return got if type(got) is dict and got else None
+
+
+class PodLines:
+    """Installs itself on a pod informer whose transform is `view` (the controller-manager's
+    `pod_view`): its line predicate, and its transform (which registers what it builds from a
+    decoded line, and passes the views this builds as they are)."""
+
+    def __init__(self, informer, view: Callable[[dict], dict]):
+        self.informer = informer
+        self.view = view
+        self.skip = informer.decode_line
+        # head -> (key, cached view, its line's text from `,"spec":{` to the next `,"status":{`
+        # (None: no such text), rest)
+        # (an OrderedDict: dropping the oldest of a dict that had many removed walks over their
+        # slots, O(n) each time)
+        self._views: OrderedDict[bytes, tuple[str, dict, bytes | None, bytes]] = OrderedDict()
+        self._keys: dict[str, bytes] = {}           # key -> head
+        self._line: tuple | None = None             # (line, rv, head, rest, spec start) being decoded
+        self._built: dict | None = None             # the view handed to handle_event
+        self.applied = 0
+        informer.transform = self.transform
+        informer.decode_line = self.wanted
+        informer.add_handlers(None, None, lambda pod: self._forget(object_key(pod)))    # a pod gone
+
+    def wanted(self, line: bytes) -> bool:
+        """False when the line was applied to its pod's cached view (skip it undecoded)."""
+        self._line = None
+        if self.skip is not None and not self.skip(line):
+            return False
+        for head, modified in EVENTS:
+            if line.startswith(head):
+                break
+        else:
+            return True
+        got = prefix(line, len(head))
+        if got is None:
+            return True
+        rv, head, rest, sp = got
+        self._line = (line, rv, head, rest, sp)
+        held = self._views.get(head) if modified else None
+        if held is None or held[3] != rest or self.informer.cache.get(held[0]) is not held[1]:
+            return True
+        key, old, spec, _ = held
+        members = None
+        if spec is not None:
+            st = sp + len(spec)
+            if line.startswith(STATUS, st) and line.startswith(spec, sp):
+                members = tail(line, st)
+        stop = "spec"
+        if members is not None:
+            stop = next(iter(members))
+        else:
+            members = tail(line, sp)
+            if members is None:
+                return True
+        view = {}
+        for k, v in old.items():
+            if k == stop:
+                break
+            if k == "metadata" or k == "spec":
+                v = dict(v)
+                if k == "metadata":
+                    v["resourceVersion"] = rv
+            view[k] = v
+        else:
+            return True
+        if any(k in view for k in members):     # a member written twice: left to the decode
+            return True
+        view.update(self.view(members))
+        self._line = None
+        self._register(head, key, view, line, sp, rest)
+        self._built = view
+        try:
+            self.informer.handle_event({"type": "MODIFIED", "object": view})
+        finally:
+            self._built = None
+        self.applied += 1
+        return False
+
+    def transform(self, obj: dict) -> dict:
+        """The informer's transform: a view this built passes as it is; anything else is built by
+        `view`, and registered when it came from the line `wanted` last let through."""
+        if obj is self._built:
+            return obj
+        line, self._line = self._line, None
+        view = self.view(obj)
+        if line is not None:
+            self.decoded(line, view)
+        return view
+
+    def decoded(self, line: tuple, view: dict) -> None:
+        """Register the line a view was built from (a decoded ADDED or MODIFIED event) when the
+        view holds the resourceVersion cut out of it."""
+        text, rv, head, rest, sp = line
+        md = view.get("metadata")
+        if type(md) is not dict or md.get("resourceVersion") != rv:
+            return
+        self._register(head, object_key(view), view, text, sp, rest)
+
+    def _register(self, head: bytes, key: str, view: dict, line: bytes, sp: int, rest: bytes) -> None:
+        self._forget(key)
+        st = line.find(STATUS, sp)
+        old = self._views.pop(head, None)
+        if old is not None:
+            self._keys.pop(old[0], None)
+        if len(self._views) >= LIMIT:
+            self._keys.pop(self._views.popitem(last=False)[1][0], None)
+        self._views[head] = (key, view, line[sp:st] if st > 0 else None, rest)
+        self._keys[key] = head
+
+    def _forget(self, key: str) -> None:
+        head = self._keys.pop(key, None)
+        if head is not None:
+            self._views.pop(head, None)
+
+    def __len__(self) -> int:
+        return len(self._views)
+
+
+def install(factory) -> PodLines | None:
+    """PodLines on the factory's pod informer (all namespaces), when it has one built with the
+    controller-manager's pod view."""
+    from .views import pod_view
+    inf = factory.informers.get(("pods", None))
+    if inf is None or inf.transform is not pod_view:
+        return None
+    return PodLines(inf, pod_view)
