@@ -83,12 +83,21 @@ class ServicePodsController(Controller):
         self.services = self.informer("services")
         self.pods = self.informer("pods")
         self.services.add_handlers(self.enqueue, lambda o, n: self.enqueue(n), self.enqueue)
-        self.pods.add_handlers(self._pod, lambda o, n: (self._pod(o), self._pod(n)), self._pod)
+        self.pods.add_handlers(self._pod, self._pod_updated, self._pod)
 
     def _pod(self, pod: dict) -> None:
-        for svc in self.services.items():
+        for svc in self.services.cache.values():
             if selects(svc, pod):
                 self.enqueue(svc)
+
+    def _pod_updated(self, old: dict, new: dict) -> None:
+        """The Services selecting the old pod and those selecting the new one. Which Services select
+        a pod depends on its namespace and labels alone: when the update keeps both, the two sets
+        are one (and adding a key twice to the queue is adding it once)."""
+        o, n = old["metadata"], new["metadata"]
+        if o.get("namespace") != n.get("namespace") or o.get("labels") != n.get("labels"):
+            self._pod(old)
+        self._pod(new)
 
     def selected_pods(self, svc: dict) -> list[dict]:
         return [p for p in self.pods.items() if selects(svc, p)]
