@@ -16,7 +16,15 @@ event a whole decode would have given as far as the views can tell:
   from the whole object (a transform that keeps fields of metadata and spec and reads the status
   alone: both views here), its select the same answer, and the handlers run as for the decoded
   event;
-- any other MODIFIED line of that shape: decoded with the managedFields list's content
+- a binding: when the pod's view was built from a line (its creation) whose spec, an object
+  without nodeName, is the member right before status (the last member, whose `,"status":{` is
+  that line's only one), and the new line is that one but for the resourceVersion, the
+  managedFields content, the status and `,"nodeName":"<name>"` put before spec's closing brace
+  (the name printable ASCII without quotes or backslashes), only the status tail is decoded as
+  above and the view's spec gets `nodeName`; the binding's line is then registered for the
+  Running write that follows (the tracker reads every line of a pod: creation, binding, Running;
+  the hollow kubelets' select_hint skips the creation, so they decode the binding);
+- any other ADDED or MODIFIED line of that shape: decoded with the managedFields list's content
   cut out (`"managedFields":[]`), which no view reads; everything else is decoded as it is (the
   decoded metadata must then hold `"managedFields":[]` and the resourceVersion found, or the line
   goes to the informer whole).
@@ -27,21 +35,25 @@ before `,"resourceVersion":"` and that is the only `"resourceVersion":"` before 
 in a string or a nested list, or another member between the two, declines); the status tail is
 the last `,"status":{` to the end, and it is used only when `{` + it (without the event's closing
 brace) decodes to an object with the one key `status`, an object (so it is a top-level key of the
-object, and its last). Anything else (ADDED: a pod's creation, read once and rarely followed by a
-status write alone; DELETED, BOOKMARK, ERROR, another shape, a resourceVersion that is not digits)
-is left to the informer's own decode: `wanted` returns True. A line the
+object, and its last). Anything else (DELETED, BOOKMARK, ERROR, another shape, a resourceVersion
+that is not digits) is left to the informer's own decode: `wanted` returns True. A line the
 informer's own predicate (its select_hint) skips is skipped as before.
 
-A fingerprint is registered for the view a MODIFIED line read here left in the cache and used once (the next
-status write of that pod); at most `LIMIT` are kept (the oldest go first), each holding its
-line (~3-4 kB).
+A fingerprint is registered for the view a line read here left in the cache and used once (the
+next write of that pod; a binding read from it registers its own line); at most `LIMIT` are kept
+(the oldest go first), each holding its line (~3-4 kB).
 """
 from __future__ import annotations
+
+import re
 
 from labkube import jsonio
 from labkube.client.informer import object_key
 
 MODIFIED = b'{"type":"MODIFIED","object":{'
+ADDED = b'{"type":"ADDED","object":{'
+NODE = b',"nodeName":"'
+NODE_NAME = re.compile(rb'[^\x00-\x20"\\\x7f-\xff]+')       # printable ASCII but '"' and '\\'
 STATUS = b',"status":{'
 MANAGED = b'"managedFields":['
 RV = b'"resourceVersion":"'
@@ -87,6 +99,18 @@ def tail_status(line: bytes, st: int) -> dict | None:
     return rest["status"]
 
 
+def bound_to(body: bytes, old: bytes, b0: int, st0: int) -> str | None:
+    """The node name when `body` is `old[b0:st0]` (ending with spec's closing brace) with
+    `,"nodeName":"<name>"` put before its last byte, the name printable ASCII without quotes or
+    backslashes; else None."""
+    n = st0 - b0 - 1
+    if (len(body) <= n + len(NODE) + 2 or old[st0 - 1] != 125 or body[n:n + len(NODE)] != NODE
+            or not body.endswith(b'"}') or body[:n] != old[b0:st0 - 1]):
+        return None
+    name = body[n + len(NODE):-2]
+    return name.decode("ascii") if NODE_NAME.fullmatch(name) else None
+
+
 class LineReader:
     """Installs itself as `informer.decode_line` (keeping the predicate already there, e.g. a
     select_hint's, in front of it)."""
@@ -97,8 +121,8 @@ class LineReader:
         self.skip = informer.decode_line
         self.kind, self.api_version = informer.resource.kind, informer.resource.api_version
         # the part of a line before its managedFields content (or resourceVersion value) ->
-        # (key, cached view, line, body start, status start)
-        self._views: dict[bytes, tuple[str, dict, bytes, int, int]] = {}
+        # (key, cached view, line, body start, status start, a binding may be read from it)
+        self._views: dict[bytes, tuple[str, dict, bytes, int, int, bool]] = {}
         self._keys: dict[str, bytes] = {}                   # key -> head
         self.read = 0                                       # lines handed to the informer from here
         self.applied = 0                                    # of which status writes applied from their tail
@@ -110,36 +134,51 @@ class LineReader:
         front); True: the informer decodes it itself."""
         if self.skip is not None and not self.skip(line):
             return False
-        if not line.startswith(MODIFIED):
+        if line.startswith(MODIFIED):
+            typ, p = "MODIFIED", len(MODIFIED)
+        elif line.startswith(ADDED):
+            typ, p = "ADDED", len(ADDED)
+        else:
             return True
-        p = len(MODIFIED)
         got = parts(line, p)
         if got is None:
             return True
         rv, m0, m1, v1, st = got
         head = line[p:m0] if m0 >= 0 else line[p:v1 - len(rv)]
         inf = self.informer
-        if st >= 0:
+        if st >= 0 and typ == "MODIFIED":
             held = self._views.get(head)
-            if held is not None and inf.cache.get(held[0]) is held[1] and line[v1:st] == held[2][held[3]:held[4]]:
-                status = tail_status(line, st)
-                if status is not None:
-                    self._drop(held[0])
-                    view = held[1]
-                    md = dict(view["metadata"])
-                    md["resourceVersion"] = rv
-                    inf.handle_event({"type": "MODIFIED", "object": {"metadata": md, "spec": view.get("spec"),
-                                                              "status": status}})
-                    self.applied += 1
-                    self.read += 1
-                    return False
+            if held is not None and inf.cache.get(held[0]) is held[1]:
+                key, view, old, b0, st0, bindable = held
+                body = line[v1:st]
+                node = None
+                if body != old[b0:st0]:
+                    node = bound_to(body, old, b0, st0) if bindable else None
+                    if node is None:
+                        held = None
+                if held is not None:
+                    status = tail_status(line, st)
+                    if status is not None:
+                        self._drop(key)
+                        md = dict(view["metadata"])
+                        md["resourceVersion"] = rv
+                        spec = view.get("spec")
+                        if node is not None:
+                            spec = {**spec, "nodeName": node}
+                        inf.handle_event({"type": "MODIFIED", "object": {"metadata": md, "spec": spec,
+                                                                          "status": status}})
+                        self.applied += 1
+                        self.read += 1
+                        if node is not None:        # the binding: its Running write comes next
+                            self._register(head, key, line, v1, st, False)
+                        return False
         text = line[:m0] + line[m1:] if m0 >= 0 else line
         try:
             ev = jsonio.loads(text)
         except ValueError:
             return True                 # the informer's own decode raises as it always did
         obj = ev.get("object")
-        if type(obj) is not dict or ev.get("type") != "MODIFIED":
+        if type(obj) is not dict or ev.get("type") != typ:
             return True
         md = obj.get("metadata")
         if m0 >= 0 and (type(md) is not dict or md.get("managedFields") != [] or md.get("resourceVersion") != rv):
@@ -152,13 +191,24 @@ class LineReader:
         self.read += 1
         key = object_key(obj)
         self._drop(key)
-        view = inf.cache.get(key)
-        if view is not None and st >= 0:
-            if len(self._views) >= self.limit:
-                self._drop(self._views[next(iter(self._views))][0])
-            self._views[head] = (key, view, line, v1, st)
-            self._keys[key] = head
+        if st >= 0:
+            spec = obj.get("spec")
+            # a later binding may be read as this line with `,"nodeName":"..."` closing its spec:
+            # spec (an object, not empty, without nodeName) is the member right before status, the
+            # last one, whose `,"status":{` is the line's only one
+            bindable = (type(spec) is dict and spec and "nodeName" not in spec and list(obj)[-2:] == ["spec", "status"]
+                        and line.find(STATUS) == st)
+            self._register(head, key, line, v1, st, bindable)
         return False
+
+    def _register(self, head: bytes, key: str, line: bytes, v1: int, st: int, bindable: bool) -> None:
+        view = self.informer.cache.get(key)
+        if view is None:
+            return
+        if len(self._views) >= self.limit:
+            self._drop(self._views[next(iter(self._views))][0])
+        self._views[head] = (key, view, line, v1, st, bindable)
+        self._keys[key] = head
 
     def _drop(self, key: str) -> None:
         head = self._keys.pop(key, None)
