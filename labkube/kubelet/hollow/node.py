@@ -52,10 +52,13 @@ class HollowNode:
         self._base, self._size, self._next = int(net.network_address) + 2, net.num_addresses - 3, 0
 
     def pod_ip(self) -> str:
-        """The next address of the node's pod CIDR (wraps around; nothing listens on them)."""
-        ip = ipaddress.ip_address(self._base + self._next % self._size)
+        """The next address of the node's pod CIDR (wraps around; nothing listens on them). An IPv4
+        address is formatted from its four bytes (ipaddress's object and str were ~3 us per pod)."""
+        n = self._base + self._next % self._size
         self._next += 1
-        return str(ip)
+        if n < 1 << 32:
+            return "%d.%d.%d.%d" % (n >> 24, (n >> 16) & 255, (n >> 8) & 255, n & 255)
+        return str(ipaddress.ip_address(n))
 
     def status(self) -> dict:
         st = node_status(self.cfg, HOLLOW_MACHINE, RUNTIME_VERSION, ready=True, prev_conditions=self.conditions)

@@ -10,7 +10,7 @@ import pytest
 
 from labkube.client import Client, KubeConfig
 from labkube.kubelet.hollow.__main__ import main as hollow_main
-from labkube.kubelet.hollow.node import pod_cidr
+from labkube.kubelet.hollow.node import HollowNode, NodeConfig, pod_cidr
 from labkube.kubelet.hollow.pods import pod_view, running_status
 from labkube.testing import LocalCluster
 
@@ -35,6 +35,17 @@ def test_running_status_and_pod_cidr():
     assert "running" in st["containerStatuses"][0]["state"] and st["containerStatuses"][0]["ready"]
     assert st["initContainerStatuses"][0]["state"]["terminated"]["reason"] == "Completed"
     assert [pod_cidr(0), pod_cidr(1), pod_cidr(256)] == ["10.128.0.0/24", "10.128.1.0/24", "10.129.0.0/24"]
+
+
+@pytest.mark.parametrize("cidr", [pod_cidr(0), pod_cidr(1), pod_cidr(255), pod_cidr(32767), "10.0.0.0/30",
+                                  "fd00::/120", "::/120"])
+def test_pod_ips_are_the_addresses_ipaddress_gives(cidr):
+    """pod_ip formats IPv4 addresses itself: the same sequence (wrapping around) as ipaddress's."""
+    import ipaddress
+    node = HollowNode(None, NodeConfig(node_name="n", pod_cidr=cidr))
+    net = ipaddress.ip_network(cidr)
+    base, size = int(net.network_address) + 2, net.num_addresses - 3
+    assert [node.pod_ip() for _ in range(600)] == [str(ipaddress.ip_address(base + i % size)) for i in range(600)]
 
 
 FULL_POD = {
