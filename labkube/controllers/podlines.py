@@ -61,6 +61,8 @@ from typing import Callable
 from labkube import jsonio
 from labkube.client.informer import object_key
 
+from .views import spec_extended
+
 EVENTS = ((b'{"type":"MODIFIED","object":{', True), (b'{"type":"ADDED","object":{', False))
 SPEC = b',"spec":{'
 STATUS = b',"status":{'
@@ -99,10 +101,11 @@ def prefix(line: bytes, start: int) -> tuple[str, bytes, bytes, int] | None:
     return rv.decode(), line[start:m], line[v1:sp], sp
 
 
-def tail(line: bytes, at: int) -> dict | None:
-    """The members from the one whose `,"name":{` starts at `at` to the object's end, or None."""
+def tail(line: bytes, at: int, end: int = -1) -> dict | None:
+    """The members from the one after the `,` at `at` to the object's end (to `end`: the
+    object's closing brace), or None."""
     try:
-        got = jsonio.loads(b"{" + line[at + 1:-1])
+        got = jsonio.loads(b"{" + line[at + 1:end] + b"}" if end != -1 else b"{" + line[at + 1:-1])
     except ValueError:
         return None
     return got if type(got) is dict and got else None
@@ -126,6 +129,7 @@ class PodLines:
         self._line: tuple | None = None             # (line, rv, head, rest, spec start) being decoded
         self._built: dict | None = None             # the view handed to handle_event
         self.applied = 0
+        self.extended = 0                           # of which with members added to the spec
         informer.transform = self.transform
         informer.decode_line = self.wanted
         informer.add_handlers(None, None, lambda pod: self._forget(object_key(pod)))    # a pod gone
@@ -149,15 +153,24 @@ class PodLines:
         if held is None or held[3] != rest or self.informer.cache.get(held[0]) is not held[1]:
             return True
         key, old, spec, _ = held
-        members = None
+        members = extended = None
         if spec is not None:
             st = sp + len(spec)
             if line.startswith(STATUS, st) and line.startswith(spec, sp):
                 members = tail(line, st)
+            elif (len(spec) > len(SPEC) + 1 and line.startswith(spec[:-1], sp) and line[st - 1] == 44
+                  and type(old.get("spec")) is dict):
+                # the registered spec's members, then more: own fields (a binding adds nodeName)
+                st = line.find(STATUS, st)
+                if st > 0 and line[st - 1] == 125:
+                    added = tail(line, sp + len(spec) - 1, st - 1)
+                    extended = spec_extended(old["spec"], added) if added is not None else None
+                    members = tail(line, st) if extended is not None else None
         stop = "spec"
         if members is not None:
             stop = next(iter(members))
         else:
+            extended = None
             members = tail(line, sp)
             if members is None:
                 return True
@@ -165,10 +178,11 @@ class PodLines:
         for k, v in old.items():
             if k == stop:
                 break
-            if k == "metadata" or k == "spec":
+            if k == "metadata":
                 v = dict(v)
-                if k == "metadata":
-                    v["resourceVersion"] = rv
+                v["resourceVersion"] = rv
+            elif k == "spec":
+                v = dict(v) if extended is None else extended
             view[k] = v
         else:
             return True
@@ -183,6 +197,7 @@ class PodLines:
         finally:
             self._built = None
         self.applied += 1
+        self.extended += extended is not None
         return False
 
     def transform(self, obj: dict) -> dict:

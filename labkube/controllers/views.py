@@ -89,3 +89,18 @@ def pod_view(pod: dict, parts: SharedParts = PARTS) -> dict:
         else:
             view[sys.intern(k)] = compact({k: v})[k] if type(v) in (dict, list) else _scalar(v)
     return view
+
+
+def spec_extended(spec: dict, added: dict) -> dict | None:
+    """The spec part `pod_view` builds for a pod whose spec is that of the pod whose spec part is
+    `spec`, with the members `added` written after the others (a binding adds nodeName); None
+    unless every added member is one of the own fields (OWN_SPEC) and the part has none of them
+    yet (own fields go last, in OWN_SPEC order)."""
+    if not added or any(k not in OWN_SPEC for k in added) or any(k in spec for k in OWN_SPEC):
+        return None
+    out = dict(spec)
+    for k in OWN_SPEC:
+        if k in added:
+            v = added[k]
+            out[k] = _scalar(v) if k in ONE_OF_MANY else v
+    return out

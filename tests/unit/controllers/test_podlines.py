@@ -389,3 +389,52 @@ def test_deleted_pod_forgotten():
     inf = pl.informer
     inf.handle_event(jsonio.loads(ls[3]))
     assert len(pl) == 0 and not inf.cache
+
+
+def _bind_with(**more):
+    def make(prev):
+        p = bound(prev, "11")
+        p["spec"].update(more)
+        return p
+    return make
+
+
+@pytest.mark.parametrize("name,first,applied,extended", [
+    ("binding", DRAIN, 2, 1),
+    ("binding adds another member", [DRAIN[0], ("MODIFIED", _bind_with(hostname="h")), DRAIN[2]], 2, 0),
+    ("binding to another node", [DRAIN[0], ("MODIFIED", _bind_with(nodeName="n2")), DRAIN[2]], 2, 1),
+    ("created bound, then a member added",
+     [("ADDED", lambda prev: bound(created(), "10")), ("MODIFIED", modified(_spec(hostname="h"), "11")),
+      ("MODIFIED", lambda prev: status_write(prev, "12"))], 2, 0),
+    ("empty spec bound", [("ADDED", lambda prev: {**created(), "spec": {}}), DRAIN[1], DRAIN[2]], 2, 0),
+    ("binding and a status", [DRAIN[0], ("MODIFIED", lambda prev: status_write(bound(prev, "11"), "11")),
+                              ("MODIFIED", modified(_status(phase="Failed"), "12"))], 2, 1),
+])
+def test_spec_members_added(name, first, applied, extended):
+    pl = feed(events([], first))
+    assert (pl.applied, pl.extended) == (applied, extended)
+
+
+SPECS = [
+    {"containers": [{"name": "c", "image": "x", "ports": [{"containerPort": 80}]}], "restartPolicy": "Always"},
+    {"containers": [{"name": "c"}], "volumes": [{"name": "d", "persistentVolumeClaim": {"claimName": "d"}},
+                                                  {"name": "e", "emptyDir": {}}]},
+    {"initContainers": [{"name": "i", "restartPolicy": "Always"}], "containers": [], "priority": 5},
+    {"schedulerName": "x"},
+]
+
+
+@pytest.mark.parametrize("spec", SPECS)
+@pytest.mark.parametrize("added,same", [({"nodeName": "n1"}, True), ({"nodeName": None}, True),
+                                        ({"hostname": "h"}, False), ({"nodeName": "n1", "hostname": "h"}, False),
+                                        ({}, False)])
+def test_spec_extended_is_the_view(spec, added, same):
+    from labkube.controllers.views import spec_extended
+    part = pod_view({"spec": copy.deepcopy(spec)})["spec"]
+    got = spec_extended(part, added)
+    if not same:
+        assert got is None
+        return
+    want = pod_view({"spec": {**copy.deepcopy(spec), **added}})["spec"]
+    assert got == want and list(got) == list(want) and jsonio.dumps(got) == jsonio.dumps(want)
+    assert spec_extended(want, {"nodeName": "n2"}) is None       # the part has it already
