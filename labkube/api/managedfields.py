@@ -70,17 +70,27 @@ def _dumps(v) -> str:
 # -- the field set of an object ---------------------------------------------------------------
 
 def _list_keys(name: str, items: list) -> tuple[str, ...] | None:
-    if not items or not all(isinstance(i, dict) for i in items):
+    """The merge keys that identify the items of list `name` (None: an atomic list). Loops, not
+    all() over generators: called for every list of every walked object (most lack merge keys)."""
+    multi = MULTI_KEYS.get(name)
+    key = MERGE_KEYS.get(name) if multi is None else None
+    if not items or (multi is None and not key):
         return None
-    if name in MULTI_KEYS:
-        for first, keys in MULTI_KEYS[name].items():
-            if all(first in i for i in items):
+    for i in items:
+        if not isinstance(i, dict):
+            return None
+    if multi is not None:
+        for first, keys in multi.items():
+            for i in items:
+                if first not in i:
+                    break
+            else:
                 return keys
         return None
-    key = MERGE_KEYS.get(name)
-    if key and all(key in i for i in items):
-        return (key,)
-    return None
+    for i in items:
+        if key not in i:
+            return None
+    return (key,)
 
 
 def key_element(item: dict, keys: tuple[str, ...]) -> str:
@@ -373,7 +383,10 @@ class _Entry:
         if self._paths is not None:
             return not self._paths.isdisjoint(paths)
         trie = self.raw["fieldsV1"]
-        return any(_trie_has(trie, p) for p in paths if not p or p[0] in trie)
+        for p in paths:  # (a loop: no generator per entry and write)
+            if (not p or p[0] in trie) and _trie_has(trie, p):
+                return True
+        return False
 
     def empty(self) -> bool:
         # a trie holds no path only when it is {} (every other member is a path or leads to one)
