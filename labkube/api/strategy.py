@@ -123,3 +123,32 @@ def strip_for_compare(obj: dict) -> dict:
     o = dict(obj)
     o["metadata"] = {k: v for k, v in (obj.get("metadata") or {}).items() if k != "resourceVersion"}
     return o
+
+
+_MISSING = object()
+
+
+def same_but_rv(a: dict, b: dict) -> bool:
+    """strip_for_compare(a) == strip_for_compare(b), without building the two copies: the members
+    but metadata compared last to first (a write's changed member, such as status, is usually the
+    last; the copies' comparison went through the whole metadata, managedFields and all, first),
+    then metadata without resourceVersion. Each value is compared as dict equality compares it
+    (the same object is equal, else ==)."""
+    ka, kb = a.keys(), b.keys()
+    if ka != kb and ka - {"metadata"} != kb - {"metadata"}:
+        return False
+    for k in reversed(a):
+        if k != "metadata":
+            x, y = a[k], b[k]
+            if x is not y and not x == y:
+                return False
+    ma, mb = a.get("metadata") or {}, b.get("metadata") or {}
+    n = 0
+    for k, x in ma.items():
+        if k == "resourceVersion":
+            continue
+        n += 1
+        y = mb.get(k, _MISSING)
+        if y is _MISSING or (x is not y and not x == y):
+            return False
+    return n == len(mb) - ("resourceVersion" in mb)

@@ -15,7 +15,7 @@ from ..api.managedfields import APPLY, Manager
 from ..api.memo import clone, same_json
 from ..api.resources import Resource, resource
 from ..api.shape import shape_error
-from ..api.strategy import INTERNAL, TRUSTED, has_status_subresource, prepare_create, prepare_update, strip_for_compare
+from ..api.strategy import INTERNAL, TRUSTED, has_status_subresource, prepare_create, prepare_update, same_but_rv
 from ..api.validation import validate
 from ..storage import KeyExists, KeyNotFound, RevisionConflict, Storage
 from .allocator import ServiceAllocator, carry_over
@@ -300,8 +300,8 @@ class Registry(Reader):
             # a Service update goes through the allocators: 422 on a taken port or address, else
             # what it adds is reserved now and what it drops is released once stored
             change = self.alloc.update(new, cur, name) if res.name == "services" and sub is None else None
-            if dry_run or (cur is not None and strip_for_compare(new) == strip_for_compare(cur)
-                           and (not shared or strip_for_compare(new) == strip_for_compare(jsonio.loads(text)))):
+            if dry_run or (cur is not None and same_but_rv(new, cur)
+                           and (not shared or same_but_rv(new, jsonio.loads(text)))):
                 if change:
                     change.rollback()
                 return with_rv(new, rev), None
