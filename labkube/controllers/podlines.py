@@ -31,8 +31,11 @@ line is applied when
 - its head is a registered one and the view registered with it is still the one cached under
   its key (a relist or a later decoded event replaces it), and its rest is the registered rest;
 - and either its spec text is the registered one and `{` + its tail without the event's closing
-  brace decodes to an object (the members from status on), or else `{` + everything from its
-  `,"spec":{` decodes to an object (the members from spec on).
+  brace decodes to an object (the members from status on); or its spec text is the registered
+  one without its closing brace, then `,` X `}` up to the next `,"status":{`, `{` X `}` decodes
+  to own fields the cached spec part lacks (`views.spec_extended`: a binding's nodeName) and the
+  tail decodes as before (the spec part is then the cached one with those fields added); or else
+  `{` + everything from its `,"spec":{` decodes to an object (the members from spec on).
 
 Why that is the view of the whole object: the line is valid JSON (the apiserver wrote it), so a
 text `{` + X + `}`, where `,` X `}` ends the line's object (the event's closing brace follows),
@@ -43,7 +46,9 @@ the two objects have the same members before them, with the same values but for
 metadata.resourceVersion (metadata.resourceVersion is the value cut out: a write always changes
 it, so had it been written elsewhere the head or the rest would differ) and
 metadata.managedFields (the list right before resourceVersion; the view drops it). With the same
-spec text, the members between `,"spec":{` and `,"status":{` are the same as well.
+spec text, the members between `,"spec":{` and `,"status":{` are the same as well; with the
+registered spec's members followed by X, the spec object holds those members and then X's (the
+registered members' text is balanced, and the `}` before the top-level `,"status":{` closes it).
 
 The new view is the registered view's members before the decoded ones (metadata copied with the
 new resourceVersion, the view keeps it as decoded; spec copied), then `pod_view` of what was
