@@ -454,3 +454,39 @@ async def test_a_store_made_with_only_the_insert_trigger_keeps_its_revision_thro
     assert s.revision == 5 and (await s.get("/registry/pods/a/old"))[0]["v"] == 4
     assert await s.create("/registry/pods/a/new", {}) == 6
     await s.close()
+
+
+FAILED_COMMIT_CASES = [  # (what the failing write is, the key's latest value afterwards: None = absent)
+    ("create", None),
+    ("update", {"v": 1}),
+    ("delete", {"v": 1}),
+]
+
+
+@pytest.mark.parametrize("op,latest_after", FAILED_COMMIT_CASES, ids=[c[0] for c in FAILED_COMMIT_CASES])
+async def test_a_failed_commit_forgets_the_accepted_write(store, monkeypatch, op, latest_after):
+    import sqlite3
+
+    from labkube.storage import writer
+    if op != "create":
+        await store.create("/registry/pods/a/x", {"v": 1})
+    w = store.watch("/registry/pods/", store.revision)
+    rev = store.revision
+
+    def broken(self, batch):  # what _commit returns when SQLite fails: the error for every waiter
+        return sqlite3.OperationalError("disk I/O error")
+    monkeypatch.setattr(writer.BatchWriter, "_commit", broken)
+    call = {"create": lambda: store.create("/registry/pods/a/x", {"v": 2}),
+            "update": lambda: store.update("/registry/pods/a/x", {"v": 2}),
+            "delete": lambda: store.delete("/registry/pods/a/x")}[op]
+    with pytest.raises(sqlite3.OperationalError):
+        await call()
+    assert await store.healthy() is False
+    if latest_after is None:
+        with pytest.raises(KeyNotFound):
+            await store.get("/registry/pods/a/x", latest=True)
+    else:
+        assert (await store.get("/registry/pods/a/x", latest=True)) == (latest_after, rev)
+        assert (await store.get("/registry/pods/a/x")) == (latest_after, rev)
+    assert store.revision == rev and await w.next_event(timeout=0.05) == "timeout"  # nothing published
+    w.close()
