@@ -33,14 +33,26 @@ def _check_shape(res: Resource, obj, spec_kept: bool = False) -> None:
         raise errors.bad_request(f'{res.kind} in version "{res.version}" cannot be handled as a {res.kind}: {err}')
 
 
-@contextlib.contextmanager
-def _malformed(res: Resource):
-    """The safety net under shape checks: a body that still trips defaulting or validation is a 400."""
-    try:
-        yield
-    except (TypeError, AttributeError, ValueError, KeyError, IndexError) as e:
-        raise errors.bad_request(f'{res.kind} in version "{res.version}" cannot be handled as a {res.kind}: '
-                                 f"malformed object: {type(e).__name__}: {e}") from None
+_MALFORMED = (TypeError, AttributeError, ValueError, KeyError, IndexError)
+
+
+class _malformed:
+    """The safety net under shape checks: a body that still trips defaulting or validation is a 400.
+    (A class: the generator-based context manager it was cost ~1.5 us per write.)"""
+    __slots__ = ("res",)
+
+    def __init__(self, res: Resource):
+        self.res = res
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, tp, e, tb) -> bool:
+        if tp is not None and issubclass(tp, _MALFORMED):
+            res = self.res
+            raise errors.bad_request(f'{res.kind} in version "{res.version}" cannot be handled as a {res.kind}: '
+                                     f"malformed object: {type(e).__name__}: {e}") from None
+        return False
 
 
 def _status_base(cur: dict, new: dict, handed: dict, text: str, pure: bool = False) -> dict:

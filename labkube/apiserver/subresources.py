@@ -9,6 +9,7 @@ from aiohttp import web
 
 from ..api import errors
 from ..api import crschema
+from ..api.meta import now
 from ..api.patch import PATCH_TYPES, apply_patch
 from ..api.selectors import selector_string
 from . import deletion, logs
@@ -175,7 +176,6 @@ async def bind_pod(reg: Registry, t: Target, body: dict, dry: bool) -> None:
                                   f'pod {t.name} is already assigned to node "{spec["nodeName"]}"')
         spec["nodeName"] = node
         conds = [c for c in (cur.setdefault("status", {}).get("conditions") or []) if c.get("type") != "PodScheduled"]
-        from ..api.meta import now
         conds.append({"type": "PodScheduled", "status": "True", "lastProbeTime": None, "lastTransitionTime": now()})
         cur["status"]["conditions"] = conds
         return cur
