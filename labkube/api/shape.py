@@ -153,7 +153,19 @@ def _valid(v, schema) -> bool:
             return False
         for k, item in v.items():
             sub = schema.get(k)
-            if sub is not None and item is not None and not _valid(item, sub):
+            if sub is None or item is None:
+                continue
+            # the scalar members (most of them) checked here, as _ok would, without two calls each
+            if sub == S:
+                if not isinstance(item, str):
+                    return False
+            elif sub == I:
+                if not isinstance(item, int) or isinstance(item, bool):
+                    return False
+            elif sub == B:
+                if not isinstance(item, bool):
+                    return False
+            elif not _valid(item, sub):
                 return False
         return True
     if type(schema) is list:
