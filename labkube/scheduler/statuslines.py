@@ -48,6 +48,17 @@ resourceVersion, nodeName and status part, as `pod_view` would build it from the
 the informer stores it and runs its handlers (`Informer.deliver`) as for a decoded MODIFIED
 event, and the bound view is registered for its status writes. At most `LIMIT` pending pods are
 registered (later ones are not: the queue takes the oldest first).
+
+An ADDED line (a pod created while the scheduler watches, or the backlog created while it was
+stopped: one per pending pod) is decoded here with the managedFields list's content cut out
+(`"managedFields":[]`; the list as `cut` takes it: its first `]` right before
+`,"resourceVersion":"`, the only one before the tail), which the pod's view drops and nothing else
+reads (the informer has no select; its transform is `pod_view`), and handed to the informer as the
+watch hands a decoded event (kind and apiVersion defaulted, `Informer.handle_event`): the decoded
+event must be an ADDED one whose metadata holds `"managedFields":[]` and the resourceVersion found
+(so the list cut was metadata's own), else the watch decodes the line whole, as does any line of
+another shape. The one line read otherwise is one whose managedFields content is not valid JSON
+while the rest is (the whole decode raises); the apiserver's lines are JSON dumps.
 """
 from __future__ import annotations
 
@@ -130,6 +141,7 @@ class StatusLines:
         self._line: tuple | None = None                     # (rv, head, line, body, tail, prefix length) being decoded
         self.applied = 0
         self.bound = 0
+        self.cut = 0                                        # ADDED lines decoded without managedFields
 
     def wanted(self, line: bytes) -> bool:
         """False when the line was applied to its pod's cached view (skip it undecoded)."""
@@ -140,6 +152,8 @@ class StatusLines:
                 got = cut(line, ADDED)
                 if got is not None:
                     self._line = (got[0], got[1], line, got[2], got[3], len(ADDED))
+                    if got[1].endswith(MANAGED):
+                        return self._added(line, got[0], len(got[1]))
             return True
         rv, head, b, st = got
         held = self._views.get(head)
@@ -163,6 +177,33 @@ class StatusLines:
         view["status"] = status_part(status, True)
         self.informer.last_rv = rv
         self.applied += 1
+        return False
+
+    def _added(self, line: bytes, rv: str, m: int) -> bool:
+        """An ADDED line decoded with the managedFields list's content cut out (`m`: where it
+        starts; `cut` found its first `]` right before `,"resourceVersion":"`) and handed to the
+        informer as the watch would hand the whole decode (kind and apiVersion defaulted): the
+        pod's view (`pod_view`) drops managedFields and nothing else reads the decoded pod. The
+        decoded event must be an ADDED one whose metadata holds `"managedFields":[]` and the
+        resourceVersion found (the list cut was metadata's own), else the line is decoded whole.
+        False when handed over here; True: the watch decodes the line (`self._line` stays set for
+        the transform, as before)."""
+        e = line.find(b"]", m)              # the list's closing bracket (cut: right before resourceVersion)
+        try:
+            ev = jsonio.loads(line[:m] + line[e:])
+        except ValueError:
+            return True                     # the watch's own decode raises as it always did
+        obj = ev.get("object") if type(ev) is dict else None
+        if type(obj) is not dict or ev.get("type") != "ADDED":
+            return True
+        md = obj.get("metadata")
+        if type(md) is not dict or md.get("managedFields") != [] or md.get("resourceVersion") != rv:
+            return True
+        res = self.informer.resource
+        obj.setdefault("kind", res.kind)
+        obj.setdefault("apiVersion", res.api_version)
+        self.cut += 1
+        self.informer.handle_event(ev)
         return False
 
     def _bound(self, rv: str, head: bytes, line: bytes, b: int, st: int) -> bool:

@@ -4,6 +4,7 @@ writes that change nothing the scheduler reads are applied undecoded."""
 from __future__ import annotations
 
 import copy
+import random
 
 import orjson
 import pytest
@@ -13,6 +14,12 @@ from labkube.client.informer import Informer
 from labkube.scheduler import statuslines
 from labkube.scheduler.statuslines import StatusLines, cut
 from labkube.scheduler.views import pod_view
+from labkube.client.informer import object_key
+from labkube.client.rest import _event
+from labkube.client.clock import FakeClock
+from labkube.client.fake import FakeApi
+from labkube.scheduler.plugins import default_profile
+from labkube.scheduler.scheduler import Scheduler
 
 from .harness import run_queue, setup
 from .objs import node, pod
@@ -531,8 +538,8 @@ def test_a_pending_pod_registered_from_a_modified_line_and_not_after_a_relist():
     assert lines.bound == 1
     inf, lines, plain, _ = handled_informers()
     raw = line("ADDED", first)
-    assert lines.wanted(raw)
-    inf.handle_event(jsonio.loads(raw))
+    if lines.wanted(raw):
+        inf.handle_event(jsonio.loads(raw))
     inf.cache["default/p1"] = pod_view(first)       # what a relist puts there: another object
     assert lines.wanted(line("MODIFIED", api_bound(first)))
     assert lines.bound == 0
@@ -541,8 +548,8 @@ def test_a_pending_pod_registered_from_a_modified_line_and_not_after_a_relist():
 def test_a_deleted_pending_pod_is_forgotten_and_pending_registrations_are_bounded(monkeypatch):
     inf, lines, plain, _ = handled_informers()
     raw = line("ADDED", api_created())
-    lines.wanted(raw)
-    inf.handle_event(jsonio.loads(raw))
+    if lines.wanted(raw):
+        inf.handle_event(jsonio.loads(raw))
     assert len(lines._pending) == 1
     lines.forget("default/p1")
     assert not lines._pending and not lines._pending_keys
@@ -552,8 +559,8 @@ def test_a_deleted_pending_pod_is_forgotten_and_pending_registrations_are_bounde
         p = api_created()
         p["metadata"]["name"] = f"p{i}"
         raw = line("ADDED", p)
-        assert lines.wanted(raw)
-        inf.handle_event(jsonio.loads(raw))
+        if lines.wanted(raw):
+            inf.handle_event(jsonio.loads(raw))
     assert sorted(lines._pending_keys) == ["default/p0", "default/p1", "default/p2"]   # the oldest kept
 
 
@@ -573,3 +580,227 @@ async def test_the_scheduler_handles_its_bindings_echoes_from_the_line():
     assert not s.assumed and not s.queue.holds("default/p0")
     await s.pods.stop()
     await s.nodes.stop()
+
+
+# -- ADDED lines decoded without the managedFields list's content ------------------------------
+
+def _mf(*entries):
+    def f(p):
+        p["metadata"]["managedFields"] = [*p["metadata"]["managedFields"], *entries]
+    return f
+
+
+def _mf_empty(p):
+    p["metadata"]["managedFields"] = []
+
+
+def _mf_after_rv(p):
+    md = p["metadata"]
+    mf = md.pop("managedFields")
+    md["managedFields"] = mf
+
+
+def _mf_nested_list(p):
+    mf = copy.deepcopy(p["metadata"]["managedFields"])     # MF_CREATE is shared
+    mf[0]["fieldsV1"]["x"] = [1, 2]
+    p["metadata"]["managedFields"] = mf
+
+
+def _mf_in_spec(p):
+    p["spec"]["x"] = {"managedFields": [{"manager": "m"}]}
+
+
+def _no_kind(p):
+    del p["kind"]
+    del p["apiVersion"]
+
+
+def _mf_string(text):
+    return _mf({**MF_STATUS, "manager": text})
+
+
+# (name, change to the created pending pod, decoded without managedFields)
+ADDS = [
+    ("pending", _nothing, True),
+    ("two managedFields entries", _mf(MF_STATUS), True),
+    ("managedFields empty", _mf_empty, True),
+    ("no managedFields", lambda p: p["metadata"].pop("managedFields"), False),
+    ("']' in a managedFields string", _mf_string("a]b"), False),
+    ("'],\"resourceVersion\":\"' in a managedFields string", _mf_string('],"resourceVersion":"9'), False),
+    ("'[' in a managedFields string", _mf_string("a[b"), True),
+    ("a nested list in managedFields", _mf_nested_list, False),
+    ("managedFields after resourceVersion", _mf_after_rv, False),
+    ("a managedFields key in spec too", _mf_in_spec, False),
+    ("a second resourceVersion key", _owner_rv, False),
+    ("no kind and apiVersion", _no_kind, True),
+    ("bound", _node("n1"), True),
+    ("Succeeded", _status(phase="Succeeded"), True),
+    ("nominatedNodeName", _status(nominatedNodeName="n2"), True),
+    ("deleting", _meta(deletionTimestamp="2026-12-03T10:00:00Z"), True),
+    ("status key first (no resourceVersion before the tail)", _status_first, False),
+    ("a top-level key after status", _top, True),
+    ("non-ASCII label", lambda p: p["metadata"]["labels"].update(app="wéb"), True),
+]
+
+
+def watched(raw, inf):
+    """The event Client.watch yields for the line (rest._event: kind and apiVersion defaulted)."""
+    return _event(raw, inf.resource)
+
+
+def added_informers(fast):
+    """As handled_informers(), the ADDED fast path on or off (off: every ADDED line decoded whole
+    by the watch, as before)."""
+    inf, lines, plain, calls = handled_informers()
+    if not fast:
+        lines._added = lambda line, rv, m: True
+    return inf, lines, calls
+
+
+def feed_both(lines_in):
+    """Feed the lines to an informer whose StatusLines has the ADDED fast path and to one whose
+    has not: after every line the caches (key order too), resume points, handler calls and the
+    StatusLines' registrations are the same. (fast, slow) StatusLines."""
+    (a, la, ca), (b, lb, cb) = added_informers(True), added_informers(False)
+    for raw in lines_in:
+        for inf, lines in ((a, la), (b, lb)):
+            if lines.wanted(raw):
+                inf.handle_event(watched(raw, inf))
+        assert a.cache == b.cache
+        assert orjson.dumps(a.cache) == orjson.dumps(b.cache)
+        assert a.last_rv == b.last_rv
+        assert ca == cb
+        assert la._line is None and lb._line is None
+        assert {k: (v[0], v[2]) for k, v in la._pending.items()} == {k: (v[0], v[2]) for k, v in lb._pending.items()}
+        assert all(a.cache[v[0]] is v[1] for v in la._pending.values())
+        assert la._pending_keys == lb._pending_keys
+        assert {k: v[0] for k, v in la._views.items()} == {k: v[0] for k, v in lb._views.items()}
+        assert la._keys == lb._keys
+        assert (la.bound, la.applied) == (lb.bound, lb.applied)
+    assert lb.cut == 0
+    return la, lb
+
+
+@pytest.mark.parametrize("name, change, fast", ADDS, ids=[a[0] for a in ADDS])
+@pytest.mark.parametrize("then", ["alone", "bound", "bound and running", "deleted"])
+def test_an_added_line_is_decoded_without_managed_fields_with_the_same_results(name, change, fast, then):
+    first = api_created()
+    change(first)
+    seq = [line("ADDED", first)]
+    if then in ("bound", "bound and running") and "nodeName" not in first["spec"]:
+        echo = api_bound(first)
+        seq.append(line("MODIFIED", echo))
+        if then == "bound and running":
+            seq.append(line("MODIFIED", status_write(echo, "12")))
+    elif then == "deleted":
+        seq.append(line("DELETED", first))
+    la, lb = feed_both(seq)
+    assert la.cut == (1 if fast else 0)
+
+
+def test_added_lines_of_many_pods_their_bindings_and_a_second_added_give_the_same_results():
+    objs = []
+    for i, (_, change, _) in enumerate(ADDS):
+        p = api_created()
+        p["metadata"]["name"] = f"p{i}"
+        p["metadata"]["uid"] = f"u{i}"
+        p["metadata"]["resourceVersion"] = str(100 + i)
+        change(p)
+        objs.append(p)
+    seq = [line("ADDED", p) for p in objs]
+    seq += [line("MODIFIED", api_bound(p, rv=str(200 + i))) for i, p in enumerate(objs) if "nodeName" not in p["spec"]]
+    seq += [line("ADDED", objs[0])]                     # a pod's ADDED line again (a re-watch)
+    la, lb = feed_both(seq)
+    assert la.cut == sum(1 for a in ADDS if a[2]) + 1
+    assert la.bound == lb.bound > 0
+
+
+@pytest.mark.parametrize("raw", [
+    b'{"type":"ADDED","object":{"metadata":{"managedFields":[{"a":1}],"resourceVersion":"7"},"status":{}}',
+    b'{"type":"ADDED","object":{"metadata":{"managedFields":[{"a":1}],"resourceVersion":"7"},"status":{}}}',
+    b'{"type":"ADDED","object":{"metadata":{"name":"p","namespace":"d","managedFields":[{"a":1}],"resourceVersion":"7"},"status":{}},"x":1}',
+    b'{"type":"ADDED","object":{"metadata":{"name":"p","namespace":"d","managedFields":[{"a":1}],"resourceVersion":"7"},"status":{}}}',
+    b'{"type":"ADDED","object":{"metadata":{"name":"p","namespace":"d","managedFields":[{"a":1}],"resourceVersion":"7"},"spec":{},"status":{}}}',
+    b'{"type":"ADDED","object":{"metadata":{"name":"p","namespace":"d","managedFields":[{"a":1}],"resourceVersion":"7","resourceVersion":"8"},"status":{}}}',
+    b'{"type":"ADDED","object":{"metadata":{"name":"p","namespace":"d","managedFields":[{"a":1}],"resourceVersion":"7"},"metadata":{},"status":{}}}',
+    b'{"type":"ADDED","object":{"metadata":{"name":"p","namespace":"d","x":{"managedFields":[{"a":1}],"resourceVersion":"7"}},"spec":{},"status":{}}}',
+    b'{"type":"ADDED","object":{"metadata":{"name":"p","namespace":"d","managedFields":[{"a":1}],"resourceVersion":"7"},"spec":{"x":"\xff"},"status":{}}}',
+    b'{"type":"ADDED","type":"MODIFIED","object":{"metadata":{"name":"p","namespace":"d","managedFields":[{"a":1}],"resourceVersion":"7"},"status":{}}}',
+])
+def test_odd_added_lines_give_what_the_whole_decode_gives(raw):
+    """Lines the fast path declines or takes: the same error (the whole decode's) or the same
+    cache and resume point as without it."""
+    outs = []
+    for fast in (True, False):
+        inf, lines, _ = added_informers(fast)
+        try:
+            if lines.wanted(raw):
+                inf.handle_event(watched(raw, inf))
+            outs.append(("ok", orjson.dumps(inf.cache), inf.last_rv))
+        except Exception as e:            # noqa: BLE001 - the same error either way
+            outs.append(("error", type(e), str(e), orjson.dumps(inf.cache), inf.last_rv))
+    assert outs[0] == outs[1]
+
+
+def test_the_managed_fields_content_cut_out_is_not_validated():
+    """The one line read otherwise: its managedFields content is not JSON (a control character in
+    a string) and the rest is. The apiserver never writes one (its lines are JSON dumps); the
+    whole decode raises, the cut one gives the view the line gives with any valid content."""
+    raw = b'{"type":"ADDED","object":{"metadata":{"name":"p","namespace":"d","managedFields":[{"a":"\x01"}],"resourceVersion":"7"},"status":{}}}'
+    valid = raw.replace(b"\x01", b"b")
+    inf, lines, _ = added_informers(True)
+    assert not lines.wanted(raw) and lines.cut == 1
+    ref, ref_lines, _ = added_informers(False)
+    assert ref_lines.wanted(valid)
+    ref.handle_event(watched(valid, ref))
+    assert orjson.dumps(inf.cache) == orjson.dumps(ref.cache) and inf.last_rv == ref.last_rv == "7"
+    with pytest.raises(ValueError):
+        watched(raw, ref)
+
+
+def _as_apiserver_writes(line_):
+    """A FakeApi watch line as the apiserver writes a pod: a managedFields list right before
+    resourceVersion, the last key of metadata."""
+    ev = orjson.loads(line_)
+    md = (ev.get("object") or {}).get("metadata")
+    if ev.get("type") in ("ADDED", "MODIFIED") and isinstance(md, dict) and "resourceVersion" in md:
+        rv = md.pop("resourceVersion")
+        md["managedFields"] = [MF_CREATE, {**MF_STATUS, "manager": f"m-{md.get('name')}"}]
+        md["resourceVersion"] = rv
+    return orjson.dumps(ev)
+
+
+async def test_the_scheduler_places_pods_the_same_with_added_lines_decoded_without_managed_fields():
+    """Through the in-memory API, the pods' lines given managedFields as the apiserver writes them:
+    the same placements (random picks among tied nodes included), informer cache, resume point
+    and scheduler cache with the ADDED fast path and without it."""
+    out = []
+    for fast in (True, False):
+        api = FakeApi(clock=FakeClock())
+        for i in range(4):
+            await api.create("nodes", node(f"n{i}", cpu="2"))
+        s = Scheduler(api, clock=api.clock, profile=default_profile(random.Random(1)))
+        if not fast:
+            s.status_lines._added = lambda line, rv, m: True
+        wanted = s.status_lines.wanted
+        s.pods.decode_line = lambda raw: wanted(_as_apiserver_writes(raw))
+        await s.start()
+        await api.settle()
+        for i in range(14):
+            await api.create("pods", pod(f"p{i}", cpu="300m" if i % 3 else "500m"), namespace="default")
+        await api.settle()
+        await run_queue(api, s)
+        placed = {o["metadata"]["name"]: o["spec"].get("nodeName") for o in await api.list("pods", "default")}
+        infos = {n: sorted(object_key(p) for p in info.pods) for n, info in s.cache.infos.items()}
+        views = [orjson.dumps({**v, "metadata": {**v["metadata"], "uid": None}}) for v in s.pods.cache.values()]
+        out.append((placed, views, s.pods.last_rv, infos, s.status_lines.bound,
+                    s.queue.pop_nowait()))
+        cut = s.status_lines.cut
+        if fast:
+            assert cut >= 14
+        else:
+            assert cut == 0
+        await s.pods.stop()
+        await s.nodes.stop()
+    assert out[0] == out[1]
+    assert sum(v is not None for v in out[0][0].values()) >= 12
