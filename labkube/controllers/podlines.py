@@ -63,18 +63,14 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import Callable
 
-from labkube import jsonio
 from labkube.client.informer import object_key
+from labkube.client.watchlines import ADDED, LIMIT, MANAGED, MODIFIED, RV, SPEC, STATUS
+from labkube.client.watchlines import tail_members as tail
 
 from .views import spec_extended
 
-EVENTS = ((b'{"type":"MODIFIED","object":{', True), (b'{"type":"ADDED","object":{', False))
-SPEC = b',"spec":{'
-STATUS = b',"status":{'
-MANAGED = b'"managedFields":['
-RV = b'"resourceVersion":"'
+EVENTS = ((MODIFIED, True), (ADDED, False))
 NEXT_RV = b',"resourceVersion":"'
-LIMIT = 4096
 
 
 def prefix(line: bytes, start: int) -> tuple[str, bytes, bytes, int] | None:
@@ -104,16 +100,6 @@ def prefix(line: bytes, start: int) -> tuple[str, bytes, bytes, int] | None:
     if sp < 0 or not rv.isdigit():
         return None
     return rv.decode(), line[start:m], line[v1:sp], sp
-
-
-def tail(line: bytes, at: int, end: int = -1) -> dict | None:
-    """The members from the one after the `,` at `at` to the object's end (to `end`: the
-    object's closing brace), or None."""
-    try:
-        got = jsonio.loads(b"{" + line[at + 1:end] + b"}" if end != -1 else b"{" + line[at + 1:-1])
-    except ValueError:
-        return None
-    return got if type(got) is dict and got else None
 
 
 class PodLines:

@@ -67,17 +67,12 @@ import sys
 from labkube import jsonio
 from labkube.client.informer import object_key
 from labkube.client.sharedparts import scalar
+from labkube.client.watchlines import ADDED, LIMIT, MANAGED, NODE_NAME, RV, STATUS, tail_status
+from labkube.client.watchlines import MODIFIED as HEAD
 
 from .views import status_part
 
-HEAD = b'{"type":"MODIFIED","object":{'
-ADDED = b'{"type":"ADDED","object":{'
-NODE_NAME = b',"nodeName":"'
-STATUS = b',"status":{'
-MANAGED = b'"managedFields":['
-RV = b'"resourceVersion":"'
 TERMINAL = ("Succeeded", "Failed")
-LIMIT = 4096
 
 
 def cut(line: bytes, prefix: bytes = HEAD) -> tuple[str, bytes, int, int] | None:
@@ -110,17 +105,6 @@ def cut(line: bytes, prefix: bytes = HEAD) -> tuple[str, bytes, int, int] | None
     if m > v or line.find(b"]", m, v) != v - 2 or line[v - 1] != 44 or line.find(MANAGED, m, st) >= 0:
         return None
     return rv.decode(), line[:m], v1, st
-
-
-def tail_status(line: bytes, st: int) -> dict | None:
-    """The object's status when `,"status":{` at `st` is its last top-level key, else None."""
-    try:
-        rest = jsonio.loads(b"{" + line[st + 1:-1])
-    except ValueError:
-        return None
-    if type(rest) is not dict or len(rest) != 1 or type(rest.get("status")) is not dict:
-        return None
-    return rest["status"]
 
 
 class StatusLines:

@@ -49,15 +49,10 @@ import re
 
 from labkube import jsonio
 from labkube.client.informer import object_key
+from labkube.client.watchlines import ADDED, LIMIT, MANAGED, MODIFIED, RV, STATUS, tail_status
+from labkube.client.watchlines import NODE_NAME as NODE
 
-MODIFIED = b'{"type":"MODIFIED","object":{'
-ADDED = b'{"type":"ADDED","object":{'
-NODE = b',"nodeName":"'
 NODE_NAME = re.compile(rb'[^\x00-\x20"\\\x7f-\xff]+')       # printable ASCII but '"' and '\\'
-STATUS = b',"status":{'
-MANAGED = b'"managedFields":['
-RV = b'"resourceVersion":"'
-LIMIT = 4096
 
 
 def parts(line: bytes, start: int) -> tuple[str, int, int, int, int] | None:
@@ -86,17 +81,6 @@ def parts(line: bytes, start: int) -> tuple[str, int, int, int, int] | None:
     if m > v or line.find(b"]", m, v) != v - 2 or line[v - 1] != 44:
         return None
     return rv.decode(), m, v - 2, v1, st
-
-
-def tail_status(line: bytes, st: int) -> dict | None:
-    """The object's status when `,"status":{` at `st` is its last top-level key, else None."""
-    try:
-        rest = jsonio.loads(b"{" + line[st + 1:-1])
-    except ValueError:
-        return None
-    if type(rest) is not dict or len(rest) != 1 or type(rest.get("status")) is not dict:
-        return None
-    return rest["status"]
 
 
 def bound_to(body: bytes, old: bytes, b0: int, st0: int) -> str | None:
