@@ -6,9 +6,9 @@ PodScheduled condition added) and the kubelet's Running status write (MODIFIED: 
 ~3.5 kB of which the managedFields list (which the view drops) is ~1.3-2 kB and the rest of the
 metadata (unchanged but for the resourceVersion) ~0.5 kB. `wanted(line)` becomes the pod
 informer's line predicate (`Client.watch(decode_line=)`); when it returns False it has handed the
-informer, through its public `handle_event`, the view a whole decode and `pod_view` would have
-built (equal values, the same key order), and the informer stored it and ran the handlers with
-it as for a decoded event (its transform, installed here, passes such a view as it is).
+informer, through its public `deliver` (the informer has no `select`), the view a whole decode and
+`pod_view` would have built (equal values, the same key order), and the informer stored it and ran
+the handlers with it as for a decoded event.
 
 The apiserver writes compact JSON, type first: `{"type":"MODIFIED","object":{...}}`, apiVersion,
 kind and metadata (managedFields, then resourceVersion) before spec and status. A line is split
@@ -104,8 +104,8 @@ def prefix(line: bytes, start: int) -> tuple[str, bytes, bytes, int] | None:
 
 class PodLines:
     """Installs itself on a pod informer whose transform is `view` (the controller-manager's
-    `pod_view`): its line predicate, and its transform (which registers what it builds from a
-    decoded line, and passes the views this builds as they are)."""
+    `pod_view`, no `select`): its line predicate, and its transform (which registers what it
+    builds from a decoded line)."""
 
     def __init__(self, informer, view: Callable[[dict], dict]):
         self.informer = informer
@@ -118,7 +118,6 @@ class PodLines:
         self._views: OrderedDict[bytes, tuple[str, dict, bytes | None, bytes]] = OrderedDict()
         self._keys: dict[str, bytes] = {}           # key -> head
         self._line: tuple | None = None             # (line, rv, head, rest, spec start) being decoded
-        self._built: dict | None = None             # the view handed to handle_event
         self.applied = 0
         self.extended = 0                           # of which with members added to the spec
         informer.transform = self.transform
@@ -182,20 +181,15 @@ class PodLines:
         view.update(self.view(members))
         self._line = None
         self._register(head, key, view, line, sp, rest)
-        self._built = view
-        try:
-            self.informer.handle_event({"type": "MODIFIED", "object": view})
-        finally:
-            self._built = None
+        self.informer.last_rv = rv
+        self.informer.deliver("MODIFIED", view, key)
         self.applied += 1
         self.extended += extended is not None
         return False
 
     def transform(self, obj: dict) -> dict:
-        """The informer's transform: a view this built passes as it is; anything else is built by
-        `view`, and registered when it came from the line `wanted` last let through."""
-        if obj is self._built:
-            return obj
+        """The informer's transform: the view `view` builds, registered when it came from the line
+        `wanted` last let through."""
         line, self._line = self._line, None
         view = self.view(obj)
         if line is not None:
@@ -233,9 +227,9 @@ class PodLines:
 
 def install(factory) -> PodLines | None:
     """PodLines on the factory's pod informer (all namespaces), when it has one built with the
-    controller-manager's pod view."""
+    controller-manager's pod view and no select."""
     from .views import pod_view
     inf = factory.informers.get(("pods", None))
-    if inf is None or inf.transform is not pod_view:
+    if inf is None or inf.transform is not pod_view or inf.select is not None:
         return None
     return PodLines(inf, pod_view)
