@@ -29,6 +29,24 @@ def tail_status(line: bytes, st: int) -> dict | None:
     return rest["status"]
 
 
+def decode_cut(line: bytes, m0: int, m1: int, typ: str, rv: str) -> dict | None:
+    """The event of `line` decoded with `line[m0:m1]`, the content of its `"managedFields":[` list,
+    cut out, when that is a `typ` event whose object's metadata holds `"managedFields":[]` and the
+    resourceVersion `rv` found after the list (so the list cut was metadata's own); else None (the
+    caller decodes the line whole, and raises there if it is not JSON)."""
+    try:
+        ev = jsonio.loads(line[:m0] + line[m1:])
+    except ValueError:
+        return None
+    obj = ev.get("object") if type(ev) is dict else None
+    if type(obj) is not dict or ev.get("type") != typ:
+        return None
+    md = obj.get("metadata")
+    if type(md) is not dict or md.get("managedFields") != [] or md.get("resourceVersion") != rv:
+        return None
+    return ev
+
+
 def tail_members(line: bytes, at: int, end: int = -1) -> dict | None:
     """The members from the one after the `,` at `at` to the object's end (to `end`: the
     object's closing brace), or None."""

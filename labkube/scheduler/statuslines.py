@@ -64,10 +64,9 @@ from __future__ import annotations
 
 import sys
 
-from labkube import jsonio
 from labkube.client.informer import object_key
 from labkube.client.sharedparts import scalar
-from labkube.client.watchlines import ADDED, LIMIT, MANAGED, NODE_NAME, RV, STATUS, tail_status
+from labkube.client.watchlines import ADDED, LIMIT, MANAGED, NODE_NAME, RV, STATUS, decode_cut, tail_status
 from labkube.client.watchlines import MODIFIED as HEAD
 
 from .views import status_part
@@ -172,17 +171,11 @@ class StatusLines:
         resourceVersion found (the list cut was metadata's own), else the line is decoded whole.
         False when handed over here; True: the watch decodes the line (`self._line` stays set for
         the transform, as before)."""
-        e = line.find(b"]", m)              # the list's closing bracket (cut: right before resourceVersion)
-        try:
-            ev = jsonio.loads(line[:m] + line[e:])
-        except ValueError:
-            return True                     # the watch's own decode raises as it always did
-        obj = ev.get("object") if type(ev) is dict else None
-        if type(obj) is not dict or ev.get("type") != "ADDED":
-            return True
-        md = obj.get("metadata")
-        if type(md) is not dict or md.get("managedFields") != [] or md.get("resourceVersion") != rv:
-            return True
+        # the list's closing bracket (cut: right before resourceVersion)
+        ev = decode_cut(line, m, line.find(b"]", m), "ADDED", rv)
+        if ev is None:
+            return True                     # the watch decodes it whole (and raises if it must)
+        obj = ev["object"]
         res = self.informer.resource
         obj.setdefault("kind", res.kind)
         obj.setdefault("apiVersion", res.api_version)

@@ -49,7 +49,7 @@ import re
 
 from labkube import jsonio
 from labkube.client.informer import object_key
-from labkube.client.watchlines import ADDED, LIMIT, MANAGED, MODIFIED, RV, STATUS, tail_status
+from labkube.client.watchlines import ADDED, LIMIT, MANAGED, MODIFIED, RV, STATUS, decode_cut, tail_status
 from labkube.client.watchlines import NODE_NAME as NODE
 
 NODE_NAME = re.compile(rb'[^\x00-\x20"\\\x7f-\xff]+')       # printable ASCII but '"' and '\\'
@@ -156,19 +156,19 @@ class LineReader:
                         if node is not None:        # the binding: its Running write comes next
                             self._register(head, key, line, v1, st, False)
                         return False
-        text = line[:m0] + line[m1:] if m0 >= 0 else line
-        try:
-            ev = jsonio.loads(text)
-        except ValueError:
-            return True                 # the informer's own decode raises as it always did
-        obj = ev.get("object")
-        if type(obj) is not dict or ev.get("type") != typ:
-            return True
-        md = obj.get("metadata")
-        if m0 >= 0 and (type(md) is not dict or md.get("managedFields") != [] or md.get("resourceVersion") != rv):
-            return True                 # the list cut was not metadata's own: decode it whole
         if m0 >= 0:
+            ev = decode_cut(line, m0, m1, typ, rv)
+            if ev is None:
+                return True             # the informer decodes it whole (and raises if it must)
             self.cut += 1
+        else:
+            try:
+                ev = jsonio.loads(line)
+            except ValueError:
+                return True             # the informer's own decode raises as it always did
+            if type(ev.get("object")) is not dict or ev.get("type") != typ:
+                return True
+        obj = ev["object"]
         obj.setdefault("kind", self.kind)
         obj.setdefault("apiVersion", self.api_version)
         inf.handle_event(ev)
