@@ -118,21 +118,14 @@ def prepare_update(res: Resource, new: dict, old: dict, subresource: str | None 
     return new
 
 
-def strip_for_compare(obj: dict) -> dict:
-    """The object without resourceVersion, to tell whether an update changed anything."""
-    o = dict(obj)
-    o["metadata"] = {k: v for k, v in (obj.get("metadata") or {}).items() if k != "resourceVersion"}
-    return o
-
-
 _MISSING = object()
 
 
 def same_but_rv(a: dict, b: dict) -> bool:
-    """strip_for_compare(a) == strip_for_compare(b), without building the two copies: the members
-    but metadata compared last to first (a write's changed member, such as status, is usually the
-    last; the copies' comparison went through the whole metadata, managedFields and all, first),
-    then metadata without resourceVersion. Each value is compared as dict equality compares it
+    """Whether a and b are equal but for metadata.resourceVersion (a missing metadata counts as
+    empty), without building copies of them: the members but metadata compared last to first (a
+    write's changed member, such as status, is usually the last; comparing copies went through the
+    whole metadata, managedFields and all, first), then metadata without resourceVersion. Each value is compared as dict equality compares it
     (the same object is equal, else ==)."""
     ka, kb = a.keys(), b.keys()
     if ka != kb and ka - {"metadata"} != kb - {"metadata"}:
