@@ -39,6 +39,13 @@ object, and its last). Anything else (DELETED, BOOKMARK, ERROR, another shape, a
 that is not digits) is left to the informer's own decode: `wanted` returns True. A line the
 informer's own predicate (its select_hint) skips is skipped as before.
 
+The hollow kubelets' binding (no view here: their select_hint skips the creation) is decoded whole
+but for the managedFields content. Reading only its metadata and status, with the spec's view
+taken from a cache of the template's spec texts (the per-pod service-account volume name masked),
+was tried and measured no faster: metadata alone is ~30 % of the decode, status ~17 %, and
+finding, masking and hashing the spec's text cost about what decoding it does (binding line 15.1
+-> 16.1 us, 2,000 pods, min of 15).
+
 A fingerprint is registered for the view a line read here left in the cache and used once (the
 next write of that pod; a binding read from it registers its own line); at most `LIMIT` are kept
 (the oldest go first), each holding its line (~3-4 kB).
