@@ -1,0 +1,127 @@
+"""KubeConfig.ssl_context: with a certificate-authority the kubeconfig's CA is the only one trusted
+(as client-go does), not the system bundle besides; every other setting is the earlier context's
+(create_default_context, then the CA added to the system's), and the same servers are accepted."""
+import ssl
+
+import pytest
+
+from labkube.client import KubeConfig
+from labkube.client.kubeconfig import load_pem_chain
+from labkube.testing import make_pki
+
+
+@pytest.fixture(scope="module")
+def pkis(tmp_path_factory):
+    lab = make_pki(str(tmp_path_factory.mktemp("lab")))
+    other = make_pki(str(tmp_path_factory.mktemp("other")))
+    return lab, other
+
+
+def read(p):
+    with open(p, "rb") as f:
+        return f.read()
+
+
+def config(lab, *, ca=True, cert=True, insecure=False, server="https://127.0.0.1:6443"):
+    return KubeConfig(server=server, ca_data=read(lab["ca.crt"]) if ca else None,
+                      cert_data=read(lab["client.crt"]) if cert else None,
+                      key_data=read(lab["client.key"]) if cert else None, insecure_skip_tls_verify=insecure)
+
+
+def earlier(cfg: KubeConfig) -> ssl.SSLContext:
+    """ssl_context as it was: the system's CAs, the kubeconfig's CA added to them."""
+    ctx = ssl.create_default_context(ssl.Purpose.SERVER_AUTH)
+    if cfg.insecure_skip_tls_verify:
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+    elif cfg.ca_data:
+        ctx.load_verify_locations(cadata=cfg.ca_data.decode("ascii"))
+    if cfg.cert_data and cfg.key_data:
+        load_pem_chain(ctx, cfg.cert_data, cfg.key_data)
+    return ctx
+
+
+def serve(pki) -> ssl.SSLContext:
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(pki["server.crt"], pki["server.key"])
+    ctx.load_verify_locations(cafile=pki["ca.crt"])
+    ctx.verify_mode = ssl.CERT_OPTIONAL
+    return ctx
+
+
+def handshake(sctx: ssl.SSLContext, cctx: ssl.SSLContext) -> tuple:
+    """(outcome, the client certificate the server saw) of one handshake over memory BIOs."""
+    s_in, s_out, c_in, c_out = ssl.MemoryBIO(), ssl.MemoryBIO(), ssl.MemoryBIO(), ssl.MemoryBIO()
+    srv = sctx.wrap_bio(s_in, s_out, server_side=True)
+    cli = cctx.wrap_bio(c_in, c_out, server_hostname="127.0.0.1")
+    done = {"s": False, "c": False}
+    try:
+        for _ in range(10):
+            for name, obj in (("c", cli), ("s", srv)):
+                if not done[name]:
+                    try:
+                        obj.do_handshake()
+                        done[name] = True
+                    except ssl.SSLWantReadError:
+                        pass
+                if c_out.pending:
+                    s_in.write(c_out.read())
+                if s_out.pending:
+                    c_in.write(s_out.read())
+            if done["s"] and done["c"]:
+                break
+        cli.write(b"x")
+        s_in.write(c_out.read())
+        srv.read(1)
+    except ssl.SSLCertVerificationError as e:
+        return "refused", e.verify_message
+    return "ok", srv.getpeercert()
+
+
+SETTINGS = ("verify_mode", "check_hostname", "minimum_version", "maximum_version", "options", "verify_flags",
+            "protocol", "post_handshake_auth")
+
+CASES = [  # (kubeconfig settings, trusts only the kubeconfig's CA)
+    ({}, True),
+    ({"cert": False}, True),
+    ({"insecure": True}, False),
+    ({"ca": False}, False),
+    ({"ca": False, "cert": False}, False),
+]
+
+
+@pytest.mark.parametrize("kw,only_lab", CASES)
+def test_context_as_before_but_trusting_only_the_kubeconfigs_ca(pkis, tmp_path, kw, only_lab):
+    lab, _ = pkis
+    cfg = config(lab, **kw)
+    now, before = cfg.ssl_context(), earlier(cfg)
+    for s in SETTINGS:
+        assert getattr(now, s) == getattr(before, s), s
+    lab_ca = ssl.PEM_cert_to_DER_cert(read(lab["ca.crt"]).decode())
+    if only_lab:
+        assert [c for c in now.get_ca_certs(binary_form=True)] == [lab_ca]
+        assert lab_ca in before.get_ca_certs(binary_form=True)
+    else:
+        assert now.get_ca_certs(binary_form=True) == before.get_ca_certs(binary_form=True)
+
+
+@pytest.mark.parametrize("server,kw,outcome", [
+    ("lab", {}, "ok"),
+    ("lab", {"cert": False}, "ok"),
+    ("other", {}, "refused"),             # a server whose certificate another CA signed
+    ("other", {"insecure": True, "cert": False}, "ok"),   # (its server would refuse our lab client cert)
+])
+def test_same_servers_accepted(pkis, server, kw, outcome):
+    lab, other = pkis
+    cfg = config(lab, **kw)
+    sctx = serve(lab if server == "lab" else other)
+    now, before = handshake(sctx, cfg.ssl_context()), handshake(sctx, earlier(cfg))
+    assert now[0] == before[0] == outcome
+    if server == "lab":
+        assert now == before
+        assert bool(now[1]) == kw.get("cert", True)     # the client certificate reached the server
+
+
+def test_plain_http_has_no_context(pkis):
+    lab, _ = pkis
+    assert config(lab, server="http://127.0.0.1:8080").ssl_context() is None
