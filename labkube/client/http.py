@@ -20,6 +20,13 @@ Deadlines: a request's `timeout` is kept as a deadline on its connection, and on
 with `TimeoutError`. A timer per request (`asyncio.timeout`: a handle pushed on and removed from the
 loop's timer heap each time) was 2-8 % of the scheduler's and hollow kubelets' CPU in py-spy; a
 deadline here fires up to SWEEP_S late, which no caller of seconds-long timeouts notices.
+
+Warm-up: a caller that is about to have many requests in flight (the scheduler when its bindings
+pile up) can have the pool open idle connections ahead of need (`keep_warm(n)`, `prewarm(n)`),
+a few at a time in the background, so a burst reuses connections instead of paying a TLS
+handshake per extra request in flight in the middle of it (~2 ms of CPU on each side here). A
+connection opened ahead of need is idle from the moment it is open and follows the same
+keepalive rule as any other.
 """
 from __future__ import annotations
 
@@ -35,6 +42,7 @@ IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 _UNSAFE = re.compile(r"[^\x21-\x7e]")          # what cannot stand in a request line as it is
 MAX_HEAD = 64 * 1024
 SWEEP_S = 0.25                                 # how often waiting requests are checked for their deadline
+WARM_PARALLEL = 4                              # connections a warm-up opens at once
 
 
 class Connection(asyncio.Protocol):
@@ -44,7 +52,8 @@ class Connection(asyncio.Protocol):
         self.loop = loop
         self.transport: asyncio.Transport | None = None
         self.closed = False
-        self.used = False                  # has carried a request before (a reused connection)
+        self.used = False                  # has waited idle in the pool (carried a request, or opened ahead
+                                           # of need): the server may have closed it meanwhile
         self.idle_since = 0.0
         self._buf = bytearray()
         self._reply: asyncio.Future | None = None
@@ -177,7 +186,9 @@ class Connection(asyncio.Protocol):
 class ConnectionPool:
     """Kept-alive connections to one server, taken most recently used first; idle ones older
     than `keepalive` seconds are closed instead of reused (the apiserver closes its idle ones
-    after 75 s, so a request never races that close)."""
+    after 75 s, so a request never races that close). The idle list is in the order the
+    connections became idle (a returned one, or one opened ahead of need, is appended), so the
+    oldest are at its front."""
 
     def __init__(self, base: str, ssl_context: ssl.SSLContext | None, headers: dict[str, str], *,
                  server_hostname: str | None = None, keepalive: float = 60.0):
@@ -198,6 +209,9 @@ class ConnectionPool:
         self._busy: set[Connection] = set()     # connections waiting for a reply with a deadline
         self._sweep: asyncio.TimerHandle | None = None
         self._closed = False
+        self._in_use = 0                        # requests in flight (each holds or is opening one connection)
+        self._opening = 0                       # connections a warm-up is opening
+        self._warming: asyncio.Task | None = None
 
     async def request(self, method: str, target: str, body: bytes | None = None,
                       content_type: str = "application/json", timeout: float | None = None) -> tuple[int, bytes]:
@@ -215,41 +229,114 @@ class ConnectionPool:
         data = b"".join(head)
         no_body = method == "HEAD"
         deadline = 0.0
-        while True:
-            conn = self._take()
-            if conn is None:
-                if timeout is None:
-                    conn = await self._connect()
-                else:
-                    left = timeout if not deadline else deadline - asyncio.get_running_loop().time()
-                    async with asyncio.timeout(left):
+        self._in_use += 1                  # counted for warm-ups (size): this request's connection
+        try:
+            while True:
+                conn = self._take()
+                if conn is None:
+                    if timeout is None:
                         conn = await self._connect()
-            if timeout is not None:
-                if not deadline:
-                    deadline = conn.loop.time() + timeout
-                conn.deadline = deadline
-                self._busy.add(conn)
-                if self._sweep is None:
-                    self._sweep = conn.loop.call_later(SWEEP_S, self._check_deadlines)
-            reused = conn.used
+                    else:
+                        left = timeout if not deadline else deadline - asyncio.get_running_loop().time()
+                        async with asyncio.timeout(left):
+                            conn = await self._connect()
+                if timeout is not None:
+                    if not deadline:
+                        deadline = conn.loop.time() + timeout
+                    conn.deadline = deadline
+                    self._busy.add(conn)
+                    if self._sweep is None:
+                        self._sweep = conn.loop.call_later(SWEEP_S, self._check_deadlines)
+                reused = conn.used
+                try:
+                    status, payload, close = await conn.exchange(data, no_body)
+                except aiohttp.ServerDisconnectedError as e:
+                    conn.close()
+                    if reused and method in IDEMPOTENT and getattr(e, "before_reply", False):
+                        continue               # the server had closed it while idle: once more, fresh
+                    raise
+                except BaseException:
+                    conn.close()               # cancelled or timed out mid-reply: out of step
+                    raise
+                finally:
+                    self._busy.discard(conn)
+                if close or self._closed:
+                    conn.close()
+                else:
+                    conn.idle_since = conn.loop.time()
+                    self._idle.append(conn)
+                return status, payload
+        finally:
+            self._in_use -= 1
+
+    def size(self) -> int:
+        """Connections the pool holds: idle ones within keepalive, those of requests in flight
+        (or being opened for them), those a warm-up is opening."""
+        self._prune()
+        return len(self._idle) + self._in_use + self._opening
+
+    def keep_warm(self, n: int) -> None:
+        """Have the pool hold `n` connections: when it holds fewer and no warm-up runs, start
+        one in the background (`prewarm`). Cheap when the pool is warm; needs a running loop."""
+        if self._warming is not None or self._closed or self.size() >= n:
+            return
+        self._warming = asyncio.get_running_loop().create_task(self.prewarm(n))
+        self._warming.add_done_callback(self._warmed)
+
+    def _warmed(self, task: asyncio.Task) -> None:
+        self._warming = None
+        if not task.cancelled():
+            task.exception()                    # retrieved: a failed warm-up is not an error
+
+    async def prewarm(self, n: int, parallel: int = WARM_PARALLEL) -> int:
+        """Open idle connections, `parallel` at a time, until the pool holds `n` (see `size`);
+        how many were opened. At most `n` are opened (a keepalive shorter than a handshake
+        cannot keep it going); a connection that cannot be made ends the warm-up with its error
+        (requests then connect, and fail, on their own); closing the pool ends it too."""
+        opened = tried = 0
+        while not self._closed and tried < n:
+            missing = n - self.size()
+            if missing <= 0:
+                break
+            k = min(missing, parallel, n - tried)
+            tried += k
+            self._opening += k
             try:
-                status, payload, close = await conn.exchange(data, no_body)
-            except aiohttp.ServerDisconnectedError as e:
-                conn.close()
-                if reused and method in IDEMPOTENT and getattr(e, "before_reply", False):
-                    continue               # the server had closed it while idle: once more, fresh
-                raise
-            except BaseException:
-                conn.close()               # cancelled or timed out mid-reply: out of step
-                raise
+                got = await asyncio.gather(*(self._open_idle() for _ in range(k)), return_exceptions=True)
             finally:
-                self._busy.discard(conn)
-            if close or self._closed:
-                conn.close()
-            else:
-                conn.idle_since = conn.loop.time()
-                self._idle.append(conn)
-            return status, payload
+                self._opening -= k
+            opened += sum(1 for g in got if g is True)
+            err = next((g for g in got if isinstance(g, BaseException)), None)
+            if err is not None:
+                raise err
+        return opened
+
+    async def _open_idle(self) -> bool:
+        conn = await self._connect()
+        # nothing awaited from here on: the connection is either the pool's or closed
+        if self._closed or conn.closed:
+            conn.close()
+            return False
+        conn.used = True                        # idle from now: the server may close it as any idle one
+        conn.idle_since = conn.loop.time()
+        self._idle.append(conn)
+        return True
+
+    def _prune(self) -> None:
+        """Close and drop the idle connections past keepalive (the front of the list) and the
+        ones the server closed."""
+        idle = self._idle
+        if not idle:
+            return
+        limit = idle[0].loop.time() - self.keepalive
+        k = 0
+        while k < len(idle) and idle[k].idle_since < limit:
+            idle[k].close()
+            k += 1
+        if k:
+            del idle[:k]
+        if any(c.closed for c in idle):
+            self._idle = [c for c in idle if not c.closed]
 
     def _check_deadlines(self) -> None:
         """The pool's timer: fail the requests past their deadline (their connections are out of
@@ -295,6 +382,8 @@ class ConnectionPool:
 
     def close(self) -> None:
         self._closed = True
+        if self._warming is not None:
+            self._warming.cancel()
         for conn in self._idle:
             conn.close()
         self._idle.clear()

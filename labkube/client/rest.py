@@ -107,6 +107,13 @@ class Client:
                                         keepalive=KEEPALIVE_S)
         return self._pool
 
+    def keep_warm(self, n: int) -> None:
+        """Have the request pool hold `n` connections (at most max_in_flight), opening the
+        missing ones in the background: for a caller about to have that many requests in
+        flight, so the burst does not pay a TLS handshake per extra request in the middle of it
+        (ConnectionPool.keep_warm). Needs a running loop."""
+        self._ensure_pool().keep_warm(min(n, self.max_in_flight))
+
     async def close(self) -> None:
         if self._pool is not None:
             self._pool.close()
