@@ -97,7 +97,7 @@ async def serve(config: ApiserverConfig, access_log: bool = False) -> None:
     # out of the collector's sight, collections rarer (LABKUBE_GC=default opts out): measured under
     # bench/apiserver.py load, GC time fell from ~360 ms to ~35 ms per 5,000 creates + 5,000 GETs
     # and the longest pause from ~60 ms (full collections over ~40k start-up objects) to ~8 ms
-    gctuning.tune()
+    gctuning.tune(component="apiserver")
     for addr in config.listen_addresses:
         await web.TCPSite(runner, addr, config.secure_port, ssl_context=ssl_ctx, reuse_address=True).start()
         log.info("listening on https://%s:%d", addr, config.secure_port)

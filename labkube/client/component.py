@@ -91,7 +91,7 @@ def run(prog: str, start: Callable[[], Awaitable[None]], tune_gc: bool = False) 
     """Run the coroutine start() returns until it ends or SIGTERM/SIGINT cancels it (status 0);
     ConfigError: one line on stderr, status 2; any other exception: logged, status 1."""
     if tune_gc:
-        gctuning.tune()
+        gctuning.tune(component=prog)
 
     async def runner() -> int:
         task = asyncio.create_task(start())
