@@ -28,11 +28,14 @@ from .views import node_view, pod_view
 
 log = logging.getLogger(__name__)
 TERMINAL = ("Succeeded", "Failed")
-BIND_CONCURRENCY = 192      # bindings in flight: each waits for the apiserver's batched commit, so the
-                            # drain rate is about BIND_CONCURRENCY / bind latency until a core saturates;
-                            # more in flight also means bigger commits and fewer wake-ups per pod (full
-                            # bench/scale.py drains with the pool kept warm (WARM_AT): 64: 1,284-1,332,
-                            # 96: 1,480-1,685, 128: 1,601-1,723, 192: 1,991-2,159, 256: 2,117 pods/s)
+BIND_CONCURRENCY = 64       # bindings in flight: each waits for the apiserver's batched commit, so the
+                            # drain rate is about BIND_CONCURRENCY / bind latency until a core saturates.
+                            # Deeper pipelines drain a burst faster only by taking the apiserver from the
+                            # kubelets' status writes: 192 (pool kept warm) bound bench/scale.py's backlog
+                            # at ~2,000 pods/s while ~1.4 of each pod's 2 writes landed inside the drain;
+                            # with kubelets writing as fast (hollow --concurrency 512) it bound 1,390-1,450
+                            # pods/s, as 64 does (1,340-1,360), for ~70 MB more of kept-alive TLS
+                            # connections in the control plane (full runs, 2026-12-03)
 CLIENT_IN_FLIGHT = BIND_CONCURRENCY + 32    # the scheduler's Client: binds plus events and status
 # Bindings pending (in flight or waiting for a slot) at which the Client's connection pool is
 # opened up to CLIENT_IN_FLIGHT in the background: each request in flight needs its own HTTP/1.1
