@@ -51,6 +51,42 @@ async def test_exec_http_tcp():
     assert not (await run_probe({"tcpSocket": {"port": port}}, {}, "127.0.0.1", None, 1))[0]
 
 
+async def test_https_probe_does_not_verify_and_shares_one_context(tmp_path):
+    """The kubelet probes HTTPS endpoints without checking their certificate (a self-signed one
+    here), through one context built once, not one per attempt."""
+    from labkube.kubelet.probes import probe_tls_context
+    from labkube.testing import make_pki
+    import ssl
+    pki = make_pki(str(tmp_path))
+    server_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_ctx.load_cert_chain(pki["server.crt"], pki["server.key"])
+
+    async def handler(request):
+        return web.Response(status=200 if request.path == "/healthz" else 503, text="x")
+
+    app = web.Application()
+    app.router.add_get("/{p}", handler)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=server_ctx)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]
+    try:
+        for path, want in (("/healthz", True), ("/down", False)):
+            ok, msg = await run_probe({"httpGet": {"path": path, "port": port, "scheme": "HTTPS"}},
+                                      {}, "127.0.0.1", None, 2)
+            assert ok is want, msg
+        # plain HTTP against the TLS port fails as a probe, it does not raise
+        ok, _ = await run_probe({"httpGet": {"path": "/healthz", "port": port}}, {}, "127.0.0.1", None, 2)
+        assert not ok
+    finally:
+        await runner.cleanup()
+    ctx = probe_tls_context()
+    assert ctx is probe_tls_context()
+    assert ctx.verify_mode == ssl.CERT_NONE and not ctx.check_hostname
+    assert ctx.cert_store_stats()["x509_ca"] == 0
+
+
 async def test_readiness_and_startup_gate_then_liveness_kills():
     changes, kills = [], []
     results = {"startup": [1, 0], "live": [0, 1, 1]}
