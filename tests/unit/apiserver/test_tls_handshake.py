@@ -8,6 +8,7 @@ import pytest
 from apiserver_pki import make_pki
 
 from labkube.apiserver.tls import UserInfo, _identity, server_context
+from labkube.testing import MemoryTLS
 
 CLIENTS = {  # name: (cn, orgs, server?)
     "server": ("kube-apiserver", [], True),
@@ -35,30 +36,14 @@ def earlier_context(d) -> ssl.SSLContext:
 
 def handshake(sctx: ssl.SSLContext, cctx: ssl.SSLContext) -> dict:
     """One handshake over memory BIOs, then one request and reply (which carries any tickets)."""
-    s_in, s_out, c_in, c_out = ssl.MemoryBIO(), ssl.MemoryBIO(), ssl.MemoryBIO(), ssl.MemoryBIO()
-    srv = sctx.wrap_bio(s_in, s_out, server_side=True)
-    cli = cctx.wrap_bio(c_in, c_out, server_hostname="127.0.0.1")
-    done = {"s": False, "c": False}
     try:
-        for _ in range(10):
-            for name, obj in (("c", cli), ("s", srv)):
-                if not done[name]:
-                    try:
-                        obj.do_handshake()
-                        done[name] = True
-                    except ssl.SSLWantReadError:
-                        pass
-                if c_out.pending:
-                    s_in.write(c_out.read())
-                if s_out.pending:
-                    c_in.write(s_out.read())
-            if done["s"] and done["c"]:
-                break
+        t = MemoryTLS(sctx, cctx).handshake()
+        srv, cli = t.server, t.client
         cli.write(b"ping")
-        s_in.write(c_out.read())
+        t.pump()
         got = srv.read(4)
         srv.write(b"pong")
-        c_in.write(s_out.read())
+        t.pump()
         got += cli.read(4)
     except ssl.SSLError as e:
         return {"ok": False, "error": type(e).__name__}

@@ -7,7 +7,7 @@ import pytest
 
 from labkube.client import KubeConfig
 from labkube.client.kubeconfig import load_pem_chain
-from labkube.testing import make_pki
+from labkube.testing import MemoryTLS, make_pki
 
 
 @pytest.fixture(scope="module")
@@ -51,31 +51,14 @@ def serve(pki) -> ssl.SSLContext:
 
 def handshake(sctx: ssl.SSLContext, cctx: ssl.SSLContext) -> tuple:
     """(outcome, the client certificate the server saw) of one handshake over memory BIOs."""
-    s_in, s_out, c_in, c_out = ssl.MemoryBIO(), ssl.MemoryBIO(), ssl.MemoryBIO(), ssl.MemoryBIO()
-    srv = sctx.wrap_bio(s_in, s_out, server_side=True)
-    cli = cctx.wrap_bio(c_in, c_out, server_hostname="127.0.0.1")
-    done = {"s": False, "c": False}
     try:
-        for _ in range(10):
-            for name, obj in (("c", cli), ("s", srv)):
-                if not done[name]:
-                    try:
-                        obj.do_handshake()
-                        done[name] = True
-                    except ssl.SSLWantReadError:
-                        pass
-                if c_out.pending:
-                    s_in.write(c_out.read())
-                if s_out.pending:
-                    c_in.write(s_out.read())
-            if done["s"] and done["c"]:
-                break
-        cli.write(b"x")
-        s_in.write(c_out.read())
-        srv.read(1)
+        t = MemoryTLS(sctx, cctx).handshake()
+        t.client.write(b"x")
+        t.pump()
+        t.server.read(1)
     except ssl.SSLCertVerificationError as e:
         return "refused", e.verify_message
-    return "ok", srv.getpeercert()
+    return "ok", t.server.getpeercert()
 
 
 SETTINGS = ("verify_mode", "check_hostname", "minimum_version", "maximum_version", "options", "verify_flags",
