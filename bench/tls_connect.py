@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import resource
 import ssl
 import sys
@@ -30,14 +29,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from labkube.client import KubeConfig  # noqa: E402
 from labkube.testing import LocalCluster  # noqa: E402
+from apiserver_procs import cpu_s  # noqa: E402  (a process's user + system CPU seconds)
 
 REQUEST = b"GET /version HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: application/json\r\n\r\n"
-
-
-def proc_cpu(pid: int) -> float:
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def own_cpu() -> float:
@@ -102,7 +96,7 @@ async def run(port: int, ctx: ssl.SSLContext, pid: int, n: int, burst: int, paus
         await asyncio.sleep(pause)
     out = {}
     for phase in ("fresh", "kept"):
-        a0, c0, t0 = proc_cpu(pid), own_cpu(), time.perf_counter()
+        a0, c0, t0 = cpu_s(pid), own_cpu(), time.perf_counter()
         if phase == "fresh":
             done = 0
             while done < n:
@@ -119,7 +113,7 @@ async def run(port: int, ctx: ssl.SSLContext, pid: int, n: int, burst: int, paus
             await p.lost
         await asyncio.sleep(0.3)  # the apiserver's connection_lost work for the last ones
         out[phase] = {"wall_s": time.perf_counter() - t0 - 0.3,
-                      "apiserver_cpu_s": proc_cpu(pid) - a0, "client_cpu_s": own_cpu() - c0}
+                      "apiserver_cpu_s": cpu_s(pid) - a0, "client_cpu_s": own_cpu() - c0}
     out["tls_versions"] = sorted(set(versions))
     return out
 
