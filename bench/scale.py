@@ -55,6 +55,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from labkube.client import Client, KubeConfig  # noqa: E402
 from labkube.client.informer import Informer  # noqa: E402
 from labkube.testing import LocalCluster  # noqa: E402
+from apiserver_procs import cpu_s as proc_cpu  # noqa: E402
 from podtracker import PodTracker, until  # noqa: E402
 
 CONTROL_PLANE = ("apiserver", "scheduler", "controllers")
@@ -76,12 +77,6 @@ def proc_mem(pid: int) -> tuple[float, float]:
                 k, v = line.split(":", 1)
                 vals[k] = int(v.split()[0]) / 1024
     return vals.get("VmRSS", 0.0), vals.get("VmHWM", 0.0)
-
-
-def proc_cpu(pid: int) -> float:
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def deployment(name: str, replicas: int) -> dict:
