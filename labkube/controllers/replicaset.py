@@ -10,6 +10,17 @@ A sync reads the ReplicaSet's pods as counts by class kept from the pod events
 (podcounts.py), not by walking them: a 3,000-pod ReplicaSet is woken by each of its pods'
 Running status. It walks them only to claim (an orphan to adopt, a pod to release) and to pick
 the pods a scale-down deletes.
+
+Status batching: an update of an owned pod that changes only what the status counts (phase,
+readiness; the pod active before and after, so no pod is to be created or deleted for it), and
+an update of the ReplicaSet that changes only its status (its sync's own writes: each one woke
+the next sync, which wrote again, once per round trip while the pods changed), queue
+the ReplicaSet at once when its last sync started `replicaset_status_batch` seconds ago or more
+(default STATUS_BATCH), else when that much time has passed since then: a ReplicaSet whose pods
+turn Running one after another (2,000 in two seconds) syncs and writes its status a few times a
+second instead of once per round trip, with the same status in the end. A pod to create or delete
+(a pod added, deleted, terminal, being deleted, relabeled, adopted or released) queues it at once,
+as before. Kubernetes' Job and EndpointSlice controllers batch pod updates the same way.
 """
 from __future__ import annotations
 
@@ -27,7 +38,7 @@ from .base import Controller
 from .expectations import Expectations
 from .podcounts import OwnedPodCounts, PodClass, count_classes
 from .util import (BY_CONTROLLER, ORPHANS, controller_ref, controller_uid_index, is_active, is_ready,
-                   orphan_namespace_index, owner_ref)
+                   is_terminal, orphan_namespace_index, owner_ref)
 
 
 def pod_from_template(rs: dict) -> dict:
@@ -65,6 +76,30 @@ def counted_same(old: dict, new: dict) -> bool:
     return os_.get("phase") == ns_.get("phase") and (os_.get("conditions") or None) == (ns_.get("conditions") or None)
 
 
+def status_only(old: dict, new: dict) -> bool:
+    """Whether an update that counted_same did not pass changes only what the ReplicaSet's status
+    counts: the same labels, ownerReferences and deletion state, and neither pod terminal (nor
+    being deleted), so that the number of active pods, and what the sync would create or delete,
+    stays as it was. (counted_same answers False, so phase or conditions changed.)"""
+    o, n = old["metadata"], new["metadata"]
+    return (o.get("labels") == n.get("labels") and o.get("ownerReferences") == n.get("ownerReferences")
+            and not o.get("deletionTimestamp") and not n.get("deletionTimestamp")
+            and not is_terminal(old) and not is_terminal(new))
+
+
+def status_write(old: dict, new: dict) -> bool:
+    """Whether an update of an object changed nothing but its status (and the resourceVersion and
+    managedFields every write changes): the same spec and the same other metadata."""
+    if old.get("spec") != new.get("spec"):
+        return False
+    om, nm = old["metadata"], new["metadata"]
+    return all(om.get(k) == nm.get(k) for k in (om.keys() | nm.keys()) - WRITE_FIELDS)
+
+
+WRITE_FIELDS = {"resourceVersion", "managedFields"}
+STATUS_BATCH = 0.25     # s: a ReplicaSet's status-only pod updates wake its sync at most this often
+
+
 def _neg_time(ts: str) -> tuple:
     return tuple(-ord(c) for c in ts)
 
@@ -77,11 +112,14 @@ class ReplicaSetController(Controller):
     def setup(self) -> None:
         self.expectations = Expectations(self.clock)
         self.burst = int(self.settings.get("replicaset_burst", 100))
+        self.status_batch = float(self.settings.get("replicaset_status_batch", STATUS_BATCH))
+        self._sync_started: dict[str, float] = {}   # key -> when its last sync started (monotonic)
+        self._batched: dict[str, float] = {}        # key -> when its queued status-only sync is due
         self.rs_inf = self.informer(self.resource)
         self.pods = self.informer("pods")
         self.pods.add_index(BY_CONTROLLER, controller_uid_index)
         self.pods.add_index(ORPHANS, orphan_namespace_index)
-        self.rs_inf.add_handlers(self.enqueue, lambda o, n: self.enqueue(n), self._rs_deleted)
+        self.rs_inf.add_handlers(self.enqueue, self._rs_updated, self._rs_deleted)
         self.counts = OwnedPodCounts()          # the cache's pods by controller uid and class (podcounts.py)
         self.pods.add_handlers(self._pod_added, self._pod_updated, self._pod_deleted)
         for pod in self.pods.items():           # a shared informer may have listed already
@@ -90,6 +128,33 @@ class ReplicaSetController(Controller):
     def _rs_deleted(self, rs: dict) -> None:
         self.expectations.forget(f"{rs['metadata']['namespace']}/{rs['metadata']['name']}")
         self.enqueue(rs)
+
+    def _rs_updated(self, old: dict, new: dict) -> None:
+        """A ReplicaSet written: its own status writes (a status_write, its sync's) go through the
+        status batching like the pod updates they count; any other change queues it at once."""
+        if self.status_batch > 0 and status_write(old, new):
+            self._status_changed(object_key(new))
+        else:
+            self.enqueue(new)
+
+    def _status_changed(self, key: str) -> None:
+        """Queue `key` for a pod update that changed only what its status counts (status_only): at
+        once when its last sync started at least `status_batch` ago, else when that is so (once:
+        later updates before it are counted by that sync)."""
+        if key in self._batched:
+            return
+        now = self.clock.monotonic()
+        last = self._sync_started.get(key)
+        if last is None or now - last >= self.status_batch:
+            self.queue.add(key)
+            return
+        due = last + self.status_batch
+        self._batched[key] = due
+        self.queue.add_after(key, due - now)
+
+    def status_due(self) -> float | None:
+        """The earliest time (clock.monotonic) a batched status-only sync is due, None if none."""
+        return min(self._batched.values(), default=None)
 
     def _owner_key(self, pod: dict) -> str | None:
         ref = controller_ref(pod)
@@ -127,6 +192,11 @@ class ReplicaSetController(Controller):
                 self.expectations.deleted(key, new["metadata"]["name"])
         if controller_ref(old) != controller_ref(new):
             self._enqueue_for_pod(old)
+        elif self.status_batch > 0 and status_only(old, new):
+            key = self._owner_key(new)
+            if key:
+                self._status_changed(key)
+                return
         self._enqueue_for_pod(new)
 
     def _pod_deleted(self, pod: dict) -> None:
@@ -216,10 +286,17 @@ class ReplicaSetController(Controller):
         return owned
 
     async def sync(self, key: str) -> None:
+        now = self.clock.monotonic()
+        due = self._batched.get(key)
+        if due is not None and due <= now:
+            del self._batched[key]
         rs = self.rs_inf.get(key)
         if rs is None:
             self.expectations.forget(key)
+            self._sync_started.pop(key, None)
+            self._batched.pop(key, None)
             return
+        self._sync_started[key] = now
         classes = self.counted_claim(rs)
         active = None                           # the active pods, when the walk found them
         if classes is None:

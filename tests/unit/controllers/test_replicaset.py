@@ -214,17 +214,26 @@ def _changed(pod, part, key, value):
     return {**pod, part: {**pod.get(part, {}), key: value}}
 
 
-WAKE_CASES = [  # (what, update of a running pod of "web", wakes the ReplicaSet)
-    ("a binding", _bound, False),
+def woken(h, rs) -> str | None:
+    """How an update just handed to the ReplicaSet controller queued "default/web": "now", "batched"
+    (due once its last sync started status_batch ago: its status-only batching), or None."""
+    if rs.queue.get_nowait() == "default/web":
+        return "now"
+    h.clock.advance(rs.status_batch)
+    return "batched" if rs.queue.get_nowait() == "default/web" else None
+
+
+WAKE_CASES = [  # (what, update of a running pod of "web", how it wakes the ReplicaSet: woken())
+    ("a binding", _bound, None),
     ("a container status", lambda p: _changed(p, "status", "containerStatuses", [{"name": "c", "restartCount": 1}]),
-     False),
-    ("phase", lambda p: _changed(p, "status", "phase", "Failed"), True),
+     None),
+    ("phase", lambda p: _changed(p, "status", "phase", "Failed"), "now"),
     ("readiness", lambda p: _changed(p, "status", "conditions",
                                      [{"type": "Ready", "status": "True", "lastTransitionTime": "2026-01-01T00:00:09Z"}]),
-     True),
-    ("labels", lambda p: _changed(p, "metadata", "labels", {"app": "other"}), True),
-    ("deletion", lambda p: _changed(p, "metadata", "deletionTimestamp", "2026-01-01T00:00:09Z"), True),
-    ("owner", lambda p: _changed(p, "metadata", "ownerReferences", []), True),
+     "batched"),
+    ("labels", lambda p: _changed(p, "metadata", "labels", {"app": "other"}), "now"),
+    ("deletion", lambda p: _changed(p, "metadata", "deletionTimestamp", "2026-01-01T00:00:09Z"), "now"),
+    ("owner", lambda p: _changed(p, "metadata", "ownerReferences", []), "now"),
 ]
 
 
@@ -236,7 +245,7 @@ async def test_pod_updates_wake_the_replicaset_only_when_its_sync_would_see_them
     pod = h.pods()[0]
     assert rs.queue.get_nowait() is None
     rs._pod_updated(pod, update(pod))
-    assert (rs.queue.get_nowait() == "default/web") is wakes
+    assert woken(h, rs) == wakes
 
 
 def _scheduled(pod):
@@ -245,14 +254,15 @@ def _scheduled(pod):
         {"type": "PodScheduled", "status": "True", "lastTransitionTime": "2026-01-01T00:00:09Z"}]}}
 
 
-PENDING_WAKE_CASES = [  # (what, update of a pending pod of "web" never bound, wakes the ReplicaSet)
-    ("a binding with its PodScheduled condition", _scheduled, False),
-    ("a binding without conditions", _bound, False),
-    ("an empty conditions list", lambda p: _changed(p, "status", "conditions", []), False),
+PENDING_WAKE_CASES = [  # (what, update of a pending pod of "web" never bound, how it wakes the ReplicaSet)
+    ("a binding with its PodScheduled condition", _scheduled, None),
+    ("a binding without conditions", _bound, None),
+    ("an empty conditions list", lambda p: _changed(p, "status", "conditions", []), None),
     ("Ready", lambda p: _changed(_scheduled(p), "status", "conditions", [
-        {"type": "Ready", "status": "True", "lastTransitionTime": "2026-01-01T00:00:09Z"}]), True),
-    ("not Ready", lambda p: _changed(p, "status", "conditions", [{"type": "Ready", "status": "False"}]), True),
-    ("phase", lambda p: _changed(_scheduled(p), "status", "phase", "Running"), True),
+        {"type": "Ready", "status": "True", "lastTransitionTime": "2026-01-01T00:00:09Z"}]), "batched"),
+    ("not Ready", lambda p: _changed(p, "status", "conditions", [{"type": "Ready", "status": "False"}]), "batched"),
+    ("phase", lambda p: _changed(_scheduled(p), "status", "phase", "Running"), "batched"),
+    ("Succeeded", lambda p: _changed(_scheduled(p), "status", "phase", "Succeeded"), "now"),
 ]
 
 
@@ -269,4 +279,4 @@ async def test_a_pending_pods_updates_wake_the_replicaset_only_when_its_sync_wou
     old = rs.pods.get(f"default/{pod['metadata']['name']}")
     assert rs.queue.get_nowait() is None
     rs._pod_updated(old, pod_view(update(pod)))
-    assert (rs.queue.get_nowait() == "default/web") is wakes
+    assert woken(h, rs) == wakes
