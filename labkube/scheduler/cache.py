@@ -93,7 +93,7 @@ class SchedulerCache:
         if ni is None:
             self._homeless.setdefault(node, {})[key] = pod
             return
-        ni.add_pod(pod)
+        ni.add_pod(pod, key)
         if ni.anti_affinity_pods():
             self._nodes.with_anti_affinity.add(node)
 

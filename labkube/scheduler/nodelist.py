@@ -135,12 +135,14 @@ def any_where(nodes: list[NodeInfo], attr: str, test) -> bool:
 MAX_COLUMNS = 64                # pod classes with a column of per-node values kept (then they restart)
 
 
-def column(memo: dict, key, nodes: NodeList, compute, limit: int = MAX_COLUMNS) -> list:
+def column(memo: dict, key, nodes: NodeList, compute, limit: int = MAX_COLUMNS, many=None) -> list:
     """The values per node of the tracking NodeList `nodes` for `key` (a pod class, a
     controller), in list order, kept in `memo`: from the last call for that key with
     compute(node) again for each node logged as changed since, or all computed afresh (first
     call, nodes added or removed, log restarted). compute(node) must depend only on the key and
-    the node's own state (its generation). At most `limit` keys are kept (then all restart)."""
+    the node's own state (its generation). `many`, when given, is used instead: many(list of
+    nodes) -> their values, in order (one call for all the nodes to compute). At most `limit`
+    keys are kept (then all restart)."""
     col = memo.get(key)
     changed = None
     if col is not None and col[0] is nodes and col[1] == nodes.epoch:
@@ -148,13 +150,17 @@ def column(memo: dict, key, nodes: NodeList, compute, limit: int = MAX_COLUMNS) 
     if changed is None:
         if len(memo) >= limit:
             memo.clear()
-        values = list(map(compute, nodes))
+        values = many(list(nodes)) if many is not None else list(map(compute, nodes))
         memo[key] = [nodes, nodes.epoch, nodes.mark(), values]
         return values
     values = col[3]
     if changed:
         where = nodes.index_of()
-        for ni in changed:
-            values[where[ni.name]] = compute(ni)
+        if many is not None:
+            for ni, v in zip(changed, many(changed)):
+                values[where[ni.name]] = v
+        else:
+            for ni in changed:
+                values[where[ni.name]] = compute(ni)
     col[2] = nodes.mark()
     return values
