@@ -31,6 +31,7 @@ produces every 401, 403 and routing error itself):
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -65,6 +66,15 @@ class Write:
 # bounded: emptied when full
 _FORMS: dict[tuple[str, str], tuple[str, Target] | None] = {}
 _FORMS_MAX = 20000
+# (method, the path before the object's name, the segment after it or None) -> (kind, resource,
+# namespace, subresource) of the write found at such a path with a plain name (_shaped): most of a
+# busy cluster's write paths come once (a pod's binding, its status), and _FORMS misses on them;
+# bounded: emptied when full
+_SHAPES: dict[tuple[str, str, str | None], tuple[str, Resource, str | None, str | None]] = {}
+_SHAPES_MAX = 4096
+# a name that cannot change how plain_target and parse read the path around it: one non-empty
+# segment, not a dot segment, without "?", "%", "#" or a line break
+_PLAIN_NAME = re.compile(r"[0-9A-Za-z][-0-9A-Za-z_.]*")
 
 
 def _form(method: str, path: str) -> tuple[str, Target] | None:
@@ -89,6 +99,33 @@ def _form(method: str, path: str) -> tuple[str, Target] | None:
     return None
 
 
+def _shaped(method: str, path: str) -> tuple[str, Target] | None:
+    """_form(method, path) without reading the path again where one of the same shape was read:
+    the same path but for a plain name where the write's Target has its name (the last segment, or
+    the one before a last `binding` or `status`). plain_target and parse look at such a name only
+    for what _PLAIN_NAME rules out and keep it as the Target's name, so the kind, resource,
+    namespace and subresource found with one plain name hold for every other. A path whose form
+    is None, or whose name is elsewhere, is read as before."""
+    head, _, last = path.rpartition("/")
+    if last in ("binding", "status"):
+        head, _, name = head.rpartition("/")
+        after: str | None = last
+    else:
+        name, after = last, None
+    if _PLAIN_NAME.fullmatch(name) is None:
+        return _form(method, path)
+    shape = (method, head, after)
+    hit = _SHAPES.get(shape)
+    if hit is not None:
+        return hit[0], Target(hit[1], hit[2], name, hit[3])
+    form = _form(method, path)
+    if form is not None and form[1].name == name and form[1].sub == after:
+        if len(_SHAPES) >= _SHAPES_MAX:
+            _SHAPES.clear()
+        _SHAPES[shape] = (form[0], form[1].res, form[1].namespace, form[1].sub)
+    return form
+
+
 def takes(method: str, path: str, headers, max_body: int) -> Write | None:
     """The write when the request's own form lets this path take it (the caller has its whole
     body; the connection's state and the client's identity are its to check: `allowed`)."""
@@ -98,7 +135,7 @@ def takes(method: str, path: str, headers, max_body: int) -> Write | None:
     except KeyError:
         if len(_FORMS) >= _FORMS_MAX:
             _FORMS.clear()
-        form = _FORMS[k] = _form(method, path)
+        form = _FORMS[k] = _shaped(method, path)
     if form is None:
         return None
     ct = (headers.get("Content-Type") or "").split(";")[0].strip().lower()
