@@ -3,6 +3,7 @@
 Config (/etc/labkube/controllers.yaml): kubeconfig, controllers (module names),
 node_monitor_grace_period, pod_eviction_timeout, concurrent_syncs, and optionally
 node_monitor_period, leader_elect (Lease kube-system/kube-controller-manager),
+replicaset_status_batch (replicaset.py's status batching, seconds),
 loadbalancer_pool (addresses for LoadBalancer Services, loadbalancer.py).
 """
 from __future__ import annotations
@@ -52,7 +53,7 @@ def controller_class(name: str):
 
 
 NUMBERS = ("node_monitor_grace_period", "pod_eviction_timeout", "concurrent_syncs", "node_monitor_period",
-           "horizontal_pod_autoscaler_downscale_stabilization")
+           "horizontal_pod_autoscaler_downscale_stabilization", "replicaset_status_batch")
 
 
 @dataclass

@@ -21,10 +21,18 @@ def test_config_defaults_and_settings():
     assert m.controllers[1].grace == 20 and m.controllers[1].eviction_timeout == 30
 
 
+@pytest.mark.parametrize("raw,batch", [({}, 0.25), ({"replicaset_status_batch": 1}, 1.0),
+                                       ({"replicaset_status_batch": 0.05}, 0.05)])
+def test_replicaset_status_batch_setting(raw, batch):
+    cfg = ManagerConfig.from_dict("f", {"kubeconfig": "k", "controllers": ["replicaset"], **raw})
+    assert Manager(FakeApi(), cfg).controllers[0].status_batch == batch
+
+
 @pytest.mark.parametrize("raw,msg", [
     ({"kubeconfig": "k", "controllers": ["nope"]}, "unknown controller 'nope'"),
     ({"kubeconfig": "k", "pod_eviction_timeout": "soon"}, "pod_eviction_timeout: must be a positive number"),
     ({"kubeconfig": "k", "typo": 1}, "typo: unknown setting"),
+    ({"kubeconfig": "k", "replicaset_status_batch": 0}, "replicaset_status_batch: must be a positive number"),
 ])
 def test_bad_configs(raw, msg):
     with pytest.raises(ConfigError, match=msg):
