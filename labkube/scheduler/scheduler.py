@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 
 from labkube.client.clock import Clock
 from labkube.client.errors import ApiError
@@ -72,8 +73,11 @@ class Scheduler:
         self.nodes = Informer(client, "nodes", transform=node_view)
         self.cache = SchedulerCache()
         self.nominated: dict[str, tuple[str, dict]] = {}   # key -> (node, pod) of preemptors waiting for room
-        self._binding: set[asyncio.Task] = set()
-        self._bind_slots = asyncio.Semaphore(BIND_CONCURRENCY)
+        # bindings run on at most BIND_CONCURRENCY binder tasks, each taking the next pending
+        # binding in order until none is left (one task and no semaphore wait per binding)
+        self._binding: set[asyncio.Task] = set()            # the binder tasks running
+        self._bind_queue: deque[tuple[str, dict, str, int]] = deque()
+        self._pending_binds = 0                             # bindings queued or in flight
         self._keep_warm = getattr(client, "keep_warm", None)     # Client's pool warm-up (not in fakes)
         self.pods.add_handlers(self._pod_added, self._pod_updated, self._pod_deleted)
         self.nodes.add_handlers(self._node_added, self._node_updated, self._node_deleted)
@@ -208,32 +212,47 @@ class Scheduler:
         self.cache.assume(pod, host)
         self.nominated.pop(key, None)
         self.queue.done(key)
-        task = asyncio.create_task(self._bind(key, pod, host, prio))
-        self._binding.add(task)
-        task.add_done_callback(self._binding.discard)
-        if len(self._binding) == WARM_AT and self._keep_warm is not None:
+        self._bind_queue.append((key, pod, host, prio))
+        self._pending_binds += 1
+        if len(self._binding) < BIND_CONCURRENCY:
+            task = asyncio.create_task(self._binder())
+            self._binding.add(task)
+            task.add_done_callback(self._binding.discard)
+        if self._pending_binds == WARM_AT and self._keep_warm is not None:
             self._keep_warm(CLIENT_IN_FLIGHT)   # bindings pile up: have their connections ready
         return host
 
+    async def _binder(self) -> None:
+        """One of the binder tasks: bind the pending pods in order until none is left (at most
+        BIND_CONCURRENCY of them run, so as many bindings are in flight, as a semaphore around
+        one task per binding gave, in the same order)."""
+        while self._bind_queue:
+            item = self._bind_queue.popleft()
+            try:
+                await self._bind(*item)
+            except Exception:  # noqa: BLE001 - as a failed task of its own did: the others go on
+                log.exception("binding %s failed", item[0])
+            finally:
+                self._pending_binds -= 1
+
     async def _bind(self, key: str, pod: dict, host: str, prio: int) -> bool:
         ns, name = pod["metadata"]["namespace"], pod["metadata"]["name"]
-        async with self._bind_slots:
-            try:
-                for plugin in self.pre_binders:          # PreBind (VolumeBinding: claims get their node)
-                    await plugin.pre_bind(self.client, pod, self.nodes.get(host) or {"metadata": {"name": host}})
-                await self.client.post_subresource("pods", name, "binding", {
-                    "apiVersion": "v1", "kind": "Binding", "metadata": {"name": name, "namespace": ns},
-                    "target": {"apiVersion": "v1", "kind": "Node", "name": host}}, namespace=ns)
-            except Exception as e:  # noqa: BLE001 - API or connection trouble
-                self.cache.forget(key)
-                if isinstance(e, ApiError) and e.code in (404, 409):   # gone, or someone else bound it
-                    return False
-                log.warning("binding %s to %s failed: %s", key, host, e)
-                self.queue.add_backoff(key, prio)
-                self.queue.move_all_to_active()      # the space it held is free again
+        try:
+            for plugin in self.pre_binders:          # PreBind (VolumeBinding: claims get their node)
+                await plugin.pre_bind(self.client, pod, self.nodes.get(host) or {"metadata": {"name": host}})
+            await self.client.post_subresource("pods", name, "binding", {
+                "apiVersion": "v1", "kind": "Binding", "metadata": {"name": name, "namespace": ns},
+                "target": {"apiVersion": "v1", "kind": "Node", "name": host}}, namespace=ns)
+        except Exception as e:  # noqa: BLE001 - API or connection trouble
+            self.cache.forget(key)
+            if isinstance(e, ApiError) and e.code in (404, 409):   # gone, or someone else bound it
                 return False
-            self.queue.done(key, scheduled=True)
-            log.debug("bound %s to %s", key, host)     # as kube-scheduler (V(2)): the Scheduled event says it
+            log.warning("binding %s to %s failed: %s", key, host, e)
+            self.queue.add_backoff(key, prio)
+            self.queue.move_all_to_active()      # the space it held is free again
+            return False
+        self.queue.done(key, scheduled=True)
+        log.debug("bound %s to %s", key, host)     # as kube-scheduler (V(2)): the Scheduled event says it
         self.events.normal(pod, "Scheduled", f"Successfully assigned {ns}/{name} to {host}")
         return True
 
