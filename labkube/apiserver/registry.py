@@ -245,22 +245,24 @@ class Registry(Reader):
                 raise errors.not_found(res.name, name, res.group) from None
             # prepare_update leaves out the old state of the subresources whose handlers build the
             # whole object (binding, finalize, ephemeralcontainers): one parse fewer for them; a
-            # status write's old state is built from the mutation's result (_status_base)
+            # status write's old state is built from the mutation's result (_status_base); the store
+            # decodes the text it read (Storage.parse: the store's own text without the digit check)
             handed, shared = None, False
+            parse = self.storage.parse
             if changes and sub in INTERNAL:
-                cur, mutable, old = None, jsonio.loads(text), None
+                cur, mutable, old = None, parse(k, text)[0], None
             elif sub == "status" and pure and not res.custom:
                 # a status patch (apply_patch builds its result anew): one parse, see _over
-                cur, old = jsonio.loads(text), None
+                cur, old = parse(k, text)[0], None
                 mutable, shared = _over(cur), True
                 handed = dict(mutable)
             elif sub in INTERNAL or sub == "status":
-                cur, mutable = jsonio.loads_copies(text, 2)
+                cur, mutable = parse(k, text, 2)
                 old = None
                 if sub == "status":
                     handed = dict(mutable)
             else:
-                cur, mutable, old = jsonio.loads_copies(text, 3)
+                cur, mutable, old = parse(k, text, 3)
             if precondition is not None and precondition != str(rev):
                 raise errors.conflict(res.name, name, "the object has been modified; please apply your changes "
                                       "to the latest version and try again", res.group)
@@ -313,7 +315,7 @@ class Registry(Reader):
             # what it adds is reserved now and what it drops is released once stored
             change = self.alloc.update(new, cur, name) if res.name == "services" and sub is None else None
             if dry_run or (cur is not None and same_but_rv(new, cur)
-                           and (not shared or same_but_rv(new, jsonio.loads(text)))):
+                           and (not shared or same_but_rv(new, parse(k, text)[0]))):
                 if change:
                     change.rollback()
                 return with_rv(new, rev), None
