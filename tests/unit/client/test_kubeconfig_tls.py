@@ -1,6 +1,7 @@
 """KubeConfig.ssl_context: with a certificate-authority the kubeconfig's CA is the only one trusted
-(as client-go does), not the system bundle besides; every other setting is the earlier context's
-(create_default_context, then the CA added to the system's), and the same servers are accepted."""
+(as client-go does), not the system bundle besides; with insecure-skip-tls-verify no CA is loaded
+(nothing is verified); every other setting is the earlier context's (create_default_context, then
+the CA added to the system's), and the same servers are accepted."""
 import ssl
 
 import pytest
@@ -64,26 +65,30 @@ def handshake(sctx: ssl.SSLContext, cctx: ssl.SSLContext) -> tuple:
 SETTINGS = ("verify_mode", "check_hostname", "minimum_version", "maximum_version", "options", "verify_flags",
             "protocol", "post_handshake_auth")
 
-CASES = [  # (kubeconfig settings, trusts only the kubeconfig's CA)
-    ({}, True),
-    ({"cert": False}, True),
-    ({"insecure": True}, False),
-    ({"ca": False}, False),
-    ({"ca": False, "cert": False}, False),
+CASES = [  # (kubeconfig settings, the CAs the context holds: the kubeconfig's, none, the system's)
+    ({}, "lab"),
+    ({"cert": False}, "lab"),
+    ({"insecure": True}, "none"),
+    ({"insecure": True, "cert": False}, "none"),
+    ({"insecure": True, "ca": False}, "none"),
+    ({"ca": False}, "system"),
+    ({"ca": False, "cert": False}, "system"),
 ]
 
 
-@pytest.mark.parametrize("kw,only_lab", CASES)
-def test_context_as_before_but_trusting_only_the_kubeconfigs_ca(pkis, tmp_path, kw, only_lab):
+@pytest.mark.parametrize("kw,cas", CASES)
+def test_context_as_before_but_trusting_only_the_kubeconfigs_ca(pkis, tmp_path, kw, cas):
     lab, _ = pkis
     cfg = config(lab, **kw)
     now, before = cfg.ssl_context(), earlier(cfg)
     for s in SETTINGS:
         assert getattr(now, s) == getattr(before, s), s
     lab_ca = ssl.PEM_cert_to_DER_cert(read(lab["ca.crt"]).decode())
-    if only_lab:
+    if cas == "lab":
         assert [c for c in now.get_ca_certs(binary_form=True)] == [lab_ca]
         assert lab_ca in before.get_ca_certs(binary_form=True)
+    elif cas == "none":
+        assert now.get_ca_certs() == [] and now.cert_store_stats() == {"crl": 0, "x509_ca": 0, "x509": 0}
     else:
         assert now.get_ca_certs(binary_form=True) == before.get_ca_certs(binary_form=True)
 
@@ -93,6 +98,7 @@ def test_context_as_before_but_trusting_only_the_kubeconfigs_ca(pkis, tmp_path, 
     ("lab", {"cert": False}, "ok"),
     ("other", {}, "refused"),             # a server whose certificate another CA signed
     ("other", {"insecure": True, "cert": False}, "ok"),   # (its server would refuse our lab client cert)
+    ("lab", {"insecure": True}, "ok"),
 ])
 def test_same_servers_accepted(pkis, server, kw, outcome):
     lab, other = pkis
