@@ -15,8 +15,9 @@ PATCH_TYPES = (JSON, MERGE, STRATEGIC, APPLY)
 
 def apply_patch(content_type: str, original: dict, patch, owned: bool = False) -> dict:
     """The patched object; ApiError 415 for unknown types, 422 for patches that do not apply.
-    owned: the patch was decoded for this call alone (a merge patch then puts its values into the
-    result uncopied; the other types copy as before)."""
+    owned: the patch was decoded for this call alone (a merge patch, or a strategic merge patch of
+    plain values without directives, then puts its values into the result uncopied; the other types
+    copy as before)."""
     try:
         if content_type == MERGE:
             if not isinstance(patch, dict):
@@ -25,7 +26,7 @@ def apply_patch(content_type: str, original: dict, patch, owned: bool = False) -
         if content_type == JSON:
             return json_patch(original, patch)
         if content_type in (STRATEGIC, APPLY):
-            return merge_map(original, patch)
+            return merge_map(original, patch, owned and content_type == STRATEGIC)
     except PatchError as e:
         raise ApiError(422, "Invalid", f"the server rejected our request due to an error in our request: {e}") from e
     except (TypeError, AttributeError, KeyError) as e:

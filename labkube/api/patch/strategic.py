@@ -64,6 +64,30 @@ def _drop_nulls(value):
 _CONTAINERS = (dict, list)
 
 
+def _take(value):
+    """_clean of a value of a plain, directive-free patch decoded for this merge alone: the value
+    itself, with the null members of its objects dropped in place (null list items stay, as _clean
+    leaves them); no copy, as nothing else holds it."""
+    if type(value) is dict:
+        drop = None
+        for k, v in value.items():
+            if v is None:
+                if drop is None:
+                    drop = [k]
+                else:
+                    drop.append(k)
+            elif type(v) in _CONTAINERS:
+                _take(v)
+        if drop is not None:
+            for k in drop:
+                del value[k]
+    elif type(value) is list:
+        for v in value:
+            if type(v) in _CONTAINERS:
+                _take(v)
+    return value
+
+
 def _copy_items(items: list) -> list:
     """A deep copy of a list of JSON values (memo.exact_copy: one C-level round trip when it reads
     back exactly, else deepcopy)."""
@@ -119,8 +143,10 @@ def merge_list(orig: list, patch: list, key: str | None, field: str) -> list:
     return out
 
 
-def merge_map(orig: dict, patch: dict) -> dict:
-    """Strategic-merge patch into a copy of orig."""
+def merge_map(orig: dict, patch: dict, owned: bool = False) -> dict:
+    """Strategic-merge patch into a copy of orig. owned: the patch was decoded for this call alone
+    (apply_patch's owned); the plain merge then puts its values into the result uncopied (their
+    null members dropped in place)."""
     if not isinstance(patch, dict):
         raise PatchError("strategic merge patch must be a JSON object")
     if orjson is not None:
@@ -131,20 +157,22 @@ def merge_map(orig: dict, patch: dict) -> dict:
         except TypeError:
             text = None
         if text is not None and b'"$' not in text:
-            return _merge_plain(orig, patch)
+            return _merge_plain(orig, patch, owned)
     return _merge_map(orig, patch)
 
 
-def _merge_plain(orig, patch: dict) -> dict:
+def _merge_plain(orig, patch: dict, owned: bool = False) -> dict:
     """merge_map of a patch of plain JSON types (dict, list, str, int, float, bool, None: no subclass)
-    that holds no directive: null deletes, objects merge, lists merge by their merge key or replace."""
+    that holds no directive: null deletes, objects merge, lists merge by their merge key or replace.
+    owned: a value inserted where nothing existed is the patch's own (_take), not a copy (_clean)."""
+    clean = _take if owned else _clean
     out = dict(orig) if isinstance(orig, dict) else {}
     for k, v in patch.items():
         if v is None:
             out.pop(k, None)
         elif type(v) is dict:
             cur = out.get(k)
-            out[k] = _merge_plain(cur if isinstance(cur, dict) else {}, v)
+            out[k] = _merge_plain(cur if isinstance(cur, dict) else {}, v, owned)
         elif type(v) is list:
             cur = out.get(k)
             if not isinstance(cur, list):
@@ -153,17 +181,17 @@ def _merge_plain(orig, patch: dict) -> dict:
             if key is not None and k not in PRIMITIVE_MERGE and not all(type(x) is dict for x in v):
                 key = None
             if key is None:
-                out[k] = list(cur) + [p for p in v if p not in cur] if k in PRIMITIVE_MERGE else _clean(v)
+                out[k] = list(cur) + [p for p in v if p not in cur] if k in PRIMITIVE_MERGE else clean(v)
                 continue
             items = _copy_items(cur)
             for p in v:  # each a dict (checked above)
                 kv = p.get(key)
                 for i, o in enumerate(items):  # the first item with the same key
                     if isinstance(o, dict) and o.get(key) == kv:
-                        items[i] = _merge_plain(o, p)
+                        items[i] = _merge_plain(o, p, owned)
                         break
                 else:
-                    items.append(_clean(p))
+                    items.append(clean(p))
             out[k] = items
         else:
             out[k] = v

@@ -11,7 +11,9 @@ import pytest
 
 from labkube.api.patch import strategic
 from labkube.api.patch.jsonpatch import PatchError
-from labkube.api.patch.strategic import _clean, _clean_walk, _copy_items, _merge_map, merge_map
+from labkube.api.patch import APPLY, STRATEGIC, apply_patch
+from labkube.api.patch.strategic import _clean, _clean_walk, _copy_items, _merge_map, _take, merge_map
+from labkube.kubelet.hollow.pods import running_status
 
 POD = {"apiVersion": "v1", "kind": "Pod",
        "metadata": {"name": "p", "labels": {"app": "web"}, "finalizers": ["a/b"]},
@@ -158,3 +160,80 @@ def test_copy_items_is_a_deep_copy(items):
     assert repr(out) == repr(copy.deepcopy(items)) and _types(out) == _types(items)
     for a, b in zip(out, items):
         assert a is not b or not isinstance(a, (dict, list))
+
+
+def _hollow_pods():
+    """Stored pods as the hollow kubelet sees them before its Running write, and its patches."""
+    base = {"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "p", "namespace": "d", "uid": "0d1f2a3b-1111-2222-3333-444455556666",
+                         "managedFields": [{"manager": "m", "operation": "Update", "fieldsV1": {"f:spec": {}}}]},
+            "spec": {"containers": [{"name": "c", "image": "nginx"}], "nodeName": "n1"},
+            "status": {"phase": "Pending", "qosClass": "BestEffort", "conditions": [
+                {"type": "PodScheduled", "status": "True", "lastProbeTime": None, "lastTransitionTime": "t0"}]}}
+    inits = copy.deepcopy(base)
+    inits["spec"]["initContainers"] = [{"name": "i", "image": "busybox"}, {"name": "j"}]
+    inits["spec"]["containers"].append({"name": "d", "image": "x"})
+    net = copy.deepcopy(base)
+    net["spec"]["hostNetwork"] = True
+    bare = copy.deepcopy(base)
+    del bare["status"]
+    out = []
+    for i, pod in enumerate((base, inits, net, bare)):
+        st = running_status(pod, f"10.200.0.{i + 1}", f"10.244.{i}.5", now=1.7e9 + i)
+        out.append((f"hollow pod {i}", pod, {"status": st}))
+    return out
+
+
+def _decoded(patch):
+    return json.loads(json.dumps(patch))
+
+
+# patches as the direct path decodes them (JSON text read back: tuples become lists)
+OWNED = [(w, o, p) for w, o, p in PLAIN if "tuples" not in w] + _hollow_pods() + [
+    ("a second write of the same status", _hollow_pods()[0][1] | _hollow_pods()[0][2], _hollow_pods()[0][2]),
+    ("a directive: the general walk, copying", POD, {"status": {"conditions": [{"type": "X", "$patch": "delete"}],
+                                                               "podIPs": [{"ip": "a", "x": None}]}}),
+    ("a float, -0.0, a big int", POD, {"status": {"f": 0.1, "z": -0.0, "b": 2 ** 64, "n": None}}),
+]
+
+
+@pytest.mark.parametrize("what,orig,patch", OWNED, ids=[p[0] for p in OWNED])
+def test_an_owned_patch_merges_as_a_copied_one(what, orig, patch):
+    """merge_map(owned=True), whose result takes the decoded patch's values, equals the copying
+    merge (the earlier code's path) in JSON text and types, and leaves the original as it was."""
+    before = copy.deepcopy(orig)
+    copied = merge_map(orig, _decoded(patch))
+    owned_patch = _decoded(patch)
+    out = merge_map(orig, owned_patch, owned=True)
+    assert _same(out, copied), what
+    assert json.dumps(out, allow_nan=True).encode() == json.dumps(copied, allow_nan=True).encode()
+    assert _same(orig, before)
+    via = apply_patch(STRATEGIC, orig, _decoded(patch), owned=True)
+    assert _same(via, copied)
+
+
+def test_an_owned_patch_is_taken_not_copied():
+    what, orig, patch = _hollow_pods()[0]
+    p = _decoded(patch)
+    statuses = p["status"]["containerStatuses"]
+    out = merge_map(orig, p, owned=True)
+    assert out["status"]["containerStatuses"] is statuses
+    p2 = _decoded(patch)
+    copied = merge_map(orig, p2)
+    assert copied["status"]["containerStatuses"] is not p2["status"]["containerStatuses"]
+    assert p2 == _decoded(patch)  # the copying merge leaves the patch as it was
+
+
+def test_apply_is_not_owned():
+    """An apply patch (apply_patch's APPLY) is merged with copies as before, owned or not."""
+    p = {"status": {"conditions": [{"type": "X", "lastProbeTime": None}], "c": [{"a": None}]}}
+    kept = copy.deepcopy(p)
+    apply_patch(APPLY, POD, p, owned=True)
+    assert p == kept
+
+
+@pytest.mark.parametrize("value", [v for v in CLEAN if "$" not in repr(v) and "Str" not in repr(v)] + [
+    {"conditions": [{"type": "R", "lastProbeTime": None, "x": {"y": None, "z": [None, {}]}}]}, [], {}, [None], 0])
+def test_take_equals_clean(value):
+    expected = _clean(copy.deepcopy(value))
+    assert repr(_take(value)) == repr(expected) and _types(value) == _types(expected)

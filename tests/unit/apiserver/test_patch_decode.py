@@ -36,6 +36,15 @@ PATCHES = [  # (what, media type, body)
     ("a merge patch removing a field", MERGE, {"status": {"conditions": None, "phase": "Failed"}}),
     ("a merge patch with a label (ignored)", MERGE, {"metadata": {"labels": {"x": "y"}}, **RUNNING}),
     ("a strategic merge patch", STRATEGIC, RUNNING),
+    # strategic merge patches decoded for the write put their values into the result uncopied
+    ("a strategic patch with null members in new and merged items", STRATEGIC, {"status": {"conditions": [
+        {"type": "PodScheduled", "status": "False", "reason": None, "message": "m", "lastProbeTime": None},
+        {"type": "Initialized", "status": "True", "lastProbeTime": None, "x": {"a": None, "b": [None, {"c": None}]}}],
+        "containerStatuses": [{"name": "c", "state": {"waiting": {"reason": None}}, "lastState": {}}],
+        "nominatedNodeName": None, "phase": "Running"}}),
+    ("a strategic patch deleting a field, adding objects", STRATEGIC, {"status": {
+        "conditions": None, "phase": "Failed", "reason": "Evicted", "resize": {"a": [1, 2.5, True, "é"]}}}),
+    ("a strategic patch of labels and status", STRATEGIC, {"metadata": {"labels": {"x": "y", "app": None}}, **RUNNING}),
     ("a JSON patch", JSON, [{"op": "replace", "path": "/status/phase", "value": "Succeeded"}]),
     ("a merge patch with a stale resourceVersion", MERGE, {"metadata": {"resourceVersion": "1"}, **RUNNING}),
 ]
