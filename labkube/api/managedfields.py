@@ -122,6 +122,21 @@ _KEY_ELEMENTS_MAX = 4096
 _SCALARS = frozenset({str, int, float, bool})
 
 
+# field name -> its `f:` element: the same few names come back on every write, so their elements are
+# one string object each (built once, hash kept; the path sets of a write and of the stored object,
+# and _RENDERED's keys, then compare them by identity); bounded: emptied when full (label keys)
+_FIELD: dict[str, str] = {}
+_FIELD_MAX = 4096
+
+
+def _field(k: str) -> str:
+    el = "f:" + k
+    if len(_FIELD) >= _FIELD_MAX:
+        _FIELD.clear()
+    _FIELD[k] = el
+    return el
+
+
 def _walk(value, path: tuple, name: str, out: dict) -> None:
     if isinstance(value, dict):
         if not value or (name == "selector" and any(k in value for k in SELECTOR_KEYS)):
@@ -131,9 +146,9 @@ def _walk(value, path: tuple, name: str, out: dict) -> None:
             out[path] = MARK
         for k, v in value.items():
             if type(v) in _SCALARS:  # a leaf (most fields): recorded without a call
-                out[path + ("f:" + k,)] = v
+                out[path + (_FIELD.get(k) or _field(k),)] = v
             elif v is not None:
-                _walk(v, path + ("f:" + k,), k, out)
+                _walk(v, path + (_FIELD.get(k) or _field(k),), k, out)
     elif isinstance(value, list):
         keys = _list_keys(name, value)
         if keys:
@@ -142,9 +157,9 @@ def _walk(value, path: tuple, name: str, out: dict) -> None:
                 out[p] = MARK
                 for k, v in item.items():
                     if type(v) in _SCALARS:
-                        out[p + ("f:" + k,)] = v
+                        out[p + (_FIELD.get(k) or _field(k),)] = v
                     elif v is not None:
-                        _walk(v, p + ("f:" + k,), k, out)
+                        _walk(v, p + (_FIELD.get(k) or _field(k),), k, out)
         elif name in PRIMITIVE_MERGE and value and not any(isinstance(v, (dict, list)) for v in value):
             out[path] = MARK
             for v in value:
@@ -170,9 +185,9 @@ def fields(obj: dict, status_scope: bool | None) -> dict[tuple, object]:
         if k == "metadata" and isinstance(v, dict):
             for mk, mv in v.items():
                 if mk not in IGNORED_META and mv is not None:
-                    _walk(mv, ("f:metadata", "f:" + mk), mk, out)
+                    _walk(mv, ("f:metadata", _FIELD.get(mk) or _field(mk)), mk, out)
             continue
-        _walk(v, ("f:" + k,), k, out)
+        _walk(v, (_FIELD.get(k) or _field(k),), k, out)
     return out
 
 
