@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import partial
 from itertools import compress, islice, repeat
 from operator import add, attrgetter, ge, is_, itemgetter, mul, ne, not_, truth
 
@@ -321,6 +322,15 @@ class ScorePlugin:
         """Scores of the feasible nodes, in order (plugins override this with one tight loop)."""
         return [self.score(pod, ni) for ni in nodes]
 
+    def cycle_key(self, pod: dict):
+        """Asked after a pre_score() that did not return SKIP: None, or a hashable summary of
+        what this cycle's scores depend on besides the node, such that until the next
+        pre_score(), score_all(pod, nodes) gives each node (of any list) the score it gives
+        it among the feasible nodes, from the key and the node's own state (NodeInfo.generation)
+        only. The profile then keeps running totals per node with this plugin's score added
+        across cycles with the same key (most cycles: the pods of one ReplicaSet)."""
+        return None
+
 
 class FitError(Exception):
     def __init__(self, pod: dict, num_nodes: int, reasons: dict[str, list[str]]):
@@ -363,6 +373,8 @@ class Profile:
     # per pod class, values per node of a tracking NodeList: [list, epoch, log mark, values]
     _verdicts: dict = field(default_factory=dict, repr=False)   # filter key -> reasons per node
     _local: dict = field(default_factory=dict, repr=False)      # score key -> node-local score sum per node
+    # (score key, then per later plugin: its name, weight and cycle key) -> running total per node
+    _fused: dict = field(default_factory=dict, repr=False)
 
     def find_nodes(self, pod: dict, nodes: list[NodeInfo]) -> list[NodeInfo]:
         """Nodes passing every filter (enough of them: `feasible_nodes_to_find`); FitError naming
@@ -512,12 +524,33 @@ class Profile:
         if len(feasible) == 1:
             return feasible[0].name
         n, key = self._local_prefix(pod)
-        totals = self._node_local_totals(pod, feasible, n, key)
+        cluster, col = getattr(feasible, "cluster", None), None
+        if n and getattr(feasible, "at", None) is not None and getattr(cluster, "tracking", False):
+            # the running totals stay a column of every node of the tracking NodeList while the
+            # plugins after the node-local ones are node-local for this cycle (cycle_key): each
+            # such plugin's weighted score is added into a column kept per (totals so far, its
+            # cycle key), in which only changed nodes are added again; the feasible nodes'
+            # totals are then read at the end with one slice (the same floats, added in the same
+            # order, as the per-cycle lists below)
+            col = column(self._local, key, cluster, None, many=lambda ns: self._weighted_sums(pod, ns, n))
+            totals = None
+        else:
+            totals = self._node_local_totals(pod, feasible, n, key)
         for s in self.scores[n:]:
             if s.pre_score(pod, feasible) == SKIP:
                 continue
+            if col is not None:
+                ck = s.cycle_key(pod)
+                if ck is not None:
+                    key = (key, s.name, s.weight, ck)
+                    col = column(self._fused, key, cluster, None,
+                                 many=partial(_add_scores, col, cluster, s, pod))
+                    continue
+                totals, col = feasible.pick(col), None
             w, scores = s.weight, s.score_all(pod, feasible)
             totals = list(map(add, totals, scores if w == 1 else map(mul, repeat(w), scores)))
+        if col is not None:
+            totals = feasible.pick(col)
         # one of the top-scoring nodes at random, as kube-scheduler's selectHost; the tied nodes
         # are taken in the order the cycle looked at them (round robin from `next_start`), not
         # sorted by name: identical hollow nodes tie by the hundred, and sorting their names was
@@ -573,6 +606,15 @@ class Profile:
             w = s.weight
             sums = [t + w * v for t, v in zip(sums, s.score_all(pod, nodes))]
         return sums
+
+
+def _add_scores(base: list, cluster: NodeList, s: ScorePlugin, pod: dict, nodes: list[NodeInfo]) -> list[float]:
+    """For each of `nodes` (of the tracking `cluster`): its entry in the column `base` plus the
+    weighted score of `s` (whose pre_score ran in this cycle), added as select_host adds it."""
+    where = cluster.index_of()
+    totals = [base[where[ni.name]] for ni in nodes]
+    w, scores = s.weight, s.score_all(pod, nodes)
+    return list(map(add, totals, scores if w == 1 else map(mul, repeat(w), scores)))
 
 
 def _filter_verdict(pod: dict, active: list[FilterPlugin], ni: NodeInfo, fkey: tuple) -> list[str]:

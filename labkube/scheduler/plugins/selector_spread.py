@@ -41,6 +41,12 @@ class SelectorSpread(ScorePlugin):
         self._seen = (pod, nodes, counts)
         return None if self.high else SKIP                    # no siblings anywhere: all 100
 
+    def cycle_key(self, pod: dict):
+        """After pre_score: a node's score depends only on the controller, the most siblings
+        any feasible node runs (`high`) and the node's own pods."""
+        uid = owner_uid(pod)
+        return (uid, self.high) if uid and getattr(self, "high", 0) else None
+
     def _count(self, pod: dict, node: NodeInfo) -> int:
         uid = owner_uid(pod)
         return node.owners.get(uid, 0) if uid else 0
