@@ -25,6 +25,11 @@ re-watch from an older resourceVersion skips the same lines again.
 
 Indexes (`add_index(name, fn)`, fn(obj) -> the values to file it under) answer
 `by_index(name, value)` without scanning the cache, e.g. a controller's pods by owner uid.
+`add_index(name, fn, reads=paths)` declares that fn reads nothing but the values at those paths
+(key tuples, e.g. ("metadata", "ownerReferences")): an update whose old and new objects hold equal
+values at every path (a missing key equals only a missing key) keeps the values fn filed the old
+one under, so the index is left as it is without calling fn on either (fn(old) == fn(new) is all
+the filing looked at). A pod's Running status write leaves its owner and node indexes alone.
 """
 from __future__ import annotations
 
@@ -131,6 +136,53 @@ def hint_filter(hint: bytes) -> Callable[[bytes], bool]:
     return wanted
 
 
+_MISSING = object()
+
+
+def same_at(a: dict, b: dict, paths: tuple[tuple[str, ...], ...], missing=_MISSING) -> bool:
+    """True when a and b hold equal values at every path (a key tuple; a missing key equals only a
+    missing key); False also when a value on the way down is not a dict in one of them."""
+    for path in paths:
+        x, y = a, b
+        for k in path:
+            if x is y:
+                break
+            if type(x) is not dict or type(y) is not dict:
+                return False
+            x = x.get(k, missing)
+            y = y.get(k, missing)
+        else:
+            if x is not y and x != y:
+                return False
+    return True
+
+
+def same_at_paths(paths: tuple[tuple[str, ...], ...]) -> Callable[[dict, dict], bool]:
+    """same_at(a, b, paths) as a function of a and b; for one or two paths of two keys under one
+    top-level key (what the controllers' pod indexes read), written out."""
+    tops = {p[0] for p in paths}
+    if len(tops) == 1 and all(len(p) == 2 for p in paths) and len(paths) <= 2:
+        top = next(iter(tops))
+        k1, k2 = paths[0][1], paths[-1][1]
+
+        def same(a: dict, b: dict, top=top, k1=k1, k2=k2, missing=_MISSING) -> bool:
+            x = a.get(top, missing)
+            y = b.get(top, missing)
+            if x is y:
+                return True
+            if type(x) is not dict or type(y) is not dict:
+                return False
+            u = x.get(k1, missing)
+            v = y.get(k1, missing)
+            if u is not v and u != v:
+                return False
+            u = x.get(k2, missing)
+            v = y.get(k2, missing)
+            return u is v or u == v
+        return same
+    return lambda a, b: same_at(a, b, paths)
+
+
 def object_key(obj: dict) -> str:
     md = obj.get("metadata") or {}
     ns = md.get("namespace")
@@ -168,6 +220,8 @@ class Informer:
         self._stopped = False
         self.relists = 0
         self._indexers: dict[str, Callable[[dict], list]] = {}
+        # name -> same(old, new): True when the paths add_index's reads named hold equal values
+        self._same: dict[str, Callable[[dict, dict], bool] | None] = {}
         self._indices: dict[str, dict[object, dict[str, None]]] = {}   # name -> value -> keys (ordered)
 
     def add_handlers(self, on_add: Callable | None = None, on_update: Callable | None = None,
@@ -177,12 +231,20 @@ class Informer:
 
     # -- indexes ------------------------------------------------------------------------------
 
-    def add_index(self, name: str, fn: Callable[[dict], list]) -> None:
+    def add_index(self, name: str, fn: Callable[[dict], list],
+                  reads: tuple[tuple[str, ...], ...] | None = None) -> None:
         """File every object under fn(obj) (a list of hashable values) in index `name`. Adding
-        an index that exists already keeps the first one (informers are shared)."""
+        an index that exists already keeps the first one (informers are shared). `reads`: the
+        paths fn reads, when it reads nothing else (fn must give equal results for objects
+        with equal values there); an update that leaves them equal is not refiled."""
         if name in self._indexers:
             return
+        if reads is not None:
+            reads = tuple(tuple(path) for path in reads)
+            if not reads or not all(reads):
+                raise ValueError("reads needs non-empty paths")
         self._indexers[name] = fn
+        self._same[name] = same_at_paths(reads) if reads is not None else None
         self._indices[name] = {}
         for key, obj in self.cache.items():
             self._file(name, key, None, obj)
@@ -218,8 +280,13 @@ class Informer:
             self.cache.pop(key, None)
         else:
             self.cache[key] = obj
-        for name in self._indexers:
-            self._file(name, key, old, obj)
+        if old is None or obj is None:
+            for name in self._indexers:
+                self._file(name, key, old, obj)
+            return old
+        for name, same in self._same.items():
+            if same is None or not same(old, obj):
+                self._file(name, key, old, obj)
         return old
 
     # -- cache access -----------------------------------------------------------------------

@@ -22,7 +22,7 @@ from labkube.client.errors import ApiError
 from labkube.scheduler.plugins.taint_toleration import toleration_matches
 
 from .base import Controller
-from .util import BY_NODE, get_condition, is_terminal, node_name_index
+from .util import BY_NODE, get_condition, is_terminal, NODE_NAME_READS, node_name_index
 
 UNREACHABLE = "node.kubernetes.io/unreachable"
 NOT_READY = "node.kubernetes.io/not-ready"
@@ -51,7 +51,7 @@ class NodeLifecycleController(Controller):
         # per renewal, instead of a second informer for kube-node-lease)
         self.leases = self.informer("leases")
         self.pods = self.informer("pods")
-        self.pods.add_index(BY_NODE, node_name_index)     # a node's pods without scanning them all
+        self.pods.add_index(BY_NODE, node_name_index, NODE_NAME_READS)  # a node's pods without scanning them all
         self.health: dict[str, tuple[tuple, float]] = {}   # node -> (heartbeat signature, when it changed)
         self.nodes.add_handlers(self.enqueue, lambda o, n: self.enqueue(n), self._node_deleted)
         self.leases.add_handlers(self._lease, lambda o, n: self._lease(n), None)

@@ -37,8 +37,8 @@ from labkube.client.selectors import selector_matches
 from .base import Controller
 from .expectations import Expectations
 from .podcounts import OwnedPodCounts, PodClass, count_classes
-from .util import (BY_CONTROLLER, ORPHANS, controller_ref, controller_uid_index, is_active, is_ready,
-                   is_terminal, orphan_namespace_index, owner_ref)
+from .util import (BY_CONTROLLER, CONTROLLER_UID_READS, ORPHAN_NAMESPACE_READS, ORPHANS, controller_ref,
+                   controller_uid_index, is_active, is_ready, is_terminal, orphan_namespace_index, owner_ref)
 
 
 def pod_from_template(rs: dict) -> dict:
@@ -117,8 +117,8 @@ class ReplicaSetController(Controller):
         self._batched: dict[str, float] = {}        # key -> when its queued status-only sync is due
         self.rs_inf = self.informer(self.resource)
         self.pods = self.informer("pods")
-        self.pods.add_index(BY_CONTROLLER, controller_uid_index)
-        self.pods.add_index(ORPHANS, orphan_namespace_index)
+        self.pods.add_index(BY_CONTROLLER, controller_uid_index, CONTROLLER_UID_READS)
+        self.pods.add_index(ORPHANS, orphan_namespace_index, ORPHAN_NAMESPACE_READS)
         self.rs_inf.add_handlers(self.enqueue, self._rs_updated, self._rs_deleted)
         self.counts = OwnedPodCounts()          # the cache's pods by controller uid and class (podcounts.py)
         self.pods.add_handlers(self._pod_added, self._pod_updated, self._pod_deleted)
@@ -183,9 +183,26 @@ class ReplicaSetController(Controller):
         self._enqueue_for_pod(pod)
 
     def _pod_updated(self, old: dict, new: dict) -> None:
-        if counted_same(old, new):
+        o, n = old["metadata"], new["metadata"]
+        if (o.get("labels") == n.get("labels") and o.get("ownerReferences") == n.get("ownerReferences")
+                and o.get("deletionTimestamp") == n.get("deletionTimestamp")):
+            # counted_same's metadata part holds (a binding, a status write): with the same
+            # ownerReferences the controller ref is the same, with the same deletionTimestamp none
+            # was set now, and status_only is down to its terminal and deletion checks
+            os_, ns_ = old.get("status") or {}, new.get("status") or {}
+            if (os_.get("phase") == ns_.get("phase")
+                    and (os_.get("conditions") or None) == (ns_.get("conditions") or None)):
+                return
+            self.counts.observe(object_key(new), new)
+            if (self.status_batch > 0 and not n.get("deletionTimestamp")
+                    and not is_terminal(old) and not is_terminal(new)):
+                key = self._owner_key(new)
+                if key:
+                    self._status_changed(key)
+                    return
+            self._enqueue_for_pod(new)
             return
-        self.counts.observe(object_key(new), new)
+        self.counts.observe(object_key(new), new)   # counted_same is False: the metadata differs
         if new["metadata"].get("deletionTimestamp") and not old["metadata"].get("deletionTimestamp"):
             key = self._owner_key(new)
             if key:

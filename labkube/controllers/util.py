@@ -26,6 +26,12 @@ def orphan_namespace_index(obj: dict) -> list[str]:
     return [] if controller_ref(obj) else [(obj.get("metadata") or {}).get("namespace") or ""]
 
 
+# what the index functions read (Informer.add_index's reads: an update that keeps these is not refiled)
+CONTROLLER_UID_READS = (("metadata", "ownerReferences"),)
+ORPHAN_NAMESPACE_READS = (("metadata", "ownerReferences"), ("metadata", "namespace"))
+NODE_NAME_READS = (("spec", "nodeName"),)
+
+
 BY_NODE = "node-name"                     # informer index: pods by spec.nodeName
 
 
