@@ -67,13 +67,27 @@ def counted_same(old: dict, new: dict) -> bool:
     changes none of these, so it wakes no sync and changes no count (podcounts.py). (deletion_rank
     reads nodeName too, but only when a scale-down is due, which a change of the ReplicaSet or of
     these fields starts.)"""
-    o, n = old["metadata"], new["metadata"]
-    if (o.get("labels") != n.get("labels") or o.get("ownerReferences") != n.get("ownerReferences")
-            or o.get("deletionTimestamp") != n.get("deletionTimestamp")):
-        return False
+    return ownership_same(old["metadata"], new["metadata"]) and counted_status_same(old, new)
+
+
+def ownership_same(o: dict, n: dict) -> bool:
+    """Whether two pods' metadata (o, n) hold the same labels, ownerReferences and
+    deletionTimestamp: what decides the pod's owner and whether it is being deleted."""
+    return (o.get("labels") == n.get("labels") and o.get("ownerReferences") == n.get("ownerReferences")
+            and o.get("deletionTimestamp") == n.get("deletionTimestamp"))
+
+
+def counted_status_same(old: dict, new: dict) -> bool:
+    """Whether the phase and conditions a ReplicaSet's status counts are the same."""
     os_, ns_ = old.get("status") or {}, new.get("status") or {}
     # no conditions and an empty list are the same: a binding adds PodScheduled, which the view drops
     return os_.get("phase") == ns_.get("phase") and (os_.get("conditions") or None) == (ns_.get("conditions") or None)
+
+
+def both_active(old: dict, new: dict) -> bool:
+    """Whether neither the old nor the new pod is terminal or being deleted."""
+    return (not old["metadata"].get("deletionTimestamp") and not new["metadata"].get("deletionTimestamp")
+            and not is_terminal(old) and not is_terminal(new))
 
 
 def status_only(old: dict, new: dict) -> bool:
@@ -83,8 +97,7 @@ def status_only(old: dict, new: dict) -> bool:
     stays as it was. (counted_same answers False, so phase or conditions changed.)"""
     o, n = old["metadata"], new["metadata"]
     return (o.get("labels") == n.get("labels") and o.get("ownerReferences") == n.get("ownerReferences")
-            and not o.get("deletionTimestamp") and not n.get("deletionTimestamp")
-            and not is_terminal(old) and not is_terminal(new))
+            and both_active(old, new))
 
 
 def status_write(old: dict, new: dict) -> bool:
@@ -183,37 +196,29 @@ class ReplicaSetController(Controller):
         self._enqueue_for_pod(pod)
 
     def _pod_updated(self, old: dict, new: dict) -> None:
-        o, n = old["metadata"], new["metadata"]
-        if (o.get("labels") == n.get("labels") and o.get("ownerReferences") == n.get("ownerReferences")
-                and o.get("deletionTimestamp") == n.get("deletionTimestamp")):
+        if ownership_same(old["metadata"], new["metadata"]):
             # counted_same's metadata part holds (a binding, a status write): with the same
             # ownerReferences the controller ref is the same, with the same deletionTimestamp none
-            # was set now, and status_only is down to its terminal and deletion checks
-            os_, ns_ = old.get("status") or {}, new.get("status") or {}
-            if (os_.get("phase") == ns_.get("phase")
-                    and (os_.get("conditions") or None) == (ns_.get("conditions") or None)):
+            # was set now, and status_only is down to both_active
+            if counted_status_same(old, new):
                 return
             self.counts.observe(object_key(new), new)
-            if (self.status_batch > 0 and not n.get("deletionTimestamp")
-                    and not is_terminal(old) and not is_terminal(new)):
+            if self.status_batch > 0 and both_active(old, new):
                 key = self._owner_key(new)
                 if key:
                     self._status_changed(key)
                     return
             self._enqueue_for_pod(new)
             return
-        self.counts.observe(object_key(new), new)   # counted_same is False: the metadata differs
+        # the metadata differs: counted_same is False, and so is status_only (it needs the same
+        # labels and ownerReferences and no deletionTimestamp on either side)
+        self.counts.observe(object_key(new), new)
         if new["metadata"].get("deletionTimestamp") and not old["metadata"].get("deletionTimestamp"):
             key = self._owner_key(new)
             if key:
                 self.expectations.deleted(key, new["metadata"]["name"])
         if controller_ref(old) != controller_ref(new):
             self._enqueue_for_pod(old)
-        elif self.status_batch > 0 and status_only(old, new):
-            key = self._owner_key(new)
-            if key:
-                self._status_changed(key)
-                return
         self._enqueue_for_pod(new)
 
     def _pod_deleted(self, pod: dict) -> None:
