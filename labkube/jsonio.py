@@ -47,12 +47,17 @@ def dumps(obj) -> bytes:
 
 def dumps_str(obj) -> str:
     """Compact JSON as text (what storage keeps)."""
+    return dumps_str_by(obj)[0]
+
+
+def dumps_str_by(obj) -> tuple[str, bool]:
+    """dumps_str's text, and whether orjson wrote it (loads_copies' orjson_wrote)."""
     if orjson is not None:
         try:
-            return orjson.dumps(obj).decode()
+            return orjson.dumps(obj).decode(), True
         except (TypeError, ValueError):
             pass
-    return json.dumps(obj, separators=(",", ":"))
+    return json.dumps(obj, separators=(",", ":")), False
 
 
 def loads(data: str | bytes):
@@ -65,10 +70,13 @@ def loads(data: str | bytes):
     return json.loads(data)
 
 
-def loads_copies(data: str | bytes, n: int) -> list:
+def loads_copies(data: str | bytes, n: int, orjson_wrote: bool = False) -> list:
     """`n` independent parses of the same text (a read-modify-write wants the current object,
-    one to mutate and one as the old state); the digit-run check runs once for all of them."""
-    if orjson is not None and not _long_digits(data):
+    one to mutate and one as the old state); the digit-run check runs once for all of them, and
+    not at all when `orjson_wrote` (the caller knows orjson wrote this very text, dumps_str_by:
+    orjson refuses integers beyond 64 bits and writes a float in at most 17 significant digits,
+    so it reads its own text as the standard library does)."""
+    if orjson is not None and (orjson_wrote or not _long_digits(data)):
         try:
             return [orjson.loads(data) for _ in range(n)]
         except ValueError:

@@ -21,11 +21,6 @@ from .index import KeyIndex
 from .interface import Event, Storage, Watch
 from .writer import BatchWriter
 
-try:
-    import orjson
-except ImportError:  # pragma: no cover - orjson is a dependency
-    orjson = None
-
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL, rev INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (id INTEGER PRIMARY KEY CHECK (id = 1), rev INTEGER NOT NULL);
@@ -68,9 +63,8 @@ class SqliteStorage(Storage):
         self._rev = conn.execute("SELECT rev FROM meta WHERE id = 1").fetchone()[0]
         self._latest, self._committed = KeyIndex(), KeyIndex()
         # key -> the text this store last wrote there with orjson (the very object the indexes hold):
-        # orjson refuses integers beyond 64 bits and writes a float in at most 17 significant digits,
-        # so it reads such text back as the standard library does, and `parse` skips jsonio's check
-        # for a run of 19 digits (~1 us per kB on every read-modify-write)
+        # `parse` reads it back without jsonio's check for a run of 19 digits (loads_copies'
+        # orjson_wrote; ~1 us per kB on every read-modify-write)
         self._own: dict[str, str] = {}
         for key, value, rev in conn.execute("SELECT key, value, rev FROM kv"):
             if versioner is not None and f'"resourceVersion":"{rev}"' not in value:
@@ -116,14 +110,9 @@ class SqliteStorage(Storage):
         return self._committed.get(key)
 
     def parse(self, key: str, text: str, n: int = 1) -> list:
-        """jsonio.loads_copies(text, n), straight through orjson when this store wrote that very text
-        at key with orjson (the same values: see _own)."""
-        if self._own.get(key) is text:
-            try:
-                return [orjson.loads(text) for _ in range(n)]
-            except ValueError:  # pragma: no cover - orjson reads what it wrote
-                pass
-        return jsonio.loads_copies(text, n)
+        """jsonio.loads_copies(text, n), without the digit check when this store wrote that very
+        text at key with orjson (the same values: see _own)."""
+        return jsonio.loads_copies(text, n, orjson_wrote=self._own.get(key) is text)
 
     async def list(self, prefix: str, latest: bool = False):
         rev = self._rev if latest else self._hub.last_rev
@@ -178,17 +167,11 @@ class SqliteStorage(Storage):
         rev = self._rev
         if self._versioner is not None:
             self._versioner(value, rev)
-        text = None
-        if orjson is not None:  # jsonio.dumps_str's text, and whether orjson wrote it
-            try:
-                text = orjson.dumps(value).decode()
-            except (TypeError, ValueError):
-                pass
-        if text is None:
-            text = jsonio.dumps_str(value)
-            self._own.pop(key, None)
-        else:
+        text, orjson_wrote = jsonio.dumps_str_by(value)
+        if orjson_wrote:
             self._own[key] = text
+        else:
+            self._own.pop(key, None)
         self._latest.put(key, text, rev)
         ev = Event("ADDED" if prev_text is None else "MODIFIED", key, rev, text, prev_text)
         await self._write([("put", key, text, rev)], ev)
