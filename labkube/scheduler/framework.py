@@ -532,7 +532,7 @@ class Profile:
             # cycle key), in which only changed nodes are added again; the feasible nodes'
             # totals are then read at the end with one slice (the same floats, added in the same
             # order, as the per-cycle lists below)
-            col = column(self._local, key, cluster, None, many=lambda ns: self._weighted_sums(pod, ns, n))
+            col = self._local_column(pod, cluster, n, key)
             totals = None
         else:
             totals = self._node_local_totals(pod, feasible, n, key)
@@ -577,7 +577,7 @@ class Profile:
             return [0] * len(feasible)
         at, cluster = getattr(feasible, "at", None), getattr(feasible, "cluster", None)
         if at is not None and getattr(cluster, "tracking", False):
-            return self._tracked_totals(pod, feasible, at, cluster, n, key)
+            return feasible.pick(self._local_column(pod, cluster, n, key))
         memos = list(map(_score_memo, feasible))
         stale = _stale(feasible, memos, key)
         if stale:
@@ -587,16 +587,14 @@ class Profile:
                 memos[i] = ni.score_memo = (ni.generation, key, v)
         return list(map(_third, memos))
 
-    def _tracked_totals(self, pod: dict, feasible: Feasible, at: list[int], cluster: NodeList, n: int,
-                        key: tuple) -> list[float]:
-        """_node_local_totals from the class's column of a tracking NodeList: a changed node's
-        entry is computed again at once, in the next cycle of the class, whether or not the node
-        is feasible in it (a node-local score depends only on the key and the node), so the
-        column never holds a stale or missing entry and the feasible nodes' entries are read
-        with no per-node check (a scan of the ~420 entries for a missing one took ~8 % of a
-        cycle at 1,000 nodes)."""
-        col = column(self._local, key, cluster, None, many=lambda nodes: self._weighted_sums(pod, nodes, n))
-        return feasible.pick(col)
+    def _local_column(self, pod: dict, cluster: NodeList, n: int, key: tuple) -> list[float]:
+        """_node_local_totals of every node of the tracking NodeList `cluster`, as the class's
+        column: a changed node's entry is computed again at once, in the next cycle of the class,
+        whether or not the node is feasible in it (a node-local score depends only on the key and
+        the node), so the column never holds a stale or missing entry and the feasible nodes'
+        entries are read with no per-node check (a scan of the ~420 entries for a missing one
+        took ~8 % of a cycle at 1,000 nodes)."""
+        return column(self._local, key, cluster, None, many=lambda nodes: self._weighted_sums(pod, nodes, n))
 
     def _weighted_sums(self, pod: dict, nodes: list, n: int) -> list[float]:
         """The weighted sum of the first n (node-local) score plugins for each of nodes."""
