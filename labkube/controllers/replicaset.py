@@ -11,16 +11,8 @@ A sync reads the ReplicaSet's pods as counts by class kept from the pod events
 Running status. It walks them only to claim (an orphan to adopt, a pod to release) and to pick
 the pods a scale-down deletes.
 
-Status batching: an update of an owned pod that changes only what the status counts (phase,
-readiness; the pod active before and after, so no pod is to be created or deleted for it), and
-an update of the ReplicaSet that changes only its status (its sync's own writes: each one woke
-the next sync, which wrote again, once per round trip while the pods changed), queue
-the ReplicaSet at once when its last sync started `replicaset_status_batch` seconds ago or more
-(default STATUS_BATCH), else when that much time has passed since then: a ReplicaSet whose pods
-turn Running one after another (2,000 in two seconds) syncs and writes its status a few times a
-second instead of once per round trip, with the same status in the end. A pod to create or delete
-(a pod added, deleted, terminal, being deleted, relabeled, adopted or released) queues it at once,
-as before. Kubernetes' Job and EndpointSlice controllers batch pod updates the same way.
+Status batching (statusbatch.py): status-only pod updates and the controller's own status writes
+wake a ReplicaSet's sync at most every `replicaset_status_batch` seconds.
 """
 from __future__ import annotations
 
@@ -37,6 +29,7 @@ from labkube.client.selectors import selector_matches
 from .base import Controller
 from .expectations import Expectations
 from .podcounts import OwnedPodCounts, PodClass, count_classes
+from .statusbatch import StatusBatch
 from .util import (BY_CONTROLLER, CONTROLLER_UID_READS, ORPHAN_NAMESPACE_READS, ORPHANS, controller_ref,
                    controller_uid_index, is_active, is_ready, is_terminal, orphan_namespace_index, owner_ref)
 
@@ -126,8 +119,7 @@ class ReplicaSetController(Controller):
         self.expectations = Expectations(self.clock)
         self.burst = int(self.settings.get("replicaset_burst", 100))
         self.status_batch = float(self.settings.get("replicaset_status_batch", STATUS_BATCH))
-        self._sync_started: dict[str, float] = {}   # key -> when its last sync started (monotonic)
-        self._batched: dict[str, float] = {}        # key -> when its queued status-only sync is due
+        self.batch = StatusBatch(self.status_batch)
         self.rs_inf = self.informer(self.resource)
         self.pods = self.informer("pods")
         self.pods.add_index(BY_CONTROLLER, controller_uid_index, CONTROLLER_UID_READS)
@@ -154,20 +146,15 @@ class ReplicaSetController(Controller):
         """Queue `key` for a pod update that changed only what its status counts (status_only): at
         once when its last sync started at least `status_batch` ago, else when that is so (once:
         later updates before it are counted by that sync)."""
-        if key in self._batched:
-            return
-        now = self.clock.monotonic()
-        last = self._sync_started.get(key)
-        if last is None or now - last >= self.status_batch:
+        delay = self.batch.changed(key, self.clock.monotonic())
+        if delay == 0:
             self.queue.add(key)
-            return
-        due = last + self.status_batch
-        self._batched[key] = due
-        self.queue.add_after(key, due - now)
+        elif delay is not None:
+            self.queue.add_after(key, delay)
 
     def status_due(self) -> float | None:
         """The earliest time (clock.monotonic) a batched status-only sync is due, None if none."""
-        return min(self._batched.values(), default=None)
+        return self.batch.next_due()
 
     def _owner_key(self, pod: dict) -> str | None:
         ref = controller_ref(pod)
@@ -308,17 +295,12 @@ class ReplicaSetController(Controller):
         return owned
 
     async def sync(self, key: str) -> None:
-        now = self.clock.monotonic()
-        due = self._batched.get(key)
-        if due is not None and due <= now:
-            del self._batched[key]
+        self.batch.syncing(key, self.clock.monotonic())
         rs = self.rs_inf.get(key)
         if rs is None:
             self.expectations.forget(key)
-            self._sync_started.pop(key, None)
-            self._batched.pop(key, None)
+            self.batch.forget(key)
             return
-        self._sync_started[key] = now
         classes = self.counted_claim(rs)
         active = None                           # the active pods, when the walk found them
         if classes is None:

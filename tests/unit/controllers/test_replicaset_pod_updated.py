@@ -104,7 +104,7 @@ def fill(p, uid):
 
 def snapshot(ctrl):
     q = ctrl.queue
-    return (list(q._queue), set(q._dirty), sorted((d, k) for d, _, k in q._delayed), dict(ctrl._batched),
+    return (list(q._queue), set(q._dirty), sorted((d, k) for d, _, k in q._delayed), dict(ctrl.batch.due_at),
             ctrl.expectations._adds, ctrl.expectations._dels, ctrl.counts._of, ctrl.counts._classes)
 
 
@@ -123,8 +123,8 @@ async def test_update_as_before(batch, synced, batched, name, old, new):
     for update in (ctrl._pod_updated, lambda o, n: earlier_pod_updated(ctrl, o, n)):
         ctrl.queue = WorkQueue(h.clock)
         ctrl.queue.add("default/other")
-        ctrl._batched = {"default/web": h.clock.monotonic() + 0.1} if batched else {}
-        ctrl._sync_started = ({} if synced is None else
+        ctrl.batch.due_at = {"default/web": h.clock.monotonic() + 0.1} if batched else {}
+        ctrl.batch.started = ({} if synced is None else
                               {"default/web": h.clock.monotonic() - (0.01 if synced == "now" else 10)})
         ctrl.expectations = Expectations(h.clock)
         ctrl.expectations.expect_delete("default/web", "web-a")
