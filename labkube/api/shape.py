@@ -208,14 +208,20 @@ WELL_TYPED_SPECS: dict[str, JsonMemo] = {}
 MEMO_KINDS = frozenset({"pods", "deployments", "replicasets", "statefulsets", "daemonsets", "jobs", "cronjobs"})
 
 
-def _valid_object(resource_name: str, obj: dict, schema: dict, spec_kept: bool = False) -> bool:
-    """_valid(obj, schema), the spec looked up by its JSON text first (not at all when spec_kept)."""
+def _valid_object(resource_name: str, obj: dict, schema: dict, spec_kept: bool = False,
+                  meta_kept: bool = False) -> bool:
+    """_valid(obj, schema), the spec looked up by its JSON text first (not at all when spec_kept), the
+    metadata not walked when meta_kept."""
     spec, spec_schema = obj.get("spec"), schema.get("spec")
     if type(spec) is not dict or type(spec_schema) is not dict or resource_name not in MEMO_KINDS:
-        return _valid(obj, schema)
+        if not meta_kept:
+            return _valid(obj, schema)
+        return all(item is None or k == "metadata" or (sub := schema.get(k)) is None or _valid(item, sub)
+                   for k, item in obj.items())
     for k, item in obj.items():
         sub = schema.get(k)
-        if k != "spec" and sub is not None and item is not None and not _valid(item, sub):
+        if k != "spec" and sub is not None and item is not None and not (meta_kept and k == "metadata") \
+                and not _valid(item, sub):
             return False
     if spec_kept:
         return True
@@ -231,12 +237,14 @@ def _valid_object(resource_name: str, obj: dict, schema: dict, spec_kept: bool =
     return True
 
 
-def shape_error(resource_name: str, obj, spec_kept: bool = False) -> str | None:
+def shape_error(resource_name: str, obj, spec_kept: bool = False, meta_kept: bool = False) -> str | None:
     """A decoder-style message for the first wrongly typed field of obj, or None. spec_kept: obj's
-    spec is the stored object's, as stored (well typed: every write path checked it or built it)."""
+    spec is the stored object's, as stored (well typed: every write path checked it or built it);
+    meta_kept: so is its metadata (the stored object's, as stored, but for the resourceVersion,
+    name and namespace strings the registry puts in)."""
     if not isinstance(obj, dict):
         return f"json: cannot unmarshal {_kind(obj)} into Go value of type object"
     schema = _schema(resource_name, "spec" in obj)
-    if _valid_object(resource_name, obj, schema, spec_kept):
+    if _valid_object(resource_name, obj, schema, spec_kept, meta_kept):
         return None
     return check(obj, schema, "")

@@ -27,8 +27,8 @@ __all__ = ["Registry", "as_version", "key", "prefix", "with_rv"]  # keys re-expo
 NAMESPACES = resource("namespaces")
 
 
-def _check_shape(res: Resource, obj, spec_kept: bool = False) -> None:
-    err = shape_error("" if res.custom else res.name, obj, spec_kept)
+def _check_shape(res: Resource, obj, spec_kept: bool = False, meta_kept: bool = False) -> None:
+    err = shape_error("" if res.custom else res.name, obj, spec_kept, meta_kept)
     if err:
         raise errors.bad_request(f'{res.kind} in version "{res.version}" cannot be handled as a {res.kind}: {err}')
 
@@ -86,6 +86,13 @@ def _over(cur: dict) -> dict:
         if type(out.get(k)) is dict:
             out[k] = dict(out[k])
     return out
+
+
+def _meta_kept(shared: bool, new: dict, handed: dict | None) -> bool:
+    """Whether a status write's result carries the stored metadata as its mutation was handed it:
+    only for a pure write of a built-in kind on one parse (shared: _over gave it its own metadata
+    dict, which a pure mutation returns unchanged when it returns that very dict)."""
+    return shared and type(new.get("metadata")) is dict and new["metadata"] is handed.get("metadata")
 
 
 class Registry(Reader):
@@ -279,8 +286,12 @@ class Registry(Reader):
             # a status write that left the spec as stored (a kubelet's status patch): its spec is
             # neither type-checked nor validated again (C-level equality instead of the walks)
             spec_kept = sub == "status" and not res.custom and "spec" in cur and new.get("spec") == cur["spec"]
+            # a pure status write (one parse, _over) whose mutation handed the metadata back as it got
+            # it: the stored metadata (as the spec above), which the write that stored it type-checked
+            # and validated, and which prepare_update keeps: not checked again (meta_kept)
+            meta_kept = _meta_kept(shared, new, handed)
             if not trusted:
-                _check_shape(res, new, spec_kept)
+                _check_shape(res, new, spec_kept, meta_kept)
             # Apply: managedfields.apply computed them; Update: a list the client set replaces the
             # stored one as the base (kubectl's client-side to server-side apply migration, or [{}] to reset)
             sent_fields = new["metadata"].get("managedFields") if manager else None
@@ -294,7 +305,7 @@ class Registry(Reader):
                 new = prepare_update(res, new, base, sub)
                 if res.name == "services" and sub is None:
                     carry_over(new, cur)
-                errs = [] if trusted else validate(res, new, None if sub in INTERNAL else cur, spec_kept)
+                errs = [] if trusted else validate(res, new, None if sub in INTERNAL else cur, spec_kept, meta_kept)
             if errs:
                 raise errors.invalid(res.kind, name, errs, res.group)
             if self.write_check is not None and sub is None:

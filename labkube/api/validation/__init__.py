@@ -67,10 +67,16 @@ def register(resource_name: str, create=None, update=None) -> None:
 _SPEC_RULES_ONLY = frozenset({"pods"})
 
 
-def validate(res: Resource, obj: dict, old: dict | None = None, spec_kept: bool = False) -> list[FieldError]:
+def validate(res: Resource, obj: dict, old: dict | None = None, spec_kept: bool = False,
+             meta_kept: bool = False) -> list[FieldError]:
     """Field errors of obj (an update of old when given). spec_kept: the update left the stored
     spec as it was (a status write), so the rules of a kind that checks only its spec are not run
-    again (pods: upstream's status strategy validates metadata and status, not the spec)."""
+    again (pods: upstream's status strategy validates metadata and status, not the spec). meta_kept
+    (with spec_kept, for such a kind): obj's metadata is old's, as stored (a status write whose
+    mutation left the metadata as handed): validate_meta passed it when it was stored and
+    validate_meta_update finds nothing between a metadata and itself, so there is nothing to run."""
+    if meta_kept and spec_kept and old is not None and not res.custom and res.name in _SPEC_RULES_ONLY:
+        return []
     errs = validate_meta(obj, res.namespaced, _NAME_RULE.get(res.name, "subdomain") if not res.custom else "subdomain")
     if res.custom:
         from .. import crschema
