@@ -226,18 +226,19 @@ class Registry(Reader):
         nothing it is handed in place (it builds its result anew, as apply_patch does), so what it
         returns as handed is as stored (a status write's base then takes it unchecked: _status_base)."""
         return (await self.guaranteed_update_stored(res, ns, name, mutate, sub, dry_run, precondition, manager,
-                                                    changes, pure))[0]
+                                                    changes, pure, text_wanted=False))[0]
 
     async def guaranteed_update_stored(self, res: Resource, ns: str | None, name: str, mutate, sub: str | None = None,
                                        dry_run: bool = False, precondition: str | None = None,
-                                       manager: Manager | None = None,
-                                       changes: bool = False, pure: bool = False) -> tuple[dict, str | None]:
+                                       manager: Manager | None = None, changes: bool = False, pure: bool = False,
+                                       text_wanted: bool = True) -> tuple[dict, str | None]:
         """guaranteed_update, with the JSON text the write stored: the object's own JSON (its
         resourceVersion included), so a reply can be that text instead of the object encoded again
         (the same bytes). None when the call stored nothing (a dry run, a write that changes
         nothing: its result may differ from the stored object in key order or number types, a
         finished object's deletion), for a converted resource, when the store cannot hand its
-        text back without I/O, or when it was already overwritten."""
+        text back without I/O, or when it was already overwritten. text_wanted False: the caller
+        drops the text (guaranteed_update, whose bindings reply with a Status): None, not looked up."""
         if res.converted:  # the mutation sees and makes res's version; storage the stored one
             def in_version(cur: dict, served=mutate) -> dict:
                 return versions.to_stored(res, served(versions.to_served(res, cur)))
@@ -355,7 +356,7 @@ class Registry(Reader):
                 raise
             if change:
                 change.commit()
-            text = self._stored_text(k, new, nrev)
+            text = self._stored_text(k, new, nrev) if text_wanted else None
             await self.written(res, new, False)
             return with_rv(new, nrev), text
         raise errors.conflict(res.name, name, "too many concurrent updates", res.group)
