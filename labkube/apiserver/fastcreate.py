@@ -29,10 +29,30 @@ from aiohttp import web
 
 from ..api.errors import ApiError
 from ..api.resources import Resource
+from ..api.managedfields import Manager
 from .httputil import JSON_CT, dumps, framed, manager_of, parse_body
 from .middleware import error_reply
 from .paths import parse
 from .routing import CORE, GROUPS
+
+# (User-Agent, subresource) -> the field manager a direct write without ?fieldManager= gets: the same
+# few clients (kubelets, controllers, schedulers) write again and again, and manager_of is a pure
+# function of them whose result (a frozen Manager) can be shared; bounded: emptied when full
+_AGENT_MANAGERS: dict[tuple[str | None, str | None], Manager] = {}
+_AGENT_MANAGERS_MAX = 256
+
+
+def agent_manager(user_agent: str | None, sub: str | None = None) -> Manager:
+    """manager_of("", False, user_agent, sub=sub), kept per (user_agent, sub) (a refused name raises
+    each time, as there)."""
+    k = (user_agent, sub)
+    m = _AGENT_MANAGERS.get(k)
+    if m is None:
+        m = manager_of("", False, user_agent, sub=sub)
+        if len(_AGENT_MANAGERS) >= _AGENT_MANAGERS_MAX:
+            _AGENT_MANAGERS.clear()
+        _AGENT_MANAGERS[k] = m
+    return m
 
 
 # path -> (pods, namespace) of the collection paths answered here; bounded: emptied when full
@@ -90,7 +110,7 @@ async def create(reg, res: Resource, ns: str, raw: bytes, user_agent: str | None
     """The complete HTTP response to the create: 201 and the stored pod, or the Status error."""
     try:
         body = parse_body(raw, JSON_CT)
-        manager = manager_of("", False, user_agent)
+        manager = agent_manager(user_agent)
         obj = await reg.create(res, ns, body, False, manager)
         return framed(201, dumps(obj))
     except Exception as e:  # noqa: BLE001 - every error is a Status reply, as on the aiohttp path

@@ -40,7 +40,8 @@ from ..api.patch import JSON, MERGE, STRATEGIC
 from ..api.resources import Resource
 from . import aggregator, authz_escalation
 from .access import allowed_user
-from .httputil import JSON_CT, as_object, dumps, framed, manager_of, parse_body
+from .fastcreate import agent_manager
+from .httputil import JSON_CT, as_object, dumps, framed, parse_body
 from .middleware import error_reply
 from .paths import Target
 from .rest import patch_stored
@@ -177,10 +178,10 @@ async def write(reg, w: Write, raw: bytes, user_agent: str | None, user: UserInf
             return framed(201, dumps(bound(t.name)))
         if w.kind == "status":
             obj, _, text = await patch_stored(reg, t, "status", w.media_type, body, False,
-                                              manager_of("", False, user_agent, sub="status"),
+                                              agent_manager(user_agent, "status"),
                                               lambda: parse_body(raw, w.media_type))
             return framed(200, _json(obj, text))
-        manager = manager_of("", False, user_agent)
+        manager = agent_manager(user_agent)
         if w.kind == "replace":
             return framed(200, _json(*await reg.update_stored(t.res, t.namespace, t.name, body, None, False, manager)))
         return framed(201, dumps(await reg.create(t.res, t.namespace, body, False, manager)))
