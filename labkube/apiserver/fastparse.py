@@ -21,7 +21,10 @@ plain_write reads the direct writes' requests (fastcreate.py, fastwrite.py: POST
 with a JSON body) the same way, so that aiohttp's parser does not build a message, a header
 multidict, a URL and a body stream for each: the same rules for the head, and the body exactly
 the Content-Length bytes after it (not partial, nothing behind it); no Content-Encoding (aiohttp
-would decompress the body), no Transfer-Encoding.
+would decompress the body), no Transfer-Encoding. A client sends the same header lines again and
+again (its Host, User-Agent, Accept and Content-Type, and one of a few Content-Lengths), so the
+header lines of an accepted write are kept (_BLOCKS): the same lines again are known to pass the
+checks and give the same headers, and only the request line and the body's length are read.
 """
 from __future__ import annotations
 
@@ -36,6 +39,15 @@ _REFUSED = frozenset((b"content-length", b"transfer-encoding", b"upgrade", b"exp
 _WRITE_REFUSED = frozenset(("transfer-encoding", "upgrade", "expect", "content-encoding"))
 _WRITE_HEAD = re.compile(r"(POST|PUT|PATCH) (/[!-~]*) HTTP/1\.1((?:\r\n[-!#$%&'*+.^_`|~0-9A-Za-z]+:[\t -~]*)*)")
 _WRITES = (b"POST /", b"PUT /", b"PATCH /")
+# the request line alone (_WRITE_HEAD's first part: it cannot hold a line break, so it ends at the
+# head's first CRLF, where the header lines begin)
+_WRITE_LINE = re.compile(r"(POST|PUT|PATCH) (/[!-~]*) HTTP/1\.1")
+# the header lines (from the first CRLF of the head on) of accepted writes -> (their (name, value)
+# pairs, the Content-Length they give); bounded: emptied when full, and lines longer than
+# _BLOCK_CHARS (a component's are 100-300 characters) are not kept
+_BLOCKS: dict[str, tuple[tuple[tuple[str, str], ...], int]] = {}
+_BLOCKS_MAX = 1024
+_BLOCK_CHARS = 2048
 
 
 def plain_get(data: bytes) -> tuple[str, str] | None:
@@ -80,7 +92,15 @@ def plain_write(data: bytes) -> tuple[str, str, CIMultiDict, bytes] | None:
     end = data.find(b"\r\n\r\n")
     if end < 0 or end > _MAX or not data.startswith(_WRITES):
         return None
-    m = _WRITE_HEAD.fullmatch(data[:end].decode("latin-1"))  # printable ASCII, token names, no folding
+    head = data[:end].decode("latin-1")
+    lines = head.find("\r\n")
+    known = _BLOCKS.get(head[lines:]) if lines > 0 else None
+    if known is not None:  # header lines accepted before: the same checks pass, the same pairs
+        m = _WRITE_LINE.fullmatch(head, 0, lines)
+        if m is None or len(data) - end - 4 != known[1]:
+            return None
+        return m.group(1), m.group(2), CIMultiDict(known[0]), data[end + 4:]
+    m = _WRITE_HEAD.fullmatch(head)  # printable ASCII, token names, no folding
     if m is None:
         return None
     pairs = []
@@ -95,7 +115,12 @@ def plain_write(data: bytes) -> tuple[str, str, CIMultiDict, bytes] | None:
         return None  # a name twice, or one that makes aiohttp act otherwise
     conn = given.get("connection")
     length = given.get("content-length")
-    if conn is not None and conn.lower() != "keep-alive" or length is None or not length.isdigit() \
-            or len(data) - end - 4 != int(length):
+    if conn is not None and conn.lower() != "keep-alive" or length is None or not length.isdigit():
+        return None
+    if len(head) - lines <= _BLOCK_CHARS:
+        if len(_BLOCKS) >= _BLOCKS_MAX:
+            _BLOCKS.clear()
+        _BLOCKS[head[lines:]] = (tuple(pairs), int(length))  # what the header lines decide, body aside
+    if len(data) - end - 4 != int(length):
         return None
     return m.group(1), m.group(2), CIMultiDict(pairs), data[end + 4:]

@@ -1,7 +1,9 @@
 """The hand-written reader of plain GETs (labkube.apiserver.fastparse): what it reads, and every
 form it leaves to aiohttp's parser. That the replies then equal aiohttp's is test_fastget's."""
 import pytest
+from multidict import CIMultiDict
 
+from labkube.apiserver import fastparse
 from labkube.apiserver.fastparse import plain_get, plain_write
 
 PATH = "/api/v1/namespaces/default/pods/web"
@@ -125,3 +127,118 @@ def test_reads_plain_writes(raw, want):
 @pytest.mark.parametrize("raw", [c[1] for c in WRITES_DECLINED], ids=[c[0] for c in WRITES_DECLINED])
 def test_leaves_other_writes_to_aiohttp(raw):
     assert plain_write(raw) is None
+
+
+# plain_write as it was before its header lines were kept (_BLOCKS): the reference the kept
+# lines must give the same answers as
+_EARLIER_REFUSED = frozenset(("transfer-encoding", "upgrade", "expect", "content-encoding"))
+
+
+def earlier_plain_write(data: bytes):
+    end = data.find(b"\r\n\r\n")
+    if end < 0 or end > fastparse._MAX or not data.startswith(fastparse._WRITES):
+        return None
+    m = fastparse._WRITE_HEAD.fullmatch(data[:end].decode("latin-1"))
+    if m is None:
+        return None
+    pairs = []
+    given = {}
+    for line in m.group(3).split("\r\n")[1:]:
+        name, _, value = line.partition(":")
+        value = value.strip(" \t")
+        pairs.append((name, value))
+        given[name.lower()] = value
+    if len(given) != len(pairs) or not _EARLIER_REFUSED.isdisjoint(given) or \
+            any(n.startswith("impersonate-") for n in given):
+        return None
+    conn = given.get("connection")
+    length = given.get("content-length")
+    if conn is not None and conn.lower() != "keep-alive" or length is None or not length.isdigit() \
+            or len(data) - end - 4 != int(length):
+        return None
+    return m.group(1), m.group(2), CIMultiDict(pairs), data[end + 4:]
+
+
+def _plain(got):
+    return None if got is None else (got[0], got[1], list(got[2].items()), got[3])
+
+
+KEPT_HEADERS = ("Host: 127.0.0.1:6443", "User-Agent: labkube-hollow", "Accept: application/json",
+                "Content-Type: application/strategic-merge-patch+json")
+# requests sharing header lines with an accepted one (kept), but for their request line or body
+VARIANTS = [
+    ("the same", wreq(*KEPT_HEADERS)),
+    ("another path", wreq(*KEPT_HEADERS, line="PATCH /api/v1/namespaces/b/pods/x-2/status HTTP/1.1")),
+    ("PUT", wreq(*KEPT_HEADERS, line="PUT /apis/coordination.k8s.io/v1/namespaces/n/leases/l HTTP/1.1")),
+    ("GET", wreq(*KEPT_HEADERS, line=f"GET {BINDING} HTTP/1.1")),
+    ("DELETE", wreq(*KEPT_HEADERS, line=f"DELETE {BINDING} HTTP/1.1")),
+    ("lower-case method", wreq(*KEPT_HEADERS, line=f"post {BINDING} HTTP/1.1")),
+    ("HTTP/1.0", wreq(*KEPT_HEADERS, line=f"POST {BINDING} HTTP/1.0")),
+    ("two spaces", wreq(*KEPT_HEADERS, line=f"POST  {BINDING} HTTP/1.1")),
+    ("space in the target", wreq(*KEPT_HEADERS, line="POST /a b HTTP/1.1")),
+    ("target not from /", wreq(*KEPT_HEADERS, line="POST http://x/a HTTP/1.1")),
+    ("tab in the line", wreq(*KEPT_HEADERS, line=f"POST\t{BINDING} HTTP/1.1")),
+    ("control byte in the line", wreq(*KEPT_HEADERS, line=f"POST {BINDING}\x01 HTTP/1.1")),
+    ("non-ASCII in the line", wreq(*KEPT_HEADERS, line=f"POST {BINDING}\xe9 HTTP/1.1")),
+    ("body shorter than Content-Length", wreq(*KEPT_HEADERS, length=25)),
+    ("body longer than Content-Length", wreq(*KEPT_HEADERS, length=23)),
+    ("a body of the kept length, other bytes", wreq(*KEPT_HEADERS, body=b'{"target":{"name":"n2"}}')),
+    ("another Content-Length", wreq(*KEPT_HEADERS, body=b'{"target":{"name":"n22"}}')),
+    ("pipelined behind", wreq(*KEPT_HEADERS) + wreq(*KEPT_HEADERS)),
+    ("partial head", wreq(*KEPT_HEADERS)[:40]),
+    ("one more header line", wreq(*KEPT_HEADERS, "Impersonate-User: jane")),
+    ("a header line fewer", wreq(*KEPT_HEADERS[:3])),
+    ("a value's case", wreq(*KEPT_HEADERS[:3], "Content-Type: Application/JSON")),
+    ("a name's case", wreq(*KEPT_HEADERS[:3], "content-type: application/strategic-merge-patch+json")),
+    ("Connection: close", wreq(*KEPT_HEADERS, "Connection: close")),
+    ("Connection: Keep-Alive", wreq(*KEPT_HEADERS, "Connection: Keep-Alive")),
+    ("long header lines (not kept)", wreq(*KEPT_HEADERS, "X-Note: " + "a" * 3000)),
+]
+ALL_FORMS = [c[1] for c in WRITES] + [c[1] for c in WRITES_DECLINED] + [c[1] for c in VARIANTS]
+
+
+@pytest.mark.parametrize("raw", ALL_FORMS)
+def test_plain_write_as_before_cold_and_kept(raw, monkeypatch):
+    monkeypatch.setattr(fastparse, "_BLOCKS", {})
+    want = _plain(earlier_plain_write(raw))
+    assert _plain(plain_write(raw)) == want  # header lines not kept yet
+    assert _plain(plain_write(raw)) == want  # kept by the call before, if accepted
+
+
+def test_plain_write_as_before_after_every_other_form(monkeypatch):
+    """Each form read after every form (so with the header lines of each accepted one kept),
+    in both orders, gives what the earlier reader gives."""
+    monkeypatch.setattr(fastparse, "_BLOCKS", {})
+    for first in ALL_FORMS:
+        for raw in (first, *ALL_FORMS):
+            assert _plain(plain_write(raw)) == _plain(earlier_plain_write(raw))
+    for raw in reversed(ALL_FORMS * 2):
+        assert _plain(plain_write(raw)) == _plain(earlier_plain_write(raw))
+
+
+def test_kept_lines_give_fresh_headers(monkeypatch):
+    monkeypatch.setattr(fastparse, "_BLOCKS", {})
+    raw = wreq(*KEPT_HEADERS)
+    first = plain_write(raw)
+    first[2]["X-Added"] = "1"
+    del first[2]["Host"]
+    again = plain_write(raw)
+    assert list(again[2].items()) == list(earlier_plain_write(raw)[2].items())
+    assert again[2] is not first[2]
+
+
+def test_kept_lines_are_bounded(monkeypatch):
+    monkeypatch.setattr(fastparse, "_BLOCKS", {})
+    monkeypatch.setattr(fastparse, "_BLOCKS_MAX", 8)
+    reqs = [wreq(f"User-Agent: client-{i}", *KEPT_HEADERS[2:]) for i in range(30)]
+    for raw in reqs + reqs:
+        assert _plain(plain_write(raw)) == _plain(earlier_plain_write(raw))
+        assert len(fastparse._BLOCKS) <= 8
+    monkeypatch.setattr(fastparse, "_BLOCKS", {})
+    long = wreq(*KEPT_HEADERS, "X-Note: " + "a" * 3000)
+    assert _plain(plain_write(long)) == _plain(earlier_plain_write(long)) is not None
+    assert fastparse._BLOCKS == {}  # longer than _BLOCK_CHARS: read in full every time
+    declined = [c[1] for c in WRITES_DECLINED]
+    for raw in declined:
+        plain_write(raw)
+    assert all(plain_write(raw) is None for raw in declined)
