@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import bisect
 
-from .framework import NodeInfo, pod_key
+from .nodeinfo import NodeInfo, pod_key
 from .nodelist import NodeList
 
 TERMINAL = ("Succeeded", "Failed")

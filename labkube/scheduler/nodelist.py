@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .framework import NodeInfo
+    from .nodeinfo import NodeInfo
 
 
 class NodeList(list):

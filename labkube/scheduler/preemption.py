@@ -9,7 +9,8 @@ terminating on its nominated node.
 """
 from __future__ import annotations
 
-from .framework import FitError, NodeInfo, Profile
+from .cycle import FitError, Profile
+from .nodeinfo import NodeInfo
 
 FIXABLE = ("Insufficient ", "Too many pods")
 

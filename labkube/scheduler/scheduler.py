@@ -20,7 +20,8 @@ from labkube.client.events import EventQueue, EventRecorder
 from labkube.client.informer import Informer, object_key
 
 from .cache import SchedulerCache
-from .framework import FitError, NodeInfo, Profile
+from .cycle import FitError, Profile
+from .nodeinfo import NodeInfo
 from .plugins import default_profile
 from .preemption import find_victims, priority, waiting_for_victims
 from .queue import SchedulingQueue

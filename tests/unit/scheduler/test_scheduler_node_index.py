@@ -1,5 +1,5 @@
 """NodeInfo finds its pods by key through an index (`_first`, `_index`) instead of reading every
-pod's metadata (`framework._at`, kept as the oracle here), and the node-local score column is
+pod's metadata (`nodeinfo._at`, kept as the oracle here), and the node-local score column is
 computed for every changed node at once (`column(..., many=)`) instead of holding None until the
 node is feasible: the same pods, indexes and scores as before, whatever the operations."""
 from __future__ import annotations
@@ -9,7 +9,8 @@ import random
 import pytest
 
 from labkube.scheduler.cache import SchedulerCache
-from labkube.scheduler.framework import NodeInfo, _at, pod_key
+from labkube.scheduler.framework import NodeInfo, pod_key
+from labkube.scheduler.nodeinfo import _at
 from labkube.scheduler.nodelist import NodeList, column
 from labkube.scheduler.plugins import default_profile
 

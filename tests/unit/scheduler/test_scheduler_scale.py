@@ -289,7 +289,7 @@ def test_chunked_filtering_matches_node_by_node():
     """Filters run a chunk of nodes at a time; the outcome must be what checking node after node
     and stopping at the wanted number of feasible nodes gives: same feasible nodes, same reasons
     for the nodes looked at, same round-robin start for the next cycle."""
-    from labkube.scheduler.framework import FILTER_CHUNK
+    from labkube.scheduler.memos import FILTER_CHUNK
 
     def build():
         out = []
