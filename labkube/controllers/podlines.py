@@ -57,6 +57,10 @@ object. A member decoded that is already among those before (written twice) decl
 `LIMIT` registrations are kept (the oldest go first; ~1.6 kB each: the head and the spec text).
 Anything else (DELETED, BOOKMARK, ERROR, another shape, no registration, invalid JSON) is left to
 the informer's own decode: `wanted` returns True.
+
+`prefix` is this reader's own cut, not the shared `watchlines.parts` the scheduler's and the
+hollow kubelets' readers use: the two take different sets of odd lines (see
+labkube/client/watchlines.py), and sharing one would change which lines this reader decodes.
 """
 from __future__ import annotations
 

@@ -10,7 +10,8 @@ and is not decoded.
 
 A MODIFIED line is applied only when it provably yields the view a full decode would give, with
 the same effect on the handlers (none). Its text is split as the apiserver writes it (compact
-JSON, `{"type":"MODIFIED","object":{...}}`):
+JSON, `{"type":"MODIFIED","object":{...}}`; `cut`: the shared `watchlines.parts`, plus a status
+tail and only one `"managedFields":[` marker before it):
 
 - the tail: the last `,"status":{` to the end. `{` + the tail without the event's closing brace
   is decoded; it is valid JSON only when that key is a top-level key of the object, and it must
@@ -66,7 +67,7 @@ import sys
 
 from labkube.client.informer import object_key
 from labkube.client.sharedparts import scalar
-from labkube.client.watchlines import ADDED, LIMIT, MANAGED, NODE_NAME, RV, STATUS, decode_cut, tail_status
+from labkube.client.watchlines import ADDED, LIMIT, MANAGED, NODE_NAME, decode_cut, parts, tail_status
 from labkube.client.watchlines import MODIFIED as HEAD
 
 from .views import status_part
@@ -80,30 +81,20 @@ def cut(line: bytes, prefix: bytes = HEAD) -> tuple[str, bytes, int, int] | None
     above. The fingerprint is the head (the text before the managedFields list's content, or before the resourceVersion's value when
     there is no such list) and the body (the text after the resourceVersion's value, up to the
     tail); the head, holding the pod's name, namespace and uid, is what a view is found by."""
-    if not line.startswith(prefix) or not line.endswith(b"}}"):
+    if not line.startswith(prefix):
         return None
-    st = line.rfind(STATUS)
+    got = parts(line, len(prefix))
+    if got is None:
+        return None
+    rv, m, _, v1, st = got
     if st < 0:
         return None
-    v = line.find(RV, 0, st)
-    if v < 0 or line.find(RV, v + 1, st) >= 0:
-        return None
-    v0 = v + len(RV)
-    v1 = line.find(b'"', v0, st)
-    if v1 < 0:
-        return None
-    rv = line[v0:v1]
-    if not rv.isdigit():
-        return None
-    m = line.find(MANAGED, 0, st)
     if m < 0:
-        return rv.decode(), line[:v0], v1, st
-    # the list's first "]" must be the one right before ',"resourceVersion":"': it then closes
-    # the list (a "]" in a string or a nested list declines), and resourceVersion follows it
-    m += len(MANAGED)
-    if m > v or line.find(b"]", m, v) != v - 2 or line[v - 1] != 44 or line.find(MANAGED, m, st) >= 0:
+        return rv, line[:v1 - len(rv)], v1, st
+    # one managedFields list only (parts checked the first, before the resourceVersion)
+    if line.find(MANAGED, m, st) >= 0:
         return None
-    return rv.decode(), line[:m], v1, st
+    return rv, line[:m], v1, st
 
 
 class StatusLines:

@@ -30,14 +30,15 @@ event a whole decode would have given as far as the views can tell:
   goes to the informer whole).
 
 The apiserver writes compact JSON, type first: `{"type":"MODIFIED","object":{...}}`, metadata
-before spec and status. The managedFields list is cut only when its first `]` is the one right
-before `,"resourceVersion":"` and that is the only `"resourceVersion":"` before the tail (a `]`
-in a string or a nested list, or another member between the two, declines); the status tail is
-the last `,"status":{` to the end, and it is used only when `{` + it (without the event's closing
-brace) decodes to an object with the one key `status`, an object (so it is a top-level key of the
-object, and its last). Anything else (DELETED, BOOKMARK, ERROR, another shape, a resourceVersion
-that is not digits) is left to the informer's own decode: `wanted` returns True. A line the
-informer's own predicate (its select_hint) skips is skipped as before.
+before spec and status; the line is cut by the shared `labkube.client.watchlines.parts`. The
+managedFields list is cut only when its first `]` is the one right before `,"resourceVersion":"`
+and that is the only `"resourceVersion":"` before the tail (a `]` in a string or a nested list,
+or another member between the two, declines); the status tail is the last `,"status":{` to the
+end, and it is used only when `{` + it (without the event's closing brace) decodes to an object
+with the one key `status`, an object (so it is a top-level key of the object, and its last).
+Anything else (DELETED, BOOKMARK, ERROR, another shape, a resourceVersion that is not digits) is
+left to the informer's own decode: `wanted` returns True. A line the informer's own predicate
+(its select_hint) skips is skipped as before.
 
 The hollow kubelets' binding (no view here: their select_hint skips the creation) is decoded whole
 but for the managedFields content. Reading only its metadata and status, with the spec's view
@@ -56,38 +57,10 @@ import re
 
 from labkube import jsonio
 from labkube.client.informer import object_key
-from labkube.client.watchlines import ADDED, LIMIT, MANAGED, MODIFIED, RV, STATUS, decode_cut, tail_status
+from labkube.client.watchlines import ADDED, LIMIT, MODIFIED, STATUS, decode_cut, parts, tail_status
 from labkube.client.watchlines import NODE_NAME as NODE
 
 NODE_NAME = re.compile(rb'[^\x00-\x20"\\\x7f-\xff]+')       # printable ASCII but '"' and '\\'
-
-
-def parts(line: bytes, start: int) -> tuple[str, int, int, int, int] | None:
-    """(resourceVersion, managedFields content start (-1: none), its end, resourceVersion value
-    end, status tail start (-1: none)) of an object's line from `start`, or None when the line is
-    not of the shape above."""
-    if not line.endswith(b"}}"):
-        return None
-    st = line.rfind(STATUS, start)
-    end = st if st >= 0 else len(line)
-    v = line.find(RV, start, end)
-    if v < 0 or line.find(RV, v + 1, end) >= 0:
-        return None
-    v0 = v + len(RV)
-    v1 = line.find(b'"', v0, end)
-    if v1 < 0:
-        return None
-    rv = line[v0:v1]
-    if not rv.isdigit():
-        return None
-    m = line.find(MANAGED, start, end)
-    if m < 0:
-        return rv.decode(), -1, -1, v1, st
-    m += len(MANAGED)
-    # the list's first "]" must be the one right before ',"resourceVersion":"'
-    if m > v or line.find(b"]", m, v) != v - 2 or line[v - 1] != 44:
-        return None
-    return rv.decode(), m, v - 2, v1, st
 
 
 def bound_to(body: bytes, old: bytes, b0: int, st0: int) -> str | None:

@@ -11,7 +11,8 @@ import pytest
 
 from labkube import jsonio
 from labkube.client.rest import _event, as_resource
-from labkube.kubelet.hollow.lines import LineReader, parts
+from labkube.client.watchlines import parts
+from labkube.kubelet.hollow.lines import LineReader
 from labkube.kubelet.hollow.pods import HollowPods
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "bench"))
