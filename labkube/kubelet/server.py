@@ -29,6 +29,12 @@ def ssl_context(cfg) -> ssl.SSLContext | None:
     if cfg.client_ca_file:
         ctx.load_verify_locations(cfg.client_ca_file)
         ctx.verify_mode = ssl.CERT_REQUIRED
+    # no TLS 1.3 session tickets (OpenSSL sends two after every handshake by default, each an
+    # encode of the session, client certificate included): this server's clients are the
+    # apiserver (logs, exec, attach, port-forward) and metrics-server's scraper, both aiohttp on
+    # asyncio/uvloop transports, which never offer a session again; as for the apiserver's own
+    # context (labkube/apiserver/tls.py).
+    ctx.num_tickets = 0
     return ctx
 
 

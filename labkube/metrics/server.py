@@ -117,4 +117,9 @@ def server_context(cert: str, key: str, client_ca: str) -> ssl.SSLContext:
     ctx.load_cert_chain(cert, key)
     ctx.load_verify_locations(client_ca)
     ctx.verify_mode = ssl.CERT_OPTIONAL          # /healthz, /readyz need no certificate
+    # no TLS 1.3 session tickets: the clients are the apiserver's aggregator proxy and its
+    # APIService availability checks (aiohttp, which never offers a session again) and one-off
+    # probes (a new process each time), so the two tickets OpenSSL makes by default after every
+    # handshake are CPU for nothing; as for the apiserver's own context (labkube/apiserver/tls.py).
+    ctx.num_tickets = 0
     return ctx
