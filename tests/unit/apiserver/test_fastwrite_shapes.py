@@ -106,3 +106,85 @@ def test_takes_after_a_sibling_path(method, path, headers, expected):
     w = fastwrite.takes(method, path, headers, 1 << 20)
     assert (None if w is None else (w.kind, w.target.name, w.target.sub)) == expected
     assert len(fastwrite._SHAPES) == 1
+
+
+def _earlier_takes(forms: dict, method, path, headers, max_body):
+    """takes as it was before the shape lookup came first: every (method, path) kept in `forms`,
+    its form read by _form."""
+    k = (method, path)
+    try:
+        form = forms[k]
+    except KeyError:
+        form = forms[k] = fastwrite._form(method, path)
+    if form is None:
+        return None
+    ct = (headers.get("Content-Type") or "").split(";")[0].strip().lower()
+    if ct not in fastwrite.PATCHES if form[0] == "status" else ct != "application/json":
+        return None
+    if "Expect" in headers or "Transfer-Encoding" in headers:
+        return None
+    length = headers.get("Content-Length", "")
+    if not length.isdigit() or int(length) > max_body:
+        return None
+    return fastwrite.Write(form[0], form[1], method, path, ct)
+
+
+HEADERS = [
+    {"Content-Type": "application/json", "Content-Length": "9"},
+    {"Content-Type": "application/merge-patch+json; charset=utf-8", "Content-Length": "9"},
+    {"Content-Type": "application/strategic-merge-patch+json", "Content-Length": "9"},
+    {"Content-Type": "application/json-patch+json", "Content-Length": "2000000"},
+    {"Content-Type": "application/yaml", "Content-Length": "9"},
+    {"Content-Length": "9"},
+    {"Content-Type": "application/json", "Content-Length": "9", "Expect": "100-continue"},
+    {"Content-Type": "application/json", "Transfer-Encoding": "chunked"},
+]
+METHODS = ["POST", "PATCH", "PUT", "GET"]
+
+
+def _same(w):
+    return None if w is None else (w.kind, w.target.res, w.target.namespace, w.target.name, w.target.sub,
+                                   w.method, w.path, w.media_type)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_takes_answers_as_the_earlier_takes(method):
+    """Every template (and each with the other methods) x every name x every header set, each path
+    twice and in two orders (a shape's first path plain or not): the same Write or None as the
+    earlier takes, whatever came before; paths their shape answers are not kept per path."""
+    earlier: dict = {}
+    seen = []
+    for order in (NAMES, NAMES[::-1]):
+        fastwrite._SHAPES.clear()
+        fastwrite._FORMS.clear()
+        for _, template in TEMPLATES:
+            for name in order:
+                path = template.format(name)
+                for headers in HEADERS:
+                    for _ in range(2):
+                        got = fastwrite.takes(method, path, headers, 1 << 20)
+                        assert _same(got) == _same(_earlier_takes(earlier, method, path, headers, 1 << 20)), \
+                            (method, path, headers)
+                        seen.append(got is not None)
+        for m, path in fastwrite._FORMS:
+            assert fastwrite._shape_hit(m, path) is None, path
+    assert any(seen) == (method != "GET")
+
+
+def test_pod_write_paths_are_not_kept_one_by_one():
+    headers = {"Content-Type": "application/merge-patch+json", "Content-Length": "9"}
+    for i in range(50):
+        assert fastwrite.takes("PATCH", f"/api/v1/namespaces/bench/pods/p{i}/status", headers, 1 << 20) is not None
+        assert fastwrite.takes("POST", f"/api/v1/namespaces/bench/pods/p{i}/binding",
+                               {"Content-Type": "application/json", "Content-Length": "9"}, 1 << 20) is not None
+    # the first of each shape was read in full, but its shape answers it from then on
+    assert fastwrite._FORMS == {}
+    assert len(fastwrite._SHAPES) == 2
+
+
+def test_forms_bound(monkeypatch):
+    monkeypatch.setattr(fastwrite, "_FORMS_MAX", 3)
+    headers = {"Content-Type": "application/json", "Content-Length": "9"}
+    for i in range(7):
+        assert fastwrite.takes("POST", f"/api/v1/namespaces/n{i}/events", headers, 1 << 20).target.namespace == f"n{i}"
+        assert len(fastwrite._FORMS) <= 3
