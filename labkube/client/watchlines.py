@@ -14,9 +14,9 @@ the readers against whole decodes over one table of odd lines):
   and the `,"resourceVersion":"` after its first `]` (or the first resourceVersion), needs no
   status tail and cuts up to the `,"spec":{` after it, where `parts` wants one resourceVersion
   before the last `,"status":{`; over the test's 3,684 line variants the two disagree on 158.
-- the binding echo's node name: the scheduler takes any name without `"`, `\` or control bytes
+- the binding echo's node name: the scheduler takes any name without `"`, a backslash or control bytes
   that is UTF-8 (the JSON string's value as written), the hollow reader printable ASCII but
-  space, `"` and `\` (a regex); either form for both would change which echoes each decodes.
+  space, `"` and a backslash (a regex); either form for both would change which echoes each decodes.
 - the fingerprint maps (head -> cached view, key -> head, at most LIMIT): the scheduler's
   pending map refuses new entries when full where the others drop the oldest, the
   controller-manager's is an OrderedDict, and the entries differ; a shared class would add a
