@@ -323,20 +323,15 @@ class ConnectionPool:
         return True
 
     def _prune(self) -> None:
-        """Close and drop the idle connections past keepalive (the front of the list) and the
-        ones the server closed."""
+        """Close and drop the idle connections the keepalive rule (`_take`) refuses: every idle
+        one goes through `_take`, and the ones it hands back return to the list in their order.
+        Not on the request path (size(): warm-ups), so it may pay a call per connection."""
         idle = self._idle
-        if not idle:
-            return
-        limit = idle[0].loop.time() - self.keepalive
-        k = 0
-        while k < len(idle) and idle[k].idle_since < limit:
-            idle[k].close()
-            k += 1
-        if k:
-            del idle[:k]
-        if any(c.closed for c in idle):
-            self._idle = [c for c in idle if not c.closed]
+        kept = []
+        while (conn := self._take()) is not None:
+            kept.append(conn)
+        kept.reverse()
+        idle += kept
 
     def _check_deadlines(self) -> None:
         """The pool's timer: fail the requests past their deadline (their connections are out of
@@ -354,6 +349,9 @@ class ConnectionPool:
             self._sweep = loop.call_later(SWEEP_S, self._check_deadlines)
 
     def _take(self) -> Connection | None:
+        """The most recently idle connection the keepalive rule lets us reuse, or None. The rule's
+        one home (`_prune` applies it through here): a connection the server closed is dropped,
+        one idle more than `keepalive` seconds is closed and dropped (exactly keepalive is kept)."""
         idle = self._idle
         while idle:
             conn = idle.pop()
