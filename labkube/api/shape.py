@@ -208,21 +208,29 @@ WELL_TYPED_SPECS: dict[str, JsonMemo] = {}
 MEMO_KINDS = frozenset({"pods", "deployments", "replicasets", "statefulsets", "daemonsets", "jobs", "cronjobs"})
 
 
+def _valid_members(obj: dict, schema: dict, skip: frozenset) -> bool:
+    """_valid(obj, schema) for an object's members, but for those named in `skip`."""
+    for k, item in obj.items():
+        if item is None or k in skip:
+            continue
+        sub = schema.get(k)
+        if sub is not None and not _valid(item, sub):
+            return False
+    return True
+
+
+_META, _SPEC, _SPEC_META = frozenset({"metadata"}), frozenset({"spec"}), frozenset({"spec", "metadata"})
+
+
 def _valid_object(resource_name: str, obj: dict, schema: dict, spec_kept: bool = False,
                   meta_kept: bool = False) -> bool:
     """_valid(obj, schema), the spec looked up by its JSON text first (not at all when spec_kept), the
     metadata not walked when meta_kept."""
     spec, spec_schema = obj.get("spec"), schema.get("spec")
     if type(spec) is not dict or type(spec_schema) is not dict or resource_name not in MEMO_KINDS:
-        if not meta_kept:
-            return _valid(obj, schema)
-        return all(item is None or k == "metadata" or (sub := schema.get(k)) is None or _valid(item, sub)
-                   for k, item in obj.items())
-    for k, item in obj.items():
-        sub = schema.get(k)
-        if k != "spec" and sub is not None and item is not None and not (meta_kept and k == "metadata") \
-                and not _valid(item, sub):
-            return False
+        return _valid_members(obj, schema, _META) if meta_kept else _valid(obj, schema)
+    if not _valid_members(obj, schema, _SPEC_META if meta_kept else _SPEC):
+        return False
     if spec_kept:
         return True
     memo = WELL_TYPED_SPECS.get(resource_name)
