@@ -52,17 +52,6 @@ def deletion_rank(pod: dict) -> tuple:
             _neg_time(pod["metadata"].get("creationTimestamp") or ""), pod["metadata"]["name"])
 
 
-def counted_same(old: dict, new: dict) -> bool:
-    """Whether an update leaves unchanged everything a ReplicaSet's sync reads of a pod to decide
-    ownership, the pods to create or delete and its status: labels, ownerReferences,
-    deletionTimestamp, phase and conditions (readiness and since when). A binding (spec.nodeName;
-    the controller-manager's pod view keeps no PodScheduled condition) or a container status
-    changes none of these, so it wakes no sync and changes no count (podcounts.py). (deletion_rank
-    reads nodeName too, but only when a scale-down is due, which a change of the ReplicaSet or of
-    these fields starts.)"""
-    return ownership_same(old["metadata"], new["metadata"]) and counted_status_same(old, new)
-
-
 def ownership_same(o: dict, n: dict) -> bool:
     """Whether two pods' metadata (o, n) hold the same labels, ownerReferences and
     deletionTimestamp: what decides the pod's owner and whether it is being deleted."""
@@ -81,16 +70,6 @@ def both_active(old: dict, new: dict) -> bool:
     """Whether neither the old nor the new pod is terminal or being deleted."""
     return (not old["metadata"].get("deletionTimestamp") and not new["metadata"].get("deletionTimestamp")
             and not is_terminal(old) and not is_terminal(new))
-
-
-def status_only(old: dict, new: dict) -> bool:
-    """Whether an update that counted_same did not pass changes only what the ReplicaSet's status
-    counts: the same labels, ownerReferences and deletion state, and neither pod terminal (nor
-    being deleted), so that the number of active pods, and what the sync would create or delete,
-    stays as it was. (counted_same answers False, so phase or conditions changed.)"""
-    o, n = old["metadata"], new["metadata"]
-    return (o.get("labels") == n.get("labels") and o.get("ownerReferences") == n.get("ownerReferences")
-            and both_active(old, new))
 
 
 def status_write(old: dict, new: dict) -> bool:
@@ -143,9 +122,10 @@ class ReplicaSetController(Controller):
             self.enqueue(new)
 
     def _status_changed(self, key: str) -> None:
-        """Queue `key` for a pod update that changed only what its status counts (status_only): at
-        once when its last sync started at least `status_batch` ago, else when that is so (once:
-        later updates before it are counted by that sync)."""
+        """Queue `key` for a pod update that changed only what its status counts (the same owner,
+        labels and deletion state, neither pod terminal): at once when its last sync started at
+        least `status_batch` ago, else when that is so (once: later updates before it are counted
+        by that sync)."""
         delay = self.batch.changed(key, self.clock.monotonic())
         if delay == 0:
             self.queue.add(key)
@@ -184,9 +164,11 @@ class ReplicaSetController(Controller):
 
     def _pod_updated(self, old: dict, new: dict) -> None:
         if ownership_same(old["metadata"], new["metadata"]):
-            # counted_same's metadata part holds (a binding, a status write): with the same
-            # ownerReferences the controller ref is the same, with the same deletionTimestamp none
-            # was set now, and status_only is down to both_active
+            # labels, ownerReferences and deletionTimestamp unchanged (a binding, a status write):
+            # the controller ref is the same and no deletion started now; an unchanged phase and
+            # conditions leave nothing to count or create (a binding: the controller-manager's pod
+            # view keeps no PodScheduled condition; deletion_rank reads nodeName, but only when a
+            # scale-down is due, which a change of the ReplicaSet or of these fields starts)
             if counted_status_same(old, new):
                 return
             self.counts.observe(object_key(new), new)
@@ -197,8 +179,7 @@ class ReplicaSetController(Controller):
                     return
             self._enqueue_for_pod(new)
             return
-        # the metadata differs: counted_same is False, and so is status_only (it needs the same
-        # labels and ownerReferences and no deletionTimestamp on either side)
+        # the metadata differs: the owner, the selection or the deletion state may have changed
         self.counts.observe(object_key(new), new)
         if new["metadata"].get("deletionTimestamp") and not old["metadata"].get("deletionTimestamp"):
             key = self._owner_key(new)

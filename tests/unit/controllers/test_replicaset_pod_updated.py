@@ -13,10 +13,24 @@ from labkube.client.informer import object_key
 from labkube.client.workqueue import WorkQueue
 from labkube.controllers.expectations import Expectations
 from labkube.controllers.podcounts import OwnedPodCounts
-from labkube.controllers.replicaset import ReplicaSetController, counted_same, status_only
+from labkube.controllers.replicaset import (ReplicaSetController, both_active, counted_status_same,
+                                            ownership_same)
 from labkube.controllers.util import controller_ref
 
 from .harness import Harness, rs_obj
+
+
+def counted_same(old, new):
+    """The earlier handler's first test (replicaset.py before 7cae7b1): nothing a sync reads changed."""
+    return ownership_same(old["metadata"], new["metadata"]) and counted_status_same(old, new)
+
+
+def status_only(old, new):
+    """The earlier handler's batching test (replicaset.py before 7cae7b1): the same labels and
+    ownerReferences, neither pod terminal nor being deleted."""
+    o, n = old["metadata"], new["metadata"]
+    return (o.get("labels") == n.get("labels") and o.get("ownerReferences") == n.get("ownerReferences")
+            and both_active(old, new))
 
 
 def earlier_pod_updated(self, old, new):

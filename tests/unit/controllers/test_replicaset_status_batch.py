@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from labkube.controllers.replicaset import STATUS_BATCH, ReplicaSetController, status_only, status_write
+from labkube.controllers.replicaset import (STATUS_BATCH, ReplicaSetController, both_active, ownership_same,
+                                            status_write)
 
 from .harness import Harness, rs_obj
 
@@ -21,7 +22,13 @@ def _with(obj, part, **fields):
     return {**obj, part: {**obj.get(part, {}), **fields}}
 
 
-STATUS_ONLY_CASES = [  # (what, old, new, status_only)
+def batched(old: dict, new: dict) -> bool:
+    """The handler's test for a pod update whose phase or conditions changed: batched (the status
+    counts change, nothing to create or delete) or a sync at once."""
+    return ownership_same(old["metadata"], new["metadata"]) and both_active(old, new)
+
+
+STATUS_ONLY_CASES = [  # (what, old, new, batched)
     ("Pending -> Running and Ready", POD, _with(POD, "status", **RUNNING), True),
     ("Ready -> not Ready", _with(POD, "status", **RUNNING),
      _with(POD, "status", phase="Running", conditions=[{"type": "Ready", "status": "False"}]), True),
@@ -38,8 +45,8 @@ STATUS_ONLY_CASES = [  # (what, old, new, status_only)
 
 
 @pytest.mark.parametrize("what,old,new,want", STATUS_ONLY_CASES, ids=[c[0] for c in STATUS_ONLY_CASES])
-def test_status_only(what, old, new, want):
-    assert status_only(old, new) is want
+def test_status_only_updates_are_batched(what, old, new, want):
+    assert batched(old, new) is want
 
 
 RS = {"metadata": {"name": "web", "namespace": "default", "uid": "u1", "resourceVersion": "5", "generation": 2,
