@@ -358,7 +358,14 @@ class Registry(Reader):
                 change.commit()
             text = self._stored_text(k, new, nrev) if text_wanted else None
             await self.written(res, new, False)
-            return with_rv(new, nrev), text
+            out = with_rv(new, nrev)
+            if sub == "binding" and changes:
+                # a pod's binding: its one caller (subresources.bind_pod) drops the result, which was
+                # built from a decode of the stored text (or an object handed over for it) and the
+                # binding's own new values: the store may give it to the pod's next write (its status
+                # write, a moment later) instead of a decode of the text it stored
+                self.storage.hand_over(k, out, nrev)
+            return out, text
         raise errors.conflict(res.name, name, "too many concurrent updates", res.group)
 
     def _stored_text(self, k: str, new: dict, rev: int) -> str | None:

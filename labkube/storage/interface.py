@@ -97,6 +97,15 @@ class Storage(abc.ABC):
         what any JSON text needs); a store that knows how it wrote the text may decode it faster."""
         return jsonio.loads_copies(text, n)
 
+    def hand_over(self, key: str, value: dict, rev: int) -> None:
+        """The caller hands `value`, the object it stored at `key` as revision `rev`, to the store,
+        and neither keeps nor changes it from now on: while `key` still holds that revision's text,
+        the next `parse` of that text may answer its first decode with `value` itself instead of
+        decoding the text again. The caller vouches that `value` holds nothing a decode would give
+        back differently (only dicts, lists, str, int, float, bool and None; no object twice).
+        A store may ignore it (this one does)."""
+        return None
+
     def get_raw_nowait(self, key: str) -> tuple[str, int] | None:
         """get_raw (committed) answered without awaiting, or None: absent, or this store cannot
         answer without I/O (the caller then awaits get_raw). The apiserver's direct GET path."""

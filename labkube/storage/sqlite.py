@@ -41,6 +41,11 @@ def stamp_resource_version(value: dict, rev: int) -> None:
         md["resourceVersion"] = str(rev)
 
 
+# how many handed-over objects the store keeps (hand_over): a pod's binding and its status write are
+# a few dozen writes apart in a drain (a bound pod's object is ~6.5 kB: ~7 MB at most)
+HANDED_MAX = 1024
+
+
 class SqliteStorage(Storage):
     """Storage over a SQLite file; open with `await SqliteStorage.open(path)`.
 
@@ -66,6 +71,11 @@ class SqliteStorage(Storage):
         # `parse` reads it back without jsonio's check for a run of 19 digits (loads_copies'
         # orjson_wrote; ~1 us per kB on every read-modify-write)
         self._own: dict[str, str] = {}
+        # key -> (the text stored there, the object it was written from): objects their writers
+        # handed over (hand_over), each given out once, by the next parse of that very text, instead
+        # of a decode (a pod's status write reads what its binding stored); bounded: the oldest
+        # goes first
+        self._handed: dict[str, tuple[str, dict]] = {}
         for key, value, rev in conn.execute("SELECT key, value, rev FROM kv"):
             if versioner is not None and f'"resourceVersion":"{rev}"' not in value:
                 obj = jsonio.loads(value)  # written before values carried their revision
@@ -109,9 +119,27 @@ class SqliteStorage(Storage):
         """get_raw of the committed value without awaiting (the index is in memory); None if absent."""
         return self._committed.get(key)
 
+    def hand_over(self, key: str, value: dict, rev: int) -> None:
+        """Storage.hand_over: kept when the latest text at key is revision rev's and orjson wrote it
+        from `value` (_own: the text orjson.dumps(value) gave, which orjson reads back as `value`)."""
+        hit = self._latest.get(key)
+        if hit is None or hit[1] != rev or self._own.get(key) is not hit[0]:
+            return
+        handed = self._handed
+        handed.pop(key, None)
+        if len(handed) >= HANDED_MAX:
+            del handed[next(iter(handed))]
+        handed[key] = (hit[0], value)
+
     def parse(self, key: str, text: str, n: int = 1) -> list:
         """jsonio.loads_copies(text, n), without the digit check when this store wrote that very
-        text at key with orjson (the same values: see _own)."""
+        text at key with orjson (the same values: see _own); the first of them the object handed
+        over for that very text (hand_over), if any, which is given out once."""
+        handed = self._handed.pop(key, None)
+        if handed is not None and handed[0] is text:
+            if n == 1:
+                return [handed[1]]
+            return [handed[1]] + jsonio.loads_copies(text, n - 1, orjson_wrote=self._own.get(key) is text)
         return jsonio.loads_copies(text, n, orjson_wrote=self._own.get(key) is text)
 
     async def list(self, prefix: str, latest: bool = False):
@@ -172,6 +200,8 @@ class SqliteStorage(Storage):
             self._own[key] = text
         else:
             self._own.pop(key, None)
+        if key in self._handed:  # (an object handed over for the text this write replaces)
+            del self._handed[key]
         self._latest.put(key, text, rev)
         ev = Event("ADDED" if prev_text is None else "MODIFIED", key, rev, text, prev_text)
         await self._write([("put", key, text, rev)], ev)
@@ -187,6 +217,7 @@ class SqliteStorage(Storage):
         rev = self._rev
         self._latest.delete(key)
         self._own.pop(key, None)
+        self._handed.pop(key, None)
         await self._write([("del", key, rev)], Event("DELETED", key, rev, hit[0], hit[0]))
         return jsonio.loads(hit[0]), rev
 
