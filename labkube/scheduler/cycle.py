@@ -12,12 +12,13 @@ from collections import Counter
 from dataclasses import dataclass, field
 from functools import partial
 from itertools import compress, repeat
-from operator import add, ge, mul
+from operator import add, ge, is_, mul
 
+from .classplan import ClassPlan, PodClass, class_slot, keep_plan, plain_indexes, plan_for
 from .interfaces import SKIP, FilterPlugin, ScorePlugin
 from .memos import FILTER_CHUNK, CycleMemos, add_scores
 from .nodeinfo import NodeInfo
-from .nodelist import Feasible, column
+from .nodelist import Feasible, column, ranked
 
 
 class FitError(Exception):
@@ -60,16 +61,31 @@ class Profile(CycleMemos):
     _local: dict = field(default_factory=dict, repr=False)      # score key -> node-local score sum per node
     # (score key, then per later plugin: its name, weight and cycle key) -> running total per node
     _fused: dict = field(default_factory=dict, repr=False)
+    _plans: dict = field(default_factory=dict, repr=False)      # class slot -> ClassPlan (classplan)
 
     def find_nodes(self, pod: dict, nodes: list[NodeInfo]) -> list[NodeInfo]:
         """Nodes passing every filter (enough of them: `feasible_nodes_to_find`); FitError naming
         the reasons when there are none."""
         feasible, reasons = [], {}
-        active = [f for f in self.filters if f.pre_filter(pod, nodes) != SKIP]
+        plan = plan_for(self._plans, pod, nodes, self.filters, self.scores)
+        if plan is not None:
+            # a pod of a class seen before on this node list: only the filters that did not
+            # answer SKIP for it by the pod alone are asked again (classplan)
+            active = [f for f in plan.filter_calls if f.pre_filter(pod, nodes) != SKIP]
+            fkey = plan.fkey if active == plan.active else (self._filter_key(pod, active) if active else None)
+        else:
+            answers = [f.pre_filter(pod, nodes) for f in self.filters]
+            active = [f for f, a in zip(self.filters, answers) if a != SKIP]
+            fkey = self._filter_key(pod, active) if active else None
+            if plain_indexes(nodes):
+                plan = ClassPlan(PodClass(pod), class_slot(pod), nodes,
+                                 list(self.filters), list(self.scores),
+                                 [f for f, a in zip(self.filters, answers)
+                                  if a != SKIP or not f.filter_skips_by_pod(pod)], active, fkey)
+                keep_plan(self._plans, plan)
         n = len(nodes)
         want = feasible_nodes_to_find(n, self.percentage_of_nodes_to_score)
         start = self.next_start % n if want < n else 0
-        fkey = self._filter_key(pod, active) if active else None
         feasible_at = run = None
         if not active:                  # nothing to check: the first `want` nodes
             feasible = list((nodes[start:] + nodes[:start] if start else nodes)[:want])
@@ -116,15 +132,29 @@ class Profile(CycleMemos):
         out.cluster = nodes
         out.at = feasible_at
         out.run = run
+        out.plan = plan
         return out
 
     def select_host(self, pod: dict, nodes: list[NodeInfo]) -> str:
         feasible = self.find_nodes(pod, nodes)
         if len(feasible) == 1:
             return feasible[0].name
-        n, key = self._local_prefix(pod)
+        plan = getattr(feasible, "plan", None)
+        if plan is None:
+            n, key = self._local_prefix(pod)
+            scorers, skipped = self.scores[n:], None
+        else:
+            if plan.prefix is None:
+                plan.prefix = self._local_prefix(pod)
+            n, key = plan.prefix
+            # the score plugins still to ask (all of them after the prefix the first time, when
+            # the ones that SKIP by the pod alone are noted)
+            scorers = plan.score_calls
+            skipped = [] if scorers is None else None
+            if scorers is None:
+                scorers = self.scores[n:]
         cluster, col = getattr(feasible, "cluster", None), None
-        if n and getattr(feasible, "at", None) is not None and getattr(cluster, "tracking", False):
+        if n and getattr(feasible, "tracked", False):
             # the running totals stay a column of every node of the tracking NodeList while the
             # plugins after the node-local ones are node-local for this cycle (cycle_key): each
             # such plugin's weighted score is added into a column kept per (totals so far, its
@@ -132,11 +162,14 @@ class Profile(CycleMemos):
             # totals are then read at the end with one slice (the same floats, added in the same
             # order, as the per-cycle lists below)
             col = self._local_column(pod, cluster, n, key)
+            memo, memo_key = self._local, key        # where `col` is kept (for its Ranks)
             totals = None
         else:
             totals = self._node_local_totals(pod, feasible, n, key)
-        for s in self.scores[n:]:
+        for s in scorers:
             if s.pre_score(pod, feasible) == SKIP:
+                if skipped is not None and s.score_skips_by_pod(pod):
+                    skipped.append(s)
                 continue
             if col is not None:
                 ck = s.cycle_key(pod)
@@ -144,11 +177,22 @@ class Profile(CycleMemos):
                     key = (key, s.name, s.weight, ck)
                     col = column(self._fused, key, cluster, None,
                                  many=partial(add_scores, col, cluster, s, pod))
+                    memo, memo_key = self._fused, key
                     continue
                 totals, col = feasible.pick(col), None
             w, scores = s.weight, s.score_all(pod, feasible)
             totals = list(map(add, totals, scores if w == 1 else map(mul, repeat(w), scores)))
+        if skipped is not None:
+            plan.score_calls = [s for s in scorers if not any(map(is_, skipped, repeat(s)))]
         if col is not None:
+            run = feasible.run
+            ranks = ranked(memo, memo_key) if run is not None else None
+            if ranks is not None:
+                # the feasible nodes are one run of the column: its Ranks name the top-scoring
+                # nodes of the run in run order, the same list the compress below gives, without
+                # slicing, scanning and compressing the run's ~420 totals every cycle
+                tied = ranks.top(run[0], run[1], len(cluster), 1e-9)
+                return self.rng.choice(list(map(cluster.__getitem__, tied))).name
             totals = feasible.pick(col)
         # one of the top-scoring nodes at random, as kube-scheduler's selectHost; the tied nodes
         # are taken in the order the cycle looked at them (round robin from `next_start`), not

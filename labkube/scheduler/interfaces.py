@@ -36,6 +36,13 @@ class FilterPlugin:
         Returning SKIP (the pod asks nothing of this plugin) spares the filter() calls, as
         kube-scheduler's PreFilter Skip."""
 
+    def filter_skips_by_pod(self, pod: dict) -> bool:
+        """True only when pre_filter(pod, nodes) returns SKIP for this pod on every tracking
+        NodeList whose indexes (unschedulable, hard_tainted, prefer_tainted, with_anti_affinity)
+        are empty, from the pod's spec and metadata (but its name, uid, resourceVersion and
+        creationTimestamp) alone: then a pod of the same class skips the call (classplan)."""
+        return False
+
     def filter(self, pod: dict, node: NodeInfo) -> list[str]:
         raise NotImplementedError
 
@@ -58,6 +65,11 @@ class ScorePlugin:
     def pre_score(self, pod: dict, nodes: list[NodeInfo]) -> str | None:
         """Called once per cycle with the feasible nodes, before score(). Returning SKIP (every
         node would get the same score) spares the score() calls, as kube-scheduler's PreScore Skip."""
+
+    def score_skips_by_pod(self, pod: dict) -> bool:
+        """As FilterPlugin.filter_skips_by_pod, for pre_score(pod, feasible nodes of such a
+        NodeList)."""
+        return False
 
     def score(self, pod: dict, node: NodeInfo) -> float:
         raise NotImplementedError

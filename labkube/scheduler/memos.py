@@ -14,7 +14,7 @@ from operator import add, attrgetter, itemgetter, mul, ne, not_, truth
 
 from .interfaces import FilterPlugin, ScorePlugin
 from .nodeinfo import NodeInfo
-from .nodelist import NodeList, column
+from .nodelist import NodeList, column, ranked
 
 FILTER_CHUNK = 64               # nodes per pass of filtering (find_nodes' plain path; _find_memoized: at least)
 MAX_INTERNED_KEYS = 4096
@@ -30,7 +30,8 @@ class CycleMemos:
         verdicts of the class's column, read from `start` round the list; the feasible nodes are
         the first `want` that fit, and the nodes up to the last of them (or all) count as looked
         at (their failures give the reasons). Returns (feasible, looked at, their indexes, and
-        (start, want) when they are the `want` nodes from `start` on: see Feasible.run)."""
+        (start, want) when they are the `want` nodes from `start` on: see Feasible.run; their
+        indexes are then None, listed by Feasible.at when read)."""
         def verdict(ni: NodeInfo) -> list[str]:
             m = ni.filter_memo
             if m and m[1] is fkey and m[0] == ni.generation:
@@ -40,10 +41,13 @@ class CycleMemos:
         n = len(nodes)
         verdicts = column(self._verdicts, fkey, nodes, verdict)
         end = start + want
-        if not any(verdicts[start:end] if end <= n else verdicts[start:] + verdicts[:end - n]):
-            # the usual case: the `want` nodes from `start` on all fit, so they are the feasible
-            # nodes and the nodes looked at, with no reasons; slices instead of a pass per node
-            return nodes.run_from(start, want), want, nodes.positions()[start:end], (start, want)
+        ranks = ranked(self._verdicts, fkey, truth)
+        if (not ranks.holds(True, start, want, n) if ranks is not None
+                else not any(verdicts[start:end] if end <= n else verdicts[start:] + verdicts[:end - n])):
+            # the usual case: the `want` nodes from `start` on all fit (the column's failing
+            # entries, usually none, are kept sorted: a bisection or two tells), so they are the
+            # feasible nodes and the nodes looked at, with no reasons; slices, no pass per node
+            return nodes.run_from(start, want), want, None, (start, want)
         if start:
             verdicts = verdicts[start:] + verdicts[:start]
             where = nodes.positions()[start:start + n]
@@ -126,9 +130,8 @@ class CycleMemos:
         unchanged."""
         if not n:
             return [0] * len(feasible)
-        at, cluster = getattr(feasible, "at", None), getattr(feasible, "cluster", None)
-        if at is not None and getattr(cluster, "tracking", False):
-            return feasible.pick(self._local_column(pod, cluster, n, key))
+        if getattr(feasible, "tracked", False):
+            return feasible.pick(self._local_column(pod, feasible.cluster, n, key))
         memos = list(map(_score_memo, feasible))
         stale = _stale(feasible, memos, key)
         if stale:

@@ -4,11 +4,14 @@
 nodes with anti-affinity pods) and, when tracking, a change log of the NodeInfos that got a new
 generation; `column()` keeps one value per node for a key (a pod class's filter verdicts, its
 node-local score sums, a controller's pod counts) and refreshes only the nodes logged since the
-last call. `Feasible` is what the filters leave for the score plugins.
+last call (and the column's `Ranks`, once `ranked()` asked for them: window queries). `Feasible`
+is what the filters leave for the score plugins.
 """
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
+
+from .ranks import Ranks
 
 if TYPE_CHECKING:
     from .nodeinfo import NodeInfo
@@ -97,10 +100,27 @@ class Feasible(list):
     the list they were picked from, whose indexes (a NodeList's) tell what no node has, `at`:
     their indexes in a tracking `cluster` (None otherwise), and `run`: (start, count) when those
     indexes are one run of `cluster` from `start` on, round its end (the usual cycle: every node
-    looked at fits)."""
+    looked at fits; `at` is then listed only when read). `tracked`: whether `at` is known."""
     cluster: list | None = None
-    at: list[int] | None = None
     run: tuple[int, int] | None = None
+    plan = None                     # the cycle's ClassPlan (classplan), if any
+    _at: list[int] | None = None
+
+    @property
+    def at(self) -> list[int] | None:
+        if self._at is None and self.run is not None:
+            start, count = self.run
+            self._at = self.cluster.positions()[start:start + count]
+        return self._at
+
+    @at.setter
+    def at(self, value: list[int] | None) -> None:
+        self._at = value
+
+    @property
+    def tracked(self) -> bool:
+        """Whether these are nodes of a tracking `cluster` with their indexes known (`at`)."""
+        return (self._at is not None or self.run is not None) and getattr(self.cluster, "tracking", False)
 
     def pick(self, values: list) -> list:
         """The entries of `values` (a column: one per node of the tracking `cluster`, in its
@@ -151,16 +171,30 @@ def column(memo: dict, key, nodes: NodeList, compute, limit: int = MAX_COLUMNS, 
         if len(memo) >= limit:
             memo.clear()
         values = many(list(nodes)) if many is not None else list(map(compute, nodes))
-        memo[key] = [nodes, nodes.epoch, nodes.mark(), values]
+        memo[key] = [nodes, nodes.epoch, nodes.mark(), values, None]
         return values
-    values = col[3]
+    values, ranks = col[3], col[4]
     if changed:
         where = nodes.index_of()
-        if many is not None:
-            for ni, v in zip(changed, many(changed)):
-                values[where[ni.name]] = v
-        else:
-            for ni in changed:
-                values[where[ni.name]] = compute(ni)
+        for ni, v in zip(changed, many(changed)) if many is not None else zip(changed, map(compute, changed)):
+            i = where[ni.name]
+            if ranks:
+                ranks.move(i, values[i], v)
+            values[i] = v
     col[2] = nodes.mark()
     return values
+
+
+def ranked(memo: dict, key, group=None) -> Ranks | None:
+    """The Ranks of the column kept in `memo` for `key` (grouped by `group`), kept up to date by
+    `column()` once made; call it right after column(memo, key, ...). None the first time a
+    column is asked (the caller scans instead): Ranks are made on the second, so a column that
+    lives for one cycle (pod classes interleaved beyond MAX_COLUMNS) never pays for them."""
+    col = memo[key]
+    ranks = col[4]
+    if ranks is None:
+        col[4] = False
+        return None
+    if ranks is False:
+        ranks = col[4] = Ranks(col[3], group)
+    return ranks

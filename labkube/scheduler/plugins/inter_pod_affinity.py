@@ -38,6 +38,10 @@ class InterPodAffinity(FilterPlugin):
                          for term in required(pod, "podAffinity")]
         return None if self.repelling or self.anti or self.affinity else SKIP
 
+    def filter_skips_by_pod(self, pod: dict) -> bool:
+        """No node holds a pod with required anti-affinity: SKIP unless the pod has terms."""
+        return not required(pod, "podAntiAffinity") and not required(pod, "podAffinity")
+
     def filter(self, pod: dict, node: NodeInfo) -> list[str]:
         if not hasattr(self, "repelling"):
             self.pre_filter(pod, [node])

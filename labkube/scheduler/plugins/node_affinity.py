@@ -49,6 +49,9 @@ class NodeAffinity(FilterPlugin):
                     .get("requiredDuringSchedulingIgnoredDuringExecution"))
         return None if spec.get("nodeSelector") or required is not None else SKIP
 
+    def filter_skips_by_pod(self, pod: dict) -> bool:
+        return self.pre_filter(pod, []) == SKIP
+
     def node_local_key(self, pod: dict):
         """nodeSelector and required node affinity match the node's labels and name only."""
         spec = pod.get("spec") or {}

@@ -12,6 +12,9 @@ class NodeName(FilterPlugin):
     def pre_filter(self, pod: dict, nodes: list[NodeInfo]) -> str | None:
         return None if (pod.get("spec") or {}).get("nodeName") else SKIP
 
+    def filter_skips_by_pod(self, pod: dict) -> bool:
+        return self.pre_filter(pod, []) == SKIP
+
     def node_local_key(self, pod: dict):
         return (pod.get("spec") or {}).get("nodeName") or ""
 

@@ -27,6 +27,9 @@ class NodePorts(FilterPlugin):
     def pre_filter(self, pod: dict, nodes: list[NodeInfo]) -> str | None:
         return None if host_ports(pod) else SKIP
 
+    def filter_skips_by_pod(self, pod: dict) -> bool:
+        return not host_ports(pod)
+
     def node_local_key(self, pod: dict):
         """The node's own pods' ports are its state; the pod's ports are the key."""
         return tuple(host_ports(pod))

@@ -18,11 +18,15 @@ class NodeResourcesFit(FilterPlugin):
     name = "NodeResourcesFit"
     _pod: dict | None = None
     _want: tuple[tuple[str, int], ...] = ()
+    _of: dict | None = None         # the requests dict _want was worked out from
 
     def pre_filter(self, pod: dict, nodes: list[NodeInfo]) -> str | None:
-        """The pod's non-zero requests, worked out once per cycle."""
+        """The pod's non-zero requests, worked out once per cycle (once per template: the pods
+        of one share their cached requests dict, which nobody modifies)."""
         self._pod = pod
-        self._want = tuple(sorted((k, v) for k, v in pod_requests(pod).items() if v > 0))
+        req = pod_requests(pod)
+        if req is not self._of:
+            self._want, self._of = tuple(sorted((k, v) for k, v in req.items() if v > 0)), req
         return None
 
     def node_local_key(self, pod: dict):

@@ -19,6 +19,9 @@ class NodeUnschedulable(FilterPlugin):
             return SKIP
         return SKIP if tolerates((pod.get("spec") or {}).get("tolerations") or [], TAINT) else None
 
+    def filter_skips_by_pod(self, pod: dict) -> bool:
+        return True                 # no node cordoned: SKIP
+
     def node_local_key(self, pod: dict):
         return tolerates((pod.get("spec") or {}).get("tolerations") or [], TAINT)
 

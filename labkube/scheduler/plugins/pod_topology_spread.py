@@ -44,6 +44,9 @@ class PodTopologySpread(FilterPlugin, ScorePlugin):
         self.hard = [(c, domain_counts(pod, c, nodes)) for c in constraints(pod, "DoNotSchedule")]
         return None if self.hard else SKIP
 
+    def filter_skips_by_pod(self, pod: dict) -> bool:
+        return not constraints(pod, "DoNotSchedule")
+
     def filter(self, pod: dict, node: NodeInfo) -> list[str]:
         for c, counts in getattr(self, "hard", []):
             dom = topology_value(node, c.get("topologyKey", ""))
@@ -58,6 +61,9 @@ class PodTopologySpread(FilterPlugin, ScorePlugin):
     def pre_score(self, pod: dict, nodes: list[NodeInfo]) -> str | None:
         self.soft = [(c, domain_counts(pod, c, nodes)) for c in constraints(pod, "ScheduleAnyway")]
         return None if self.soft else SKIP
+
+    def score_skips_by_pod(self, pod: dict) -> bool:
+        return not constraints(pod, "ScheduleAnyway")
 
     def score(self, pod: dict, node: NodeInfo) -> float:
         soft = getattr(self, "soft", [])

@@ -30,6 +30,9 @@ class _Normalised(ScorePlugin):
         self.scores = {n: (100.0 * (v - lo) / (hi - lo) if hi > lo else 0.0) for n, v in raws.items()}
         return None if hi > lo else SKIP
 
+    def score_skips_by_pod(self, pod: dict) -> bool:
+        return not self.wants(pod)
+
     def score(self, pod: dict, node: NodeInfo) -> float:
         return getattr(self, "scores", {}).get(node.name, 0.0)
 
@@ -58,6 +61,9 @@ class TaintPreference(_Normalised):
             self.scores = {}
             return SKIP
         return super().pre_score(pod, nodes)
+
+    def score_skips_by_pod(self, pod: dict) -> bool:
+        return True                 # no node has a PreferNoSchedule taint: SKIP
 
     def raw(self, pod, node, nodes):
         tols = (pod.get("spec") or {}).get("tolerations") or []

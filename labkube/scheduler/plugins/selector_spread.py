@@ -11,7 +11,7 @@ from itertools import repeat
 from operator import attrgetter
 
 from ..framework import SKIP, NodeInfo, ScorePlugin, controller_uid
-from ..nodelist import column
+from ..nodelist import column, ranked
 
 owner_uid = controller_uid
 MAX_CONTROLLERS = 512       # controllers whose counts per node are kept (8 KB each at 1,000 nodes)
@@ -28,12 +28,21 @@ class SelectorSpread(ScorePlugin):
 
     def pre_score(self, pod: dict, nodes: list[NodeInfo]) -> str | None:
         uid = owner_uid(pod)
-        at, cluster = getattr(nodes, "at", None), getattr(nodes, "cluster", None)
-        if uid and at is not None and getattr(cluster, "tracking", False):
+        if uid and getattr(nodes, "tracked", False):
+            cluster = nodes.cluster
             # the feasible nodes of a tracking NodeList: the controller's counts per node are
             # kept between cycles (only nodes whose pods changed are counted again)
             cols = self.__dict__.setdefault("_columns", {})
             col = column(cols, uid, cluster, lambda ni: ni.owners.get(uid, 0), MAX_CONTROLLERS)
+            run = nodes.run
+            ranks = ranked(cols, uid) if run is not None else None
+            if ranks is not None:
+                # one run of the list: the most siblings a node of it runs, from the column's
+                # Ranks (the few distinct counts, each with its nodes sorted); the counts of the
+                # run are read only if score_all asks for them
+                self.high = ranks.highest(run[0], run[1], len(cluster))
+                self._seen, self._run_column = (pod, nodes, None), col
+                return None if self.high else SKIP
             counts = nodes.pick(col)
         else:
             counts = sibling_counts(uid, nodes) if uid else []
@@ -60,6 +69,8 @@ class SelectorSpread(ScorePlugin):
         if not high:
             return [100.0] * len(nodes)
         seen_pod, seen_nodes, counts = getattr(self, "_seen", (None, None, None))
+        if seen_pod is pod and seen_nodes is nodes and counts is None:
+            counts = nodes.pick(self._run_column)   # pre_score read the run's counts from their column
         if seen_pod is not pod or seen_nodes is not nodes:
             uid = owner_uid(pod)
             counts = sibling_counts(uid, nodes) if uid else [0] * len(nodes)

@@ -36,6 +36,9 @@ class TaintToleration(FilterPlugin):
         """Nothing to check when no node has a NoSchedule/NoExecute taint."""
         return None if any_where(nodes, "hard_tainted", lambda ni: ni.hard_taints) else SKIP
 
+    def filter_skips_by_pod(self, pod: dict) -> bool:
+        return True                 # no node tainted: SKIP
+
     def node_local_key(self, pod: dict):
         return frozen((pod.get("spec") or {}).get("tolerations") or [])
 

@@ -116,6 +116,9 @@ class VolumeBinding(FilterPlugin):
         self.problem, self.bound, self.waiting = self._state(pod)
         return None
 
+    def filter_skips_by_pod(self, pod: dict) -> bool:
+        return not claim_names(pod)
+
     def can_serve(self, claim: dict, sc: dict, node: dict) -> bool:
         return self.volume_for(claim, node) is not None or class_can_provision_on(sc, node)
 
