@@ -45,6 +45,7 @@ class NodeList(list):
         self._index: dict[str, int] | None = None
         self._twice: list[int] | None = None
         self._twice_nodes: tuple[int, list] | None = None      # (epoch, the NodeInfos twice)
+        self._since: tuple[int, int, list] | None = None        # changed_since's last (mark, end, answer)
 
     def insert_node(self, i: int, ni: NodeInfo) -> None:
         self.insert(i, ni)
@@ -89,10 +90,18 @@ class NodeList(list):
 
     def changed_since(self, mark: int) -> list[NodeInfo] | None:
         """The NodeInfos that got a new generation since `mark` (each once), or None when the log
-        no longer reaches back that far."""
+        no longer reaches back that far. The list is shared by the callers asking from the same
+        mark before the log grows (a cycle's columns, usually all from one mark): not to be
+        modified."""
         if mark < self.changed_base:
             return None
-        return list(dict.fromkeys(self.changed[mark - self.changed_base:]))
+        end = self.changed_base + len(self.changed)
+        held = self._since
+        if held is not None and held[0] == mark and held[1] == end:
+            return held[2]
+        out = list(dict.fromkeys(self.changed[mark - self.changed_base:]))
+        self._since = (mark, end, out)
+        return out
 
 
 class Feasible(list):

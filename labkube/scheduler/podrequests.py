@@ -20,11 +20,17 @@ MAX_REQ_CACHE = 50000
 
 def pod_requests(pod: dict, non_zero: bool = False) -> dict[str, int]:
     """Effective requests: sum over containers, at least each init container, plus overhead.
-    Cached per (uid, generation): container resources cannot change once a pod is stored, and
-    status writes (most of a pod's updates) leave the generation alone; objects without a
-    generation are cached per resourceVersion. A pod not seen yet finds the requests of the
-    same containers, initContainers and overhead objects (a template's shared view) in a
-    second cache, keyed by their identity."""
+    Cached per identity of the containers, initContainers and overhead objects (a template's
+    pod views share them, so a new pod of a ReplicaSet finds its siblings' answer with one
+    lookup and adds no entry of its own), then per (uid, generation): container resources cannot
+    change once a pod is stored, and status writes (most of a pod's updates) leave the generation
+    alone; objects without a generation are cached per resourceVersion."""
+    spec = pod.get("spec") or {}
+    parts = (spec.get("containers"), spec.get("initContainers"), spec.get("overhead"))
+    skey = (id(parts[0]), id(parts[1]), id(parts[2]), non_zero)
+    held = _SPEC_CACHE.get(skey)
+    if held is not None and held[0] is parts[0] and held[1] is parts[1] and held[2] is parts[2]:
+        return held[3]
     md = pod.get("metadata") or {}
     ver = md.get("generation") or md.get("resourceVersion")
     key = (md.get("uid"), ver, non_zero) if md.get("uid") and ver else None
@@ -32,17 +38,10 @@ def pod_requests(pod: dict, non_zero: bool = False) -> dict[str, int]:
         got = _REQ_CACHE.get(key)
         if got is not None:
             return got
-    spec = pod.get("spec") or {}
-    parts = (spec.get("containers"), spec.get("initContainers"), spec.get("overhead"))
-    skey = (id(parts[0]), id(parts[1]), id(parts[2]), non_zero)
-    held = _SPEC_CACHE.get(skey)
-    if held is not None and held[0] is parts[0] and held[1] is parts[1] and held[2] is parts[2]:
-        out = held[3]
-    else:
-        out = _pod_requests(pod, non_zero)
-        if len(_SPEC_CACHE) > MAX_REQ_CACHE:
-            _SPEC_CACHE.clear()
-        _SPEC_CACHE[skey] = (*parts, out)
+    out = _pod_requests(pod, non_zero)
+    if len(_SPEC_CACHE) > MAX_REQ_CACHE:
+        _SPEC_CACHE.clear()
+    _SPEC_CACHE[skey] = (*parts, out)
     if key is not None:
         if len(_REQ_CACHE) > MAX_REQ_CACHE:
             _REQ_CACHE.clear()
