@@ -10,7 +10,10 @@ starts the direct pod creates of fastcreate.py and the direct writes of fastwrit
 pod status patches, Lease renewals, Event creates), each in a task of its own, and holds the
 connection's later requests until such a write has answered. While aiohttp's parser holds no
 part of a request, a plain GET, create or write is read from the received bytes by fastparse.py
-instead of that parser (data_received).
+instead of that parser (data_received). Several requests in one read (a client pipelining them,
+client/http.py's PipelinedPool) are answered or started together as far as they are direct, and
+their replies go out in request order in one write (_start_pipelined): one read, one reply
+write and one event-loop pass for the lot instead of one each.
 
 A request is answered here only when all of this holds, else it takes the aiohttp path (which
 also produces every error reply, so 401/404/400 look exactly as before):
@@ -80,6 +83,40 @@ def _one_whole_message(data: bytes, messages, upgraded, tail) -> bool:
     if length is None or not length.isdigit() or "Transfer-Encoding" in msg.headers:
         return False
     return end + int(length) == len(data) and payload.is_eof()
+
+
+class _Written:
+    """What a pipelined run's writes so far touch (fastget's _start_pipelined), so that a write
+    to the same object, or to an object a create of the run may have made, ends the run: those
+    stay one after another, as they were when each waited for the one before it to answer. An
+    object is named by its path without a trailing /binding or /status; a create (a POST to a
+    collection) by its collection's path."""
+
+    __slots__ = ("objects", "collections", "parents")
+
+    def __init__(self):
+        self.objects: set[str] = set()      # objects written (PUT, PATCH, binding POST)
+        self.collections: set[str] = set()  # collections created into (other POSTs)
+        self.parents: set[str] = set()      # the collections of the objects written
+
+    def __bool__(self) -> bool:
+        return bool(self.objects or self.collections)
+
+    def apart(self, method: str, path: str) -> bool:
+        """Whether a write of `method` to `path` touches nothing the run's earlier writes touch;
+        if so it is counted in."""
+        if method == "POST" and not path.endswith("/binding"):
+            if path in self.collections or path in self.parents:
+                return False
+            self.collections.add(path)
+            return True
+        obj = path.rpartition("/")[0] if path.endswith(("/binding", "/status")) else path
+        parent = obj.rpartition("/")[0]
+        if obj in self.objects or parent in self.collections:
+            return False
+        self.objects.add(obj)
+        self.parents.add(parent)
+        return True
 
 
 class _Parser:
@@ -161,45 +198,125 @@ class FastRequestHandler(RequestHandler):
                 get = fastparse.plain_get(data)
                 if get is not None and self._answer_get(get[0], get[1], ()):
                     return
+                if get is None and self._start_pipelined(data):
+                    return
             else:
                 w = fastparse.plain_write(data)
                 if w is not None and self._start(*w):
                     return
+                if w is None and self._start_pipelined(data):
+                    return
         super().data_received(data)
+
+    def _start_pipelined(self, data: bytes) -> bool:
+        """Several requests in one read (a pipelining client), every one of them direct: answer or
+        start them all together. The run's writes run concurrently, each in a task; its replies go
+        out in request order, in one write, once all are in (_run_pipelined); requests that arrive
+        meanwhile are held and handed to aiohttp's loop after them, as behind a single direct
+        write. A read with anything else in it - a request the direct paths do not take, a GET
+        after a write (it must see the writes before it, as it would after their replies), a
+        second write to an object the read writes already (same-object writes stay one after
+        another), an incomplete tail, bytes that are no request - goes to aiohttp's parser whole,
+        as before (which answers the direct requests at its front and holds the rest behind the
+        first write: _Parser). False: not taken."""
+        ends = fastparse.request_ends(data)
+        if len(ends) < 2 or ends[-1] != len(data):
+            return False
+        parts: list = []  # reply bytes (a GET, answered from the store now) or a write's coroutine
+        written = _Written()
+        for start, stop in zip([0, *ends], ends):
+            piece = data[start:stop]
+            if piece.startswith(b"GET "):
+                get = None if written else fastparse.plain_get(piece)
+                part = get and self._get_reply(get[0], get[1], ())
+            else:
+                w = fastparse.plain_write(piece)
+                part = None
+                if w is not None and written.apart(w[0], w[1]):
+                    part = self._write_reply(*w)
+            if part is None:
+                for p in parts:
+                    if type(p) is not bytes:
+                        p.close()  # never started: no change made
+                return False
+            parts.append(part)
+        manager = self._manager
+        self._request_count += len(parts)
+        manager.requests_count += len(parts)
+        if not written:  # GETs only: answered now, as each alone would be
+            self.transport.write(b"".join(parts))
+            self._answered()
+        else:
+            loop = self._loop
+            self.held = []
+            self._write_task = loop.create_task(self._run_pipelined(
+                [p if type(p) is bytes else loop.create_task(p) for p in parts]))
+        return True
+
+    async def _run_pipelined(self, parts: list) -> None:
+        """A pipelined run's task: its replies in request order, in one write once all are in
+        (each GET's bytes, each write task's reply), then the requests held meanwhile go on. A
+        write that fails (fastwrite/fastcreate reply with a Status; this is their bug) leaves no
+        reply to send in its place: the replies before it are sent and the connection is closed,
+        so that no later reply is taken for it."""
+        replies = []
+        try:
+            for p in parts:
+                replies.append(p if type(p) is bytes else await p)
+        except Exception:  # noqa: BLE001 - the held requests must not wait for ever
+            log.exception("pipelined direct write on a connection failed")
+            transport = self.transport
+            if transport is not None and not transport.is_closing():
+                transport.write(b"".join(replies))
+                transport.close()
+        else:
+            transport = self.transport
+            if transport is not None and not transport.is_closing():
+                transport.write(b"".join(replies))
+        finally:
+            self._write_done()
 
     def _answer_get(self, path: str, accept: str, headers) -> bool:
         """Answer a GET of `path` now if it names one stored built-in object that the peer may
         read without a rule; headers: where allowed_everything looks for Impersonate-*."""
-        if not self._idle():  # paused: the client is not reading; aiohttp waits for the drain
+        reply = self._get_reply(path, accept, headers)
+        if reply is None:
             return False
+        self.transport.write(reply)
+        self._request_count += 1
+        self._manager.requests_count += 1
+        self._answered()
+        return True
+
+    def _get_reply(self, path: str, accept: str, headers) -> bytes | None:
+        """The reply to a GET of `path` if it names one stored built-in object that the peer may
+        read without a rule (as _answer_get sends it), else None."""
+        if not self._idle():  # paused: the client is not reading; aiohttp waits for the drain
+            return None
         k = _KEYS.get(path)
         if k is None:
             target = _resource_target(path)
             if target is None:
-                return False
+                return None
             if len(_KEYS) >= _KEYS_MAX:
                 _KEYS.clear()
             k = _KEYS[path] = key(*target)
         if "as=Table" in accept.replace(" ", ""):
-            return False
+            return None
         transport = self.transport
         if transport is None:
-            return False
+            return None
         if not allowed_everything(transport_user(transport), headers):  # everyone else: RBAC on the aiohttp path
-            return False
+            return None
         manager = self._manager
         reg = manager.app_registry() if manager is not None else None
         if reg is None:
-            return False
+            return None
         hit = reg.storage.get_raw_nowait(k)
         if hit is None:
-            return False
+            return None
         body = hit[0].encode()
-        transport.write(_HEAD.format(len(body), rfc822_formatted_time(), SERVER_SOFTWARE).encode() + body)
-        self._request_count += 1
-        manager.requests_count += 1
-        self._answered()
-        return True
+        return _HEAD.format(len(body), rfc822_formatted_time(), SERVER_SOFTWARE).encode() + body
 
     def _idle(self) -> bool:
         """No request of this connection queued or in progress in aiohttp's loop (responses stay in
@@ -227,35 +344,42 @@ class FastRequestHandler(RequestHandler):
         """Start a request on this connection if it is a direct create (fastcreate.py) or direct
         write (fastwrite.py) its client may make; False: aiohttp takes it. The body is `raw`, or
         the whole of `payload` (aiohttp's, for a request its parser read)."""
-        if not self._idle():
+        reply = self._write_reply(method, path, headers, raw, payload)
+        if reply is None:
             return False
+        self.held = []
+        self._request_count += 1
+        self._manager.requests_count += 1
+        self._write_task = self._loop.create_task(self._run_write(reply))
+        return True
+
+    def _write_reply(self, method: str, path: str, headers, raw: bytes | None, payload=None):
+        """The coroutine that makes a direct create's or write's change and gives its reply's
+        bytes, if the request is one (as _start takes it; not yet running), else None."""
+        if not self._idle():
+            return None
         manager = self._manager
         app = manager.app if manager is not None else None
         transport = self.transport
         if app is None or transport is None:
-            return False
+            return None
         user = transport_user(transport)
         create = fastcreate.takes(method, path, headers, app._client_max_size)
         if create is not None:
             if not allowed_everything(user, headers):
-                return False
+                return None
         else:
             w = fastwrite.takes(method, path, headers, app._client_max_size)
             if w is None or not fastwrite.allowed(app, w, user, headers):
-                return False
+                return None
         reg = manager.app_registry()
         if reg is None:
-            return False
+            return None
         if raw is None:
             raw = payload.read_nowait(-1)
         agent = headers.get("User-Agent")
-        reply = fastcreate.create(reg, create[0], create[1], raw, agent) if create is not None else \
+        return fastcreate.create(reg, create[0], create[1], raw, agent) if create is not None else \
             fastwrite.write(reg, w, raw, agent, user)
-        self.held = []
-        self._request_count += 1
-        manager.requests_count += 1
-        self._write_task = self._loop.create_task(self._run_write(reply))
-        return True
 
     async def _run_write(self, reply) -> None:
         """A direct write's task: send its response (unless the connection is gone by then; the

@@ -124,3 +124,29 @@ def plain_write(data: bytes) -> tuple[str, str, CIMultiDict, bytes] | None:
     if len(data) - end - 4 != int(length):
         return None
     return m.group(1), m.group(2), CIMultiDict(pairs), data[end + 4:]
+
+
+# a header line giving the body's length (any case, blanks around the value), for request_ends
+_LENGTH = re.compile(rb"\r\ncontent-length:[ \t]*([0-9]+)[ \t]*(?=\r\n|$)", re.IGNORECASE)
+
+
+def request_ends(data: bytes) -> list[int]:
+    """Where the complete requests at the front of `data` (pipelined: several in one read) end,
+    read from their heads' blank line and first Content-Length line alone (none: no body); a tail
+    that is no complete request is left out. This only frames: whether a piece is a request the
+    direct paths take, plain_get and plain_write decide on that piece's bytes, and each refuses a
+    piece framed otherwise by aiohttp's parser (a GET with a Content-Length, a write whose body is
+    not exactly its one Content-Length), so the pieces they accept are the requests aiohttp reads."""
+    ends: list[int] = []
+    pos, n = 0, len(data)
+    while pos < n:
+        end = data.find(b"\r\n\r\n", pos, pos + _MAX + 4)
+        if end < 0:
+            break
+        m = _LENGTH.search(data, pos, end)
+        stop = end + 4 + (int(m.group(1)) if m is not None else 0)
+        if stop > n:
+            break
+        ends.append(stop)
+        pos = stop
+    return ends

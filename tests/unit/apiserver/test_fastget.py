@@ -131,12 +131,18 @@ async def test_a_request_in_pieces_and_one_after_aiohttp(servers):
     assert [r[:12] for r in replies[0]] == [b"HTTP/1.1 200"] * 4 + [b"HTTP/1.1 201", b"HTTP/1.1 200"] * 2
 
 
+WEB, CLOSE, NOPE, LIST = get(PODS + "/web"), get(PODS + "/web", "Connection: close"), get(PODS + "/nope"), get(PODS)
+
+
 @pytest.mark.parametrize("raw,parsed_by_aiohttp", [
-    (get(PODS + "/web"), False),  # read by fastparse.py and answered
-    (get(PODS + "/nope"), True),  # read by fastparse.py, not stored: aiohttp's parser and path answer it
-    (get(PODS + "/web", "Connection: close"), True),  # not read by fastparse.py
-    (get(PODS + "/web") + get(PODS + "/web"), True),  # two in one read: aiohttp's parser splits them
-], ids=["plain GET", "missing object", "Connection: close", "pipelined"])
+    (WEB, []),  # read by fastparse.py and answered
+    (NOPE, [NOPE]),  # read by fastparse.py, not stored: aiohttp's parser and path answer it
+    (CLOSE, [CLOSE]),  # not read by fastparse.py
+    (WEB + WEB, []),  # two in one read (pipelined): read by fastparse.py and answered together
+    (WEB + LIST + WEB, [WEB + LIST + WEB]),  # pipelined, one no direct GET: all to aiohttp's parser
+    (LIST + WEB, [LIST + WEB]),  # pipelined, the first no direct GET: all to aiohttp's parser
+], ids=["plain GET", "missing object", "Connection: close", "pipelined", "pipelined, a list between",
+        "pipelined, a list first"])
 async def test_plain_gets_skip_aiohttps_parser(servers, monkeypatch, raw, parsed_by_aiohttp):
     fed = []
     feed = fastget._Parser.feed_data
@@ -144,7 +150,7 @@ async def test_plain_gets_skip_aiohttps_parser(servers, monkeypatch, raw, parsed
     (_, fast_port, _), _ = servers[0]
     replies = await exchange(fast_port, servers[1], raw, raw.count(b"GET "))
     assert all(r.startswith(b"HTTP/1.1 ") for r in replies)
-    assert fed == ([raw] if parsed_by_aiohttp else [])
+    assert [d for d in fed if d] == parsed_by_aiohttp
 
 
 async def test_gets_after_a_parsed_request_skip_aiohttps_parser(servers, monkeypatch):
