@@ -22,7 +22,7 @@ from labkube import jsonio
 from labkube.api.resources import Resource, resource
 
 from .errors import ApiError
-from .http import ConnectionPool
+from .http import ConnectionPool, PipelinedPool
 from .kubeconfig import KubeConfig
 
 log = logging.getLogger(__name__)
@@ -61,11 +61,13 @@ class Client:
     connections and their memory behind; 32 keep the apiserver's write batches full."""
 
     def __init__(self, config: KubeConfig, *, timeout: float = 30.0, user_agent: str = "labkube",
-                 max_in_flight: int = MAX_IN_FLIGHT):
+                 max_in_flight: int = MAX_IN_FLIGHT, pipeline: int = 0):
         if max_in_flight < 1:
             raise ValueError(f"max_in_flight must be at least 1, got {max_in_flight}")
         self.config = config
         self.max_in_flight = max_in_flight
+        self.pipeline = pipeline        # > 0: requests go pipelined on that many connections (PipelinedPool)
+        self._pipelined: list[Client] = []   # made by pipelined(), closed with this one
         self._slots: asyncio.Semaphore | None = None
         self.base = config.server.rstrip("/")
         self._timeout = timeout
@@ -102,10 +104,25 @@ class Client:
 
     def _ensure_pool(self) -> ConnectionPool:
         if self._pool is None or self._pool._closed:
-            self._pool = ConnectionPool(self.base, self.config.ssl_context(), self._headers,
-                                        server_hostname=self.config.tls_server_name or None,
-                                        keepalive=KEEPALIVE_S)
+            if self.pipeline:
+                self._pool = PipelinedPool(self.base, self.config.ssl_context(), self._headers,
+                                           server_hostname=self.config.tls_server_name or None,
+                                           keepalive=KEEPALIVE_S, connections=self.pipeline)
+            else:
+                self._pool = ConnectionPool(self.base, self.config.ssl_context(), self._headers,
+                                            server_hostname=self.config.tls_server_name or None,
+                                            keepalive=KEEPALIVE_S)
         return self._pool
+
+    def pipelined(self, connections: int) -> "Client":
+        """A Client for many small requests in flight at once (a scheduler's bindings, kubelets'
+        status writes): the same server, credentials, User-Agent, timeout and max_in_flight, its
+        requests pipelined on at most `connections` connections (http.PipelinedPool) instead of one
+        connection per request in flight. Closed with this Client."""
+        c = Client(self.config, timeout=self._timeout, user_agent=self._headers["User-Agent"],
+                   max_in_flight=self.max_in_flight, pipeline=connections)
+        self._pipelined.append(c)
+        return c
 
     def keep_warm(self, n: int) -> None:
         """Have the request pool hold `n` connections (at most max_in_flight), opening the
@@ -115,6 +132,8 @@ class Client:
         self._ensure_pool().keep_warm(min(n, self.max_in_flight))
 
     async def close(self) -> None:
+        for c in self._pipelined:
+            await c.close()
         if self._pool is not None:
             self._pool.close()
             self._pool = None
