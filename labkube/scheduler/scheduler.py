@@ -39,13 +39,14 @@ BIND_CONCURRENCY = 64       # bindings in flight: each waits for the apiserver's
                             # pods/s, as 64 does (1,340-1,360), for ~70 MB more of kept-alive TLS
                             # connections in the control plane (full runs, 2026-12-03)
 CLIENT_IN_FLIGHT = BIND_CONCURRENCY + 32    # the scheduler's Client: binds plus events and status
-# Bindings pending (in flight or waiting for a slot) at which the Client's connection pool is
-# opened up to CLIENT_IN_FLIGHT in the background: each request in flight needs its own HTTP/1.1
-# connection, and a pool grown one TLS handshake per extra binding in the middle of a burst costs
-# both sides ~2 ms of CPU each time (kube-scheduler's bindings share one HTTP/2 connection). Not
-# at start-up (the pool stays lazy for a scheduler that binds little) and not per binding (cheap
-# check, but only needed when bindings pile up).
+# Bindings pending (in flight or waiting for a slot) at which the binder's connections are opened
+# in the background (keep_warm: up to BIND_CONNECTIONS, the bindings being pipelined on them): a
+# pool grown one TLS handshake at a time in the middle of a burst costs both sides ~2 ms of CPU
+# each time (kube-scheduler's bindings share one HTTP/2 connection). Not at start-up (the pool
+# stays lazy for a scheduler that binds little) and not per binding (cheap check, but only needed
+# when bindings pile up).
 WARM_AT = BIND_CONCURRENCY // 4
+BIND_CONNECTIONS = 8        # connections the bindings are pipelined on (Client.pipelined)
 
 
 def _node_shape(node: dict) -> tuple:
@@ -79,7 +80,11 @@ class Scheduler:
         self._binding: set[asyncio.Task] = set()            # the binder tasks running
         self._bind_queue: deque[tuple[str, dict, str, int]] = deque()
         self._pending_binds = 0                             # bindings queued or in flight
-        self._keep_warm = getattr(client, "keep_warm", None)     # Client's pool warm-up (not in fakes)
+        # bindings go pipelined on a few connections (Client.pipelined; fakes have none): a burst of
+        # them shares the reads, TLS records, writes and loop passes of both sides
+        pipelined = getattr(client, "pipelined", None)
+        self.binder = pipelined(BIND_CONNECTIONS) if pipelined is not None else client
+        self._keep_warm = getattr(self.binder, "keep_warm", None)     # its pool's warm-up (not in fakes)
         self.pods.add_handlers(self._pod_added, self._pod_updated, self._pod_deleted)
         self.nodes.add_handlers(self._node_added, self._node_updated, self._node_deleted)
         # filter plugins with informers of their own (VolumeBinding: claims, volumes, classes);
@@ -241,7 +246,7 @@ class Scheduler:
         try:
             for plugin in self.pre_binders:          # PreBind (VolumeBinding: claims get their node)
                 await plugin.pre_bind(self.client, pod, self.nodes.get(host) or {"metadata": {"name": host}})
-            await self.client.post_subresource("pods", name, "binding", {
+            await self.binder.post_subresource("pods", name, "binding", {
                 "apiVersion": "v1", "kind": "Binding", "metadata": {"name": name, "namespace": ns},
                 "target": {"apiVersion": "v1", "kind": "Node", "name": host}}, namespace=ns)
         except Exception as e:  # noqa: BLE001 - API or connection trouble

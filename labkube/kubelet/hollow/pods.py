@@ -139,8 +139,9 @@ def running_status(pod: dict, host_ip: str, pod_ip: str, now: float | None = Non
 
 
 class HollowPods:
-    def __init__(self, client, nodes: dict, workers: int = 16):
+    def __init__(self, client, nodes: dict, workers: int = 16, status_client=None):
         self.client = client
+        self.status_client = client if status_client is None else status_client   # the Running status writes' (fleet.py)
         self.nodes = nodes                  # name -> HollowNode
         # only the pods bound to these nodes are cached; the watch skips the lines without
         # "nodeName" (a pod not bound yet: its creation, its status while pending) undecoded
@@ -222,8 +223,8 @@ class HollowPods:
             return
         status = running_status(pod, node.cfg.node_ip, node.pod_ip())
         try:
-            await self.client.patch("pods", md["name"], {"status": status}, namespace=md["namespace"],
-                                    subresource="status", reply=False)
+            await self.status_client.patch("pods", md["name"], {"status": status}, namespace=md["namespace"],
+                                           subresource="status", reply=False)
         except Exception as e:  # noqa: BLE001
             if getattr(e, "code", None) != 404:
                 raise

@@ -235,3 +235,30 @@ async def test_the_fleet_caches_only_its_nodes_pods_and_skips_unbound_pod_lines(
     assert api.skipped_lines - pods.lines.read == 2 and pods.lines.read == 3
     assert sorted([pods.queue.get_nowait(), pods.queue.get_nowait()]) == ["default/later", "default/ours"]
     await pods.informer.stop()
+
+
+async def test_the_fleets_pod_status_writes_go_through_the_pipelined_client():
+    """HollowFleet gives its pods' Running status writes to Client.pipelined(STATUS_CONNECTIONS)
+    when the client has it (its deletes, Leases and watches stay on the client), else the client."""
+    from labkube.client.fake import FakeApi
+    from labkube.kubelet.hollow.fleet import STATUS_CONNECTIONS, HollowFleet
+    plain = FakeApi()
+    assert HollowFleet(plain, 1).pods.status_client is plain
+    api = FakeApi()
+    patched, asked = [], []
+
+    class Pipelined:
+        async def patch(self, res, name, body, **kw):
+            patched.append(name)
+            return await api.patch(res, name, body, **kw)
+
+    api.pipelined = lambda n: asked.append(n) or Pipelined()
+    fleet = HollowFleet(api, 1)
+    assert asked == [STATUS_CONNECTIONS] and fleet.pods.client is api
+    await api.create("pods", {"metadata": {"name": "p"}, "spec": {"nodeName": "hollow-0", "containers": [
+        {"name": "c", "image": "i"}]}})
+    fleet.pods.informer.start()
+    await api.settle()
+    await fleet.pods.sync("default/p")
+    assert patched == ["p"] and (await api.get("pods", "p", namespace="default"))["status"]["phase"] == "Running"
+    await fleet.pods.informer.stop()
