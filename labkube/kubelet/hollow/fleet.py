@@ -21,10 +21,12 @@ from labkube.tasks import run_all
 from .node import HollowNode, NodeConfig, pod_cidr
 from .pods import HollowPods
 
-# connections the pod status writers' requests are pipelined on (Client.pipelined): with 8 they fell
-# behind a drain of ~2,400 pods/s (66 % Running at its last binding, one full run), with 16 they
-# kept up (97 %)
-STATUS_CONNECTIONS = 16
+# connections the pod status writers' requests are pipelined on (Client.pipelined): as many as the
+# writers (64 by default), so a write never waits behind another connection's batch in flight, and
+# the writes queued in one loop pass still share a write. Fewer fell behind fast drains (bench/scale.py
+# full runs, Running at the last binding: 8 connections 0.66 at 2,426 pods/s; 16: 0.97, 0.98, 0.95,
+# then 0.71 at 2,516 pods/s; 64: 0.99, 0.98; 2026-12-04)
+STATUS_CONNECTIONS = 64
 
 log = logging.getLogger(__name__)
 
