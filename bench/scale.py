@@ -62,8 +62,8 @@ CONTROL_PLANE = ("apiserver", "scheduler", "controllers")
 GOALS = {"nodes_ready_s": 60, "pods_running_s": 120, "scheduler_pods_per_s": 300, "rss_mb": 500}
 # the least share of the backlog's pods already Running when the last one was bound, for the
 # drain's rate to count: below it, the drain ended before much of the kubelets' writes it caused
-# (measured 0.92-0.96 with the scheduler's 64 bindings in flight and the hollow process's default
-# 64 status writers; the scheduler binding 192 at a time left only ~1.4 of each pod's 2 writes
+# (measured 0.92-0.96 with the scheduler's 64 bindings in flight and the hollow process's then
+# 64 status writers, 0.99-1.0 with its 128 pipelined ones since 2026-12-04; the scheduler binding 192 at a time left only ~1.4 of each pod's 2 writes
 # inside the drain and drew a ratio of 0.56-0.75 from it, 2026-12-03)
 IN_STEP_RUNNING = 0.85
 

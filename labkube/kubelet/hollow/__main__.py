@@ -39,7 +39,7 @@ def main(argv=None) -> int:
     p.add_argument("--lease-interval", type=float, default=10.0, help="seconds between Lease renewals (10)")
     p.add_argument("--status-interval", type=float, default=300.0, help="seconds between node status posts (300)")
     p.add_argument("--concurrency", type=int, default=128,
-                   help="node requests (register, Lease, status) in flight at most; half as many pod workers (128)")
+                   help="node requests (register, Lease, status) in flight at most, and as many pod workers (128)")
     p.add_argument("--node-label", type=_label, action="append", metavar="KEY=VALUE")
     p.add_argument("-v", "--verbose", action="store_true")
     args = p.parse_args(argv)

@@ -21,8 +21,8 @@ from labkube.tasks import run_all
 from .node import HollowNode, NodeConfig, pod_cidr
 from .pods import HollowPods
 
-# connections the pod status writers' requests are pipelined on (Client.pipelined): as many as the
-# writers (64 by default), so a write never waits behind another connection's batch in flight, and
+# connections the pod status writers' requests are pipelined on (Client.pipelined): one per two
+# writers (128 by default), so a write never waits behind another connection's batch in flight, and
 # the writes queued in one loop pass still share a write. Fewer fell behind fast drains (bench/scale.py
 # full runs, Running at the last binding: 8 connections 0.66 at 2,426 pods/s; 16: 0.97, 0.98, 0.95,
 # then 0.71 at 2,516 pods/s; 64: 0.99, 0.98; 2026-12-04)
@@ -45,18 +45,19 @@ class HollowFleet:
             cfg = NodeConfig(node_name=name, pod_cidr=pod_cidr(i), node_lease_duration_seconds=lease_duration,
                              node_labels={"type": "hollow", **(labels or {})}, register_with_taints=list(taints or []))
             self.nodes[name] = HollowNode(client, cfg)
-        # pod status writers: half the request slots (64 by default). This pacing moves bench/scale.py's
-        # drain figures, as a property of these fake kubelets, not of the scheduler: with the
-        # scheduler binding 128 at a time (2,000 pods), 128 writers kept up (the last pod Running
-        # 0.04-0.05 s after the last binding, ~1,860 Running inside the drain; hollow 0.18-0.22 ms
-        # CPU per pod, all processes 1.31-1.48, ratio to the write ceiling 0.23-0.50), 64 lag
-        # 0.29-0.42 s (1,060-1,360; 0.12-0.15, 1.01-1.32, 0.28-0.55) and 32 lag 0.62-0.70 s
-        # (610-800; 0.09-0.11, 0.97-1.08, 0.50-0.56): fewer writers move work out of the drain
-        # window rather than save any (real kubelets would not queue). Full runs, 2026-12-03.
+        # pod status writers: as many as the request slots (128 by default). This pacing moves
+        # bench/scale.py's drain figures, as a property of these fake kubelets, not of the scheduler:
+        # real kubelets would not queue their status writes behind each other's, and fewer writers
+        # move work out of the drain window rather than save any. With 128 bindings in flight
+        # (2,000 pods, 2026-12-03): 128 writers kept up (last pod Running 0.04-0.05 s after the
+        # last binding), 64 lagged 0.29-0.42 s, 32 0.62-0.70 s. Once the bindings and these writes
+        # went pipelined (2026-12-04), 64 writers fell behind the faster drains at 64 bindings in
+        # flight (Running at the last binding 0.73, 0.73, 0.99; 0.77, 0.76, 1.0; 0.99, 0.99) where
+        # 128 kept up (0.99, 1.0, 0.99).
         # their writes go pipelined on a few connections (Client.pipelined; a fake client has none):
         # a burst of them shares the reads, TLS records, writes and loop passes of both sides
         pipelined = getattr(client, "pipelined", None)
-        self.pods = HollowPods(client, self.nodes, workers=concurrency // 2 or 1,
+        self.pods = HollowPods(client, self.nodes, workers=concurrency,
                                status_client=pipelined(STATUS_CONNECTIONS) if pipelined is not None else None)
         self.registered = asyncio.Event()
         self._count = 0
