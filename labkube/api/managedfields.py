@@ -300,9 +300,10 @@ def _top_fields(k: str, v, out: dict) -> None:
         _walk(v, (_FIELD.get(k) or _field(k),), k, out)
 
 
-def _changes(old: dict, new: dict, status_scope: bool | None) -> tuple[dict, dict]:
+def _changes(old: dict, new: dict, status_scope: bool | None, heads: set | None = None) -> tuple[dict, dict]:
     """({path: value} changed, {path: value} removed) from fields(old, scope) to fields(new, scope),
-    without building either field set whole."""
+    without building either field set whole; heads (when given) gets the first element of every
+    changed or removed path (`f:status` for a status write)."""
     changed: dict = {}
     removed: dict = {}
     old, new = old or {}, new or {}
@@ -311,28 +312,41 @@ def _changes(old: dict, new: dict, status_scope: bool | None) -> tuple[dict, dic
             continue
         if (status_scope is True and k != "status") or (status_scope is False and k == "status"):
             continue
-        ov = old.get(k)
-        if ov is None:
-            _top_fields(k, v, changed)
-        elif k == "metadata":
-            if type(ov) is dict and type(v) is dict:
-                _diff_members({mk: mv for mk, mv in ov.items() if mk not in IGNORED_META},
-                              {mk: mv for mk, mv in v.items() if mk not in IGNORED_META},
-                              ("f:metadata",), changed, removed)
-            else:
-                before, after = {}, {}
-                _top_fields(k, ov, before)
-                _top_fields(k, v, after)
-                _diff_field_sets(before, after, changed, removed)
+        if heads is not None:
+            n = len(changed) + len(removed)
+            _change(k, old.get(k), v, changed, removed)
+            if len(changed) + len(removed) != n:
+                heads.add("f:metadata" if k == "metadata" else _FIELD.get(k) or _field(k))
         else:
-            _diff(ov, v, (_FIELD.get(k) or _field(k),), k, changed, removed)
+            _change(k, old.get(k), v, changed, removed)
     for k, ov in old.items():
         if ov is None or k in ("apiVersion", "kind") or new.get(k) is not None:
             continue
         if (status_scope is True and k != "status") or (status_scope is False and k == "status"):
             continue
+        n = len(removed)
         _top_fields(k, ov, removed)
+        if heads is not None and len(removed) != n:
+            heads.add("f:metadata" if k == "metadata" else _FIELD.get(k) or _field(k))
     return changed, removed
+
+
+def _change(k: str, ov, v, changed: dict, removed: dict) -> None:
+    """_changes for the object's member k (v not None, ov None when the old object lacks it)."""
+    if ov is None:
+        _top_fields(k, v, changed)
+    elif k == "metadata":
+        if type(ov) is dict and type(v) is dict:
+            _diff_members({mk: mv for mk, mv in ov.items() if mk not in IGNORED_META},
+                          {mk: mv for mk, mv in v.items() if mk not in IGNORED_META},
+                          ("f:metadata",), changed, removed)
+        else:
+            before, after = {}, {}
+            _top_fields(k, ov, before)
+            _top_fields(k, v, after)
+            _diff_field_sets(before, after, changed, removed)
+    else:
+        _diff(ov, v, (_FIELD.get(k) or _field(k),), k, changed, removed)
 
 
 # -- FieldsV1 ------------------------------------------------------------------------------
@@ -538,6 +552,17 @@ class _Entry:
     def paths(self, value: set) -> None:
         self._paths = value
 
+    def may_own(self, heads: set) -> bool:
+        """False when the entry owns no path starting with one of heads (its trie has none of them
+        at the top): owns_any of paths with those first elements is then False, not looked up."""
+        if self._paths is not None:
+            return True
+        trie = self.raw["fieldsV1"]
+        for h in heads:
+            if h in trie:
+                return True
+        return False
+
     def owns_any(self, paths: set) -> bool:
         if self._paths is not None:
             return not self._paths.isdisjoint(paths)
@@ -629,16 +654,19 @@ def created(obj: dict, m: Manager, api_version: str, status_subresource: bool, a
 def updated(old: dict, new: dict, m: Manager, api_version: str, status_subresource: bool) -> list:
     """managedFields after an Update by m: m owns what changed; removed fields are owned by no one."""
     scope = _scope(status_subresource, m.subresource)
-    changed, removed = _changes(old, new, scope)
+    heads: set = set()
+    changed, removed = _changes(old, new, scope, heads)
     current = (old.get("metadata") or {}).get("managedFields") or []
     if not changed and not removed:
         return _render(_entries(old, lazy=True), _now()) if isinstance(current, list) else []
     entries = _entries(old, lazy=True)
     mine = _mine(entries, m, api_version)
-    touched = changed.keys() | removed.keys()
+    touched = None  # built for the first entry that may own some of it (a status write: none, mostly)
     for e in entries:
-        if e is mine:
+        if e is mine or not e.may_own(heads):
             continue
+        if touched is None:
+            touched = changed.keys() | removed.keys()
         if e.owns_any(touched):
             e.paths -= touched
             e.changed = True

@@ -200,10 +200,12 @@ def _dumps(v):
 @pytest.mark.parametrize("scope", [None, False, True])
 @pytest.mark.parametrize("what,old,new", PAIRS, ids=[p[0] for p in PAIRS])
 def test_changes_equal_comparing_the_field_sets(what, old, new, scope):
-    changed, removed = mf._changes(old, new, scope)
+    heads = set()
+    changed, removed = mf._changes(old, new, scope, heads)
     want_changed, want_removed = _reference_changes(old, new, scope)
     assert set(changed) == want_changed, what
     assert set(removed) == want_removed, what
+    assert heads == {p[0] for p in want_changed | want_removed}, what
 
 
 @pytest.mark.parametrize("status_subresource", [True, False])
