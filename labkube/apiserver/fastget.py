@@ -37,9 +37,9 @@ import logging
 
 from aiohttp import web
 from aiohttp.helpers import rfc822_formatted_time
-from aiohttp.http import SERVER_SOFTWARE, HttpVersion11
+from aiohttp.http import SERVER_SOFTWARE, HttpProcessingError, HttpVersion11
 from aiohttp.streams import EMPTY_PAYLOAD
-from aiohttp.web_protocol import RequestHandler
+from aiohttp.web_protocol import RequestHandler, _ErrInfo
 from aiohttp.web_server import Server
 
 from ..api.resources import Resource
@@ -136,7 +136,16 @@ class _Parser:
     def feed_data(self, data: bytes):
         handler = self._handler
         at_boundary, handler.at_boundary = handler.at_boundary, False
-        messages, upgraded, tail = self._parser.feed_data(data)
+        try:
+            messages, upgraded, tail = self._parser.feed_data(data)
+        except HttpProcessingError as exc:
+            if handler.held is None:  # aiohttp's data_received queues its 400 reply
+                raise
+            # bytes that are no request while a direct write runs: the 400 reply aiohttp's
+            # data_received would queue waits behind the write like any later request (else the
+            # loop sends it and closes at once, and the write's reply is lost)
+            handler.held.append((_ErrInfo(status=400, exc=exc, message=exc.message), EMPTY_PAYLOAD))
+            return [], False, b""
         # b"": aiohttp re-reading what it held back (nothing, when at a boundary)
         handler.at_boundary = at_boundary and (not data and not messages and not upgraded
                                                or _one_whole_message(data, messages, upgraded, tail))
