@@ -74,6 +74,16 @@ def read_head(head: bytes) -> tuple[int, int | None, bool, bool]:
     return status, length, chunked, close
 
 
+def no_delay(transport) -> None:
+    """Send small writes at once (no Nagle delay) on a transport's TCP socket, if it has one."""
+    sock = transport.get_extra_info("socket")
+    if sock is not None:
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except (OSError, AttributeError):
+            pass
+
+
 class Connection(asyncio.Protocol):
     """One kept-alive connection; `exchange()` sends a request and waits for its reply."""
 
@@ -97,12 +107,7 @@ class Connection(asyncio.Protocol):
 
     def connection_made(self, transport) -> None:
         self.transport = transport
-        sock = transport.get_extra_info("socket")
-        if sock is not None:
-            try:
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            except (OSError, AttributeError):
-                pass
+        no_delay(transport)
 
     def data_received(self, data: bytes) -> None:
         if self._reply is None or self._reply.done():
@@ -487,12 +492,7 @@ class PipelinedConnection(asyncio.Protocol):
 
     def connection_made(self, transport) -> None:
         self.transport = transport
-        sock = transport.get_extra_info("socket")
-        if sock is not None:
-            try:
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            except (OSError, AttributeError):
-                pass
+        no_delay(transport)
 
     def submit(self, p: _Pipelined) -> None:
         """Queue a request; it is written with the others queued in this loop pass, or when the
