@@ -191,164 +191,6 @@ def fields(obj: dict, status_scope: bool | None) -> dict[tuple, object]:
     return out
 
 
-# -- what an update changed ----------------------------------------------------------------
-# changed = {p: v in fields(new) | p not in fields(old) or its value there != v}, removed = the paths
-# of fields(old) not in fields(new), found by walking both objects together instead of building
-# both field sets and comparing them: a member present on one side only is walked there alone (all
-# its paths are changed, or removed), members on both sides are compared (scalars with !=, as the
-# field sets were; no identity shortcut: a NaN is not equal to itself there), and no path is built
-# for an unchanged scalar. A subtree rooted at a path yields only paths under it, so the
-# differences of the subtrees add up to the difference of the objects; whatever is not two
-# non-empty plain maps, two scalars or two associative lists with the same keys and unique items
-# is compared as the two field sets of that subtree (_diff_walks).
-
-def _diff_walks(ov, v, path: tuple, name: str, changed: dict, removed: dict) -> None:
-    before, after = {}, {}
-    _walk(ov, path, name, before)
-    _walk(v, path, name, after)
-    _diff_field_sets(before, after, changed, removed)
-
-
-def _diff_field_sets(before: dict, after: dict, changed: dict, removed: dict) -> None:
-    for p, x in after.items():
-        if p not in before or before[p] != x:
-            changed[p] = x
-    for p, y in before.items():
-        if p not in after:
-            removed[p] = y
-
-
-def _diff_members(ov: dict, v: dict, path: tuple, changed: dict, removed: dict) -> None:
-    """The members of two maps (or two list items under one `k:` path), the node itself left out."""
-    for k, x in v.items():
-        if x is None:
-            continue
-        y = ov.get(k)
-        if y is None:
-            if type(x) in _SCALARS:
-                changed[path + (_FIELD.get(k) or _field(k),)] = x
-            else:
-                _walk(x, path + (_FIELD.get(k) or _field(k),), k, changed)
-        else:
-            if type(x) in _SCALARS and type(y) in _SCALARS:
-                if y != x:
-                    changed[path + (_FIELD.get(k) or _field(k),)] = x
-            else:
-                _diff(y, x, path + (_FIELD.get(k) or _field(k),), k, changed, removed)
-    for k, y in ov.items():
-        if y is not None and v.get(k) is None:
-            _walk(y, path + (_FIELD.get(k) or _field(k),), k, removed)
-
-
-def _walk_item(item: dict, path: tuple, out: dict) -> None:
-    """What _walk records for an associative list's item at path (its `k:` path)."""
-    out[path] = MARK
-    for k, v in item.items():
-        if type(v) in _SCALARS:
-            out[path + (_FIELD.get(k) or _field(k),)] = v
-        elif v is not None:
-            _walk(v, path + (_FIELD.get(k) or _field(k),), k, out)
-
-
-def _keyed(items: list, keys: tuple) -> dict | None:
-    """{`k:` element: item} of an associative list (None when two items share a key: the field set
-    keeps the last one's values, left to _diff_walks)."""
-    out = {}
-    for item in items:
-        out[key_element(item, keys)] = item
-    return out if len(out) == len(items) else None
-
-
-def _diff(ov, v, path: tuple, name: str, changed: dict, removed: dict) -> None:
-    """What _walk(v, path, name) changed against _walk(ov, path, name) (neither None)."""
-    to, tv = type(ov), type(v)
-    if to is dict and tv is dict:
-        if ov and v and not (name == "selector" and (any(k in ov for k in SELECTOR_KEYS)
-                                                     or any(k in v for k in SELECTOR_KEYS))):
-            _diff_members(ov, v, path, changed, removed)  # the node's own MARK (or none) is the same
-            return
-    elif to is list and tv is list:
-        keys = _list_keys(name, ov)
-        if keys is not None and keys == _list_keys(name, v):
-            olds, news = _keyed(ov, keys), _keyed(v, keys)
-            if olds is not None and news is not None:
-                for el, item in news.items():
-                    p = path + (el,)
-                    was = olds.get(el)
-                    if was is None:
-                        _walk_item(item, p, changed)
-                    else:
-                        _diff_members(was, item, p, changed, removed)
-                for el, was in olds.items():
-                    if el not in news:
-                        _walk_item(was, path + (el,), removed)
-                return
-    elif to in _SCALARS and tv in _SCALARS:
-        if ov != v:
-            changed[path] = v
-        return
-    _diff_walks(ov, v, path, name, changed, removed)
-
-
-def _top_fields(k: str, v, out: dict) -> None:
-    """What fields() records for the object's member k (v not None)."""
-    if k == "metadata" and isinstance(v, dict):
-        for mk, mv in v.items():
-            if mk not in IGNORED_META and mv is not None:
-                _walk(mv, ("f:metadata", _FIELD.get(mk) or _field(mk)), mk, out)
-    else:
-        _walk(v, (_FIELD.get(k) or _field(k),), k, out)
-
-
-def _changes(old: dict, new: dict, status_scope: bool | None, heads: set | None = None) -> tuple[dict, dict]:
-    """({path: value} changed, {path: value} removed) from fields(old, scope) to fields(new, scope),
-    without building either field set whole; heads (when given) gets the first element of every
-    changed or removed path (`f:status` for a status write)."""
-    changed: dict = {}
-    removed: dict = {}
-    old, new = old or {}, new or {}
-    for k, v in new.items():
-        if v is None or k in ("apiVersion", "kind"):
-            continue
-        if (status_scope is True and k != "status") or (status_scope is False and k == "status"):
-            continue
-        if heads is not None:
-            n = len(changed) + len(removed)
-            _change(k, old.get(k), v, changed, removed)
-            if len(changed) + len(removed) != n:
-                heads.add("f:metadata" if k == "metadata" else _FIELD.get(k) or _field(k))
-        else:
-            _change(k, old.get(k), v, changed, removed)
-    for k, ov in old.items():
-        if ov is None or k in ("apiVersion", "kind") or new.get(k) is not None:
-            continue
-        if (status_scope is True and k != "status") or (status_scope is False and k == "status"):
-            continue
-        n = len(removed)
-        _top_fields(k, ov, removed)
-        if heads is not None and len(removed) != n:
-            heads.add("f:metadata" if k == "metadata" else _FIELD.get(k) or _field(k))
-    return changed, removed
-
-
-def _change(k: str, ov, v, changed: dict, removed: dict) -> None:
-    """_changes for the object's member k (v not None, ov None when the old object lacks it)."""
-    if ov is None:
-        _top_fields(k, v, changed)
-    elif k == "metadata":
-        if type(ov) is dict and type(v) is dict:
-            _diff_members({mk: mv for mk, mv in ov.items() if mk not in IGNORED_META},
-                          {mk: mv for mk, mv in v.items() if mk not in IGNORED_META},
-                          ("f:metadata",), changed, removed)
-        else:
-            before, after = {}, {}
-            _top_fields(k, ov, before)
-            _top_fields(k, v, after)
-            _diff_field_sets(before, after, changed, removed)
-    else:
-        _diff(ov, v, (_FIELD.get(k) or _field(k),), k, changed, removed)
-
-
 # -- FieldsV1 ------------------------------------------------------------------------------
 
 def _members(node: dict, value: dict) -> dict:
@@ -552,17 +394,6 @@ class _Entry:
     def paths(self, value: set) -> None:
         self._paths = value
 
-    def may_own(self, heads: set) -> bool:
-        """False when the entry owns no path starting with one of heads (its trie has none of them
-        at the top): owns_any of paths with those first elements is then False, not looked up."""
-        if self._paths is not None:
-            return True
-        trie = self.raw["fieldsV1"]
-        for h in heads:
-            if h in trie:
-                return True
-        return False
-
     def owns_any(self, paths: set) -> bool:
         if self._paths is not None:
             return not self._paths.isdisjoint(paths)
@@ -654,24 +485,22 @@ def created(obj: dict, m: Manager, api_version: str, status_subresource: bool, a
 def updated(old: dict, new: dict, m: Manager, api_version: str, status_subresource: bool) -> list:
     """managedFields after an Update by m: m owns what changed; removed fields are owned by no one."""
     scope = _scope(status_subresource, m.subresource)
-    heads: set = set()
-    changed, removed = _changes(old, new, scope, heads)
+    before, after = fields(old, scope), fields(new, scope)
+    changed = {p for p, v in after.items() if p not in before or before[p] != v}
+    removed = set(before) - set(after)
     current = (old.get("metadata") or {}).get("managedFields") or []
     if not changed and not removed:
         return _render(_entries(old, lazy=True), _now()) if isinstance(current, list) else []
     entries = _entries(old, lazy=True)
     mine = _mine(entries, m, api_version)
-    touched = None  # built for the first entry that may own some of it (a status write: none, mostly)
+    touched = changed | removed
     for e in entries:
-        if e is mine or not e.may_own(heads):
+        if e is mine:
             continue
-        if touched is None:
-            touched = changed.keys() | removed.keys()
         if e.owns_any(touched):
             e.paths -= touched
             e.changed = True
-    grown = mine.paths.union(changed)
-    grown.difference_update(removed)
+    grown = (mine.paths | changed) - removed
     if grown != mine.paths:
         mine.paths, mine.changed = grown, True
     return _render(entries, _now())
