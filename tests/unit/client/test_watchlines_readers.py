@@ -1,9 +1,9 @@
-"""The four partial readers of pod watch lines (the scheduler's StatusLines, the hollow kubelets'
-LineReader, the bench tracker's StampLines, the controller-manager's PodLines) over one table of
-odd lines: each reader's informer ends every line with the same cache (key order too), resume
-point, handler calls and raised error type as a twin informer that decodes every line whole; and
-the shared cut (labkube.client.watchlines.parts) answers as the scheduler's and the hollow
-reader's own cutters did before it was shared (their earlier code kept below)."""
+"""The three partial readers of pod watch lines (the scheduler's StatusLines, the hollow kubelets'
+and the bench tracker's LineReader, the controller-manager's PodLines) over one table of odd lines:
+each reader's informer ends every line with the same cache (key order too), resume point, handler
+calls and raised error type as a twin informer that decodes every line whole; and the shared cut
+(labkube.client.watchlines.parts) answers as the scheduler's and the hollow reader's own cutters
+did before it was shared (their earlier code kept below)."""
 from __future__ import annotations
 
 import copy

@@ -1,7 +1,6 @@
-"""LineReader (labkube/kubelet/hollow/lines.py), the hollow kubelets' reader, and the benchmark
-tracker's StampLines (bench/podtracker.py): their pod informers fed watch lines through them end
-with the same cache, resume point and handler calls as the same informers decoding every line
-whole (the code before them), line by line."""
+"""LineReader (labkube/kubelet/hollow/lines.py): the hollow kubelets' and the benchmark tracker's pod
+informers fed watch lines through it end with the same cache, resume point and handler calls as
+the same informers decoding every line whole (the code before it), line by line."""
 from __future__ import annotations
 
 import copy
@@ -205,15 +204,11 @@ def test_the_usual_lines_are_read_here_and_the_running_write_from_its_tail(kind)
     inf, reader, _ = informer(kind, True)
     for data in SEQUENCES["the kubelet's write adds its managedFields entry"]:
         feed(inf, data)
-    # the tracker (bench/podtracker.py StampLines) decodes the creation without its managedFields,
-    # then reads the binding as that line with a nodeName and the Running write from their tails
-    # (and keeps the Running line's fingerprint); the hollow's select_hint skips the creation (no
-    # nodeName), so it decodes the binding (without managedFields)
-    if kind == "hollow":
-        assert (reader.read, reader.cut, reader.applied) == (2, 1, 1) and len(reader) == 0
-    else:
-        assert (reader.decoded, reader.applied) == (1, 2) and len(reader) == 1
-    assert inf.last_rv == "3"
+    # the tracker reads the creation without its managedFields, then the binding as that line with a
+    # nodeName and the Running write from their tails; the hollow's select_hint skips the creation
+    # (no nodeName), so it decodes the binding (without managedFields)
+    assert (reader.read, reader.cut, reader.applied) == ((2, 1, 1) if kind == "hollow" else (3, 1, 2))
+    assert inf.last_rv == "3" and len(reader) == 0
 
 
 @pytest.mark.parametrize("name,handled", [
