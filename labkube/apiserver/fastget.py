@@ -11,7 +11,7 @@ pod status patches, Lease renewals, Event creates), each in a task of its own, a
 connection's later requests until such a write has answered. While aiohttp's parser holds no
 part of a request, a plain GET, create or write is read from the received bytes by fastparse.py
 instead of that parser (data_received). Several requests in one read (a client pipelining them,
-client/http.py's PipelinedPool) are answered or started together as far as they are direct, and
+client/pipelined.py's PipelinedPool) are answered or started together as far as they are direct, and
 their replies go out in request order in one write (_start_pipelined): one read, one reply
 write and one event-loop pass for the lot instead of one each.
 

@@ -22,7 +22,8 @@ from labkube import jsonio
 from labkube.api.resources import Resource, resource
 
 from .errors import ApiError
-from .http import ConnectionPool, PipelinedPool
+from .http import ConnectionPool
+from .pipelined import PipelinedPool
 from .kubeconfig import KubeConfig
 
 log = logging.getLogger(__name__)
@@ -117,7 +118,7 @@ class Client:
     def pipelined(self, connections: int) -> "Client":
         """A Client for many small requests in flight at once (a scheduler's bindings, kubelets'
         status writes): the same server, credentials, User-Agent, timeout and max_in_flight, its
-        requests pipelined on at most `connections` connections (http.PipelinedPool) instead of one
+        requests pipelined on at most `connections` connections (pipelined.PipelinedPool) instead of one
         connection per request in flight. Closed with this Client."""
         c = Client(self.config, timeout=self._timeout, user_agent=self._headers["User-Agent"],
                    max_in_flight=self.max_in_flight, pipeline=connections)

@@ -1,4 +1,4 @@
-"""labkube.client.http.PipelinedPool: requests pipelined on a few connections, against a fake
+"""labkube.client.pipelined.PipelinedPool: requests pipelined on a few connections, against a fake
 plain-TCP server on 127.0.0.1 that reads whatever arrives, records each read, and answers each
 request it finds in order as the test's `answer` says (reply bytes, then keep the connection,
 close it, or hold the reply back)."""
@@ -9,8 +9,8 @@ import asyncio
 import aiohttp
 import pytest
 
-from labkube.client import http
-from labkube.client.http import PipelinedPool
+from labkube.client import pipelined
+from labkube.client.pipelined import PipelinedPool
 
 
 def reply(body: bytes, status: str = "200 OK", extra: str = "") -> bytes:
@@ -94,14 +94,14 @@ async def fake():
 def writes(monkeypatch) -> list[int]:
     """How many requests each write of a PipelinedConnection carried."""
     sizes = []
-    flush = http.PipelinedConnection._flush
+    flush = pipelined.PipelinedConnection._flush
 
     def counted(self):
         before = len(self.sent)
         flush(self)
         if len(self.sent) > before:
             sizes.append(len(self.sent) - before)
-    monkeypatch.setattr(http.PipelinedConnection, "_flush", counted)
+    monkeypatch.setattr(pipelined.PipelinedConnection, "_flush", counted)
     return sizes
 
 
@@ -238,7 +238,7 @@ async def test_timeouts(fake, monkeypatch):
     """A request whose reply does not come in time fails with TimeoutError and its connection is
     closed; the requests behind it on that connection are sent again if idempotent; a request
     later goes out on a fresh connection."""
-    monkeypatch.setattr(http, "SWEEP_S", 0.02)
+    monkeypatch.setattr(pipelined, "SWEEP_S", 0.02)
 
     def hold_first_connection(conn, i, request):
         return (b"", "hold") if conn == 0 else echo(conn, i, request)
