@@ -32,10 +32,13 @@ line is applied when
   its key (a relist or a later decoded event replaces it), and its rest is the registered rest;
 - and either its spec text is the registered one and `{` + its tail without the event's closing
   brace decodes to an object (the members from status on); or its spec text is the registered
-  one without its closing brace, then `,` X `}` up to the next `,"status":{`, `{` X `}` decodes
-  to own fields the cached spec part lacks (`views.spec_extended`: a binding's nodeName) and the
-  tail decodes as before (the spec part is then the cached one with those fields added); or else
-  `{` + everything from its `,"spec":{` decodes to an object (the members from spec on).
+  one without its closing brace and without the text B of the members the view has between
+  spec and status (the apiserver writes apiVersion and kind there; `between_text`, each a string,
+  as orjson writes it; b"" when there are none), then `,` X `}` B up to the next `,"status":{`,
+  `{` X `}` decodes to own fields the cached spec part lacks (`views.spec_extended`: a binding's
+  nodeName) and the tail decodes as before (the spec part is then the cached one with those
+  fields added, the members between are the cached ones); or else `{` + everything from its
+  `,"spec":{` decodes to an object (the members from spec on).
 
 Why that is the view of the whole object: the line is valid JSON (the apiserver wrote it), so a
 text `{` + X + `}`, where `,` X `}` ends the line's object (the event's closing brace follows),
@@ -48,7 +51,11 @@ it, so had it been written elsewhere the head or the rest would differ) and
 metadata.managedFields (the list right before resourceVersion; the view drops it). With the same
 spec text, the members between `,"spec":{` and `,"status":{` are the same as well; with the
 registered spec's members followed by X, the spec object holds those members and then X's (the
-registered members' text is balanced, and the `}` before the top-level `,"status":{` closes it).
+registered members' text is balanced, and the `}` before B and the top-level `,"status":{`
+closes it: B holds whole string members, `,"` starting each of them and nowhere inside a string,
+so B, followed by a top-level member, is top-level members; and B is all the registered line's
+top-level members between spec and status, as its view has them, so the registered text before
+B's `}` is the spec's; a member of B spelled otherwise than orjson writes it declines).
 
 The new view is the registered view's members before the decoded ones (metadata copied with the
 new resourceVersion, the view keeps it as decoded; spec copied), then `pod_view` of what was
@@ -65,16 +72,41 @@ labkube/client/watchlines.py), and sharing one would change which lines this rea
 from __future__ import annotations
 
 from collections import OrderedDict
+from functools import lru_cache
 from typing import Callable
 
 from labkube.client.informer import object_key
 from labkube.client.watchlines import ADDED, LIMIT, MANAGED, MODIFIED, RV, SPEC, STATUS
 from labkube.client.watchlines import tail_members as tail
+from labkube.jsonio import dumps
 
 from .views import spec_extended
 
 EVENTS = ((MODIFIED, True), (ADDED, False))
 NEXT_RV = b',"resourceVersion":"'
+
+
+@lru_cache(maxsize=64)
+def _members_text(members: tuple) -> bytes:
+    return b"".join(b"," + dumps(k) + b":" + dumps(v) for k, v in members)
+
+
+def between_text(view: dict) -> bytes | None:
+    """The JSON text (`,"k":"v"` each, as the apiserver writes them) of the view's members between
+    its spec and its status (the apiserver's apiVersion and kind; b"" when there are none), or
+    None when one of them is not a string."""
+    members = []
+    after = False
+    for k, v in view.items():
+        if after:
+            if k == "status":
+                break
+            if type(v) is not str:
+                return None
+            members.append((k, v))
+        elif k == "spec":
+            after = True
+    return _members_text(tuple(members)) if members else b""
 
 
 def prefix(line: bytes, start: int) -> tuple[str, bytes, bytes, int] | None:
@@ -152,14 +184,19 @@ class PodLines:
             st = sp + len(spec)
             if line.startswith(STATUS, st) and line.startswith(spec, sp):
                 members = tail(line, st)
-            elif (len(spec) > len(SPEC) + 1 and line.startswith(spec[:-1], sp) and line[st - 1] == 44
-                  and type(old.get("spec")) is dict):
-                # the registered spec's members, then more: own fields (a binding adds nodeName)
-                st = line.find(STATUS, st)
-                if st > 0 and line[st - 1] == 125:
-                    added = tail(line, sp + len(spec) - 1, st - 1)
-                    extended = spec_extended(old["spec"], added) if added is not None else None
-                    members = tail(line, st) if extended is not None else None
+            elif type(old.get("spec")) is dict:
+                # the registered spec's members, then more: own fields (a binding adds nodeName),
+                # the members between spec and status (apiVersion, kind) as registered
+                between = between_text(old)
+                q = len(spec) - len(between) - 1 if between is not None else 0   # the registered spec's `}`
+                if (q > len(SPEC) and spec[q] == 125 and spec.endswith(between)
+                        and line[sp + q] == 44 and line.startswith(spec[:q], sp)):
+                    st = line.find(STATUS, sp + q)
+                    end = st - len(between) - 1         # the new spec's `}`
+                    if end > sp + q + 1 and line[end] == 125 and line.startswith(between, end + 1):
+                        added = tail(line, sp + q, end)
+                        extended = spec_extended(old["spec"], added) if added is not None else None
+                        members = tail(line, st) if extended is not None else None
         stop = "spec"
         if members is not None:
             stop = next(iter(members))

@@ -438,3 +438,138 @@ def test_spec_extended_is_the_view(spec, added, same):
     want = pod_view({"spec": {**copy.deepcopy(spec), **added}})["spec"]
     assert got == want and list(got) == list(want) and jsonio.dumps(got) == jsonio.dumps(want)
     assert spec_extended(want, {"nodeName": "n2"}) is None       # the part has it already
+
+
+# -- the apiserver's member order: metadata, spec, apiVersion, kind, status -------------------------
+# (the lines above put apiVersion and kind first; the apiserver writes them between spec and status,
+# so a binding's spec members are followed by them before the status)
+
+def apiserver_order(p):
+    """`p` with its members in the order the apiserver writes them."""
+    out = {k: p[k] for k in ("metadata", "spec") if k in p}
+    out.update((k, v) for k, v in p.items() if k not in ("metadata", "spec", "status"))
+    if "status" in p:
+        out["status"] = p["status"]
+    return out
+
+
+def ordered(make):
+    return lambda prev: apiserver_order(make(prev))
+
+
+def _between(**kw):
+    """The pod with members `kw` between its spec and its status."""
+    def make(prev):
+        p = apiserver_order(prev)
+        st = p.pop("status", None)
+        p.update(kw)
+        if st is not None:
+            p["status"] = st
+        return p
+    return make
+
+
+REAL = [("ADDED", ordered(lambda prev: created())), ("MODIFIED", ordered(lambda prev: bound(prev, "11"))),
+        ("MODIFIED", ordered(lambda prev: status_write(prev, "12")))]
+
+
+def _nested_look_alike(p):
+    # inside the spec: an object whose last members read like the ones between spec and status
+    p["spec"]["overhead"] = {"x": {}, "apiVersion": "v1", "kind": "Pod", "status": {"a": 1}}
+
+
+# (name, events (type, make(prev)), applied, extended with spec members)
+REAL_ROWS = [
+    ("drain", REAL, 2, 1),
+    ("no managedFields", [("ADDED", ordered(lambda prev: created(mf=False))), *REAL[1:]], 2, 1),
+    ("claim", [("ADDED", ordered(lambda prev: created(claim=True))), *REAL[1:]], 2, 1),
+    ("binding adds another member", [REAL[0], ("MODIFIED", ordered(_bind_with(hostname="h"))), REAL[2]], 2, 0),
+    ("binding to another node, then again",
+     [*REAL[:2], ("MODIFIED", ordered(modified(_spec(nodeName="n2"), "12")))], 2, 1),
+    ("kind changed by the binding", [REAL[0], ("MODIFIED", lambda prev: {**bound(prev, "11"), "kind": "Other"}),
+                                     REAL[2]], 2, 0),
+    ("apiVersion changed by the binding",
+     [REAL[0], ("MODIFIED", lambda prev: {**bound(prev, "11"), "apiVersion": "v2"}), REAL[2]], 2, 0),
+    ("a member between added by the binding",
+     [REAL[0], ("MODIFIED", lambda prev: _between(extra="x")(bound(prev, "11"))), REAL[2]], 2, 0),
+    ("an object between", [("ADDED", lambda prev: _between(extra={"a": 1})(created())),
+                           ("MODIFIED", lambda prev: bound(prev, "11")), REAL[2]], 2, 0),
+    ("a string between", [("ADDED", lambda prev: _between(extra='},"kind":"Pod"')(created())),
+                          ("MODIFIED", lambda prev: bound(prev, "11")), REAL[2]], 2, 1),
+    ("a number between", [("ADDED", lambda prev: _between(extra=5)(created())),
+                          ("MODIFIED", lambda prev: bound(prev, "11")), REAL[2]], 2, 0),
+    ("nothing between", [("ADDED", lambda prev: {k: v for k, v in apiserver_order(created()).items()
+                                                 if k not in ("apiVersion", "kind")}),
+                         ("MODIFIED", lambda prev: bound(prev, "11")), REAL[2]], 2, 1),
+    ("no status", [("ADDED", ordered(lambda prev: {k: v for k, v in created().items() if k != "status"})),
+                   ("MODIFIED", ordered(lambda prev: {**prev, "metadata": {**prev["metadata"], "resourceVersion": "11"},
+                                                      "spec": {**prev["spec"], "nodeName": "n1"}})),
+                   ("MODIFIED", ordered(lambda prev: status_write(prev, "12")))], 2, 0),
+    ("status first", [("ADDED", lambda prev: {"status": created()["status"], **created()}),
+                      ("MODIFIED", lambda prev: bound(prev, "11")),
+                      ("MODIFIED", lambda prev: status_write(prev, "12"))], 0, 0),
+    ("look-alike inside the spec", [("ADDED", ordered(lambda prev: _nested(created()))),
+                                    ("MODIFIED", ordered(lambda prev: bound(prev, "11"))),
+                                    ("MODIFIED", ordered(lambda prev: status_write(prev, "12")))], 2, 0),
+    ("empty spec bound", [("ADDED", ordered(lambda prev: {**created(), "spec": {}})), REAL[1], REAL[2]], 2, 0),
+    ("a member after status", [("ADDED", lambda prev: {**apiserver_order(created()), "extra": 1}),
+                               ("MODIFIED", lambda prev: bound(prev, "11")),
+                               ("MODIFIED", lambda prev: status_write(prev, "12"))], 2, 1),
+]
+
+
+def _nested(p):
+    _nested_look_alike(p)
+    return p
+
+
+@pytest.mark.parametrize("name,first,applied,extended", REAL_ROWS, ids=[r[0] for r in REAL_ROWS])
+def test_apiserver_order(name, first, applied, extended):
+    pl = feed(events([], first))
+    assert (pl.applied, pl.extended) == (applied, extended)
+
+
+@pytest.mark.parametrize("old,new", [
+    (b'"apiVersion":"v1"', b'"apiVersion":"v\\u0031"'),       # another spelling of the same value
+    (b'"kind":"Pod"', b'"kind" : "Pod"'),
+    (b'"kind":"Pod"', b'"kind":"Pod","kind":"Pod"'),         # written twice
+])
+@pytest.mark.parametrize("where", [(0,), (1,), (0, 1)])
+def test_apiserver_order_other_spellings(old, new, where):
+    ls = events([], REAL)
+    for i in where:
+        assert old in ls[i]
+        ls[i] = ls[i].replace(old, new)
+    pl = feed(ls)
+    assert pl.extended == 0
+
+
+def test_apiserver_order_many_pods_interleaved():
+    pods = [apiserver_order(created(name=f"p{i}", uid=f"u{i}")) for i in range(20)]
+    out, rv = [], 10
+    for p in pods:
+        rv += 1
+        p["metadata"]["resourceVersion"] = str(rv)
+        out.append(line("ADDED", p))
+    for i, p in enumerate(pods):
+        rv += 1
+        pods[i] = apiserver_order(bound(p, str(rv), node=f"n{i % 3}"))
+        out.append(line("MODIFIED", pods[i]))
+    for i, p in enumerate(reversed(pods)):
+        rv += 1
+        out.append(line("MODIFIED", apiserver_order(status_write(p, str(rv)))))
+    pl = feed(out)
+    assert (pl.applied, pl.extended) == (40, 20)
+
+
+@pytest.mark.parametrize("view,want", [
+    ({"metadata": {}, "spec": {}, "apiVersion": "v1", "kind": "Pod", "status": {}}, b',"apiVersion":"v1","kind":"Pod"'),
+    ({"metadata": {}, "spec": {}, "status": {}, "apiVersion": "v1"}, b""),
+    ({"apiVersion": "v1", "metadata": {}, "spec": {}}, b""),
+    ({"metadata": {}, "spec": {}, "kind": "P\u00f6d\"}"}, b',"kind":"P\xc3\xb6d\\"}"'),
+    ({"metadata": {}, "spec": {}, "x": 1, "status": {}}, None),
+    ({"metadata": {}, "spec": {}, "x": None, "status": {}}, None),
+    ({"metadata": {}, "status": {}, "kind": "Pod"}, b""),
+])
+def test_between_text(view, want):
+    assert podlines.between_text(view) == want
