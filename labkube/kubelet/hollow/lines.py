@@ -17,10 +17,12 @@ event a whole decode would have given as far as the views can tell:
   alone: both views here), its select the same answer, and the handlers run as for the decoded
   event;
 - a binding: when the pod's view was built from a line (its creation) whose spec, an object
-  without nodeName, is the member right before status (the last member, whose `,"status":{` is
-  that line's only one), and the new line is that one but for the resourceVersion, the
-  managedFields content, the status and `,"nodeName":"<name>"` put before spec's closing brace
-  (the name printable ASCII without quotes or backslashes), only the status tail is decoded as
+  without nodeName, is followed by nothing but plain string members (the apiserver writes
+  `"apiVersion":"v1","kind":"Pod"` there, `spec_end`) and then by status (the last member, whose
+  `,"status":{` is that line's only one), and the new line is that one but for the
+  resourceVersion, the managedFields content, the status and `,"nodeName":"<name>"` put before
+  spec's closing brace (the name printable ASCII without quotes or backslashes; the plain members
+  unchanged), only the status tail is decoded as
   above and the view's spec gets `nodeName`; the binding's line is then registered for the
   Running write that follows (the tracker reads every line of a pod: creation, binding, Running;
   the hollow kubelets' select_hint skips the creation, so they decode the binding);
@@ -61,18 +63,75 @@ from labkube.client.watchlines import ADDED, LIMIT, MODIFIED, STATUS, decode_cut
 from labkube.client.watchlines import NODE_NAME as NODE
 
 NODE_NAME = re.compile(rb'[^\x00-\x20"\\\x7f-\xff]+')       # printable ASCII but '"' and '\\'
+PLAIN = re.compile(r'[A-Za-z0-9._/-]+')                     # a plain member's key or value (apiVersion, kind)
+PLAIN_SHAPES = 64                                           # plain members' texts remembered (plain_text)
+_PLAIN_TEXTS: dict[tuple, bytes | None] = {}
 
 
-def bound_to(body: bytes, old: bytes, b0: int, st0: int) -> str | None:
-    """The node name when `body` is `old[b0:st0]` (ending with spec's closing brace) with
-    `,"nodeName":"<name>"` put before its last byte, the name printable ASCII without quotes or
-    backslashes; else None."""
-    n = st0 - b0 - 1
-    if (len(body) <= n + len(NODE) + 2 or old[st0 - 1] != 125 or body[n:n + len(NODE)] != NODE
-            or not body.endswith(b'"}') or body[:n] != old[b0:st0 - 1]):
+def bound_to(body: bytes, old: bytes, b0: int, se: int, st0: int) -> str | None:
+    """The node name when `body` is `old[b0:st0]` with `,"nodeName":"<name>"` put before the byte
+    at `se` (spec's closing brace), the name printable ASCII without quotes or backslashes; else
+    None."""
+    n = se - b0
+    rest = st0 - se                     # spec's closing brace and the plain members after spec
+    if (len(body) <= n + len(NODE) + rest + 1 or old[se] != 125 or body[n:n + len(NODE)] != NODE
+            or body[-rest - 1] != 34 or body[-rest:] != old[se:st0] or body[:n] != old[b0:se]):
         return None
-    name = body[n + len(NODE):-2]
+    name = body[n + len(NODE):-rest - 1]
     return name.decode("ascii") if NODE_NAME.fullmatch(name) else None
+
+
+def plain_text(items: tuple) -> bytes | None:
+    """`,"k":"v"` for each (k, v) of `items` (strings) when all are plain (letters, digits, `.`, `_`,
+    `/`, `-`), else None; remembered (a watch has one or two such shapes: apiVersion and kind)."""
+    try:
+        return _PLAIN_TEXTS[items]
+    except KeyError:
+        pass
+    text: bytes | None = b""
+    for k, v in items:
+        if not PLAIN.fullmatch(k) or not PLAIN.fullmatch(v):
+            text = None
+            break
+        text += b',"%s":"%s"' % (k.encode(), v.encode())
+    if len(_PLAIN_TEXTS) < PLAIN_SHAPES:
+        _PLAIN_TEXTS[items] = text
+    return text
+
+
+def spec_end(obj: dict, line: bytes, st: int) -> int:
+    """Where spec's closing brace is in `line`, when a later binding may be read as this line with
+    `,"nodeName":"..."` put before it: spec (an object, not empty, without nodeName) is followed
+    only by plain string members (the apiserver's `"apiVersion":"v1","kind":"Pod"`, see
+    `plain_text`), written compact right after spec's brace, and then by status, the last member,
+    whose `,"status":{` at `st` is the line's only one; else -1.
+
+    The plain members' text is checked byte for byte, preceded by a `}`: such a text cannot begin
+    inside a string of other text (no character of a plain member may follow a string's closing
+    quote), so that `}` is spec's own."""
+    spec = obj.get("spec")
+    if type(spec) is not dict or not spec or "nodeName" in spec:
+        return -1
+    keys = list(obj)
+    if keys[-1] != "status":
+        return -1
+    at = keys.index("spec") + 1
+    if at == len(keys) - 1:
+        se = st - 1
+    else:
+        items = []
+        for k in keys[at:-1]:
+            v = obj[k]
+            if type(v) is not str:
+                return -1
+            items.append((k, v))
+        text = plain_text(tuple(items))
+        if text is None:
+            return -1
+        se = st - len(text) - 1
+        if se < 0 or line[se + 1:st] != text:
+            return -1
+    return se if line[se] == 125 and line.find(STATUS) == st else -1
 
 
 class LineReader:
@@ -85,8 +144,9 @@ class LineReader:
         self.skip = informer.decode_line
         self.kind, self.api_version = informer.resource.kind, informer.resource.api_version
         # the part of a line before its managedFields content (or resourceVersion value) ->
-        # (key, cached view, line, body start, status start, a binding may be read from it)
-        self._views: dict[bytes, tuple[str, dict, bytes, int, int, bool]] = {}
+        # (key, cached view, line, body start, status start, spec's closing brace: a binding may be
+        # read from it (-1: not))
+        self._views: dict[bytes, tuple[str, dict, bytes, int, int, int]] = {}
         self._keys: dict[str, bytes] = {}                   # key -> head
         self.read = 0                                       # lines handed to the informer from here
         self.applied = 0                                    # of which status writes applied from their tail
@@ -113,11 +173,11 @@ class LineReader:
         if st >= 0 and typ == "MODIFIED":
             held = self._views.get(head)
             if held is not None and inf.cache.get(held[0]) is held[1]:
-                key, view, old, b0, st0, bindable = held
+                key, view, old, b0, st0, se = held
                 body = line[v1:st]
                 node = None
                 if body != old[b0:st0]:
-                    node = bound_to(body, old, b0, st0) if bindable else None
+                    node = bound_to(body, old, b0, se, st0) if se >= 0 else None
                     if node is None:
                         held = None
                 if held is not None:
@@ -134,7 +194,7 @@ class LineReader:
                         self.applied += 1
                         self.read += 1
                         if node is not None:        # the binding: its Running write comes next
-                            self._register(head, key, line, v1, st, False)
+                            self._register(head, key, line, v1, st, -1)
                         return False
         if m0 >= 0:
             ev = decode_cut(line, m0, m1, typ, rv)
@@ -156,22 +216,16 @@ class LineReader:
         key = object_key(obj)
         self._drop(key)
         if st >= 0:
-            spec = obj.get("spec")
-            # a later binding may be read as this line with `,"nodeName":"..."` closing its spec:
-            # spec (an object, not empty, without nodeName) is the member right before status, the
-            # last one, whose `,"status":{` is the line's only one
-            bindable = (type(spec) is dict and spec and "nodeName" not in spec and list(obj)[-2:] == ["spec", "status"]
-                        and line.find(STATUS) == st)
-            self._register(head, key, line, v1, st, bindable)
+            self._register(head, key, line, v1, st, spec_end(obj, line, st))
         return False
 
-    def _register(self, head: bytes, key: str, line: bytes, v1: int, st: int, bindable: bool) -> None:
+    def _register(self, head: bytes, key: str, line: bytes, v1: int, st: int, se: int) -> None:
         view = self.informer.cache.get(key)
         if view is None:
             return
         if len(self._views) >= self.limit:
             self._drop(self._views[next(iter(self._views))][0])
-        self._views[head] = (key, view, line, v1, st, bindable)
+        self._views[head] = (key, view, line, v1, st, se)
         self._keys[key] = head
 
     def _drop(self, key: str) -> None:

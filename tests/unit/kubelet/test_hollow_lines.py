@@ -75,6 +75,31 @@ def usual(**kw):
             line("DELETED", pod(5, node="hollow-1", status=RUNNING, deleting=True, **kw))]
 
 
+def served(obj: dict) -> dict:
+    """The pod in the apiserver's member order: metadata, spec, apiVersion, kind, status (its
+    stored text has them so; bench/scale.py's lines look like this)."""
+    return {**{k: obj[k] for k in ("metadata", "spec", "apiVersion", "kind") if k in obj}, **obj}
+
+
+def served_life(**kw):
+    """`usual()` with every pod in the apiserver's member order."""
+    return [line(typ, served(pod(rv, **kw_line, **kw))) for typ, rv, kw_line in (
+        ("ADDED", 1, {}), ("MODIFIED", 2, {"node": "hollow-1", "status": BOUND}),
+        ("MODIFIED", 3, {"node": "hollow-1", "status": RUNNING}),
+        ("MODIFIED", 4, {"node": "hollow-1", "status": RUNNING, "deleting": True}),
+        ("DELETED", 5, {"node": "hollow-1", "status": RUNNING, "deleting": True}))]
+
+
+def between_spec_and_status(members: dict, bound_members: dict | None = None, node="hollow-1"):
+    """Created and bound, with `members` (at the binding: `bound_members`) between spec and status."""
+    def put(obj, extra):
+        st = obj.pop("status")
+        return {**{k: v for k, v in obj.items() if k not in members}, **extra, "status": st}
+    return [line("ADDED", put(pod(1), members)),
+            line("MODIFIED", put(pod(2, node=node, status=BOUND), members if bound_members is None else bound_members)),
+            line("MODIFIED", put(pod(3, node=node, status=RUNNING), members if bound_members is None else bound_members))]
+
+
 def bound_then(*later):
     return [line("ADDED", pod(1)), line("MODIFIED", pod(2, node="hollow-1", status=BOUND)), *later]
 
@@ -146,6 +171,44 @@ SEQUENCES = {
         line("MODIFIED", pod(2, node="hollow-1", status=BOUND))],
     "bound, its creation line seen after a relist-like replace": [
         line("ADDED", pod(1)), line("ADDED", pod(1)), line("MODIFIED", pod(2, node="hollow-1", status=BOUND))],
+    "the apiserver's member order (apiVersion, kind between spec and status)": served_life(),
+    "the apiserver's member order, without managedFields": served_life(managed=None),
+    "the apiserver's member order, bound to an odd node name": served_life()[:1] + [
+        line("MODIFIED", served(pod(2, node='hollow "1" \\ é', status=BOUND)))],
+    "the apiserver's member order, bound with another spec change": served_life()[:1] + [
+        line("MODIFIED", served(pod(2, node="hollow-1", status=BOUND, spec_extra={"priority": 5})))],
+    "the apiserver's member order, bound with a label change": served_life()[:1] + [
+        line("MODIFIED", served(pod(2, node="hollow-1", status=BOUND, labels={"app": "e"})))],
+    "one plain member between spec and status": between_spec_and_status({"kind": "Pod"}),
+    "three plain members between spec and status": between_spec_and_status(
+        {"apiVersion": "example.com/v1-beta_2", "kind": "Pod", "zz": "a.b"}),
+    "a plain member changed by the binding": between_spec_and_status({"kind": "Pod"}, {"kind": "Pods"}),
+    "a plain member dropped by the binding": between_spec_and_status({"apiVersion": "v1", "kind": "Pod"},
+                                                                     {"kind": "Pod"}),
+    "a string with a space between spec and status": between_spec_and_status({"kind": "P od"}),
+    "a string with a brace between spec and status": between_spec_and_status({"kind": "}"}),
+    "a string with a quote between spec and status": between_spec_and_status({"kind": 'P"od'}),
+    "an empty string between spec and status": between_spec_and_status({"kind": ""}),
+    "a key with a colon between spec and status": between_spec_and_status({"ki:nd": "Pod"}),
+    "a non-ASCII string between spec and status": between_spec_and_status({"kind": "Pöd"}),
+    "a null between spec and status": between_spec_and_status({"kind": None}),
+    "a number string and a number between spec and status": between_spec_and_status({"a": "1", "b": 1}),
+    "the plain members escaped": [
+        data.replace(b'"kind":"Pod"', b'"kind":"P\\u006fd"') if i == 0 else data
+        for i, data in enumerate(served_life())],
+    "a space before the plain members": [
+        data.replace(b'},"apiVersion":"v1","kind":"Pod","status"', b'}, "apiVersion":"v1","kind":"Pod","status"')
+        for data in served_life()],
+    "the plain members' text nested in the created pod's status": [
+        line("ADDED", served(pod(1, status={"phase": "Pending", "x": {"y": {"a": 1}, "apiVersion": "v1", "kind": "Pod",
+                                                                     "status": {"b": 2}}}))),
+        line("MODIFIED", served(pod(2, node="hollow-1", status=BOUND)))],
+    "the plain members' text nested in spec, status written with a space": [
+        line("ADDED", served(pod(1, spec_extra={"x": {"y": {"a": 1}, "apiVersion": "v1", "kind": "Pod",
+                                                         "status": {"b": 2}}}))).replace(b',"status":{"phase"',
+                                                                                         b', "status":{"phase"'),
+        line("MODIFIED", served(pod(2, node="hollow-1", status=BOUND, spec_extra={
+            "x": {"y": {"a": 1, "nodeName": "hollow-1"}, "apiVersion": "v1", "kind": "Pod", "status": {"b": 2}}})))],
     "a status that is not an object": bound_then(line("MODIFIED", pod(3, node="hollow-1", status=[RUNNING]))),
     "a status with a member after it": bound_then(
         line("MODIFIED", pod(3, node="hollow-1", status={**RUNNING, "zz": {"status": {"phase": "x"}}}))),
@@ -209,6 +272,17 @@ def test_the_usual_lines_are_read_here_and_the_running_write_from_its_tail(kind)
     # (no nodeName), so it decodes the binding (without managedFields)
     assert (reader.read, reader.cut, reader.applied) == ((2, 1, 1) if kind == "hollow" else (3, 1, 2))
     assert inf.last_rv == "3" and len(reader) == 0
+
+
+@pytest.mark.parametrize("kind", ["hollow", "tracker"])
+def test_the_apiservers_binding_line_is_read_as_its_creation_line_with_a_node_name(kind):
+    """apiVersion and kind stand between spec and status in the apiserver's lines: the binding is
+    still read from its status tail (before, only a spec right before status was taken)."""
+    inf, reader, _ = informer(kind, True)
+    for data in served_life()[:3]:
+        feed(inf, data)
+    assert (reader.read, reader.cut, reader.applied) == ((2, 1, 1) if kind == "hollow" else (3, 1, 2))
+    assert inf.get("b/p")["spec"]["nodeName"] == "hollow-1"
 
 
 @pytest.mark.parametrize("name,handled", [
