@@ -184,6 +184,7 @@ class PodLines:
             st = sp + len(spec)
             if line.startswith(STATUS, st) and line.startswith(spec, sp):
                 members = tail(line, st)
+                text = spec                             # the first `,"status":{` after sp is at st
             elif type(old.get("spec")) is dict:
                 # the registered spec's members, then more: own fields (a binding adds nodeName),
                 # the members between spec and status (apiVersion, kind) as registered
@@ -197,6 +198,7 @@ class PodLines:
                         added = tail(line, sp + q, end)
                         extended = spec_extended(old["spec"], added) if added is not None else None
                         members = tail(line, st) if extended is not None else None
+                        text = line[sp:st]              # none before st: spec[:q] holds none, a `,` follows it
         stop = "spec"
         if members is not None:
             stop = next(iter(members))
@@ -205,6 +207,8 @@ class PodLines:
             members = tail(line, sp)
             if members is None:
                 return True
+            st = line.find(STATUS, sp)
+            text = line[sp:st] if st > 0 else None
         view = {}
         for k, v in old.items():
             if k == stop:
@@ -217,11 +221,13 @@ class PodLines:
             view[k] = v
         else:
             return True
-        if any(k in view for k in members):     # a member written twice: left to the decode
+        if not view.keys().isdisjoint(members):     # a member written twice: left to the decode
             return True
         view.update(self.view(members))
         self._line = None
-        self._register(head, key, view, line, sp, rest)
+        # the pod's registration, replaced and made the newest (as _register would: same head, same key)
+        self._views[head] = (key, view, text, rest)
+        self._views.move_to_end(head)
         self.informer.last_rv = rv
         self.informer.deliver("MODIFIED", view, key)
         self.applied += 1

@@ -10,7 +10,7 @@ import pytest
 
 from labkube import jsonio
 from labkube.client.factory import InformerFactory
-from labkube.client.informer import Informer
+from labkube.client.informer import Informer, object_key
 from labkube.controllers import podlines
 from labkube.controllers.manager import MANAGER_TRANSFORMS
 from labkube.controllers.podlines import PodLines, install, prefix
@@ -111,8 +111,11 @@ def feed(lines_in, relist_after=None):
     recorder(fast, logs[0])
     recorder(plain, logs[1])
     for i, raw in enumerate(lines_in):
+        applied = pl.applied
         if fast.decode_line(raw):
             fast.handle_event(jsonio.loads(raw))
+        if pl.applied > applied:
+            registered_as_by_register(pl, raw)
         plain.handle_event(jsonio.loads(raw))
         same(fast, plain)
         assert logs[0] == logs[1], f"handler calls differ after line {i}"
@@ -121,6 +124,18 @@ def feed(lines_in, relist_after=None):
                 for key, obj in list(inf.cache.items()):
                     inf._store(key, pod_view(jsonio.loads(jsonio.dumps(obj))))
     return pl
+
+
+def registered_as_by_register(pl: PodLines, raw: bytes) -> None:
+    """An applied line's registration is what PodLines._register makes of it: the newest one, its
+    spec text up to the first `,"status":{` after its `,"spec":{`, one head per key."""
+    rv, head, rest, sp = prefix(raw, len(b'{"type":"MODIFIED","object":{'))
+    key = object_key(jsonio.loads(raw)["object"])
+    st = raw.find(b',"status":{', sp)
+    assert next(reversed(pl._views)) == head
+    assert pl._views[head] == (key, pl.informer.cache[key], raw[sp:st] if st > 0 else None, rest)
+    assert pl._keys[key] == head and len(pl._keys) == len(pl._views)
+    assert {k: h for h, (k, *_) in pl._views.items()} == pl._keys
 
 
 def same(a: Informer, b: Informer) -> None:
