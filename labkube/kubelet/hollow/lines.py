@@ -26,6 +26,10 @@ event a whole decode would have given as far as the views can tell:
   above and the view's spec gets `nodeName`; the binding's line is then registered for the
   Running write that follows (the tracker reads every line of a pod: creation, binding, Running;
   the hollow kubelets' select_hint skips the creation, so they decode the binding);
+- a status write this process announced (`expect`: the hollow kubelets' own Running writes):
+  as a status write above, but the status tail is compared byte for byte with the encoding of
+  the status written (its members in the order the apiserver stored the last one in, learned
+  from a decoded one) instead of decoded; a mismatch decodes the tail;
 - any other ADDED or MODIFIED line of that shape: decoded with the managedFields list's content
   cut out (`"managedFields":[]`), which no view reads; everything else is decoded as it is (the
   decoded metadata must then hold `"managedFields":[]` and the resourceVersion found, or the line
@@ -151,7 +155,42 @@ class LineReader:
         self.read = 0                                       # lines handed to the informer from here
         self.applied = 0                                    # of which status writes applied from their tail
         self.cut = 0                                        # lines decoded without managedFields
+        self.expected = 0                                   # of the applied, taken as expected (expect())
+        self._expected: dict[str, dict] = {}                # key -> the status written for it (expect())
+        self._order: tuple = ()                             # a written status's keys as stored (learned)
         informer.decode_line = self.wanted
+
+    def expect(self, key: str, status: dict) -> None:
+        """`status` is being written whole for pod `key` by this process (the hollow kubelets'
+        Running status: a merge patch of status, every member replaced). Its watch line, if read
+        from its status tail, is then matched against the status's own encoding instead of decoded
+        (`_as_expected`). The status must be made of JSON's own types (dict, list, str, int,
+        bool, None), so that decoding its encoding gives it back, and must not change afterwards.
+        At most `limit` are kept (the oldest go first); one is used (or dropped) by the pod's next
+        status line read from its tail."""
+        if len(self._expected) >= self.limit:
+            del self._expected[next(iter(self._expected))]
+        self._expected[key] = status
+
+    def forget(self, key: str) -> None:
+        """The status expected for `key` was not written after all (the write failed)."""
+        self._expected.pop(key, None)
+
+    def _as_expected(self, line: bytes, st: int, want: dict) -> dict | None:
+        """`want` with its members in the order the apiserver stored the last such status in,
+        when the line's status text (from `,"status":{` at `st` to the object's closing brace) is
+        byte for byte that dict's encoding: decoding it would give an equal dict (key order too);
+        else None (the tail is decoded). The order is learned from a status decoded equal to the
+        one expected; the members themselves are `want`'s (shared, not copied)."""
+        order = self._order
+        if len(order) != len(want):
+            return None
+        got = {}
+        for k in order:
+            if k not in want:
+                return None
+            got[k] = want[k]
+        return got if line[st + len(STATUS) - 1:-2] == jsonio.dumps(got) else None
 
     def wanted(self, line: bytes) -> bool:
         """False when the line was handed to the informer here (or skipped by the predicate in
@@ -181,7 +220,14 @@ class LineReader:
                     if node is None:
                         held = None
                 if held is not None:
-                    status = tail_status(line, st)
+                    want = self._expected.pop(key, None) if self._expected else None
+                    status = self._as_expected(line, st, want) if want is not None else None
+                    if status is None:
+                        status = tail_status(line, st)
+                        if want is not None and status == want and tuple(status) != self._order:
+                            self._order = tuple(status)     # the key order the apiserver stored it in
+                    else:
+                        self.expected += 1
                     if status is not None:
                         self._drop(key)
                         md = dict(view["metadata"])

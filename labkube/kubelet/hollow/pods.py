@@ -222,12 +222,16 @@ class HollowPods:
         if md["uid"] in self._reported or (pod.get("status") or {}).get("phase") in ("Running", "Succeeded", "Failed"):
             return
         status = running_status(pod, node.cfg.node_ip, node.pod_ip())
+        # its echo on the pod watch is matched against this status instead of decoded (the watch
+        # line may come before the write's reply)
+        self.lines.expect(key, status)
         try:
             await self.status_client.patch("pods", md["name"], {"status": status}, namespace=md["namespace"],
                                            subresource="status", reply=False)
-        except Exception as e:  # noqa: BLE001
-            if getattr(e, "code", None) != 404:
-                raise
-            return
+        except BaseException as e:
+            self.lines.forget(key)
+            if isinstance(e, Exception) and getattr(e, "code", None) == 404:
+                return
+            raise
         self._reported.add(md["uid"])
         self.running_sent += 1

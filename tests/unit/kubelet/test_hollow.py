@@ -262,3 +262,33 @@ async def test_the_fleets_pod_status_writes_go_through_the_pipelined_client():
     await fleet.pods.sync("default/p")
     assert patched == ["p"] and (await api.get("pods", "p", namespace="default"))["status"]["phase"] == "Running"
     await fleet.pods.informer.stop()
+
+
+@pytest.mark.parametrize("fails", [None, 404, 500])
+async def test_sync_expects_the_status_it_writes_and_forgets_it_when_the_write_fails(fails):
+    """The Running status is handed to the LineReader (its echo is matched against it) before it
+    is written, and taken back when the write fails (a 404 ends the sync, another error raises)."""
+    from labkube.kubelet.hollow.pods import HollowPods
+
+    class Error(Exception):
+        code = fails
+    seen = []
+
+    class StatusClient:
+        async def patch(self, res, name, body, **kw):
+            seen.append((dict(pods.lines._expected), body["status"]))
+            if fails:
+                raise Error("no")
+
+    pods = HollowPods(None, nodes={"hollow-3": HollowNode(None, NodeConfig(node_name="hollow-3", pod_cidr=pod_cidr(3)))},
+                      status_client=StatusClient())
+    pods.informer.handle_event({"type": "ADDED", "object": FULL_POD})
+    if fails == 500:
+        with pytest.raises(Error):
+            await pods.sync("shop/web-1")
+    else:
+        await pods.sync("shop/web-1")
+    (expected, sent), = seen
+    assert expected == {"shop/web-1": sent} and expected["shop/web-1"] is sent
+    assert pods.lines._expected == ({} if fails else {"shop/web-1": sent})
+    assert pods.running_sent == (0 if fails else 1)

@@ -304,3 +304,99 @@ def test_the_registrations_are_bounded():
     feed(inf, line("MODIFIED", pod(200, name="p9", uid="u9", node="n", status=RUNNING)))
     feed(inf, line("MODIFIED", pod(201, name="p0", uid="u0", node="n", status=RUNNING)))   # forgotten: decoded (cut)
     assert reader.applied == 11 and inf.get("b/p0")["status"]["phase"] == "Running"
+
+
+# --- expected status writes (LineReader.expect: the hollow kubelets' own Running writes) ---
+
+def reordered(status: dict, first=("conditions", "podIP")) -> dict:
+    """The same status with other key order at the top (as running_status writes it, where the
+    apiserver stores the members of the earlier status first)."""
+    return {**{k: status[k] for k in first}, **status}
+
+
+def expect(key="b/p", status=None):
+    return ("expect", key, reordered(RUNNING) if status is None else status)
+
+
+def two_pods(*steps_q, status_q=None):
+    """p's Running write expected and seen (its status decoded: the key order is learned from it),
+    then q's steps (its binding first)."""
+    return [line("ADDED", pod(1, node="hollow-1", status=BOUND)), expect(),
+            line("MODIFIED", pod(2, node="hollow-1", status=RUNNING)),
+            line("ADDED", pod(3, name="q", uid="u-q", node="hollow-2", status=BOUND)), *steps_q]
+
+
+def q_running(rv=4, status=RUNNING, **kw):
+    return line("MODIFIED", pod(rv, name="q", uid="u-q", node="hollow-2", status=status, **kw))
+
+
+EXPECTED = {  # name -> (steps, status writes taken as expected)
+    "the first is decoded (order learned), the next taken as expected": (
+        two_pods(expect("b/q"), q_running()), 1),
+    "three pods": (two_pods(expect("b/q"), q_running(), line("ADDED", pod(5, name="r", uid="u-r", node="hollow-1",
+                                                                       status=BOUND)),
+                            expect("b/r"), line("MODIFIED", pod(6, name="r", uid="u-r", node="hollow-1",
+                                                                status=RUNNING))), 2),
+    "expected before the binding is seen": ([expect(), line("ADDED", pod(1, node="hollow-1", status=BOUND)),
+                                            line("MODIFIED", pod(2, node="hollow-1", status=RUNNING))], 0),
+    "the stored value differs": (two_pods(expect("b/q"), q_running(status={**RUNNING, "podIP": "10.128.0.3"})), 0),
+    "the stored status has one more member": (two_pods(expect("b/q"), q_running(status={**RUNNING, "message": "m"})), 0),
+    "the stored status lacks a member": (two_pods(expect("b/q"), q_running(
+        status={k: v for k, v in RUNNING.items() if k != "startTime"})), 0),
+    "the expected status has one more member": (two_pods(expect("b/q", reordered({**RUNNING, "message": "m"})),
+                                                         q_running()), 0),
+    "the expected status lacks a member": (two_pods(expect("b/q", {k: v for k, v in reordered(RUNNING).items()
+                                                                   if k != "hostIP"}), q_running()), 0),
+    "a nested member in another order": (two_pods(expect("b/q", {**reordered(RUNNING), "containerStatuses": [
+        {"ready": True, "name": "c", "state": {"running": {"startedAt": "x"}}}]}), q_running()), 0),
+    "the same values in another order at the top": (two_pods(expect("b/q"), q_running(
+        status=reordered(RUNNING, first=("qosClass",)))), 0),
+    "expected for another pod": (two_pods(expect("b/x"), q_running()), 0),
+    "the write failed (forgotten)": (two_pods(expect("b/q"), ("forget", "b/q", None), q_running()), 0),
+    "a label change between": (two_pods(expect("b/q"), q_running(rv=4, status=BOUND, labels={"app": "e"}),
+                                        q_running(rv=5, labels={"app": "e"})), 1),
+    "the same status written twice": (two_pods(expect("b/q"), q_running(), q_running(rv=5)), 1),
+    "a second write expected with the first": (two_pods(expect("b/q"), expect("b/q", reordered(
+        {**RUNNING, "podIP": "x"})), q_running(status={**RUNNING, "podIP": "x"})), 1),
+    "not compact": (two_pods(expect("b/q"), q_running().replace(b'"phase":', b'"phase": ')), 0),
+    "a key after status": (two_pods(expect("b/q"), q_running(after_status={"zz": 1})), 0),
+    "deleted after": (two_pods(expect("b/q"), q_running(), q_running(rv=5, deleting=True),
+                               line("DELETED", pod(6, name="q", uid="u-q", node="hollow-2", status=RUNNING,
+                                                   deleting=True))), 1),
+}
+
+
+def feed_steps(inf, reader, steps, reading: bool):
+    for step in steps:
+        if isinstance(step, tuple):
+            if reading:
+                op, key, status = step
+                reader.expect(key, status) if op == "expect" else reader.forget(key)
+            continue
+        yield feed(inf, step)
+
+
+@pytest.mark.parametrize("kind", ["hollow", "tracker"])
+@pytest.mark.parametrize("name", list(EXPECTED))
+def test_expected_status_writes_leave_what_whole_decodes_leave(kind, name):
+    """A status write matched against the status expected for it gives the informer what the
+    whole decode gives (cache with key order, resume point, handler calls)."""
+    steps, taken = EXPECTED[name]
+    old, _, old_calls = informer(kind, False)
+    new, reader, new_calls = informer(kind, True)
+    for i, (got, want) in enumerate(zip(feed_steps(new, reader, steps, True), feed_steps(old, None, steps, False))):
+        assert got == want, i
+        assert new.cache == old.cache, i
+        assert [list(v) for v in new.cache.values()] == [list(v) for v in old.cache.values()]
+        assert [list(v["status"]) for v in new.cache.values()] == [list(v["status"]) for v in old.cache.values()]
+        assert new.last_rv == old.last_rv, i
+        assert new_calls == old_calls, i
+    assert reader.expected == taken
+
+
+def test_the_expected_statuses_are_bounded():
+    _, reader, _ = informer("hollow", True)
+    reader.limit = 3
+    for i in range(10):
+        reader.expect(f"b/p{i}", {"phase": "Running"})
+    assert list(reader._expected) == ["b/p7", "b/p8", "b/p9"]
