@@ -80,9 +80,12 @@ class PipelinedConnection(asyncio.Protocol):
     in one pass and one write); their replies come back in order and answer them in order. Queued
     requests are written at the end of the loop pass they were queued in (call_soon), so that
     those queued together go together. At most `batch` requests and about `batch_bytes` bytes go
-    in one write (a TLS record holds 16 KiB: a write within it reaches the server in one read)."""
+    in one write (a TLS record holds 16 KiB: a write within it reaches the server in one read).
+    `ready`: a dict shared with the connection's pool, holding the connection (as a key) while its
+    write is scheduled (PipelinedPool._pick)."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, batch: int = 16, batch_bytes: int = 16000):
+    def __init__(self, loop: asyncio.AbstractEventLoop, batch: int = 16, batch_bytes: int = 16000,
+                 ready: dict | None = None):
         self.loop = loop
         self.transport: asyncio.Transport | None = None
         self.closed = False
@@ -92,6 +95,7 @@ class PipelinedConnection(asyncio.Protocol):
         self.idle_since = loop.time()
         self._buf = bytearray()
         self._flushing: asyncio.Handle | None = None
+        self._ready = ready if ready is not None else {}
 
     def load(self) -> int:
         return len(self.queued) + len(self.sent)
@@ -106,9 +110,11 @@ class PipelinedConnection(asyncio.Protocol):
         self.queued.append(p)
         if not self.sent and self._flushing is None:
             self._flushing = self.loop.call_soon(self._flush)
+            self._ready[self] = None
 
     def _flush(self) -> None:
         self._flushing = None
+        self._ready.pop(self, None)
         if self.closed or self.sent:
             return
         queued, out, size = self.queued, [], 0
@@ -154,6 +160,7 @@ class PipelinedConnection(asyncio.Protocol):
                 self.close()               # bytes beyond the replies asked for: out of step
             elif self.queued:
                 self._flushing = self.loop.call_soon(self._flush)
+                self._ready[self] = None
             else:
                 self.idle_since = self.loop.time()
 
@@ -237,6 +244,10 @@ class PipelinedPool(ConnectionPool):
         self.batch, self.batch_bytes = batch, batch_bytes
         self._conns: list[PipelinedConnection] = []
         self._opens: list[asyncio.Task] = []   # connections being opened for requests
+        # the connections whose queued requests are about to be written (their write scheduled)
+        self._ready: dict[PipelinedConnection, None] = {}
+        # a loop time no open connection has been idle since before (-inf: unknown)
+        self._idle_floor = float("-inf")
 
     async def request(self, method: str, target: str, body: bytes | None = None,
                       content_type: str = "application/json", timeout: float | None = None) -> tuple[int, bytes]:
@@ -272,25 +283,49 @@ class PipelinedPool(ConnectionPool):
             return status, payload
 
     def _pick(self) -> PipelinedConnection | None:
-        """The connection for the next request (as the class says), None: open one."""
+        """The connection for the next request (as the class says), None: open one. Most picks
+        find one connection about to write, and no connection idle for longer than keepalive
+        (none idle since before `_idle_floor`): that one is the walk's answer (the only one it
+        would return early, with nothing closed on the way), so it is taken without the walk."""
+        ready = self._ready
+        if len(ready) == 1:
+            for c in ready:
+                if not c.closed and c.loop.time() - self._idle_floor <= self.keepalive:
+                    return c
+        return self._walk()
+
+    def _walk(self) -> PipelinedConnection | None:
+        """_pick by a walk over the connections in the order they were opened: it also drops the
+        closed ones, and closes the idle ones past keepalive it meets before the first idle one
+        within it. A walk over them all records `_idle_floor` (the walk's time, or the oldest
+        idle_since of the idle connections left open, if older)."""
         conns = self._conns
         if any(c.closed for c in conns):
             conns[:] = [c for c in conns if not c.closed]
+        if not conns:
+            return None
+        keepalive = self.keepalive
         best = idle = None
-        now = None
+        best_load = 0
+        floor = now = conns[0].loop.time()
         for c in conns:
-            if not c.sent:
+            sent = c.sent
+            if not sent:
                 if c.queued:
                     return c                # written at the end of this loop pass
+                since = c.idle_since
                 if idle is None:
-                    if now is None:
-                        now = c.loop.time()
-                    if now - c.idle_since > self.keepalive:
+                    if now - since > keepalive:
                         c.close()
                         continue
                     idle = c
-            elif best is None or c.load() < best.load():
-                best = c
+                if since < floor:
+                    floor = since
+            else:
+                load = len(c.queued) + len(sent)
+                if best is None or load < best_load:
+                    best, best_load = c, load
+        self._idle_floor = floor
         if idle is not None:
             return idle
         if best is None or len(conns) + len(self._opens) < self.connections:
@@ -313,10 +348,15 @@ class PipelinedPool(ConnectionPool):
         if self._closed:
             conn.close()
         else:
-            self._conns.append(conn)
+            self._append(conn)
+
+    def _append(self, conn: PipelinedConnection) -> None:
+        self._conns.append(conn)
+        if conn.idle_since < self._idle_floor:
+            self._idle_floor = conn.idle_since
 
     def _protocol(self, loop: asyncio.AbstractEventLoop) -> PipelinedConnection:
-        return PipelinedConnection(loop, self.batch, self.batch_bytes)
+        return PipelinedConnection(loop, self.batch, self.batch_bytes, self._ready)
 
     def size(self) -> int:
         """Connections open or being opened."""
@@ -335,7 +375,7 @@ class PipelinedPool(ConnectionPool):
         if self._closed or conn.closed:
             conn.close()
             return False
-        self._conns.append(conn)
+        self._append(conn)
         return True
 
     def _check_deadlines(self) -> None:
