@@ -18,7 +18,7 @@ from .classplan import ClassPlan, PodClass, class_slot, keep_plan, plain_indexes
 from .interfaces import SKIP, FilterPlugin, ScorePlugin
 from .memos import FILTER_CHUNK, CycleMemos, add_scores
 from .nodeinfo import NodeInfo
-from .nodelist import Feasible, column, ranked
+from .nodelist import Feasible, NodesAt, column, ranked
 
 
 class FitError(Exception):
@@ -191,8 +191,10 @@ class Profile(CycleMemos):
                 # the feasible nodes are one run of the column: its Ranks name the top-scoring
                 # nodes of the run in run order, the same list the compress below gives, without
                 # slicing, scanning and compressing the run's ~420 totals every cycle
+                # (drawn from a view of the tied nodes, not a list of their ~200 NodeInfos built
+                # first: choice draws the same position of either sequence)
                 tied = ranks.top(run[0], run[1], len(cluster), 1e-9)
-                return self.rng.choice(list(map(cluster.__getitem__, tied))).name
+                return self.rng.choice(NodesAt(cluster, tied)).name
             totals = feasible.pick(col)
         # one of the top-scoring nodes at random, as kube-scheduler's selectHost; the tied nodes
         # are taken in the order the cycle looked at them (round robin from `next_start`), not

@@ -5,10 +5,11 @@ nodes with anti-affinity pods) and, when tracking, a change log of the NodeInfos
 generation; `column()` keeps one value per node for a key (a pod class's filter verdicts, its
 node-local score sums, a controller's pod counts) and refreshes only the nodes logged since the
 last call (and the column's `Ranks`, once `ranked()` asked for them: window queries). `Feasible`
-is what the filters leave for the score plugins.
+is what the filters leave for the score plugins; `NodesAt`, a view of the nodes at some indexes of a list.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from .ranks import Ranks
@@ -139,6 +140,25 @@ class Feasible(list):
             end = start + count
             return values[start:end] if end <= len(values) else values[start:] + values[:end - len(values)]
         return list(map(values.__getitem__, self.at))
+
+
+class NodesAt(Sequence):
+    """The nodes of `nodes` at the indexes `at`, in that order, as a read-only sequence that
+    lists nothing: a cycle draws one of its tied nodes (Random.choice reads the length and one
+    item) without building the list of the ~200 NodeInfos first."""
+
+    __slots__ = ("nodes", "at")
+
+    def __init__(self, nodes: list[NodeInfo], at: list[int]):
+        self.nodes, self.at = nodes, at
+
+    def __len__(self) -> int:
+        return len(self.at)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self.nodes[j] for j in self.at[i]]
+        return self.nodes[self.at[i]]
 
 
 def nodes_where(nodes: list[NodeInfo], attr: str, test) -> list[NodeInfo]:

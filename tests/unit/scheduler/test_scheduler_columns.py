@@ -12,7 +12,8 @@ import pytest
 
 from labkube.scheduler.cache import SchedulerCache
 from labkube.scheduler.framework import FitError, feasible_nodes_to_find
-from labkube.scheduler.nodelist import Feasible, NodeList, any_where, column, nodes_where
+from labkube.scheduler.nodeinfo import NodeInfo
+from labkube.scheduler.nodelist import Feasible, NodeList, NodesAt, any_where, column, nodes_where
 from labkube.scheduler.plugins import default_profile
 
 from .objs import node, pod
@@ -195,3 +196,32 @@ def test_any_where_answers_as_nodes_where_does(cordoned, gone, plain, want):
     cordoned_test = lambda ni: ni.unschedulable          # noqa: E731
     assert any_where(nodes, "unschedulable", cordoned_test) is want
     assert bool(nodes_where(nodes, "unschedulable", cordoned_test)) is want
+
+
+
+def _pick_before(rng, cluster, tied):
+    """Profile.select_host's pick among tied nodes before it drew from a NodesAt view (reference)."""
+    return rng.choice(list(map(cluster.__getitem__, tied))).name
+
+
+TIES = [[0], [3, 4], [149, 0, 1], list(range(0, 150, 7)), list(range(40, 150)) + list(range(40)), list(range(150))]
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("tied", TIES, ids=lambda t: f"{len(t)}tied")
+def test_a_tie_is_broken_by_drawing_from_a_view_as_from_the_list_of_nodes(seed, tied):
+    """select_host draws one of the tied nodes from NodesAt(cluster, tied): the same node, and
+    the generator left in the same state, as drawing from the list of their NodeInfos; the view
+    reads as that list (length, items, slices, iteration)."""
+    cluster = NodeList(tracking=True)
+    for i, name in enumerate(NODES):
+        cluster.insert_node(i, NodeInfo(node(name)))
+    before, after = random.Random(seed), random.Random(seed)
+    for _ in range(5):
+        assert after.choice(NodesAt(cluster, tied)).name == _pick_before(before, cluster, tied)
+    assert after.getstate() == before.getstate()
+    view, listed = NodesAt(cluster, tied), [cluster[i] for i in tied]
+    assert len(view) == len(listed) and list(view) == listed and view[-1] is listed[-1]
+    assert view[1:4] == listed[1:4] and view[::-2] == listed[::-2]
+    with pytest.raises(IndexError):
+        view[len(tied)]
