@@ -47,9 +47,28 @@ SWEEP_S = 0.25                                 # how often waiting requests are 
 WARM_PARALLEL = 4                              # connections a warm-up opens at once
 
 
+HEADS_KEPT = 256                               # reply heads read_head remembers (then it starts over),
+HEAD_KEPT_MAX = 512                            # each of at most this many bytes
+_heads: dict[bytes, tuple[int, int | None, bool, bool]] = {}
+
+
 def read_head(head: bytes) -> tuple[int, int | None, bool, bool]:
     """(status, Content-Length or None, chunked, the server will close) of a reply's head (its
-    bytes before the blank line); ValueError when it is no HTTP/1.x reply head."""
+    bytes before the blank line); ValueError when it is no HTTP/1.x reply head. The apiserver's
+    replies repeat a few heads (they differ by status, length and the second in their Date), so
+    the answer for a head seen before is looked up instead of read again (`parse_head`)."""
+    got = _heads.get(head)
+    if got is None:
+        got = parse_head(head)
+        if len(head) <= HEAD_KEPT_MAX:
+            if len(_heads) >= HEADS_KEPT:
+                _heads.clear()
+            _heads[head] = got
+    return got
+
+
+def parse_head(head: bytes) -> tuple[int, int | None, bool, bool]:
+    """read_head's answer, read from the head's text."""
     lines = head.decode("latin-1").split("\r\n")
     version, _, rest = lines[0].partition(" ")
     if not version.startswith("HTTP/1."):
