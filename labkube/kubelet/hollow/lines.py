@@ -68,6 +68,7 @@ from labkube.client.watchlines import NODE_NAME as NODE
 
 NODE_NAME = re.compile(rb'[^\x00-\x20"\\\x7f-\xff]+')       # printable ASCII but '"' and '\\'
 PLAIN = re.compile(r'[A-Za-z0-9._/-]+')                     # a plain member's key or value (apiVersion, kind)
+MISSES = 64                                                 # expected status lines decoded in a row: expect() stops
 PLAIN_SHAPES = 64                                           # plain members' texts remembered (plain_text)
 _PLAIN_TEXTS: dict[tuple, bytes | None] = {}
 
@@ -158,6 +159,7 @@ class LineReader:
         self.expected = 0                                   # of the applied, taken as expected (expect())
         self._expected: dict[str, dict] = {}                # key -> the status written for it (expect())
         self._order: tuple = ()                             # a written status's keys as stored (learned)
+        self.misses = 0                                     # expected status lines decoded since the last taken
         informer.decode_line = self.wanted
 
     def expect(self, key: str, status: dict) -> None:
@@ -167,7 +169,10 @@ class LineReader:
         (`_as_expected`). The status must be made of JSON's own types (dict, list, str, int,
         bool, None), so that decoding its encoding gives it back, and must not change afterwards.
         At most `limit` are kept (the oldest go first); one is used (or dropped) by the pod's next
-        status line read from its tail."""
+        status line read from its tail. After `MISSES` such lines in a row decoded all the same
+        (the apiserver stores the statuses otherwise), expecting stops: each costs an encode."""
+        if self.misses >= MISSES:
+            return
         if len(self._expected) >= self.limit:
             del self._expected[next(iter(self._expected))]
         self._expected[key] = status
@@ -224,10 +229,13 @@ class LineReader:
                     status = self._as_expected(line, st, want) if want is not None else None
                     if status is None:
                         status = tail_status(line, st)
-                        if want is not None and status == want and tuple(status) != self._order:
-                            self._order = tuple(status)     # the key order the apiserver stored it in
+                        if want is not None:
+                            self.misses += 1
+                            if status == want and tuple(status) != self._order:
+                                self._order = tuple(status)     # the key order the apiserver stored it in
                     else:
                         self.expected += 1
+                        self.misses = 0
                     if status is not None:
                         self._drop(key)
                         md = dict(view["metadata"])

@@ -400,3 +400,23 @@ def test_the_expected_statuses_are_bounded():
     for i in range(10):
         reader.expect(f"b/p{i}", {"phase": "Running"})
     assert list(reader._expected) == ["b/p7", "b/p8", "b/p9"]
+
+
+def test_expecting_stops_after_misses_in_a_row():
+    """Statuses stored otherwise than written (here a member the apiserver would add) are decoded
+    every time: after MISSES in a row the reader stops taking expectations (each costs an encode);
+    one taken resets the count."""
+    from labkube.kubelet.hollow.lines import MISSES
+    inf, reader, _ = informer("hollow", True)
+    steps = two_pods(expect("b/q"), q_running())
+    for data in feed_steps(inf, reader, steps, True):
+        pass
+    assert (reader.expected, reader.misses) == (1, 0)
+    for i in range(MISSES):
+        name, uid = f"m{i}", f"u-m{i}"
+        feed(inf, line("ADDED", pod(10 + 2 * i, name=name, uid=uid, node="hollow-1", status=BOUND)))
+        reader.expect(f"b/{name}", reordered(RUNNING))
+        feed(inf, line("MODIFIED", pod(11 + 2 * i, name=name, uid=uid, node="hollow-1", status={**RUNNING, "x": 1})))
+    assert reader.misses == MISSES and reader.expected == 1
+    reader.expect("b/z", reordered(RUNNING))
+    assert reader._expected == {}
