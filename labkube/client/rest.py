@@ -271,14 +271,14 @@ class Client:
         async with session.get(url, timeout=tmo, **self._tls_name) as resp:
             if resp.status >= 400:
                 raise ApiError.from_body(resp.status, await resp.read())
-            buf = b""
+            buf = b""           # the start of a line whose end has not come yet (no newline in it)
             async for chunk in resp.content.iter_any():
-                if b"\n" not in chunk:
-                    buf += chunk
-                    continue
                 # one split per chunk: a chunk holding many events (a watcher that fell behind)
-                # must not be copied once per line
-                lines = (buf + chunk).split(b"\n")
+                # must not be copied once per line, nor whole to join the line held over (it
+                # joins the chunk's first piece)
+                lines = chunk.split(b"\n")
+                if buf:
+                    lines[0] = buf + lines[0]
                 buf = lines.pop()
                 for line in lines:
                     if decode_line is not None and not decode_line(line):
