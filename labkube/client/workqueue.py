@@ -102,6 +102,8 @@ class WorkQueue:
 
     def promote_due(self) -> float | None:
         """Move delayed keys whose time has come into the queue; seconds until the next, or None."""
+        if not self._delayed:
+            return None                 # nothing delayed: no need to read the clock
         now = self.clock.monotonic()
         while self._delayed and self._delayed[0][0] <= now:
             _, _, key = heapq.heappop(self._delayed)
