@@ -11,7 +11,6 @@ client-side CPU.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from typing import Any, AsyncIterator, Callable
 from urllib.parse import urlencode
@@ -164,7 +163,15 @@ class Client:
                 path = path + "?" + urlencode(q)
         if self._slots is None:
             self._slots = asyncio.Semaphore(self.max_in_flight)
-        async with (self._slots if limited else contextlib.nullcontext()):
+        if limited:
+            # what `async with self._slots` does, without its coroutines around acquire and release
+            slots = self._slots
+            await slots.acquire()
+            try:
+                status, payload = await pool.request(method, path, data, content_type, timeout or self._timeout)
+            finally:
+                slots.release()
+        else:
             status, payload = await pool.request(method, path, data, content_type, timeout or self._timeout)
         if status >= 400:
             raise ApiError.from_body(status, payload)
