@@ -74,7 +74,7 @@ GOALS = {"nodes_ready_s": 60, "pods_running_s": 120, "scheduler_pods_per_s": 300
 IN_STEP_RUNNING = 0.85
 # untimed ConfigMap creates before the write ceiling's clock starts: on a fresh apiserver the first
 # thousand run ~30 % slower than the rest (measured 2026-12-04: 4,450/s for the first 4,000 against
-# 6,150-6,750/s for every later 4,000 at 32-512 in flight; after 1,000 untimed creates the first
+# 6,150-6,920/s for every later 4,000 at 32-512 in flight; after 1,000 untimed creates the first
 # timed 4,000 ran at 6,360/s with 0.99 of a core)
 CEILING_WARMUP = 1000
 
@@ -114,15 +114,17 @@ async def write_ceiling(c: Client, count: int, warmup: int, concurrency: int, ap
     apiserver and this client spent per write (CPU ms; the wall-clock rate swings with the
     machine's load, the CPU per write much less). The warm-up's own rate is
     write_ceiling_cold_per_s (see the module docstring)."""
+    def creates(prefix: str, n: int):
+        return bounded((c.create("configmaps", {"metadata": {"name": f"{prefix}-{i}"}, "data": {"k": "v"}},
+                                 namespace="bench-ceiling") for i in range(n)), concurrency)
+
     await c.create("namespaces", {"metadata": {"name": "bench-ceiling"}})
     t0 = time.monotonic()
-    await bounded((c.create("configmaps", {"metadata": {"name": f"warm-{i}"}, "data": {"k": "v"}},
-                            namespace="bench-ceiling") for i in range(warmup)), concurrency)
+    await creates("warm", warmup)
     if warmup:
         out["write_ceiling_cold_per_s"] = round(warmup / (time.monotonic() - t0), 1)
     cpu0, own0, t0 = proc_cpu(apiserver_pid), time.process_time(), time.monotonic()
-    await bounded((c.create("configmaps", {"metadata": {"name": f"cm-{i}"}, "data": {"k": "v"}},
-                            namespace="bench-ceiling") for i in range(count)), concurrency)
+    await creates("cm", count)
     wall = time.monotonic() - t0
     out["write_ceiling_per_s"] = round(count / wall, 1)
     out["write_ceiling_cpu_ms"] = {"apiserver": round(1000 * (proc_cpu(apiserver_pid) - cpu0) / count, 3),
