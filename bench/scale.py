@@ -210,6 +210,11 @@ async def bench(args, cluster: LocalCluster, out: dict) -> None:
             span = max(backlog.bound.values()) - first
             out["scheduler_pods_per_s"] = round(len(backlog.bound) / span, 1) if span > 0 else None
             out["scheduler_first_bind_s"] = round(first - t0, 2)
+            # when each tenth of the backlog had been bound, ms after the first binding: a slow
+            # first tenth is the scheduler reading the backlog's events instead of binding
+            stamps = sorted(backlog.bound.values())
+            out["drain_bind_deciles_ms"] = [round(1000 * (stamps[min(len(stamps) - 1, len(stamps) * i // 10)] - first))
+                                            for i in range(11)]
         out["scheduler_backlog_bound"] = len(backlog.bound)
         # how busy each process was while the backlog drained (1.0 = one core all the time): who
         # bounds the drain rate on this machine

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
+from time import perf_counter
 
 from labkube.client.clock import Clock
 from labkube.client.errors import ApiError
@@ -30,6 +31,7 @@ from .views import node_view, pod_view
 
 log = logging.getLogger(__name__)
 TERMINAL = ("Succeeded", "Failed")
+CYCLE_SLICE = 0.001         # scheduling cycles run back to back for up to this long (s) between other tasks
 BIND_CONCURRENCY = 64       # bindings in flight: each waits for the apiserver's batched commit, so the
                             # drain rate is about BIND_CONCURRENCY / bind latency until a core saturates.
                             # Deeper pipelines drain a burst faster only by taking the apiserver from the
@@ -329,14 +331,19 @@ class Scheduler:
                 key = await self.queue.pop()
                 if key is None:
                     return
-                try:
-                    await self.schedule_one(key)
-                except Exception:  # noqa: BLE001 - never let one pod stop the scheduler
-                    log.exception("scheduling %s failed", key)
-                    self.queue.done(key)
-                    self.queue.add_backoff(key)
-                # a cycle is pure computation: let bindings, informers and signals run between
-                # cycles, or a long queue starves them (nothing bound until the queue is empty)
+                # a cycle is pure computation: run cycles for up to CYCLE_SLICE, then let bindings,
+                # informers and signals run, or a long queue starves them (nothing bound until the
+                # queue is empty); one cycle a turn starved the queue instead while a watch
+                # delivered a backlog (its own slice, Client.watch)
+                due = perf_counter() + CYCLE_SLICE
+                while key is not None:
+                    try:
+                        await self.schedule_one(key)
+                    except Exception:  # noqa: BLE001 - never let one pod stop the scheduler
+                        log.exception("scheduling %s failed", key)
+                        self.queue.done(key)
+                        self.queue.add_backoff(key)
+                    key = self.queue.pop_nowait() if perf_counter() < due and not self.queue.closed else None
                 await asyncio.sleep(0)
         finally:
             await self.wait_bindings(events=False)

@@ -12,6 +12,7 @@ import yaml
 from aiohttp import web
 
 from labkube.client import ApiError, Client, KubeConfig, KubeConfigError
+from labkube.client import rest as rest_mod
 from labkube.testing import make_pki
 
 
@@ -218,6 +219,43 @@ async def test_watch_splits_many_events_per_chunk_and_lines_across_chunks(server
     async with Client(KubeConfig.load(kc)) as c:
         evs = [e async for e in c.watch("pods", namespace="many")]
     assert [e["object"]["metadata"]["name"] for e in evs] == [f"p{i}" for i in range(300)]
+
+
+class SteppingClock:
+    """A perf_counter stand-in that moves on by `step` seconds at every call."""
+
+    def __init__(self, step: float):
+        self.step, self.now = step, 0.0
+
+    def __call__(self) -> float:
+        self.now += self.step
+        return self.now
+
+
+@pytest.mark.parametrize("step,lets_others_in_between_every_line", [
+    (0.0, False),       # the slice never ends: the other task runs only when the received lines run out
+    (2 * rest_mod.WATCH_SLICE, True),   # every line reaches the slice's end: a turn for the others before each
+])
+async def test_a_watch_reading_many_received_lines_lets_other_tasks_run(server, monkeypatch, step,
+                                                                     lets_others_in_between_every_line):
+    kc, _ = server
+    monkeypatch.setattr(rest_mod, "perf_counter", SteppingClock(step))
+    turns = 0
+
+    async def other_task():
+        nonlocal turns
+        while True:
+            turns += 1
+            await asyncio.sleep(0)
+    async with Client(KubeConfig.load(kc)) as c:
+        ticker = asyncio.create_task(other_task())
+        at_event = [turns async for _ in c.watch("pods", namespace="many")]
+        ticker.cancel()
+    assert len(at_event) == 300
+    # whether the other task had a turn between each event and the next; the last line comes
+    # without its newline and is read once the stream has ended
+    between = [b > a for a, b in zip(at_event[:-1], at_event[1:-1])]
+    assert all(between) is lets_others_in_between_every_line, at_event
 
 
 async def open_watches(c, seen, n: int) -> list[asyncio.Task]:

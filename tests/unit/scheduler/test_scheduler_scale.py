@@ -11,6 +11,7 @@ from labkube.client.fake import FakeApi
 from labkube.scheduler.framework import FilterPlugin, FitError, NodeInfo, Profile, feasible_nodes_to_find
 from labkube.scheduler.plugins import default_profile
 from labkube.scheduler.plugins.node_resources_fit import NodeResourcesFit
+from labkube.scheduler import scheduler as sched_mod
 from labkube.scheduler.scheduler import Scheduler
 
 from .objs import CP_TAINT, node, pod
@@ -138,31 +139,61 @@ def test_taint_preference_trusts_the_cluster_index_of_prefer_no_schedule_taints(
     assert prof.select_host(pod("q"), cache.snapshot()) in ("w1", "w2")
 
 
-async def test_bindings_proceed_while_the_queue_is_long():
-    """Cycles are pure computation: the loop must yield between them, or no binding (and no
-    informer event, no SIGTERM) gets through until the whole queue is drained."""
+class SteppingClock:
+    """A perf_counter stand-in that moves on by `step` seconds at every call."""
+
+    def __init__(self, step: float):
+        self.step, self.now = step, 0.0
+
+    def __call__(self) -> float:
+        self.now += self.step
+        return self.now
+
+
+@pytest.mark.parametrize("step,cycles_per_turn", [
+    (0.0, 40),                          # a slice that never ends: the whole queue in one turn
+    (2 * sched_mod.CYCLE_SLICE, 1),     # every cycle reaches the slice's end
+    (0.3 * sched_mod.CYCLE_SLICE, 4),   # 0.3, 0.6, 0.9 of the slice: go on; 1.2: the turn ends
+])
+async def test_cycles_run_in_slices_and_bindings_proceed_between_them(monkeypatch, step, cycles_per_turn):
+    """Cycles are pure computation: the loop runs them for up to CYCLE_SLICE, then yields, or no
+    binding (and no informer event, no SIGTERM) gets through until the whole queue is drained."""
     import asyncio
+    monkeypatch.setattr(sched_mod, "perf_counter", SteppingClock(step))
     clock = FakeClock()
     api = FakeApi(clock=clock)
     await api.create("nodes", node("w1", pods="200"))
     for i in range(40):
         await api.create("pods", pod(f"p{i}"))
     s = Scheduler(api, clock=clock, profile=default_profile(random.Random(1)))
-    seen_bound = []
+    turns = 0
+    bound_then, turn_then = [], []
     real = s.schedule_one
 
     async def spy(key):
-        seen_bound.append(sum(1 for p in api.all("pods") if p["spec"].get("nodeName")))
+        bound_then.append(sum(1 for p in api.all("pods") if p["spec"].get("nodeName")))
+        turn_then.append(turns)
         return await real(key)
     s.schedule_one = spy
+
+    async def other_task():
+        nonlocal turns
+        while True:
+            turns += 1
+            await asyncio.sleep(0)
+    ticker = asyncio.create_task(other_task())
     task = asyncio.create_task(s.run())
-    for _ in range(200):
+    for _ in range(400):
         await asyncio.sleep(0)
-        if len(seen_bound) >= 40:
+        if len(bound_then) >= 40:
             break
     task.cancel()
-    await asyncio.gather(task, return_exceptions=True)
-    assert len(seen_bound) == 40 and seen_bound[-1] > 20, seen_bound
+    ticker.cancel()
+    await asyncio.gather(task, ticker, return_exceptions=True)
+    assert len(bound_then) == 40
+    assert max(turn_then.count(t) for t in set(turn_then)) == cycles_per_turn, turn_then
+    # bindings landed before the queue was drained exactly when the loop yielded in between
+    assert (bound_then[-1] > 0) is (cycles_per_turn < 40), bound_then
 
 
 def test_filters_skip_what_the_pod_does_not_ask_for():
