@@ -332,9 +332,9 @@ class Scheduler:
                 if key is None:
                     return
                 # a cycle is pure computation: run cycles for up to CYCLE_SLICE, then let bindings,
-                # informers and signals run, or a long queue starves them (nothing bound until the
-                # queue is empty); one cycle a turn starved the queue instead while a watch
-                # delivered a backlog (its own slice, Client.watch)
+                # informers and signals run, or a long queue starves them (nothing bound until it
+                # is empty); one cycle a turn was too little against a watch reading a backlog in
+                # 1 ms slices of its own (Client.watch's WATCH_SLICE)
                 due = perf_counter() + CYCLE_SLICE
                 while key is not None:
                     try:

@@ -14,6 +14,7 @@ from aiohttp import web
 from labkube.client import ApiError, Client, KubeConfig, KubeConfigError
 from labkube.client import rest as rest_mod
 from labkube.testing import make_pki
+from steppingclock import SteppingClock
 
 
 def write_kubeconfig(d, pki, server, inline=False):
@@ -219,17 +220,6 @@ async def test_watch_splits_many_events_per_chunk_and_lines_across_chunks(server
     async with Client(KubeConfig.load(kc)) as c:
         evs = [e async for e in c.watch("pods", namespace="many")]
     assert [e["object"]["metadata"]["name"] for e in evs] == [f"p{i}" for i in range(300)]
-
-
-class SteppingClock:
-    """A perf_counter stand-in that moves on by `step` seconds at every call."""
-
-    def __init__(self, step: float):
-        self.step, self.now = step, 0.0
-
-    def __call__(self) -> float:
-        self.now += self.step
-        return self.now
 
 
 @pytest.mark.parametrize("step,lets_others_in_between_every_line", [

@@ -8,11 +8,12 @@ import pytest
 
 from labkube.client.clock import FakeClock
 from labkube.client.fake import FakeApi
+from labkube.scheduler import scheduler as sched_mod
 from labkube.scheduler.framework import FilterPlugin, FitError, NodeInfo, Profile, feasible_nodes_to_find
 from labkube.scheduler.plugins import default_profile
 from labkube.scheduler.plugins.node_resources_fit import NodeResourcesFit
-from labkube.scheduler import scheduler as sched_mod
 from labkube.scheduler.scheduler import Scheduler
+from steppingclock import SteppingClock
 
 from .objs import CP_TAINT, node, pod
 
@@ -137,17 +138,6 @@ def test_taint_preference_trusts_the_cluster_index_of_prefer_no_schedule_taints(
     feasible = prof.find_nodes(pod("p"), cache.snapshot())
     assert taints.pre_score(pod("p"), feasible) is None and taints.score(pod("p"), feasible[2]) == 0.0
     assert prof.select_host(pod("q"), cache.snapshot()) in ("w1", "w2")
-
-
-class SteppingClock:
-    """A perf_counter stand-in that moves on by `step` seconds at every call."""
-
-    def __init__(self, step: float):
-        self.step, self.now = step, 0.0
-
-    def __call__(self) -> float:
-        self.now += self.step
-        return self.now
 
 
 @pytest.mark.parametrize("step,cycles_per_turn", [
