@@ -119,6 +119,13 @@ def uv_binary() -> Path:
     raise LabError("uv is missing from labctl's virtualenv: run `make up` (pip install uv)")
 
 
+# the lab's base images and their tags: besides latest, the tags the Kubernetes documentation's
+# walkthroughs use (the Deployment page updates nginx:1.14.2 to nginx:1.16.1 and rolls back from the
+# mistyped nginx:1.161; pod, Service and DNS examples run busybox:1.28), so they work offline. Each
+# tag is the same image, built from Debian's packages (nginx -v tells its real version).
+LAB_IMAGE_TAGS = {"busybox": ("latest", "1.28"), "nginx": ("latest", "1.14.2", "1.16.1")}
+
+
 def images() -> Path:
     """A directory with the lab's base images as OCI archives (busybox, nginx)."""
     with _building():
@@ -127,14 +134,18 @@ def images() -> Path:
 
 def _images() -> Path:
     from .images import build_busybox, build_nginx
+    from .images.oci import archive_refs
+    from labkube.kubelet.images.reference import normalize_ref
     out = cache_dir() / "images"
     out.mkdir(parents=True, exist_ok=True)
     for name, build in (("busybox", build_busybox), ("nginx", build_nginx)):
         target = out / f"{name}.tar"
-        if not target.exists():
+        refs = [f"{name}:{tag}" for tag in LAB_IMAGE_TAGS[name]]
+        # built before the tags were added (or with others): built again
+        if not target.exists() or archive_refs(str(target)) != [normalize_ref(r) for r in refs]:
             tmp = out / f"{name}.tmp"
             try:
-                build(str(tmp))
+                build(str(tmp), refs[0], also=tuple(refs[1:]))
             except (OSError, RuntimeError) as exc:
                 raise LabError(f"building the {name} image failed: {exc} (run `make install`)")
             tmp.rename(target)

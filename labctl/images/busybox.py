@@ -74,6 +74,7 @@ def busybox_config() -> ImageConfig:
     return ImageConfig(cmd=["sh"], env=["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"])
 
 
-def build_busybox(out_path: str, ref: str = "busybox:latest", busybox: str = BUSYBOX) -> BuiltImage:
-    """Write the busybox image as an OCI archive at ``out_path``."""
-    return write_oci_archive(out_path, ref, [busybox_rootfs(busybox).render()], busybox_config())
+def build_busybox(out_path: str, ref: str = "busybox:latest", busybox: str = BUSYBOX,
+                  also: tuple[str, ...] = ()) -> BuiltImage:
+    """Write the busybox image as an OCI archive at ``out_path`` (`also`: further references of it)."""
+    return write_oci_archive(out_path, ref, [busybox_rootfs(busybox).render()], busybox_config(), also)

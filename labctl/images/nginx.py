@@ -84,7 +84,7 @@ def nginx_config() -> ImageConfig:
 
 
 def build_nginx(out_path: str, ref: str = "nginx:latest", nginx: str = NGINX,
-                busybox: str = BUSYBOX) -> BuiltImage:
-    """Write the nginx image as an OCI archive at ``out_path``."""
+                busybox: str = BUSYBOX, also: tuple[str, ...] = ()) -> BuiltImage:
+    """Write the nginx image as an OCI archive at ``out_path`` (`also`: further references of it)."""
     layers = [busybox_rootfs(busybox).render(), nginx_layer(nginx).render()]
-    return write_oci_archive(out_path, ref, layers, nginx_config())
+    return write_oci_archive(out_path, ref, layers, nginx_config(), also)

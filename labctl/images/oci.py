@@ -74,8 +74,10 @@ class BuiltImage:
     index: dict
 
 
-def build_image(ref: str, layers: list[bytes], config: ImageConfig) -> BuiltImage:
-    """Assemble blobs, config, manifest and index in memory from uncompressed layer tars."""
+def build_image(ref: str, layers: list[bytes], config: ImageConfig, also: tuple[str, ...] = ()) -> BuiltImage:
+    """Assemble blobs, config, manifest and index in memory from uncompressed layer tars. `also`:
+    further references of the same image, each an index entry of its own (skopeo, the registry
+    and the kubelet's store take every entry's ref.name as a tag)."""
     ref = normalize_ref(ref)
     blobs: dict[str, bytes] = {}
     diff_ids, descs = [], []
@@ -93,10 +95,12 @@ def build_image(ref: str, layers: list[bytes], config: ImageConfig) -> BuiltImag
                                "layers": descs})
     m_digest = sha256(manifest)
     blobs[m_digest] = manifest
+    refs = [ref] + [r for r in dict.fromkeys(normalize_ref(a) for a in also) if r != ref]
     index = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
              "manifests": [{"mediaType": MT_MANIFEST, "digest": m_digest, "size": len(manifest),
-                            "annotations": {REF_ANNOTATION: ref},
-                            "platform": {"architecture": config.architecture, "os": config.os}}]}
+                            "annotations": {REF_ANNOTATION: r},
+                            "platform": {"architecture": config.architecture, "os": config.os}}
+                           for r in refs]}
     return BuiltImage(ref, m_digest, cfg_digest, [d["digest"] for d in descs], diff_ids, blobs, index)
 
 
@@ -114,9 +118,11 @@ def _add(tar: tarfile.TarFile, name: str, data: bytes | None, mode: int) -> None
         tar.addfile(info, io.BytesIO(data))
 
 
-def write_oci_archive(out_path: str, ref: str, layers: list[bytes], config: ImageConfig) -> BuiltImage:
-    """Write the image as an OCI archive at ``out_path`` (atomically) and return what was built."""
-    img = build_image(ref, layers, config)
+def write_oci_archive(out_path: str, ref: str, layers: list[bytes], config: ImageConfig,
+                      also: tuple[str, ...] = ()) -> BuiltImage:
+    """Write the image as an OCI archive at ``out_path`` (atomically) and return what was built
+    (`also`: further references of it, as build_image)."""
+    img = build_image(ref, layers, config, also)
     tmp = f"{out_path}.tmp{os.getpid()}"
     os.makedirs(os.path.dirname(os.path.abspath(out_path)), exist_ok=True)
     with tarfile.open(tmp, mode="w", format=tarfile.PAX_FORMAT) as tar:
@@ -128,3 +134,14 @@ def write_oci_archive(out_path: str, ref: str, layers: list[bytes], config: Imag
         _add(tar, "oci-layout", canonical_json({"imageLayoutVersion": "1.0.0"}), 0o644)
     os.replace(tmp, out_path)
     return img
+
+
+def archive_refs(path: str) -> list[str]:
+    """The references an OCI archive's index names, in order ([] when it has no readable index)."""
+    try:
+        with tarfile.open(path) as tar:
+            member = tar.extractfile("index.json")
+            index = json.loads(member.read()) if member is not None else {}
+    except (OSError, KeyError, ValueError, tarfile.TarError):
+        return []
+    return [r for d in index.get("manifests", []) if (r := (d.get("annotations") or {}).get(REF_ANNOTATION))]

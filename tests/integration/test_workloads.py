@@ -79,6 +79,43 @@ def running_images(env):
     return (images, hashes) if len(hashes) == 1 and len(ps) == 2 and all(is_ready(p) for p in ps) else None
 
 
+# kubernetes.io's Deployment page (concepts/workloads/controllers/deployment), its manifest as written
+NGINX_DEPLOYMENT = """apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: nginx-deployment
+  labels:
+    app: nginx
+spec:
+  replicas: 3
+  selector:
+    matchLabels:
+      app: nginx
+  template:
+    metadata:
+      labels:
+        app: nginx
+    spec:
+      containers:
+      - name: nginx
+        image: nginx:1.14.2
+        ports:
+        - containerPort: 80
+"""
+
+
+def nginx_pods(env):
+    """{image: (ready pods, pods waiting to pull)} of the walkthrough's live pods."""
+    out: dict = {}
+    for p in live(pods("app=nginx", env)):
+        image = p["spec"]["containers"][0]["image"]
+        waiting = [((c.get("state") or {}).get("waiting") or {}).get("reason")
+                   for c in p["status"].get("containerStatuses") or []]
+        ready, pulling = out.get(image, (0, 0))
+        out[image] = (ready + is_ready(p), pulling + any(w in ("ErrImagePull", "ImagePullBackOff") for w in waiting))
+    return out
+
+
 def history_revisions(env):
     out = kubectl("rollout", "history", "deployment/roll", env=env).stdout
     return [int(line.split()[0]) for line in out.splitlines() if line[:1].isdigit()]
@@ -157,6 +194,36 @@ spec:
 """
 MASTER_TOLERATION = ("tolerations: [{key: node-role.kubernetes.io/control-plane, operator: Exists, "
                      "effect: NoSchedule}]\n      ")
+
+
+
+def test_the_documentations_deployment_walkthrough_works_offline(lab):
+    """kubernetes.io's Deployment page step by step with its own image tags (the lab registry has
+    them): nginx:1.14.2 rolled out, updated to nginx:1.16.1, a rollout stuck on the mistyped
+    nginx:1.161 (its new pod cannot pull; maxUnavailable 25 % of 3 keeps all three old pods
+    serving), and `kubectl rollout undo` back to nginx:1.16.1."""
+    apply(NGINX_DEPLOYMENT, env=lab)
+    try:
+        rollout_status("deployment/nginx-deployment", lab)
+        assert nginx_pods(lab) == {"nginx:1.14.2": (3, 0)}
+        kubectl("set", "image", "deployment/nginx-deployment", "nginx=nginx:1.16.1", env=lab)
+        rollout_status("deployment/nginx-deployment", lab)
+        wait_for("three ready nginx:1.16.1 pods and no others",
+                 lambda: nginx_pods(lab) == {"nginx:1.16.1": (3, 0)}, SLOW)
+
+        kubectl("set", "image", "deployment/nginx-deployment", "nginx=nginx:1.161", env=lab)
+        stuck = wait_for("a nginx:1.161 pod that cannot pull its image",
+                         lambda: (n := nginx_pods(lab)).get("nginx:1.161", (0, 0))[1] >= 1 and n, SLOW)
+        assert stuck["nginx:1.16.1"] == (3, 0) and stuck["nginx:1.161"][0] == 0, stuck
+        out = kubectl("rollout", "status", "deployment/nginx-deployment", "--timeout=2s", env=lab, check=False)
+        assert out.returncode != 0 and "1 out of 3 new replicas have been updated" in out.stdout, out.stdout
+
+        kubectl("rollout", "undo", "deployment/nginx-deployment", env=lab)
+        rollout_status("deployment/nginx-deployment", lab)
+        wait_for("the nginx:1.16.1 pods alone again",
+                 lambda: nginx_pods(lab) == {"nginx:1.16.1": (3, 0)}, SLOW)
+    finally:
+        delete("deployment", "nginx-deployment", env=lab)
 
 
 def test_daemonset_runs_one_pod_per_schedulable_node(lab):

@@ -2,9 +2,10 @@
 
     python3 push_images.py IMAGES_DIR REGISTRY     e.g. ~/.cache/labctl/images 10.200.0.10:5000
 
-Each IMAGES_DIR/<name>.tar (an OCI archive) goes to REGISTRY/library/<name>:latest unless
-the registry already serves that tag with the archive's manifest digest. Prints one line per
-image: "pushed <ref> <digest>" or "ok <ref> <digest>"; exits 1 with the reason on failure.
+Each IMAGES_DIR/<name>.tar (an OCI archive) goes to REGISTRY/library/<name>:<tag> for every
+tag its index names (the tag of each entry's ref.name; latest for an archive that names none)
+unless the registry already serves that tag with the entry's manifest digest. Prints one line
+per tag: "pushed <ref> <digest>" or "ok <ref> <digest>"; exits 1 with the reason on failure.
 """
 import json
 import os
@@ -17,10 +18,24 @@ import urllib.request
 ACCEPT = "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json"
 
 
-def archive_digest(path):
+REF_ANNOTATION = "org.opencontainers.image.ref.name"
+
+
+def archive_tags(path):
+    """[(tag, skopeo's source reference, manifest digest)] for every entry of the archive's index."""
     with tarfile.open(path) as tar:
         index = json.load(tar.extractfile("index.json"))
-    return index["manifests"][0]["digest"]
+    out = []
+    for desc in index["manifests"]:
+        name = (desc.get("annotations") or {}).get(REF_ANNOTATION)
+        if not name:    # an archive of one unnamed image: skopeo takes it without a reference
+            out.append(("latest", f"oci-archive:{path}", desc["digest"]))
+            continue
+        repo_end = name.rfind("/")
+        colon = name.rfind(":")
+        tag = name[colon + 1:] if colon > repo_end else "latest"
+        out.append((tag, f"oci-archive:{path}:{name}", desc["digest"]))
+    return out
 
 
 def registry_digest(registry, repo, tag):
@@ -38,18 +53,18 @@ def main(images_dir, registry):
         if not name.endswith(".tar"):
             continue
         path = os.path.join(images_dir, name)
-        repo, tag = f"library/{name[:-4]}", "latest"
-        ref = f"{registry}/{repo}:{tag}"
-        want = archive_digest(path)
-        if registry_digest(registry, repo, tag) == want:
-            print(f"ok {ref} {want}")
-            continue
-        p = subprocess.run(["skopeo", "copy", "-q", "--dest-tls-verify=false", f"oci-archive:{path}",
-                            f"docker://{ref}"], capture_output=True, text=True)
-        if p.returncode != 0:
-            print(f"pushing {path} to {ref} failed: {p.stderr.strip()}", file=sys.stderr)
-            return 1
-        print(f"pushed {ref} {registry_digest(registry, repo, tag) or want}")
+        repo = f"library/{name[:-4]}"
+        for tag, source, want in archive_tags(path):
+            ref = f"{registry}/{repo}:{tag}"
+            if registry_digest(registry, repo, tag) == want:
+                print(f"ok {ref} {want}")
+                continue
+            p = subprocess.run(["skopeo", "copy", "-q", "--dest-tls-verify=false", source,
+                                f"docker://{ref}"], capture_output=True, text=True)
+            if p.returncode != 0:
+                print(f"pushing {path} to {ref} failed: {p.stderr.strip()}", file=sys.stderr)
+                return 1
+            print(f"pushed {ref} {registry_digest(registry, repo, tag) or want}")
     return 0
 
 
