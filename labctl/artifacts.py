@@ -119,11 +119,13 @@ def uv_binary() -> Path:
     raise LabError("uv is missing from labctl's virtualenv: run `make up` (pip install uv)")
 
 
-# the lab's base images and their tags: besides latest, the tags the Kubernetes documentation's
+# the lab's base images and their references: besides latest, those the Kubernetes documentation's
 # walkthroughs use (the Deployment page updates nginx:1.14.2 to nginx:1.16.1 and rolls back from the
-# mistyped nginx:1.161; pod, Service and DNS examples run busybox:1.28), so they work offline. Each
-# tag is the same image, built from Debian's packages (nginx -v tells its real version).
-LAB_IMAGE_TAGS = {"busybox": ("latest", "1.28"), "nginx": ("latest", "1.14.2", "1.16.1")}
+# mistyped nginx:1.161; pod, Service and DNS examples run busybox:1.28; the probe and ConfigMap
+# pages registry.k8s.io/busybox, which the kubelets also pull from the lab registry), so they work
+# offline. Each is the same image, built from Debian's packages (nginx -v tells its real version).
+LAB_IMAGE_REFS = {"busybox": ("busybox:latest", "busybox:1.28", "registry.k8s.io/busybox:latest"),
+                  "nginx": ("nginx:latest", "nginx:1.14.2", "nginx:1.16.1")}
 
 
 def images() -> Path:
@@ -140,7 +142,7 @@ def _images() -> Path:
     out.mkdir(parents=True, exist_ok=True)
     for name, build in (("busybox", build_busybox), ("nginx", build_nginx)):
         target = out / f"{name}.tar"
-        refs = [f"{name}:{tag}" for tag in LAB_IMAGE_TAGS[name]]
+        refs = LAB_IMAGE_REFS[name]
         # built before the tags were added (or with others): built again
         if not target.exists() or archive_refs(str(target)) != [normalize_ref(r) for r in refs]:
             tmp = out / f"{name}.tmp"

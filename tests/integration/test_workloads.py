@@ -104,6 +104,31 @@ spec:
 """
 
 
+# kubernetes.io's probes page (tasks/configure-pod-container/configure-liveness-readiness-startup-probes)
+LIVENESS_EXEC = """apiVersion: v1
+kind: Pod
+metadata:
+  labels:
+    test: liveness
+  name: liveness-exec
+spec:
+  containers:
+  - name: liveness
+    image: registry.k8s.io/busybox
+    args:
+    - /bin/sh
+    - -c
+    - touch /tmp/healthy; sleep 30; rm -f /tmp/healthy; sleep 600
+    livenessProbe:
+      exec:
+        command:
+        - cat
+        - /tmp/healthy
+      initialDelaySeconds: 5
+      periodSeconds: 5
+"""
+
+
 def nginx_pods(env):
     """{image: (ready pods, pods waiting to pull)} of the walkthrough's live pods."""
     out: dict = {}
@@ -224,6 +249,20 @@ def test_the_documentations_deployment_walkthrough_works_offline(lab):
                  lambda: nginx_pods(lab) == {"nginx:1.16.1": (3, 0)}, SLOW)
     finally:
         delete("deployment", "nginx-deployment", env=lab)
+
+
+def test_the_documentations_liveness_exec_pod_restarts_offline(lab):
+    """The probes page's liveness-exec pod as written: its image, registry.k8s.io/busybox, comes from
+    the lab registry; /tmp/healthy is gone after 30 s, the probe fails and the kubelet restarts it."""
+    apply(LIVENESS_EXEC, env=lab)
+    try:
+        pod = wait_for("liveness-exec restarted by its failing probe",
+                       lambda: (p := get_json("pod", "liveness-exec", env=lab))["status"].get("containerStatuses")
+                       and p["status"]["containerStatuses"][0]["restartCount"] >= 1 and p, SLOW)
+        assert pod["status"]["containerStatuses"][0]["image"].endswith("registry.k8s.io/busybox:latest")
+        assert any("Liveness probe failed" in m for m in events_for("liveness-exec", "Unhealthy", lab))
+    finally:
+        delete("pod", "liveness-exec", env=lab)
 
 
 def test_daemonset_runs_one_pod_per_schedulable_node(lab):

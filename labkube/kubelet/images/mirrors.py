@@ -1,9 +1,11 @@
-"""Where an image is pulled from: the lab has no internet, so Docker Hub references are
-served by the lab registry (roles/registry pushes the lab images there as library/<name>).
+"""Where an image is pulled from: the lab has no internet, so Docker Hub (and registry.k8s.io)
+references are served by the lab registry (roles/registry pushes the lab images there at their
+references' paths: library/<name>, and busybox for registry.k8s.io/busybox).
 
-    mirrors = {"docker.io": "10.200.0.10:5000"}
+    mirrors = {"docker.io": "10.200.0.10:5000", "registry.k8s.io": "10.200.0.10:5000"}
     busybox                       -> docker.io/library/busybox:latest -> 10.200.0.10:5000/library/busybox:latest
     docker.io/team/app:1          -> 10.200.0.10:5000/team/app:1
+    registry.k8s.io/busybox       -> 10.200.0.10:5000/busybox:latest
     10.200.0.10:5000/x:y          -> itself (a lab registry reference needs no mapping)
 
 The image keeps its own (normalised) name on the node; only the source changes.

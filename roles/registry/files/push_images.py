@@ -2,10 +2,13 @@
 
     python3 push_images.py IMAGES_DIR REGISTRY     e.g. ~/.cache/labctl/images 10.200.0.10:5000
 
-Each IMAGES_DIR/<name>.tar (an OCI archive) goes to REGISTRY/library/<name>:<tag> for every
-tag its index names (the tag of each entry's ref.name; latest for an archive that names none)
-unless the registry already serves that tag with the entry's manifest digest. Prints one line
-per tag: "pushed <ref> <digest>" or "ok <ref> <digest>"; exits 1 with the reason on failure.
+Each IMAGES_DIR/<name>.tar (an OCI archive) goes to the registry under every reference its
+index names (each entry's ref.name), at that reference's path: docker.io/library/nginx:1.14.2 as
+REGISTRY/library/nginx:1.14.2, registry.k8s.io/busybox:latest as REGISTRY/busybox:latest (the
+kubelets pull both domains from the lab registry, path kept); an archive that names none goes
+to REGISTRY/library/<name>:latest. A reference the registry already serves with the entry's
+manifest digest is left alone. Prints one line per reference: "pushed <ref> <digest>" or
+"ok <ref> <digest>"; exits 1 with the reason on failure.
 """
 import json
 import os
@@ -21,20 +24,22 @@ ACCEPT = "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.dis
 REF_ANNOTATION = "org.opencontainers.image.ref.name"
 
 
-def archive_tags(path):
-    """[(tag, skopeo's source reference, manifest digest)] for every entry of the archive's index."""
+def archive_targets(path):
+    """[(repository path, tag, skopeo's source reference, manifest digest)] for every entry of the
+    archive's index. A ref.name is a full reference (domain/path:tag, as labctl writes them)."""
     with tarfile.open(path) as tar:
         index = json.load(tar.extractfile("index.json"))
     out = []
     for desc in index["manifests"]:
         name = (desc.get("annotations") or {}).get(REF_ANNOTATION)
         if not name:    # an archive of one unnamed image: skopeo takes it without a reference
-            out.append(("latest", f"oci-archive:{path}", desc["digest"]))
+            stem = os.path.basename(path).split(".")[0]
+            out.append((f"library/{stem}", "latest", f"oci-archive:{path}", desc["digest"]))
             continue
         repo_end = name.rfind("/")
         colon = name.rfind(":")
-        tag = name[colon + 1:] if colon > repo_end else "latest"
-        out.append((tag, f"oci-archive:{path}:{name}", desc["digest"]))
+        repo, tag = (name[:colon], name[colon + 1:]) if colon > repo_end else (name, "latest")
+        out.append((repo.split("/", 1)[1], tag, f"oci-archive:{path}:{name}", desc["digest"]))
     return out
 
 
@@ -53,8 +58,7 @@ def main(images_dir, registry):
         if not name.endswith(".tar"):
             continue
         path = os.path.join(images_dir, name)
-        repo = f"library/{name[:-4]}"
-        for tag, source, want in archive_tags(path):
+        for repo, tag, source, want in archive_targets(path):
             ref = f"{registry}/{repo}:{tag}"
             if registry_digest(registry, repo, tag) == want:
                 print(f"ok {ref} {want}")

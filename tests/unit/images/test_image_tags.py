@@ -1,7 +1,7 @@
-"""One image under several tags: the lab's base images carry, besides latest, the tags the
-Kubernetes documentation's walkthroughs use (labctl/artifacts.py LAB_IMAGE_TAGS). The archive's
-index has an entry per reference, all of one manifest; the kubelet's store, the registry push
-(roles/registry/files/push_images.py) and the cache of built archives all take every tag."""
+"""One image under several references: the lab's base images carry, besides latest, the tags and
+names the Kubernetes documentation's walkthroughs use (labctl/artifacts.py LAB_IMAGE_REFS). The
+archive's index has an entry per reference, all of one manifest; the kubelet's store, the registry
+push (roles/registry/files/push_images.py) and the cache of built archives all take every one."""
 from __future__ import annotations
 
 import importlib.util
@@ -57,18 +57,21 @@ def test_the_kubelets_store_imports_every_tag(tmp_path):
     assert store.resolve("nginx:1.161") is None     # the documentation's mistyped tag stays missing
 
 
-@pytest.mark.parametrize("ref,also,want_tags", [
-    ("nginx:latest", ("nginx:1.14.2", "nginx:1.16.1"), ["latest", "1.14.2", "1.16.1"]),
-    ("10.200.0.10:5000/app:v2", (), ["v2"]),      # the port's colon is no tag
-    ("10.200.0.10:5000/app", (), ["latest"]),
+@pytest.mark.parametrize("ref,also,want", [
+    ("nginx:latest", ("nginx:1.14.2", "nginx:1.16.1"),
+     [("library/nginx", "latest"), ("library/nginx", "1.14.2"), ("library/nginx", "1.16.1")]),
+    ("busybox", ("registry.k8s.io/busybox",),        # the path the kubelets' mirror asks for
+     [("library/busybox", "latest"), ("busybox", "latest")]),
+    ("10.200.0.10:5000/team/app:v2", (), [("team/app", "v2")]),   # the port's colon is no tag
+    ("10.200.0.10:5000/app", (), [("app", "latest")]),
 ])
-def test_push_images_pushes_each_tag_by_its_reference(tmp_path, ref, also, want_tags):
+def test_push_images_pushes_each_reference_at_its_path(tmp_path, ref, also, want):
     path = tmp_path / "img.tar"
     built = tiny(path, ref, also)
-    got = push_images().archive_tags(str(path))
-    assert [t for t, _, _ in got] == want_tags
-    assert [src for _, src, _ in got] == [f"oci-archive:{path}:{r}" for r in archive_refs(str(path))]
-    assert {d for _, _, d in got} == {built.manifest_digest}
+    got = push_images().archive_targets(str(path))
+    assert [(repo, tag) for repo, tag, _, _ in got] == want
+    assert [src for _, _, src, _ in got] == [f"oci-archive:{path}:{r}" for r in archive_refs(str(path))]
+    assert {d for _, _, _, d in got} == {built.manifest_digest}
 
 
 def test_the_cached_base_images_are_built_again_when_their_tags_change(tmp_path, monkeypatch):
@@ -84,7 +87,7 @@ def test_the_cached_base_images_are_built_again_when_their_tags_change(tmp_path,
     monkeypatch.setattr(images, "build_busybox", fake("busybox"))
     monkeypatch.setattr(images, "build_nginx", fake("nginx"))
     out = artifacts.images()
-    assert builds == [("busybox", "busybox:latest", ("busybox:1.28",)),
+    assert builds == [("busybox", "busybox:latest", ("busybox:1.28", "registry.k8s.io/busybox:latest")),
                       ("nginx", "nginx:latest", ("nginx:1.14.2", "nginx:1.16.1"))]
     assert archive_refs(str(out / "nginx.tar"))[1:] == ["docker.io/library/nginx:1.14.2",
                                                         "docker.io/library/nginx:1.16.1"]
@@ -92,6 +95,6 @@ def test_the_cached_base_images_are_built_again_when_their_tags_change(tmp_path,
     artifacts.images()
     assert builds == []                                # the same tags: nothing to build
     tiny(out / "nginx.tar", "nginx:latest")            # an archive from before the tags
-    monkeypatch.setitem(artifacts.LAB_IMAGE_TAGS, "busybox", ("latest", "1.28", "1.36"))
+    monkeypatch.setitem(artifacts.LAB_IMAGE_REFS, "busybox", ("busybox:latest", "busybox:1.36"))
     artifacts.images()
     assert [b[0] for b in builds] == ["busybox", "nginx"]

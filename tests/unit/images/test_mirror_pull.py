@@ -24,9 +24,12 @@ from labkube.kubelet.images.store import ImageError, ImageStore
     ("team/app:2", "10.200.0.10:5000/team/app:2"),
     ("10.200.0.10:5000/x:y", "10.200.0.10:5000/x:y"),
     ("quay.io/a/b:c", "quay.io/a/b:c"),
+    ("registry.k8s.io/busybox", "10.200.0.10:5000/busybox:latest"),    # the lab's second mirrored domain
+    ("registry.k8s.io/e2e-test-images/agnhost:2.40", "10.200.0.10:5000/e2e-test-images/agnhost:2.40"),
 ])
 def test_pull_source(name, want):
-    assert str(pull_source(parse_ref(name), {"docker.io": "10.200.0.10:5000"})) == want
+    lab = "10.200.0.10:5000"
+    assert str(pull_source(parse_ref(name), {"docker.io": lab, "registry.k8s.io": lab})) == want
 
 
 def test_reachable_without_a_mirror():
