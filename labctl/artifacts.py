@@ -122,10 +122,12 @@ def uv_binary() -> Path:
 # the lab's base images and their references: besides latest, those the Kubernetes documentation's
 # walkthroughs use (the Deployment page updates nginx:1.14.2 to nginx:1.16.1 and rolls back from the
 # mistyped nginx:1.161; pod, Service and DNS examples run busybox:1.28; the probe and ConfigMap
-# pages registry.k8s.io/busybox, which the kubelets also pull from the lab registry), so they work
-# offline. Each is the same image, built from Debian's packages (nginx -v tells its real version).
+# pages registry.k8s.io/busybox, which the kubelets also pull from the lab registry; the
+# StatefulSet tutorial registry.k8s.io/nginx-slim:0.21, updated to 0.24), so they work offline.
+# Each is the same image, built from Debian's packages (nginx -v tells its real version).
 LAB_IMAGE_REFS = {"busybox": ("busybox:latest", "busybox:1.28", "registry.k8s.io/busybox:latest"),
-                  "nginx": ("nginx:latest", "nginx:1.14.2", "nginx:1.16.1")}
+                  "nginx": ("nginx:latest", "nginx:1.14.2", "nginx:1.16.1",
+                            "registry.k8s.io/nginx-slim:0.21", "registry.k8s.io/nginx-slim:0.24")}
 
 
 def images() -> Path:

@@ -83,25 +83,49 @@ def package_files(package: str) -> list[str]:
     return sorted(out)
 
 
+def package_symlinks(package: str) -> list[tuple[str, str]]:
+    """[(path, target)] of the symbolic links a Debian package installed (documentation left out),
+    as the host has them: perl-modules' /usr/share/perl/5.36 -> 5.36.0, a library's soname links."""
+    p = subprocess.run(["dpkg", "-L", package], capture_output=True, text=True)
+    if p.returncode != 0:
+        raise FileNotFoundError(f"package {package} is not installed here (apt-get install {package})")
+    out = []
+    for line in p.stdout.splitlines():
+        path = line.strip()
+        rel = path.lstrip("/")
+        if rel and not rel.startswith(SKIP_PREFIXES) and os.path.islink(path):
+            out.append((path, os.readlink(path)))
+    return sorted(out)
+
+
 def _is_elf(path: str) -> bool:
     with open(path, "rb") as f:
         return f.read(4) == b"\x7fELF"
 
 
 def debian_layer(packages: list[str]) -> Rootfs:
+    """The packages' files, their symbolic links and the libraries their programs load. A link
+    that other paths of the layer go through (merged /usr's /lib -> usr/lib: dpkg lists
+    /lib/x86_64-linux-gnu/... under it) stays a directory of the layer, as those paths need."""
     fs = Rootfs()
+    files = [path for pkg in packages for path in package_files(pkg)]
+    links = [link for pkg in packages for link in package_symlinks(pkg)]
     libs: set[str] = set()
-    for pkg in packages:
-        for path in package_files(pkg):
-            fs.add_file(path.lstrip("/"), path)
-            if _is_elf(path) and os.access(path, os.X_OK):
-                try:
-                    libs.update(linked_libraries(path))
-                except subprocess.CalledProcessError:
-                    pass                       # static binaries: "not a dynamic executable"
+    for path in files:
+        if _is_elf(path) and os.access(path, os.X_OK):
+            try:
+                libs.update(linked_libraries(path))
+            except subprocess.CalledProcessError:
+                pass                       # static binaries: "not a dynamic executable"
+    libs = {lib for lib in libs if os.path.exists(lib)}
+    through = {os.path.dirname(path) for path in [*files, *libs, *(p for p, _ in links)]}
+    for path, target in links:
+        if not any(d == path or d.startswith(path + "/") for d in through):
+            fs.symlink(path.lstrip("/"), target)
+    for path in files:
+        fs.add_file(path.lstrip("/"), path)
     for lib in sorted(libs):
-        if os.path.exists(lib):
-            fs.add_file(lib.lstrip("/"), os.path.realpath(lib), 0o755)
+        fs.add_file(lib.lstrip("/"), os.path.realpath(lib), 0o755)
     return fs
 
 

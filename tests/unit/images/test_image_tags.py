@@ -88,9 +88,10 @@ def test_the_cached_base_images_are_built_again_when_their_tags_change(tmp_path,
     monkeypatch.setattr(images, "build_nginx", fake("nginx"))
     out = artifacts.images()
     assert builds == [("busybox", "busybox:latest", ("busybox:1.28", "registry.k8s.io/busybox:latest")),
-                      ("nginx", "nginx:latest", ("nginx:1.14.2", "nginx:1.16.1"))]
-    assert archive_refs(str(out / "nginx.tar"))[1:] == ["docker.io/library/nginx:1.14.2",
-                                                        "docker.io/library/nginx:1.16.1"]
+                      ("nginx", "nginx:latest", ("nginx:1.14.2", "nginx:1.16.1", "registry.k8s.io/nginx-slim:0.21",
+                                                 "registry.k8s.io/nginx-slim:0.24"))]
+    assert archive_refs(str(out / "nginx.tar"))[1:] == ["docker.io/library/nginx:1.14.2", "docker.io/library/nginx:1.16.1",
+                                                        "registry.k8s.io/nginx-slim:0.21", "registry.k8s.io/nginx-slim:0.24"]
     builds.clear()
     artifacts.images()
     assert builds == []                                # the same tags: nothing to build

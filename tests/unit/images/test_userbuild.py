@@ -58,6 +58,34 @@ def test_from_debian_copies_binaries_with_libraries(tmp_path):
     assert again.manifest_digest == img.manifest_digest
 
 
+def layer_members(archive, digest):
+    with tarfile.open(archive) as t:
+        blob = t.extractfile("blobs/sha256/" + digest.split(":", 1)[1]).read()
+    import gzip
+    import io
+    with tarfile.open(fileobj=io.BytesIO(gzip.decompress(blob))) as layer:
+        return {m.name: m for m in layer.getmembers()}
+
+
+@pytest.mark.skipif(not os.path.islink("/usr/share/perl/5.36"), reason="Debian 12's perl-modules-5.36 not here")
+def test_from_debian_keeps_the_packages_symbolic_links(tmp_path):
+    """perl finds its core modules through /usr/share/perl/5.36 -> 5.36.0 (a link of perl-modules);
+    without the link in the image, `perl -Mbignum` (the Job page's pi) fails: bignum.pm not in @INC."""
+    img = build_from_debian(["perl-modules-5.36"], str(tmp_path / "p.tar"), "perl:1", ImageConfig())
+    got = layer_members(tmp_path / "p.tar", img.layer_digests[1])
+    assert got["usr/share/perl/5.36"].issym() and got["usr/share/perl/5.36"].linkname == "5.36.0"
+    assert got["usr/share/perl/5.36.0/bignum.pm"].isfile()
+
+
+@pytest.mark.skipif(not os.path.islink("/lib"), reason="no merged /usr here")
+def test_from_debian_keeps_a_link_other_paths_go_through_as_a_directory(tmp_path):
+    """libc6 lists /lib/x86_64-linux-gnu/... through merged /usr's /lib -> usr/lib: lib stays a directory."""
+    img = build_from_debian(["libc6"], str(tmp_path / "c.tar"), "libc:1", ImageConfig())
+    got = layer_members(tmp_path / "c.tar", img.layer_digests[1])
+    assert "lib" not in got or got["lib"].isdir()
+    assert any(n.startswith("lib/x86_64-linux-gnu/") and m.isfile() for n, m in got.items())
+
+
 def test_inspect_archive_and_names(tmp_path):
     img = write_oci_archive(str(tmp_path / "x.tar"), "team/x:2", [b""], ImageConfig())
     info = imagestore.inspect_archive(str(tmp_path / "x.tar"))
