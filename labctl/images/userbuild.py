@@ -70,32 +70,24 @@ def dir_rootfs(directory: str) -> Rootfs:
     return fs
 
 
-def package_files(package: str) -> list[str]:
-    """Regular files a Debian package installed (documentation left out)."""
+def _installed_paths(package: str) -> list[str]:
+    """The paths `dpkg -L` lists for an installed package, documentation left out."""
     p = subprocess.run(["dpkg", "-L", package], capture_output=True, text=True)
     if p.returncode != 0:
         raise FileNotFoundError(f"package {package} is not installed here (apt-get install {package})")
-    out = []
-    for line in p.stdout.splitlines():
-        rel = line.strip().lstrip("/")
-        if rel and not rel.startswith(SKIP_PREFIXES) and os.path.isfile(line) and not os.path.islink(line):
-            out.append(line.strip())
-    return sorted(out)
+    paths = (line.strip() for line in p.stdout.splitlines())
+    return [path for path in paths if path.lstrip("/") and not path.lstrip("/").startswith(SKIP_PREFIXES)]
+
+
+def package_files(package: str) -> list[str]:
+    """Regular files a Debian package installed (documentation left out)."""
+    return sorted(path for path in _installed_paths(package) if os.path.isfile(path) and not os.path.islink(path))
 
 
 def package_symlinks(package: str) -> list[tuple[str, str]]:
     """[(path, target)] of the symbolic links a Debian package installed (documentation left out),
     as the host has them: perl-modules' /usr/share/perl/5.36 -> 5.36.0, a library's soname links."""
-    p = subprocess.run(["dpkg", "-L", package], capture_output=True, text=True)
-    if p.returncode != 0:
-        raise FileNotFoundError(f"package {package} is not installed here (apt-get install {package})")
-    out = []
-    for line in p.stdout.splitlines():
-        path = line.strip()
-        rel = path.lstrip("/")
-        if rel and not rel.startswith(SKIP_PREFIXES) and os.path.islink(path):
-            out.append((path, os.readlink(path)))
-    return sorted(out)
+    return sorted((path, os.readlink(path)) for path in _installed_paths(package) if os.path.islink(path))
 
 
 def _is_elf(path: str) -> bool:
