@@ -18,6 +18,7 @@ from .config import ApiserverConfig
 from .fastget import FastAppRunner
 from .middleware import auth_middleware, errors_middleware
 from .registry import Registry
+from .streaming import RecentFailures
 from .tls import client_context, server_context
 from . import keys
 
@@ -30,6 +31,7 @@ def make_app(config: ApiserverConfig, authenticate: bool = True) -> web.Applicat
     app = web.Application(middlewares=mws, client_max_size=MAX_BODY)
     app[keys.CONFIG] = config
     app[keys.STATE] = {"ready": False, "authorize": authenticate}
+    app[keys.STREAM_FAILURES] = RecentFailures()
     r = app.router
     r.add_get("/version", system.version)
     for p in ("/healthz", "/readyz", "/livez"):

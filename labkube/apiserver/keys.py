@@ -15,3 +15,4 @@ KUBELET_SSL = web.AppKey("kubelet_ssl", ssl.SSLContext)
 STATE = web.AppKey("state", dict)            # {"ready": bool}
 BOOKMARK_INTERVAL = web.AppKey("bookmark_interval", float)
 USER = web.RequestKey("user", UserInfo)     # the authenticated client of a request
+STREAM_FAILURES = web.AppKey("stream_failures", object)  # streaming.RecentFailures

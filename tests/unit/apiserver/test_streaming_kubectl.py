@@ -139,6 +139,24 @@ def lab(tmp_path_factory):
     log.close()
 
 
+def test_a_refused_exec_says_why_after_kubectls_spdy_fallback(lab):
+    """The kubelet refuses a pod it does not run; kubectl then retries over SPDY, and the apiserver
+    answers that retry with the kubelet's reason instead of "SPDY is not supported"."""
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "q"},
+           "spec": {"nodeName": "stub-node", "containers": [{"name": "c", "image": "busybox"}]}}
+    lab.kubectl("create", "-f", "-", input=json.dumps(pod).encode())
+    try:
+        lab.kubectl("patch", "pod", "q", "--subresource=status", "--type=merge", "-p", json.dumps(
+            {"status": {"phase": "Running", "containerStatuses": [{"name": "c", "state": {"running": {}}}]}}))
+        p = lab.kubectl("exec", "q", "--", "true", check=False)
+        err = p.stderr.decode()
+        assert p.returncode != 0
+        assert 'unable to upgrade connection: pod "default/q" is not running on this node' in err, err
+        assert "SPDY is not supported" not in err
+    finally:
+        lab.kubectl("delete", "pod", "q", "--grace-period=0", "--force", check=False)
+
+
 def test_exec_output_and_exit_code(lab):
     p = lab.kubectl("exec", "p", "--", "sh", "-c", "echo out; echo err >&2")
     assert p.stdout == b"out\n" and p.stderr == b"err\n"
