@@ -136,7 +136,9 @@ async def serve(request: web.Request, reg: Registry, t: Target) -> web.StreamRes
 
 async def _kubelet_says(session: aiohttp.ClientSession, url: str, request: web.Request, ssl_ctx) -> str | None:
     """The text of the kubelet's refusal (the websocket handshake drops it): the same request once
-    more without the upgrade, whose checks come first ("container c is not running in pod ns/p")."""
+    more without the upgrade, whose checks come first ("container c is not running in pod ns/p").
+    The kubelet runs nothing for a request that is no upgrade: its streaming routes refuse it
+    (ws.prepare) before starting the command, the attach or the forwarding (a test pins this)."""
     try:
         async with session.get(url, params=list(request.query.items()), ssl=ssl_ctx,
                                timeout=aiohttp.ClientTimeout(total=5)) as r:

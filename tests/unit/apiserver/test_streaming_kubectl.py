@@ -132,7 +132,7 @@ def lab(tmp_path_factory):
     kubectl("create", "-f", "-", input=json.dumps(pod).encode())
     kubectl("patch", "pod", "p", "--subresource=status", "--type=merge", "-p", json.dumps(
         {"status": {"phase": "Running", "containerStatuses": [{"name": "c", "state": {"running": {}}}]}}))
-    yield types.SimpleNamespace(kubectl=kubectl, dir=d, env=env)
+    yield types.SimpleNamespace(kubectl=kubectl, dir=d, env=env, kubelet_port=kubelet.port)
     kubelet.stop()
     proc.terminate()
     proc.wait(timeout=30)
@@ -155,6 +155,24 @@ def test_a_refused_exec_says_why_after_kubectls_spdy_fallback(lab):
         assert "SPDY is not supported" not in err
     finally:
         lab.kubectl("delete", "pod", "q", "--grace-period=0", "--force", check=False)
+
+
+def test_the_kubelet_runs_nothing_for_an_exec_that_is_no_upgrade(lab, tmp_path):
+    """The apiserver asks the kubelet again without the upgrade to read why it refused a websocket
+    (streaming._kubelet_says): such a request must be refused before anything runs."""
+    import urllib.error
+    marker = tmp_path / "ran"
+    ctx = ssl.create_default_context(cafile=str(lab.dir / "ca.crt"))
+    ctx.load_cert_chain(lab.dir / "kubelet-client.crt", lab.dir / "kubelet-client.key")
+    ctx.check_hostname = False
+    url = f"https://127.0.0.1:{lab.kubelet_port}/exec/default/p/c?command=touch&command={marker}&stdout=1"
+    with pytest.raises(urllib.error.HTTPError) as e:
+        urllib.request.urlopen(url, context=ctx, timeout=10)
+    assert e.value.code == 400
+    time.sleep(0.5)
+    assert not marker.exists()
+    lab.kubectl("exec", "p", "--", "touch", str(marker))      # the same command, upgraded, runs
+    assert marker.exists()
 
 
 def test_exec_output_and_exit_code(lab):
