@@ -59,18 +59,13 @@ def fnv32a(data: bytes) -> int:
 
 
 def template_hash(tmpl: dict | None, collision_count: int | None = None) -> str:
-    """A short, stable, DNS-safe hash of the normalised template (plus the collision count)."""
+    """A stable, DNS-safe hash of the normalised template (plus the collision count), spelt as
+    Kubernetes spells its pod-template-hash: the 32-bit FNV-1a's decimal digits, each mapped to
+    `_SAFE[ord(digit) % 27]` (so `web-7c5ddbdf54-x2kq9`, never a vowel or a look-alike)."""
     data = json.dumps(normalize_template(tmpl), sort_keys=True, separators=(",", ":")).encode()
     if collision_count:
         data += str(collision_count).encode()
-    h = fnv32a(data)
-    out = ""
-    while True:
-        out = _SAFE[h % len(_SAFE)] + out
-        h //= len(_SAFE)
-        if not h:
-            break
-    return out
+    return "".join(_SAFE[ord(d) % len(_SAFE)] for d in str(fnv32a(data)))
 
 
 def revision(obj: dict) -> int:

@@ -4,11 +4,12 @@ cleanup, pause, scaling, status and conditions."""
 from __future__ import annotations
 
 import copy
+import json
 
 import pytest
 
 from labkube.controllers.deployment import DeploymentController
-from labkube.controllers.deployment_util import (normalize_template, surge_and_unavailable, template_hash,
+from labkube.controllers.deployment_util import (fnv32a, normalize_template, surge_and_unavailable, template_hash,
                                                  templates_equal)
 from labkube.controllers.replicaset import ReplicaSetController
 from labkube.controllers.util import is_ready
@@ -55,6 +56,29 @@ def test_semantic_template_equality_and_hash():
     assert template_hash(undo, 1) != template_hash(undo)
     assert normalize_template(undo) == {"metadata": {"labels": {"app": "d5"}},
                                         "spec": {"containers": [{"name": "cz", "image": "img-z"}]}}
+
+
+@pytest.mark.parametrize("data, want", [(b"", 0x811C9DC5), (b"a", 0xE40C292C), (b"foobar", 0xBF9CF968)])
+def test_fnv32a_test_vectors(data, want):
+    assert fnv32a(data) == want
+
+
+# Kubernetes spells a hash's decimal digits with its alphabet: "0" -> "4" ... "5" -> "9", "6" -> "b" ... "9" -> "f"
+DIGIT_OF = dict(zip("456789bcdf", "0123456789"))
+
+
+@pytest.mark.parametrize("tmpl, collisions", [
+    ({"spec": {"containers": [{"name": "nginx", "image": "nginx:1.14.2"}]}}, None),
+    ({"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "c", "image": "busybox"}]}}, None),
+    ({"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "c", "image": "busybox"}]}}, 2),
+    (None, None),
+])
+def test_template_hash_is_spelt_as_kubernetes_spells_pod_template_hashes(tmpl, collisions):
+    h = template_hash(tmpl, collisions)
+    assert set(h) <= set(DIGIT_OF)                      # like 7c5ddbdf54: no other letters
+    data = json.dumps(normalize_template(tmpl), sort_keys=True, separators=(",", ":")).encode()
+    data += str(collisions).encode() if collisions else b""
+    assert "".join(DIGIT_OF[c] for c in h) == str(fnv32a(data))
 
 
 NORMALIZE_CASES = [  # (what, template, normalized)
