@@ -123,26 +123,28 @@ def uv_binary() -> Path:
 # walkthroughs use (the Deployment page updates nginx:1.14.2 to nginx:1.16.1 and rolls back from the
 # mistyped nginx:1.161; pod, Service and DNS examples run busybox:1.28; the probe and ConfigMap
 # pages registry.k8s.io/busybox, which the kubelets also pull from the lab registry; the
-# StatefulSet tutorial registry.k8s.io/nginx-slim:0.21, updated to 0.24), so they work offline.
-# Each is the same image, built from Debian's packages (nginx -v tells its real version).
+# StatefulSet tutorial registry.k8s.io/nginx-slim:0.21, updated to 0.24; the HorizontalPodAutoscaler
+# walkthrough registry.k8s.io/hpa-example), so they work offline. Each name's tags are the same
+# image, built from Debian's packages (nginx -v tells its real version).
 LAB_IMAGE_REFS = {"busybox": ("busybox:latest", "busybox:1.28", "registry.k8s.io/busybox:latest"),
                   "nginx": ("nginx:latest", "nginx:1.14.2", "nginx:1.16.1",
-                            "registry.k8s.io/nginx-slim:0.21", "registry.k8s.io/nginx-slim:0.24")}
+                            "registry.k8s.io/nginx-slim:0.21", "registry.k8s.io/nginx-slim:0.24"),
+                  "hpa-example": ("registry.k8s.io/hpa-example:latest",)}
 
 
 def images() -> Path:
-    """A directory with the lab's base images as OCI archives (busybox, nginx)."""
+    """A directory with the lab's base images as OCI archives (busybox, nginx, hpa-example)."""
     with _building():
         return _images()
 
 
 def _images() -> Path:
-    from .images import build_busybox, build_nginx
+    from .images import build_busybox, build_hpa_example, build_nginx
     from .images.oci import archive_refs
     from labkube.kubelet.images.reference import normalize_ref
     out = cache_dir() / "images"
     out.mkdir(parents=True, exist_ok=True)
-    for name, build in (("busybox", build_busybox), ("nginx", build_nginx)):
+    for name, build in (("busybox", build_busybox), ("nginx", build_nginx), ("hpa-example", build_hpa_example)):
         target = out / f"{name}.tar"
         refs = LAB_IMAGE_REFS[name]
         # built before the tags were added (or with others): built again

@@ -1,4 +1,4 @@
-"""`python -m labctl.images OUT_DIR [busybox] [nginx]`: build the lab's images as OCI archives
+"""`python -m labctl.images OUT_DIR [busybox] [nginx] [hpa-example]`: build the lab's images as OCI archives
 (OUT_DIR/<name>.tar) and print each reference with its manifest digest."""
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import argparse
 import os
 import sys
 
-from . import build_busybox, build_nginx
+from . import build_busybox, build_hpa_example, build_nginx
 
-BUILDERS = {"busybox": build_busybox, "nginx": build_nginx}
+BUILDERS = {"busybox": build_busybox, "nginx": build_nginx, "hpa-example": build_hpa_example}
 
 
 def main(argv=None) -> int:

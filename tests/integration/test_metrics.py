@@ -5,7 +5,9 @@ hundreds of millicores; `kubectl autoscale` (autoscaling/v1) on a Deployment und
 up with `kubectl get hpa` showing the CPU utilization; an autoscaling/v2 manifest with cpu and
 memory metrics and `behavior`, applied with kubectl, scales a loaded Deployment as its scale-up
 policy allows, `kubectl explain hpa.spec.behavior` describes it and `kubectl get apiservice` shows
-the aggregated API's columns; with the metrics-server stopped the API answers 503. The lab scrapes
+the aggregated API's columns; kubernetes.io's HPA walkthrough runs as written (its php-apache image
+from the lab registry, its busybox load generator); with the metrics-server stopped the API
+answers 503. The lab scrapes
 every 5 s (inventories/local metrics_resolution). Every test removes what it made."""
 import re
 
@@ -117,6 +119,69 @@ def test_hpa_scales_a_deployment_up_under_load(lab):
         assert "cpu resource utilization (percentage of request) above target" in events
     finally:
         kubectl("delete", "hpa/burn", "deploy/burn", "--ignore-not-found", env=lab)
+
+
+# kubernetes.io's HorizontalPodAutoscaler walkthrough, its php-apache manifest as written
+PHP_APACHE = """
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: php-apache
+spec:
+  selector:
+    matchLabels:
+      run: php-apache
+  template:
+    metadata:
+      labels:
+        run: php-apache
+    spec:
+      containers:
+      - name: php-apache
+        image: registry.k8s.io/hpa-example
+        ports:
+        - containerPort: 80
+        resources:
+          limits:
+            cpu: 500m
+          requests:
+            cpu: 200m
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: php-apache
+  labels:
+    run: php-apache
+spec:
+  ports:
+  - port: 80
+  selector:
+    run: php-apache
+"""
+LOAD = "while sleep 0.01; do wget -q -O- http://php-apache; done"
+
+
+def test_the_documentations_hpa_walkthrough_works_offline(lab):
+    """The walkthrough step by step: php-apache (registry.k8s.io/hpa-example, from the lab
+    registry) behind its Service, `kubectl autoscale ... --cpu-percent=50 --min=1 --max=10`, and
+    the busybox:1.28 load generator's wget loop through the Service name, which prints the
+    servers' "OK!"s while the HPA scales php-apache up."""
+    apply(PHP_APACHE, lab)
+    try:
+        kubectl("rollout", "status", "deployment/php-apache", "--timeout=300s", env=lab, timeout=330)
+        kubectl("autoscale", "deployment", "php-apache", "--cpu-percent=50", "--min=1", "--max=10", env=lab)
+        kubectl("run", "load-generator", "--image=busybox:1.28", "--restart=Never", "--", "/bin/sh", "-c", LOAD, env=lab)
+        wait_for("the HPA to scale php-apache up",
+                 lambda: get_json("deploy/php-apache", env=lab)["spec"]["replicas"] > 1, SLOW)
+        line = kubectl("get", "hpa", "php-apache", "--no-headers", env=lab).stdout
+        assert re.search(r"cpu: \d+%/50%", line), line
+        assert "OK!OK!" in kubectl("logs", "load-generator", env=lab).stdout
+        show("get", "hpa", "php-apache", env=lab)
+        show("top", "pods", "-l", "run=php-apache", env=lab)
+    finally:
+        kubectl("delete", "pod/load-generator", "hpa/php-apache", "deploy/php-apache", "svc/php-apache",
+                "--ignore-not-found", "--grace-period=1", env=lab)
 
 
 def test_stopped_metrics_server_gives_503(lab):
