@@ -117,6 +117,8 @@ def run(ctx, args):
         return _copy_tree(ctx, local, target, args)
     st = remote_stat(ctx, dest, follow=True, checksum=True)
     if dest.endswith("/") or (st and st["type"] == "directory"):
+        if not st and not ctx.check_mode:     # as Ansible: a missing dest ending in "/" is created
+            sh(ctx, f"mkdir -p -- {q(dest)}", "create the destination directory")
         dest = os.path.join(dest, os.path.basename(local))
         st = False
     r = put_content(ctx, dest, read_local(local), args.get("mode"), args.get("owner"), args.get("group"),
