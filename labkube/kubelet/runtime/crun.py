@@ -126,7 +126,8 @@ class CrunRuntime(Runtime):
         st = ContainerStatus(id=cid, name=cfg.name, pod_uid=cfg.pod_uid, state="created",
                              restart_count=cfg.restart_count, image_ref=cfg.image_ref, image_id=cfg.image_id,
                              created_at=time.time(), log_path=cfg.log_path, sandbox_id=sandbox.id)
-        self.containers[cid], self.extra[cid] = st, {"stop_signal": cfg.stop_signal}
+        # an exec'd command starts where the container's process does (crun exec's own default is /)
+        self.containers[cid], self.extra[cid] = st, {"stop_signal": cfg.stop_signal, "cwd": cfg.working_dir or "/"}
         if cfg.tty or cfg.stdin:
             self.extra[cid].update(tty=cfg.tty, stdin=cfg.stdin, stdin_once=cfg.stdin_once)
         try:
@@ -296,18 +297,24 @@ class CrunRuntime(Runtime):
     async def list_containers(self, pod_uid: str | None = None) -> list[ContainerStatus]:
         return [c for c in self.containers.values() if pod_uid is None or c.pod_uid == pod_uid]
 
+    def _exec_cwd(self, container_id: str) -> list:
+        cwd = (self.extra.get(container_id) or {}).get("cwd")
+        return ["--cwd", cwd] if cwd else []
+
     async def exec_sync(self, container_id: str, cmd: list, timeout: float) -> tuple[int, bytes]:
-        r = await run(self._crun("exec", container_id, *cmd), timeout=timeout, stderr=asyncio.subprocess.STDOUT)
+        r = await run(self._crun("exec", *self._exec_cwd(container_id), container_id, *cmd), timeout=timeout,
+                      stderr=asyncio.subprocess.STDOUT)
         return r.rc, r.stdout
 
     exec_console_socket = True     # exec -t can hand its terminal over a console socket
 
     def exec_argv(self, container_id: str, cmd: list, tty: bool, console_socket: str | None = None) -> list:
-        """`crun exec [-t [--console-socket PATH]] ID CMD...`: with -t alone crun relays the
+        """`crun exec [-t [--console-socket PATH]] [--cwd DIR] ID CMD...` (DIR: the container's working
+        directory, where kubectl exec's command starts, as with Kubernetes): with -t alone crun relays the
         terminal on its stdio into a new one in the container; with a console socket it sends
         that terminal's master there. The exit code is the command's."""
         opts = (["-t"] + (["--console-socket", console_socket] if console_socket else [])) if tty else []
-        return self._crun("exec", *opts, container_id, *cmd)
+        return self._crun("exec", *opts, *self._exec_cwd(container_id), container_id, *cmd)
 
 
 def _nofile() -> int:

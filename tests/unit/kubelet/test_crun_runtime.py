@@ -23,3 +23,16 @@ async def test_failed_create_leaves_nothing(kcfg):
         await rt.create_container(sb, cfg)
     assert e.value.reason == "CreateContainerError"
     assert os.listdir(os.path.join(kcfg.root_dir, "containers")) == [] and not rt.containers
+
+
+@pytest.mark.parametrize("extra, tty, sock, want", [
+    ({"cwd": "/app"}, False, None, ["exec", "--cwd", "/app", "ID", "pwd"]),
+    ({"cwd": "/"}, True, None, ["exec", "-t", "--cwd", "/", "ID", "pwd"]),
+    ({"cwd": "/work"}, True, "/run/s.sock", ["exec", "-t", "--console-socket", "/run/s.sock", "--cwd", "/work", "ID", "pwd"]),
+    ({}, False, None, ["exec", "ID", "pwd"]),         # a container from before the kubelet kept its cwd
+])
+def test_an_exec_starts_in_the_containers_working_directory(kcfg, extra, tty, sock, want):
+    rt = CrunRuntime(kcfg, state_root=os.path.join(kcfg.root_dir, "crun-state"))
+    rt.extra["ID"] = extra
+    argv = rt.exec_argv("ID", ["pwd"], tty=tty, console_socket=sock)
+    assert argv[argv.index("exec"):] == want
