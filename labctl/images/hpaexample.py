@@ -3,8 +3,8 @@ a web server on port 80 whose every request burns CPU (a million square roots, ~
 core) and answers "OK!", so a load generator's requests show up in `kubectl top` and the HPA.
 
 Layer 1 is busybox (a shell for exec; the same digest as the other lab images), layer 2 Debian's
-PHP command line (`php8.2-cli`: its files and the libraries its programs load, as
-`labctl image build --from-debian` takes them), layer 3 the page. PHP's built-in web server
+PHP command line and the time zones it reads (`php8.2-cli`, `tzdata`: their files and the
+libraries their programs load, as `labctl image build --from-debian` takes them), layer 3 the page. PHP's built-in web server
 serves it, logging each request to the container's stderr; no php.ini is needed, the square
 root is PHP's core.
 """
@@ -18,6 +18,9 @@ from .rootfs import Rootfs
 from .userbuild import debian_layer
 
 PHP_PACKAGE = "php8.2-cli"
+# Debian's PHP reads time zones from the system's tzdata, not a copy of its own: without
+# /usr/share/zoneinfo, date() crashes it (SIGSEGV)
+PHP_PACKAGES = [PHP_PACKAGE, "tzdata"]
 PHP = "/usr/bin/php8.2"
 DOCROOT = "var/www/html"
 # what the walkthrough's server does per request: CPU work, then "OK!"
@@ -34,7 +37,7 @@ echo "OK!";
 def php_layer(php: str = PHP) -> Rootfs:
     if not os.path.exists(php):
         raise FileNotFoundError(f"{php} is missing: install the {PHP_PACKAGE} package (make install)")
-    fs = debian_layer([PHP_PACKAGE])
+    fs = debian_layer(PHP_PACKAGES)
     fs.symlink("usr/bin/php", os.path.basename(php))     # Debian's alternatives link, for `kubectl exec`
     return fs
 
