@@ -124,35 +124,43 @@ def uv_binary() -> Path:
 # mistyped nginx:1.161; pod, Service and DNS examples run busybox:1.28; the probe and ConfigMap
 # pages registry.k8s.io/busybox, which the kubelets also pull from the lab registry; the
 # StatefulSet tutorial registry.k8s.io/nginx-slim:0.21, updated to 0.24; the HorizontalPodAutoscaler
-# walkthrough registry.k8s.io/hpa-example), so they work offline. Each name's tags are the same
-# image, built from Debian's packages (nginx -v tells its real version).
+# walkthrough registry.k8s.io/hpa-example; the "Learn Kubernetes Basics" tutorial kubernetes-bootcamp
+# v1, rolled out to v2), so they work offline. Each name's tags are the same image, built from
+# Debian's packages (nginx -v tells its real version).
 LAB_IMAGE_REFS = {"busybox": ("busybox:latest", "busybox:1.28", "registry.k8s.io/busybox:latest"),
                   "nginx": ("nginx:latest", "nginx:1.14.2", "nginx:1.16.1",
                             "registry.k8s.io/nginx-slim:0.21", "registry.k8s.io/nginx-slim:0.24"),
-                  "hpa-example": ("registry.k8s.io/hpa-example:latest",)}
+                  "hpa-example": ("registry.k8s.io/hpa-example:latest",),
+                  "kubernetes-bootcamp-v1": ("gcr.io/google-samples/kubernetes-bootcamp:v1",
+                                             "jocatalin/kubernetes-bootcamp:v1"),
+                  "kubernetes-bootcamp-v2": ("jocatalin/kubernetes-bootcamp:v2",)}
 
 
 def images() -> Path:
-    """A directory with the lab's base images as OCI archives (busybox, nginx, hpa-example)."""
+    """A directory with the lab's base images as OCI archives (LAB_IMAGE_REFS' names)."""
     with _building():
         return _images()
 
 
 def _images() -> Path:
-    from .images import build_busybox, build_hpa_example, build_nginx
+    from .images import BUILDERS
     from .images.oci import archive_refs
     from labkube.kubelet.images.reference import normalize_ref
     out = cache_dir() / "images"
     out.mkdir(parents=True, exist_ok=True)
-    for name, build in (("busybox", build_busybox), ("nginx", build_nginx), ("hpa-example", build_hpa_example)):
-        target = out / f"{name}.tar"
-        refs = LAB_IMAGE_REFS[name]
-        # built before the tags were added (or with others): built again
-        if not target.exists() or archive_refs(str(target)) != [normalize_ref(r) for r in refs]:
+    # the image builders' code: an archive built by other code is built again
+    package = Path(__file__).resolve().parent / "images"
+    recipe = _digest(sorted(package.glob("*.py")), package)
+    for name, refs in LAB_IMAGE_REFS.items():
+        target, stamp = out / f"{name}.tar", out / f"{name}.recipe"
+        # built before the tags were added (or with others), or by other code: built again
+        if not target.exists() or archive_refs(str(target)) != [normalize_ref(r) for r in refs] \
+                or not stamp.exists() or stamp.read_text() != recipe:
             tmp = out / f"{name}.tmp"
             try:
-                build(str(tmp), refs[0], also=tuple(refs[1:]))
+                BUILDERS[name](str(tmp), refs[0], also=tuple(refs[1:]))
             except (OSError, RuntimeError) as exc:
                 raise LabError(f"building the {name} image failed: {exc} (run `make install`)")
             tmp.rename(target)
+            stamp.write_text(recipe)
     return out

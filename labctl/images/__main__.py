@@ -1,14 +1,12 @@
-"""`python -m labctl.images OUT_DIR [busybox] [nginx] [hpa-example]`: build the lab's images as OCI archives
-(OUT_DIR/<name>.tar) and print each reference with its manifest digest."""
+"""`python -m labctl.images OUT_DIR [IMAGE ...]`: build the lab's images (default: all of them) as OCI
+archives (OUT_DIR/<name>.tar) and print each reference with its manifest digest."""
 from __future__ import annotations
 
 import argparse
 import os
 import sys
 
-from . import build_busybox, build_hpa_example, build_nginx
-
-BUILDERS = {"busybox": build_busybox, "nginx": build_nginx, "hpa-example": build_hpa_example}
+from . import BUILDERS
 
 
 def main(argv=None) -> int:

@@ -1,10 +1,11 @@
 """What the lab integration tests share: running labctl and kubectl (and reading what kubectl
-gets), and waiting for a condition."""
+gets), plain HTTP from the host to the lab's addresses, and waiting for a condition."""
 import json
 import os
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -74,3 +75,12 @@ def on_host(volume_path, env):
     """Where a path under the nodes' /var/lib/labkube-volumes lives on the host: the netns nodes
     share that directory from the lab's state, so `labctl down` takes the volumes with it."""
     return os.path.join(env["LABCTL_STATE_DIR"], "volumes", os.path.relpath(volume_path, "/var/lib/labkube-volumes"))
+
+
+def http_get(url):
+    """The body of a GET from the host (a lab address), None when it does not answer."""
+    try:
+        with urllib.request.urlopen(url, timeout=5) as r:
+            return r.read().decode()
+    except OSError:
+        return None

@@ -3,11 +3,10 @@ NodePort Service, reached from another pod by ClusterIP, by DNS name and short n
 from the host by NodePort; DNS records (SRV, NXDOMAIN, nothing forwarded); endpoints and
 rules following a deleted pod; session affinity; the resync repairing hand-made damage.
 Pods run wget themselves and the tests read their logs. Traffic stays on lab addresses."""
-import urllib.request
 
 import pytest
 
-from labtools import get_json, kubectl, labctl, wait_for
+from labtools import get_json, http_get, kubectl, labctl, wait_for
 
 WEB = """
 apiVersion: apps/v1
@@ -44,14 +43,6 @@ spec:
 
 def node_nat_rules(node, env):
     return labctl("ssh", node, "--", "iptables-save -t nat", env=env, timeout=60).stdout
-
-
-def http_get(url):
-    try:
-        with urllib.request.urlopen(url, timeout=5) as r:
-            return r.read().decode()
-    except OSError:
-        return None
 
 
 def run_client(name, script, env):

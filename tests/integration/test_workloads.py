@@ -1,7 +1,8 @@
 """Workloads and self-healing on a real netns lab, driven with the real kubectl: Deployment
-rollout, history, undo and pause; a DaemonSet on every schedulable node; Jobs that succeed
-and fail (backoff limit, deadline), indexed Jobs and their TTL; a CronJob (run by hand and on
-its schedule); StatefulSet ordering and DNS names; placement by taints, node labels and pod
+rollout, history, undo and pause; kubernetes.io's Deployment walkthrough, liveness-exec pod and
+"Learn Kubernetes Basics" tutorial with their own images; a DaemonSet on every schedulable
+node; Jobs that succeed and fail (backoff limit, deadline), indexed Jobs and their TTL; a
+CronJob (run by hand and on its schedule); StatefulSet ordering and DNS names; placement by taints, node labels and pod
 anti-affinity; priority and preemption; orphan/foreground deletion and namespace deletion;
 cordon and drain within a PodDisruptionBudget; and a stopped worker whose pods come back on
 the other worker. Every test removes what it made;
@@ -10,7 +11,7 @@ import json
 import re
 import time
 
-from labtools import apply, get_json, kubectl, labctl, wait_for
+from labtools import apply, get_json, http_get, kubectl, labctl, wait_for
 
 WORKERS = ("w1-k8s", "w2-k8s")
 SLOW = 300      # the machine is shared and loaded: wait generously, assert on what happens
@@ -263,6 +264,63 @@ def test_the_documentations_liveness_exec_pod_restarts_offline(lab):
         assert any("Liveness probe failed" in m for m in events_for("liveness-exec", "Unhealthy", lab))
     finally:
         delete("pod", "liveness-exec", env=lab)
+
+
+BOOTCAMP = "deployment/kubernetes-bootcamp"
+
+
+def bootcamp_answers(url, count=12):
+    """What `count` GETs of the tutorial's app answer ({answer line}), None among them when one failed."""
+    return {(a or "").strip() or None for a in (http_get(url) for _ in range(count))}
+
+
+def test_the_learn_kubernetes_basics_tutorial_works_offline(lab):
+    """kubernetes.io's "Learn Kubernetes Basics" modules with their own commands and images (from
+    the lab registry): the v1 app deployed, reached with curl from inside its pod (bash and curl are
+    there, the command starts in the app's directory) and through a NodePort from the host; scaled
+    to four replicas that all answer; updated to jocatalin/kubernetes-bootcamp:v2; the update to the
+    missing v10 stuck on its pull; `kubectl rollout undo` back to v2."""
+    kubectl("create", "deployment", "kubernetes-bootcamp", "--image=gcr.io/google-samples/kubernetes-bootcamp:v1", env=lab)
+    try:
+        rollout_status(BOOTCAMP, lab)
+        pod = live(pods("app=kubernetes-bootcamp", lab))[0]["metadata"]["name"]
+        hello = f"Hello Kubernetes bootcamp! | Running on: {pod} | v=1"
+        assert kubectl("exec", pod, "--", "curl", "-s", "http://localhost:8080", env=lab).stdout.strip() == hello
+        assert kubectl("exec", pod, "--", "bash", "-c", "pwd; ls", env=lab).stdout.split() == ["/app", "server.php",
+                                                                                            "start.sh"]
+        assert "Kubernetes Bootcamp App Started At:" in kubectl("logs", pod, env=lab).stdout
+
+        kubectl("expose", BOOTCAMP, "--type=NodePort", "--port", "8080", env=lab)
+        port = get_json("services/kubernetes-bootcamp", env=lab)["spec"]["ports"][0]["nodePort"]
+        url = f"http://10.200.0.11:{port}/"
+        wait_for("the app through its NodePort", lambda: bootcamp_answers(url, 1) == {hello}, SLOW)
+
+        kubectl("scale", "deployments/kubernetes-bootcamp", "--replicas=4", env=lab)
+        rollout_status(BOOTCAMP, lab)
+        names = sorted(ready_on("app=kubernetes-bootcamp", lab))
+        assert len(names) == 4
+        wait_for("answers from all four pods", lambda: {a.split(" | ")[1] for a in bootcamp_answers(url, 24) if a}
+                 == {f"Running on: {n}" for n in names}, SLOW)
+
+        kubectl("set", "image", "deployments/kubernetes-bootcamp",
+                "kubernetes-bootcamp=docker.io/jocatalin/kubernetes-bootcamp:v2", env=lab)
+        rollout_status(BOOTCAMP, lab)
+        wait_for("only v=2 answers", lambda: {a.rsplit("| ", 1)[-1] for a in bootcamp_answers(url) if a} == {"v=2"},
+                 SLOW)
+
+        kubectl("set", "image", "deployments/kubernetes-bootcamp",
+                "kubernetes-bootcamp=gcr.io/google-samples/kubernetes-bootcamp:v10", env=lab)
+        wait_for("a v10 pod that cannot pull its image", lambda: any(
+            (s.get("state", {}).get("waiting") or {}).get("reason") in ("ErrImagePull", "ImagePullBackOff")
+            for p in live(pods("app=kubernetes-bootcamp", lab)) for s in p["status"].get("containerStatuses") or []),
+            SLOW)
+        kubectl("rollout", "undo", BOOTCAMP, env=lab)
+        rollout_status(BOOTCAMP, lab)
+        images = {p["spec"]["containers"][0]["image"] for p in live(pods("app=kubernetes-bootcamp", lab))}
+        assert images == {"docker.io/jocatalin/kubernetes-bootcamp:v2"}
+        assert {a.rsplit("| ", 1)[-1] for a in bootcamp_answers(url) if a} == {"v=2"}
+    finally:
+        kubectl("delete", BOOTCAMP, "service/kubernetes-bootcamp", "--ignore-not-found", env=lab)
 
 
 def test_daemonset_runs_one_pod_per_schedulable_node(lab):

@@ -84,12 +84,16 @@ def test_the_cached_base_images_are_built_again_when_their_tags_change(tmp_path,
             return tiny(out_path, ref, also)
         return build
     import labctl.images as images
-    monkeypatch.setattr(images, "build_busybox", fake("busybox"))
-    monkeypatch.setattr(images, "build_nginx", fake("nginx"))
+    for name in images.BUILDERS:
+        monkeypatch.setitem(images.BUILDERS, name, fake(name))
     out = artifacts.images()
-    assert builds == [("busybox", "busybox:latest", ("busybox:1.28", "registry.k8s.io/busybox:latest")),
-                      ("nginx", "nginx:latest", ("nginx:1.14.2", "nginx:1.16.1", "registry.k8s.io/nginx-slim:0.21",
-                                                 "registry.k8s.io/nginx-slim:0.24"))]
+    assert builds[:2] == [("busybox", "busybox:latest", ("busybox:1.28", "registry.k8s.io/busybox:latest")),
+                          ("nginx", "nginx:latest", ("nginx:1.14.2", "nginx:1.16.1", "registry.k8s.io/nginx-slim:0.21",
+                                                     "registry.k8s.io/nginx-slim:0.24"))]
+    assert builds[2:] == [("hpa-example", "registry.k8s.io/hpa-example:latest", ()),
+                          ("kubernetes-bootcamp-v1", "gcr.io/google-samples/kubernetes-bootcamp:v1",
+                           ("jocatalin/kubernetes-bootcamp:v1",)),
+                          ("kubernetes-bootcamp-v2", "jocatalin/kubernetes-bootcamp:v2", ())]
     assert archive_refs(str(out / "nginx.tar"))[1:] == ["docker.io/library/nginx:1.14.2", "docker.io/library/nginx:1.16.1",
                                                         "registry.k8s.io/nginx-slim:0.21", "registry.k8s.io/nginx-slim:0.24"]
     builds.clear()
@@ -99,3 +103,26 @@ def test_the_cached_base_images_are_built_again_when_their_tags_change(tmp_path,
     monkeypatch.setitem(artifacts.LAB_IMAGE_REFS, "busybox", ("busybox:latest", "busybox:1.36"))
     artifacts.images()
     assert [b[0] for b in builds] == ["busybox", "nginx"]
+
+
+def test_the_cached_base_images_are_built_again_when_the_builders_code_changes(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    builds = []
+
+    def fake(name):
+        def build(out_path, ref, also=()):
+            builds.append(name)
+            return tiny(out_path, ref, also)
+        return build
+    import labctl.images as images
+    for name in images.BUILDERS:
+        monkeypatch.setitem(images.BUILDERS, name, fake(name))
+    artifacts.images()
+    assert builds == list(artifacts.LAB_IMAGE_REFS)
+    builds.clear()
+    artifacts.images()
+    assert builds == []                                # the same code and tags: nothing to build
+    digest = artifacts._digest
+    monkeypatch.setattr(artifacts, "_digest", lambda files, root: "other" + digest(files, root))
+    artifacts.images()
+    assert builds == list(artifacts.LAB_IMAGE_REFS)    # labctl/images changed: every image again
