@@ -1,5 +1,5 @@
 """Run a built image's own files the way a container would see them, for the image tests: its
-layers unpacked into a directory, its entrypoint and command started there under chroot, in a
+layers unpacked into a directory, a command or its entrypoint started there under chroot, in a
 network namespace of its own (so its fixed port is free), and HTTP requests made from inside the
 image with its busybox wget. Needs root (chroot, unshare); the tests skip without it."""
 from __future__ import annotations
@@ -13,6 +13,8 @@ import subprocess
 import tarfile
 from pathlib import Path
 
+from labkube.kubelet.images.layers import apply_layer
+
 CAN_RUN = os.geteuid() == 0 and subprocess.run(["which", "unshare"], capture_output=True).returncode == 0
 
 
@@ -22,10 +24,13 @@ def layer(img, i) -> tarfile.TarFile:
 
 
 def unpack(img, root: Path) -> dict:
-    """Unpack every layer into `root`, in order; returns the image's config."""
-    for i in range(len(img.layer_digests)):
-        with layer(img, i) as t:
-            t.extractall(root)
+    """Unpack every layer into `root`, in order, as the kubelet does (apply_layer: a later layer
+    replaces a path, never writes through an earlier layer's symbolic link; tarfile's extractall
+    wrote usr/bin/nslookup through busybox's link to /bin/busybox, the host's); returns the
+    image's config."""
+    root.mkdir(parents=True, exist_ok=True)
+    for digest in img.layer_digests:
+        apply_layer(str(root), io.BytesIO(img.blobs[digest]))
     return json.loads(img.blobs[img.config_digest])["config"]
 
 
@@ -50,3 +55,10 @@ kill $server; wait $server
     out = subprocess.run(["unshare", "--net", "--fork", "sh", "-c", script], capture_output=True, text=True,
                          timeout=120).stdout
     return out.split("\n--- end\n")[:len(paths)], Path(f"{root}.out").read_text()
+
+
+def run_command(img, root: Path, argv: list[str]) -> subprocess.CompletedProcess:
+    """`argv` run in the unpacked image (chroot, its Env, a network namespace with only lo)."""
+    cfg = unpack(img, root)
+    return subprocess.run(["unshare", "--net", "--fork", "env", "-i", *cfg.get("Env", []), "chroot", str(root), *argv],
+                          capture_output=True, text=True, timeout=60)
