@@ -8,7 +8,7 @@ INVENTORY ?= $(if $(filter vagrant,$(PROVIDER)),inventories/vagrant,inventories/
 APT_PACKAGES := python3 python3-venv python3-pip iproute2 iptables util-linux procps psmisc \
 	openssh-server openssh-client crun containernetworking-plugins busybox-static \
 	skopeo umoci nginx-light curl ca-certificates docker-registry \
-	ruby php8.2-cli
+	ruby php8.2-cli bind9-dnsutils bind9-host
 STAMP_APT := $(VENV)/.apt-installed
 STAMP_VENV := $(VENV)/.installed
 

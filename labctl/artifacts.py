@@ -125,7 +125,8 @@ def uv_binary() -> Path:
 # pages registry.k8s.io/busybox, which the kubelets also pull from the lab registry; the
 # StatefulSet tutorial registry.k8s.io/nginx-slim:0.21, updated to 0.24; the HorizontalPodAutoscaler
 # walkthrough registry.k8s.io/hpa-example; the "Learn Kubernetes Basics" tutorial kubernetes-bootcamp
-# v1, rolled out to v2), so they work offline. Each name's tags are the same image, built from
+# v1, rolled out to v2; the "Debugging DNS Resolution" page jessie-dnsutils, under its older gcr.io
+# name too), so they work offline. Each name's tags are the same image, built from
 # Debian's packages (nginx -v tells its real version).
 LAB_IMAGE_REFS = {"busybox": ("busybox:latest", "busybox:1.28", "registry.k8s.io/busybox:latest"),
                   "nginx": ("nginx:latest", "nginx:1.14.2", "nginx:1.16.1",
@@ -133,7 +134,9 @@ LAB_IMAGE_REFS = {"busybox": ("busybox:latest", "busybox:1.28", "registry.k8s.io
                   "hpa-example": ("registry.k8s.io/hpa-example:latest",),
                   "kubernetes-bootcamp-v1": ("gcr.io/google-samples/kubernetes-bootcamp:v1",
                                              "jocatalin/kubernetes-bootcamp:v1"),
-                  "kubernetes-bootcamp-v2": ("jocatalin/kubernetes-bootcamp:v2",)}
+                  "kubernetes-bootcamp-v2": ("jocatalin/kubernetes-bootcamp:v2",),
+                  "dnsutils": ("registry.k8s.io/e2e-test-images/jessie-dnsutils:1.3",
+                               "gcr.io/kubernetes-e2e-test-images/dnsutils:1.3")}
 
 
 def images() -> Path:

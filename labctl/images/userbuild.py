@@ -125,6 +125,9 @@ def build_from_dir(directory: str, out_path: str, ref: str, config: ImageConfig)
     return write_oci_archive(out_path, ref, [dir_rootfs(directory).render()], config)
 
 
-def build_from_debian(packages: list[str], out_path: str, ref: str, config: ImageConfig) -> BuiltImage:
-    """Busybox (a shell for exec and scripts) as layer 1, the packages as layer 2."""
-    return write_oci_archive(out_path, ref, [busybox_rootfs().render(), debian_layer(packages).render()], config)
+def build_from_debian(packages: list[str], out_path: str, ref: str, config: ImageConfig,
+                      also: tuple[str, ...] = ()) -> BuiltImage:
+    """Busybox (a shell for exec and scripts) as layer 1, the packages as layer 2 (`also`:
+    further references of the image)."""
+    return write_oci_archive(out_path, ref, [busybox_rootfs().render(), debian_layer(packages).render()], config,
+                             also)

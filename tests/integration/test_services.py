@@ -1,8 +1,10 @@
 """Services end to end on a real netns lab: an httpd Deployment behind a ClusterIP and a
 NodePort Service, reached from another pod by ClusterIP, by DNS name and short name, and
-from the host by NodePort; DNS records (SRV, NXDOMAIN, nothing forwarded); endpoints and
+from the host by NodePort; DNS records (SRV, NXDOMAIN, nothing forwarded); kubernetes.io's DNS
+debugging pod (BIND's nslookup and dig); endpoints and
 rules following a deleted pod; session affinity; the resync repairing hand-made damage.
 Pods run wget themselves and the tests read their logs. Traffic stays on lab addresses."""
+import re
 
 import pytest
 
@@ -102,6 +104,43 @@ def test_dns_records_from_a_pod(lab, web):
     assert "10.96.0.1" in log
     assert "can't find no-such-service.default.svc.cluster.local: NXDOMAIN" in log, log
     assert "can't find example.com: REFUSED" in log, log       # nothing is forwarded outside the lab
+
+
+# kubernetes.io's "Debugging DNS Resolution" page: its dnsutils pod as written
+DNSUTILS = """
+apiVersion: v1
+kind: Pod
+metadata:
+  name: dnsutils
+  namespace: default
+spec:
+  containers:
+  - name: dnsutils
+    image: registry.k8s.io/e2e-test-images/jessie-dnsutils:1.3
+    command:
+      - sleep
+      - "infinity"
+    imagePullPolicy: IfNotPresent
+  restartPolicy: Always
+"""
+
+
+def test_the_documentations_dns_debugging_pod_works_offline(lab, web):
+    """The page's steps: the dnsutils pod (its image from the lab registry) runs, BIND's nslookup
+    finds kubernetes.default through the pod's search path, dig answers for a Service, and the
+    pod's resolv.conf names the cluster DNS and the search domains."""
+    kubectl("apply", "-f", "-", input=DNSUTILS, env=lab)
+    try:
+        kubectl("wait", "--for=condition=Ready", "pod/dnsutils", "--timeout=300s", env=lab, timeout=330)
+        out = kubectl("exec", "-i", "dnsutils", "--", "nslookup", "kubernetes.default", env=lab).stdout
+        assert re.search(r"Name:\s+kubernetes\.default\.svc\.cluster\.local\nAddress: 10\.96\.0\.1\b", out), out
+        assert "Server:\t\t10.96.0.10" in out, out
+        dig = kubectl("exec", "dnsutils", "--", "dig", "+short", "web.default.svc.cluster.local", env=lab).stdout
+        assert dig.strip() == get_json("service", "web", env=lab)["spec"]["clusterIP"], dig
+        conf = kubectl("exec", "-i", "dnsutils", "--", "cat", "/etc/resolv.conf", env=lab).stdout
+        assert "nameserver 10.96.0.10" in conf and "search default.svc.cluster.local svc.cluster.local cluster.local" in conf
+    finally:
+        kubectl("delete", "pod", "dnsutils", "--ignore-not-found", "--grace-period=1", env=lab)
 
 
 def test_nodeport_from_the_host(lab, web):

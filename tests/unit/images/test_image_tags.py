@@ -93,7 +93,9 @@ def test_the_cached_base_images_are_built_again_when_their_tags_change(tmp_path,
     assert builds[2:] == [("hpa-example", "registry.k8s.io/hpa-example:latest", ()),
                           ("kubernetes-bootcamp-v1", "gcr.io/google-samples/kubernetes-bootcamp:v1",
                            ("jocatalin/kubernetes-bootcamp:v1",)),
-                          ("kubernetes-bootcamp-v2", "jocatalin/kubernetes-bootcamp:v2", ())]
+                          ("kubernetes-bootcamp-v2", "jocatalin/kubernetes-bootcamp:v2", ()),
+                          ("dnsutils", "registry.k8s.io/e2e-test-images/jessie-dnsutils:1.3",
+                           ("gcr.io/kubernetes-e2e-test-images/dnsutils:1.3",))]
     assert archive_refs(str(out / "nginx.tar"))[1:] == ["docker.io/library/nginx:1.14.2", "docker.io/library/nginx:1.16.1",
                                                         "registry.k8s.io/nginx-slim:0.21", "registry.k8s.io/nginx-slim:0.24"]
     builds.clear()
