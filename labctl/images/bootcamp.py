@@ -21,8 +21,8 @@ from .userbuild import debian_layer
 PORT = 8080
 APP = "app"
 TOOLS = ["bash", "curl"]
-# the app: one router script for every path; the request count lives in /tmp (PHP's variables
-# do not outlive a request)
+# the app: one router script for every path; the request count lives in /tmp (busybox's layer;
+# PHP's variables do not outlive a request)
 SERVER_PHP = """<?php
 // kubernetes-bootcamp, as the lab builds it: who answered, and which version
 $host = getenv("HOSTNAME") ?: gethostname();
@@ -54,13 +54,11 @@ def app_layer(version: int) -> Rootfs:
     fs = Rootfs()
     fs.add_bytes(f"{APP}/server.php", SERVER_PHP % {"version": version}, 0o644)
     fs.add_bytes(f"{APP}/start.sh", START_SH % {"php": PHP, "port": PORT, "app": APP}, 0o755)
-    fs.mkdir("tmp", 0o1777)
     return fs
 
 
 def bootcamp_config() -> ImageConfig:
-    return ImageConfig(cmd=[f"/{APP}/start.sh"], env=["PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"],
-                       working_dir=f"/{APP}", exposed_ports=[f"{PORT}/tcp"])
+    return ImageConfig(cmd=[f"/{APP}/start.sh"], working_dir=f"/{APP}", exposed_ports=[f"{PORT}/tcp"])
 
 
 def build_bootcamp(out_path: str, ref: str = "gcr.io/google-samples/kubernetes-bootcamp:v1",

@@ -15,13 +15,9 @@ PACKAGES = ["bind9-dnsutils", "bind9-host"]
 NSLOOKUP = "/usr/bin/nslookup"
 
 
-def dnsutils_config() -> ImageConfig:
-    return ImageConfig(env=["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"])
-
-
 def build_dnsutils(out_path: str, ref: str = "registry.k8s.io/e2e-test-images/jessie-dnsutils:1.3",
                    also: tuple[str, ...] = ()) -> BuiltImage:
     """Write the dnsutils image as an OCI archive at ``out_path`` (`also`: further references)."""
     if not os.path.exists(NSLOOKUP):
         raise FileNotFoundError(f"{NSLOOKUP} is missing: install the bind9-dnsutils package (make install)")
-    return build_from_debian(PACKAGES, out_path, ref, dnsutils_config(), also)
+    return build_from_debian(PACKAGES, out_path, ref, ImageConfig(), also)   # the usual PATH, no command

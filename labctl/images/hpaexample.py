@@ -2,11 +2,11 @@
 a web server on port 80 whose every request burns CPU (a million square roots, ~25 ms of a
 core) and answers "OK!", so a load generator's requests show up in `kubectl top` and the HPA.
 
-Layer 1 is busybox (a shell for exec; the same digest as the other lab images), layer 2 Debian's
-PHP command line and the time zones it reads (`php8.2-cli`, `tzdata`: their files and the
-libraries their programs load, as `labctl image build --from-debian` takes them), layer 3 the page. PHP's built-in web server
-serves it, logging each request to the container's stderr; no php.ini is needed, the square
-root is PHP's core.
+Layer 1 is busybox (a shell for exec, /tmp; the same digest as the other lab images), layer 2
+Debian's PHP command line and the time zones it reads (`php8.2-cli`, `tzdata`: their files and
+the libraries their programs load, as `labctl image build --from-debian` takes them), layer 3
+the page. PHP's built-in web server serves it, logging each request to the container's stderr;
+no php.ini is needed, the square root is PHP's core.
 """
 from __future__ import annotations
 
@@ -34,24 +34,22 @@ echo "OK!";
 """
 
 
-def php_layer(php: str = PHP) -> Rootfs:
-    if not os.path.exists(php):
-        raise FileNotFoundError(f"{php} is missing: install the {PHP_PACKAGE} package (make install)")
+def php_layer() -> Rootfs:
+    if not os.path.exists(PHP):
+        raise FileNotFoundError(f"{PHP} is missing: install the {PHP_PACKAGE} package (make install)")
     fs = debian_layer(PHP_PACKAGES)
-    fs.symlink("usr/bin/php", os.path.basename(php))     # Debian's alternatives link, for `kubectl exec`
+    fs.symlink("usr/bin/php", os.path.basename(PHP))     # Debian's alternatives link, for `kubectl exec`
     return fs
 
 
 def page_layer() -> Rootfs:
     fs = Rootfs()
     fs.add_bytes(f"{DOCROOT}/index.php", INDEX_PHP, 0o644)
-    fs.mkdir("tmp", 0o1777)
     return fs
 
 
 def hpa_example_config() -> ImageConfig:
-    return ImageConfig(entrypoint=[PHP, "-S", "0.0.0.0:80", "-t", "/" + DOCROOT],
-                       env=["PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"], working_dir="/" + DOCROOT,
+    return ImageConfig(entrypoint=[PHP, "-S", "0.0.0.0:80", "-t", "/" + DOCROOT], working_dir="/" + DOCROOT,
                        exposed_ports=["80/tcp"])
 
 
