@@ -6,7 +6,9 @@ import random
 import string
 import time
 
-_ALNUM = "bcdfghjklmnpqrstvwxz2456789"  # upstream's alphabet for generated suffixes
+# Kubernetes' alphabet for what it makes up in names: generated suffixes, pod-template-hash (no
+# vowels, no look-alikes)
+SAFE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 
 
 _NOW = [0, ""]  # (second, its text): formatted once a second, not once per write
@@ -47,7 +49,7 @@ def new_uid() -> str:
 
 def generate_name(prefix: str) -> str:
     """generateName + 5 random characters (prefix trimmed so the name stays <= 63)."""
-    return prefix[:58] + "".join(random.choice(_ALNUM) for _ in range(5))
+    return prefix[:58] + "".join(random.choice(SAFE_ALPHABET) for _ in range(5))
 
 
 def metadata(obj: dict) -> dict:

@@ -23,6 +23,7 @@ import asyncio
 import random
 
 from ..api import errors
+from ..api.meta import SAFE_ALPHABET
 from ..api.resources import resource
 from .registry import Registry
 
@@ -34,7 +35,6 @@ TOKEN_SECONDS = 3607
 MIRROR_ANNOTATION = "kubernetes.io/config.mirror"
 DEFAULT_ACCOUNT = "default"
 DEFAULT_ATTEMPTS = 10                             # `default` may be a moment behind its namespace
-_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"        # the letters Kubernetes' generated suffixes use
 # a name suffix is not a secret (Kubernetes draws it from math/rand too): a seeded PRNG, not 5
 # reads of the kernel's random source per pod
 _SUFFIX_RANDOM = random.Random()
@@ -57,7 +57,7 @@ def should_automount(pod_spec: dict, sa: dict | None) -> bool:
     return True
 
 
-def mount_api_access(pod: dict, sa: dict | None, suffix=lambda: "".join(_SUFFIX_RANDOM.choices(_ALPHABET, k=5))) -> None:
+def mount_api_access(pod: dict, sa: dict | None, suffix=lambda: "".join(_SUFFIX_RANDOM.choices(SAFE_ALPHABET, k=5))) -> None:
     """Add the kube-api-access volume and its mounts to ``pod`` (in place) where due."""
     spec = pod["spec"]
     if MIRROR_ANNOTATION in ((pod.get("metadata") or {}).get("annotations") or {}) or not should_automount(spec, sa):

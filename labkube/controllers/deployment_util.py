@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import math
 
+from labkube.api.meta import SAFE_ALPHABET
+
 HASH_LABEL = "pod-template-hash"
 REVISION = "deployment.kubernetes.io/revision"
 DESIRED = "deployment.kubernetes.io/desired-replicas"
@@ -19,7 +21,6 @@ CHANGE_CAUSE = "kubernetes.io/change-cause"
 SKIP_ANNOTATIONS = {REVISION, DESIRED, MAX_REPLICAS, REVISION_HISTORY,
                     "kubectl.kubernetes.io/last-applied-configuration",
                     "deprecated.deployment.rollback.to"}
-_SAFE = "bcdfghjklmnpqrstvwxz2456789"
 
 
 def _prune(v):
@@ -61,11 +62,11 @@ def fnv32a(data: bytes) -> int:
 def template_hash(tmpl: dict | None, collision_count: int | None = None) -> str:
     """A stable, DNS-safe hash of the normalised template (plus the collision count), spelt as
     Kubernetes spells its pod-template-hash: the 32-bit FNV-1a's decimal digits, each mapped to
-    `_SAFE[ord(digit) % 27]` (so `web-7c5ddbdf54-x2kq9`, never a vowel or a look-alike)."""
+    `SAFE_ALPHABET[ord(digit) % 27]` (so `web-7c5ddbdf54-x2kq9`, never a vowel or a look-alike)."""
     data = json.dumps(normalize_template(tmpl), sort_keys=True, separators=(",", ":")).encode()
     if collision_count:
         data += str(collision_count).encode()
-    return "".join(_SAFE[ord(d) % len(_SAFE)] for d in str(fnv32a(data)))
+    return "".join(SAFE_ALPHABET[ord(d) % len(SAFE_ALPHABET)] for d in str(fnv32a(data)))
 
 
 def revision(obj: dict) -> int:
