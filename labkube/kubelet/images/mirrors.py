@@ -1,8 +1,9 @@
-"""Where an image is pulled from: the lab has no internet, so Docker Hub (and registry.k8s.io)
-references are served by the lab registry (roles/registry pushes the lab images there at their
-references' paths: library/<name>, and busybox for registry.k8s.io/busybox).
+"""Where an image is pulled from: the lab has no internet, so Docker Hub, registry.k8s.io and
+gcr.io references are served by the lab registry (roles/registry pushes the lab images there at
+their references' paths: library/<name>, busybox for registry.k8s.io/busybox,
+google-samples/kubernetes-bootcamp for gcr.io's).
 
-    mirrors = {"docker.io": "10.200.0.10:5000", "registry.k8s.io": "10.200.0.10:5000"}
+    mirrors = {"docker.io": "10.200.0.10:5000", "registry.k8s.io": "10.200.0.10:5000", "gcr.io": ...}
     busybox                       -> docker.io/library/busybox:latest -> 10.200.0.10:5000/library/busybox:latest
     docker.io/team/app:1          -> 10.200.0.10:5000/team/app:1
     registry.k8s.io/busybox       -> 10.200.0.10:5000/busybox:latest

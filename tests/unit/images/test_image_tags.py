@@ -74,7 +74,9 @@ def test_push_images_pushes_each_reference_at_its_path(tmp_path, ref, also, want
     assert {d for _, _, _, d in got} == {built.manifest_digest}
 
 
-def test_the_cached_base_images_are_built_again_when_their_tags_change(tmp_path, monkeypatch):
+def recorded_builds(tmp_path, monkeypatch) -> list[tuple[str, str, tuple]]:
+    """Every lab image builder replaced by one that records (name, ref, also) and writes a tiny
+    archive with those references, into a cache of the test's own."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     builds = []
 
@@ -86,6 +88,11 @@ def test_the_cached_base_images_are_built_again_when_their_tags_change(tmp_path,
     import labctl.images as images
     for name in images.BUILDERS:
         monkeypatch.setitem(images.BUILDERS, name, fake(name))
+    return builds
+
+
+def test_the_cached_base_images_are_built_again_when_their_tags_change(tmp_path, monkeypatch):
+    builds = recorded_builds(tmp_path, monkeypatch)
     out = artifacts.images()
     assert builds[:2] == [("busybox", "busybox:latest", ("busybox:1.28", "registry.k8s.io/busybox:latest")),
                           ("nginx", "nginx:latest", ("nginx:1.14.2", "nginx:1.16.1", "registry.k8s.io/nginx-slim:0.21",
@@ -108,23 +115,13 @@ def test_the_cached_base_images_are_built_again_when_their_tags_change(tmp_path,
 
 
 def test_the_cached_base_images_are_built_again_when_the_builders_code_changes(tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    builds = []
-
-    def fake(name):
-        def build(out_path, ref, also=()):
-            builds.append(name)
-            return tiny(out_path, ref, also)
-        return build
-    import labctl.images as images
-    for name in images.BUILDERS:
-        monkeypatch.setitem(images.BUILDERS, name, fake(name))
+    builds = recorded_builds(tmp_path, monkeypatch)
     artifacts.images()
-    assert builds == list(artifacts.LAB_IMAGE_REFS)
+    assert [b[0] for b in builds] == list(artifacts.LAB_IMAGE_REFS)
     builds.clear()
     artifacts.images()
     assert builds == []                                # the same code and tags: nothing to build
     digest = artifacts._digest
     monkeypatch.setattr(artifacts, "_digest", lambda files, root: "other" + digest(files, root))
     artifacts.images()
-    assert builds == list(artifacts.LAB_IMAGE_REFS)    # labctl/images changed: every image again
+    assert [b[0] for b in builds] == list(artifacts.LAB_IMAGE_REFS)    # labctl/images changed: every image again
