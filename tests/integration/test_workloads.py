@@ -2,8 +2,8 @@
 rollout, history, undo and pause; kubernetes.io's Deployment walkthrough, liveness-exec pod and
 "Learn Kubernetes Basics" tutorial with their own images; a DaemonSet on every schedulable
 node; Jobs that succeed and fail (backoff limit, deadline), indexed Jobs and their TTL; a
-CronJob (run by hand and on its schedule); StatefulSet ordering and DNS names; placement by taints, node labels and pod
-anti-affinity; priority and preemption; orphan/foreground deletion and namespace deletion;
+CronJob (run by hand and on its schedule); StatefulSet ordering and DNS names; placement by
+taints, node labels and pod anti-affinity; priority and preemption; orphan/foreground deletion and namespace deletion;
 cordon and drain within a PodDisruptionBudget; and a stopped worker whose pods come back on
 the other worker. Every test removes what it made;
 the node-stopping test comes last because it disturbs the lab."""
@@ -130,15 +130,19 @@ spec:
 """
 
 
+def cannot_pull(pod):
+    """Whether a container of the pod waits on an image it could not pull."""
+    return any(((c.get("state") or {}).get("waiting") or {}).get("reason") in ("ErrImagePull", "ImagePullBackOff")
+               for c in pod["status"].get("containerStatuses") or [])
+
+
 def nginx_pods(env):
     """{image: (ready pods, pods waiting to pull)} of the walkthrough's live pods."""
     out: dict = {}
     for p in live(pods("app=nginx", env)):
         image = p["spec"]["containers"][0]["image"]
-        waiting = [((c.get("state") or {}).get("waiting") or {}).get("reason")
-                   for c in p["status"].get("containerStatuses") or []]
         ready, pulling = out.get(image, (0, 0))
-        out[image] = (ready + is_ready(p), pulling + any(w in ("ErrImagePull", "ImagePullBackOff") for w in waiting))
+        out[image] = (ready + is_ready(p), pulling + cannot_pull(p))
     return out
 
 
@@ -310,10 +314,8 @@ def test_the_learn_kubernetes_basics_tutorial_works_offline(lab):
 
         kubectl("set", "image", "deployments/kubernetes-bootcamp",
                 "kubernetes-bootcamp=gcr.io/google-samples/kubernetes-bootcamp:v10", env=lab)
-        wait_for("a v10 pod that cannot pull its image", lambda: any(
-            (s.get("state", {}).get("waiting") or {}).get("reason") in ("ErrImagePull", "ImagePullBackOff")
-            for p in live(pods("app=kubernetes-bootcamp", lab)) for s in p["status"].get("containerStatuses") or []),
-            SLOW)
+        wait_for("a v10 pod that cannot pull its image",
+                 lambda: any(cannot_pull(p) for p in live(pods("app=kubernetes-bootcamp", lab))), SLOW)
         kubectl("rollout", "undo", BOOTCAMP, env=lab)
         rollout_status(BOOTCAMP, lab)
         images = {p["spec"]["containers"][0]["image"] for p in live(pods("app=kubernetes-bootcamp", lab))}
